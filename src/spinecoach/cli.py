@@ -1,0 +1,7 @@
+"""Command-line interface (filled in below)."""
+
+from __future__ import annotations
+
+
+def main() -> None:
+    raise SystemExit("not yet")
