@@ -1,7 +1,346 @@
-"""Command-line interface (filled in below)."""
+"""The ``spinecoach`` command line (Typer + Rich).
+
+Technique names are the same everywhere: pelvic-tilt, cat-cow, cat-cow-seated, hip-hinge,
+flexion-extension. Errors print one clear line to stderr and exit with status 2; they
+never leave a half-written file behind.
+"""
 
 from __future__ import annotations
 
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import numpy as np
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from spinecoach import __version__
+from spinecoach.conventions import ANGLE_COLUMNS, TECHNIQUES
+from spinecoach.errors import SpinecoachError
+
+app = typer.Typer(
+    name="spinecoach",
+    help=(
+        "Sensor-guided lower-back mobility coaching: simulate, read and analyse IMU "
+        "recordings into clinical spine angles.\n\n"
+        "spinecoach is a coaching tool, not a medical device."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out_console = Console()
+err_console = Console(stderr=True)
+
+
+def _fail(message: str) -> None:
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code=2)
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    try:
+        yield
+    except SpinecoachError as error:
+        _fail(str(error))
+
+
+@contextmanager
+def _steps(total: int, quiet: bool) -> Iterator[Callable[[str], None]]:
+    """A progress bar (on stderr) over the named steps of a command."""
+    progress = Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+        disable=quiet,
+    )
+    with progress:
+        task = progress.add_task("starting", total=total)
+
+        def step(description: str) -> None:
+            progress.update(task, description=description)
+            progress.advance(task)
+
+        yield step
+
+
+def _check_technique(technique: str) -> str:
+    if technique not in TECHNIQUES:
+        _fail(f"unknown technique {technique!r}; use one of: {', '.join(TECHNIQUES)}")
+    return technique
+
+
+@app.command()
+def simulate(
+    technique: Annotated[str, typer.Argument(help="One of: " + ", ".join(TECHNIQUES))],
+    out: Annotated[Path, typer.Option("--out", help="Recording file to write (our format).")],
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same file.")] = 0,
+    reps: Annotated[int | None, typer.Option(help="Reps (or breath cycles) per set.")] = None,
+    rate: Annotated[float, typer.Option("--rate", help="Sensor rate in Hz.")] = 100.0,
+    profile: Annotated[
+        str, typer.Option(help="Performer: typical, stiff, hypermobile, novice, expert.")
+    ] = "typical",
+) -> None:
+    """Simulate a session of TECHNIQUE with two IMUs and write it with its ground truth.
+
+    Example: spinecoach simulate pelvic-tilt --seed 3 --reps 10 --out pt.screc
+    """
+    from spinecoach.io import write_recording
+    from spinecoach.sim import simulate as run_simulation
+
+    _check_technique(technique)
+    with _errors(), _steps(2, quiet=False) as step:
+        step("simulating")
+        recording = run_simulation(technique, seed=seed, reps=reps, rate_hz=rate, profile=profile)
+        step("writing")
+        path = write_recording(recording, out)
+    reps_true = sum(
+        1 for e in (recording.truth.events if recording.truth else ()) if e.kind == "rep"
+    )
+    out_console.print(
+        f"wrote {path} — {technique}, {recording.duration_s:.1f} s, "
+        f"{len(recording.sensors)} sensors at {rate:g} Hz, {reps_true} reps (seed {seed})"
+    )
+
+
+FormatOption = Annotated[
+    str, typer.Option("--format", help="auto (by content), or a name from `spinecoach formats`.")
+]
+RateOption = Annotated[
+    float | None, typer.Option("--rate", help="Sample rate in Hz, for files with no time column.")
+]
+
+
+def _load(path: Path, fmt: str, rate: float | None) -> Any:
+    from spinecoach.io import load_recording
+
+    return load_recording(path, format=fmt, rate_hz=rate)
+
+
+def _summary(frames: Any, info: dict[str, Any]) -> dict[str, Any]:
+    angles: dict[str, Any] = {}
+    for name in ANGLE_COLUMNS:
+        values = frames.angles[name]
+        ok = values[np.isfinite(values)]
+        if ok.size == 0:
+            angles[name] = None
+            continue
+        angles[name] = {
+            "min": round(float(ok.min()), 2),
+            "max": round(float(ok.max()), 2),
+            "mean": round(float(ok.mean()), 2),
+            "p5": round(float(np.percentile(ok, 5)), 2),
+            "p95": round(float(np.percentile(ok, 95)), 2),
+        }
+    return {
+        "frames": len(frames),
+        "rate_hz": frames.rate_hz,
+        "duration_s": round(float(frames.time_s[-1] - frames.time_s[0]), 3) if len(frames) else 0,
+        "angles_deg": angles,
+        "calibration": info["calibration"],
+        "unavailable": info["unavailable"],
+        "flag_counts": info["flag_counts"],
+        "position": info["position"],
+    }
+
+
+@app.command()
+def analyze(
+    path: Annotated[Path, typer.Argument(help="Recording file.")],
+    fmt: FormatOption = "auto",
+    rate: RateOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    plot: Annotated[Path | None, typer.Option(help="Write a PNG of the angle traces.")] = None,
+) -> None:
+    """Estimate the clinical angles of a recording and summarise them.
+
+    Example: spinecoach analyze pt.screc --plot pt.png
+    """
+    from spinecoach.motion import motion_process
+    from spinecoach.plot import plot_angles
+
+    with _errors(), _steps(3 if plot else 2, quiet=as_json) as step:
+        step("reading")
+        recording = _load(path, fmt, rate)
+        step("estimating angles")
+        frames, info = motion_process(recording)
+        if plot:
+            step("plotting")
+            plot_angles(frames, info, plot, recording=recording, title=f"spinecoach — {path.name}")
+    summary = _summary(frames, info)
+    if plot:
+        summary["plot"] = str(plot)
+    if as_json:
+        sys.stdout.write(json.dumps(summary, indent=2) + "\n")
+        return
+    table = Table(title=f"{path.name}: {summary['frames']} frames at {frames.rate_hz:g} Hz")
+    for column in ("angle", "min", "p5", "mean", "p95", "max"):
+        table.add_column(column, justify="right" if column != "angle" else "left")
+    for name, stats in summary["angles_deg"].items():
+        if stats is None:
+            reason = info["unavailable"].get(name, "no calibrated frames")
+            table.add_row(name, f"[dim]unavailable: {reason}[/]", "", "", "", "")
+        else:
+            table.add_row(name, *(f"{stats[k]:.1f}" for k in ("min", "p5", "mean", "p95", "max")))
+    out_console.print(table)
+    out_console.print(f"calibration: {info['calibration']['note']}")
+    for key, error in info["calibration"].items():
+        if key.endswith("_error"):
+            out_console.print(f"[yellow]{error}[/]")
+    flagged = {k: v for k, v in info["flag_counts"].items() if v}
+    if flagged:
+        out_console.print(
+            "quality flags (frames): " + ", ".join(f"{k}: {v}" for k, v in flagged.items())
+        )
+    if plot:
+        out_console.print(f"plot: {plot}")
+
+
+@app.command()
+def validate(
+    path: Annotated[Path, typer.Argument(help="Recording file (simulated, or with --reference).")],
+    reference: Annotated[
+        Path | None, typer.Option(help="CSV of reference angles (time_s + angle columns).")
+    ] = None,
+    fmt: FormatOption = "auto",
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Compare estimated angles with the embedded ground truth or a reference CSV.
+
+    Prints RMSE, bias and 95 % limits of agreement in degrees.
+
+    Example: spinecoach validate pt.screc --json
+    """
+    from spinecoach.motion import motion_process
+    from spinecoach.validate import compare_angles, load_reference_csv
+
+    with _errors(), _steps(3, quiet=as_json) as step:
+        step("reading")
+        recording = _load(path, fmt, None)
+        if reference is not None:
+            ref_time, ref_angles = load_reference_csv(reference)
+            source = str(reference)
+        elif recording.truth is not None:
+            ref_time, ref_angles = recording.truth.time_s, dict(recording.truth.series)
+            source = "embedded ground truth"
+        else:
+            _fail(
+                f"{path} has no ground truth; pass --reference REF.csv with time_s and "
+                "angle columns (for example from optical motion capture)"
+            )
+        step("estimating angles")
+        frames, _info = motion_process(recording)
+        step("comparing")
+        result = compare_angles(frames, ref_time, ref_angles)
+    payload = {"reference": source, "angles": {k: v.as_dict() for k, v in result.items()}}
+    if as_json:
+        sys.stdout.write(json.dumps(payload, indent=2) + "\n")
+        return
+    table = Table(title=f"{path.name} vs {source} (degrees)")
+    for column in ("angle", "RMSE", "bias", "95% LoA", "max |err|", "frames"):
+        table.add_column(column, justify="left" if column == "angle" else "right")
+    for name, a in result.items():
+        table.add_row(
+            name,
+            f"{a.rmse:.2f}",
+            f"{a.bias:+.2f}",
+            f"[{a.loa[0]:+.2f}, {a.loa[1]:+.2f}]",
+            f"{a.max_abs:.2f}",
+            str(a.n),
+        )
+    out_console.print(table)
+
+
+@app.command()
+def formats() -> None:
+    """List the readable recording formats and their options.
+
+    Example: spinecoach formats
+    """
+    from spinecoach.io import describe_formats
+
+    table = Table(title="Readable formats (--format NAME; auto recognises a file by its content)")
+    table.add_column("name")
+    table.add_column("what it reads")
+    table.add_column("options")
+    for f in describe_formats():
+        table.add_row(f.name, f.summary, "\n".join(f.options))
+    out_console.print(table)
+    out_console.print(
+        "--out always writes spinecoach's own format (HDF5, see docs/recording-format.md)."
+    )
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option("--out", help="Folder for the demo files.")] = Path(
+        "demo-output"
+    ),
+    technique: Annotated[str, typer.Option(help="Technique to simulate.")] = "pelvic-tilt",
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 7,
+) -> None:
+    """Simulate a session, analyse it, validate it against its truth and plot it.
+
+    Example: spinecoach demo --out demo-output
+    """
+    from spinecoach.io import write_recording
+    from spinecoach.motion import motion_process
+    from spinecoach.plot import plot_angles
+    from spinecoach.sim import simulate as run_simulation
+    from spinecoach.validate import compare_angles
+
+    _check_technique(technique)
+    out.mkdir(parents=True, exist_ok=True)
+    with _errors(), _steps(4, quiet=False) as step:
+        step(f"simulating a {technique} session (seed {seed})")
+        recording = run_simulation(technique, seed=seed)
+        step("writing the recording")
+        rec_path = write_recording(recording, out / f"{technique}-seed{seed}.screc")
+        step("estimating clinical angles")
+        frames, info = motion_process(recording)
+        step("plotting")
+        png = plot_angles(
+            frames,
+            info,
+            out / f"{technique}-seed{seed}.png",
+            recording=recording,
+            title=f"spinecoach demo — simulated {technique}, seed {seed}",
+        )
+    assert recording.truth is not None  # the simulator always embeds it
+    result = compare_angles(frames, recording.truth.time_s, dict(recording.truth.series))
+    table = Table(title=f"Estimated vs true angles — {technique} (degrees)")
+    for column in ("angle", "RMSE", "bias", "range seen"):
+        table.add_column(column, justify="left" if column == "angle" else "right")
+    for name in ("lumbar_flexion_deg", "pelvic_tilt_deg", "trunk_inclination_deg"):
+        if name in result:
+            values = frames.angles[name]
+            seen = f"{np.nanmin(values):.1f} … {np.nanmax(values):.1f}"
+            table.add_row(name, f"{result[name].rmse:.2f}", f"{result[name].bias:+.2f}", seen)
+    out_console.print(table)
+    out_console.print(f"recording: {rec_path}")
+    out_console.print(f"plot:      {png}")
+    out_console.print("Open the plot to see the estimated (solid) and true (dashed) angles.")
+
+
+@app.callback(invoke_without_command=True)
+def _root(
+    version: Annotated[bool, typer.Option("--version", help="Show the version.")] = False,
+) -> None:
+    if version:
+        out_console.print(f"spinecoach {__version__}")
+        raise typer.Exit()
+
 
 def main() -> None:
-    raise SystemExit("not yet")
+    app()

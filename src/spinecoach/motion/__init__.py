@@ -1,0 +1,30 @@
+"""The motion core: IMU samples → orientation → calibrated segments → clinical angles.
+
+Batch: :func:`motion_process` (a whole recording). Streaming: :class:`MotionTracker`
+(``update(sample)``). Both give the same numbers on the same data.
+"""
+
+from spinecoach.motion.angles import FLAG_GAP, FLAG_NAMES, FLAG_NOT_CALIBRATED, FLAG_SATURATED
+from spinecoach.motion.calibration import CalibrationPlan, SegmentCalibration, calibrate_segment
+from spinecoach.motion.fusion import FusionSettings, SensorFusion, fusion_process
+from spinecoach.motion.process import AngleFrames, MotionSettings, motion_process
+from spinecoach.motion.stream import AngleFrame, MotionTracker, SensorSample
+
+__all__ = [
+    "FLAG_GAP",
+    "FLAG_NAMES",
+    "FLAG_NOT_CALIBRATED",
+    "FLAG_SATURATED",
+    "AngleFrame",
+    "AngleFrames",
+    "CalibrationPlan",
+    "FusionSettings",
+    "MotionSettings",
+    "MotionTracker",
+    "SegmentCalibration",
+    "SensorFusion",
+    "SensorSample",
+    "calibrate_segment",
+    "fusion_process",
+    "motion_process",
+]

@@ -1,0 +1,182 @@
+"""Per-sample segment values and per-frame clinical angles — the arithmetic shared by the
+batch pipeline (:func:`spinecoach.motion.motion_process`) and the streaming
+:class:`spinecoach.motion.MotionTracker`.
+
+Both paths call these same functions (the streaming one on arrays of one row), written
+element by element rather than with matrix products so the two give the same numbers.
+
+Per sensor sample, six values (``VALUE_FIELDS``): the sagittal inclination relative to
+neutral, the frontal inclination relative to neutral, and the segment→earth quaternion.
+Per output frame: the clinical angles of :mod:`spinecoach.conventions`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from spinecoach.conventions import (
+    AXIAL_ROTATION,
+    LATERAL_BEND,
+    LOWER_INCLINATION,
+    LUMBAR_FLEXION,
+    PELVIC_TILT_DEG,
+    TRUNK_INCLINATION,
+    UPPER_INCLINATION,
+    frontal_inclination_from_up_deg,
+    inclination_from_up_deg,
+)
+from spinecoach.motion.calibration import SegmentCalibration
+
+FloatArray = NDArray[np.float64]
+
+VALUE_FIELDS = ("sagittal_deg", "frontal_deg", "qw", "qx", "qy", "qz")
+N_VALUES = len(VALUE_FIELDS)
+
+# Quality flags carried by every output frame (bit mask).
+FLAG_NOT_CALIBRATED = 1
+FLAG_GAP = 2
+FLAG_SATURATED = 4
+FLAG_NAMES = {
+    FLAG_NOT_CALIBRATED: "calibration not done",
+    FLAG_GAP: "gap in the sensor data",
+    FLAG_SATURATED: "sensor saturated",
+}
+
+
+def _matrix_to_quaternion(m: FloatArray) -> FloatArray:
+    """Rotation matrix (3, 3) → unit quaternion (w, x, y, z), w ≥ 0."""
+    trace = m[0, 0] + m[1, 1] + m[2, 2]
+    if trace > 0:
+        s = 2.0 * np.sqrt(trace + 1.0)
+        q = [0.25 * s, (m[2, 1] - m[1, 2]) / s, (m[0, 2] - m[2, 0]) / s, (m[1, 0] - m[0, 1]) / s]
+    elif m[0, 0] > m[1, 1] and m[0, 0] > m[2, 2]:
+        s = 2.0 * np.sqrt(1.0 + m[0, 0] - m[1, 1] - m[2, 2])
+        q = [(m[2, 1] - m[1, 2]) / s, 0.25 * s, (m[0, 1] + m[1, 0]) / s, (m[0, 2] + m[2, 0]) / s]
+    elif m[1, 1] > m[2, 2]:
+        s = 2.0 * np.sqrt(1.0 + m[1, 1] - m[0, 0] - m[2, 2])
+        q = [(m[0, 2] - m[2, 0]) / s, (m[0, 1] + m[1, 0]) / s, 0.25 * s, (m[1, 2] + m[2, 1]) / s]
+    else:
+        s = 2.0 * np.sqrt(1.0 + m[2, 2] - m[0, 0] - m[1, 1])
+        q = [(m[1, 0] - m[0, 1]) / s, (m[0, 2] + m[2, 0]) / s, (m[1, 2] + m[2, 1]) / s, 0.25 * s]
+    out = np.array(q, dtype=np.float64)
+    out /= np.linalg.norm(out)
+    return out if out[0] >= 0 else -out
+
+
+def _quat_multiply(a: FloatArray, b: FloatArray) -> FloatArray:
+    """Hamilton product of (n, 4) arrays (or (n, 4) with (4,))."""
+    aw, ax, ay, az = a[..., 0], a[..., 1], a[..., 2], a[..., 3]
+    bw, bx, by, bz = b[..., 0], b[..., 1], b[..., 2], b[..., 3]
+    return np.stack(
+        (
+            aw * bw - ax * bx - ay * by - az * bz,
+            aw * bx + ax * bw + ay * bz - az * by,
+            aw * by - ax * bz + ay * bw + az * bx,
+            aw * bz + ax * by - ay * bx + az * bw,
+        ),
+        axis=-1,
+    )
+
+
+def sensor_values(
+    up: FloatArray, quaternion: FloatArray, calibration: SegmentCalibration | None
+) -> FloatArray:
+    """(n, 6) per-sample values of one sensor; NaN where there is no calibration yet."""
+    n = up.shape[0]
+    out = np.full((n, N_VALUES), np.nan)
+    if calibration is None or n == 0:
+        return out
+    a = calibration.axes
+    ux = up[:, 0] * a[0, 0] + up[:, 1] * a[0, 1] + up[:, 2] * a[0, 2]
+    uy = up[:, 0] * a[1, 0] + up[:, 1] * a[1, 1] + up[:, 2] * a[1, 2]
+    uz = up[:, 0] * a[2, 0] + up[:, 1] * a[2, 1] + up[:, 2] * a[2, 2]
+    out[:, 0] = inclination_from_up_deg(ux, uy)
+    out[:, 1] = frontal_inclination_from_up_deg(uz, uy)
+    # segment→earth = sensor→earth ⊗ segment→sensor (the transpose of ``axes``).
+    out[:, 2:] = _quat_multiply(quaternion, _matrix_to_quaternion(a.T))
+    return out
+
+
+def interpolate_frames(
+    grid_s: FloatArray,
+    time_s: FloatArray,
+    values: FloatArray,
+    flags: NDArray[np.uint8],
+    *,
+    max_gap_s: float,
+) -> tuple[FloatArray, NDArray[np.uint8]]:
+    """Values at the grid times by linear interpolation between the bracketing samples.
+
+    Each grid time must satisfy ``time_s[0] < t <= time_s[-1]``. The bracket is the first
+    sample at or after ``t`` and the one before it. Across a gap longer than
+    ``max_gap_s`` the values are NaN and the frame carries ``FLAG_GAP``. ``flags`` are
+    per-sample flags, OR-ed over the bracket.
+    """
+    hi = np.searchsorted(time_s, grid_s, side="left")
+    lo = hi - 1
+    t0 = time_s[lo]
+    t1 = time_s[hi]
+    frac = (grid_s - t0) / (t1 - t0)
+    v0 = values[lo]
+    v1 = values[hi]
+    out = v0 + (v1 - v0) * frac[:, None]
+    frame_flags = flags[lo] | flags[hi]
+    gap = (t1 - t0) > max_gap_s
+    out[gap] = np.nan
+    frame_flags = frame_flags | np.where(gap, FLAG_GAP, 0).astype(np.uint8)
+    return out, frame_flags
+
+
+def _axial_rotation_deg(
+    lower_q: FloatArray, upper_q: FloatArray, delta_deg: FloatArray | float
+) -> FloatArray:
+    """Axial rotation (deg) of upper relative to lower, both segment→earth quaternions.
+
+    ``delta_deg`` turns the upper sensor's AHRS earth frame into the lower one's (each
+    AHRS without a magnetometer has its own heading). The relative rotation
+    ``M = Rl^T · Rz(Δ) · Ru`` is decomposed as Rz·Rx·Ry (flexion, lateral bend, axial
+    rotation: the ISB order) and the Y angle returned.
+    """
+    ql = lower_q / np.linalg.norm(lower_q, axis=-1, keepdims=True)
+    qu = upper_q / np.linalg.norm(upper_q, axis=-1, keepdims=True)
+    half = np.radians(delta_deg) / 2.0
+    zero = np.zeros_like(half)
+    q_delta = np.stack((np.cos(half), zero, zero, np.sin(half)), axis=-1)
+    conj_l = ql * np.array([1.0, -1.0, -1.0, -1.0])
+    m = _quat_multiply(_quat_multiply(conj_l, q_delta), qu)
+    w, x, y, z = m[..., 0], m[..., 1], m[..., 2], m[..., 3]
+    r20 = 2.0 * (x * z - w * y)
+    r22 = 1.0 - 2.0 * (x * x + y * y)
+    return np.asarray(np.degrees(np.arctan2(-r20, r22)), dtype=np.float64)
+
+
+def combine_frames(
+    lower: FloatArray | None,
+    upper: FloatArray | None,
+    lower_cal: SegmentCalibration | None,
+    upper_cal: SegmentCalibration | None,
+    nominal_inclination_deg: float,
+) -> dict[str, FloatArray]:
+    """Clinical angles from interpolated per-sensor values (m, 6) at the frames."""
+    m = (lower if lower is not None else upper).shape[0]  # type: ignore[union-attr]
+    nan = np.full(m, np.nan)
+    out: dict[str, FloatArray] = {}
+    lower_rel = lower[:, 0] if lower is not None else nan
+    upper_rel = upper[:, 0] if upper is not None else nan
+    out[LUMBAR_FLEXION] = upper_rel - lower_rel
+    out[PELVIC_TILT_DEG] = lower_rel + 0.0
+    out[TRUNK_INCLINATION] = upper_rel + nominal_inclination_deg
+    out[UPPER_INCLINATION] = upper_rel + nominal_inclination_deg
+    out[LOWER_INCLINATION] = lower_rel + nominal_inclination_deg
+    if lower is not None and upper is not None:
+        out[LATERAL_BEND] = upper[:, 1] - lower[:, 1]
+        if lower_cal is not None and upper_cal is not None:
+            delta = lower_cal.neutral_heading_deg - upper_cal.neutral_heading_deg
+            out[AXIAL_ROTATION] = _axial_rotation_deg(lower[:, 2:], upper[:, 2:], delta)
+        else:
+            out[AXIAL_ROTATION] = nan.copy()
+    else:
+        out[LATERAL_BEND] = nan.copy()
+        out[AXIAL_ROTATION] = nan.copy()
+    return out

@@ -1,0 +1,304 @@
+"""Batch motion pipeline: a whole recording in, clinical angles on a regular grid out.
+
+``motion_process(recording)`` chains the steps and returns ``(signals, info)`` in the
+NeuroKit2 manner: ``signals`` is an :class:`AngleFrames` table (one row per output frame)
+and ``info`` a small dict of sparse results (calibration, unavailable angles and why,
+flag counts).
+
+Steps: fuse each sensor (:mod:`.fusion`) → find the calibration windows (annotations,
+else the automatic detector) → calibrate each sensor (:mod:`.calibration`) → per-sample
+segment values → interpolate onto the output grid (the highest sensor rate, from the
+latest first sample to the earliest last sample) → clinical angles (:mod:`.angles`).
+
+Frames before the calibration is ready are NaN and flagged ``FLAG_NOT_CALIBRATED``.
+With one sensor only, the angles that need both are NaN and ``info["unavailable"]``
+says why.
+
+For long recordings the two sensors are fused in two processes (the AHRS loop is the
+only per-sample Python and dominates the run time); results are identical either way.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Mapping
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from spinecoach.conventions import (
+    ANGLE_COLUMNS,
+    AXIAL_ROTATION,
+    LATERAL_BEND,
+    LOWER,
+    LOWER_INCLINATION,
+    LUMBAR_FLEXION,
+    PELVIC_TILT_DEG,
+    POSITION_NOMINAL_INCLINATION_DEG,
+    TRUNK_INCLINATION,
+    UPPER,
+    UPPER_INCLINATION,
+)
+from spinecoach.errors import CalibrationError, ConfigurationError
+from spinecoach.motion.angles import (
+    FLAG_NAMES,
+    FLAG_NOT_CALIBRATED,
+    FLAG_SATURATED,
+    combine_frames,
+    interpolate_frames,
+    sensor_values,
+)
+from spinecoach.motion.calibration import (
+    AutoCalibrationDetector,
+    CalibrationPlan,
+    SegmentCalibration,
+    calibrate_segment,
+    plan_from_events,
+)
+from spinecoach.motion.fusion import FusionResult, FusionSettings, fusion_process
+from spinecoach.recording import Recording, SensorData
+
+FloatArray = NDArray[np.float64]
+
+#: Fuse the sensors in parallel processes above this many samples in total.
+PARALLEL_MIN_SAMPLES = 200_000
+
+
+@dataclass(frozen=True)
+class MotionSettings:
+    """Everything the motion pipeline can be told.
+
+    position
+        Start position of the calibrated neutral (a key of
+        ``POSITION_NOMINAL_INCLINATION_DEG``); None = the recording's ``meta["position"]``,
+        else standing.
+    fusion
+        AHRS and bias-estimator settings.
+    parallel
+        Fuse two sensors in two processes for long recordings.
+    """
+
+    position: str | None = None
+    fusion: FusionSettings = field(default_factory=FusionSettings)
+    parallel: bool = True
+
+    def resolve_position(self, meta: Mapping[str, str]) -> str:
+        position = self.position or meta.get("position") or "standing"
+        if position not in POSITION_NOMINAL_INCLINATION_DEG:
+            raise ConfigurationError(
+                f"unknown position {position!r}; use one of "
+                + ", ".join(POSITION_NOMINAL_INCLINATION_DEG)
+            )
+        return position
+
+
+@dataclass(frozen=True, eq=False)
+class AngleFrames:
+    """Clinical angles on a regular time grid.
+
+    time_s: (m,) seconds since the recording start; angles: name → (m,) degrees (the
+    ``ANGLE_COLUMNS`` of :mod:`spinecoach.conventions`); flags: (m,) bit mask of
+    ``FLAG_*`` from :mod:`spinecoach.motion.angles`.
+    """
+
+    time_s: FloatArray
+    angles: Mapping[str, FloatArray]
+    flags: NDArray[np.uint8]
+    rate_hz: float
+
+    def __len__(self) -> int:
+        return int(self.time_s.shape[0])
+
+    def __getitem__(self, name: str) -> FloatArray:
+        return self.angles[name]
+
+
+def output_grid(first_times: list[float], last_times: list[float], rate_hz: float) -> FloatArray:
+    """Frame times: ``start + k / rate`` for k ≥ 1 while within every sensor's span."""
+    start = max(first_times)
+    stop = min(last_times)
+    count = int(np.floor((stop - start) * rate_hz + 1e-9))
+    k = np.arange(1, count + 1, dtype=np.float64)
+    grid = start + k / rate_hz
+    return np.asarray(grid[grid <= stop], dtype=np.float64)
+
+
+def find_plan(
+    recording: Recording, fused: Mapping[str, FusionResult]
+) -> tuple[CalibrationPlan | None, str]:
+    """The calibration windows: annotations first, else automatic detection.
+
+    Automatic detection runs on the upper sensor when there is one (it turns most in a
+    forward bend), else on the lower one. Returns the plan and a note on how it was found.
+    """
+    plan = plan_from_events(recording.events)
+    if plan is not None:
+        return plan, "calibration windows from the recording's annotations"
+    placement = UPPER if UPPER in recording.sensors else LOWER
+    sensor = recording.sensors[placement]
+    detector = AutoCalibrationDetector(rate_hz=sensor.rate_hz)
+    up = fused[placement].up
+    for i, t in enumerate(sensor.time_s.tolist()):
+        found = detector.update(t, sensor.gyr_dps[i], up[i])
+        if found is not None:
+            return found, f"calibration windows found automatically on the {placement} sensor"
+        if detector.done:
+            break
+    return None, (
+        "no calibration: the recording has no calibration annotations and no still "
+        "neutral followed by a forward bend was found in its first 10 minutes"
+    )
+
+
+def calibrate_sensor(
+    placement: str,
+    sensor: SensorData,
+    fused: FusionResult,
+    plan: CalibrationPlan,
+    nominal_inclination_deg: float,
+) -> SegmentCalibration:
+    """Calibrate one sensor from the samples that fall inside the plan's windows."""
+    t = sensor.time_s
+    n_mask = (t >= plan.neutral[0]) & (t <= plan.neutral[1])
+    f_mask = (t >= plan.functional[0]) & (t <= plan.functional[1])
+    return calibrate_segment(
+        placement,
+        fused.up[n_mask],
+        fused.up[f_mask],
+        nominal_inclination_deg=nominal_inclination_deg,
+        ready_time_s=plan.ready_time_s,
+        quat_neutral=fused.quaternion[n_mask],
+    )
+
+
+def _fuse_one(args: tuple[SensorData, FusionSettings]) -> FusionResult:
+    return fusion_process(*args)
+
+
+def fuse_sensors(recording: Recording, settings: MotionSettings) -> dict[str, FusionResult]:
+    """Fuse every sensor, in parallel processes when it pays off."""
+    sensors = list(recording.sensors.items())
+    total = sum(s.n_samples for _, s in sensors)
+    if (
+        settings.parallel
+        and len(sensors) > 1
+        and total >= PARALLEL_MIN_SAMPLES
+        and (os.cpu_count() or 1) > 1
+        and "fork" in multiprocessing.get_all_start_methods()
+    ):
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(max_workers=len(sensors), mp_context=context) as pool:
+            results = list(pool.map(_fuse_one, [(s, settings.fusion) for _, s in sensors]))
+        return {p: r for (p, _), r in zip(sensors, results, strict=True)}
+    return {p: fusion_process(s, settings.fusion) for p, s in sensors}
+
+
+def motion_process(
+    recording: Recording, settings: MotionSettings | None = None
+) -> tuple[AngleFrames, dict[str, Any]]:
+    """Clinical angles of a whole recording (batch). Returns ``(frames, info)``.
+
+    >>> from spinecoach.sim import simulate
+    >>> frames, info = motion_process(simulate("pelvic-tilt", seed=1, reps=2))
+    >>> info["calibration"]["source"]
+    'annotations'
+    """
+    settings = settings or MotionSettings()
+    position = settings.resolve_position(recording.meta)
+    nominal = POSITION_NOMINAL_INCLINATION_DEG[position]
+    fused = fuse_sensors(recording, settings)
+    plan, plan_note = find_plan(recording, fused)
+    info: dict[str, Any] = {
+        "position": position,
+        "sensors": {
+            p: {"samples": s.n_samples, "rate_hz": s.rate_hz, "device": s.device}
+            for p, s in recording.sensors.items()
+        },
+        "calibration": {"source": plan.source if plan else None, "note": plan_note},
+        "unavailable": {},
+    }
+    calibrations: dict[str, SegmentCalibration | None] = {}
+    for placement, sensor in recording.sensors.items():
+        calibrations[placement] = None
+        if plan is None:
+            continue
+        try:
+            calibrations[placement] = calibrate_sensor(
+                placement, sensor, fused[placement], plan, nominal
+            )
+        except CalibrationError as error:
+            info["calibration"][f"{placement}_error"] = str(error)
+    if plan is not None:
+        info["calibration"]["neutral_s"] = list(plan.neutral)
+        info["calibration"]["functional_s"] = list(plan.functional)
+        info["calibration"]["ready_time_s"] = plan.ready_time_s
+    info["calibration"]["segments"] = {
+        p: c.describe() for p, c in calibrations.items() if c is not None
+    }
+
+    rate = max(s.rate_hz for s in recording.sensors.values())
+    grid = output_grid(
+        [float(s.time_s[0]) for s in recording.sensors.values()],
+        [float(s.time_s[-1]) for s in recording.sensors.values()],
+        rate,
+    )
+    per_sensor: dict[str, FloatArray] = {}
+    flags = np.zeros(grid.shape[0], dtype=np.uint8)
+    for placement, sensor in recording.sensors.items():
+        fr = fused[placement]
+        cal = calibrations[placement]
+        values = np.full((sensor.n_samples, 6), np.nan)
+        sample_flags = np.where(fr.saturated, FLAG_SATURATED, 0).astype(np.uint8)
+        if cal is not None:
+            ready = int(np.searchsorted(sensor.time_s, cal.ready_time_s, side="right"))
+            values[ready:] = sensor_values(fr.up[ready:], fr.quaternion[ready:], cal)
+        sample_flags |= np.where(np.isnan(values[:, 0]), FLAG_NOT_CALIBRATED, 0).astype(np.uint8)
+        per_sensor[placement], frame_flags = interpolate_frames(
+            grid, sensor.time_s, values, sample_flags, max_gap_s=settings.fusion.max_gap_s
+        )
+        flags |= frame_flags
+    angles = combine_frames(
+        per_sensor.get(LOWER),
+        per_sensor.get(UPPER),
+        calibrations.get(LOWER),
+        calibrations.get(UPPER),
+        nominal,
+    )
+    info["unavailable"] = unavailable_reasons(set(recording.sensors), calibrations)
+    info["flag_counts"] = {
+        name: int(np.count_nonzero(flags & bit)) for bit, name in FLAG_NAMES.items()
+    }
+    frames = AngleFrames(
+        time_s=grid, angles={k: angles[k] for k in ANGLE_COLUMNS}, flags=flags, rate_hz=rate
+    )
+    return frames, info
+
+
+def unavailable_reasons(
+    placements: set[str], calibrations: Mapping[str, SegmentCalibration | None]
+) -> dict[str, str]:
+    """Which angles cannot be given and why (one sensor, or calibration missing)."""
+    reasons: dict[str, str] = {}
+    if UPPER not in placements or LOWER not in placements:
+        have = "upper" if UPPER in placements else "lower"
+        for name in (LUMBAR_FLEXION, LATERAL_BEND, AXIAL_ROTATION):
+            reasons[name] = (
+                f"needs both sensors; only the {have} sensor is present "
+                "(lumbar angles are the difference between the upper and lower segments)"
+            )
+        if UPPER not in placements:
+            for name in (TRUNK_INCLINATION, UPPER_INCLINATION):
+                reasons[name] = "needs the upper sensor (over T12/L1)"
+        else:
+            for name in (PELVIC_TILT_DEG, LOWER_INCLINATION):
+                reasons[name] = "needs the lower sensor (over the sacrum)"
+    for placement, cal in calibrations.items():
+        if cal is None:
+            reasons.setdefault(
+                f"{placement}_sensor", "not calibrated: no usable neutral and functional windows"
+            )
+    return reasons
