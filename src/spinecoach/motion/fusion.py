@@ -78,10 +78,10 @@ class FusionSettings:
     recovery_trigger_period_s: float = 5.0
     gyroscope_range_dps: float = 2000.0
     accelerometer_range_mps2: float = 16.0 * STANDARD_GRAVITY_MPS2
-    bias_threshold_dps: float = 1.0
+    bias_threshold_dps: float = 0.3
     bias_period_s: float = 3.0
-    initial_bias_block_s: float = 1.0
-    initial_bias_max_sd_dps: float = 0.3
+    initial_bias_block_s: float = 3.0
+    initial_bias_max_sd_dps: float = 1.0
     initial_bias_search_s: float = 30.0
     use_magnetometer: bool = False
     max_gap_s: float = 0.25
@@ -160,21 +160,42 @@ def saturation_mask(
     return np.asarray(acc_hit | gyr_hit, dtype=np.bool_)
 
 
-def _block_bias(gyr_block: FloatArray, settings: FusionSettings) -> FloatArray | None:
-    """Mean of a block of gyroscope rows if the sensor was still, else None."""
-    if float(gyr_block.std(axis=0).max()) < settings.initial_bias_max_sd_dps:
-        return np.asarray(gyr_block.mean(axis=0), dtype=np.float64)
-    return None
+def _block_bias(
+    gyr_block: FloatArray, acc_block: FloatArray, rate_hz: float, settings: FusionSettings
+) -> FloatArray | None:
+    """Gyroscope bias from a block in which the person held (nearly) still, else None.
+
+    A person is never perfectly still: postural sway turns the trunk at a few tenths of a
+    degree per second, which a plain mean of the gyroscope would take for bias. The tilt
+    change over the block is measured from the accelerometer (gravity direction at the
+    block's start and end) and removed: ``bias = mean(gyr) - omega_tilt`` with
+    ``omega_tilt = -(g0 × g1) / T``. Rotation about the vertical is not observable this
+    way and is assumed to average to zero.
+    """
+    if float(gyr_block.std(axis=0).max()) >= settings.initial_bias_max_sd_dps:
+        return None
+    norms = np.linalg.norm(acc_block, axis=1)
+    if float(np.abs(norms / STANDARD_GRAVITY_MPS2 - 1.0).max()) > 0.05:
+        return None
+    ends = max(1, acc_block.shape[0] // 6)
+    g0 = acc_block[:ends].mean(axis=0)
+    g1 = acc_block[-ends:].mean(axis=0)
+    g0 = g0 / np.linalg.norm(g0)
+    g1 = g1 / np.linalg.norm(g1)
+    span_s = (acc_block.shape[0] - ends) / rate_hz
+    omega_tilt = -np.degrees(np.cross(g0, g1)) / span_s
+    return np.asarray(gyr_block.mean(axis=0) - omega_tilt, dtype=np.float64)
 
 
 def initial_bias(
-    gyr_dps: FloatArray, rate_hz: float, settings: FusionSettings
+    gyr_dps: FloatArray, acc_mps2: FloatArray, rate_hz: float, settings: FusionSettings
 ) -> tuple[int, FloatArray] | None:
     """(sample index from which to use it, bias estimate) — the first still block."""
-    block = max(2, round(settings.initial_bias_block_s * rate_hz))
+    block = max(12, round(settings.initial_bias_block_s * rate_hz))
     blocks = int(settings.initial_bias_search_s * rate_hz) // block
     for k in range(min(blocks, gyr_dps.shape[0] // block)):
-        estimate = _block_bias(gyr_dps[k * block : (k + 1) * block], settings)
+        rows = slice(k * block, (k + 1) * block)
+        estimate = _block_bias(gyr_dps[rows], acc_mps2[rows], rate_hz, settings)
         if estimate is not None:
             return (k + 1) * block, estimate
     return None
@@ -191,7 +212,7 @@ def fusion_process(sensor: SensorData, settings: FusionSettings) -> FusionResult
     ahrs, bias = _make_filters(rate, settings)
     periods = sample_periods(sensor.time_s, rate)
     irregular = set(np.flatnonzero(periods != 1).tolist())
-    seed = initial_bias(sensor.gyr_dps, rate, settings)
+    seed = initial_bias(sensor.gyr_dps, sensor.acc_mps2, rate, settings)
     seed_index = seed[0] if seed is not None else -1
     gyr_rows = list(sensor.gyr_dps)
     acc_rows = list(sensor.acc_mps2 / STANDARD_GRAVITY_MPS2)
@@ -262,10 +283,11 @@ class SensorFusion:
         self._ahrs, self._bias = _make_filters(rate_hz, settings)
         self._last_time_s: float | None = None
         self.gap_before = False
-        self._block = max(2, round(settings.initial_bias_block_s * rate_hz))
+        self._block = max(12, round(settings.initial_bias_block_s * rate_hz))
         self._max_blocks = int(settings.initial_bias_search_s * rate_hz) // self._block
         self._blocks_seen = 0
         self._bias_rows: list[FloatArray] | None = []
+        self._bias_acc: list[FloatArray] = []
         self.initial_bias_dps: FloatArray | None = None
 
     def update(
@@ -284,11 +306,15 @@ class SensorFusion:
             self.gap_before = bool(interval > self.settings.max_gap_s)
         self._last_time_s = time_s
         raw = np.asarray(gyr_dps, dtype=np.float64)
+        acc_raw = np.asarray(acc_mps2, dtype=np.float64)
         rows = self._bias_rows
         if rows is not None and len(rows) == self._block:
-            estimate = _block_bias(np.array(rows), self.settings)
+            estimate = _block_bias(
+                np.array(rows), np.array(self._bias_acc), self.rate_hz, self.settings
+            )
             self._blocks_seen += 1
             rows.clear()
+            self._bias_acc.clear()
             if estimate is not None:
                 self._bias.set_offset(estimate)
                 self.initial_bias_dps = estimate
@@ -297,8 +323,9 @@ class SensorFusion:
                 self._bias_rows = rows = None
         if rows is not None:
             rows.append(raw)
+            self._bias_acc.append(acc_raw)
         gyr = self._bias.update(raw)
-        acc = np.asarray(acc_mps2, dtype=np.float64) / STANDARD_GRAVITY_MPS2
+        acc = acc_raw / STANDARD_GRAVITY_MPS2
         if periods != 1:
             self._ahrs.set_sample_period(periods / self.rate_hz)
         if self.settings.use_magnetometer and mag_ut is not None:

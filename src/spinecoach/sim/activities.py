@@ -1,0 +1,222 @@
+"""Simulated everyday wear: :func:`simulate_activities`.
+
+A schedule of ``(activity, duration s)`` bouts from ``conventions.POSTURES``. The day
+starts with 5 s of quiet standing (annotation ``calibration-neutral``) and three slow
+forward bends (annotation ``calibration-functional``, time added to the schedule), then
+the bouts follow with smooth transitions (1.5–4 s, truth ``setup`` events labelled
+``"<from>-><to>"``, time added between bouts). Each bout is a truth ``activity`` event
+labelled with the activity; the first standing bout is split around the calibration.
+
+Everyday postures relative to standing (see :mod:`spinecoach.sim.poses`): upright
+sitting has the pelvis ≈15° posterior and ≈10° more lumbar flexion; slouching adds
+10–20° of lumbar flexion (DESIGN.md); walking is 1.8 steps/s at 1.3 m/s with pelvic
+tilt ±2°, obliquity ±4°, rotation ±5° and trunk counter-rotation, with turns every
+10–30 s; still postures sway slowly and shift a little every 15–45 s.
+
+>>> rec = simulate_activities([("standing", 10.0), ("walking", 5.0)], seed=0)
+>>> [e.label for e in rec.truth.events if e.kind == "activity"]
+['standing', 'standing', 'walking']
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import replace
+
+import numpy as np
+
+from spinecoach.conventions import (
+    EVENT_ACTIVITY,
+    EVENT_CALIBRATION_NEUTRAL,
+    EVENT_SETUP,
+    POSTURES,
+)
+from spinecoach.errors import ConfigurationError
+from spinecoach.recording import Recording
+from spinecoach.sim.assemble import (
+    assemble_recording,
+    check_errors,
+    check_flag,
+    check_rate,
+    check_seed,
+)
+from spinecoach.sim.poses import ACTIVITY_POSES, SIT_DOWN_POSE, SIT_TO_LIE_POSE, STANDING, Pose
+from spinecoach.sim.profiles import PROFILES
+from spinecoach.sim.sensors import SensorErrorModel
+from spinecoach.sim.techniques import Performer, functional_calibration
+from spinecoach.sim.timeline import Timeline
+
+NEUTRAL_S = 5.0
+"""Quiet standing at the start used as the neutral calibration window (s)."""
+MIN_FIRST_STANDING_S = 6.0
+"""The schedule must open with at least this much standing (s)."""
+MAX_TOTAL_S = 48.0 * 3600.0
+"""Longest schedule accepted (s)."""
+
+_SITTING = ("sitting-upright", "sitting-slouched")
+_UPRIGHT = ("standing", "walking")
+_LYING = "lying-supine"
+
+
+def _check_schedule(schedule: object) -> list[tuple[str, float]]:
+    if isinstance(schedule, str | bytes) or not isinstance(schedule, Sequence) or not schedule:
+        raise ConfigurationError(
+            "schedule must be a non-empty sequence of (activity, duration_s) pairs, e.g. "
+            "[('standing', 60.0), ('sitting-upright', 600.0)]"
+        )
+    bouts: list[tuple[str, float]] = []
+    for number, item in enumerate(schedule, start=1):
+        if isinstance(item, str) or not isinstance(item, Sequence) or len(item) != 2:
+            raise ConfigurationError(
+                f"schedule item {number} must be an (activity, duration_s) pair, got {item!r}"
+            )
+        activity, duration = item
+        if not isinstance(activity, str) or activity not in POSTURES:
+            raise ConfigurationError(
+                f"unknown activity {activity!r} in schedule item {number}; use one of "
+                f"{', '.join(POSTURES)}"
+            )
+        if (
+            isinstance(duration, bool)
+            or not isinstance(duration, int | float | np.integer | np.floating)
+            or not math.isfinite(float(duration))
+            or float(duration) <= 0
+        ):
+            raise ConfigurationError(
+                f"duration of schedule item {number} ({activity!r}) must be a positive, "
+                f"finite number of seconds, got {duration!r}"
+            )
+        bouts.append((activity, float(duration)))
+    first, first_s = bouts[0]
+    if first != "standing" or first_s < MIN_FIRST_STANDING_S:
+        raise ConfigurationError(
+            f"schedule must start with at least {MIN_FIRST_STANDING_S:g} s of 'standing' (the "
+            f"first {NEUTRAL_S:g} s are the neutral calibration), got ({first!r}, {first_s:g})"
+        )
+    if sum(d for _, d in bouts) > MAX_TOTAL_S:
+        raise ConfigurationError(
+            f"schedule lasts over {MAX_TOTAL_S / 3600:g} h; split it into several recordings"
+        )
+    return bouts
+
+
+def _bout_pose(perf: Performer, activity: str, heading_deg: float) -> Pose:
+    pose = ACTIVITY_POSES[activity]
+    if activity == "sitting-slouched":  # 10–20° more lumbar flexion than upright
+        pose = pose.moved(lumbar_deg=perf.uniform(-5.0, 5.0), pelvis_deg=perf.uniform(-2, 2))
+    return replace(pose, heading_deg=heading_deg)
+
+
+def _transition_stages(source: str, target: str, target_pose: Pose) -> list[tuple[Pose, float]]:
+    """Stages ``(pose, nominal s)`` between two bouts, 1.5–4 s in total."""
+    heading = {"heading_deg": target_pose.heading_deg}
+    sit_down = replace(SIT_DOWN_POSE, **heading)
+    lie = replace(SIT_TO_LIE_POSE, **heading)
+    if source == target:
+        return [(target_pose, 1.5)]
+    if _LYING in (source, target):
+        return [(lie, 2.0), (target_pose, 2.0)]
+    if (source in _SITTING) != (target in _SITTING):
+        return [(sit_down, 1.2), (target_pose, 1.3)]
+    return [(target_pose, 2.0 if source in _SITTING else 1.5)]
+
+
+def _transition(tl: Timeline, perf: Performer, source: str, target: str, target_pose: Pose) -> None:
+    stages = _transition_stages(source, target, target_pose)
+    nominal = sum(seconds for _, seconds in stages)
+    factor = float(np.clip(nominal * perf.uniform(0.9, 1.1), 1.5, 4.0)) / nominal
+    start = tl.now
+    for pose, seconds in stages:
+        tl.move(seconds * factor, pose)
+    tl.event(EVENT_SETUP, start, tl.now, label=f"{source}->{target}")
+
+
+def _bout(tl: Timeline, perf: Performer, activity: str, base: Pose, duration_s: float) -> None:
+    """Fill ``duration_s`` with the posture: holds, small shifts, turns when walking."""
+    start = tl.now
+    end = start + duration_s
+    walking = activity == "walking"
+    while True:
+        still_s = perf.uniform(10.0, 30.0) if walking else perf.uniform(15.0, 45.0)
+        move_s = perf.uniform(1.5, 2.5) if walking else perf.uniform(1.0, 2.0)
+        if tl.now + still_s + move_s >= end - 1.0:
+            break
+        tl.hold(still_s)
+        if walking:  # turn by 30–180° left or right
+            turn = perf.uniform(30.0, 180.0) * (1 if perf.rng.random() < 0.5 else -1)
+            base = base.moved(heading_deg=turn)
+            tl.move(move_s, base)
+        else:  # a small posture shift around the bout's mean pose
+            tl.move(
+                move_s,
+                base.moved(
+                    pelvis_deg=perf.uniform(-2.0, 2.0),
+                    lumbar_deg=perf.uniform(-3.0, 3.0),
+                    pelvis_lateral_deg=perf.uniform(-1.5, 1.5),
+                    lumbar_lateral_deg=perf.uniform(-2.0, 2.0),
+                    lumbar_axial_deg=perf.uniform(-3.0, 3.0),
+                ),
+            )
+    tl.hold_until(end)
+    tl.event(EVENT_ACTIVITY, start, tl.now, label=activity)
+
+
+def simulate_activities(
+    schedule: Sequence[tuple[str, float]],
+    *,
+    seed: int,
+    rate_hz: float = 100.0,
+    sensor_errors: SensorErrorModel | None = None,
+    magnetometer: bool = False,
+) -> Recording:
+    """Simulate all-day wear following ``schedule`` of ``(activity, duration_s)`` bouts.
+
+    Activities are ``conventions.POSTURES``; the schedule must start with at least 6 s of
+    ``standing``. The recording lasts the bouts plus the calibration (about 17 s) plus
+    the transitions (1.5–4 s each). ``meta["position"]`` is ``"standing"`` (truth angles
+    are relative to the standing neutral). Same arguments → bit-identical recording.
+
+    >>> rec = simulate_activities([("standing", 6.0), ("sitting-slouched", 4.0)], seed=2)
+    >>> rec.meta["position"], round(rec.duration_s) > 10
+    ('standing', True)
+    """
+    bouts = _check_schedule(schedule)
+    seed = check_seed(seed)
+    rate = check_rate(rate_hz)
+    errors = check_errors(sensor_errors)
+    use_mag = check_flag("magnetometer", magnetometer)
+
+    body_seed, lower_seed, upper_seed = np.random.SeedSequence(seed).spawn(3)
+    rng = np.random.default_rng(body_seed)
+    perf = Performer(rng, PROFILES["typical"])
+    heading = float(rng.uniform(0.0, 360.0))
+
+    tl = Timeline(STANDING)
+    tl.hold(NEUTRAL_S)
+    tl.event(EVENT_CALIBRATION_NEUTRAL, 0.0, NEUTRAL_S, annotate=True)
+    tl.event(EVENT_ACTIVITY, 0.0, NEUTRAL_S, label="standing")
+    functional_calibration(tl, perf)
+    _bout(tl, perf, "standing", STANDING, bouts[0][1] - NEUTRAL_S)
+    previous = "standing"
+    for activity, duration_s in bouts[1:]:
+        pose = _bout_pose(perf, activity, tl.pose.heading_deg)
+        _transition(tl, perf, previous, activity, pose)
+        _bout(tl, perf, activity, pose, duration_s)
+        previous = activity
+
+    meta = {
+        "profile": "typical",
+        "schedule": json.dumps([[a, d] for a, d in bouts]),
+    }
+    return assemble_recording(
+        tl.finish(rng, heading_deg=heading),
+        seed=seed,
+        rate_hz=rate,
+        position="standing",
+        sensor_errors=errors,
+        magnetometer=use_mag,
+        meta=meta,
+        sensor_seeds=(lower_seed, upper_seed),
+    )

@@ -1,0 +1,127 @@
+"""From a motion plan to a :class:`~spinecoach.recording.Recording` with ground truth.
+
+Shared by :func:`spinecoach.sim.simulate` and :func:`spinecoach.sim.simulate_activities`;
+also holds the argument checks both use, so their messages are the same.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+import numpy as np
+
+from spinecoach.conventions import EVENT_CALIBRATION_NEUTRAL, PLACEMENTS
+from spinecoach.errors import ConfigurationError
+from spinecoach.recording import Event, GroundTruth, Recording, SensorData
+from spinecoach.sim.body import FloatArray, synthesize_body, truth_series
+from spinecoach.sim.sensors import SensorErrorModel, simulate_imu
+from spinecoach.sim.timeline import MotionPlan, PlannedEvent
+
+SIMULATOR_VERSION = "1"
+
+
+def check_seed(seed: object) -> int:
+    """``seed`` must be a non-negative int."""
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise ConfigurationError(f"seed must be a non-negative integer, got {seed!r}")
+    return int(seed)
+
+
+def check_rate(rate_hz: object) -> float:
+    """``rate_hz`` must be a finite number of hertz > 0."""
+    if (
+        isinstance(rate_hz, bool)
+        or not isinstance(rate_hz, int | float | np.integer | np.floating)
+        or not math.isfinite(float(rate_hz))
+        or float(rate_hz) <= 0
+    ):
+        raise ConfigurationError(
+            f"rate_hz must be a positive, finite number of hertz (e.g. 100.0), got {rate_hz!r}"
+        )
+    return float(rate_hz)
+
+
+def check_errors(sensor_errors: object) -> SensorErrorModel:
+    """``sensor_errors`` must be ``None`` (realistic) or a :class:`SensorErrorModel`."""
+    if sensor_errors is None:
+        return SensorErrorModel.realistic()
+    if not isinstance(sensor_errors, SensorErrorModel):
+        raise ConfigurationError(
+            "sensor_errors must be a SensorErrorModel (e.g. SensorErrorModel.ideal()) or "
+            f"None, got {type(sensor_errors).__name__}"
+        )
+    return sensor_errors
+
+
+def check_flag(name: str, value: object) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigurationError(f"{name} must be True or False, got {value!r}")
+    return value
+
+
+def _measured(event: PlannedEvent, time_s: FloatArray, series: Mapping[str, FloatArray]) -> float:
+    if event.measure is None:
+        return float("nan")
+    name, how = event.measure
+    mask = (time_s >= event.start_s) & (time_s <= event.end_s)
+    values = series[name][mask]
+    if values.size == 0:
+        return float("nan")
+    if how == "swing":
+        return round(float(np.abs(values[-1] - values).max()), 6)
+    change = values - values[0]
+    return round(float(change[int(np.argmax(np.abs(change)))]), 6)
+
+
+def assemble_recording(
+    plan: MotionPlan,
+    *,
+    seed: int,
+    rate_hz: float,
+    position: str,
+    sensor_errors: SensorErrorModel,
+    magnetometer: bool,
+    meta: Mapping[str, str],
+    sensor_seeds: tuple[np.random.SeedSequence, np.random.SeedSequence],
+) -> Recording:
+    """Sample the plan, compute truth and rep values, simulate both IMUs.
+
+    ``sensor_seeds`` are the independent seed streams of the lower and upper sensor.
+    """
+    neutral = [e for e in plan.events if e.kind == EVENT_CALIBRATION_NEUTRAL]
+    window = (neutral[0].start_s, neutral[0].end_s)
+    body = synthesize_body(plan, rate_hz)
+    series = truth_series(body, position=position, neutral_window=window)
+    events = tuple(
+        Event(
+            kind=e.kind,
+            start_s=round(e.start_s, 9),
+            end_s=round(e.end_s, 9),
+            label=e.label,
+            value=_measured(e, body.time_s, series),
+        )
+        for e in plan.events
+    )
+    annotations = tuple(
+        event for event, planned in zip(events, plan.events, strict=True) if planned.annotate
+    )
+    sensors: dict[str, SensorData] = {}
+    all_meta = dict(meta)
+    all_meta.update(
+        {
+            "seed": str(seed),
+            "source": "simulator",
+            "simulator_version": SIMULATOR_VERSION,
+            "position": position,
+            "heading_deg": str(round(plan.heading_deg, 6)),
+        }
+    )
+    for placement, sensor_seed in zip(PLACEMENTS, sensor_seeds, strict=True):
+        data, sensor_meta = simulate_imu(
+            body, placement, sensor_errors, sensor_seed, magnetometer=magnetometer
+        )
+        sensors[placement] = data
+        all_meta.update(sensor_meta)
+    truth = GroundTruth.create(body.time_s, series, events)
+    return Recording.create(sensors, events=annotations, meta=all_meta, truth=truth)

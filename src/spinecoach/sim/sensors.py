@@ -1,0 +1,273 @@
+"""The simulated IMUs: mounting, measurement errors, timestamps and dropped samples.
+
+Nominal mounting on the skin: sensor x along segment +Y (superior), sensor z out of the
+skin (segment −X, posterior), sensor y = z × x (segment −Z, left). A random
+misalignment ``Rx(a)·Ry(b)·Rz(c)`` about the sensor's own axes (each uniform in
+±``misalignment_max_deg``) follows, so ``R_sensor→earth = R_segment · R_mount`` with
+``R_mount = R_nominal · R_misalignment`` (sensor → segment coordinates).
+
+Measurements (units of :mod:`spinecoach.conventions`):
+
+* accelerometer (m/s², specific force) = (1 + scale) ⊙ R_sensorᵀ(a_lin + g·ẑ) + bias +
+  noise, clipped to ±``acc_range_mps2``;
+* gyroscope (deg/s) = (1 + scale) ⊙ ω_sensor + turn-on bias + random-walk drift + noise,
+  clipped to ±``gyro_range_dps``; ω from the orientation sequence by central differences
+  ``(r[k−1]⁻¹ r[k+1]).as_rotvec() / 2dt`` (one-sided at the ends);
+* magnetometer (µT, optional) = R_sensorᵀ·B_earth + hard-iron offset + noise, with
+  B_earth = [19, 0, −45] µT in NWU (a mid-latitude field, pointing north and down).
+
+White-noise levels are given at 100 Hz and scale with √(rate/100) (constant density).
+Timestamps carry Gaussian jitter (clipped to keep them strictly increasing), and bursts
+of 1–``drop_burst_max`` samples are removed from that sensor only. Default error sizes
+are typical of consumer MEMS IMUs (e.g. Bosch BMI270 / TDK ICM-42688 datasheets).
+
+>>> SensorErrorModel.ideal().gyro_noise_dps
+0.0
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.spatial.transform import Rotation
+
+from spinecoach.conventions import STANDARD_GRAVITY_MPS2
+from spinecoach.errors import ConfigurationError
+from spinecoach.recording import SensorData
+from spinecoach.sim import quaternion as quat
+from spinecoach.sim.body import BodyMotion
+
+FloatArray = NDArray[np.float64]
+
+DEVICE = "spinecoach-sim"
+EARTH_FIELD_NWU_UT = np.array([19.0, 0.0, -45.0])
+# Columns are the sensor axes in segment coordinates: x = +Y, y = −Z, z = −X.
+R_MOUNT_NOMINAL = np.array([[0.0, 0.0, -1.0], [1.0, 0.0, 0.0], [0.0, -1.0, 0.0]])
+
+
+@dataclass(frozen=True)
+class SensorErrorModel:
+    """Sizes of the simulated sensor errors (a frozen domain value).
+
+    Bias, offset, scale and misalignment values are the half-widths of uniform draws per
+    axis; noise values are standard deviations.
+
+    >>> SensorErrorModel.realistic().misalignment_max_deg
+    20.0
+    >>> SensorErrorModel(drop_probability=0.0).jitter_s
+    0.0005
+    """
+
+    gyro_bias_dps: float = 1.0
+    """Turn-on gyroscope bias (deg/s), uniform in ± this per axis."""
+    gyro_bias_drift_dps_per_sqrt_s: float = 0.003
+    """Gyroscope bias random walk (deg/s/√s)."""
+    gyro_noise_dps: float = 0.05
+    """Gyroscope white noise (deg/s rms at 100 Hz)."""
+    gyro_scale: float = 0.003
+    """Gyroscope scale-factor error (fraction), uniform in ± this per axis."""
+    acc_bias_mps2: float = 0.04
+    """Accelerometer bias (m/s²), uniform in ± this per axis."""
+    acc_noise_mps2: float = 0.02
+    """Accelerometer white noise (m/s² rms at 100 Hz)."""
+    acc_scale: float = 0.005
+    """Accelerometer scale-factor error (fraction), uniform in ± this per axis."""
+    mag_offset_ut: float = 5.0
+    """Magnetometer hard-iron offset (µT), uniform in ± this per axis."""
+    mag_noise_ut: float = 0.3
+    """Magnetometer white noise (µT rms at 100 Hz)."""
+    misalignment_max_deg: float = 20.0
+    """Mounting misalignment (deg) about each sensor axis, uniform in ± this."""
+    jitter_s: float = 0.0005
+    """Timestamp jitter (s, standard deviation)."""
+    drop_probability: float = 0.002
+    """Expected fraction of samples dropped (0–0.5)."""
+    drop_burst_max: int = 5
+    """Longest burst of consecutive dropped samples (bursts are 1..this long)."""
+    gyro_range_dps: float = 2000.0
+    """Gyroscope full scale (deg/s); readings saturate at ± this."""
+    acc_range_mps2: float = 16.0 * STANDARD_GRAVITY_MPS2
+    """Accelerometer full scale (m/s²); readings saturate at ± this."""
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ConfigurationError(f"SensorErrorModel.{f.name} must be a number")
+            if math.isnan(value) or value < 0:
+                raise ConfigurationError(
+                    f"SensorErrorModel.{f.name} must be zero or positive, got {value}"
+                )
+            if math.isinf(value) and f.name not in ("gyro_range_dps", "acc_range_mps2"):
+                raise ConfigurationError(f"SensorErrorModel.{f.name} must be finite")
+        if self.drop_probability >= 0.5:
+            raise ConfigurationError(
+                f"SensorErrorModel.drop_probability must be below 0.5, got {self.drop_probability}"
+            )
+        if not isinstance(self.drop_burst_max, int) or self.drop_burst_max < 1:
+            raise ConfigurationError(
+                "SensorErrorModel.drop_burst_max must be a whole number of samples ≥ 1, "
+                f"got {self.drop_burst_max!r}"
+            )
+        if self.gyro_range_dps == 0 or self.acc_range_mps2 == 0:
+            raise ConfigurationError("SensorErrorModel ranges must be positive (use inf for none)")
+        if self.misalignment_max_deg > 90:
+            raise ConfigurationError(
+                "SensorErrorModel.misalignment_max_deg must be at most 90, got "
+                f"{self.misalignment_max_deg}"
+            )
+
+    @classmethod
+    def realistic(cls) -> SensorErrorModel:
+        """The default: consumer MEMS IMUs taped on the skin by a lay person."""
+        return cls()
+
+    @classmethod
+    def ideal(cls) -> SensorErrorModel:
+        """No errors at all: perfect mounting, no noise, bias, jitter, drops or saturation."""
+        return cls(
+            gyro_bias_dps=0.0,
+            gyro_bias_drift_dps_per_sqrt_s=0.0,
+            gyro_noise_dps=0.0,
+            gyro_scale=0.0,
+            acc_bias_mps2=0.0,
+            acc_noise_mps2=0.0,
+            acc_scale=0.0,
+            mag_offset_ut=0.0,
+            mag_noise_ut=0.0,
+            misalignment_max_deg=0.0,
+            jitter_s=0.0,
+            drop_probability=0.0,
+            drop_burst_max=1,
+            gyro_range_dps=math.inf,
+            acc_range_mps2=math.inf,
+        )
+
+
+def angular_velocity_dps(rotation: FloatArray, dt: float) -> FloatArray:
+    """Body-frame angular velocity (deg/s) of quaternions (n, 4) sampled every ``dt`` s.
+
+    Central differences ``(r[k−1]⁻¹ r[k+1]).as_rotvec() / 2dt``, one-sided at the ends.
+
+    >>> from spinecoach.sim.quaternion import about_axis
+    >>> q = about_axis(0, np.arange(5) * 0.1)  # 0.1° per 10 ms about x
+    >>> np.round(angular_velocity_dps(q, 0.01)[2], 9).tolist()
+    [10.0, 0.0, 0.0]
+    """
+    n = rotation.shape[0]
+    out = np.zeros((n, 3))
+    if n < 2:
+        return out
+    inv = quat.conjugate(rotation)
+    if n > 2:
+        out[1:-1] = quat.to_rotvec(quat.multiply(inv[:-2], rotation[2:])) / (2.0 * dt)
+    out[0] = quat.to_rotvec(quat.multiply(inv[0], rotation[1])) / dt
+    out[-1] = quat.to_rotvec(quat.multiply(inv[-2], rotation[-1])) / dt
+    return np.degrees(out)
+
+
+def _json_list(values: Sequence[float] | FloatArray) -> str:
+    return json.dumps([round(float(v), 6) for v in values])
+
+
+def _white(rng: np.random.Generator, sd: float, shape: tuple[int, ...]) -> FloatArray:
+    noise: FloatArray = rng.standard_normal(shape) * sd
+    return noise
+
+
+def _kept_samples(
+    rng: np.random.Generator, n: int, probability: float, burst_max: int
+) -> NDArray[np.bool_]:
+    """Mask of kept samples after dropping bursts (first and last sample always kept)."""
+    mean_burst = 0.5 * (1 + burst_max)
+    starts = np.flatnonzero(rng.random(n) < probability / mean_burst)
+    lengths = rng.integers(1, burst_max + 1, size=starts.shape[0])
+    offsets = np.arange(int(lengths.sum())) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    dropped = np.repeat(starts, lengths) + offsets
+    keep = np.ones(n, dtype=bool)
+    keep[dropped[dropped < n]] = False
+    keep[0] = keep[-1] = True
+    return keep
+
+
+def simulate_imu(
+    body: BodyMotion,
+    placement: str,
+    errors: SensorErrorModel,
+    seed: np.random.SeedSequence,
+    *,
+    magnetometer: bool,
+) -> tuple[SensorData, dict[str, str]]:
+    """One IMU at ``placement`` on ``body``: its :class:`SensorData` and meta entries.
+
+    ``seed`` feeds two independent streams (IMU and magnetometer), so switching the
+    magnetometer on does not change the accelerometer or gyroscope.
+    """
+    imu_ss, mag_ss = seed.spawn(2)
+    rng = np.random.default_rng(imu_ss)
+    n = body.time_s.shape[0]
+    dt = 1.0 / body.rate_hz
+    noise_factor = math.sqrt(body.rate_hz / 100.0)
+
+    misalignment = rng.uniform(-1.0, 1.0, 3) * errors.misalignment_max_deg
+    mount = (
+        Rotation.from_matrix(R_MOUNT_NOMINAL)
+        * Rotation.from_euler("XYZ", misalignment, degrees=True)
+    ).as_quat()
+    sensor = quat.multiply(body.segment(placement), mount)
+
+    gyro_bias = rng.uniform(-1.0, 1.0, 3) * errors.gyro_bias_dps
+    gyro_scale = rng.uniform(-1.0, 1.0, 3) * errors.gyro_scale
+    acc_bias = rng.uniform(-1.0, 1.0, 3) * errors.acc_bias_mps2
+    acc_scale = rng.uniform(-1.0, 1.0, 3) * errors.acc_scale
+    drift = np.cumsum(
+        _white(rng, errors.gyro_bias_drift_dps_per_sqrt_s * math.sqrt(dt), (n, 3)), axis=0
+    )
+    gyr = angular_velocity_dps(sensor, dt) * (1.0 + gyro_scale) + gyro_bias + drift
+    gyr += _white(rng, errors.gyro_noise_dps * noise_factor, (n, 3))
+    gyr = np.clip(gyr, -errors.gyro_range_dps, errors.gyro_range_dps)
+
+    specific_force = body.linear_acceleration_mps2(placement)
+    specific_force[:, 2] += STANDARD_GRAVITY_MPS2
+    acc = quat.rotate_inverse(sensor, specific_force) * (1.0 + acc_scale) + acc_bias
+    acc += _white(rng, errors.acc_noise_mps2 * noise_factor, (n, 3))
+    acc = np.clip(acc, -errors.acc_range_mps2, errors.acc_range_mps2)
+
+    jitter_limit = 0.45 * dt  # keeps timestamps strictly increasing
+    jitter = np.clip(_white(rng, errors.jitter_s, (n,)), -jitter_limit, jitter_limit)
+    time_s = np.maximum(body.time_s + jitter, 0.0)
+    keep = _kept_samples(rng, n, errors.drop_probability, errors.drop_burst_max)
+
+    meta = {
+        f"{placement}_mount_misalignment_deg": _json_list(misalignment),
+        f"{placement}_mount_sensor_to_segment_xyzw": _json_list(mount),
+        f"{placement}_gyro_bias_dps": _json_list(gyro_bias),
+        f"{placement}_gyro_scale": _json_list(gyro_scale),
+        f"{placement}_acc_bias_mps2": _json_list(acc_bias),
+        f"{placement}_acc_scale": _json_list(acc_scale),
+        f"{placement}_dropped_samples": str(int(n - keep.sum())),
+    }
+    mag = None
+    if magnetometer:
+        mag_rng = np.random.default_rng(mag_ss)
+        offset = mag_rng.uniform(-1.0, 1.0, 3) * errors.mag_offset_ut
+        mag = quat.rotate_inverse(sensor, EARTH_FIELD_NWU_UT) + offset
+        mag += _white(mag_rng, errors.mag_noise_ut * noise_factor, (n, 3))
+        mag = mag[keep]
+        meta[f"{placement}_mag_offset_ut"] = _json_list(offset)
+
+    data = SensorData.from_arrays(
+        placement,
+        time_s[keep],
+        acc[keep],
+        gyr[keep],
+        rate_hz=body.rate_hz,
+        mag_ut=mag,
+        device=DEVICE,
+    )
+    return data, meta

@@ -1,0 +1,522 @@
+"""Simulated exercise sessions: :func:`simulate`.
+
+Ranges are the typical adult starting values of DESIGN.md, scaled by the performer
+profile (stiff ≈ ×0.5, hypermobile ≈ ×1.3):
+
+================================================  =======================================
+standing lumbar flexion (T12/L1 rel. sacrum)      45–60° flexion, 15–25° extension
+                                                  (cf. Troke et al., Man Ther 2005)
+lumbo-pelvic rhythm in forward bending            pelvis ≈ 0.5 × lumbar (cf. Esola et
+                                                  al., Spine 1996)
+supine posterior pelvic tilt                      8–15°
+quadruped cat-cow, lumbar flexion to extension    25–40° in total
+seated hip hinge                                  pelvis 20–45° forward, lumbar < 10°
+================================================  =======================================
+
+A session follows the coach's calibration protocol: 4 s standing still → three slow
+standing forward bends (annotation ``calibration-functional``; the flexion axis they give
+is anatomical, so it carries over to any position) → 2 s still → setup into position
+(truth ``setup``) → 1 s settle → 5 s neutral hold in position (annotation
+``calibration-neutral``) → 2 s still → the sets of reps (truth ``rep``, ``hold``,
+``rest``, ``fault``) → setup back to standing → 2 s standing.
+
+Rep events carry ``label`` = technique and ``value`` = the rep's main-signal change
+(deg) measured on the truth: pelvic-tilt → signed peak ``pelvic_tilt_deg`` change
+(negative = posterior); cat-cow(-seated) → swing of ``lumbar_flexion_deg`` over the
+breath cycle (largest difference from its value at the end of the exhale, i.e. the
+cow-to-cat range); hip-hinge → signed peak ``pelvic_tilt_deg`` change;
+flexion-extension → signed peak ``lumbar_flexion_deg`` change. Hold events are labelled
+with the phase (``posterior-tilt``, ``hinge``, ``flexion``, ``extension``). Injected
+faults (:data:`TECHNIQUE_FAULTS`) are ``fault`` events over the rep; reps without a fault
+stay clearly (≥ 20 %) away from every fault's criterion, so the truth is unambiguous.
+
+>>> rec = simulate("pelvic-tilt", seed=1, reps=2, sensor_errors=SensorErrorModel.ideal())
+>>> sum(e.kind == "rep" for e in rec.truth.events)
+2
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, replace
+from types import MappingProxyType
+from typing import Final
+
+import numpy as np
+
+from spinecoach.conventions import (
+    CAT_COW,
+    CAT_COW_SEATED,
+    EVENT_CALIBRATION_FUNCTIONAL,
+    EVENT_CALIBRATION_NEUTRAL,
+    EVENT_FAULT,
+    EVENT_HOLD,
+    EVENT_REP,
+    EVENT_REST,
+    EVENT_SETUP,
+    FLEXION_EXTENSION,
+    HIP_HINGE,
+    LUMBAR_FLEXION,
+    PELVIC_TILT,
+    PELVIC_TILT_DEG,
+    TECHNIQUES,
+)
+from spinecoach.errors import ConfigurationError
+from spinecoach.recording import Recording
+from spinecoach.sim.assemble import (
+    assemble_recording,
+    check_errors,
+    check_flag,
+    check_rate,
+    check_seed,
+)
+from spinecoach.sim.poses import SETUP_PATHS, STANDING, Pose, setup_path_back
+from spinecoach.sim.profiles import PerformerProfile, resolve_profile
+from spinecoach.sim.sensors import SensorErrorModel
+from spinecoach.sim.timeline import Measure, Timeline
+
+TECHNIQUE_POSITIONS: Final[Mapping[str, str]] = MappingProxyType(
+    {
+        PELVIC_TILT: "supine",
+        CAT_COW: "quadruped",
+        CAT_COW_SEATED: "seated",
+        HIP_HINGE: "seated",
+        FLEXION_EXTENSION: "standing",
+    }
+)
+"""Start position of each technique (keys of POSITION_NOMINAL_INCLINATION_DEG)."""
+
+DEFAULT_REPS: Final[Mapping[str, int]] = MappingProxyType(
+    {PELVIC_TILT: 10, CAT_COW: 8, CAT_COW_SEATED: 8, HIP_HINGE: 8, FLEXION_EXTENSION: 5}
+)
+"""Reps (breath cycles for cat-cow) per set when ``reps`` is not given (DESIGN.md doses)."""
+DEFAULT_SETS: Final[Mapping[str, int]] = MappingProxyType(
+    {PELVIC_TILT: 1, CAT_COW: 1, CAT_COW_SEATED: 1, HIP_HINGE: 3, FLEXION_EXTENSION: 1}
+)
+"""Sets when ``sets`` is not given."""
+SET_REST_S: Final = 20.0
+"""Nominal rest between sets (s), still in the start position."""
+
+TECHNIQUE_FAULTS: Final[Mapping[str, Mapping[str, str]]] = MappingProxyType(
+    {
+        PELVIC_TILT: MappingProxyType(
+            {
+                "short-hold": "hold shorter than the prescribed 3 s",
+                "return-too-fast": "return to neutral in under 1 s",
+                "small-tilt": "posterior pelvic tilt under 5°",
+                "trunk-compensation": "upper segment inclination changes by 5° or more",
+                "bridging": "pelvis lifted: hip centre up 6–10 cm with extra pelvic rotation",
+            }
+        ),
+        CAT_COW: MappingProxyType(
+            {
+                "breath-out-of-phase": "movement lags the breath by over 1 s, or is inverted",
+                "small-range": "lumbar flexion swing (cow to cat) of the cycle under 15°",
+                "jerky": "a 2–4 Hz oscillation of 1.5–3° on the lumbar angle",
+            }
+        ),
+        CAT_COW_SEATED: MappingProxyType(
+            {
+                "breath-out-of-phase": "movement lags the breath by over 1 s, or is inverted",
+                "small-range": "lumbar flexion swing (cow to cat) of the cycle under 8°",
+                "jerky": "a 2–4 Hz oscillation of 1.5–3° on the lumbar angle",
+            }
+        ),
+        HIP_HINGE: MappingProxyType(
+            {
+                "lumbar-rounding": "lumbar flexion of 15–25° while the trunk inclines",
+                "shallow-hinge": "pelvis forward rotation under 15°",
+                "incomplete-return": "rep ends with the pelvis over 5° from neutral",
+            }
+        ),
+        FLEXION_EXTENSION: MappingProxyType(
+            {
+                "short-hold": "hold shorter than prescribed (5 s flexion, 3 s extension)",
+                "too-fast": "flexion or return phases under 1 s",
+                "small-range": "lumbar flexion under 25°",
+            }
+        ),
+    }
+)
+"""Injectable form faults per technique, with the criterion each one meets."""
+
+_MAIN_SIGNAL: Final[Mapping[str, tuple[str, Measure]]] = MappingProxyType(
+    {
+        PELVIC_TILT: (PELVIC_TILT_DEG, "peak"),
+        CAT_COW: (LUMBAR_FLEXION, "swing"),
+        CAT_COW_SEATED: (LUMBAR_FLEXION, "swing"),
+        HIP_HINGE: (PELVIC_TILT_DEG, "peak"),
+        FLEXION_EXTENSION: (LUMBAR_FLEXION, "peak"),
+    }
+)
+
+
+class Performer:
+    """Seeded per-rep draws for one performer profile (ranges, durations, faults).
+
+    >>> p = Performer(np.random.default_rng(0), PerformerProfile(variability=0.0))
+    >>> p.duration(2.0), p.vary()
+    (2.0, 1.0)
+    """
+
+    def __init__(self, rng: np.random.Generator, profile: PerformerProfile) -> None:
+        self.rng = rng
+        self.profile = profile
+
+    def uniform(self, low: float, high: float) -> float:
+        return float(self.rng.uniform(low, high))
+
+    def vary(self) -> float:
+        """Range factor: the profile's range scale times 1 ± variability."""
+        v = self.profile.variability
+        return self.profile.range_scale * (1.0 + self.uniform(-v, v))
+
+    def duration(self, nominal_s: float) -> float:
+        """A duration (s): nominal × tempo × (1 ± 1.5·variability)."""
+        v = 1.5 * self.profile.variability
+        return nominal_s * self.profile.tempo_scale * (1.0 + self.uniform(-v, v))
+
+    def hold(self, prescribed_s: float) -> tuple[float, bool]:
+        """(hold duration s, held fully?) for a prescribed hold."""
+        if self.rng.random() < self.profile.hold_adherence:
+            return max(1.02 * prescribed_s, self.duration(1.06 * prescribed_s)), True
+        return self.uniform(0.25, 0.7) * prescribed_s, False
+
+    def wobble(self) -> dict[str, float]:
+        """Small lateral and axial deviations (deg) of one rep's target."""
+        return {
+            "pelvis_lateral_deg": self.uniform(-1.0, 1.0),
+            "pelvis_axial_deg": self.uniform(-1.0, 1.0),
+            "lumbar_lateral_deg": self.uniform(-1.5, 1.5),
+            "lumbar_axial_deg": self.uniform(-1.5, 1.5),
+        }
+
+    def fault(self, technique: str, *, exclude: tuple[str, ...] = ("short-hold",)) -> str:
+        """A compensation fault name with the profile's probability, else ``""``."""
+        names = [f for f in TECHNIQUE_FAULTS[technique] if f not in exclude]
+        if self.rng.random() >= self.profile.compensation_tendency:
+            return ""
+        return names[int(self.rng.integers(len(names)))]
+
+
+def _record_rep(
+    tl: Timeline, technique: str, start_s: float, faults: tuple[str, ...] | list[str]
+) -> None:
+    tl.event(EVENT_REP, start_s, tl.now, label=technique, measure=_MAIN_SIGNAL[technique])
+    for name in faults:
+        if name:
+            tl.event(EVENT_FAULT, start_s, tl.now, label=name)
+
+
+def _timed_hold(tl: Timeline, seconds: float, label: str) -> None:
+    start = tl.now
+    tl.hold(seconds)
+    tl.event(EVENT_HOLD, start, tl.now, label=label)
+
+
+# Functional calibration: three slow forward bends standing, before getting into the
+# start position (the flexion axis is anatomical, so it carries over to any position), as
+# stages of (change from neutral, nominal seconds); {} stays put, None returns to neutral.
+_CalibrationStage = tuple[dict[str, float] | None, float]
+_FUNCTIONAL_BEND: Final[tuple[_CalibrationStage, ...]] = (
+    ({"pelvis_deg": 15.0, "lumbar_deg": 30.0, "thoracic_deg": 9.0}, 2.0),
+    ({}, 0.5),
+    (None, 2.0),
+)
+
+
+def functional_calibration(tl: Timeline, performer: Performer) -> None:
+    """Three slow standing forward bends (≈ 4–5 s each, 1 s apart), annotated as one window."""
+    neutral = tl.pose
+    scale = float(np.clip(performer.profile.range_scale, 0.6, 1.2))
+    start = tl.now
+    for movement in range(3):
+        if movement:
+            tl.hold(1.0)
+        target = neutral
+        for change, seconds in _FUNCTIONAL_BEND:
+            if change is None:
+                target = neutral
+            elif change:
+                target = neutral.moved(**{k: v * scale for k, v in change.items()})
+            tl.move(seconds * (1.0 + performer.uniform(-0.05, 0.05)), target)
+    tl.event(EVENT_CALIBRATION_FUNCTIONAL, start, tl.now, annotate=True)
+
+
+def _setup(
+    tl: Timeline, performer: Performer, stages: tuple[tuple[Pose, float], ...], label: str
+) -> None:
+    start = tl.now
+    for pose, seconds in stages:
+        tl.move(performer.duration(seconds), pose)
+    tl.event(EVENT_SETUP, start, tl.now, label=label)
+
+
+# --- one set of each technique -------------------------------------------------------
+
+
+def _pelvic_tilt_set(tl: Timeline, perf: Performer, neutral: Pose, reps: int) -> None:
+    breath_free_s = tl.now - 1.5  # a set always follows at least 1.5 s of stillness
+    for _ in range(reps):
+        fault = perf.fault(PELVIC_TILT)
+        tilt = max(11.5 * perf.vary(), 6.0)
+        if fault == "small-tilt":
+            tilt = perf.uniform(2.5, 4.0)
+        extra_pelvis = extra_upper = lift = 0.0
+        if fault == "trunk-compensation":  # shoulders curl up: upper moves ≥ 6.5°
+            extra_upper = perf.uniform(6.5, 9.0) + 0.1 * tilt
+        if fault == "bridging":
+            lift = perf.uniform(0.06, 0.10)
+            extra_pelvis = perf.uniform(5.0, 10.0)
+        # Thorax on the mat: the upper segment follows 10 % of the tilt.
+        target = neutral.moved(
+            pelvis_deg=-tilt - extra_pelvis,
+            lumbar_deg=0.9 * tilt + extra_pelvis + extra_upper,
+            hip_height_m=lift,
+            **perf.wobble(),
+        )
+        start = tl.now
+        tilt_s = perf.duration(1.75)
+        # Breathe in during the pause, breathe out while tilting.
+        inhale_s = min(perf.uniform(1.5, 2.0), start - breath_free_s)
+        tl.paced_breath(start - inhale_s, inhale_s, tilt_s)
+        tl.move(tilt_s, target)
+        breath_free_s = tl.now
+        hold_s, full = perf.hold(3.0)
+        _timed_hold(tl, hold_s, "posterior-tilt")
+        fast = fault == "return-too-fast"
+        tl.move(perf.uniform(0.45, 0.8) if fast else max(1.5, perf.duration(2.5)), neutral)
+        _record_rep(tl, PELVIC_TILT, start, [fault, "" if full else "short-hold"])
+        tl.hold(perf.duration(2.5))
+
+
+# (cow lumbar, cat lumbar, pelvis, least non-fault range, small-range fault range) in deg
+_CAT_COW_SHAPES: Final = {
+    CAT_COW: (15.0, 16.0, 8.0, 18.0, (8.0, 12.5)),
+    CAT_COW_SEATED: (10.0, 10.0, 7.0, 10.0, (4.0, 6.5)),
+}
+_BREATH_LAG_FAULT_S: Final = 1.0
+
+
+def _cat_cow_set(tl: Timeline, perf: Performer, neutral: Pose, reps: int, technique: str) -> None:
+    cow_deg, cat_deg, pelvis_deg, least_range, small_range = _CAT_COW_SHAPES[technique]
+    profile = perf.profile
+    v = 0.5 * profile.variability
+    breath_start = tl.now
+    tl.hold(profile.breath_lag_s)
+    for _ in range(reps):
+        fault = perf.fault(technique)
+        inhale = profile.breath_inhale_s * (1.0 + perf.uniform(-v, v))
+        exhale = profile.breath_exhale_s * (1.0 + perf.uniform(-v, v))
+        max_lag = 0.5 * min(inhale, exhale)  # keeps the keyframes in time order
+        lag = min(profile.breath_lag_s * (1.0 + perf.uniform(-v, v)), max_lag)
+        inverted = False
+        if fault == "breath-out-of-phase":
+            late = min(perf.uniform(1.2, 1.8), max_lag)
+            if late > _BREATH_LAG_FAULT_S + 0.1 and perf.rng.random() < 0.5:
+                lag = late
+            else:
+                inverted = True  # cat on the inhale, cow on the exhale
+        if fault == "small-range":
+            scale = perf.uniform(*small_range) / (cow_deg + cat_deg)
+        else:
+            scale = max(perf.vary(), least_range / (cow_deg + cat_deg))
+        jerk = perf.uniform(1.5, 3.0) if fault == "jerky" else 0.0
+        cow = neutral.moved(
+            pelvis_deg=pelvis_deg * scale,
+            lumbar_deg=-cow_deg * scale,
+            thoracic_deg=-0.5 * cow_deg * scale,
+            **perf.wobble(),
+        )
+        cat = neutral.moved(
+            pelvis_deg=-pelvis_deg * scale,
+            lumbar_deg=cat_deg * scale,
+            thoracic_deg=0.5 * cat_deg * scale,
+            **perf.wobble(),
+        )
+        first, second = (cat, cow) if inverted else (cow, cat)
+        start = tl.now
+        tl.paced_breath(breath_start, inhale, exhale)
+        # The jerk envelope rises to its peak mid-cycle and is back to 0 at the cycle end.
+        tl.move_until(breath_start + inhale + lag, replace(first, jerk_deg=jerk))
+        tl.move_until(breath_start + inhale + exhale + lag, replace(second, jerk_deg=0.0))
+        faults = [fault]
+        if lag > _BREATH_LAG_FAULT_S and fault != "breath-out-of-phase":
+            faults.append("breath-out-of-phase")  # the profile itself lags too much
+        _record_rep(tl, technique, start, faults)
+        breath_start += inhale + exhale
+    tl.move(perf.duration(2.0), neutral)
+
+
+def _hip_hinge_set(tl: Timeline, perf: Performer, neutral: Pose, reps: int) -> None:
+    for _ in range(reps):
+        fault = perf.fault(HIP_HINGE)
+        hinge = max(32.5 * perf.vary(), 18.0)
+        lumbar = perf.uniform(-4.0, 4.0)  # spine kept long: well under 10°
+        if fault == "shallow-hinge":
+            hinge = perf.uniform(7.0, 12.0)
+        if fault == "lumbar-rounding":
+            lumbar = perf.uniform(15.0, 25.0)
+        target = neutral.moved(pelvis_deg=hinge, lumbar_deg=lumbar, **perf.wobble())
+        start = tl.now
+        tl.move(perf.duration(1.75), target)
+        _timed_hold(tl, perf.duration(1.0), "hinge")
+        end = neutral
+        if fault == "incomplete-return":
+            end = neutral.moved(pelvis_deg=perf.uniform(6.5, 10.0), lumbar_deg=perf.uniform(0, 2))
+        tl.move(perf.duration(1.75), end)
+        _record_rep(tl, HIP_HINGE, start, [fault])
+        tl.hold(perf.duration(1.2))
+        if end != neutral:
+            tl.move(perf.duration(1.5), neutral)
+
+
+def _flexion_extension_set(tl: Timeline, perf: Performer, neutral: Pose, reps: int) -> None:
+    for _ in range(reps):
+        fault = perf.fault(FLEXION_EXTENSION)
+        flexion = max(52.5 * perf.vary(), 30.0)
+        extension = max(20.0 * perf.vary(), 8.0)
+        if fault == "small-range":
+            flexion, extension = perf.uniform(12.0, 21.0), perf.uniform(4.0, 7.0)
+
+        too_fast = fault == "too-fast"
+
+        def phase_s(nominal: float, too_fast: bool = too_fast) -> float:
+            return perf.uniform(0.5, 0.85) if too_fast else max(1.5, perf.duration(nominal))
+
+        bend = neutral.moved(
+            lumbar_deg=flexion,
+            pelvis_deg=0.5 * flexion,  # lumbo-pelvic rhythm
+            thoracic_deg=0.3 * flexion,
+            hip_forward_m=-0.08 * flexion / 60.0,  # hips shift back
+            **perf.wobble(),
+        )
+        arch = neutral.moved(
+            lumbar_deg=-extension,
+            pelvis_deg=-5.0 * perf.vary(),
+            thoracic_deg=-0.2 * extension,
+            hip_forward_m=0.02,
+            **perf.wobble(),
+        )
+        start = tl.now
+        tl.move(phase_s(2.75), bend)
+        flex_s, flex_full = perf.hold(5.0)
+        _timed_hold(tl, flex_s, "flexion")
+        tl.move(phase_s(2.75), neutral)
+        tl.hold(perf.duration(1.0))
+        tl.move(phase_s(2.0), arch)
+        ext_s, ext_full = perf.hold(3.0)
+        _timed_hold(tl, ext_s, "extension")
+        tl.move(phase_s(2.0), neutral)
+        _record_rep(
+            tl, FLEXION_EXTENSION, start, [fault, "" if flex_full and ext_full else "short-hold"]
+        )
+        tl.hold(perf.duration(2.0))
+
+
+_SetBuilder = Callable[[Timeline, Performer, Pose, int], None]
+_SET_BUILDERS: Final[Mapping[str, _SetBuilder]] = MappingProxyType(
+    {
+        PELVIC_TILT: _pelvic_tilt_set,
+        CAT_COW: lambda tl, perf, pose, reps: _cat_cow_set(tl, perf, pose, reps, CAT_COW),
+        CAT_COW_SEATED: lambda tl, perf, pose, reps: _cat_cow_set(
+            tl, perf, pose, reps, CAT_COW_SEATED
+        ),
+        HIP_HINGE: _hip_hinge_set,
+        FLEXION_EXTENSION: _flexion_extension_set,
+    }
+)
+
+
+def _check_count(name: str, value: object, *, limit: int) -> int:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | np.integer)
+        or not (1 <= value <= limit)
+    ):
+        raise ConfigurationError(f"{name} must be a whole number from 1 to {limit}, got {value!r}")
+    return int(value)
+
+
+def simulate(
+    technique: str,
+    *,
+    seed: int,
+    reps: int | None = None,
+    rate_hz: float = 100.0,
+    profile: str | PerformerProfile = "typical",
+    sensor_errors: SensorErrorModel | None = None,
+    magnetometer: bool = False,
+    sets: int | None = None,
+) -> Recording:
+    """Simulate one exercise session of ``technique`` with two IMUs and ground truth.
+
+    ``reps`` (breath cycles for cat-cow) per set and ``sets`` default to the technique's
+    dose (:data:`DEFAULT_REPS`, :data:`DEFAULT_SETS`); ``rate_hz`` (Hz) is the sample
+    rate of both sensors; ``profile`` is a name in :data:`~spinecoach.sim.PROFILES` or a
+    :class:`PerformerProfile`; ``sensor_errors`` defaults to
+    :meth:`SensorErrorModel.realistic`. The same arguments always give a bit-identical
+    recording; the body motion depends only on the seed, technique, reps, sets and
+    profile (not on the rate or the sensor errors).
+
+    >>> rec = simulate("hip-hinge", seed=3, reps=2, sets=1)
+    >>> rec.meta["position"], [e.kind for e in rec.events]
+    ('seated', ['calibration-functional', 'calibration-neutral'])
+    """
+    if not isinstance(technique, str) or technique not in TECHNIQUES:
+        raise ConfigurationError(
+            f"unknown technique {technique!r}; use one of {', '.join(TECHNIQUES)}"
+        )
+    seed = check_seed(seed)
+    n_reps = DEFAULT_REPS[technique] if reps is None else _check_count("reps", reps, limit=500)
+    n_sets = DEFAULT_SETS[technique] if sets is None else _check_count("sets", sets, limit=20)
+    rate = check_rate(rate_hz)
+    performer_profile = resolve_profile(profile)
+    errors = check_errors(sensor_errors)
+    use_mag = check_flag("magnetometer", magnetometer)
+
+    body_seed, lower_seed, upper_seed = np.random.SeedSequence(seed).spawn(3)
+    rng = np.random.default_rng(body_seed)
+    perf = Performer(rng, performer_profile)
+    heading = float(rng.uniform(0.0, 360.0))
+    position = TECHNIQUE_POSITIONS[technique]
+
+    tl = Timeline(STANDING)
+    tl.hold(4.0)
+    functional_calibration(tl, perf)
+    tl.hold(2.0)
+    _setup(tl, perf, SETUP_PATHS[position], "into-position")
+    neutral = tl.pose
+    tl.hold(1.0)
+    start = tl.now
+    tl.hold(5.0)
+    tl.event(EVENT_CALIBRATION_NEUTRAL, start, tl.now, annotate=True)
+    tl.hold(2.0)
+    for set_index in range(n_sets):
+        if set_index:
+            start = tl.now
+            tl.hold(perf.duration(SET_REST_S))
+            tl.event(EVENT_REST, start, tl.now)
+        _SET_BUILDERS[technique](tl, perf, neutral, n_reps)
+    tl.hold(perf.duration(1.5))
+    _setup(tl, perf, setup_path_back(position), "back-to-standing")
+    tl.hold(2.0)
+
+    meta = {
+        "technique": technique,
+        "profile": performer_profile.name,
+        "reps": str(n_reps),
+        "sets": str(n_sets),
+        "performer_profile": json.dumps(asdict(performer_profile)),
+    }
+    return assemble_recording(
+        tl.finish(rng, heading_deg=heading),
+        seed=seed,
+        rate_hz=rate,
+        position=position,
+        sensor_errors=errors,
+        magnetometer=use_mag,
+        meta=meta,
+        sensor_seeds=(lower_seed, upper_seed),
+    )
