@@ -91,7 +91,7 @@ def test_streaming_equals_batch_on_simulations(technique: str) -> None:
 def test_absolute_trunk_inclination_in_each_position() -> None:
     for technique, expected in (("pelvic-tilt", -90.0), ("cat-cow", 90.0), ("hip-hinge", 0.0)):
         rec = simulate(technique, seed=2, reps=2)
-        frames, info = motion_process(rec)
+        frames, _info = motion_process(rec)
         assert rec.truth is not None
         neutral = next(e for e in rec.events if e.kind == "calibration-neutral")
         after = (frames.time_s > neutral.end_s) & (frames.time_s < neutral.end_s + 1.5)
