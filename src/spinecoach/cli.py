@@ -330,7 +330,7 @@ def demo(
     out_console.print(table)
     out_console.print(f"recording: {rec_path}")
     out_console.print(f"plot:      {png}")
-    out_console.print("Open the plot to see the estimated (solid) and true (dashed) angles.")
+    out_console.print("Open the plot: estimated angles as thin lines over the true ones (wide, pale).")
 
 
 @app.callback(invoke_without_command=True)

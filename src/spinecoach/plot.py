@@ -29,6 +29,27 @@ _TRACES = (
 )
 
 
+def _robust_limits(ax: Any, series: list[Any]) -> None:
+    """Y limits from the 3rd–97th percentiles, so getting up off the mat (a 90° change
+    relative to a supine neutral) does not flatten the exercise itself; clipped data are
+    said so on the axis."""
+    values = np.concatenate([v[np.isfinite(v)] for v in series]) if series else np.array([])
+    if values.size < 10:
+        return
+    lo, hi = np.percentile(values, [3.0, 97.0])
+    pad = max(3.0, 0.25 * (hi - lo))
+    ax.set_ylim(lo - pad, hi + pad)
+    if values.min() < lo - pad or values.max() > hi + pad:
+        ax.text(
+            0.005,
+            0.02,
+            "y axis clipped to the exercise range",
+            transform=ax.transAxes,
+            fontsize=7,
+            color="#868e96",
+        )
+
+
 def plot_angles(
     frames: AngleFrames,
     info: dict[str, Any],
@@ -49,17 +70,20 @@ def plot_angles(
         values = frames.angles[name]
         if np.all(np.isnan(values)):
             continue
-        ax.plot(frames.time_s, values, color=color, lw=1.2, label=f"{label} (estimated)")
+        ax.plot(frames.time_s, values, color=color, lw=1.2, label=f"{label} (estimated)", zorder=2)
         if recording is not None and recording.truth is not None:
             truth = recording.truth.series.get(name)
             if truth is not None:
+                # Truth only where there is an estimate to compare it with.
+                shown = np.interp(frames.time_s, recording.truth.time_s, truth)
+                shown[np.isnan(values)] = np.nan
                 ax.plot(
-                    recording.truth.time_s,
-                    truth,
+                    frames.time_s,
+                    shown,
                     color=color,
-                    lw=0.8,
-                    ls="--",
-                    alpha=0.7,
+                    lw=4.0,
+                    alpha=0.25,
+                    zorder=1,
                     label=f"{label} (truth)",
                 )
     trunk = frames.angles[TRUNK_INCLINATION]
@@ -85,6 +109,7 @@ def plot_angles(
                     )
         ax_.axhline(0.0, color="#adb5bd", lw=0.6)
         ax_.grid(alpha=0.25)
+    _robust_limits(ax, [frames.angles[name] for name, _, _ in _TRACES[:2]])
     ax.set_ylabel("angle (deg)\nflexion / anterior tilt +")
     ax_trunk.set_ylabel("inclination (deg)")
     ax_trunk.set_xlabel("time (s)")
