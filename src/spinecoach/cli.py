@@ -187,13 +187,17 @@ def analyze(
     table = Table(title=f"{path.name}: {summary['frames']} frames at {frames.rate_hz:g} Hz")
     for column in ("angle", "min", "p5", "mean", "p95", "max"):
         table.add_column(column, justify="right" if column != "angle" else "left")
+    missing: dict[str, str] = {}
     for name, stats in summary["angles_deg"].items():
         if stats is None:
-            reason = info["unavailable"].get(name, "no calibrated frames")
-            table.add_row(name, f"[dim]unavailable: {reason}[/]", "", "", "", "")
+            missing[name] = info["unavailable"].get(name, "no calibrated frames")
+            table.add_row(f"[dim]{name}[/]", "[dim]—[/]", "", "", "", "")
         else:
             table.add_row(name, *(f"{stats[k]:.1f}" for k in ("min", "p5", "mean", "p95", "max")))
     out_console.print(table)
+    for reason in sorted(set(missing.values())):
+        names = ", ".join(n for n, r in missing.items() if r == reason)
+        out_console.print(f"[dim]unavailable[/] {names}: {reason}")
     out_console.print(f"calibration: {info['calibration']['note']}")
     for key, error in info["calibration"].items():
         if key.endswith("_error"):
@@ -330,7 +334,9 @@ def demo(
     out_console.print(table)
     out_console.print(f"recording: {rec_path}")
     out_console.print(f"plot:      {png}")
-    out_console.print("Open the plot: estimated angles as thin lines over the true ones (wide, pale).")
+    out_console.print(
+        "Open the plot: estimated angles as thin lines over the true ones (wide, pale)."
+    )
 
 
 @app.callback(invoke_without_command=True)

@@ -18,7 +18,7 @@ from spinecoach.conventions import (
     TECHNIQUES,
     TRUNK_INCLINATION,
 )
-from spinecoach.motion import MotionTracker, SensorSample, motion_process
+from spinecoach.motion import MotionSettings, MotionTracker, SensorSample, motion_process
 from spinecoach.recording import Event, Recording
 from spinecoach.sim import simulate
 from spinecoach.validate import compare_angles
@@ -96,3 +96,11 @@ def test_absolute_trunk_inclination_in_each_position() -> None:
         neutral = next(e for e in rec.events if e.kind == "calibration-neutral")
         after = (frames.time_s > neutral.end_s) & (frames.time_s < neutral.end_s + 1.5)
         assert np.nanmean(frames[TRUNK_INCLINATION][after]) == pytest.approx(expected, abs=2.0)
+
+
+def test_parallel_fusion_gives_the_same_numbers_as_serial() -> None:
+    rec = simulate("hip-hinge", seed=5, reps=2, sets=1)
+    serial, _ = motion_process(rec, MotionSettings(parallel=False))
+    forked, _ = motion_process(rec, MotionSettings(parallel=True, parallel_min_samples=0))
+    for name in PRIMARY_ANGLES:
+        np.testing.assert_array_equal(forked[name], serial[name])

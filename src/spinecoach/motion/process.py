@@ -20,10 +20,10 @@ only per-sample Python and dominates the run time); results are identical either
 
 from __future__ import annotations
 
+import mmap
 import multiprocessing
 import os
 from collections.abc import Mapping
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,13 +59,16 @@ from spinecoach.motion.calibration import (
     calibrate_segment,
     plan_from_events,
 )
-from spinecoach.motion.fusion import FusionResult, FusionSettings, fusion_process
+from spinecoach.motion.fusion import (
+    FusionResult,
+    FusionSettings,
+    fusion_process,
+    fusion_quaternions,
+    fusion_result,
+)
 from spinecoach.recording import Recording, SensorData
 
 FloatArray = NDArray[np.float64]
-
-#: Fuse the sensors in parallel processes above this many samples in total.
-PARALLEL_MIN_SAMPLES = 200_000
 
 
 @dataclass(frozen=True)
@@ -79,12 +82,14 @@ class MotionSettings:
     fusion
         AHRS and bias-estimator settings.
     parallel
-        Fuse two sensors in two processes for long recordings.
+        Fuse two sensors in two processes for long recordings (at least
+        ``parallel_min_samples`` samples in all); the numbers are the same either way.
     """
 
     position: str | None = None
     fusion: FusionSettings = field(default_factory=FusionSettings)
     parallel: bool = True
+    parallel_min_samples: int = 200_000
 
     def resolve_position(self, meta: Mapping[str, str]) -> str:
         position = self.position or meta.get("position") or "standing"
@@ -175,26 +180,45 @@ def calibrate_sensor(
     )
 
 
-def _fuse_one(args: tuple[SensorData, FusionSettings]) -> FusionResult:
-    return fusion_process(*args)
+def _fuse_in_child(sensor: SensorData, settings: FusionSettings, out: mmap.mmap) -> None:
+    np.frombuffer(out, dtype=np.float64)[:] = fusion_quaternions(sensor, settings).ravel()
 
 
 def fuse_sensors(recording: Recording, settings: MotionSettings) -> dict[str, FusionResult]:
-    """Fuse every sensor, in parallel processes when it pays off."""
+    """Fuse every sensor; for long recordings the other sensors in forked processes.
+
+    The children write their quaternions straight into shared memory (nothing is pickled)
+    while this process fuses the first sensor. Same numbers as the serial path.
+    """
     sensors = list(recording.sensors.items())
     total = sum(s.n_samples for _, s in sensors)
-    if (
+    fusion = settings.fusion
+    if not (
         settings.parallel
         and len(sensors) > 1
-        and total >= PARALLEL_MIN_SAMPLES
+        and total >= settings.parallel_min_samples
         and (os.cpu_count() or 1) > 1
         and "fork" in multiprocessing.get_all_start_methods()
     ):
-        context = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(max_workers=len(sensors), mp_context=context) as pool:
-            results = list(pool.map(_fuse_one, [(s, settings.fusion) for _, s in sensors]))
-        return {p: r for (p, _), r in zip(sensors, results, strict=True)}
-    return {p: fusion_process(s, settings.fusion) for p, s in sensors}
+        return {p: fusion_process(s, fusion) for p, s in sensors}
+    context = multiprocessing.get_context("fork")
+    children = []
+    for placement, sensor in sensors[1:]:
+        buffer = mmap.mmap(-1, max(1, sensor.n_samples * 4 * 8))
+        child = context.Process(target=_fuse_in_child, args=(sensor, fusion, buffer), daemon=True)
+        child.start()
+        children.append((placement, sensor, buffer, child))
+    first_placement, first_sensor = sensors[0]
+    results = {first_placement: fusion_process(first_sensor, fusion)}
+    for placement, sensor, buffer, child in children:
+        child.join()
+        if child.exitcode == 0:
+            quats = np.frombuffer(buffer, dtype=np.float64)[: sensor.n_samples * 4].copy()
+            results[placement] = fusion_result(sensor, quats.reshape(-1, 4), fusion)
+        else:  # a child that died (out of memory, say): do its work here instead
+            results[placement] = fusion_process(sensor, fusion)
+        buffer.close()
+    return {p: results[p] for p, _ in sensors}
 
 
 def motion_process(

@@ -1,0 +1,5 @@
+"""``python -m spinecoach`` runs the command line."""
+
+from spinecoach.cli import main
+
+main()
