@@ -1,0 +1,203 @@
+"""The file formats spinecoach reads, and recognising a file's format by its content.
+
+Formats are recognised by what the file holds, never by its extension (a Fusion
+export renamed ``.txt`` is still Fusion; a native recording renamed ``.csv`` is still
+native):
+
+1. a folder → ``csv`` (one CSV file per sensor, see :func:`~spinecoach.io.read_csv`);
+2. the HDF5 signature in the first 8 bytes → ``native`` (whether it is really a
+   spinecoach recording is checked while reading, with a precise message);
+3. a first line that is the x-io Fusion header → ``fusion``;
+4. a first line with spinecoach's own column names (``time_s, acc_x_mps2, ...``,
+   optionally prefixed ``lower_`` / ``upper_``) → ``csv``.
+
+Anything else needs ``--format csv`` and a ``--mapping``.
+
+>>> [info.name for info in describe_formats()]
+['native', 'csv', 'fusion']
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+from spinecoach.errors import ConfigurationError, InputFormatError
+from spinecoach.io.csv_generic import CsvMapping, default_mapping, header_fields, read_csv
+from spinecoach.io.fusion_csv import fusion_mapping, read_fusion_csv
+from spinecoach.io.native import FILE_EXTENSION, is_native_file, read_recording
+from spinecoach.recording import Recording
+
+AUTO: Final = "auto"
+
+
+@dataclass(frozen=True)
+class FormatInfo:
+    """A readable file format, as listed by ``spinecoach formats``.
+
+    ``name`` is what ``--format`` / ``format=`` takes, ``summary`` one line on what it
+    reads, ``options`` one display line per option it takes (command-line flag, then
+    the meaning) and ``keywords`` the matching :func:`load_recording` keywords.
+    """
+
+    name: str
+    summary: str
+    options: tuple[str, ...] = ()
+    keywords: tuple[str, ...] = ()
+
+
+_RATE = (
+    "rate_hz",
+    "--rate HZ: nominal sampling rate; required when the file has no time column",
+)
+_PLACEMENT = (
+    "placement",
+    "--placement lower|upper: where the file's one sensor was worn (default lower)",
+)
+_MAPPING = (
+    "mapping",
+    "--mapping TEXT: columns and units, e.g. 'time=t:ms,acc=ax,ay,az:g,gyr=gx,gy,gz:dps' "
+    "(prefix lower./upper. for two sensors in one file)",
+)
+
+
+def _info(name: str, summary: str, *options: tuple[str, str]) -> FormatInfo:
+    return FormatInfo(
+        name, summary, tuple(text for _, text in options), tuple(key for key, _ in options)
+    )
+
+
+FORMATS: Final[tuple[FormatInfo, ...]] = (
+    _info(
+        "native",
+        f"spinecoach recording: one HDF5 file ({FILE_EXTENSION}), lossless, all sensors, "
+        "events and ground truth",
+    ),
+    _info(
+        "csv",
+        "delimited text with a header row (comma, tab or semicolon; decimal commas "
+        "allowed); spinecoach's own column names or a mapping; a file or a folder of "
+        "per-sensor files",
+        _MAPPING,
+        _RATE,
+        _PLACEMENT,
+    ),
+    _info(
+        "fusion",
+        "x-io Fusion CSV: Time (s), Gyroscope X/Y/Z (deg/s), Accelerometer X/Y/Z (g), "
+        "optional Magnetometer X/Y/Z (uT); one sensor",
+        _RATE,
+        _PLACEMENT,
+    ),
+)
+_BY_NAME: Final = {info.name: info for info in FORMATS}
+
+
+def describe_formats() -> list[FormatInfo]:
+    """The formats :func:`load_recording` reads, in the order to list them.
+
+    >>> describe_formats()[1].keywords
+    ('mapping', 'rate_hz', 'placement')
+    """
+    return list(FORMATS)
+
+
+def _known_list() -> str:
+    return "; ".join(f"{info.name} ({info.summary})" for info in FORMATS)
+
+
+def detect_format(path: str | os.PathLike[str]) -> str:
+    """The name of the format of the file or folder at ``path``, by its content.
+
+    Raises :class:`~spinecoach.errors.InputFormatError` when the path does not exist
+    or the content is not recognised; the message lists the known formats and says
+    how to pass ``--format``.
+
+    >>> import tempfile, pathlib
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = pathlib.Path(folder, "walk.txt")
+    ...     _ = path.write_text("time_s,acc_x_mps2,acc_y_mps2,acc_z_mps2,gyr_x_dps,"
+    ...                         "gyr_y_dps,gyr_z_dps\\n")
+    ...     detect_format(path)
+    'csv'
+    """
+    source = Path(path)
+    if source.is_dir():
+        return "csv"
+    if not source.is_file():
+        raise InputFormatError(
+            source,
+            "expected an existing file or folder",
+            found="nothing at this path",
+            fix="Check the path",
+        )
+    if is_native_file(source):
+        return "native"
+    header = header_fields(source)
+    if header is not None:
+        if fusion_mapping(header) is not None:
+            return "fusion"
+        if default_mapping(header) is not None:
+            return "csv"
+    raise InputFormatError(
+        source,
+        f"expected a recording in a known format: {_known_list()}",
+        line=1,
+        found=None if header is None else ", ".join(header),
+        fix="For a CSV with other column names pass --format csv and a --mapping such as "
+        "'time=t:ms,acc=ax,ay,az:g,gyr=gx,gy,gz:dps' (in Python: format='csv', "
+        "mapping=...); `spinecoach formats` lists the formats and their options",
+    )
+
+
+def load_recording(
+    path: str | os.PathLike[str],
+    *,
+    format: str = AUTO,
+    rate_hz: float | None = None,
+    placement: str | None = None,
+    mapping: CsvMapping | str | None = None,
+) -> Recording:
+    """Read a recording in any known format (``format="auto"`` recognises it by content).
+
+    ``format`` is ``"auto"``, ``"native"``, ``"csv"`` or ``"fusion"``. With ``"auto"``
+    and a ``mapping``, a text file is read as ``csv``. Options a format does not take
+    (see :func:`describe_formats`) raise :class:`~spinecoach.errors.ConfigurationError`
+    instead of being ignored. Units after reading: s, m/s², deg/s, µT.
+
+    >>> import tempfile, pathlib
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = pathlib.Path(folder, "a.dat")
+    ...     _ = path.write_text("t,ax,ay,az,gx,gy,gz\\n0,0,0,1,0,0,0\\n1,0,0,1,0,0,0\\n")
+    ...     rec = load_recording(path, rate_hz=50.0,
+    ...                          mapping="acc=ax,ay,az:g,gyr=gx,gy,gz:dps")
+    >>> rec.sensors["lower"].time_s.tolist()
+    [0.0, 0.02]
+    """
+    name = format.strip().lower()
+    if name == AUTO and mapping is not None:
+        # A mapping says "this is a CSV with these columns", unless the file is HDF5.
+        name = "native" if is_native_file(path) else "csv"
+    elif name == AUTO:
+        name = detect_format(path)
+    info = _BY_NAME.get(name)
+    if info is None:
+        raise ConfigurationError(
+            f"unknown format {format!r}; use auto or one of {', '.join(_BY_NAME)} "
+            "(`spinecoach formats` describes them)"
+        )
+    given = {"rate_hz": rate_hz, "placement": placement, "mapping": mapping}
+    for option, value in given.items():
+        if value is not None and option not in info.keywords:
+            takes = ", ".join(info.keywords) or "no options"
+            raise ConfigurationError(
+                f"the {name} format does not take {option} (it takes {takes}); "
+                f"drop {option} when reading {Path(path).name}"
+            )
+    if name == "native":
+        return read_recording(path)
+    if name == "fusion":
+        return read_fusion_csv(path, placement=placement or "lower", rate_hz=rate_hz)
+    return read_csv(path, mapping=mapping, rate_hz=rate_hz, placement=placement)
