@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 T = TypeVar("T")
-console = Console()
+console = Console(width=150)
 
 
 def timed(fn: Callable[[], T]) -> tuple[T, float]:

@@ -120,12 +120,26 @@ FormatOption = Annotated[
 RateOption = Annotated[
     float | None, typer.Option("--rate", help="Sample rate in Hz, for files with no time column.")
 ]
+MappingOption = Annotated[
+    str | None,
+    typer.Option(
+        "--mapping",
+        help="CSV columns and units, e.g. 'time=t:ms,acc=ax,ay,az:g,gyr=gx,gy,gz:dps' "
+        "(prefix lower./upper. for two sensors in one file); see `spinecoach formats`.",
+    ),
+]
+PlacementOption = Annotated[
+    str | None,
+    typer.Option("--placement", help="lower|upper: where a one-sensor file's IMU was worn."),
+]
 
 
-def _load(path: Path, fmt: str, rate: float | None) -> Any:
+def _load(
+    path: Path, fmt: str, rate: float | None, mapping: str | None, placement: str | None
+) -> Any:
     from spinecoach.io import load_recording
 
-    return load_recording(path, format=fmt, rate_hz=rate)
+    return load_recording(path, format=fmt, rate_hz=rate, mapping=mapping, placement=placement)
 
 
 def _summary(frames: Any, info: dict[str, Any]) -> dict[str, Any]:
@@ -160,6 +174,8 @@ def analyze(
     path: Annotated[Path, typer.Argument(help="Recording file.")],
     fmt: FormatOption = "auto",
     rate: RateOption = None,
+    mapping: MappingOption = None,
+    placement: PlacementOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
     plot: Annotated[Path | None, typer.Option(help="Write a PNG of the angle traces.")] = None,
 ) -> None:
@@ -172,7 +188,7 @@ def analyze(
 
     with _errors(), _steps(3 if plot else 2, quiet=as_json) as step:
         step("reading")
-        recording = _load(path, fmt, rate)
+        recording = _load(path, fmt, rate, mapping, placement)
         step("estimating angles")
         frames, info = motion_process(recording)
         if plot:
@@ -218,6 +234,9 @@ def validate(
         Path | None, typer.Option(help="CSV of reference angles (time_s + angle columns).")
     ] = None,
     fmt: FormatOption = "auto",
+    rate: RateOption = None,
+    mapping: MappingOption = None,
+    placement: PlacementOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Compare estimated angles with the embedded ground truth or a reference CSV.
@@ -231,7 +250,7 @@ def validate(
 
     with _errors(), _steps(3, quiet=as_json) as step:
         step("reading")
-        recording = _load(path, fmt, None)
+        recording = _load(path, fmt, rate, mapping, placement)
         if reference is not None:
             ref_time, ref_angles = load_reference_csv(reference)
             source = str(reference)
@@ -321,7 +340,9 @@ def demo(
             recording=recording,
             title=f"spinecoach demo — simulated {technique}, seed {seed}",
         )
-    assert recording.truth is not None  # the simulator always embeds it
+    if recording.truth is None:  # the simulator always embeds it; never expected
+        _fail("the simulated recording has no ground truth")
+        return
     result = compare_angles(frames, recording.truth.time_s, dict(recording.truth.series))
     table = Table(title=f"Estimated vs true angles — {technique} (degrees)")
     for column in ("angle", "RMSE", "bias", "range seen"):
