@@ -44,7 +44,7 @@ def accelerometer_only(sensor, settings):  # type: ignore[no-untyped-def]
     return FusionResult(
         quaternion=q,
         up=up_from_quaternion(q),
-        saturated=np.zeros(sensor.n_samples, dtype=bool),
+        flags=np.zeros(sensor.n_samples, dtype=np.uint8),
         gap_before=np.zeros(sensor.n_samples, dtype=bool),
     )
 

@@ -195,3 +195,40 @@ def test_tracker_rejects_bad_input_with_clear_messages() -> None:
         tracker.update(SensorSample("upper", 2.0, np.array([0, 0, 9.8]), np.zeros(3)))
     with pytest.raises(ConfigurationError, match="unknown position 'kneeling'"):
         MotionTracker(rates_hz={"lower": 100.0}, position="kneeling")
+
+
+def test_saturation_and_magnetic_disturbance_flags_travel_with_the_frames() -> None:
+    from spinecoach.motion import FLAG_MAG_DISTURBANCE, FLAG_SATURATED, describe_flags
+
+    rec = _recording((0, 0, 0))
+    lower = rec.sensors["lower"]
+    gyr = lower.gyr_dps.copy()
+    gyr[2200:2210, 0] = 2000.0  # a knock that clips the gyroscope
+    mag = np.tile([20.0, 0.0, -40.0], (lower.n_samples, 1))
+    mag[2500:2600] *= 3.0  # a magnet near the sensor
+    hit = SensorData.from_arrays(
+        "lower", lower.time_s, lower.acc_mps2, gyr, rate_hz=RATE, mag_ut=mag
+    )
+    frames, info = motion_process(
+        Recording.create({"lower": hit, "upper": rec.sensors["upper"]}, events=rec.events)
+    )
+    saturated = (frames.time_s > 22.0) & (frames.time_s < 22.09)
+    disturbed = (frames.time_s > 25.01) & (frames.time_s < 25.99)
+    assert np.all(frames.flags[saturated] & FLAG_SATURATED)
+    assert np.all(frames.flags[disturbed] & FLAG_MAG_DISTURBANCE)
+    assert not np.any(frames.flags[frames.time_s > 27.0] & (FLAG_SATURATED | FLAG_MAG_DISTURBANCE))
+    assert info["flag_counts"]["magnetic disturbance"] >= 99
+    assert describe_flags(int(frames.flags[disturbed][0])) == ["magnetic disturbance"]
+    tracker = MotionTracker(rates_hz={"lower": RATE, "upper": RATE}, annotations=rec.events)
+    out = []
+    for i in range(hit.n_samples):
+        out += tracker.update(
+            SensorSample(
+                "lower", float(hit.time_s[i]), hit.acc_mps2[i], hit.gyr_dps[i], hit.mag_ut[i]
+            )
+        )  # type: ignore[index]
+        up = rec.sensors["upper"]
+        out += tracker.update(
+            SensorSample("upper", float(up.time_s[i]), up.acc_mps2[i], up.gyr_dps[i])
+        )
+    assert [f.flags for f in out] == frames.flags.tolist()

@@ -4,14 +4,22 @@ Batch: :func:`motion_process` (a whole recording). Streaming: :class:`MotionTrac
 (``update(sample)``). Both give the same numbers on the same data.
 """
 
-from spinecoach.motion.angles import FLAG_GAP, FLAG_NAMES, FLAG_NOT_CALIBRATED, FLAG_SATURATED
 from spinecoach.motion.calibration import CalibrationPlan, SegmentCalibration, calibrate_segment
+from spinecoach.motion.flags import (
+    FLAG_GAP,
+    FLAG_MAG_DISTURBANCE,
+    FLAG_NAMES,
+    FLAG_NOT_CALIBRATED,
+    FLAG_SATURATED,
+    describe_flags,
+)
 from spinecoach.motion.fusion import FusionSettings, SensorFusion, fusion_process
 from spinecoach.motion.process import AngleFrames, MotionSettings, motion_process
 from spinecoach.motion.stream import AngleFrame, MotionTracker, SensorSample
 
 __all__ = [
     "FLAG_GAP",
+    "FLAG_MAG_DISTURBANCE",
     "FLAG_NAMES",
     "FLAG_NOT_CALIBRATED",
     "FLAG_SATURATED",
@@ -25,6 +33,7 @@ __all__ = [
     "SensorFusion",
     "SensorSample",
     "calibrate_segment",
+    "describe_flags",
     "fusion_process",
     "motion_process",
 ]

@@ -27,21 +27,12 @@ from spinecoach.conventions import (
     inclination_from_up_deg,
 )
 from spinecoach.motion.calibration import SegmentCalibration
+from spinecoach.motion.flags import FLAG_GAP
 
 FloatArray = NDArray[np.float64]
 
 VALUE_FIELDS = ("sagittal_deg", "frontal_deg", "qw", "qx", "qy", "qz")
 N_VALUES = len(VALUE_FIELDS)
-
-# Quality flags carried by every output frame (bit mask).
-FLAG_NOT_CALIBRATED = 1
-FLAG_GAP = 2
-FLAG_SATURATED = 4
-FLAG_NAMES = {
-    FLAG_NOT_CALIBRATED: "calibration not done",
-    FLAG_GAP: "gap in the sensor data",
-    FLAG_SATURATED: "sensor saturated",
-}
 
 
 def _matrix_to_quaternion(m: FloatArray) -> FloatArray:

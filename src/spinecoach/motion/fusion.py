@@ -33,6 +33,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from spinecoach.conventions import STANDARD_GRAVITY_MPS2
+from spinecoach.motion.flags import EARTH_FIELD_RANGE_UT, FLAG_MAG_DISTURBANCE, FLAG_SATURATED
 from spinecoach.recording import SensorData
 
 FloatArray = NDArray[np.float64]
@@ -93,13 +94,14 @@ class FusionResult:
 
     quaternion: (n, 4) sensor→earth, scalar first (w, x, y, z), NWU earth frame.
     up: (n, 3) unit earth-up vector expressed in the sensor frame.
-    saturated, gap_before: (n,) booleans — a sample at/over the sensor's range; a
-    sample that follows an interval longer than ``max_gap_s``.
+    flags: (n,) per-sample quality flags (``spinecoach.motion.flags``): saturation,
+    magnetic disturbance.
+    gap_before: (n,) True for a sample that follows an interval longer than ``max_gap_s``.
     """
 
     quaternion: FloatArray
     up: FloatArray
-    saturated: NDArray[np.bool_]
+    flags: NDArray[np.uint8]
     gap_before: NDArray[np.bool_]
 
 
@@ -151,13 +153,24 @@ def up_from_quaternion(q: FloatArray) -> FloatArray:
     return np.asarray(up / norm, dtype=np.float64)
 
 
-def saturation_mask(
-    acc_mps2: FloatArray, gyr_dps: FloatArray, settings: FusionSettings
-) -> NDArray[np.bool_]:
-    """True where any axis is at ≥ 98 % of the accelerometer or gyroscope range."""
+def sample_flags(
+    acc_mps2: FloatArray,
+    gyr_dps: FloatArray,
+    mag_ut: FloatArray | None,
+    settings: FusionSettings,
+) -> NDArray[np.uint8]:
+    """Per-sample quality flags of (n, 3) arrays: saturation (any axis at ≥ 98 % of the
+    accelerometer or gyroscope range) and magnetic disturbance (field strength outside
+    the Earth's range)."""
     acc_hit = np.abs(acc_mps2).max(axis=-1) >= 0.98 * settings.accelerometer_range_mps2
     gyr_hit = np.abs(gyr_dps).max(axis=-1) >= 0.98 * settings.gyroscope_range_dps
-    return np.asarray(acc_hit | gyr_hit, dtype=np.bool_)
+    flags = np.where(acc_hit | gyr_hit, FLAG_SATURATED, 0).astype(np.uint8)
+    if mag_ut is not None:
+        strength = np.linalg.norm(mag_ut, axis=-1)
+        low, high = EARTH_FIELD_RANGE_UT
+        disturbed = ~((strength >= low) & (strength <= high))
+        flags |= np.where(disturbed, FLAG_MAG_DISTURBANCE, 0).astype(np.uint8)
+    return flags
 
 
 def _block_bias(
@@ -217,7 +230,7 @@ def fusion_result(
     return FusionResult(
         quaternion=quaternion,
         up=up_from_quaternion(quaternion),
-        saturated=saturation_mask(sensor.acc_mps2, sensor.gyr_dps, settings),
+        flags=sample_flags(sensor.acc_mps2, sensor.gyr_dps, sensor.mag_ut, settings),
         gap_before=gap,
     )
 

@@ -45,9 +45,6 @@ from spinecoach.conventions import (
 )
 from spinecoach.errors import CalibrationError, ConfigurationError
 from spinecoach.motion.angles import (
-    FLAG_NAMES,
-    FLAG_NOT_CALIBRATED,
-    FLAG_SATURATED,
     combine_frames,
     interpolate_frames,
     sensor_values,
@@ -59,6 +56,7 @@ from spinecoach.motion.calibration import (
     calibrate_segment,
     plan_from_events,
 )
+from spinecoach.motion.flags import FLAG_NAMES, FLAG_NOT_CALIBRATED
 from spinecoach.motion.fusion import (
     FusionResult,
     FusionSettings,
@@ -276,7 +274,7 @@ def motion_process(
         fr = fused[placement]
         cal = calibrations[placement]
         values = np.full((sensor.n_samples, 6), np.nan)
-        sample_flags = np.where(fr.saturated, FLAG_SATURATED, 0).astype(np.uint8)
+        sample_flags = fr.flags.copy()
         if cal is not None:
             ready = int(np.searchsorted(sensor.time_s, cal.ready_time_s, side="right"))
             values[ready:] = sensor_values(fr.up[ready:], fr.quaternion[ready:], cal)

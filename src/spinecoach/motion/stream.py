@@ -27,8 +27,6 @@ from numpy.typing import NDArray
 from spinecoach.conventions import LOWER, PLACEMENTS, POSITION_NOMINAL_INCLINATION_DEG, UPPER
 from spinecoach.errors import CalibrationError, ConfigurationError
 from spinecoach.motion.angles import (
-    FLAG_NOT_CALIBRATED,
-    FLAG_SATURATED,
     combine_frames,
     interpolate_frames,
     sensor_values,
@@ -40,7 +38,8 @@ from spinecoach.motion.calibration import (
     calibrate_segment,
     plan_from_events,
 )
-from spinecoach.motion.fusion import SensorFusion, saturation_mask, up_from_quaternion
+from spinecoach.motion.flags import FLAG_NOT_CALIBRATED
+from spinecoach.motion.fusion import SensorFusion, sample_flags, up_from_quaternion
 from spinecoach.motion.process import MotionSettings
 from spinecoach.recording import Event
 
@@ -175,11 +174,10 @@ class MotionTracker:
             if self.plan is not None and sample.time_s > self.plan.ready_time_s:
                 self._calibrate(sample.placement, state, self.plan)
         values = sensor_values(up[None, :], q[None, :], state.calibration)[0]
-        flag = (
-            FLAG_SATURATED
-            if saturation_mask(acc[None, :], gyr[None, :], self.settings.fusion)[0]
-            else 0
+        mag = (
+            None if sample.mag_ut is None else np.asarray(sample.mag_ut, dtype=np.float64)[None, :]
         )
+        flag = int(sample_flags(acc[None, :], gyr[None, :], mag, self.settings.fusion)[0])
         if np.isnan(values[0]):
             flag |= FLAG_NOT_CALIBRATED
         state.recent.append((sample.time_s, values, flag))
