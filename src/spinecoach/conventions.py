@@ -139,8 +139,10 @@ def inclination_from_up_deg(up_x: ArrayLike, up_y: ArrayLike) -> NDArray[np.floa
     Works on floats or numpy arrays. ``up_x``/``up_y`` are the anterior and superior
     components of the unit up vector expressed in the segment frame.
 
-    >>> round(float(inclination_from_up_deg(0.0, 1.0)), 6)
+    >>> abs(float(inclination_from_up_deg(0.0, 1.0)))  # upright
     0.0
+    >>> round(float(inclination_from_up_deg(-0.5, 0.866)), 1)  # leaning forward
+    30.0
     >>> round(float(inclination_from_up_deg(1.0, 0.0)), 6)  # lying on the back
     -90.0
     """

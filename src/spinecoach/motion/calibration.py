@@ -26,7 +26,7 @@ standing, then for a still hold on the mat.
 ...     "lower", np.tile([0.0, 0.0, 1.0], (20, 1)), sweep, nominal_inclination_deg=0.0,
 ...     ready_time_s=10.0)
 >>> np.round(cal.axes, 6).tolist()  # rows X, Y, Z of the segment in sensor axes
-[[-1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]]
+[[-1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, 1.0, 0.0]]
 """
 
 from __future__ import annotations
