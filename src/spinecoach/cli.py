@@ -345,12 +345,13 @@ def demo(
         return
     result = compare_angles(frames, recording.truth.time_s, dict(recording.truth.series))
     table = Table(title=f"Estimated vs true angles — {technique} (degrees)")
-    for column in ("angle", "RMSE", "bias", "range seen"):
+    for column in ("angle", "RMSE", "bias", "5th–95th percentile"):
         table.add_column(column, justify="left" if column == "angle" else "right")
     for name in ("lumbar_flexion_deg", "pelvic_tilt_deg", "trunk_inclination_deg"):
         if name in result:
             values = frames.angles[name]
-            seen = f"{np.nanmin(values):.1f} … {np.nanmax(values):.1f}"
+            low, high = np.nanpercentile(values, [5, 95])
+            seen = f"{low:.1f} … {high:.1f}"
             table.add_row(name, f"{result[name].rmse:.2f}", f"{result[name].bias:+.2f}", seen)
     out_console.print(table)
     out_console.print(f"recording: {rec_path}")
