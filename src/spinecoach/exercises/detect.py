@@ -1,0 +1,172 @@
+"""Rep detection for the hold techniques: pelvic tilt, hip-hinge, flexion-extension.
+
+:class:`HoldRepDetector` is the streaming object (``update(frame)`` with an
+:class:`~spinecoach.motion.AngleFrame`); :func:`detect_reps` runs the same object over a
+whole :class:`~spinecoach.motion.AngleFrames`, so batch and streaming give the same reps.
+
+This is the first increment of the exercise engine (issue 3): reps with start, peak and
+end times, the hold inside the rep, move and return phases, range. Faults, quality
+scores, cat-cow and the breath pacer build on it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from spinecoach.conventions import (
+    FLEXION_EXTENSION,
+    HIP_HINGE,
+    LUMBAR_FLEXION,
+    PELVIC_TILT,
+    PELVIC_TILT_DEG,
+    POSITION_NOMINAL_INCLINATION_DEG,
+    TRUNK_INCLINATION,
+    UPPER_INCLINATION,
+)
+from spinecoach.errors import ConfigurationError
+from spinecoach.exercises.reps import (
+    Excursion,
+    RepFrames,
+    RepSegmenter,
+    SegmenterSettings,
+    excursion,
+)
+from spinecoach.motion.process import AngleFrames
+
+
+@dataclass(frozen=True)
+class TechniqueSpec:
+    """What the detector needs to know of a technique (deg)."""
+
+    name: str
+    position: str
+    main_signal: str
+    direction: float  # sign of the main signal in the working movement
+    on_deg: float
+    opposite: bool = False
+    max_forward_deg: float = 110.0
+    max_backward_deg: float = 35.0
+    min_rep_s: float = 2.0
+
+
+SPECS: Mapping[str, TechniqueSpec] = {
+    PELVIC_TILT: TechniqueSpec(
+        PELVIC_TILT, "supine", PELVIC_TILT_DEG, -1.0, on_deg=1.8, max_forward_deg=35.0
+    ),
+    HIP_HINGE: TechniqueSpec(HIP_HINGE, "seated", PELVIC_TILT_DEG, 1.0, on_deg=4.0),
+    FLEXION_EXTENSION: TechniqueSpec(
+        FLEXION_EXTENSION,
+        "standing",
+        LUMBAR_FLEXION,
+        1.0,
+        on_deg=6.0,
+        opposite=True,
+        max_forward_deg=150.0,
+        max_backward_deg=70.0,
+        min_rep_s=4.0,
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Rep:
+    """One detected rep. Times in seconds since the recording start, angles in degrees
+    of the main signal relative to the rest baseline, in the working direction."""
+
+    technique: str
+    index: int
+    start_s: float
+    peak_s: float
+    end_s: float
+    range_deg: float
+    hold_s: float
+    hold_start_s: float
+    hold_end_s: float
+    move_s: float
+    return_s: float
+    opposite: Excursion | None = None
+
+    @property
+    def duration_s(self) -> float:
+        return self.end_s - self.start_s
+
+
+def analyse_rep(spec: TechniqueSpec, frames: RepFrames, index: int) -> Rep:
+    """Describe one rep from its frames (pure; used by batch and streaming alike)."""
+    t, x = frames.time_s, frames.main_deg
+    opposite: Excursion | None = None
+    main_t, main_x = t, x
+    opposite_on = 0.5 * spec.on_deg
+    if spec.opposite and np.any(x < -opposite_on):
+        # Flexion first, then the extension: split where the flexion came back.
+        i_neg = int(np.flatnonzero(x < -opposite_on)[0])
+        i_split = int(np.flatnonzero(x[:i_neg] > 0.5)[-1]) + 1 if np.any(x[:i_neg] > 0.5) else 0
+        main_t, main_x = t[: max(i_split, 3)], x[: max(i_split, 3)]
+        opp_t, opp_x = t[i_split:], -x[i_split:]
+        if opp_t.shape[0] >= 3:
+            opposite = excursion(opp_t, opp_x, 0.08)
+    ex = excursion(main_t, main_x, 0.08)
+    return Rep(
+        technique=spec.name,
+        index=index,
+        start_s=float(t[0]),
+        peak_s=ex.peak_s,
+        end_s=float(t[-1]),
+        range_deg=ex.peak_deg,
+        hold_s=ex.hold_s,
+        hold_start_s=ex.hold_start_s,
+        hold_end_s=ex.hold_end_s,
+        move_s=ex.move_s,
+        return_s=float(t[-1]) - ex.hold_end_s if opposite is None else ex.return_s,
+        opposite=opposite,
+    )
+
+
+class HoldRepDetector:
+    """Streaming reps of one hold technique from angle frames."""
+
+    def __init__(self, technique: str) -> None:
+        if technique not in SPECS:
+            raise ConfigurationError(
+                f"no hold-rep detector for {technique!r}; this one covers {', '.join(SPECS)}"
+            )
+        self.spec = SPECS[technique]
+        self.segmenter = RepSegmenter(
+            SegmenterSettings(
+                position_nominal_deg=POSITION_NOMINAL_INCLINATION_DEG[self.spec.position],
+                on_deg=self.spec.on_deg,
+                opposite=self.spec.opposite,
+                max_forward_deg=self.spec.max_forward_deg,
+                max_backward_deg=self.spec.max_backward_deg,
+                min_rep_s=self.spec.min_rep_s,
+            ),
+            other_names=(UPPER_INCLINATION, LUMBAR_FLEXION, PELVIC_TILT_DEG),
+        )
+        self.reps: list[Rep] = []
+
+    def update(self, time_s: float, angles: Mapping[str, float]) -> Rep | None:
+        main = self.spec.direction * angles[self.spec.main_signal]
+        done = self.segmenter.update(
+            time_s,
+            main,
+            angles[TRUNK_INCLINATION],
+            (angles[UPPER_INCLINATION], angles[LUMBAR_FLEXION], angles[PELVIC_TILT_DEG]),
+        )
+        if done is None or done.time_s.shape[0] < 3:
+            return None
+        rep = analyse_rep(self.spec, done, len(self.reps) + 1)
+        self.reps.append(rep)
+        return rep
+
+
+def detect_reps(frames: AngleFrames, technique: str) -> list[Rep]:
+    """All reps of ``technique`` in a recording's angle frames (batch)."""
+    detector = HoldRepDetector(technique)
+    names = list(frames.angles)
+    columns = [frames.angles[n].tolist() for n in names]
+    for k, t in enumerate(frames.time_s.tolist()):
+        detector.update(t, {n: columns[j][k] for j, n in enumerate(names)})
+    return detector.reps
