@@ -11,7 +11,7 @@ import pytest
 
 from spinecoach.conventions import EVENT_HOLD, EVENT_REP, EVENT_SETUP
 from spinecoach.errors import ConfigurationError
-from spinecoach.exercises.detect import SPECS, HoldRepDetector, Rep, detect_reps
+from spinecoach.exercises.detect import SPECS, HoldRep, HoldRepDetector, detect_reps
 from spinecoach.motion import MotionSettings, MotionTracker, SensorSample, motion_process
 from spinecoach.recording import Recording, SensorData
 from spinecoach.sim import simulate
@@ -24,7 +24,7 @@ def _truth(rec: Recording, kind: str) -> list:  # type: ignore[type-arg]
     return [e for e in rec.truth.events if e.kind == kind]
 
 
-def _hold_errors(rec: Recording, reps: list[Rep]) -> list[float]:
+def _hold_errors(rec: Recording, reps: list[HoldRep]) -> list[float]:
     errors = []
     holds = _truth(rec, EVENT_HOLD)
     for true_rep in _truth(rec, EVENT_REP):

@@ -1,9 +1,20 @@
 """The exercise engine: clinical angles → reps, holds, phases, quality and faults.
 
-First increment: rep segmentation with position awareness and hold measurement for the
-hold techniques (:mod:`spinecoach.exercises.detect`).
+Streaming: :class:`ExerciseEngine` (``update(time_s, angles)``); batch:
+:func:`detect_exercise` on a whole :class:`~spinecoach.motion.AngleFrames`.
 """
 
-from spinecoach.exercises.detect import SPECS, HoldRepDetector, Rep, detect_reps
+from spinecoach.exercises.engine import SUPPORTED, ExerciseEngine, detect_exercise
+from spinecoach.exercises.model import Cue, Discarded, ExerciseResult, Fault, Rep, SetSummary
 
-__all__ = ["SPECS", "HoldRepDetector", "Rep", "detect_reps"]
+__all__ = [
+    "SUPPORTED",
+    "Cue",
+    "Discarded",
+    "ExerciseEngine",
+    "ExerciseResult",
+    "Fault",
+    "Rep",
+    "SetSummary",
+    "detect_exercise",
+]

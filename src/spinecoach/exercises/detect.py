@@ -72,7 +72,7 @@ SPECS: Mapping[str, TechniqueSpec] = {
 
 
 @dataclass(frozen=True)
-class Rep:
+class HoldRep:
     """One detected rep. Times in seconds since the recording start, angles in degrees
     of the main signal relative to the rest baseline, in the working direction."""
 
@@ -94,7 +94,7 @@ class Rep:
         return self.end_s - self.start_s
 
 
-def analyse_rep(spec: TechniqueSpec, frames: RepFrames, index: int) -> Rep:
+def analyse_rep(spec: TechniqueSpec, frames: RepFrames, index: int) -> HoldRep:
     """Describe one rep from its frames (pure; used by batch and streaming alike)."""
     t, x = frames.time_s, frames.main_deg
     opposite: Excursion | None = None
@@ -109,7 +109,7 @@ def analyse_rep(spec: TechniqueSpec, frames: RepFrames, index: int) -> Rep:
         if opp_t.shape[0] >= 3:
             opposite = excursion(opp_t, opp_x, 0.08)
     ex = excursion(main_t, main_x, 0.08)
-    return Rep(
+    return HoldRep(
         technique=spec.name,
         index=index,
         start_s=float(t[0]),
@@ -145,9 +145,9 @@ class HoldRepDetector:
             ),
             other_names=(UPPER_INCLINATION, LUMBAR_FLEXION, PELVIC_TILT_DEG),
         )
-        self.reps: list[Rep] = []
+        self.reps: list[HoldRep] = []
 
-    def update(self, time_s: float, angles: Mapping[str, float]) -> Rep | None:
+    def update(self, time_s: float, angles: Mapping[str, float]) -> HoldRep | None:
         main = self.spec.direction * angles[self.spec.main_signal]
         done = self.segmenter.update(
             time_s,
@@ -162,7 +162,7 @@ class HoldRepDetector:
         return rep
 
 
-def detect_reps(frames: AngleFrames, technique: str) -> list[Rep]:
+def detect_reps(frames: AngleFrames, technique: str) -> list[HoldRep]:
     """All reps of ``technique`` in a recording's angle frames (batch)."""
     detector = HoldRepDetector(technique)
     names = list(frames.angles)
