@@ -122,6 +122,9 @@ PRIMARY_ANGLES: Final[tuple[str, ...]] = (LUMBAR_FLEXION, PELVIC_TILT_DEG, TRUNK
 # Event kinds (annotations in recordings, ground-truth events) ---------------------------
 EVENT_CALIBRATION_NEUTRAL: Final = "calibration-neutral"
 EVENT_CALIBRATION_FUNCTIONAL: Final = "calibration-functional"
+# One comfortable rep the coach asks for before the sets: it sets the personal range and
+# is not counted.
+EVENT_CALIBRATION_REP: Final = "calibration-rep"
 EVENT_SETUP: Final = "setup"  # getting into or out of position
 EVENT_REP: Final = "rep"
 EVENT_HOLD: Final = "hold"

@@ -63,3 +63,38 @@ class ConfigurationError(SpinecoachError):
 
 class CalibrationError(SpinecoachError):
     """Sensor-to-segment calibration could not be done from the data given."""
+
+
+class CatalogueError(ConfigurationError):
+    """The technique catalogue (``techniques.toml``) is malformed.
+
+    The message names the file, the field path (``techniques.<name>.<table>.<key>``,
+    ``faults[2]`` for the third fault), what was expected and what was found. ``found``
+    is shown as given, so pass ``repr(value)`` for a text value.
+
+    >>> print(CatalogueError("techniques.toml", "techniques.cat-cow.dose.reps",
+    ...                      "expected a whole number ≥ 1", found="0"))
+    techniques.toml: techniques.cat-cow.dose.reps: expected a whole number ≥ 1, found 0
+    """
+
+    def __init__(
+        self,
+        source: str | Path,
+        field: str,
+        expected: str,
+        *,
+        found: str | None = None,
+        fix: str | None = None,
+    ) -> None:
+        self.source = str(source)
+        self.field = field
+        self.expected = expected
+        self.found = found
+        self.fix = fix
+        text = f"{self.source}: {field}: {expected}" if field else f"{self.source}: {expected}"
+        if found is not None:
+            shown = found if len(found) <= 60 else found[:57] + "..."
+            text += f", found {shown}"
+        if fix:
+            text += f". {fix}"
+        super().__init__(text)

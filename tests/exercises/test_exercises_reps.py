@@ -11,7 +11,8 @@ import pytest
 
 from spinecoach.conventions import EVENT_HOLD, EVENT_REP, EVENT_SETUP
 from spinecoach.errors import ConfigurationError
-from spinecoach.exercises.detect import SPECS, HoldRep, HoldRepDetector, detect_reps
+from spinecoach.exercises import ExerciseEngine, Rep, detect_exercise
+from spinecoach.exercises.detect import SPECS, HoldRepDetector
 from spinecoach.motion import MotionSettings, MotionTracker, SensorSample, motion_process
 from spinecoach.recording import Recording, SensorData
 from spinecoach.sim import simulate
@@ -24,7 +25,7 @@ def _truth(rec: Recording, kind: str) -> list:  # type: ignore[type-arg]
     return [e for e in rec.truth.events if e.kind == kind]
 
 
-def _hold_errors(rec: Recording, reps: list[HoldRep]) -> list[float]:
+def _hold_errors(rec: Recording, reps: tuple[Rep, ...]) -> list[float]:
     errors = []
     holds = _truth(rec, EVENT_HOLD)
     for true_rep in _truth(rec, EVENT_REP):
@@ -33,8 +34,8 @@ def _hold_errors(rec: Recording, reps: list[HoldRep]) -> list[float]:
         if not inside or len(found) != 1:
             continue
         errors.append(found[0].hold_s - (inside[0].end_s - inside[0].start_s))
-        if len(inside) > 1 and found[0].opposite is not None:
-            errors.append(found[0].opposite.hold_s - (inside[1].end_s - inside[1].start_s))
+        if len(inside) > 1 and np.isfinite(found[0].extension_hold_s):
+            errors.append(found[0].extension_hold_s - (inside[1].end_s - inside[1].start_s))
     return errors
 
 
@@ -47,7 +48,7 @@ def test_counts_holds_and_no_setup_reps_across_profiles(technique: str) -> None:
         for seed in (0, 1):
             rec = simulate(technique, seed=seed, profile=profile)
             frames, _ = motion_process(rec)
-            reps = detect_reps(frames, technique)
+            reps = detect_exercise(frames, technique, annotations=rec.events).reps
             sessions += 1
             exact += len(reps) == len(_truth(rec, EVENT_REP))
             for setup in _truth(rec, EVENT_SETUP):
@@ -64,21 +65,21 @@ def test_the_count_can_fail_a_rep_during_setup_is_not_counted() -> None:
     nothing: the person is never in the supine start position."""
     rec = simulate("flexion-extension", seed=3)
     frames, _ = motion_process(rec)
-    assert detect_reps(frames, "pelvic-tilt") == []
-    assert len(detect_reps(frames, "flexion-extension")) == 5
+    assert detect_exercise(frames, "pelvic-tilt", annotations=rec.events).reps == ()
+    assert len(detect_exercise(frames, "flexion-extension", annotations=rec.events).reps) == 5
 
 
 @pytest.mark.parametrize("technique", ["pelvic-tilt", "flexion-extension"])
 def test_streaming_equals_batch(technique: str) -> None:
     rec = simulate(technique, seed=6, reps=3)
     frames, _ = motion_process(rec)
-    batch = detect_reps(frames, technique)
+    batch = detect_exercise(frames, technique, annotations=rec.events).reps
     tracker = MotionTracker(
         rates_hz={p: s.rate_hz for p, s in rec.sensors.items()},
         position=rec.meta["position"],
         annotations=rec.events,
     )
-    detector = HoldRepDetector(technique)
+    engine = ExerciseEngine(technique, annotations=rec.events)
     samples = sorted(
         (
             SensorSample(p, float(s.time_s[i]), s.acc_mps2[i], s.gyr_dps[i])
@@ -90,9 +91,7 @@ def test_streaming_equals_batch(technique: str) -> None:
     streamed = []
     for sample in samples:
         for frame in tracker.update(sample):
-            rep = detector.update(frame.time_s, frame.angles)
-            if rep is not None:
-                streamed.append(rep)
+            streamed += engine.update(frame.time_s, frame.angles)
     assert len(batch) == 3
     assert [(r.start_s, r.peak_s, r.end_s) for r in streamed] == [
         (r.start_s, r.peak_s, r.end_s) for r in batch
@@ -100,6 +99,7 @@ def test_streaming_equals_batch(technique: str) -> None:
     for a, b in zip(streamed, batch, strict=True):
         assert a.hold_s == pytest.approx(b.hold_s, abs=1e-9)
         assert a.range_deg == pytest.approx(b.range_deg, abs=1e-9)
+        assert a.fault_names == b.fault_names and a.quality == b.quality
 
 
 def test_no_reps_in_the_real_fusion_recording(fusion_csv: Path) -> None:
@@ -115,7 +115,7 @@ def test_no_reps_in_the_real_fusion_recording(fusion_csv: Path) -> None:
     for technique, spec in SPECS.items():
         frames, info = motion_process(both, MotionSettings(position=spec.position))
         assert info["calibration"]["source"] == "auto"
-        assert detect_reps(frames, technique) == [], technique
+        assert detect_exercise(frames, technique).reps == (), technique
 
 
 def test_unknown_technique_is_refused() -> None:

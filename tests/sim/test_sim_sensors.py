@@ -196,12 +196,12 @@ def test_sensor_errors_do_not_change_the_body() -> None:
 
 
 def test_saturation_clips_readings() -> None:
-    errors = SensorErrorModel(acc_range_mps2=5.0, gyro_range_dps=20.0)
+    errors = SensorErrorModel(acc_range_mps2=5.0, gyro_range_dps=10.0)
     rec = simulate("flexion-extension", seed=2, reps=1, sensor_errors=errors)
     for data in rec.sensors.values():
         assert np.abs(data.acc_mps2).max() <= 5.0
-        assert np.abs(data.gyr_dps).max() <= 20.0
-        assert np.isclose(np.abs(data.gyr_dps).max(), 20.0)
+        assert np.abs(data.gyr_dps).max() <= 10.0
+        assert np.isclose(np.abs(data.gyr_dps).max(), 10.0)
 
 
 def test_noise_scales_with_the_square_root_of_the_rate() -> None:

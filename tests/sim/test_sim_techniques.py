@@ -80,8 +80,14 @@ def test_session_structure(technique: str, default_sessions: dict[str, Recording
     assert rec.truth is not None
     end = float(rec.truth.time_s[-1])
     # The coach's protocol: standing forward bends first, then the neutral hold in position.
-    assert [e.kind for e in rec.events] == [EVENT_CALIBRATION_FUNCTIONAL, EVENT_CALIBRATION_NEUTRAL]
-    functional, neutral = rec.events
+    # then one annotated calibration rep, which is not a truth rep.
+    assert [e.kind for e in rec.events] == [
+        EVENT_CALIBRATION_FUNCTIONAL,
+        EVENT_CALIBRATION_NEUTRAL,
+        "calibration-rep",
+    ]
+    functional, neutral, calibration_rep = rec.events
+    assert calibration_rep.start_s >= neutral.end_s + 2.0 - 1e-9
     assert neutral.end_s - neutral.start_s == pytest.approx(5.0)
     assert functional.start_s == pytest.approx(4.0)
     assert 3 * 4.0 <= functional.end_s - functional.start_s <= 3 * 5.5 + 2.5
@@ -94,7 +100,7 @@ def test_session_structure(technique: str, default_sessions: dict[str, Recording
     reps = _events(rec, EVENT_REP)
     assert len(reps) == DEFAULT_REPS[technique] * DEFAULT_SETS[technique]
     assert all(r.label == technique and math.isfinite(r.value) for r in reps)
-    assert reps[0].start_s >= neutral.end_s + 2.0 - 1e-9
+    assert reps[0].start_s >= calibration_rep.end_s + 2.0 - 1e-9
     assert reps[-1].end_s <= setups[1].start_s and setups[1].end_s <= end - 2.0 + 0.01
     assert all(a.end_s <= b.start_s + 1e-9 for a, b in itertools.pairwise(reps))
     for hold in _events(rec, EVENT_HOLD):
@@ -182,7 +188,8 @@ def test_hip_hinge_moves_the_pelvis_not_the_lumbar_spine(
         trunk = _series(rec, TRUNK_INCLINATION, rep)
         assert trunk.max() - trunk[0] > 15.0  # the trunk inclines forward
     assert len(_events(rec, EVENT_REST)) == 2
-    assert all(18.0 <= r.end_s - r.start_s <= 23.0 for r in _events(rec, EVENT_REST))
+    # 20 s × (1 ± 1.5 × the typical profile's 10 % variability)
+    assert all(16.9 <= r.end_s - r.start_s <= 23.1 for r in _events(rec, EVENT_REST))
 
 
 def test_flexion_extension_signs_and_holds(default_sessions: dict[str, Recording]) -> None:

@@ -87,6 +87,8 @@ class HoldRep:
     hold_end_s: float
     move_s: float
     return_s: float
+    main: Excursion
+    frames: RepFrames
     opposite: Excursion | None = None
 
     @property
@@ -120,7 +122,9 @@ def analyse_rep(spec: TechniqueSpec, frames: RepFrames, index: int) -> HoldRep:
         hold_start_s=ex.hold_start_s,
         hold_end_s=ex.hold_end_s,
         move_s=ex.move_s,
-        return_s=float(t[-1]) - ex.hold_end_s if opposite is None else ex.return_s,
+        return_s=ex.return_s,
+        main=ex,
+        frames=frames,
         opposite=opposite,
     )
 

@@ -78,18 +78,12 @@ class Excursion:
     peak_deg: float  # signed, in the working direction for the main excursion
     hold_start_s: float
     hold_end_s: float
+    move_s: float  # duration of the outward movement (min-jerk corrected)
+    return_s: float  # duration of the return movement (min-jerk corrected)
 
     @property
     def hold_s(self) -> float:
         return max(0.0, self.hold_end_s - self.hold_start_s)
-
-    @property
-    def move_s(self) -> float:
-        return max(0.0, self.hold_start_s - self.start_s)
-
-    @property
-    def return_s(self) -> float:
-        return max(0.0, self.end_s - self.hold_end_s)
 
 
 @dataclass(frozen=True)
@@ -123,28 +117,42 @@ def _speed(t: FloatArray, x: FloatArray) -> FloatArray:
 
 
 def excursion(t: FloatArray, x: FloatArray, share: float) -> Excursion:
-    """Describe one excursion of ``x`` (positive = away from neutral) over ``t``."""
+    """Describe one excursion of ``x`` (positive = away from neutral) over ``t``.
+
+    The outward and return phases are where the speed is at least ``share`` of that
+    phase's peak speed; under the min-jerk model that stretch is ``1 - 2·tail`` of the
+    whole phase, which gives the phase durations and the hold between them.
+    """
     i_peak = int(np.argmax(x))
     peak = float(x[i_peak])
     speed = _speed(t, x)
-    near = x >= 0.6 * peak
     out_v = float(speed[: i_peak + 1].max()) if i_peak > 0 else 0.0
     back_v = float(speed[i_peak:].max())
-    out_th = max(0.5, share * out_v)
-    back_th = max(0.5, share * back_v)
-    # Hold start: the first time near the peak with the outward speed under threshold.
-    start_candidates = np.flatnonzero(near[: i_peak + 1] & (speed[: i_peak + 1] < out_th))
-    i_hold_start = int(start_candidates[0]) if start_candidates.size else i_peak
-    end_candidates = np.flatnonzero(near[i_peak:] & (speed[i_peak:] < back_th))
-    i_hold_end = i_peak + int(end_candidates[-1]) if end_candidates.size else i_peak
-    tail = _min_jerk_tail(share)
-    move_s = float(t[i_hold_start] - t[0])
-    return_s = float(t[-1] - t[i_hold_end])
-    hold_start = float(t[i_hold_start]) + tail * move_s / (1.0 - tail)
-    hold_end = float(t[i_hold_end]) - tail * return_s / (1.0 - tail)
+    # A floor keeps noise from counting as movement; the tail uses the share in effect.
+    out_th = max(0.3, share * out_v)
+    back_th = max(0.3, share * back_v)
+    fast_out = np.flatnonzero(speed[: i_peak + 1] >= out_th)
+    fast_back = i_peak + np.flatnonzero(speed[i_peak:] >= back_th)
+    if fast_out.size and out_v > out_th:
+        tail = _min_jerk_tail(out_th / out_v)
+        move_s = float(t[fast_out[-1]] - t[fast_out[0]]) / (1.0 - 2.0 * tail)
+        hold_start = float(t[fast_out[-1]]) + tail * move_s
+    else:
+        move_s, hold_start = float(t[i_peak] - t[0]), float(t[i_peak])
+    # The return starts at the first fast sample after the hold (near the peak).
+    near_back = fast_back[x[fast_back] >= 0.6 * peak] if fast_back.size else fast_back
+    if fast_back.size and back_v > back_th:
+        tail = _min_jerk_tail(back_th / back_v)
+        first_back = int(near_back[0]) if near_back.size else int(fast_back[0])
+        return_s = float(t[fast_back[-1]] - t[first_back]) / (1.0 - 2.0 * tail)
+        hold_end = float(t[first_back]) - tail * return_s
+    else:
+        return_s, hold_end = float(t[-1] - t[i_peak]), float(t[i_peak])
     if hold_end < hold_start:
         hold_start = hold_end = float(t[i_peak])
-    return Excursion(float(t[0]), float(t[i_peak]), float(t[-1]), peak, hold_start, hold_end)
+    return Excursion(
+        float(t[0]), float(t[i_peak]), float(t[-1]), peak, hold_start, hold_end, move_s, return_s
+    )
 
 
 @dataclass

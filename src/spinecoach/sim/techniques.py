@@ -17,7 +17,9 @@ A session follows the coach's calibration protocol: 4 s standing still → three
 standing forward bends (annotation ``calibration-functional``; the flexion axis they give
 is anatomical, so it carries over to any position) → 2 s still → setup into position
 (truth ``setup``) → 1 s settle → 5 s neutral hold in position (annotation
-``calibration-neutral``) → 2 s still → the sets of reps (truth ``rep``, ``hold``,
+``calibration-neutral``) → 2 s still → one clean, comfortable calibration rep (annotation
+``calibration-rep``: it sets the personal range and is not a truth rep) → 2 s still → the
+sets of reps (truth ``rep``, ``hold``,
 ``rest``, ``fault``) → setup back to standing → 2 s standing.
 
 Rep events carry ``label`` = technique and ``value`` = the rep's main-signal change
@@ -50,6 +52,7 @@ from spinecoach.conventions import (
     CAT_COW_SEATED,
     EVENT_CALIBRATION_FUNCTIONAL,
     EVENT_CALIBRATION_NEUTRAL,
+    EVENT_CALIBRATION_REP,
     EVENT_FAULT,
     EVENT_HOLD,
     EVENT_REP,
@@ -163,6 +166,7 @@ class Performer:
     def __init__(self, rng: np.random.Generator, profile: PerformerProfile) -> None:
         self.rng = rng
         self.profile = profile
+        self.clean = False  # the calibration rep: no faults, a full hold
 
     def uniform(self, low: float, high: float) -> float:
         return float(self.rng.uniform(low, high))
@@ -179,7 +183,7 @@ class Performer:
 
     def hold(self, prescribed_s: float) -> tuple[float, bool]:
         """(hold duration s, held fully?) for a prescribed hold."""
-        if self.rng.random() < self.profile.hold_adherence:
+        if self.rng.random() < self.profile.hold_adherence or self.clean:
             return max(1.02 * prescribed_s, self.duration(1.06 * prescribed_s)), True
         return self.uniform(0.25, 0.7) * prescribed_s, False
 
@@ -195,7 +199,7 @@ class Performer:
     def fault(self, technique: str, *, exclude: tuple[str, ...] = ("short-hold",)) -> str:
         """A compensation fault name with the profile's probability, else ``""``."""
         names = [f for f in TECHNIQUE_FAULTS[technique] if f not in exclude]
-        if self.rng.random() >= self.profile.compensation_tendency:
+        if self.rng.random() >= self.profile.compensation_tendency or self.clean:
             return ""
         return names[int(self.rng.integers(len(names)))]
 
@@ -462,7 +466,7 @@ def simulate(
 
     >>> rec = simulate("hip-hinge", seed=3, reps=2, sets=1)
     >>> rec.meta["position"], [e.kind for e in rec.events]
-    ('seated', ['calibration-functional', 'calibration-neutral'])
+    ('seated', ['calibration-functional', 'calibration-neutral', 'calibration-rep'])
     """
     if not isinstance(technique, str) or technique not in TECHNIQUES:
         raise ConfigurationError(
@@ -492,6 +496,14 @@ def simulate(
     start = tl.now
     tl.hold(5.0)
     tl.event(EVENT_CALIBRATION_NEUTRAL, start, tl.now, annotate=True)
+    tl.hold(2.0)
+    # One comfortable calibration rep (annotated; it sets the personal range, not counted).
+    start = tl.now
+    perf.clean = True
+    _SET_BUILDERS[technique](tl, perf, neutral, 1)
+    perf.clean = False
+    tl.drop_events((EVENT_REP, EVENT_HOLD, EVENT_FAULT), start)
+    tl.event(EVENT_CALIBRATION_REP, start, tl.now, annotate=True)
     tl.hold(2.0)
     for set_index in range(n_sets):
         if set_index:

@@ -183,6 +183,12 @@ class Timeline:
         """Record an event over ``[start_s, end_s]`` (s)."""
         self._events.append(PlannedEvent(kind, start_s, end_s, label, measure, annotate))
 
+    def drop_events(self, kinds: tuple[str, ...], since_s: float) -> None:
+        """Forget the events of these kinds that start at or after ``since_s`` (s)."""
+        self._events = [
+            e for e in self._events if not (e.kind in kinds and e.start_s >= since_s)
+        ]
+
     def paced_breath(self, start_s: float, inhale_s: float, exhale_s: float) -> None:
         """A deep, paced breath: volume 0 → 1 over the inhale, 1 → 0 over the exhale."""
         self._breaths.append((start_s, inhale_s, exhale_s, 1.0))
