@@ -32,6 +32,7 @@ bench: $(STAMP)
 	$(PY) bench/accuracy.py
 	$(PY) bench/throughput.py
 	$(PY) bench/streaming.py
+	$(PY) bench/exercises.py
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache .mypy_cache .ruff_cache

@@ -81,6 +81,85 @@ def _check_technique(technique: str) -> str:
     return technique
 
 
+def _check_exercise(technique: str) -> str:
+    """A technique name the exercise engine covers, else exit 2 naming the ones it does."""
+    from spinecoach.exercises.engine import SUPPORTED
+
+    if technique not in SUPPORTED:
+        covered = ", ".join(SUPPORTED)
+        _fail(f"unknown technique {technique!r}; --exercise takes one of: {covered}")
+    return technique
+
+
+def _exercise_frames(recording: Any, technique: str) -> tuple[Any, dict[str, Any]]:
+    """Angle frames calibrated in the recording's start position, or in the technique's
+    when the file does not say (a CSV from another device)."""
+    from spinecoach.motion import MotionSettings, motion_process
+    from spinecoach.sim.techniques import TECHNIQUE_POSITIONS
+
+    position = recording.meta.get("position") or TECHNIQUE_POSITIONS[technique]
+    frames, info = motion_process(recording, MotionSettings(position=position))
+    return frames, info
+
+
+def _finite_or_none(value: Any) -> Any:
+    """The same structure with NaN/inf floats as None, so --json prints valid JSON."""
+    if isinstance(value, float):
+        return value if np.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite_or_none(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite_or_none(v) for v in value]
+    return value
+
+
+def _one_decimal(value: float) -> str:
+    return f"{value:.1f}" if np.isfinite(value) else "—"
+
+
+def _exercise_payload(result: Any) -> dict[str, Any]:
+    payload: dict[str, Any] = {
+        "technique": result.technique,
+        "reps": [rep.as_dict() for rep in result.reps],
+        "sets": [
+            {
+                "index": s.index,
+                "start_s": round(s.start_s, 3),
+                "end_s": round(s.end_s, 3),
+                "reps": s.reps,
+            }
+            for s in result.sets
+        ],
+        "discarded": [
+            {"start_s": round(d.start_s, 3), "end_s": round(d.end_s, 3), "reason": d.reason}
+            for d in result.discarded
+        ],
+    }
+    return dict(_finite_or_none(payload))
+
+
+def _exercise_summary(result: Any) -> str:
+    """One line: reps, sets, mean hold(s), and the movements not counted with why."""
+    n_sets = len(result.sets)
+    text = f"{len(result.reps)} reps in {n_sets} set{'s' if n_sets != 1 else ''}"
+    holds = [r.hold_s for r in result.reps if np.isfinite(r.hold_s)]
+    if holds:
+        text += f", mean hold {float(np.mean(holds)):.1f} s"
+    extension = [r.extension_hold_s for r in result.reps if np.isfinite(r.extension_hold_s)]
+    if extension:
+        text += f", mean extension hold {float(np.mean(extension)):.1f} s"
+    reasons: dict[str, int] = {}
+    for gone in result.discarded:
+        reasons[gone.reason] = reasons.get(gone.reason, 0) + 1
+    if reasons:
+        n = len(result.discarded)
+        why = ", ".join(f"{reason} ×{count}" for reason, count in reasons.items())
+        text += f"; {n} movement{'s' if n != 1 else ''} not counted ({why})"
+    else:
+        text += "; no movement discarded"
+    return text
+
+
 @app.command()
 def simulate(
     technique: Annotated[str, typer.Argument(help="One of: " + ", ".join(TECHNIQUES))],
@@ -132,6 +211,15 @@ PlacementOption = Annotated[
     str | None,
     typer.Option("--placement", help="lower|upper: where a one-sensor file's IMU was worn."),
 ]
+ExerciseOption = Annotated[
+    str | None,
+    typer.Option(
+        "--exercise",
+        metavar="TECHNIQUE",
+        help="Count the reps of TECHNIQUE (e.g. hip-hinge) with the exercise engine: reps, "
+        "holds, quality and faults.",
+    ),
+]
 
 
 def _load(
@@ -177,12 +265,27 @@ def analyze(
     mapping: MappingOption = None,
     placement: PlacementOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
-    plot: Annotated[Path | None, typer.Option(help="Write a PNG of the angle traces.")] = None,
+    plot: Annotated[
+        Path | None,
+        typer.Option(
+            help="Write a PNG of the angle traces (with --exercise: the reps over the "
+            "technique's main signal)."
+        ),
+    ] = None,
+    exercise: ExerciseOption = None,
 ) -> None:
-    """Estimate the clinical angles of a recording and summarise them.
+    """Estimate the clinical angles of a recording and summarise them; with --exercise,
+    list the reps of that technique (range, hold, move and return times, quality, faults).
 
     Example: spinecoach analyze pt.screc --plot pt.png
+
+    Example: spinecoach analyze hh.screc --exercise hip-hinge --plot hh.png
     """
+    if exercise is not None:
+        _analyze_exercise(
+            path, fmt, rate, mapping, placement, _check_exercise(exercise), as_json, plot
+        )
+        return
     from spinecoach.motion import motion_process
     from spinecoach.plot import plot_angles
 
@@ -227,6 +330,124 @@ def analyze(
         out_console.print(f"plot: {plot}")
 
 
+def _analyze_exercise(
+    path: Path,
+    fmt: str,
+    rate: float | None,
+    mapping: str | None,
+    placement: str | None,
+    technique: str,
+    as_json: bool,
+    plot: Path | None,
+) -> None:
+    from spinecoach.exercises import detect_exercise
+    from spinecoach.exercises.plot import plot_exercise
+
+    with _errors(), _steps(4 if plot else 3, quiet=as_json) as step:
+        step("reading")
+        recording = _load(path, fmt, rate, mapping, placement)
+        step("estimating angles")
+        frames, _info = _exercise_frames(recording, technique)
+        step(f"finding {technique} reps")
+        result = detect_exercise(frames, technique, annotations=recording.events)
+        if plot:
+            step("plotting")
+            plot_exercise(
+                frames, result, plot, recording=recording, title=f"spinecoach — {path.name}"
+            )
+    payload = _exercise_payload(result)
+    if plot:
+        payload["plot"] = str(plot)
+    if as_json:
+        sys.stdout.write(json.dumps(payload, indent=2) + "\n")
+        return
+    table = Table(title=f"{path.name}: {technique}")
+    columns = ("rep", "set", "at s", "range°", "hold s", "move s", "ret s", "qual")
+    for column in columns:
+        table.add_column(column, justify="right", no_wrap=True)
+    table.add_column("faults", overflow="fold")
+    for rep in result.reps:
+        table.add_row(
+            str(rep.index),
+            str(rep.set_index),
+            f"{rep.start_s:.1f}",
+            _one_decimal(rep.range_deg),
+            _one_decimal(rep.hold_s),
+            _one_decimal(rep.move_s),
+            _one_decimal(rep.return_s),
+            str(rep.quality),
+            ", ".join(rep.fault_names) or "[dim]—[/]",
+        )
+    out_console.print(table)
+    out_console.print(_exercise_summary(result))
+    if plot:
+        out_console.print(f"plot: {plot}")
+
+
+def _validate_exercise(
+    path: Path,
+    fmt: str,
+    rate: float | None,
+    mapping: str | None,
+    placement: str | None,
+    technique: str,
+    as_json: bool,
+) -> None:
+    from spinecoach.exercises import detect_exercise
+    from spinecoach.exercises.validation import validate_exercise
+
+    with _errors(), _steps(3, quiet=as_json) as step:
+        step("reading")
+        recording = _load(path, fmt, rate, mapping, placement)
+        if recording.truth is None:
+            _fail(
+                f"{path} has no ground truth; --exercise validation needs a simulated "
+                f"recording (spinecoach simulate {technique} --out FILE)"
+            )
+        step("estimating angles")
+        frames, _info = _exercise_frames(recording, technique)
+        step(f"finding {technique} reps")
+        result = detect_exercise(frames, technique, annotations=recording.events)
+        report = validate_exercise(recording, result).as_dict()
+    if as_json:
+        sys.stdout.write(json.dumps(report, indent=2) + "\n")
+        return
+    holds = report["hold_error_s"]
+    table = Table(title=f"{path.name}: {technique} reps vs ground truth")
+    table.add_column("what")
+    table.add_column("value", justify="right")
+    table.add_row(
+        "reps (true / detected)", f"{report['reps']['true']} / {report['reps']['detected']}"
+    )
+    table.add_row("reps matched", str(report["reps"]["matched"]))
+    if holds["n"]:
+        table.add_row("hold error median / max (s)", f"{holds['median']:.2f} / {holds['max']:.2f}")
+    else:
+        table.add_row("hold error (s)", "[dim]no holds compared[/]")
+    table.add_row("holds compared", str(holds["n"]))
+    table.add_row("reps during set-up", str(report["setup_false_reps"]))
+    out_console.print(table)
+    faults = Table(title="faults")
+    for column in ("fault", "precision", "recall", "tp", "fp", "fn"):
+        faults.add_column(column, justify="left" if column == "fault" else "right")
+    for name, score in report["faults"].items():
+        faults.add_row(
+            name,
+            "—" if score["precision"] is None else f"{score['precision']:.2f}",
+            "—" if score["recall"] is None else f"{score['recall']:.2f}",
+            str(score["tp"]),
+            str(score["fp"]),
+            str(score["fn"]),
+        )
+    out_console.print(faults)
+    simulated = recording.meta.get("technique")
+    if simulated and simulated != technique:
+        out_console.print(
+            f"[yellow]note:[/] {path.name} simulates {simulated}, not {technique}: every rep "
+            "found is a false one"
+        )
+
+
 @app.command()
 def validate(
     path: Annotated[Path, typer.Argument(help="Recording file (simulated, or with --reference).")],
@@ -238,13 +459,25 @@ def validate(
     mapping: MappingOption = None,
     placement: PlacementOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    exercise: ExerciseOption = None,
 ) -> None:
-    """Compare estimated angles with the embedded ground truth or a reference CSV.
-
-    Prints RMSE, bias and 95 % limits of agreement in degrees.
+    """Compare estimated angles with the embedded ground truth or a reference CSV: RMSE,
+    bias and 95 % limits of agreement in degrees. With --exercise, compare the reps found
+    with the simulator's true reps instead: counts, hold-time errors, fault precision and
+    recall, reps counted during set-up.
 
     Example: spinecoach validate pt.screc --json
+
+    Example: spinecoach validate pt.screc --exercise pelvic-tilt --json
     """
+    if exercise is not None:
+        if reference is not None:
+            _fail(
+                "--reference compares angles and --exercise compares reps with the "
+                "simulator's ground truth; use one or the other"
+            )
+        _validate_exercise(path, fmt, rate, mapping, placement, _check_exercise(exercise), as_json)
+        return
     from spinecoach.motion import motion_process
     from spinecoach.validate import compare_angles, load_reference_csv
 

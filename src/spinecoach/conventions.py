@@ -125,6 +125,9 @@ EVENT_CALIBRATION_FUNCTIONAL: Final = "calibration-functional"
 # One comfortable rep the coach asks for before the sets: it sets the personal range and
 # is not counted.
 EVENT_CALIBRATION_REP: Final = "calibration-rep"
+# The breathing pacer's schedule (the coach logs what it asked for): one event per phase.
+EVENT_BREATH_INHALE: Final = "breath-inhale"
+EVENT_BREATH_EXHALE: Final = "breath-exhale"
 EVENT_SETUP: Final = "setup"  # getting into or out of position
 EVENT_REP: Final = "rep"
 EVENT_HOLD: Final = "hold"

@@ -103,3 +103,115 @@ def test_missing_file(tmp_path: Path, missing: str) -> None:
     result = runner.invoke(app, ["analyze", str(tmp_path / missing)])
     assert result.exit_code == 2
     assert missing in result.output
+
+
+# --- --exercise: the exercise engine from the command line ----------------------------
+
+
+@pytest.fixture(scope="module")
+def hip_hinge_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from spinecoach.io import write_recording
+    from spinecoach.sim import simulate
+
+    folder = tmp_path_factory.mktemp("exercise")
+    return write_recording(simulate("hip-hinge", seed=4), folder / "hh.screc")
+
+
+@pytest.fixture(scope="module")
+def pelvic_tilt_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from spinecoach.io import write_recording
+    from spinecoach.sim import simulate
+
+    folder = tmp_path_factory.mktemp("exercise")
+    return write_recording(simulate("pelvic-tilt", seed=3, reps=4), folder / "pt.screc")
+
+
+def test_analyze_exercise_json_and_plot(hip_hinge_file: Path, tmp_path: Path) -> None:
+    png = tmp_path / "hh.png"
+    done = _run(
+        "analyze", str(hip_hinge_file), "--exercise", "hip-hinge", "--json", "--plot", str(png)
+    )
+    assert done.returncode == 0, done.stderr
+    payload = json.loads(done.stdout)
+    assert set(payload) == {"technique", "reps", "sets", "discarded", "plot"}
+    assert payload["technique"] == "hip-hinge"
+    assert len(payload["reps"]) == 24
+    assert [s["reps"] for s in payload["sets"]] == [8, 8, 8]
+    first = payload["reps"][0]
+    assert {"index", "set", "start_s", "range_deg", "hold_s", "quality", "faults"} <= set(first)
+    assert first["range_deg"] > 15.0
+    assert png.stat().st_size > 10_000 and png.read_bytes()[:4] == b"\x89PNG"
+    assert not list(tmp_path.glob("*.png.*")) and len(list(tmp_path.iterdir())) == 1
+
+
+def test_analyze_exercise_table(hip_hinge_file: Path) -> None:
+    result = runner.invoke(app, ["analyze", str(hip_hinge_file), "--exercise", "hip-hinge"])
+    assert result.exit_code == 0, result.output
+    for header in ("rep", "set", "range", "hold", "qual", "faults"):
+        assert header in result.stdout
+    assert "24 reps in 3 sets, mean hold" in result.stdout
+
+
+def test_validate_exercise_json_has_the_issues_keys(pelvic_tilt_file: Path) -> None:
+    result = runner.invoke(
+        app, ["validate", str(pelvic_tilt_file), "--exercise", "pelvic-tilt", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert {"reps", "hold_error_s", "faults", "setup_false_reps"} <= set(report)
+    assert report["reps"]["true"] == 4 and "detected" in report["reps"]
+    assert set(report["hold_error_s"]) == {"median", "max", "n"}
+    assert set(report["faults"]) >= {"short-hold", "return-too-fast", "small-tilt", "bridging"}
+    for score in report["faults"].values():
+        assert set(score) == {"precision", "recall", "tp", "fp", "fn"}
+    assert report["setup_false_reps"] == 0
+
+
+def test_validate_exercise_table(pelvic_tilt_file: Path) -> None:
+    result = runner.invoke(app, ["validate", str(pelvic_tilt_file), "--exercise", "pelvic-tilt"])
+    assert result.exit_code == 0, result.output
+    for text in ("reps (true / detected)", "hold error", "reps during set-up", "precision"):
+        assert text in result.stdout
+
+
+@pytest.mark.parametrize("command", ["analyze", "validate"])
+def test_exercise_unknown_technique_names_the_valid_ones(
+    command: str, pelvic_tilt_file: Path
+) -> None:
+    from spinecoach.exercises.engine import SUPPORTED
+
+    result = runner.invoke(app, [command, str(pelvic_tilt_file), "--exercise", "toe-touch"])
+    assert result.exit_code == 2
+    assert "unknown technique 'toe-touch'; --exercise takes one of:" in result.output
+    for name in SUPPORTED:
+        assert name in result.output
+
+
+def test_validate_exercise_needs_a_simulated_recording(fusion_csv: Path) -> None:
+    result = runner.invoke(app, ["validate", str(fusion_csv), "--exercise", "pelvic-tilt"])
+    assert result.exit_code == 2
+    assert "needs a simulated recording" in result.output
+
+
+def test_validate_exercise_and_reference_are_exclusive(pelvic_tilt_file: Path) -> None:
+    result = runner.invoke(
+        app,
+        [
+            "validate",
+            str(pelvic_tilt_file),
+            "--exercise",
+            "pelvic-tilt",
+            "--reference",
+            "mocap.csv",
+        ],
+    )
+    assert result.exit_code == 2
+    assert "use one or the other" in result.output
+
+
+def test_analyze_and_validate_help_show_an_exercise_example() -> None:
+    for command in ("analyze", "validate"):
+        result = runner.invoke(app, [command, "--help"])
+        assert result.exit_code == 0
+        assert f"Example: spinecoach {command}" in result.output
+        assert "--exercise" in result.output.split("Example:", 2)[-1]

@@ -81,12 +81,20 @@ def test_session_structure(technique: str, default_sessions: dict[str, Recording
     end = float(rec.truth.time_s[-1])
     # The coach's protocol: standing forward bends first, then the neutral hold in position.
     # then one annotated calibration rep, which is not a truth rep.
-    assert [e.kind for e in rec.events] == [
+    calibration = [e for e in rec.events if not e.kind.startswith("breath-")]
+    assert [e.kind for e in calibration] == [
         EVENT_CALIBRATION_FUNCTIONAL,
         EVENT_CALIBRATION_NEUTRAL,
         "calibration-rep",
     ]
-    functional, neutral, calibration_rep = rec.events
+    functional, neutral, calibration_rep = calibration
+    # Breath-led techniques also log the pacer: one inhale and one exhale per cycle
+    # (the calibration rep's cycle included).
+    pacer = [e for e in rec.events if e.kind.startswith("breath-")]
+    if technique in ("cat-cow", "cat-cow-seated"):
+        assert len(pacer) == 2 * (DEFAULT_REPS[technique] * DEFAULT_SETS[technique] + 1)
+    else:
+        assert pacer == []
     assert calibration_rep.start_s >= neutral.end_s + 2.0 - 1e-9
     assert neutral.end_s - neutral.start_s == pytest.approx(5.0)
     assert functional.start_s == pytest.approx(4.0)

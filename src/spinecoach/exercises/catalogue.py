@@ -115,7 +115,12 @@ MEASURES: Final[Mapping[str, Measure]] = _measures(
         "hold time ÷ prescribed hold (dose.hold_s; for the extension half "
         "dose.extension_hold_s); the smaller of the rep's holds",
     ),
-    ("return_s", "s", "duration of the movement from the end of the hold back to rest"),
+    (
+        "return_s",
+        "s",
+        "duration of the movement from the end of the hold back to rest (min-jerk "
+        "corrected); not judged on a movement under 4°",
+    ),
     ("phase_s", "s", "the shortest movement phase of the rep (out, back; both halves)"),
     (
         "range_deg",
@@ -131,8 +136,9 @@ MEASURES: Final[Mapping[str, Measure]] = _measures(
     (
         "excess_tilt_deg",
         "deg",
-        "the rep's range_deg minus the median range_deg of the set's reps so far, this one "
-        "included (0 for the first rep): the extra rotation of a pelvis lifted off the mat",
+        "the rep's range_deg minus your usual range: the median of the calibration rep "
+        "(or your history) and the reps before this one: the extra rotation of a pelvis "
+        "lifted off the mat",
     ),
     (
         "lumbar_change_deg",
@@ -148,8 +154,9 @@ MEASURES: Final[Mapping[str, Measure]] = _measures(
     (
         "lag_s",
         "s",
-        "delay of the main signal's turning points after the breath's (inhale ↔ exhale), "
-        "mean over the cycle; an inverted cycle (cat on the inhale) counts as infinite",
+        "how late the spine follows the breath: the lag of the best fit of minimum-jerk "
+        "moves between turning points locked to the pacer's phase boundaries; an "
+        "inverted cycle (cat on the inhale) counts as infinite",
     ),
     (
         "jerk_ratio",

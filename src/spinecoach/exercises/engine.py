@@ -9,13 +9,36 @@ give the same events.
 
 from __future__ import annotations
 
+import itertools
+import math
+from collections import deque
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-from spinecoach.conventions import EVENT_CALIBRATION_REP
+import numpy as np
+
+from spinecoach.conventions import (
+    CAT_COW,
+    CAT_COW_SEATED,
+    EVENT_CALIBRATION_REP,
+    LUMBAR_FLEXION,
+    PELVIC_TILT,
+    POSITION_NOMINAL_INCLINATION_DEG,
+    TRUNK_INCLINATION,
+)
 from spinecoach.errors import ConfigurationError
+from spinecoach.exercises.breath import PacerTrack, breath_sync, pacer_from_events
 from spinecoach.exercises.catalogue import Catalogue, default_catalogue
+from spinecoach.exercises.catcow import (
+    CycleSettings,
+    PacedCycle,
+    PacedCycleSegmenter,
+    fit_cycle,
+    jerk_ratio,
+)
+from spinecoach.exercises.cues import CueScheduler
 from spinecoach.exercises.detect import SPECS, HoldRepDetector
 from spinecoach.exercises.faults import judge, quality, rep_measures
 from spinecoach.exercises.model import Discarded, ExerciseResult, Rep, SetSummary
@@ -25,8 +48,11 @@ from spinecoach.recording import Event
 #: A rest at least this long (s) between two reps starts a new set.
 SET_BREAK_S = 12.0
 
-#: The techniques the engine detects (grows as detectors land).
-SUPPORTED: tuple[str, ...] = tuple(sorted(SPECS))
+#: Techniques whose reps are breath cycles rather than movements with a hold.
+BREATH_LED: tuple[str, ...] = (CAT_COW, CAT_COW_SEATED)
+
+#: The techniques the engine detects.
+SUPPORTED: tuple[str, ...] = tuple(sorted((*SPECS, *BREATH_LED)))
 
 #: The fault names the engine can raise, per technique (all of the catalogue's for the
 #: techniques it covers).
@@ -40,7 +66,40 @@ FAULTS_DETECTED: dict[str, tuple[str, ...]] = {
     ),
     "hip-hinge": ("lumbar-rounding", "shallow-hinge", "incomplete-return"),
     "flexion-extension": ("short-hold", "too-fast", "small-range"),
+    "cat-cow": ("breath-out-of-phase", "small-range", "jerky"),
+    "cat-cow-seated": ("breath-out-of-phase", "small-range", "jerky"),
 }
+
+
+#: A breath cycle with less lumbar swing than this (deg) had no movement.
+MIN_CYCLE_SWING_DEG = 2.0
+
+
+def _pacer_cycles(pacer: PacerTrack | None) -> list[tuple[float, float, float]]:
+    """(inhale start, exhale start, end) of each logged inhale followed by its exhale."""
+    if pacer is None:
+        return []
+    phases = pacer.phases
+    return [
+        (a[1], b[1], b[2])
+        for a, b in itertools.pairwise(phases)
+        if a[0] == "inhale" and b[0] == "exhale" and abs(a[2] - b[1]) < 1e-6
+    ]
+
+
+@dataclass(frozen=True)
+class _Timing:
+    start_s: float
+    peak_s: float
+    end_s: float
+    range_deg: float
+    hold_s: float
+    hold_start_s: float
+    hold_end_s: float
+    move_s: float
+    return_s: float
+    extension_hold_s: float
+    extension_range_deg: float
 
 
 class ExerciseEngine:
@@ -61,8 +120,25 @@ class ExerciseEngine:
             )
         self.technique = technique
         self.spec = (catalogue or default_catalogue()).technique(technique)
-        self._detector = HoldRepDetector(technique)
+        nominal = POSITION_NOMINAL_INCLINATION_DEG[self.spec.position]
+        self._breath_led = technique in BREATH_LED
+        self._paced = PacedCycleSegmenter(CycleSettings(position_nominal_deg=nominal))
+        self._pacer: PacerTrack | None = None
+        self._pacer_cycles: list[tuple[float, float, float]] = []
+        self._pacer_dirty = True
+        self._discarded: list[tuple[float, float, str]] = []
+        self._detector = HoldRepDetector(technique if technique in SPECS else PELVIC_TILT)
+        self.cues = CueScheduler(self.spec)
+        self._recent: deque[tuple[float, float]] = deque()
+        self._ready_said = False
+        self._hold_start_s: float | None = None
+        self._released = False
+        self._kept_long = False
+        self._last_rep_end_s: float | None = None
+        self._start_said_after: float | None = None
+        self._phases_cued = 0
         self.reps: list[Rep] = []
+        self._annotations: list[Event] = list(annotations)
         self._calibration_windows = [
             (e.start_s, e.end_s) for e in annotations if e.kind == EVENT_CALIBRATION_REP
         ]
@@ -71,51 +147,214 @@ class ExerciseEngine:
         self.calibration_reps: list[float] = []
 
     def add_annotation(self, event: Event) -> None:
-        """A calibration-rep window announced live by the coach."""
+        """An annotation announced live by the coach (calibration rep, pacer phases)."""
+        self._annotations.append(event)
+        self._pacer_dirty = True
         if event.kind == EVENT_CALIBRATION_REP:
             self._calibration_windows.append((event.start_s, event.end_s))
+
+    def _time_on_target(self, t: np.ndarray, x: np.ndarray) -> float:
+        """Seconds of the rep spent in the personal target band or beyond it (going further
+        than the calibration rep is not a miss); NaN without a personal range."""
+        if self.personal_range_deg is None or t.shape[0] < 2:
+            return math.nan
+        low, _high = self.spec.target.band(self.personal_range_deg)
+        dt = np.diff(t, append=t[-1])
+        return float(dt[x >= low].sum())
 
     def _usual_ranges(self) -> list[float]:
         prior = [self.personal_range_deg] if self.personal_range_deg is not None else []
         return prior + self.calibration_reps + [r.range_deg for r in self.reps]
 
     def update(self, time_s: float, angles: Mapping[str, float]) -> list[Rep]:
+        """Feed one angle frame; returns the reps this frame completed (usually none).
+
+        Cues said at this frame are appended to ``self.cues.cues``.
+        """
+        reps = self._update(time_s, angles)
+        self._live_cues(time_s, angles, reps)
+        return reps
+
+    def _live_cues(self, time_s: float, angles: Mapping[str, float], reps: list[Rep]) -> None:
+        for rep in reps:
+            if rep.faults:
+                fault = rep.faults[0]
+                self.cues.offer(time_s, f"fault:{fault.name}", fault.reason, text=fault.cue)
+            self._last_rep_end_s = rep.end_s
+            in_set = sum(1 for r in self.reps if r.set_index == rep.set_index)
+            if in_set == self.spec.dose.reps:
+                last_set = rep.set_index >= self.spec.dose.sets
+                key = "well_done" if last_set else "set_done"
+                self.cues.offer(time_s, key, f"set {rep.set_index} of {self.spec.dose.sets} done")
+        if self._breath_led:
+            phases = self._pacer.phases if self._pacer is not None else ()
+            while self._phases_cued < len(phases) and phases[self._phases_cued][1] <= time_s:
+                name, start, _ = phases[self._phases_cued]
+                self._phases_cued += 1
+                if time_s - start < 0.5:  # a phase announced late is not said
+                    self.cues.offer(time_s, name, f"pacer: {name} begins")
+            return
+        seg = self._detector.segmenter
+        if seg.armed and not self._ready_said:
+            self._ready_said = True
+            self.cues.offer(time_s, "get_ready", "settled in the start position")
+        main = angles[self.spec.main_signal] * self.spec.direction
+        self._recent.append((time_s, main))
+        while self._recent and self._recent[0][0] < time_s - 0.3:
+            self._recent.popleft()
+        if not seg.in_rep:
+            self._hold_start_s = None
+            self._released = False
+            self._kept_long = False
+            rest_after = self._last_rep_end_s
+            if (
+                seg.armed
+                and rest_after is not None
+                and time_s - rest_after >= self.spec.dose.rest_between_reps_s
+                and self._start_said_after != rest_after
+            ):
+                self._start_said_after = rest_after
+                self.cues.offer(time_s, "start", "rested; ready for the next rep")
+            return
+        peak = seg.rep_peak_deg
+        still = len(self._recent) > 2 and abs(self._recent[-1][1] - self._recent[0][1]) < 0.3
+        holding = (
+            still and peak >= 1.5 * self._detector.spec.on_deg and seg.current_deg >= 0.8 * peak
+        )
+        if self._hold_start_s is None and holding:
+            self._hold_start_s = time_s
+            self.cues.offer(
+                time_s, "hold", "hold began", seconds=max(1, round(self.spec.dose.hold_s))
+            )
+        if (
+            self._hold_start_s is not None
+            and not self._released
+            and time_s - self._hold_start_s >= self.spec.dose.hold_s
+        ):
+            self._released = True
+            self.cues.offer(time_s, "release", "the prescribed hold is reached")
+        if "keep_long" in self.spec.cues and not self._kept_long:
+            rounding = next((f for f in self.spec.faults if f.measure == "lumbar_change_deg"), None)
+            lumbar = angles.get(LUMBAR_FLEXION, float("nan"))
+            lumbar_start = seg.rep_start_value(LUMBAR_FLEXION)
+            if (
+                rounding
+                and math.isfinite(lumbar)
+                and lumbar_start is not None
+                and lumbar - lumbar_start > 0.6 * rounding.threshold
+            ):
+                self._kept_long = True
+                self.cues.offer(time_s, "keep_long", "the low back is starting to round")
+
+    def _update(self, time_s: float, angles: Mapping[str, float]) -> list[Rep]:
+        if self._breath_led:
+            main = angles[self.spec.main_signal] * self.spec.direction
+            trunk = angles[TRUNK_INCLINATION]
+            if self._pacer_dirty:
+                self._pacer = pacer_from_events(self._annotations)
+                self._pacer_cycles = _pacer_cycles(self._pacer)
+                self._pacer_dirty = False
+            if self._pacer is None:
+                return []  # cat-cow is scored against the pacer's log only
+            reps: list[Rep] = []
+            for cycle in self._paced.update(time_s, main, trunk, self._pacer_cycles):
+                reps += self._paced_rep(cycle, self._pacer)
+            return reps
         done = self._detector.update(time_s, angles)
         if done is None:
-            return []
-        set_index = 1
-        if self.reps:
-            previous = self.reps[-1]
-            set_index = previous.set_index + (done.start_s - previous.end_s >= SET_BREAK_S)
-        if any(a <= done.peak_s <= b for a, b in self._calibration_windows):
-            self.calibration_reps.append(done.range_deg)
-            if self.personal_range_deg is None:
-                self.personal_range_deg = done.range_deg
             return []
         measures = rep_measures(
             self.spec, done.frames, done.main, done.opposite, self._usual_ranges()
         )
+        measures["target_hold_s"] = self._time_on_target(done.frames.time_s, done.frames.main_deg)
+        timing = _Timing(
+            done.start_s,
+            done.peak_s,
+            done.end_s,
+            done.range_deg,
+            done.hold_s,
+            done.hold_start_s,
+            done.hold_end_s,
+            done.move_s,
+            done.return_s,
+            done.opposite.hold_s if done.opposite else float("nan"),
+            done.opposite.peak_deg if done.opposite else float("nan"),
+        )
+        return self._add(timing, measures)
+
+    def _paced_rep(self, cycle: PacedCycle, pacer: PacerTrack) -> list[Rep]:
+        """A pacer cycle → a rep, when the person moved with it."""
+        t, x = cycle.frames.time_s, cycle.frames.main_deg
+        fit = fit_cycle(t, x, cycle.inhale_start_s, cycle.exhale_start_s, cycle.end_s)
+        if fit is None:
+            self._discarded.append((cycle.inhale_start_s, cycle.end_s, "no data for this breath"))
+            return []
+        lag = fit.lag_s
+        inside = (t >= cycle.inhale_start_s + lag) & (t <= cycle.end_s + lag)
+        ti, xi = t[inside], x[inside]
+        volume = pacer.volume(ti)
+        known = np.isfinite(volume)
+        sync = breath_sync(ti[known], xi[known], volume[known], expected_sign=-1.0, max_lag_s=0.5)
+        swing = abs(fit.cat_deg - fit.cow_deg)
+        if swing < MIN_CYCLE_SWING_DEG:
+            self._discarded.append(
+                (cycle.inhale_start_s, cycle.end_s, "no movement with this breath")
+            )
+            return []
+        measures = {
+            "range_deg": swing,
+            "jerk_ratio": jerk_ratio(ti, xi),
+            "tempo_s": float(ti[-1] - ti[0]),
+            "lag_s": math.inf if fit.inverted else lag,
+            "in_phase_share": sync.in_phase_share,
+        }
+        i_cat, i_cow = int(np.argmax(xi)), int(np.argmin(xi))
+        timing = _Timing(
+            float(ti[0]),
+            float(ti[i_cat]),
+            float(ti[-1]),
+            swing,
+            0.0,
+            float(ti[i_cat]),
+            float(ti[i_cat]),
+            abs(float(ti[i_cat] - ti[i_cow])),
+            float("nan"),
+            float("nan"),
+            float("nan"),
+        )
+        return self._add(timing, measures)
+
+    def _add(self, timing: _Timing, measures: dict[str, float]) -> list[Rep]:
+        if any(a <= timing.peak_s <= b for a, b in self._calibration_windows):
+            self.calibration_reps.append(timing.range_deg)
+            if self.personal_range_deg is None:
+                self.personal_range_deg = timing.range_deg
+            return []
+        set_index = 1
+        if self.reps:
+            previous = self.reps[-1]
+            set_index = previous.set_index + (timing.start_s - previous.end_s >= SET_BREAK_S)
         faults = judge(self.spec, measures)
         score, reasons = quality(faults, measures)
         rep = Rep(
             technique=self.technique,
             index=len(self.reps) + 1,
             set_index=set_index,
-            start_s=done.start_s,
-            peak_s=done.peak_s,
-            end_s=done.end_s,
-            range_deg=done.range_deg,
-            hold_s=done.hold_s,
-            hold_start_s=done.hold_start_s,
-            hold_end_s=done.hold_end_s,
-            move_s=done.move_s,
-            return_s=done.return_s,
+            start_s=timing.start_s,
+            peak_s=timing.peak_s,
+            end_s=timing.end_s,
+            range_deg=timing.range_deg,
+            hold_s=timing.hold_s,
+            hold_start_s=timing.hold_start_s,
+            hold_end_s=timing.hold_end_s,
+            move_s=timing.move_s,
+            return_s=timing.return_s,
             quality=score,
             reasons=reasons,
             faults=faults,
             measures=MappingProxyType(measures),
-            extension_hold_s=done.opposite.hold_s if done.opposite else float("nan"),
-            extension_range_deg=done.opposite.peak_deg if done.opposite else float("nan"),
+            extension_hold_s=timing.extension_hold_s,
+            extension_range_deg=timing.extension_range_deg,
         )
         self.reps.append(rep)
         return [rep]
@@ -133,15 +372,31 @@ class ExerciseEngine:
             "personal_range_deg": self.personal_range_deg,
             "calibration_reps": len(self.calibration_reps),
         }
+        if self._breath_led:
+            info["breath_source"] = (
+                "the breathing pacer's log"
+                if self._pacer is not None
+                else "none: the recording has no breathing-pacer log, so cat-cow cycles "
+                "cannot be scored (the upper sensor's respiration signal is masked by the "
+                "movement itself)"
+            )
         if self.personal_range_deg is not None:
             info["target_band_deg"] = list(self.spec.target.band(self.personal_range_deg))
         return ExerciseResult(
             technique=self.technique,
             reps=tuple(self.reps),
             sets=tuple(sets),
-            cues=(),
+            cues=tuple(self.cues.cues),
             discarded=tuple(
-                Discarded(a, b, why) for a, b, why in self._detector.segmenter.discarded
+                Discarded(a, b, why)
+                for a, b, why in sorted(
+                    self._discarded
+                    + (
+                        self._paced.discarded
+                        if self._breath_led
+                        else self._detector.segmenter.discarded
+                    )
+                )
             ),
             info=info,
         )

@@ -24,7 +24,8 @@ from spinecoach.exercises.catalogue import Technique
 from spinecoach.exercises.model import Fault
 from spinecoach.exercises.reps import Excursion, RepFrames, _speed
 
-#: The return of a tilt smaller than this (deg) is too small to time reliably.
+#: The return of a tilt smaller than this (deg) is too small to time reliably (an
+#: extension half of flexion-extension is timed from twice this).
 MIN_RANGE_TO_TIME_DEG = 4.0
 #: Log dimensionless jerk (peak-speed form) of a minimum-jerk point-to-point movement:
 #: T³/v_peak² ∫ jerk² dt = 720 / 1.875² ≈ 204.8 (Hogan & Sternad 2009).
@@ -87,7 +88,7 @@ def rep_measures(
     if extension is not None and ext_hold is not None and ext_hold > 0:
         shares.append(extension.hold_s / ext_hold)
     phases = [main.move_s, main.return_s]
-    if extension is not None:
+    if extension is not None and extension.peak_deg >= 2.0 * MIN_RANGE_TO_TIME_DEG:
         phases += [extension.move_s, extension.return_s]
     upper = frames.signals.get(UPPER_INCLINATION)
     lumbar = frames.signals.get(LUMBAR_FLEXION)
@@ -116,7 +117,7 @@ def judge(technique: Technique, measures: Mapping[str, float]) -> tuple[Fault, .
     faults = []
     for rule in technique.faults:
         value = measures.get(rule.measure, float("nan"))
-        if math.isfinite(value) and rule.is_fault(value):
+        if not math.isnan(value) and rule.is_fault(value):  # inf: an inverted breath cycle
             faults.append(Fault(rule.name, value, rule.threshold, rule.unit, rule.reason, rule.cue))
     return tuple(faults)
 

@@ -192,6 +192,33 @@ class RepSegmenter:
     def in_rep(self) -> bool:
         return self._s.active
 
+    @property
+    def rep_start_s(self) -> float | None:
+        return self._s.frames_t[0] if self._s.active and self._s.frames_t else None
+
+    @property
+    def current_deg(self) -> float:
+        """The latest main-signal change from rest in the rep in progress (deg)."""
+        s = self._s
+        if not s.active or not s.frames_x or s.baseline is None:
+            return 0.0
+        return s.frames_x[-1] - s.baseline
+
+    def rep_start_value(self, name: str) -> float | None:
+        """An extra signal's value at the start of the rep in progress."""
+        s = self._s
+        if not s.active or not s.frames_other or name not in self.other_names:
+            return None
+        return s.frames_other[0][self.other_names.index(name)]
+
+    @property
+    def rep_peak_deg(self) -> float:
+        """Largest main-signal change from rest so far in the rep in progress (deg)."""
+        s = self._s
+        if not s.active or not s.frames_x or s.baseline is None:
+            return 0.0
+        return max(s.frames_x) - s.baseline
+
     def _discard(self, reason: str) -> None:
         s = self._s
         if s.active and s.frames_t:

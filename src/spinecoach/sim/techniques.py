@@ -50,6 +50,8 @@ import numpy as np
 from spinecoach.conventions import (
     CAT_COW,
     CAT_COW_SEATED,
+    EVENT_BREATH_EXHALE,
+    EVENT_BREATH_INHALE,
     EVENT_CALIBRATION_FUNCTIONAL,
     EVENT_CALIBRATION_NEUTRAL,
     EVENT_CALIBRATION_REP,
@@ -314,7 +316,12 @@ def _cat_cow_set(tl: Timeline, perf: Performer, neutral: Pose, reps: int, techni
         inhale = profile.breath_inhale_s * (1.0 + perf.uniform(-v, v))
         exhale = profile.breath_exhale_s * (1.0 + perf.uniform(-v, v))
         max_lag = 0.5 * min(inhale, exhale)  # keeps the keyframes in time order
+        # The profile's own lag stays clearly (≥ 10 %) on one side of the 1 s criterion.
         lag = min(profile.breath_lag_s * (1.0 + perf.uniform(-v, v)), max_lag)
+        if profile.breath_lag_s <= _BREATH_LAG_FAULT_S:
+            lag = min(lag, 0.9 * _BREATH_LAG_FAULT_S)
+        elif max_lag >= 1.1 * _BREATH_LAG_FAULT_S:
+            lag = max(lag, 1.1 * _BREATH_LAG_FAULT_S)
         inverted = False
         if fault == "breath-out-of-phase":
             late = min(perf.uniform(1.2, 1.8), max_lag)
@@ -342,6 +349,14 @@ def _cat_cow_set(tl: Timeline, perf: Performer, neutral: Pose, reps: int, techni
         first, second = (cat, cow) if inverted else (cow, cat)
         start = tl.now
         tl.paced_breath(breath_start, inhale, exhale)
+        # The pacer the person follows, as the coach logs it (annotations).
+        tl.event(EVENT_BREATH_INHALE, breath_start, breath_start + inhale, annotate=True)
+        tl.event(
+            EVENT_BREATH_EXHALE,
+            breath_start + inhale,
+            breath_start + inhale + exhale,
+            annotate=True,
+        )
         # The jerk envelope rises to its peak mid-cycle and is back to 0 at the cycle end.
         tl.move_until(breath_start + inhale + lag, replace(first, jerk_deg=jerk))
         tl.move_until(breath_start + inhale + exhale + lag, replace(second, jerk_deg=0.0))
@@ -502,7 +517,7 @@ def simulate(
     perf.clean = True
     _SET_BUILDERS[technique](tl, perf, neutral, 1)
     perf.clean = False
-    tl.drop_events((EVENT_REP, EVENT_HOLD, EVENT_FAULT), start)
+    tl.drop_events((EVENT_REP, EVENT_HOLD, EVENT_FAULT), start)  # the pacer log stays
     tl.event(EVENT_CALIBRATION_REP, start, tl.now, annotate=True)
     tl.hold(2.0)
     for set_index in range(n_sets):

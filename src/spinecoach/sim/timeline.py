@@ -185,9 +185,7 @@ class Timeline:
 
     def drop_events(self, kinds: tuple[str, ...], since_s: float) -> None:
         """Forget the events of these kinds that start at or after ``since_s`` (s)."""
-        self._events = [
-            e for e in self._events if not (e.kind in kinds and e.start_s >= since_s)
-        ]
+        self._events = [e for e in self._events if not (e.kind in kinds and e.start_s >= since_s)]
 
     def paced_breath(self, start_s: float, inhale_s: float, exhale_s: float) -> None:
         """A deep, paced breath: volume 0 → 1 over the inhale, 1 → 0 over the exhale."""

@@ -1,0 +1,183 @@
+"""A plot (PNG) of one exercise session: the technique's main signal with every rep
+shaded, holds marked, faults named at their rep and discarded movements hatched.
+
+Same habits as :mod:`spinecoach.plot`: matplotlib is imported inside the function with
+the non-interactive Agg backend (importing spinecoach never loads a GUI toolkit), and the
+file is written to a temporary name and renamed, so a failed plot never leaves a
+half-written PNG.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from spinecoach.conventions import LUMBAR_FLEXION, PELVIC_TILT_DEG
+from spinecoach.exercises.model import ExerciseResult
+from spinecoach.motion.process import AngleFrames
+from spinecoach.recording import Recording
+
+_SIGNAL_LABELS = {LUMBAR_FLEXION: "lumbar flexion", PELVIC_TILT_DEG: "pelvic tilt"}
+_SET_COLORS = ("#4dabf7", "#69db7c", "#ffa94d", "#da77f2", "#ffd43b")
+
+
+def main_signal(technique: str) -> str:
+    """The angle column the engine follows for ``technique`` (lumbar flexion when the
+    engine's hold-rep specs do not name one, as for the breath-led cat-cow)."""
+    from spinecoach.exercises import detect
+
+    spec = getattr(detect, "SPECS", {}).get(technique)
+    name = getattr(spec, "main_signal", None)
+    return name if isinstance(name, str) else LUMBAR_FLEXION
+
+
+def plot_exercise(
+    frames: AngleFrames,
+    result: ExerciseResult,
+    out: Path,
+    *,
+    recording: Recording | None = None,
+    title: str = "",
+) -> Path:
+    """Write a PNG of ``result`` over the main signal (deg) of ``frames``; returns the path.
+
+    With a simulated ``recording``, the true reps are drawn as a thin bar under the axis
+    so a missed or extra rep shows at a glance.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    signal = main_signal(result.technique)
+    values = frames.angles[signal]
+    fig, ax = plt.subplots(figsize=(13, 5.0))
+    ax.plot(frames.time_s, values, color="#1c3d5a", lw=1.1, zorder=3, label=_label(signal))
+    finite = values[np.isfinite(values)]
+    if finite.size:
+        lo, hi = np.percentile(finite, [1.0, 99.0])
+        pad = max(3.0, 0.3 * (hi - lo))
+        ax.set_ylim(lo - pad, hi + pad)
+    ymax = ax.get_ylim()[1]
+
+    for rep in result.reps:
+        color = _SET_COLORS[(rep.set_index - 1) % len(_SET_COLORS)]
+        ax.axvspan(rep.start_s, rep.end_s, color=color, alpha=0.18, lw=0, zorder=1)
+        ax.text(
+            0.5 * (rep.start_s + rep.end_s),
+            ymax,
+            str(rep.index),
+            ha="center",
+            va="top",
+            fontsize=7,
+            color="#343a40",
+        )
+        if rep.hold_end_s > rep.hold_start_s:
+            inside = (frames.time_s >= rep.hold_start_s) & (frames.time_s <= rep.hold_end_s)
+            inside &= np.isfinite(values)
+            if np.any(inside):
+                level = float(values[inside].mean())
+                ax.hlines(
+                    level, rep.hold_start_s, rep.hold_end_s, color="#e03131", lw=3.0, zorder=4
+                )
+        if rep.faults:
+            peak = np.interp(rep.peak_s, frames.time_s, np.nan_to_num(values))
+            ax.annotate(
+                "\n".join(rep.fault_names),
+                xy=(rep.peak_s, float(peak)),
+                xytext=(0, 14),
+                textcoords="offset points",
+                ha="center",
+                fontsize=7,
+                color="#c92a2a",
+                arrowprops={"arrowstyle": "-", "color": "#c92a2a", "lw": 0.6},
+                zorder=5,
+            )
+    for gone in result.discarded:
+        ax.axvspan(
+            gone.start_s,
+            gone.end_s,
+            facecolor="none",
+            edgecolor="#868e96",
+            hatch="///",
+            lw=0.0,
+            zorder=2,
+        )
+        ax.text(
+            0.5 * (gone.start_s + gone.end_s),
+            ax.get_ylim()[0],
+            gone.reason,
+            ha="center",
+            va="bottom",
+            rotation=90,
+            fontsize=6,
+            color="#868e96",
+        )
+    if recording is not None and recording.truth is not None:
+        for event in recording.truth.events:
+            if event.kind == "rep" and event.label == result.technique:
+                ax.axvspan(
+                    event.start_s,
+                    event.end_s,
+                    ymin=0.0,
+                    ymax=0.015,
+                    color="#2b8a3e",
+                    lw=0,
+                    zorder=2,
+                )
+
+    ax.axhline(0.0, color="#adb5bd", lw=0.6)
+    ax.grid(alpha=0.25)
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel(f"{_label(signal)} (deg)")
+    with_truth = recording is not None and recording.truth is not None
+    ax.legend(
+        handles=_legend(ax, with_truth),
+        loc="upper left",
+        bbox_to_anchor=(1.005, 1.0),
+        borderaxespad=0.0,
+        fontsize=8,
+    )
+    sets = len(result.sets)
+    ax.set_title(
+        title
+        or f"spinecoach — {result.technique}: {len(result.reps)} reps in {sets} "
+        f"set{'s' if sets != 1 else ''}"
+    )
+    fig.tight_layout()
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(suffix=".png", dir=out.parent)
+    os.close(handle)
+    try:
+        fig.savefig(tmp, dpi=110, format="png")
+        os.replace(tmp, out)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    finally:
+        plt.close(fig)
+    return out
+
+
+def _label(signal: str) -> str:
+    return _SIGNAL_LABELS.get(signal, signal)
+
+
+def _legend(ax: Any, with_truth: bool) -> list[Any]:
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    handles: list[Any] = [
+        *ax.get_lines()[:1],
+        Patch(color=_SET_COLORS[0], alpha=0.3, label="rep (colour = set)"),
+        Line2D([], [], color="#e03131", lw=3.0, label="hold"),
+        Patch(facecolor="none", edgecolor="#868e96", hatch="///", label="discarded movement"),
+    ]
+    if with_truth:
+        handles.append(Patch(color="#2b8a3e", label="true reps (simulation)"))
+    return handles
