@@ -54,6 +54,10 @@ def test_cat_cow_counts_pacer_cycles_and_measures_the_lag() -> None:
     assert rec.truth is not None
     assert len(result.reps) == sum(e.kind == EVENT_REP for e in rec.truth.events) == 8
     assert result.info["calibration_reps"] == 1  # the calibration breath is not counted
+    # The upper sensor's own respiration signal is tried, and said to be masked here.
+    respiration = result.info["respiration_upper_sensor"]
+    assert respiration["usable"] is False and "movement" in respiration["reason"]
+    assert result.info["breath_source"] == "the breathing pacer's log"
     lags = [r.measures["lag_s"] for r in result.reps if not r.faults]
     assert all(0.0 <= lag < 1.0 for lag in lags)
     assert all(r.measures["range_deg"] > 15.0 for r in result.reps if not r.faults)

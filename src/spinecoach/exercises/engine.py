@@ -27,9 +27,15 @@ from spinecoach.conventions import (
     PELVIC_TILT,
     POSITION_NOMINAL_INCLINATION_DEG,
     TRUNK_INCLINATION,
+    UPPER_INCLINATION,
 )
 from spinecoach.errors import ConfigurationError
-from spinecoach.exercises.breath import PacerTrack, breath_sync, pacer_from_events
+from spinecoach.exercises.breath import (
+    PacerTrack,
+    breath_sync,
+    estimate_respiration,
+    pacer_from_events,
+)
 from spinecoach.exercises.catalogue import Catalogue, default_catalogue
 from spinecoach.exercises.catcow import (
     CycleSettings,
@@ -122,6 +128,8 @@ class ExerciseEngine:
         self.spec = (catalogue or default_catalogue()).technique(technique)
         nominal = POSITION_NOMINAL_INCLINATION_DEG[self.spec.position]
         self._breath_led = technique in BREATH_LED
+        # The upper segment's inclination, for a respiration estimate (last 10 minutes).
+        self._upper: deque[tuple[float, float]] = deque(maxlen=60_000)
         self._paced = PacedCycleSegmenter(CycleSettings(position_nominal_deg=nominal))
         self._pacer: PacerTrack | None = None
         self._pacer_cycles: list[tuple[float, float, float]] = []
@@ -152,6 +160,19 @@ class ExerciseEngine:
         self._pacer_dirty = True
         if event.kind == EVENT_CALIBRATION_REP:
             self._calibration_windows.append((event.start_s, event.end_s))
+
+    def _respiration(self) -> dict[str, Any]:
+        """Breathing from the upper sensor over the session, with whether it was usable."""
+        data = np.array([v for v in self._upper if np.isfinite(v[1])])
+        if data.shape[0] < 100:
+            return {"usable": False, "rate_bpm": None, "reason": "too few calibrated frames"}
+        rate = 1.0 / float(np.median(np.diff(data[:, 0])))
+        estimate = estimate_respiration(data[:, 0], data[:, 1], sampling_rate_hz=rate)
+        return {
+            "usable": estimate.usable,
+            "rate_bpm": round(estimate.rate_bpm, 1) if estimate.usable else None,
+            "reason": estimate.reason,
+        }
 
     def _time_on_target(self, t: np.ndarray, x: np.ndarray) -> float:
         """Seconds of the rep spent in the personal target band or beyond it (going further
@@ -250,6 +271,7 @@ class ExerciseEngine:
         if self._breath_led:
             main = angles[self.spec.main_signal] * self.spec.direction
             trunk = angles[TRUNK_INCLINATION]
+            self._upper.append((time_s, angles[UPPER_INCLINATION]))
             if self._pacer_dirty:
                 self._pacer = pacer_from_events(self._annotations)
                 self._pacer_cycles = _pacer_cycles(self._pacer)
@@ -292,9 +314,14 @@ class ExerciseEngine:
         lag = fit.lag_s
         inside = (t >= cycle.inhale_start_s + lag) & (t <= cycle.end_s + lag)
         ti, xi = t[inside], x[inside]
-        volume = pacer.volume(ti)
+        # How much of the cycle the spine moved with the breath (its own, unshifted time):
+        # breath_sync looks at the pacer cycle in the middle of the frames it is given.
+        volume = pacer.volume(t)
         known = np.isfinite(volume)
-        sync = breath_sync(ti[known], xi[known], volume[known], expected_sign=-1.0, max_lag_s=0.5)
+        in_phase = math.nan
+        if np.count_nonzero(known) >= 50:
+            sync = breath_sync(t[known], x[known], volume[known], expected_sign=-1.0)
+            in_phase = sync.in_phase_share
         swing = abs(fit.cat_deg - fit.cow_deg)
         if swing < MIN_CYCLE_SWING_DEG:
             self._discarded.append(
@@ -306,7 +333,7 @@ class ExerciseEngine:
             "jerk_ratio": jerk_ratio(ti, xi),
             "tempo_s": float(ti[-1] - ti[0]),
             "lag_s": math.inf if fit.inverted else lag,
-            "in_phase_share": sync.in_phase_share,
+            "in_phase_share": in_phase,
         }
         i_cat, i_cow = int(np.argmax(xi)), int(np.argmin(xi))
         timing = _Timing(
@@ -373,6 +400,7 @@ class ExerciseEngine:
             "calibration_reps": len(self.calibration_reps),
         }
         if self._breath_led:
+            info["respiration_upper_sensor"] = self._respiration()
             info["breath_source"] = (
                 "the breathing pacer's log"
                 if self._pacer is not None
