@@ -29,6 +29,26 @@ _TRACES = (
 )
 
 
+def save_png(fig: Any, out: Path) -> Path:
+    """Write a Matplotlib figure as a PNG atomically (temporary file, then rename) and
+    close it; a failure leaves no half-written file."""
+    import matplotlib.pyplot as plt
+
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(suffix=".png", dir=out.parent)
+    os.close(handle)
+    try:
+        fig.savefig(tmp, dpi=110, format="png")
+        os.replace(tmp, out)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    finally:
+        plt.close(fig)
+    return out
+
+
 def _robust_limits(ax: Any, series: list[Any]) -> None:
     """Y limits from the 3rd–97th percentiles, so getting up off the mat (a 90° change
     relative to a supine neutral) does not flatten the exercise itself; clipped data are
@@ -117,16 +137,4 @@ def plot_angles(
         ax.legend(loc="upper right", fontsize=8, ncol=2)
     ax.set_title(title or "spinecoach — clinical angles")
     fig.tight_layout()
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(suffix=".png", dir=out.parent)
-    os.close(handle)
-    try:
-        fig.savefig(tmp, dpi=110, format="png")
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    finally:
-        plt.close(fig)
-    return out
+    return save_png(fig, out)

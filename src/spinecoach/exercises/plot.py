@@ -9,8 +9,6 @@ half-written PNG.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +17,7 @@ import numpy as np
 from spinecoach.conventions import LUMBAR_FLEXION, PELVIC_TILT_DEG
 from spinecoach.exercises.model import ExerciseResult
 from spinecoach.motion.process import AngleFrames
+from spinecoach.plot import save_png
 from spinecoach.recording import Recording
 
 _SIGNAL_LABELS = {LUMBAR_FLEXION: "lumbar flexion", PELVIC_TILT_DEG: "pelvic tilt"}
@@ -149,19 +148,7 @@ def plot_exercise(
         f"set{'s' if sets != 1 else ''}"
     )
     fig.tight_layout()
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(suffix=".png", dir=out.parent)
-    os.close(handle)
-    try:
-        fig.savefig(tmp, dpi=110, format="png")
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    finally:
-        plt.close(fig)
-    return out
+    return save_png(fig, out)
 
 
 def _label(signal: str) -> str:
