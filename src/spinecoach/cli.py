@@ -134,6 +134,11 @@ def _exercise_payload(result: Any) -> dict[str, Any]:
             {"start_s": round(d.start_s, 3), "end_s": round(d.end_s, 3), "reason": d.reason}
             for d in result.discarded
         ],
+        "info": dict(result.info),
+        "cues": [
+            {"time_s": round(c.time_s, 2), "key": c.key, "text": c.text, "reason": c.reason}
+            for c in result.cues
+        ],
     }
     return dict(_finite_or_none(payload))
 
@@ -143,7 +148,7 @@ def _exercise_summary(result: Any) -> str:
     n_sets = len(result.sets)
     text = f"{len(result.reps)} reps in {n_sets} set{'s' if n_sets != 1 else ''}"
     holds = [r.hold_s for r in result.reps if np.isfinite(r.hold_s)]
-    if holds:
+    if holds and max(holds) > 0:  # breath cycles have no hold
         text += f", mean hold {float(np.mean(holds)):.1f} s"
     extension = [r.extension_hold_s for r in result.reps if np.isfinite(r.extension_hold_s)]
     if extension:
@@ -157,6 +162,18 @@ def _exercise_summary(result: Any) -> str:
         text += f"; {n} movement{'s' if n != 1 else ''} not counted ({why})"
     else:
         text += "; no movement discarded"
+    if "position_note" in result.info:
+        text += f"\nnote: {result.info['position_note']}"
+    if "breath_source" in result.info:
+        lags = [r.measures.get("lag_s", float("nan")) for r in result.reps]
+        finite = [lag for lag in lags if np.isfinite(lag)]
+        if finite:
+            text += (
+                f"\nthe spine followed the breath {float(np.median(finite)):.2f} s late (median)"
+            )
+        text += f"\nbreath reference: {result.info['breath_source']}"
+    if result.cues:
+        text += f"\n{len(result.cues)} coaching cues (see --json)"
     return text
 
 
@@ -347,9 +364,14 @@ def _analyze_exercise(
         step("reading")
         recording = _load(path, fmt, rate, mapping, placement)
         step("estimating angles")
-        frames, _info = _exercise_frames(recording, technique)
+        frames, motion_info = _exercise_frames(recording, technique)
         step(f"finding {technique} reps")
-        result = detect_exercise(frames, technique, annotations=recording.events)
+        result = detect_exercise(
+            frames,
+            technique,
+            annotations=recording.events,
+            calibrated_position=motion_info["position"],
+        )
         if plot:
             step("plotting")
             plot_exercise(
@@ -405,9 +427,14 @@ def _validate_exercise(
                 f"recording (spinecoach simulate {technique} --out FILE)"
             )
         step("estimating angles")
-        frames, _info = _exercise_frames(recording, technique)
+        frames, motion_info = _exercise_frames(recording, technique)
         step(f"finding {technique} reps")
-        result = detect_exercise(frames, technique, annotations=recording.events)
+        result = detect_exercise(
+            frames,
+            technique,
+            annotations=recording.events,
+            calibrated_position=motion_info["position"],
+        )
         report = validate_exercise(recording, result).as_dict()
     if as_json:
         sys.stdout.write(json.dumps(report, indent=2) + "\n")

@@ -25,6 +25,7 @@ from spinecoach.conventions import (
     EVENT_CALIBRATION_REP,
     LUMBAR_FLEXION,
     PELVIC_TILT,
+    PELVIC_TILT_DEG,
     POSITION_NOMINAL_INCLINATION_DEG,
     TRUNK_INCLINATION,
     UPPER_INCLINATION,
@@ -48,6 +49,7 @@ from spinecoach.exercises.cues import CueScheduler
 from spinecoach.exercises.detect import SPECS, HoldRepDetector
 from spinecoach.exercises.faults import judge, quality, rep_measures
 from spinecoach.exercises.model import Discarded, ExerciseResult, Rep, SetSummary
+from spinecoach.exercises.position import classify_position
 from spinecoach.motion.process import AngleFrames
 from spinecoach.recording import Event
 
@@ -118,6 +120,7 @@ class ExerciseEngine:
         catalogue: Catalogue | None = None,
         annotations: Sequence[Event] = (),
         personal_range_deg: float | None = None,
+        calibrated_position: str | None = None,
     ) -> None:
         if technique not in SUPPORTED:
             raise ConfigurationError(
@@ -128,6 +131,11 @@ class ExerciseEngine:
         self.spec = (catalogue or default_catalogue()).technique(technique)
         nominal = POSITION_NOMINAL_INCLINATION_DEG[self.spec.position]
         self._breath_led = technique in BREATH_LED
+        self.position = "unknown"
+        #: Where the angles' neutral was calibrated (the technique's position by default).
+        self.calibrated_position = calibrated_position or self.spec.position
+        self._position_s: dict[str, float] = {}
+        self._last_time_s: float | None = None
         # The upper segment's inclination, for a respiration estimate (last 10 minutes).
         self._upper: deque[tuple[float, float]] = deque(maxlen=60_000)
         self._paced = PacedCycleSegmenter(CycleSettings(position_nominal_deg=nominal))
@@ -161,6 +169,23 @@ class ExerciseEngine:
         if event.kind == EVENT_CALIBRATION_REP:
             self._calibration_windows.append((event.start_s, event.end_s))
 
+    def _track_position(self, time_s: float, angles: Mapping[str, float]) -> None:
+        """Seconds spent in each position; a rep in progress counts as the technique's."""
+        dt = 0.0 if self._last_time_s is None else time_s - self._last_time_s
+        self._last_time_s = time_s
+        in_rep = not self._breath_led and self._detector.segmenter.in_rep
+        position = (
+            self.spec.position
+            if in_rep
+            else classify_position(
+                angles[TRUNK_INCLINATION],
+                angles[PELVIC_TILT_DEG],
+                calibrated=self.calibrated_position,
+            )
+        )
+        self.position = position
+        self._position_s[position] = self._position_s.get(position, 0.0) + dt
+
     def _respiration(self) -> dict[str, Any]:
         """Breathing from the upper sensor over the session, with whether it was usable."""
         data = np.array([v for v in self._upper if np.isfinite(v[1])])
@@ -192,6 +217,7 @@ class ExerciseEngine:
 
         Cues said at this frame are appended to ``self.cues.cues``.
         """
+        self._track_position(time_s, angles)
         reps = self._update(time_s, angles)
         self._live_cues(time_s, angles, reps)
         return reps
@@ -399,6 +425,12 @@ class ExerciseEngine:
             "personal_range_deg": self.personal_range_deg,
             "calibration_reps": len(self.calibration_reps),
         }
+        info["position_s"] = {k: round(v, 1) for k, v in sorted(self._position_s.items())}
+        if self._position_s.get(self.spec.position, 0.0) < 5.0:
+            info["position_note"] = (
+                f"the sensors never showed the {self.spec.position} start position of "
+                f"{self.technique}: {self.spec.start_position}"
+            )
         if self._breath_led:
             info["respiration_upper_sensor"] = self._respiration()
             info["breath_source"] = (
@@ -437,6 +469,7 @@ def detect_exercise(
     annotations: Sequence[Event] = (),
     catalogue: Catalogue | None = None,
     personal_range_deg: float | None = None,
+    calibrated_position: str | None = None,
 ) -> ExerciseResult:
     """All reps, sets and cues of ``technique`` in a recording's angle frames (batch).
 
@@ -447,6 +480,7 @@ def detect_exercise(
         catalogue=catalogue,
         annotations=annotations,
         personal_range_deg=personal_range_deg,
+        calibrated_position=calibrated_position,
     )
     names = list(frames.angles)
     columns = [frames.angles[n].tolist() for n in names]
