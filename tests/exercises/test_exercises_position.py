@@ -10,6 +10,7 @@ import spinecoach.exercises.position as position_module
 from spinecoach.exercises import detect_exercise
 from spinecoach.exercises.position import classify_position
 from spinecoach.motion import motion_process
+from spinecoach.recording import Recording
 from spinecoach.sim import simulate
 
 
@@ -62,3 +63,12 @@ def test_the_wrong_position_is_named() -> None:
     ).info
     assert "never showed the supine start position of pelvic-tilt" in info["position_note"]
     assert info["position_s"].get("quadruped", 0.0) == 0.0
+
+
+def test_one_sensor_says_why_nothing_is_counted() -> None:
+    rec = simulate("pelvic-tilt", seed=3, reps=2)
+    lower_only = Recording.create({"lower": rec.sensors["lower"]}, events=rec.events, meta=rec.meta)
+    frames, _ = motion_process(lower_only)
+    result = detect_exercise(frames, "pelvic-tilt", annotations=rec.events)
+    assert result.reps == ()
+    assert "upper sensor is missing or was never calibrated" in result.info["position_note"]

@@ -426,7 +426,12 @@ class ExerciseEngine:
             "calibration_reps": len(self.calibration_reps),
         }
         info["position_s"] = {k: round(v, 1) for k, v in sorted(self._position_s.items())}
-        if self._position_s.get(self.spec.position, 0.0) < 5.0:
+        if set(self._position_s) <= {"unknown"}:
+            info["position_note"] = (
+                "no trunk angle to recognise the position from: the upper sensor is "
+                "missing or was never calibrated, so no rep can be counted"
+            )
+        elif self._position_s.get(self.spec.position, 0.0) < 5.0:
             info["position_note"] = (
                 f"the sensors never showed the {self.spec.position} start position of "
                 f"{self.technique}: {self.spec.start_position}"
