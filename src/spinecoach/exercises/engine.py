@@ -24,7 +24,6 @@ from spinecoach.conventions import (
     CAT_COW_SEATED,
     EVENT_CALIBRATION_REP,
     LUMBAR_FLEXION,
-    PELVIC_TILT,
     PELVIC_TILT_DEG,
     POSITION_NOMINAL_INCLINATION_DEG,
     TRUNK_INCLINATION,
@@ -143,7 +142,8 @@ class ExerciseEngine:
         self._pacer_cycles: list[tuple[float, float, float]] = []
         self._pacer_dirty = True
         self._discarded: list[tuple[float, float, str]] = []
-        self._detector = HoldRepDetector(technique if technique in SPECS else PELVIC_TILT)
+        # Hold techniques: reps from movement; breath-led ones: from the pacer's cycles.
+        self._detector = HoldRepDetector(technique) if technique in SPECS else None
         self.cues = CueScheduler(self.spec)
         self._recent: deque[tuple[float, float]] = deque()
         self._ready_said = False
@@ -173,7 +173,7 @@ class ExerciseEngine:
         """Seconds spent in each position; a rep in progress counts as the technique's."""
         dt = 0.0 if self._last_time_s is None else time_s - self._last_time_s
         self._last_time_s = time_s
-        in_rep = not self._breath_led and self._detector.segmenter.in_rep
+        in_rep = self._detector is not None and self._detector.segmenter.in_rep
         position = (
             self.spec.position
             if in_rep
@@ -240,6 +240,8 @@ class ExerciseEngine:
                 self._phases_cued += 1
                 if time_s - start < 0.5:  # a phase announced late is not said
                     self.cues.offer(time_s, name, f"pacer: {name} begins")
+            return
+        if self._detector is None:
             return
         seg = self._detector.segmenter
         if seg.armed and not self._ready_said:
@@ -308,6 +310,8 @@ class ExerciseEngine:
             for cycle in self._paced.update(time_s, main, trunk, self._pacer_cycles):
                 reps += self._paced_rep(cycle, self._pacer)
             return reps
+        if self._detector is None:
+            return []
         done = self._detector.update(time_s, angles)
         if done is None:
             return []
@@ -458,7 +462,7 @@ class ExerciseEngine:
                     self._discarded
                     + (
                         self._paced.discarded
-                        if self._breath_led
+                        if self._detector is None
                         else self._detector.segmenter.discarded
                     )
                 )
