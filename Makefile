@@ -24,6 +24,7 @@ typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
 unit: $(STAMP)
+	bash scripts/ensure-system-packages.sh
 	$(VENV)/bin/pytest --cov --cov-report=term:skip-covered
 
 test: lint typecheck unit

@@ -621,6 +621,79 @@ def demo(
     )
 
 
+@app.command()
+def serve(
+    host: Annotated[
+        str | None,
+        typer.Option(
+            help="Address to bind (default 127.0.0.1, loopback only: sessions carry health "
+            "data; or SPINECOACH_HOST)."
+        ),
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option(help="TCP port (default 8000, or SPINECOACH_PORT).")
+    ] = None,
+    source: Annotated[
+        str | None,
+        typer.Option(
+            help="Sensor source of live sessions: sim (the built-in simulator) or external "
+            "(samples streamed by the client); default sim, or SPINECOACH_SOURCE."
+        ),
+    ] = None,
+    database: Annotated[
+        str | None,
+        typer.Option(
+            "--database",
+            metavar="URL",
+            help="SQLAlchemy database URL, or SPINECOACH_DATABASE_URL (not used yet).",
+        ),
+    ] = None,
+) -> None:
+    """Start the live coaching server (web API and the live WebSocket protocol, see
+    docs/live-protocol.md) and print its address; Ctrl+C stops it.
+
+    Example: spinecoach serve --port 8000 --source sim
+    """
+    import uvicorn
+    from pydantic import ValidationError
+
+    from spinecoach.web.app import create_app
+    from spinecoach.web.settings import Settings
+
+    given = {"host": host, "port": port, "source": source, "database_url": database}
+    try:
+        settings = Settings.model_validate({k: v for k, v in given.items() if v is not None})
+    except ValidationError as error:
+        problems = "; ".join(
+            f"--{'.'.join(str(p) for p in e['loc']).replace('_url', '')}: {e['msg']}"
+            for e in error.errors(include_url=False)
+        )
+        _fail(f"{problems} (see spinecoach serve --help)")
+        return
+    shown = f"[{settings.host}]" if ":" in settings.host else settings.host
+    out_console.print(
+        f"spinecoach serving on http://{shown}:{settings.port} "
+        f"(live protocol ws://{shown}:{settings.port}/ws/live, source {settings.source}); "
+        "Ctrl+C stops it",
+        highlight=False,
+        soft_wrap=True,
+    )
+    if settings.host not in ("127.0.0.1", "localhost", "::1"):
+        err_console.print(
+            f"[yellow]warning:[/] bound to {settings.host}: other machines can reach this "
+            "server and its health data; there is no login yet",
+            highlight=False,
+            soft_wrap=True,
+        )
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        ws="websockets-sansio",
+        log_level="info",
+    )
+
+
 @app.callback(invoke_without_command=True)
 def _root(
     version: Annotated[bool, typer.Option("--version", help="Show the version.")] = False,

@@ -89,6 +89,11 @@ class MotionTracker:
     annotations
         Calibration windows known in advance (replay); live ones go to
         :meth:`add_annotation`.
+    auto_calibration
+        Look for the calibration windows in the data when no annotation gives them
+        (default). Pass False when a live coach will announce the windows through
+        :meth:`add_annotation`, so a still moment before the announcement is not taken
+        for the neutral posture.
     """
 
     def __init__(
@@ -98,6 +103,7 @@ class MotionTracker:
         settings: MotionSettings | None = None,
         position: str | None = None,
         annotations: Sequence[Event] = (),
+        auto_calibration: bool = True,
     ) -> None:
         if not rates_hz:
             raise ConfigurationError("rates_hz needs at least one sensor placement")
@@ -119,7 +125,7 @@ class MotionTracker:
         self._detect_on = UPPER if UPPER in self._sensors else LOWER
         self._detector: AutoCalibrationDetector | None = (
             AutoCalibrationDetector(rate_hz=rates_hz[self._detect_on])
-            if self.plan is None
+            if self.plan is None and auto_calibration
             else None
         )
         self._grid_start: float | None = None

@@ -1,0 +1,1 @@
+"""Alembic environment and revisions of the spinecoach schema (shipped as package data)."""

@@ -1,0 +1,289 @@
+"""SQLAlchemy 2 ORM models: the only place the database schema is described in Python.
+
+Every record belongs to a person: ``people`` own ``sessions`` and ``pain_entries``;
+sets, reps, events and the raw recording belong to a session (and so to its person).
+Deleting a person deletes everything of theirs (``ON DELETE CASCADE``).
+
+Times are timezone-aware UTC :class:`~datetime.datetime` values (columns ``*_utc``);
+``*_s`` columns are seconds since the session's recording start, as in
+:mod:`spinecoach.exercises.model`. The schema itself is made by the Alembic migrations
+in :mod:`spinecoach.store.migrations`, never by ``create_all``; a test checks that the
+migrations and these models agree.
+
+Importing this module only defines classes: no engine, no I/O.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, ClassVar, Final
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+)
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+# Stable constraint names, so later migrations can alter them on every backend.
+NAMING_CONVENTION: Final = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+SESSION_STATUSES: Final = ("active", "completed", "interrupted")
+PAIN_CONTEXTS: Final = ("before", "after", "morning")
+EVENT_KINDS: Final = ("cue", "annotation", "discarded")
+COMPRESSIONS: Final = ("zlib", "lzma")
+VAS_MIN_MM: Final = 0.0
+VAS_MAX_MM: Final = 100.0
+
+# JSON on SQLite, JSONB (indexable, compact) on PostgreSQL.
+JSONType = JSON().with_variant(postgresql.JSONB(), "postgresql")
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime on every backend.
+
+    PostgreSQL stores ``timestamptz``; SQLite has no time zones, so the value is stored
+    as naive UTC and marked UTC again when read. Naive datetimes are refused on write,
+    because their meaning depends on the machine's clock settings.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: pass a timezone-aware UTC time")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UTCDateTime(),
+        dict[str, Any]: JSONType,
+    }
+
+
+class Person(Base):
+    """Someone who exercises; owner of every other record."""
+
+    __tablename__ = "people"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    created_utc: Mapped[datetime] = mapped_column(default=utc_now)
+
+    sessions: Mapped[list[SessionRecord]] = relationship(
+        back_populates="person", cascade="all, delete-orphan", passive_deletes=True
+    )
+    pain_entries: Mapped[list[PainEntry]] = relationship(
+        back_populates="person", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class SessionRecord(Base):
+    """One exercise session of one technique (table ``sessions``).
+
+    Named ``SessionRecord`` so it is never confused with SQLAlchemy's ``Session``.
+    ``status`` is ``active`` while recording, ``completed`` once its result is saved,
+    ``interrupted`` when the server stopped before that. ``summary`` is JSON.
+    """
+
+    __tablename__ = "sessions"
+    __table_args__ = (
+        CheckConstraint(_in("status", SESSION_STATUSES), name="status"),
+        Index("ix_sessions_person_id_started_utc", "person_id", "started_utc"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    technique: Mapped[str] = mapped_column(String(64))
+    started_utc: Mapped[datetime] = mapped_column(default=utc_now)
+    ended_utc: Mapped[datetime | None] = mapped_column(default=None)
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    summary: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+    person: Mapped[Person] = relationship(back_populates="sessions")
+    sets: Mapped[list[ExerciseSet]] = relationship(
+        back_populates="session",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        order_by="ExerciseSet.set_index",
+    )
+    reps: Mapped[list[RepRecord]] = relationship(
+        back_populates="session",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        order_by="RepRecord.rep_index",
+    )
+    events: Mapped[list[EventRecord]] = relationship(
+        back_populates="session",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        order_by="(EventRecord.start_s, EventRecord.id)",
+    )
+    recording: Mapped[RecordingBlob | None] = relationship(
+        back_populates="session", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class ExerciseSet(Base):
+    """A set of reps (:class:`~spinecoach.exercises.model.SetSummary`)."""
+
+    __tablename__ = "exercise_sets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("sessions.id", ondelete="CASCADE"), index=True
+    )
+    set_index: Mapped[int] = mapped_column(Integer)
+    start_s: Mapped[float] = mapped_column(Float)
+    end_s: Mapped[float] = mapped_column(Float)
+    rep_count: Mapped[int] = mapped_column(Integer)
+
+    session: Mapped[SessionRecord] = relationship(back_populates="sets")
+
+
+class RepRecord(Base):
+    """One rep with every field of :class:`~spinecoach.exercises.model.Rep`.
+
+    ``faults`` is a JSON list of the full fault records (name, value, threshold, unit,
+    reason, cue); ``fault_names`` repeats the names for quick filtering. NaN
+    (``extension_*`` of techniques without an extension half) is stored as NULL.
+    """
+
+    __tablename__ = "reps"
+    __table_args__ = (CheckConstraint("quality >= 0 AND quality <= 100", name="quality"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("sessions.id", ondelete="CASCADE"), index=True
+    )
+    technique: Mapped[str] = mapped_column(String(64))
+    rep_index: Mapped[int] = mapped_column(Integer)
+    set_index: Mapped[int] = mapped_column(Integer)
+    start_s: Mapped[float] = mapped_column(Float)
+    peak_s: Mapped[float] = mapped_column(Float)
+    end_s: Mapped[float] = mapped_column(Float)
+    range_deg: Mapped[float] = mapped_column(Float)
+    hold_s: Mapped[float] = mapped_column(Float)
+    hold_start_s: Mapped[float] = mapped_column(Float)
+    hold_end_s: Mapped[float] = mapped_column(Float)
+    move_s: Mapped[float] = mapped_column(Float)
+    return_s: Mapped[float] = mapped_column(Float)
+    quality: Mapped[int] = mapped_column(Integer)
+    reasons: Mapped[list[str]] = mapped_column(JSONType)
+    fault_names: Mapped[list[str]] = mapped_column(JSONType)
+    faults: Mapped[list[dict[str, Any]]] = mapped_column(JSONType)
+    measures: Mapped[dict[str, Any]] = mapped_column()
+    extension_hold_s: Mapped[float | None] = mapped_column(Float)
+    extension_range_deg: Mapped[float | None] = mapped_column(Float)
+
+    session: Mapped[SessionRecord] = relationship(back_populates="reps")
+
+
+class EventRecord(Base):
+    """Something that happened during a session over ``[start_s, end_s]``.
+
+    ``kind`` is ``cue`` (``label`` is the catalogue key; ``text`` and ``reason`` what
+    was said and why), ``discarded`` (a movement not counted, ``reason`` says why) or
+    ``annotation``.
+    """
+
+    __tablename__ = "events"
+    __table_args__ = (
+        CheckConstraint(_in("kind", EVENT_KINDS), name="kind"),
+        CheckConstraint("end_s >= start_s", name="order"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("sessions.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(32))
+    start_s: Mapped[float] = mapped_column(Float)
+    end_s: Mapped[float] = mapped_column(Float)
+    label: Mapped[str] = mapped_column(String(200), default="")
+    text: Mapped[str] = mapped_column(Text, default="")
+    reason: Mapped[str] = mapped_column(Text, default="")
+
+    session: Mapped[SessionRecord] = relationship(back_populates="events")
+
+
+class PainEntry(Base):
+    """A pain rating on a 0–100 mm visual analogue scale (VAS), optionally in a session."""
+
+    __tablename__ = "pain_entries"
+    __table_args__ = (
+        CheckConstraint(f"vas_mm >= {VAS_MIN_MM:g} AND vas_mm <= {VAS_MAX_MM:g}", name="vas_mm"),
+        CheckConstraint(_in("context", PAIN_CONTEXTS), name="context"),
+        Index("ix_pain_entries_person_id_recorded_utc", "person_id", "recorded_utc"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    session_id: Mapped[int | None] = mapped_column(
+        ForeignKey("sessions.id", ondelete="SET NULL"), index=True
+    )
+    recorded_utc: Mapped[datetime] = mapped_column(default=utc_now)
+    vas_mm: Mapped[float] = mapped_column(Float)
+    context: Mapped[str] = mapped_column(String(16))
+
+    person: Mapped[Person] = relationship(back_populates="pain_entries")
+
+
+class RecordingBlob(Base):
+    """The raw recording of a session: our native ``.screc`` file, compressed.
+
+    ``sha256`` and ``size_bytes`` describe the uncompressed file, so a check after
+    decompression proves the bytes are the ones written. One per session.
+    """
+
+    __tablename__ = "recording_blobs"
+    __table_args__ = (CheckConstraint(_in("compression", COMPRESSIONS), name="compression"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("sessions.id", ondelete="CASCADE"), unique=True
+    )
+    format_version: Mapped[int] = mapped_column(Integer)
+    compression: Mapped[str] = mapped_column(String(8))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    sha256: Mapped[str] = mapped_column(String(64))
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    created_utc: Mapped[datetime] = mapped_column(default=utc_now)
+
+    session: Mapped[SessionRecord] = relationship(back_populates="recording")

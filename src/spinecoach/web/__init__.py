@@ -1,0 +1,6 @@
+"""The web server: settings, the live WebSocket protocol, live sessions and the app.
+
+Nothing is created at import time; :func:`spinecoach.web.app.create_app` builds the app
+and its lifespan makes what the server needs. The live protocol is documented in
+``docs/live-protocol.md``.
+"""

@@ -1,0 +1,346 @@
+"""The live WebSocket protocol (``/ws/live``), version :data:`PROTOCOL_VERSION`.
+
+Every message is one JSON object with a ``type``. The server sends ``hello``, ``frame``,
+``rep``, ``cue``, ``state``, ``summary`` and ``error``; the client sends ``start``,
+``samples``, ``annotation``, ``pause``, ``resume`` and ``stop``. Units are the
+project's: seconds, degrees, m/s², deg/s, µT, hertz. ``docs/live-protocol.md`` describes
+every message with an example and lists the error codes.
+
+A message the server cannot use raises :class:`ProtocolError`, which carries the
+``error`` message's code, what is wrong and the fix; the connection survives it.
+
+>>> parse_client_message('{"type": "pause"}')
+PauseMessage(type='pause')
+>>> try:
+...     parse_client_message('{"type": "jump"}')
+... except ProtocolError as error:
+...     print(error.code)
+unknown-type
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+from typing import Annotated, Any, Final, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
+
+from spinecoach.conventions import (
+    EVENT_BREATH_EXHALE,
+    EVENT_BREATH_INHALE,
+    EVENT_CALIBRATION_FUNCTIONAL,
+    EVENT_CALIBRATION_NEUTRAL,
+    EVENT_CALIBRATION_REP,
+    STANDARD_GRAVITY_MPS2,
+)
+from spinecoach.errors import SpinecoachError
+
+PROTOCOL_VERSION: Final = 1
+"""Raised whenever a message changes in a way an existing client would misread."""
+
+#: Below this median |acc| (m/s²) a batch was sent in g, not m/s² (gravity alone is 9.81).
+G_UNIT_MEDIAN_MAX_MPS2: Final = 3.0
+#: Most samples one ``samples`` message may carry (keeps each message's work small).
+MAX_SAMPLES_PER_MESSAGE: Final = 1000
+
+#: Annotation kinds a client may send.
+ANNOTATION_KINDS: Final[tuple[str, ...]] = (
+    EVENT_CALIBRATION_NEUTRAL,
+    EVENT_CALIBRATION_FUNCTIONAL,
+    EVENT_CALIBRATION_REP,
+    EVENT_BREATH_INHALE,
+    EVENT_BREATH_EXHALE,
+)
+
+#: Every error code, with what it means (the docs list the same table).
+ERROR_CODES: Final[dict[str, str]] = {
+    "invalid-json": "the text is not JSON",
+    "invalid-message": "the JSON is not an object with a text 'type'",
+    "unknown-type": "the 'type' is not a client message type",
+    "invalid-field": "a field is missing, unknown, of the wrong type or out of range",
+    "length-mismatch": "the arrays of a samples message do not have one row per time",
+    "unit-mismatch": "values are plausible only in another unit (acc in g)",
+    "out-of-order": "sample times do not increase",
+    "no-session": "pause, resume, stop, samples or annotation without a running session",
+    "session-running": "start while a session runs",
+    "wrong-source": "samples or annotations sent to a simulated session",
+    "unknown-placement": "samples from a placement the start message did not declare",
+    "rate-changed": "a placement's rate_hz changed during the session",
+    "session-failed": "the session stopped on an unexpected server error",
+}
+
+
+class ProtocolError(SpinecoachError):
+    """A client message the server cannot use: ``code`` (see :data:`ERROR_CODES`),
+    ``message`` (what is wrong) and ``fix`` (what to send instead)."""
+
+    def __init__(self, code: str, message: str, fix: str) -> None:
+        if code not in ERROR_CODES:
+            raise ValueError(f"unknown protocol error code {code!r}")
+        self.code = code
+        self.message = message
+        self.fix = fix
+        super().__init__(f"{code}: {message}. {fix}")
+
+    def as_message(self) -> ErrorMessage:
+        return ErrorMessage(code=self.code, message=self.message, fix=self.fix)
+
+
+class _Message(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, ser_json_inf_nan="null")
+
+
+# --- server → client ----------------------------------------------------------------------
+class HelloMessage(_Message):
+    """Sent once on connect."""
+
+    type: Literal["hello"] = "hello"
+    protocol: int = PROTOCOL_VERSION
+    server_version: str
+    techniques: list[str]
+
+
+class FrameMessage(_Message):
+    """Clinical angles (deg) at session time ``t`` (s); null where not available."""
+
+    type: Literal["frame"] = "frame"
+    t: float
+    angles: dict[str, float | None]
+    flags: list[str]
+
+
+class RepMessage(_Message):
+    """A completed rep (``Rep.as_dict()``: times in s, angles in deg)."""
+
+    type: Literal["rep"] = "rep"
+    rep: dict[str, Any]
+
+
+class CueMessage(_Message):
+    """Something to say or show now, with why."""
+
+    type: Literal["cue"] = "cue"
+    t: float
+    key: str
+    text: str
+    reason: str
+
+
+class StateMessage(_Message):
+    """Session state; sent when any field changes."""
+
+    type: Literal["state"] = "state"
+    calibrated: bool
+    position: str
+    reps: int
+    set: int
+    paused: bool
+
+
+class SummaryMessage(_Message):
+    """The session's result, at stop or at the end of a simulated session."""
+
+    type: Literal["summary"] = "summary"
+    result: dict[str, Any]
+
+
+class ErrorMessage(_Message):
+    """A message could not be used; the connection stays open."""
+
+    type: Literal["error"] = "error"
+    code: str
+    message: str
+    fix: str
+
+
+ServerMessage = (
+    HelloMessage
+    | FrameMessage
+    | RepMessage
+    | CueMessage
+    | StateMessage
+    | SummaryMessage
+    | ErrorMessage
+)
+
+
+# --- client → server ----------------------------------------------------------------------
+class _ClientMessage(_Message):
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+class StartMessage(_ClientMessage):
+    """Start a live session of ``technique``."""
+
+    type: Literal["start"]
+    technique: str
+    source: Literal["sim", "external"] | None = None
+    seed: int = Field(default=0, ge=0, le=2**32 - 1)
+    profile: str = "typical"
+    reps: int | None = Field(default=None, ge=1, le=50)
+    placements: tuple[Literal["lower", "upper"], ...] = Field(
+        default=("lower", "upper"), min_length=1, max_length=2
+    )
+    calibration: Literal["announced", "auto"] = "announced"
+
+
+Vector3 = tuple[float, float, float]
+
+
+class SamplesMessage(_ClientMessage):
+    """A batch of one sensor's samples, in time order, in project units."""
+
+    type: Literal["samples"]
+    placement: Literal["lower", "upper"]
+    rate_hz: float = Field(gt=0.0, le=2000.0)
+    t: list[float] = Field(min_length=1, max_length=MAX_SAMPLES_PER_MESSAGE)
+    acc_mps2: list[Vector3]
+    gyr_dps: list[Vector3]
+    mag_ut: list[Vector3] | None = None
+
+
+class AnnotationMessage(_ClientMessage):
+    """A window the coach or the client marked (calibration, breathing pacer phase)."""
+
+    type: Literal["annotation"]
+    kind: Literal[
+        "calibration-neutral",
+        "calibration-functional",
+        "calibration-rep",
+        "breath-inhale",
+        "breath-exhale",
+    ]
+    start_s: float
+    end_s: float
+
+    @model_validator(mode="after")
+    def _ordered(self) -> AnnotationMessage:
+        if self.end_s < self.start_s:
+            raise ValueError(f"end_s ({self.end_s}) is before start_s ({self.start_s})")
+        return self
+
+
+class PauseMessage(_ClientMessage):
+    type: Literal["pause"]
+
+
+class ResumeMessage(_ClientMessage):
+    type: Literal["resume"]
+
+
+class StopMessage(_ClientMessage):
+    type: Literal["stop"]
+
+
+ClientMessage = Annotated[
+    StartMessage | SamplesMessage | AnnotationMessage | PauseMessage | ResumeMessage | StopMessage,
+    Field(discriminator="type"),
+]
+CLIENT_TYPES: Final[tuple[str, ...]] = (
+    "start",
+    "samples",
+    "annotation",
+    "pause",
+    "resume",
+    "stop",
+)
+
+_CLIENT_ADAPTER: TypeAdapter[ClientMessage] = TypeAdapter(ClientMessage)
+
+
+def _field_error(error: ValidationError, kind: str) -> ProtocolError:
+    first = error.errors(include_url=False)[0]
+    where = ".".join(str(part) for part in first["loc"][1:])
+    if first["type"] == "extra_forbidden":
+        return ProtocolError(
+            "invalid-field",
+            f"{kind} has an unknown field {where!r}",
+            f"remove {where!r}; docs/live-protocol.md lists the fields of {kind}",
+        )
+    if not where:  # a rule across fields
+        return ProtocolError(
+            "invalid-field",
+            f"{kind}: {first['msg']}",
+            f"correct the {kind} message as docs/live-protocol.md describes",
+        )
+    found = "nothing" if first["type"] == "missing" else json.dumps(first.get("input"))[:60]
+    return ProtocolError(
+        "invalid-field",
+        f"{kind} field {where!r}: {first['msg']} (found {found})",
+        f"send {where!r} as docs/live-protocol.md describes for the {kind} message",
+    )
+
+
+def parse_client_message(text: str | bytes) -> ClientMessage:
+    """One client message from its JSON text, checked; raises :class:`ProtocolError`."""
+    try:
+        data = json.loads(text)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise ProtocolError(
+            "invalid-json",
+            f"the message is not JSON ({error})",
+            'send one JSON object per WebSocket text message, e.g. {"type": "pause"}',
+        ) from None
+    if not isinstance(data, dict) or not isinstance(data.get("type"), str):
+        raise ProtocolError(
+            "invalid-message",
+            "the message is not a JSON object with a text 'type' field",
+            'send an object such as {"type": "start", "technique": "pelvic-tilt"}',
+        )
+    kind = data["type"]
+    if kind not in CLIENT_TYPES:
+        raise ProtocolError(
+            "unknown-type",
+            f"unknown message type {kind[:40]!r}",
+            "use one of " + ", ".join(CLIENT_TYPES),
+        )
+    try:
+        message = _CLIENT_ADAPTER.validate_python(data)
+    except ValidationError as error:
+        raise _field_error(error, kind) from None
+    if isinstance(message, SamplesMessage):
+        check_samples(message)
+    return message
+
+
+def check_samples(message: SamplesMessage) -> None:
+    """Array lengths and units of a samples message; raises :class:`ProtocolError`."""
+    n = len(message.t)
+    arrays = {"acc_mps2": message.acc_mps2, "gyr_dps": message.gyr_dps}
+    if message.mag_ut is not None:
+        arrays["mag_ut"] = message.mag_ut
+    for name, rows in arrays.items():
+        if len(rows) != n:
+            raise ProtocolError(
+                "length-mismatch",
+                f"{name} has {len(rows)} rows but t has {n} times",
+                "send one [x, y, z] row per time in every array",
+            )
+    if any(b <= a for a, b in itertools.pairwise(message.t)):
+        raise ProtocolError(
+            "out-of-order",
+            f"the times of this {message.placement} batch do not increase",
+            "send each sensor's samples in time order, every time after the previous one",
+        )
+    magnitude = float(np.median(np.linalg.norm(np.asarray(message.acc_mps2), axis=1)))
+    if magnitude < G_UNIT_MEDIAN_MAX_MPS2:
+        raise ProtocolError(
+            "unit-mismatch",
+            f"acc_mps2 of the {message.placement} sensor has a median magnitude of "
+            f"{magnitude:.2f}, but gravity alone reads 9.81 m/s² (this looks like g)",
+            f"send acceleration in m/s²: multiply values in g by {STANDARD_GRAVITY_MPS2}",
+        )
+
+
+def finite_or_none(value: Any) -> Any:
+    """The same structure with NaN/inf floats as None (JSON has no NaN)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: finite_or_none(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [finite_or_none(v) for v in value]
+    return value

@@ -1,0 +1,363 @@
+"""A live session: one technique's motion tracker and exercise engine, fed by the
+simulator or by ``samples`` messages, producing the protocol's outgoing messages.
+
+:class:`LiveSession` is the synchronous core (no I/O): :meth:`LiveSession.add_samples`,
+:meth:`LiveSession.annotate` and :meth:`LiveSession.feed` return the messages to send.
+:func:`replay_simulation` drives a session from a simulated recording at ``speed`` times
+real time.
+
+Keeping the event loop free: a sample costs about 0.15 ms (fusion, calibration, angles,
+rep detection), so the work is done in ``asyncio.to_thread`` per batch, and batches are
+kept small (at most :data:`MAX_REPLAY_CHUNK_S` of simulated data, or one ``samples``
+message of at most 1000 samples). The loop is never blocked for more than a few
+milliseconds, so pause, stop and other connections stay responsive even at a high
+replay speed. A session is only ever touched by one thread at a time: each call is
+awaited before the next.
+
+Frames go to the client decimated to :data:`UI_FRAME_RATE_HZ` (every frame is still used
+by the engine); every rep and every cue is sent, a ``state`` message when the state
+changes, and a ``summary`` at stop or at the end of a simulated session.
+
+>>> session = LiveSession("pelvic-tilt", rates_hz={"lower": 100.0, "upper": 100.0})
+>>> session.state_message().calibrated
+False
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import math
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+import numpy as np
+
+from spinecoach.conventions import ANGLE_COLUMNS, PLACEMENTS
+from spinecoach.exercises.engine import ExerciseEngine
+from spinecoach.exercises.model import ExerciseResult
+from spinecoach.motion.flags import describe_flags
+from spinecoach.motion.stream import MotionTracker, SensorSample
+from spinecoach.recording import Event, Recording
+from spinecoach.sim.techniques import TECHNIQUE_POSITIONS
+from spinecoach.web.protocol import (
+    AnnotationMessage,
+    CueMessage,
+    FrameMessage,
+    ProtocolError,
+    RepMessage,
+    SamplesMessage,
+    ServerMessage,
+    StateMessage,
+    SummaryMessage,
+    finite_or_none,
+)
+
+#: Rate (Hz) of the ``frame`` messages: enough for a smooth gauge and trace, a quarter of
+#: the 100 Hz sensor data, so a phone on Wi-Fi is not flooded.
+UI_FRAME_RATE_HZ: Final = 25.0
+#: Most simulated data (s) processed in one worker-thread call.
+MAX_REPLAY_CHUNK_S: Final = 0.25
+#: Wall-clock tick (s) of a real-time replay: one UI frame.
+REPLAY_TICK_S: Final = 1.0 / UI_FRAME_RATE_HZ
+
+Item = SensorSample | Event
+
+
+def result_payload(result: ExerciseResult) -> dict[str, Any]:
+    """An :class:`ExerciseResult` as JSON-ready data (NaN as None)."""
+    payload = {
+        "technique": result.technique,
+        "reps": [rep.as_dict() for rep in result.reps],
+        "sets": [
+            {
+                "index": s.index,
+                "start_s": round(s.start_s, 3),
+                "end_s": round(s.end_s, 3),
+                "reps": s.reps,
+            }
+            for s in result.sets
+        ],
+        "cues": [
+            {"t": round(c.time_s, 4), "key": c.key, "text": c.text, "reason": c.reason}
+            for c in result.cues
+        ],
+        "discarded": [
+            {"start_s": round(d.start_s, 3), "end_s": round(d.end_s, 3), "reason": d.reason}
+            for d in result.discarded
+        ],
+        "info": dict(result.info),
+    }
+    return dict(finite_or_none(payload))
+
+
+class LiveSession:
+    """One live session of ``technique``.
+
+    rates_hz
+        Sensor rates by placement when known at the start (the simulator); otherwise
+        ``placements`` are declared and each rate comes with the first ``samples``
+        message of that sensor. Nothing is processed until every declared sensor has
+        sent its first batch (the frame grid starts when all sensors have data).
+    auto_calibration
+        False (default) when the calibration windows are announced (``annotate``);
+        True lets the tracker find them in the data.
+    """
+
+    def __init__(
+        self,
+        technique: str,
+        *,
+        rates_hz: Mapping[str, float] | None = None,
+        placements: Sequence[str] = PLACEMENTS,
+        position: str | None = None,
+        auto_calibration: bool = False,
+    ) -> None:
+        self.technique = technique
+        self.position = position or TECHNIQUE_POSITIONS[technique]
+        self.engine = ExerciseEngine(technique, calibrated_position=self.position)
+        self.placements = tuple(rates_hz) if rates_hz is not None else tuple(placements)
+        self._rates: dict[str, float] = dict(rates_hz or {})
+        self._last_t: dict[str, float] = {}
+        self._auto_calibration = auto_calibration
+        self.tracker: MotionTracker | None = None
+        self._pending: list[Item] = []
+        self._cues_sent = 0
+        self._last_frame_t = -math.inf
+        self._state: StateMessage | None = None
+        self.paused = False
+        self.finished = False
+        if rates_hz is not None:
+            self._make_tracker()
+
+    def _make_tracker(self) -> None:
+        self.tracker = MotionTracker(
+            rates_hz=self._rates,
+            position=self.position,
+            auto_calibration=self._auto_calibration,
+        )
+
+    # -- inputs --------------------------------------------------------------------------
+    def add_samples(self, message: SamplesMessage) -> list[ServerMessage]:
+        """A checked ``samples`` message (see ``protocol.check_samples``)."""
+        placement = message.placement
+        if placement not in self.placements:
+            raise ProtocolError(
+                "unknown-placement",
+                f"samples from the {placement} sensor, but the session was started with "
+                + ", ".join(self.placements),
+                "declare every sensor in the start message's placements",
+            )
+        known = self._rates.get(placement)
+        if known is not None and not math.isclose(known, message.rate_hz, rel_tol=1e-9):
+            raise ProtocolError(
+                "rate-changed",
+                f"the {placement} sensor's rate_hz was {known:g} and is now {message.rate_hz:g}",
+                "keep rate_hz the same for the whole session, or start a new session",
+            )
+        last = self._last_t.get(placement, -math.inf)
+        if message.t[0] <= last:
+            raise ProtocolError(
+                "out-of-order",
+                f"the {placement} batch starts at {message.t[0]} s, not after the previous "
+                f"sample ({last} s)",
+                "send each sensor's samples in time order, every time after the previous one",
+            )
+        self._last_t[placement] = message.t[-1]
+        acc = np.asarray(message.acc_mps2, dtype=np.float64)
+        gyr = np.asarray(message.gyr_dps, dtype=np.float64)
+        mag = None if message.mag_ut is None else np.asarray(message.mag_ut, dtype=np.float64)
+        items: list[Item] = [
+            SensorSample(placement, t, acc[i], gyr[i], None if mag is None else mag[i])
+            for i, t in enumerate(message.t)
+        ]
+        if known is None:
+            self._rates[placement] = message.rate_hz
+            if set(self._rates) == set(self.placements):
+                self._make_tracker()
+        return self.feed(items)
+
+    def annotate(self, message: AnnotationMessage) -> list[ServerMessage]:
+        """A calibration window or pacer phase marked by the client."""
+        return self.feed([Event(message.kind, message.start_s, message.end_s)])
+
+    def feed(self, items: Sequence[Item]) -> list[ServerMessage]:
+        """Samples and annotations in time order → the messages to send."""
+        if self.tracker is None:
+            self._pending.extend(items)
+            return []
+        if self._pending:
+            items = [*self._pending, *items]
+            self._pending = []
+        tracker, engine = self.tracker, self.engine
+        out: list[ServerMessage] = []
+        for item in items:
+            if isinstance(item, Event):
+                tracker.add_annotation(item)
+                engine.add_annotation(item)
+                continue
+            for frame in tracker.update(item):
+                reps = engine.update(frame.time_s, frame.angles)
+                if frame.time_s - self._last_frame_t >= 1.0 / UI_FRAME_RATE_HZ - 1e-9:
+                    self._last_frame_t = frame.time_s
+                    out.append(
+                        FrameMessage(
+                            t=round(frame.time_s, 4),
+                            angles={
+                                name: _rounded(frame.angles.get(name, math.nan))
+                                for name in ANGLE_COLUMNS
+                            },
+                            flags=describe_flags(frame.flags),
+                        )
+                    )
+                out.extend(RepMessage(rep=finite_or_none(rep.as_dict())) for rep in reps)
+                cues = engine.cues.cues
+                while self._cues_sent < len(cues):
+                    cue = cues[self._cues_sent]
+                    self._cues_sent += 1
+                    out.append(
+                        CueMessage(
+                            t=round(cue.time_s, 4), key=cue.key, text=cue.text, reason=cue.reason
+                        )
+                    )
+                out.extend(self._state_if_changed())
+        return out
+
+    # -- state ---------------------------------------------------------------------------
+    def state_message(self) -> StateMessage:
+        reps = self.engine.reps
+        return StateMessage(
+            calibrated=self.tracker is not None and self.tracker.calibrated,
+            position=self.engine.position,
+            reps=len(reps),
+            set=reps[-1].set_index if reps else 0,
+            paused=self.paused,
+        )
+
+    def _state_if_changed(self) -> list[ServerMessage]:
+        state = self.state_message()
+        if state == self._state:
+            return []
+        self._state = state
+        return [state]
+
+    def set_paused(self, paused: bool) -> list[ServerMessage]:
+        self.paused = paused
+        return self._state_if_changed()
+
+    def finish(self) -> list[ServerMessage]:
+        """End the session: its summary (once)."""
+        if self.finished:
+            return []
+        self.finished = True
+        return [SummaryMessage(result=result_payload(self.engine.result()))]
+
+
+def _rounded(value: float) -> float | None:
+    return round(value, 3) if math.isfinite(value) else None
+
+
+@dataclass
+class SimulatedSource:
+    """A simulated recording's samples and annotations in time order.
+
+    An annotation comes due at its start: the coach prompts the window (a neutral hold,
+    the calibration rep, a pacer phase) and knows its planned end when it does.
+    """
+
+    times_s: list[float]
+    items: list[Item]
+
+    @classmethod
+    def from_recording(cls, recording: Recording) -> SimulatedSource:
+        keyed: list[tuple[float, int, str, Item]] = [
+            (event.start_s, 0, event.kind, event) for event in recording.events
+        ]
+        for placement, sensor in recording.sensors.items():
+            mag = sensor.mag_ut
+            keyed.extend(
+                (
+                    float(t),
+                    1,
+                    placement,
+                    SensorSample(
+                        placement,
+                        float(t),
+                        sensor.acc_mps2[i],
+                        sensor.gyr_dps[i],
+                        None if mag is None else mag[i],
+                    ),
+                )
+                for i, t in enumerate(sensor.time_s)
+            )
+        keyed.sort(key=lambda k: (k[0], k[1], k[2]))
+        return cls([k[0] for k in keyed], [k[3] for k in keyed])
+
+
+class ReplayControl:
+    """Pause, resume and stop of a running replay (used from the event loop)."""
+
+    def __init__(self) -> None:
+        self._running = asyncio.Event()
+        self._running.set()
+        self.stopped = False
+
+    def pause(self) -> None:
+        self._running.clear()
+
+    def resume(self) -> None:
+        self._running.set()
+
+    def stop(self) -> None:
+        self.stopped = True
+        self._running.set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._running.is_set()
+
+    async def wait_running(self) -> None:
+        await self._running.wait()
+
+
+async def replay_simulation(
+    session: LiveSession,
+    source: SimulatedSource,
+    *,
+    speed: float,
+    control: ReplayControl,
+    clock: Callable[[], float] | None = None,
+) -> AsyncIterator[list[ServerMessage]]:
+    """Feed ``source`` to ``session`` as time passes (``speed`` × real time).
+
+    Yields the messages of each processed chunk; stops early when ``control`` is stopped.
+    Paused time does not count.
+    """
+    now = clock or asyncio.get_running_loop().time
+    n = len(source.items)
+    i = 0
+    t0 = source.times_s[0] if n else 0.0
+    wall_start = now()
+    while i < n and not control.stopped:
+        if control.paused:
+            paused_at = now()
+            yield session.set_paused(True)
+            await control.wait_running()
+            wall_start += now() - paused_at
+            yield session.set_paused(False)
+            continue
+        due_s = t0 + (now() - wall_start) * speed
+        limit = source.times_s[i] + MAX_REPLAY_CHUNK_S
+        j = bisect.bisect_right(source.times_s, min(due_s, limit), lo=i)
+        if j == i:
+            wait_s = (source.times_s[i] - due_s) / speed
+            await asyncio.sleep(min(max(wait_s, 0.0), REPLAY_TICK_S))
+            continue
+        chunk = source.items[i:j]
+        i = j
+        messages = await asyncio.to_thread(session.feed, chunk)
+        if messages:
+            yield messages
+        else:
+            await asyncio.sleep(0)

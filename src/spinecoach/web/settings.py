@@ -1,0 +1,45 @@
+"""Server settings: one object, read from ``SPINECOACH_*`` environment variables.
+
+>>> Settings(port=8001).host  # loopback by default: the server carries health data
+'127.0.0.1'
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything the server reads from its environment (prefix ``SPINECOACH_``)."""
+
+    model_config = SettingsConfigDict(env_prefix="SPINECOACH_", frozen=True, extra="forbid")
+
+    host: str = Field(
+        default="127.0.0.1",
+        description="Address to bind; loopback by default because sessions carry health data.",
+    )
+    port: int = Field(default=8000, ge=1, le=65535, description="TCP port.")
+    source: Literal["sim", "external"] = Field(
+        default="sim",
+        description="Default sensor source of a live session: the built-in simulator or "
+        "samples streamed by the client.",
+    )
+    sim_speed: float = Field(
+        default=1.0,
+        gt=0.0,
+        le=10_000.0,
+        description="Replay speed of the simulator (1.0 = real time; tests use a large value).",
+    )
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy database URL (not used by the server yet)."
+    )
+
+
+@functools.cache
+def get_settings() -> Settings:
+    """The settings of this process, read once from the environment."""
+    return Settings()
