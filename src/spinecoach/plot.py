@@ -8,7 +8,7 @@ temporary name and renamed, so a failed plot never leaves a half-written PNG.
 from __future__ import annotations
 
 import os
-import tempfile
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -36,8 +36,9 @@ def save_png(fig: Any, out: Path) -> Path:
 
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(suffix=".png", dir=out.parent)
-    os.close(handle)
+    # A hidden name beside the target (not mkstemp, whose 0600 mode would stay on the
+    # renamed file): the PNG gets the usual permissions of the user's umask.
+    tmp = out.with_name(f".{out.name}.{secrets.token_hex(6)}.tmp")
     try:
         fig.savefig(tmp, dpi=110, format="png")
         os.replace(tmp, out)
