@@ -13,8 +13,10 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
+# The live coach on the built-in simulated sensor (prints the address; Ctrl+C stops it).
+# The offline demo (simulate, estimate angles, write a plot) stays: spinecoach demo.
 demo: $(STAMP)
-	$(VENV)/bin/spinecoach demo --out $(DEMO_DIR)
+	$(VENV)/bin/spinecoach serve --source sim
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests bench
@@ -27,6 +29,7 @@ unit: $(STAMP)
 	bash scripts/ensure-system-packages.sh
 	$(VENV)/bin/pytest --cov --cov-report=term:skip-covered
 
+# unit runs scripts/ensure-system-packages.sh (PostgreSQL, Chromium) before pytest.
 test: lint typecheck unit
 
 bench: $(STAMP)

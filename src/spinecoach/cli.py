@@ -645,7 +645,7 @@ def serve(
         typer.Option(
             "--database",
             metavar="URL",
-            help="SQLAlchemy database URL, or SPINECOACH_DATABASE_URL (not used yet).",
+            help="SQLAlchemy database URL of the history, or SPINECOACH_DATABASE_URL.",
         ),
     ] = None,
 ) -> None:

@@ -69,7 +69,7 @@ def make_rep(index: int, *, quality: int = 90, set_index: int = 0) -> Rep:
         hold_start_s=10.0 * index + 2.0,
         hold_end_s=10.0 * index + 3.25,
         move_s=2.2,
-        return_s=3.4,
+        return_s=3.4 if index < 2 else float("nan"),  # a breath-led rep has no return phase
         quality=quality,
         reasons=("short hold",) if index % 2 else (),
         faults=(fault,) if index % 2 else (),
@@ -97,13 +97,10 @@ def same_rep(a: Rep, b: Rep) -> bool:
     def eq(x: float, y: float) -> bool:
         return x == y or (math.isnan(x) and math.isnan(y))
 
-    plain = [
-        f for f in a.__dataclass_fields__ if f not in {"extension_hold_s", "extension_range_deg"}
-    ]
-    return (
-        all(getattr(a, f) == getattr(b, f) for f in plain)
-        and eq(a.extension_hold_s, b.extension_hold_s)
-        and eq(a.extension_range_deg, b.extension_range_deg)
+    maybe_nan = {"extension_hold_s", "extension_range_deg", "return_s"}
+    plain = [f for f in a.__dataclass_fields__ if f not in maybe_nan]
+    return all(getattr(a, f) == getattr(b, f) for f in plain) and all(
+        eq(getattr(a, f), getattr(b, f)) for f in maybe_nan
     )
 
 
@@ -137,7 +134,7 @@ def test_store_migrations_create_exactly_the_model_schema(empty_url: str) -> Non
     assert current_revision(empty_url) is None
     upgrade(empty_url)
     upgrade(empty_url)  # idempotent: a second start-up changes nothing
-    assert current_revision(empty_url) == "0001"
+    assert current_revision(empty_url) == "0002"
     engine = make_engine(empty_url)
     try:
         assert set(inspect(engine).get_table_names()) == TABLES | {"alembic_version"}
@@ -409,4 +406,4 @@ def test_store_two_processes_migrate_at_once(empty_url: str) -> None:
     ]
     outputs = [child.communicate(timeout=60) for child in children]
     assert [child.returncode for child in children] == [0, 0], outputs
-    assert current_revision(empty_url) == "0001"
+    assert current_revision(empty_url) == "0002"

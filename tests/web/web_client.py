@@ -1,13 +1,21 @@
-"""Helpers for the web tests: read the live protocol's messages from a real client."""
+"""Helpers for the web tests: a real server in a thread, and a client that reads the live
+protocol's messages."""
 
 from __future__ import annotations
 
 import json
+import socket
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import uvicorn
 from websockets.sync.client import ClientConnection
+
+from spinecoach.web.app import create_app
+from spinecoach.web.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -36,3 +44,30 @@ def collect_until(ws: ClientConnection, kind: str, timeout_s: float = 30.0) -> l
 
 def send(ws: ClientConnection, **message: Any) -> None:
     ws.send(json.dumps(message))
+
+
+def serve(settings: Settings) -> Iterator[LiveServer]:
+    """A real uvicorn server on a free loopback port, in a background thread."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(
+        create_app(settings),
+        ws="websockets-sansio",  # the websockets implementation without deprecated APIs
+        log_level="warning",
+        lifespan="on",
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10.0
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.01)
+    try:
+        yield LiveServer(f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}/ws/live")
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10.0)
+        sock.close()

@@ -1,24 +1,46 @@
 """The FastAPI application: ``create_app(settings)``; nothing is made at import time.
 
-Routes are thin: health, the technique catalogue, and ``/ws/live`` (the live protocol,
-``docs/live-protocol.md``), which hands the socket to :class:`~spinecoach.web.live.LiveConnection`.
+Routes are thin: the page (``/`` and ``/history``, static files from the package's
+``web/static``), health, the technique catalogue, the history (``/api/sessions``, pain
+after a session) and ``/ws/live`` (the live protocol, ``docs/live-protocol.md``), which
+hands the socket to :class:`~spinecoach.web.live.LiveConnection`. The database engine
+and the default local person are made in the lifespan
+(:class:`~spinecoach.web.history.History`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from importlib import resources
+from typing import Any, Literal
 
-from fastapi import FastAPI, Request, WebSocket
+from fastapi import FastAPI, HTTPException, Request, WebSocket
+from fastapi.responses import FileResponse
+from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel, ConfigDict, Field
 
 from spinecoach import __version__
+from spinecoach.errors import ConfigurationError
 from spinecoach.exercises.catalogue import Catalogue, default_catalogue
 from spinecoach.exercises.engine import SUPPORTED
+from spinecoach.web.history import History
 from spinecoach.web.live import LiveConnection
 from spinecoach.web.protocol import PROTOCOL_VERSION
 from spinecoach.web.settings import Settings, get_settings
+
+
+class PainIn(BaseModel):
+    """A pain rating on the 0–100 mm visual analogue scale."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    vas_mm: float = Field(
+        ge=0.0, le=100.0, description="0 = no pain, 100 = worst imaginable pain (mm)."
+    )
+    context: Literal["before", "after"] = "after"
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -29,7 +51,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
         app.state.catalogue = default_catalogue()
-        yield
+        history = await asyncio.to_thread(History.open, settings.database_url)
+        app.state.history = history
+        try:
+            yield
+        finally:
+            history.close()
 
     app = FastAPI(
         title="spinecoach",
@@ -37,6 +64,30 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Live lower-back mobility coaching (a coaching tool, not a medical device).",
         lifespan=lifespan,
     )
+
+    static = resources.files("spinecoach.web").joinpath("static")
+    app.mount("/static", StaticFiles(packages=[("spinecoach.web", "static")]), name="static")
+
+    async def page() -> FileResponse:
+        with resources.as_file(static.joinpath("index.html")) as path:
+            return FileResponse(path, media_type="text/html")
+
+    app.add_api_route("/", page, methods=["GET"], include_in_schema=False)
+    app.add_api_route("/history", page, methods=["GET"], include_in_schema=False)
+
+    @app.get("/api/sessions")
+    async def sessions(request: Request) -> list[dict[str, Any]]:
+        history: History = request.app.state.history
+        return await asyncio.to_thread(history.sessions)
+
+    @app.post("/api/sessions/{session_id}/pain", status_code=201)
+    async def pain(session_id: int, body: PainIn, request: Request) -> dict[str, Any]:
+        history: History = request.app.state.history
+        try:
+            await asyncio.to_thread(history.add_pain, session_id, body.vas_mm, body.context)
+        except ConfigurationError as error:
+            raise HTTPException(status_code=404, detail=str(error)) from None
+        return {"session_id": session_id, "vas_mm": body.vas_mm, "context": body.context}
 
     @app.get("/api/health")
     async def health() -> dict[str, Any]:
@@ -50,6 +101,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 "name": t.name,
                 "title": t.title,
                 "position": t.position,
+                "summary": t.summary,
+                "instructions": list(t.instructions),
+                "main_signal": t.main_signal,
+                "direction": t.direction,
                 "dose": dataclasses.asdict(t.dose),
                 "live": t.name in SUPPORTED,
             }
@@ -58,6 +113,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.websocket("/ws/live")
     async def live(websocket: WebSocket) -> None:
-        await LiveConnection(websocket, websocket.app.state.settings).run()
+        state = websocket.app.state
+        await LiveConnection(websocket, state.settings, state.history).run()
 
     return app

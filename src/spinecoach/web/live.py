@@ -18,7 +18,9 @@ from starlette.websockets import WebSocket
 from spinecoach import __version__
 from spinecoach.errors import SpinecoachError
 from spinecoach.exercises.engine import SUPPORTED
+from spinecoach.recording import Recording
 from spinecoach.sim import PROFILES, simulate
+from spinecoach.web.history import History
 from spinecoach.web.protocol import (
     AnnotationMessage,
     ClientMessage,
@@ -30,6 +32,7 @@ from spinecoach.web.protocol import (
     ServerMessage,
     StartMessage,
     StopMessage,
+    SummaryMessage,
     parse_client_message,
 )
 from spinecoach.web.session import LiveSession, ReplayControl, SimulatedSource, replay_simulation
@@ -44,6 +47,8 @@ class _Running:
     source: str
     control: ReplayControl = field(default_factory=ReplayControl)
     task: asyncio.Task[None] | None = None
+    pain_before_mm: float | None = None
+    recording: Recording | None = None
 
 
 def _no_session(kind: str) -> ProtocolError:
@@ -54,7 +59,9 @@ def _no_session(kind: str) -> ProtocolError:
     )
 
 
-def _build_simulation(message: StartMessage) -> tuple[LiveSession, SimulatedSource]:
+def _build_simulation(
+    message: StartMessage,
+) -> tuple[LiveSession, SimulatedSource, Recording]:
     """Simulate the recording and make its session (worker thread: ~0.1 s of work)."""
     recording = simulate(
         message.technique, seed=message.seed, reps=message.reps, profile=message.profile
@@ -65,15 +72,18 @@ def _build_simulation(message: StartMessage) -> tuple[LiveSession, SimulatedSour
         position=recording.meta.get("position"),
         auto_calibration=message.calibration == "auto",
     )
-    return session, SimulatedSource.from_recording(recording)
+    return session, SimulatedSource.from_recording(recording), recording
 
 
 class LiveConnection:
     """The live protocol over one accepted WebSocket."""
 
-    def __init__(self, websocket: WebSocket, settings: Settings) -> None:
+    def __init__(
+        self, websocket: WebSocket, settings: Settings, history: History | None = None
+    ) -> None:
         self.websocket = websocket
         self.settings = settings
+        self.history = history
         self._outbox: asyncio.Queue[ServerMessage | None] = asyncio.Queue()
         self._running: _Running | None = None
 
@@ -152,7 +162,7 @@ class LiveConnection:
                 running.control.stop()  # the replay task sends the summary
             else:
                 self._running = None
-                await self._send(*running.session.finish())
+                await self._send(*await self._finish(running))
 
     async def _start(self, message: StartMessage) -> None:
         if self._running is not None:
@@ -180,14 +190,37 @@ class LiveConnection:
                 placements=message.placements,
                 auto_calibration=message.calibration == "auto",
             )
-            self._running = _Running(session, source)
+            self._running = _Running(session, source, pain_before_mm=message.pain_before_mm)
             await self._send(session.state_message())
             return
-        session, sim = await asyncio.to_thread(_build_simulation, message)
-        running = _Running(session, source)
+        session, sim, recording = await asyncio.to_thread(_build_simulation, message)
+        running = _Running(
+            session, source, pain_before_mm=message.pain_before_mm, recording=recording
+        )
         self._running = running
         await self._send(session.state_message())
         running.task = asyncio.create_task(self._replay(running, sim))
+
+    async def _finish(self, running: _Running) -> list[ServerMessage]:
+        """The session's summary, saved to the history first (in a worker thread)."""
+        messages = running.session.finish()
+        result = running.session.result
+        if self.history is None or result is None or not messages:
+            return messages
+        try:
+            session_id = await asyncio.to_thread(
+                self.history.save_session,
+                result,
+                pain_before_mm=running.pain_before_mm,
+                recording=running.recording,
+            )
+        except Exception:  # the person still gets the summary; the log says why
+            log.exception("saving the session to the history failed")
+            return messages
+        return [
+            m.model_copy(update={"session_id": session_id}) if isinstance(m, SummaryMessage) else m
+            for m in messages
+        ]
 
     async def _replay(self, running: _Running, sim: SimulatedSource) -> None:
         try:
@@ -195,7 +228,7 @@ class LiveConnection:
                 running.session, sim, speed=self.settings.sim_speed, control=running.control
             ):
                 await self._send(*messages)
-            await self._send(*running.session.finish())
+            await self._send(*await self._finish(running))
         except Exception:  # the connection survives a failed session
             log.exception("live session failed")
             await self._send(

@@ -138,13 +138,25 @@ class StateMessage(_Message):
     reps: int
     set: int
     paused: bool
+    target_band_deg: tuple[float, float] | None = None
 
 
 class SummaryMessage(_Message):
-    """The session's result, at stop or at the end of a simulated session."""
+    """The session's result, at stop or at the end of a simulated session; ``session_id``
+    is the saved session in the history (None when the server keeps no history)."""
 
     type: Literal["summary"] = "summary"
     result: dict[str, Any]
+    session_id: int | None = None
+
+
+class PhaseMessage(_Message):
+    """A window of the session came due (calibration or breathing pacer phase), s."""
+
+    type: Literal["annotation"] = "annotation"
+    kind: str
+    start_s: float
+    end_s: float
 
 
 class ErrorMessage(_Message):
@@ -163,6 +175,7 @@ ServerMessage = (
     | CueMessage
     | StateMessage
     | SummaryMessage
+    | PhaseMessage
     | ErrorMessage
 )
 
@@ -185,6 +198,7 @@ class StartMessage(_ClientMessage):
         default=("lower", "upper"), min_length=1, max_length=2
     )
     calibration: Literal["announced", "auto"] = "announced"
+    pain_before_mm: float | None = Field(default=None, ge=0.0, le=100.0)
 
 
 Vector3 = tuple[float, float, float]

@@ -45,6 +45,7 @@ from spinecoach.web.protocol import (
     AnnotationMessage,
     CueMessage,
     FrameMessage,
+    PhaseMessage,
     ProtocolError,
     RepMessage,
     SamplesMessage,
@@ -128,6 +129,7 @@ class LiveSession:
         self._state: StateMessage | None = None
         self.paused = False
         self.finished = False
+        self.result: ExerciseResult | None = None
         if rates_hz is not None:
             self._make_tracker()
 
@@ -196,6 +198,11 @@ class LiveSession:
             if isinstance(item, Event):
                 tracker.add_annotation(item)
                 engine.add_annotation(item)
+                out.append(
+                    PhaseMessage(
+                        kind=item.kind, start_s=round(item.start_s, 4), end_s=round(item.end_s, 4)
+                    )
+                )
                 continue
             for frame in tracker.update(item):
                 reps = engine.update(frame.time_s, frame.angles)
@@ -227,12 +234,18 @@ class LiveSession:
     # -- state ---------------------------------------------------------------------------
     def state_message(self) -> StateMessage:
         reps = self.engine.reps
+        personal = self.engine.personal_range_deg
+        band = None
+        if personal is not None and math.isfinite(personal):
+            low, high = self.engine.spec.target.band(personal)
+            band = (round(low, 2), round(high, 2))
         return StateMessage(
             calibrated=self.tracker is not None and self.tracker.calibrated,
             position=self.engine.position,
             reps=len(reps),
             set=reps[-1].set_index if reps else 0,
             paused=self.paused,
+            target_band_deg=band,
         )
 
     def _state_if_changed(self) -> list[ServerMessage]:
@@ -251,7 +264,8 @@ class LiveSession:
         if self.finished:
             return []
         self.finished = True
-        return [SummaryMessage(result=result_payload(self.engine.result()))]
+        self.result = self.engine.result()
+        return [SummaryMessage(result=result_payload(self.result))]
 
 
 def _rounded(value: float) -> float | None:

@@ -35,7 +35,10 @@ class Settings(BaseSettings):
         description="Replay speed of the simulator (1.0 = real time; tests use a large value).",
     )
     database_url: str | None = Field(
-        default=None, description="SQLAlchemy database URL (not used by the server yet)."
+        default=None,
+        description="SQLAlchemy database URL of the history (default: "
+        "SPINECOACH_DATABASE_URL, "
+        "else an SQLite file in the user's data folder).",
     )
 
 

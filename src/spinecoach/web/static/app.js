@@ -1,0 +1,375 @@
+// spinecoach live coach page: one page, no build step, nothing fetched from the network
+// beyond this server. Speaks the live protocol (docs/live-protocol.md) over /ws/live.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const STEP_NAMES = ["Choose technique", "Pain now", "Sensor check", "Calibration", "Guided sets",
+  "Pain after", "Summary"];
+const TRACE_WINDOW_S = 15;
+const QUALITY_FLAG_IGNORED = "calibration not done";
+
+const app = {
+  techniques: [], technique: null, ws: null, frames: [], lastT: 0, band: null, reps: [],
+  phase: null, breath: null, holdStartT: null, summary: null, sessionId: null, stage: "choose",
+  firstFrameSeen: false, practiceEnd: null,
+};
+
+function show(view) {
+  for (const section of document.querySelectorAll("main > section")) {
+    section.hidden = section.id !== `view-${view}`;
+  }
+  app.stage = view;
+  const section = $(`view-${view}`);
+  const step = Number(section.dataset.step || 0);
+  $("steps").textContent = step ? `Step ${step} of ${STEP_NAMES.length}: ${STEP_NAMES[step - 1]}` : "";
+  const heading = section.querySelector("h1");
+  if (heading) heading.focus();
+}
+
+function titleCase(text) { return text.charAt(0).toUpperCase() + text.slice(1); }
+
+function doseText(dose) {
+  const parts = [`${dose.sets} × ${dose.reps} reps`];
+  if (dose.hold_s > 0) parts.push(`hold ${dose.hold_s} s`);
+  return parts.join(", ");
+}
+
+// (a) technique cards ------------------------------------------------------------------
+async function loadTechniques() {
+  const response = await fetch("/api/techniques");
+  app.techniques = (await response.json()).filter((t) => t.live);
+  const list = $("technique-list");
+  list.replaceChildren();
+  for (const t of app.techniques) {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "card";
+    button.setAttribute("role", "listitem");
+    button.dataset.technique = t.name;
+    button.innerHTML = "<strong></strong><span class='position'></span><span class='dose'></span>";
+    button.querySelector("strong").textContent = t.title;
+    button.querySelector(".position").textContent = `Position: ${t.position}`;
+    button.querySelector(".dose").textContent = doseText(t.dose);
+    button.addEventListener("click", () => chooseTechnique(t));
+    list.appendChild(button);
+  }
+  show("choose");
+}
+
+function chooseTechnique(t) {
+  app.technique = t;
+  $("session-title").textContent = t.title;
+  show("pain-before");
+}
+
+// (b, f) VAS sliders ---------------------------------------------------------------------
+for (const id of ["pain-before", "pain-after"]) {
+  $(id).addEventListener("input", () => { $(`${id}-value`).textContent = $(id).value; });
+}
+
+// (c) sensor check: start the simulated session and hold it paused until the person is ready
+$("pain-before-next").addEventListener("click", () => {
+  show("sensor");
+  connect();
+});
+
+function connect() {
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  const ws = new WebSocket(`${scheme}://${location.host}/ws/live`);
+  app.ws = ws;
+  ws.addEventListener("message", (event) => handle(JSON.parse(event.data)));
+  ws.addEventListener("close", () => {
+    if (app.stage === "sensor") $("sensor-status").textContent = "Disconnected — reload the page.";
+  });
+}
+
+function send(message) {
+  if (app.ws && app.ws.readyState === WebSocket.OPEN) app.ws.send(JSON.stringify(message));
+}
+
+function startMessage() {
+  const message = { type: "start", technique: app.technique.name, source: "sim",
+    pain_before_mm: Number($("pain-before").value) };
+  const reps = Number(new URLSearchParams(location.search).get("reps"));
+  if (Number.isInteger(reps) && reps >= 1 && reps <= 50) message.reps = reps;
+  return message;
+}
+
+$("sensor-next").addEventListener("click", () => {
+  show("calibration");
+  send({ type: "resume" });
+});
+
+// messages ---------------------------------------------------------------------------------
+function handle(message) {
+  switch (message.type) {
+    case "hello": send(startMessage()); break;
+    case "frame": onFrame(message); break;
+    case "annotation": onAnnotation(message); break;
+    case "cue": onCue(message); break;
+    case "rep": app.reps.push(message.rep); break;
+    case "state": onState(message); break;
+    case "summary": onSummary(message); break;
+    case "error": $("cue").textContent = `${message.message}. ${message.fix}`; break;
+    default: break;
+  }
+}
+
+function mainValue(frame) {
+  const value = frame.angles[app.technique.main_signal];
+  return value === null || value === undefined ? null : value * app.technique.direction;
+}
+
+function onFrame(frame) {
+  app.lastT = frame.t;
+  app.frames.push({ t: frame.t, v: mainValue(frame) });
+  if (!app.firstFrameSeen) {
+    app.firstFrameSeen = true;
+    send({ type: "pause" });
+    $("sensor-status").textContent = "Built-in simulator connected";
+    $("sensor-next").disabled = false;
+  }
+  const problems = frame.flags.filter((f) => f !== QUALITY_FLAG_IGNORED);
+  $("signal-quality").textContent = problems.length ? `Poor: ${problems.join(", ")}` : "Good";
+  if (app.stage === "calibration") updateCountdown();
+  if (app.stage === "session") { updateGauge(); updateHold(); updatePacer(); drawTrace(); updatePractice(); }
+}
+
+const CALIBRATION_TEXT = {
+  "calibration-functional": "Bend forward slowly three times",
+  "calibration-neutral": "Get into position and hold still",
+};
+
+function onAnnotation(a) {
+  if (a.kind === "breath-inhale" || a.kind === "breath-exhale") {
+    app.breath = a;
+    $("pacer-box").hidden = false;
+    $("pacer-label").textContent = a.kind === "breath-inhale" ? "Breathe in" : "Breathe out";
+  } else if (a.kind in CALIBRATION_TEXT) {
+    app.phase = a;
+    $("calibration-instruction").textContent = CALIBRATION_TEXT[a.kind];
+  } else if (a.kind === "calibration-rep") {
+    app.practiceEnd = a.end_s;
+    $("practice").hidden = false;
+    if (app.stage === "calibration") show("session");
+  }
+}
+
+function updateCountdown() {
+  const phase = app.phase;
+  $("calibration-countdown").textContent = phase && app.lastT <= phase.end_s
+    ? `${Math.ceil(phase.end_s - app.lastT)} s` : "";
+}
+
+function updatePractice() {
+  if (app.practiceEnd !== null && app.lastT > app.practiceEnd) $("practice").hidden = true;
+}
+
+function onCue(cue) {
+  $("cue").textContent = cue.text;
+  if (cue.key === "hold") app.holdStartT = cue.t;
+  if (cue.key === "release" || cue.key === "start") app.holdStartT = null;
+  speak(cue.text);
+}
+
+function speak(text) {
+  if ($("mute").checked || !("speechSynthesis" in window)) return;
+  try {
+    window.speechSynthesis.cancel();
+    window.speechSynthesis.speak(new SpeechSynthesisUtterance(text));
+  } catch (error) { /* speech is optional */ }
+}
+
+function onState(state) {
+  $("rep-count").textContent = String(state.reps);
+  $("set-count").textContent = String(state.set);
+  app.band = state.target_band_deg;
+  $("pause").disabled = state.paused;
+  $("resume").disabled = !state.paused;
+}
+
+// (e) live views -------------------------------------------------------------------------------
+function gaugeMax() { return Math.max(20, app.band ? app.band[1] * 1.4 : 20); }
+const GAUGE_MIN = -10;
+
+function gaugePoint(value, radius) {
+  const share = Math.min(1, Math.max(0, (value - GAUGE_MIN) / (gaugeMax() - GAUGE_MIN)));
+  const angle = Math.PI * (1 - share);
+  return [100 + radius * Math.cos(angle), 100 - radius * Math.sin(angle)];
+}
+
+function updateGauge() {
+  const last = app.frames[app.frames.length - 1];
+  const value = last ? last.v : null;
+  $("gauge-value").textContent = value === null ? "–" : `${value.toFixed(0)}°`;
+  const [x, y] = gaugePoint(value === null ? 0 : value, 72);
+  $("gauge-needle").setAttribute("x2", x.toFixed(1));
+  $("gauge-needle").setAttribute("y2", y.toFixed(1));
+  if (app.band) {
+    const [x1, y1] = gaugePoint(app.band[0], 80);
+    const [x2, y2] = gaugePoint(app.band[1], 80);
+    $("gauge-band").setAttribute("d", `M${x1.toFixed(1)} ${y1.toFixed(1)} A80 80 0 0 1 ${x2.toFixed(1)} ${y2.toFixed(1)}`);
+  }
+}
+
+function updateHold() {
+  const holdS = app.technique.dose.hold_s;
+  if (app.holdStartT === null || !holdS) { $("hold-countdown").textContent = "–"; return; }
+  const left = Math.max(0, holdS - (app.lastT - app.holdStartT));
+  $("hold-countdown").textContent = `${Math.ceil(left)} s`;
+}
+
+function updatePacer() {
+  const b = app.breath;
+  if (!b) return;
+  const span = Math.max(0.1, b.end_s - b.start_s);
+  const progress = Math.min(1, Math.max(0, (app.lastT - b.start_s) / span));
+  const scale = b.kind === "breath-inhale" ? 0.5 + 0.5 * progress : 1 - 0.5 * progress;
+  $("pacer").style.transform = `scale(${scale.toFixed(3)})`;
+}
+
+function plot(canvas, points, t0, t1, spans) {
+  const ctx = canvas.getContext("2d");
+  const w = canvas.width, h = canvas.height;
+  ctx.clearRect(0, 0, w, h);
+  const values = points.filter((p) => p.v !== null).map((p) => p.v);
+  let lo = Math.min(-5, ...values), hi = Math.max(15, ...values);
+  if (app.band) { lo = Math.min(lo, app.band[0]); hi = Math.max(hi, app.band[1]); }
+  const x = (t) => ((t - t0) / Math.max(1e-6, t1 - t0)) * w;
+  const y = (v) => h - 8 - ((v - lo) / (hi - lo)) * (h - 16);
+  ctx.fillStyle = "rgba(11, 92, 173, 0.12)";
+  for (const [a, b] of spans) ctx.fillRect(x(a), 0, Math.max(1, x(b) - x(a)), h);
+  if (app.band) {
+    ctx.fillStyle = "rgba(46, 125, 50, 0.18)";
+    ctx.fillRect(0, y(app.band[1]), w, y(app.band[0]) - y(app.band[1]));
+  }
+  ctx.strokeStyle = "#0b5cad";
+  ctx.lineWidth = 2;
+  ctx.beginPath();
+  let pen = false;
+  for (const p of points) {
+    if (p.v === null || p.t < t0) { pen = false; continue; }
+    if (pen) ctx.lineTo(x(p.t), y(p.v)); else ctx.moveTo(x(p.t), y(p.v));
+    pen = true;
+  }
+  ctx.stroke();
+}
+
+function drawTrace() {
+  const t1 = app.lastT, t0 = t1 - TRACE_WINDOW_S;
+  let i = app.frames.length - 1;
+  while (i > 0 && app.frames[i - 1].t >= t0) i -= 1;
+  plot($("trace"), app.frames.slice(i), t0, t1, app.reps.map((r) => [r.start_s, r.end_s]));
+}
+
+$("pause").addEventListener("click", () => send({ type: "pause" }));
+$("resume").addEventListener("click", () => send({ type: "resume" }));
+$("stop").addEventListener("click", () => send({ type: "stop" }));
+
+// (f, g) pain after and summary -----------------------------------------------------------------
+function onSummary(message) {
+  app.summary = message.result;
+  app.sessionId = message.session_id;
+  if ("speechSynthesis" in window) window.speechSynthesis.cancel();
+  show("pain-after");
+}
+
+$("pain-after-next").addEventListener("click", async () => {
+  let saved = app.sessionId !== null && app.sessionId !== undefined;
+  if (saved) {
+    const response = await fetch(`/api/sessions/${app.sessionId}/pain`, {
+      method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ vas_mm: Number($("pain-after").value), context: "after" }),
+    });
+    saved = response.ok;
+  }
+  renderSummary(saved);
+  show("summary");
+});
+
+function mean(values) {
+  const finite = values.filter((v) => typeof v === "number");
+  return finite.length ? finite.reduce((a, b) => a + b, 0) / finite.length : null;
+}
+
+function renderSummary(saved) {
+  const result = app.summary;
+  $("saved").textContent = saved ? "Saved to your history" : "Not saved: the history is not available.";
+  const holds = result.reps.map((r) => r.hold_s);
+  const quality = mean(result.reps.map((r) => r.quality));
+  const stats = [
+    ["Reps", String(result.reps.length)],
+    ["Sets", String(result.sets.length)],
+    ["Mean hold", mean(holds) === null ? "–" : `${mean(holds).toFixed(1)} s`],
+    ["Mean quality", quality === null ? "–" : `${quality.toFixed(0)} / 100`],
+    ["Pain", `${$("pain-before").value} → ${$("pain-after").value} mm`],
+  ];
+  const list = $("summary-stats");
+  list.replaceChildren();
+  for (const [name, value] of stats) {
+    const dt = document.createElement("dt"); dt.textContent = name;
+    const dd = document.createElement("dd"); dd.textContent = value;
+    dd.id = `summary-${name.toLowerCase().replace(/\s+/g, "-")}`;
+    list.append(dt, dd);
+  }
+  const body = $("summary-rep-table").querySelector("tbody");
+  body.replaceChildren();
+  for (const rep of result.reps) {
+    const row = document.createElement("tr");
+    for (const cell of [rep.index, rep.hold_s === null ? "–" : rep.hold_s.toFixed(1), rep.quality,
+      rep.faults.length ? rep.faults.join(", ") : "none"]) {
+      const td = document.createElement("td"); td.textContent = String(cell); row.appendChild(td);
+    }
+    body.appendChild(row);
+  }
+  const t0 = app.frames.length ? app.frames[0].t : 0;
+  plot($("summary-plot"), app.frames, t0, app.lastT, result.reps.map((r) => [r.start_s, r.end_s]));
+}
+
+// History ---------------------------------------------------------------------------------------
+function qualityBars(reps) {
+  const ns = "http://www.w3.org/2000/svg";
+  const svg = document.createElementNS(ns, "svg");
+  svg.setAttribute("viewBox", `0 0 ${Math.max(1, reps.length) * 12} 40`);
+  svg.setAttribute("width", String(Math.min(240, Math.max(12, reps.length * 12))));
+  svg.setAttribute("height", "40");
+  svg.setAttribute("role", "img");
+  svg.setAttribute("aria-label", "Quality of each rep");
+  reps.forEach((rep, i) => {
+    const bar = document.createElementNS(ns, "rect");
+    const height = Math.max(2, (rep.quality / 100) * 38);
+    bar.setAttribute("x", String(i * 12 + 2)); bar.setAttribute("width", "8");
+    bar.setAttribute("y", String(40 - height)); bar.setAttribute("height", String(height));
+    bar.setAttribute("fill", "#0b5cad");
+    svg.appendChild(bar);
+  });
+  return svg;
+}
+
+async function loadHistory() {
+  show("history");
+  const [sessions, techniques] = await Promise.all([
+    fetch("/api/sessions").then((r) => r.json()), fetch("/api/techniques").then((r) => r.json())]);
+  const titles = Object.fromEntries(techniques.map((t) => [t.name, t.title]));
+  const list = $("history-list");
+  list.replaceChildren();
+  $("history-empty").hidden = sessions.length > 0;
+  for (const s of sessions) {
+    const item = document.createElement("li");
+    item.className = "history-item";
+    const when = new Date(s.started_utc).toLocaleString();
+    const quality = mean(s.reps.map((r) => r.quality));
+    const faults = s.reps.reduce((n, r) => n + r.faults.length, 0);
+    const pain = s.pain_before_mm === null ? "" : ` · pain ${s.pain_before_mm} → ${s.pain_after_mm ?? "–"} mm`;
+    const head = document.createElement("strong");
+    head.textContent = `${titles[s.technique] || s.technique} — ${when}`;
+    const line = document.createElement("div");
+    line.textContent = `${s.summary.reps ?? s.reps.length} reps in ${s.summary.sets ?? 0} set(s)`
+      + (quality === null ? "" : ` · mean quality ${quality.toFixed(0)}`)
+      + ` · ${faults} fault(s)${pain} · ${titleCase(s.status)}`;
+    item.append(head, line, qualityBars(s.reps));
+    list.appendChild(item);
+  }
+}
+
+if (location.pathname === "/history") loadHistory(); else loadTechniques();

@@ -1,0 +1,228 @@
+"""The page in a real browser: Playwright drives Debian's Chromium (``/usr/bin/chromium``,
+installed by ``scripts/ensure-system-packages.sh``; ``playwright install`` is never used)
+through whole simulated sessions. A screenshot of every step goes to ``test-artifacts/``.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from web_client import LiveServer, serve
+
+from spinecoach.store import repository
+from spinecoach.store.db import make_engine
+from spinecoach.web.settings import Settings
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
+PHONE = {"width": 390, "height": 844}
+#: Replay speed: a 3-rep session takes a few seconds, slow enough to see every step.
+SIM_SPEED = 10.0
+STEP_TIMEOUT_MS = 20_000
+
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(), reason="run scripts/ensure-system-packages.sh (as root) first"
+)
+
+
+@pytest.fixture(scope="module")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return f"sqlite:///{tmp_path_factory.mktemp('browser')}/history.sqlite3"
+
+
+@pytest.fixture(scope="module")
+def server(database_url: str) -> Iterator[LiveServer]:
+    yield from serve(Settings(sim_speed=SIM_SPEED, database_url=database_url))
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[playwright_api.Browser]:
+    with playwright_api.sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser: playwright_api.Browser) -> Iterator[playwright_api.Page]:
+    context = browser.new_context(viewport=PHONE)
+    page = context.new_page()
+    page.set_default_timeout(STEP_TIMEOUT_MS)
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    yield page
+    context.close()
+    assert errors == [], errors
+
+
+def shot(page: playwright_api.Page, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def assert_no_horizontal_overflow(page: playwright_api.Page) -> None:
+    widths = page.evaluate(
+        "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+    )
+    assert widths[0] <= widths[1], f"the page is {widths[0]} px wide in a {widths[1]} px window"
+
+
+def set_vas_with_keyboard(page: playwright_api.Page, slider: str, value: int) -> None:
+    page.focus(slider)
+    page.keyboard.press("Home")
+    for _ in range(value):
+        page.keyboard.press("ArrowRight")
+    playwright_api.expect(page.locator(f"{slider}-value")).to_have_text(str(value))
+
+
+def choose_and_calibrate(page: playwright_api.Page, url: str, technique: str, prefix: str) -> None:
+    page.goto(url)
+    playwright_api.expect(page.locator(f"[data-technique={technique}]")).to_be_visible()
+    playwright_api.expect(page.locator("footer")).to_have_text(
+        "spinecoach is a coaching tool, not a medical device."
+    )
+    shot(page, f"{prefix}-1-choose")
+    assert_no_horizontal_overflow(page)
+    page.click(f"[data-technique={technique}]")
+    playwright_api.expect(page.locator("#view-pain-before")).to_be_visible()
+    playwright_api.expect(page.get_by_text("worst imaginable pain").first).to_be_visible()
+    set_vas_with_keyboard(page, "#pain-before", 30)
+    shot(page, f"{prefix}-2-pain-before")
+    page.keyboard.press("Tab")  # the Next button follows the slider
+    page.keyboard.press("Enter")
+    playwright_api.expect(page.locator("#sensor-status")).to_have_text(
+        "Built-in simulator connected"
+    )
+    playwright_api.expect(page.locator("#signal-quality")).to_have_text("Good")
+    playwright_api.expect(page.get_by_text("over T12/L1")).to_be_visible()
+    shot(page, f"{prefix}-3-sensor")
+    assert_no_horizontal_overflow(page)
+    page.click("#sensor-next")
+    playwright_api.expect(page.locator("#view-calibration")).to_be_visible()
+    shot(page, f"{prefix}-4-calibration")
+
+
+def test_pelvic_tilt_session_from_first_page_to_saved_history(
+    server: LiveServer, page: playwright_api.Page, database_url: str
+) -> None:
+    started = time.monotonic()
+    choose_and_calibrate(page, f"{server.http_url}/?reps=3", "pelvic-tilt", "pelvic-tilt")
+    playwright_api.expect(page.locator("#view-session")).to_be_visible()
+    playwright_api.expect(page.locator("#rep-count")).to_have_text("1")
+    shot(page, "pelvic-tilt-5-sets")
+    assert_no_horizontal_overflow(page)
+    playwright_api.expect(page.locator("#view-pain-after")).to_be_visible()
+    shot(page, "pelvic-tilt-6-pain-after")
+    assert page.locator("#rep-count").text_content() == "3"
+    set_vas_with_keyboard(page, "#pain-after", 10)
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    playwright_api.expect(page.locator("#saved")).to_have_text("Saved to your history")
+    playwright_api.expect(page.locator("#summary-reps")).to_have_text("3")
+    playwright_api.expect(page.locator("#summary-pain")).to_have_text("30 → 10 mm")
+    assert page.locator("#summary-rep-table tbody tr").count() == 3
+    shot(page, "pelvic-tilt-7-summary")
+    assert_no_horizontal_overflow(page)
+    page.get_by_role("link", name="Open history").click()
+    item = page.locator(".history-item").first
+    playwright_api.expect(item).to_contain_text("Supine pelvic tilt")
+    playwright_api.expect(item).to_contain_text("3 reps in 1 set(s)")
+    playwright_api.expect(item).to_contain_text("pain 30 → 10 mm")
+    shot(page, "pelvic-tilt-8-history")
+    assert_no_horizontal_overflow(page)
+    # What the page said is what the database holds, with the simulated recording.
+    sessions = httpx.get(f"{server.http_url}/api/sessions", timeout=5.0).json()
+    saved = sessions[0]
+    assert (saved["technique"], saved["status"], saved["summary"]["reps"]) == (
+        "pelvic-tilt",
+        "completed",
+        3,
+    )
+    assert (saved["pain_before_mm"], saved["pain_after_mm"]) == (30.0, 10.0)
+    engine = make_engine(database_url)
+    try:
+        from sqlalchemy.orm import Session
+
+        with Session(engine) as db:
+            recording = repository.load_recording(db, saved["id"])
+        assert set(recording.sensors) == {"lower", "upper"}
+    finally:
+        engine.dispose()
+    assert time.monotonic() - started < 45.0
+
+
+def test_calibration_shows_each_instruction_with_a_countdown(
+    server: LiveServer, page: playwright_api.Page
+) -> None:
+    page.goto(f"{server.http_url}/?reps=1")
+    page.click("[data-technique=pelvic-tilt]")
+    page.click("#pain-before-next")
+    playwright_api.expect(page.locator("#sensor-next")).to_be_enabled()
+    page.evaluate(
+        """() => { window.__seen = [];
+        const record = () => window.__seen.push(
+            document.getElementById('calibration-instruction').textContent + ' | ' +
+            document.getElementById('calibration-countdown').textContent);
+        for (const id of ['calibration-instruction', 'calibration-countdown'])
+          new MutationObserver(record).observe(document.getElementById(id),
+            {childList: true, characterData: true, subtree: true}); }"""
+    )
+    assert page.locator("#calibration-instruction").text_content() == "Stand still"
+    page.click("#sensor-next")
+    playwright_api.expect(page.locator("#view-session")).to_be_visible()
+    seen = page.evaluate("window.__seen")
+    assert any(re.fullmatch(r"Bend forward slowly three times \| \d+ s", s) for s in seen), seen
+    assert any(re.fullmatch(r"Get into position and hold still \| \d+ s", s) for s in seen), seen
+    page.click("#stop")
+    playwright_api.expect(page.locator("#view-pain-after")).to_be_visible()
+
+
+def test_cat_cow_session_animates_the_breathing_pacer(
+    server: LiveServer, page: playwright_api.Page
+) -> None:
+    choose_and_calibrate(page, f"{server.http_url}/?reps=3", "cat-cow", "cat-cow")
+    page.evaluate(
+        """() => { window.__cues = [];
+        new MutationObserver(() => window.__cues.push(document.getElementById('cue').textContent))
+        .observe(document.getElementById('cue'), {childList: true, characterData: true,
+                                                  subtree: true}); }"""
+    )
+    pacer = page.locator("#pacer")
+    playwright_api.expect(pacer).to_be_visible()
+    playwright_api.expect(page.locator("#pacer-label")).to_have_text(re.compile("Breathe (in|out)"))
+    transform = "getComputedStyle(document.getElementById('pacer')).transform"
+    first = page.evaluate(transform)
+    shot(page, "cat-cow-5-pacer-a")
+    page.wait_for_function(f"{transform} !== {first!r}", timeout=5_000)
+    shot(page, "cat-cow-5-pacer-b")
+    assert page.evaluate(transform) != first
+    page.wait_for_function(
+        "window.__cues.some(c => /Breathe (in|out)/.test(c))", timeout=STEP_TIMEOUT_MS
+    )
+    page.click("#mute")
+    assert page.locator("#mute").is_checked()
+    page.click("#pause")
+    playwright_api.expect(page.locator("#resume")).to_be_enabled()
+    page.click("#resume")
+    playwright_api.expect(page.locator("#pause")).to_be_enabled()
+    playwright_api.expect(page.locator("#view-pain-after")).to_be_visible()
+    page.click("#pain-after-next")
+    playwright_api.expect(page.locator("#saved")).to_have_text("Saved to your history")
+    shot(page, "cat-cow-7-summary")
