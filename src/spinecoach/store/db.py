@@ -70,6 +70,24 @@ def database_url(explicit: str | None = None) -> str:
     return f"sqlite:///{default_sqlite_path()}"
 
 
+def _set_wal(cursor: Any) -> None:
+    """Switch to WAL. Switching needs a moment of exclusive access, and SQLite answers
+    "database is locked" at once (without its busy handler) when another process opens
+    the same new file at that instant, so retry for a while before giving up."""
+    import sqlite3
+    import time
+
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000.0
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 def _sqlite_on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
     # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin (the
     # module would otherwise skip BEGIN before DDL and SAVEPOINT would not work).
@@ -78,7 +96,7 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> N
     try:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA journal_mode=WAL")
+        _set_wal(cursor)
         cursor.execute("PRAGMA synchronous=NORMAL")
     finally:
         cursor.close()
