@@ -1,12 +1,11 @@
 """Rep detection for the hold techniques: pelvic tilt, hip-hinge, flexion-extension.
 
-:class:`HoldRepDetector` is the streaming object (``update(frame)`` with an
-:class:`~spinecoach.motion.AngleFrame`); :func:`detect_reps` runs the same object over a
-whole :class:`~spinecoach.motion.AngleFrames`, so batch and streaming give the same reps.
+:class:`HoldRepDetector` is the streaming object (``update(time_s, angles)`` per angle
+frame); the exercise engine (:mod:`spinecoach.exercises.engine`) wraps it for streaming
+and batch alike, so both give the same reps.
 
-This is the first increment of the exercise engine (issue 3): reps with start, peak and
-end times, the hold inside the rep, move and return phases, range. Faults, quality
-scores, cat-cow and the breath pacer build on it.
+It gives each rep's frames and excursions (start, peak and end, the hold, move and
+return phases, range); the engine turns them into measures, faults and quality.
 """
 
 from __future__ import annotations
@@ -34,7 +33,6 @@ from spinecoach.exercises.reps import (
     SegmenterSettings,
     excursion,
 )
-from spinecoach.motion.process import AngleFrames
 
 
 @dataclass(frozen=True)
@@ -73,23 +71,23 @@ SPECS: Mapping[str, TechniqueSpec] = {
 
 @dataclass(frozen=True)
 class HoldRep:
-    """One detected rep. Times in seconds since the recording start, angles in degrees
-    of the main signal relative to the rest baseline, in the working direction."""
+    """One detected rep: its frames, the main excursion (hold, phases, peak) and, for
+    flexion-extension, the opposite (extension) one. Times in seconds since the
+    recording start, angles in degrees of the main signal from the rest baseline."""
 
     technique: str
     index: int
-    start_s: float
-    peak_s: float
-    end_s: float
-    range_deg: float
-    hold_s: float
-    hold_start_s: float
-    hold_end_s: float
-    move_s: float
-    return_s: float
     main: Excursion
     frames: RepFrames
     opposite: Excursion | None = None
+
+    @property
+    def start_s(self) -> float:
+        return float(self.frames.time_s[0])
+
+    @property
+    def end_s(self) -> float:
+        return float(self.frames.time_s[-1])
 
     @property
     def duration_s(self) -> float:
@@ -111,22 +109,7 @@ def analyse_rep(spec: TechniqueSpec, frames: RepFrames, index: int) -> HoldRep:
         if opp_t.shape[0] >= 3:
             opposite = excursion(opp_t, opp_x, 0.08)
     ex = excursion(main_t, main_x, 0.08)
-    return HoldRep(
-        technique=spec.name,
-        index=index,
-        start_s=float(t[0]),
-        peak_s=ex.peak_s,
-        end_s=float(t[-1]),
-        range_deg=ex.peak_deg,
-        hold_s=ex.hold_s,
-        hold_start_s=ex.hold_start_s,
-        hold_end_s=ex.hold_end_s,
-        move_s=ex.move_s,
-        return_s=ex.return_s,
-        main=ex,
-        frames=frames,
-        opposite=opposite,
-    )
+    return HoldRep(technique=spec.name, index=index, main=ex, frames=frames, opposite=opposite)
 
 
 class HoldRepDetector:
@@ -164,13 +147,3 @@ class HoldRepDetector:
         rep = analyse_rep(self.spec, done, len(self.reps) + 1)
         self.reps.append(rep)
         return rep
-
-
-def detect_reps(frames: AngleFrames, technique: str) -> list[HoldRep]:
-    """All reps of ``technique`` in a recording's angle frames (batch)."""
-    detector = HoldRepDetector(technique)
-    names = list(frames.angles)
-    columns = [frames.angles[n].tolist() for n in names]
-    for k, t in enumerate(frames.time_s.tolist()):
-        detector.update(t, {n: columns[j][k] for j, n in enumerate(names)})
-    return detector.reps

@@ -319,16 +319,17 @@ class ExerciseEngine:
             self.spec, done.frames, done.main, done.opposite, self._usual_ranges()
         )
         measures["target_hold_s"] = self._time_on_target(done.frames.time_s, done.frames.main_deg)
+        ex = done.main
         timing = _Timing(
             done.start_s,
-            done.peak_s,
+            ex.peak_s,
             done.end_s,
-            done.range_deg,
-            done.hold_s,
-            done.hold_start_s,
-            done.hold_end_s,
-            done.move_s,
-            done.return_s,
+            ex.peak_deg,
+            ex.hold_s,
+            ex.hold_start_s,
+            ex.hold_end_s,
+            ex.move_s,
+            ex.return_s,
             done.opposite.hold_s if done.opposite else float("nan"),
             done.opposite.peak_deg if done.opposite else float("nan"),
         )
