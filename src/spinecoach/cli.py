@@ -102,6 +102,22 @@ def _exercise_frames(recording: Any, technique: str) -> tuple[Any, dict[str, Any
     return frames, info
 
 
+def _detect(recording: Any, technique: str, step: Callable[[str], None]) -> tuple[Any, Any]:
+    """Angle frames and the exercise engine's result for one recording (two CLI steps)."""
+    from spinecoach.exercises import detect_exercise
+
+    step("estimating angles")
+    frames, motion_info = _exercise_frames(recording, technique)
+    step(f"finding {technique} reps")
+    result = detect_exercise(
+        frames,
+        technique,
+        annotations=recording.events,
+        calibrated_position=motion_info["position"],
+    )
+    return frames, result
+
+
 def _finite_or_none(value: Any) -> Any:
     """The same structure with NaN/inf floats as None, so --json prints valid JSON."""
     if isinstance(value, float):
@@ -357,21 +373,12 @@ def _analyze_exercise(
     as_json: bool,
     plot: Path | None,
 ) -> None:
-    from spinecoach.exercises import detect_exercise
     from spinecoach.exercises.plot import plot_exercise
 
     with _errors(), _steps(4 if plot else 3, quiet=as_json) as step:
         step("reading")
         recording = _load(path, fmt, rate, mapping, placement)
-        step("estimating angles")
-        frames, motion_info = _exercise_frames(recording, technique)
-        step(f"finding {technique} reps")
-        result = detect_exercise(
-            frames,
-            technique,
-            annotations=recording.events,
-            calibrated_position=motion_info["position"],
-        )
+        frames, result = _detect(recording, technique, step)
         if plot:
             step("plotting")
             plot_exercise(
@@ -415,7 +422,6 @@ def _validate_exercise(
     technique: str,
     as_json: bool,
 ) -> None:
-    from spinecoach.exercises import detect_exercise
     from spinecoach.exercises.validation import validate_exercise
 
     with _errors(), _steps(3, quiet=as_json) as step:
@@ -426,15 +432,7 @@ def _validate_exercise(
                 f"{path} has no ground truth; --exercise validation needs a simulated "
                 f"recording (spinecoach simulate {technique} --out FILE)"
             )
-        step("estimating angles")
-        frames, motion_info = _exercise_frames(recording, technique)
-        step(f"finding {technique} reps")
-        result = detect_exercise(
-            frames,
-            technique,
-            annotations=recording.events,
-            calibrated_position=motion_info["position"],
-        )
+        _frames, result = _detect(recording, technique, step)
         report = validate_exercise(recording, result).as_dict()
     if as_json:
         sys.stdout.write(json.dumps(report, indent=2) + "\n")
