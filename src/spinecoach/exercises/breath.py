@@ -446,6 +446,10 @@ def _lag_correlations(
     needed = max(3, int(MIN_OVERLAP_SHARE * np.count_nonzero(known)))
     t_known, f_known = time_s[known], flow[known]
     known_f = known.astype(np.float64)
+    # NaN only at the ends (the smoothing's edges), not in gaps: the interpolation over
+    # the known samples cannot bridge anything (the usual case; the guard is skipped).
+    known_at = np.flatnonzero(known)
+    all_known = known_at.size == 0 or known_at[-1] - known_at[0] + 1 == known_at.size
     moving = np.where(valid, velocity, 0.0)
     out = np.full(lags_s.shape, np.nan)
     block = max(1, _INTERP_BLOCK // time_s.shape[0])
@@ -454,9 +458,11 @@ def _lag_correlations(
         at = (time_s[None, :] - lags[:, None]).ravel()
         rows = (lags.shape[0], time_s.shape[0])
         shifted = np.interp(at, t_known, f_known, left=np.nan, right=np.nan).reshape(rows)
-        # np.interp bridges gaps in the flow; do not trust values across a NaN gap.
-        reached = np.interp(at, time_s, known_f, left=0.0, right=0.0).reshape(rows)
-        use = valid[None, :] & np.isfinite(shifted) & (reached > 0.999)
+        use = valid[None, :] & np.isfinite(shifted)
+        if not all_known:
+            # np.interp bridges gaps in the flow; do not trust values across a NaN gap.
+            reached = np.interp(at, time_s, known_f, left=0.0, right=0.0).reshape(rows)
+            use &= reached > 0.999
         b = np.where(use, shifted, 0.0)
         a = np.where(use, moving[None, :], 0.0)
         denominator = np.sqrt((a * a).sum(axis=1) * (b * b).sum(axis=1))
@@ -557,6 +563,43 @@ def _central_cycle(time_s: FloatArray, volume: FloatArray) -> FloatArray:
     return out
 
 
+def _rates(
+    t: FloatArray, movement: FloatArray, volume: FloatArray, expected_sign: float
+) -> tuple[FloatArray, FloatArray]:
+    """The movement's velocity and the signed flow of the window's central breath cycle."""
+    velocity = _derivative(t, movement)
+    flow = expected_sign * _derivative(t, _central_cycle(t, volume))
+    return velocity, flow
+
+
+def in_phase_share(
+    time_s: FloatArray,
+    movement_deg: FloatArray,
+    pacer_volume: FloatArray,
+    *,
+    expected_sign: float = -1.0,
+) -> float:
+    """:attr:`BreathSync.in_phase_share` alone, without the lag search (which is most of
+    :func:`breath_sync`'s work): the live coach needs it when a breath ends. Same inputs
+    and the same value as ``breath_sync(...).in_phase_share``.
+
+    >>> t = np.arange(0.0, 12.0, 0.01)
+    >>> volume = BreathPacer(3.0, 4.0, start_s=2.5).volume(t)
+    >>> late = -30.0 * BreathPacer(3.0, 4.0, start_s=3.5).volume(t)
+    >>> in_phase_share(t, late, volume) == breath_sync(t, late, volume).in_phase_share
+    True
+    """
+    t = _as_1d("time_s", time_s)
+    movement = _as_1d("movement_deg", movement_deg)
+    volume = _as_1d("pacer_volume", pacer_volume)
+    _check_time(t)
+    _check_frames(t, movement_deg=movement, pacer_volume=volume)
+    velocity, flow = _rates(t, movement, volume, float(expected_sign))
+    if not np.nanmax(np.abs(velocity), initial=0.0) > _STILL_DPS:
+        return math.nan  # nothing moves at all
+    return _in_phase_share(velocity, flow)
+
+
 def breath_sync(
     time_s: FloatArray,
     movement_deg: FloatArray,
@@ -630,8 +673,7 @@ def breath_sync(
         )
     max_lag = _positive_seconds("max_lag_s", max_lag_s)
 
-    velocity = _derivative(t, movement)
-    flow = float(expected_sign) * _derivative(t, _central_cycle(t, volume))
+    velocity, flow = _rates(t, movement, volume, float(expected_sign))
     if not np.nanmax(np.abs(velocity), initial=0.0) > _STILL_DPS:
         return BreathSync(math.nan, False, math.nan, math.nan)  # nothing moves at all
     share = _in_phase_share(velocity, flow)

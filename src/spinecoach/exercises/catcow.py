@@ -17,9 +17,11 @@ finished cycle's buffered frames, so batch and streaming agree.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import deque
 from dataclasses import dataclass
+from typing import Final
 
 import numpy as np
 from numpy.typing import NDArray
@@ -39,13 +41,22 @@ class CycleSettings:
     max_cycle_s: float = 25.0
 
 
+@functools.lru_cache(maxsize=16)
+def _jerk_band(rate_hz: float) -> FloatArray:
+    """The 1.5–5 Hz band-pass of :func:`jerk_ratio` at ``rate_hz`` (designed once per
+    rate: the design costs more than the filtering, and a live rep needs it at once)."""
+    high = min(5.0, 0.45 * rate_hz)
+    sos: FloatArray = butter(4, [1.5, high], btype="bandpass", fs=rate_hz, output="sos")
+    sos.setflags(write=False)
+    return sos
+
+
 def jerk_ratio(time_s: FloatArray, x: FloatArray) -> float:
     """RMS of the 1.5–5 Hz band ÷ RMS of the movement about its mean (ratio)."""
     if time_s.shape[0] < 30:
         return float("nan")
     rate = 1.0 / float(np.median(np.diff(time_s)))
-    high = min(5.0, 0.45 * rate)
-    sos = butter(4, [1.5, high], btype="bandpass", fs=rate, output="sos")
+    sos = _jerk_band(round(rate, 6)).copy()  # scipy's filter wants a writable array
     band = sosfiltfilt(sos, x - x.mean())
     total = float(np.sqrt(np.mean((x - x.mean()) ** 2)))
     return float(np.sqrt(np.mean(band**2))) / total if total > 0 else float("nan")
@@ -125,6 +136,20 @@ def _min_jerk(s: FloatArray) -> FloatArray:
     return np.asarray(s**3 * (10.0 - 15.0 * s + 6.0 * s**2), dtype=np.float64)
 
 
+def _min_jerk_inplace(s: FloatArray) -> FloatArray:
+    """:func:`_min_jerk` computed in the array ``s`` itself (Horner form, no temporaries
+    but one: the fit evaluates it for every candidate lag at once)."""
+    np.clip(s, 0.0, 1.0, out=s)
+    poly = s * 6.0
+    poly -= 15.0
+    poly *= s
+    poly += 10.0
+    poly *= s
+    poly *= s
+    poly *= s
+    return poly
+
+
 @dataclass(frozen=True)
 class CycleFit:
     """The breath-locked movement model that best explains one cycle.
@@ -146,6 +171,15 @@ class CycleFit:
         return self.cow_deg > self.cat_deg
 
 
+#: Candidate lags (s) of the breath-locked fit: 0.02 s steps from −1 to +2.5 s.
+FIT_LAGS_S: Final = np.arange(-1.0, 2.5001, 0.02)
+#: The coarse pass looks at every COARSE_STEP-th candidate lag (0.1 s apart) ...
+COARSE_STEP: Final = 5
+#: ... and the fine pass at every candidate within COARSE_STEP − 1 steps of the
+#: COARSE_KEEP best coarse lags.
+COARSE_KEEP: Final = 3
+
+
 def fit_cycle(
     time_s: FloatArray,
     lumbar_deg: FloatArray,
@@ -157,29 +191,91 @@ def fit_cycle(
 ) -> CycleFit | None:
     """Least-squares fit of the breath-locked model over candidate lags (0.02 s steps from
     −1 to +2.5 s); the lag with the smallest mean squared residual wins. None when the
-    frames do not cover the cycle."""
-    lags = np.arange(-1.0, 2.5001, 0.02) if lags_s is None else lags_s
-    best: CycleFit | None = None
-    best_mse = np.inf
-    for lag in lags:
-        k0, k1, k2 = inhale_s + lag, exhale_s + lag, end_s + lag
-        inside = (time_s >= k0) & (time_s <= k2)
-        if np.count_nonzero(inside) < 20:
-            continue
-        t = time_s[inside]
-        up = _min_jerk((t - k0) / (k1 - k0))  # start → cow
-        down = _min_jerk((t - k1) / (k2 - k1))  # cow → cat
-        first = t < k1
-        b0 = np.where(first, 1.0 - up, 0.0)
-        b1 = np.where(first, up, 1.0 - down)
-        b2 = np.where(first, 0.0, down)
-        basis = np.column_stack([b0, b1, b2])
-        coef, *_ = np.linalg.lstsq(basis, lumbar_deg[inside], rcond=None)
-        residual = lumbar_deg[inside] - basis @ coef
-        mse = float(np.mean(residual**2))
-        if mse < best_mse:
-            best_mse = mse
-            best = CycleFit(
-                float(lag), float(coef[0]), float(coef[1]), float(coef[2]), float(np.sqrt(mse))
+    frames do not cover the cycle.
+
+    It runs in the live coach when a breath ends, so it must take milliseconds: the
+    default search is coarse to fine (every 0.1 s, then every 0.02 s around the three
+    best coarse lags; a test checks it finds the exhaustive search's lag on simulated
+    sessions), and all lags of a pass are solved at once (:func:`_fit_lags`). Given
+    ``lags_s``, exactly those lags are searched.
+    """
+    t = np.asarray(time_s, dtype=np.float64)
+    y = np.asarray(lumbar_deg, dtype=np.float64)
+    if lags_s is not None:
+        lags = np.asarray(lags_s, dtype=np.float64)
+        mse, coef = _fit_lags(t, y, lags, inhale_s, exhale_s, end_s)
+    else:
+        lags = FIT_LAGS_S
+        coarse = np.arange(0, lags.size, COARSE_STEP)
+        coarse_mse, coarse_coef = _fit_lags(t, y, lags[coarse], inhale_s, exhale_s, end_s)
+        finite = np.flatnonzero(np.isfinite(coarse_mse))
+        if finite.size == 0:
+            return None
+        kept = coarse[finite[np.argsort(coarse_mse[finite], kind="stable")[:COARSE_KEEP]]]
+        near = np.unique(
+            np.clip(
+                (kept[:, None] + np.arange(-COARSE_STEP + 1, COARSE_STEP)[None, :]).ravel(),
+                0,
+                lags.size - 1,
             )
-    return best
+        )
+        fine = np.setdiff1d(near, coarse, assume_unique=True)
+        mse = np.full(lags.size, np.inf)
+        coef = np.full((lags.size, 3), np.nan)
+        mse[coarse], coef[coarse] = coarse_mse, coarse_coef
+        if fine.size:
+            mse[fine], coef[fine] = _fit_lags(t, y, lags[fine], inhale_s, exhale_s, end_s)
+    if lags.size == 0 or not np.isfinite(mse).any():
+        return None
+    best = int(np.argmin(mse))
+    c = coef[best]
+    return CycleFit(
+        float(lags[best]), float(c[0]), float(c[1]), float(c[2]), float(np.sqrt(mse[best]))
+    )
+
+
+def _fit_lags(
+    t: FloatArray, y: FloatArray, lags: FloatArray, inhale_s: float, exhale_s: float, end_s: float
+) -> tuple[FloatArray, FloatArray]:
+    """Mean squared residual and turning points (start, cow, cat) of the model for every
+    lag at once; ``inf`` and NaN for a lag with fewer than 20 samples in its cycle.
+
+    With the moves clipped to [0, 1], the three basis functions are 1 − up, up − down and
+    down (``down`` is 0 before the cow, ``up`` is 1 after it), so every entry of the 3×3
+    normal equations is a sum of up, down, their squares and their products with y; the
+    minimum-norm solution (pseudo-inverse) equals ``lstsq``'s, also when a lag leaves a
+    turning point without data.
+    """
+    mse = np.full(lags.size, np.inf)
+    coef = np.full((lags.size, 3), np.nan)
+    if lags.size == 0 or t.size == 0:
+        return mse, coef
+    usable = (t >= inhale_s + lags.min()) & (t <= end_s + lags.max())
+    t, y = t[usable], y[usable]
+    shifted = t[None, :] - lags[:, None]
+    w = ((shifted >= inhale_s) & (shifted <= end_s)).astype(np.float64)
+    up = _min_jerk_inplace((shifted - inhale_s) * (1.0 / (exhale_s - inhale_s)))
+    up *= w
+    down = _min_jerk_inplace((shifted - exhale_s) * (1.0 / (end_s - exhale_s)))
+    down *= w
+    n = w.sum(axis=1)
+    s_u, s_d = up.sum(axis=1), down.sum(axis=1)
+    s_uu, s_dd = np.einsum("ls,ls->l", up, up), np.einsum("ls,ls->l", down, down)
+    s_y, s_uy, s_dy = w @ y, up @ y, down @ y
+    s_yy = w @ (y * y)
+    gram = np.empty((lags.size, 3, 3))
+    gram[:, 0, 0] = n - 2.0 * s_u + s_uu
+    gram[:, 0, 1] = gram[:, 1, 0] = s_u - s_uu
+    gram[:, 0, 2] = gram[:, 2, 0] = 0.0
+    gram[:, 1, 1] = s_uu - 2.0 * s_d + s_dd
+    gram[:, 1, 2] = gram[:, 2, 1] = s_d - s_dd
+    gram[:, 2, 2] = s_dd
+    rhs = np.stack([s_y - s_uy, s_uy - s_dy, s_dy], axis=1)
+    ok = n >= 20
+    if not ok.any():
+        return mse, coef
+    coef[ok] = (np.linalg.pinv(gram[ok]) @ rhs[ok][:, :, None])[:, :, 0]
+    g, r, c = gram[ok], rhs[ok], coef[ok]
+    sse = s_yy[ok] - 2.0 * np.einsum("li,li->l", c, r) + np.einsum("li,lij,lj->l", c, g, c)
+    mse[ok] = np.maximum(sse, 0.0) / n[ok]
+    return mse, coef

@@ -32,8 +32,8 @@ from spinecoach.conventions import (
 from spinecoach.errors import ConfigurationError
 from spinecoach.exercises.breath import (
     PacerTrack,
-    breath_sync,
     estimate_respiration,
+    in_phase_share,
     pacer_from_events,
 )
 from spinecoach.exercises.catalogue import Catalogue, default_catalogue
@@ -346,13 +346,12 @@ class ExerciseEngine:
         inside = (t >= cycle.inhale_start_s + lag) & (t <= cycle.end_s + lag)
         ti, xi = t[inside], x[inside]
         # How much of the cycle the spine moved with the breath (its own, unshifted time):
-        # breath_sync looks at the pacer cycle in the middle of the frames it is given.
+        # in_phase_share looks at the pacer cycle in the middle of the frames it is given.
         volume = pacer.volume(t)
         known = np.isfinite(volume)
         in_phase = math.nan
         if np.count_nonzero(known) >= 50:
-            sync = breath_sync(t[known], x[known], volume[known], expected_sign=-1.0)
-            in_phase = sync.in_phase_share
+            in_phase = in_phase_share(t[known], x[known], volume[known], expected_sign=-1.0)
         swing = abs(fit.cat_deg - fit.cow_deg)
         if swing < MIN_CYCLE_SWING_DEG:
             self._discarded.append(
