@@ -37,6 +37,7 @@ bench: $(STAMP)
 	$(PY) bench/throughput.py
 	$(PY) bench/streaming.py
 	$(PY) bench/exercises.py
+	$(PY) bench/latency.py
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache .mypy_cache .ruff_cache

@@ -1,10 +1,20 @@
-"""Shared fixtures: where the real recordings live, and small analytic signals."""
+"""Shared fixtures: where the real recordings live, and a real PostgreSQL server.
+
+The PostgreSQL server is a throwaway cluster started once per test session on a free
+loopback port (see :mod:`spinecoach.store.pgserver`). Missing server binaries fail the
+tests with the package to install; they are never skipped.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
+
+from spinecoach.errors import ConfigurationError
+from spinecoach.store.pgserver import ThrowawayPostgres, find_postgres_bindir
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
@@ -16,3 +26,27 @@ def fusion_csv() -> Path:
     if not FUSION_CSV.exists():
         pytest.skip(f"real Fusion recording not found at {FUSION_CSV} (../shared/data is absent)")
     return FUSION_CSV
+
+
+PG_DATABASE = "spinecoach_test"
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """The URL of a database on a throwaway PostgreSQL cluster (one per test session)."""
+    try:
+        bindir = find_postgres_bindir()
+    except ConfigurationError as exc:
+        pytest.fail(f"PostgreSQL is needed by the store tests: {exc}", pytrace=False)
+    with ThrowawayPostgres(bindir) as server:
+        yield server.create_database(PG_DATABASE)
+
+
+@pytest.fixture
+def empty_postgres_url(postgres_url: str) -> str:
+    """The PostgreSQL test database, emptied of every table."""
+    plain = postgres_url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(plain, autocommit=True) as connection:
+        connection.execute("DROP SCHEMA public CASCADE")
+        connection.execute("CREATE SCHEMA public")
+    return postgres_url

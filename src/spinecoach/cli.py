@@ -620,6 +620,66 @@ def demo(
 
 
 @app.command()
+def coach(
+    technique: Annotated[str, typer.Argument(help="Technique to coach, e.g. pelvic-tilt.")],
+    source: Annotated[
+        str, typer.Option(help="Sensor source: sim (the built-in simulator; the only one yet).")
+    ] = "sim",
+    seed: Annotated[int, typer.Option(help="Random seed of the simulated session.")] = 0,
+    reps: Annotated[
+        int | None, typer.Option(help="Reps (or breath cycles) per set; default: the dose.")
+    ] = None,
+    profile: Annotated[
+        str, typer.Option(help="Simulated performer: typical, stiff, hypermobile, novice, expert.")
+    ] = "typical",
+    speed: Annotated[float, typer.Option(help="Replay speed; 1 = real time.")] = 1.0,
+    pain_before: Annotated[
+        float | None,
+        typer.Option(help="Pain before, 0–100 mm VAS (asked when not given, in a terminal)."),
+    ] = None,
+    pain_after: Annotated[
+        float | None,
+        typer.Option(help="Pain after, 0–100 mm VAS (asked when not given, in a terminal)."),
+    ] = None,
+    database: Annotated[
+        str | None,
+        typer.Option(
+            "--database",
+            metavar="URL",
+            help="SQLAlchemy database URL of the history, or SPINECOACH_DATABASE_URL.",
+        ),
+    ] = None,
+    no_save: Annotated[
+        bool, typer.Option("--no-save", help="Do not save the session to the history.")
+    ] = False,
+) -> None:
+    """Coach one session in the terminal: the live coach's engine with a live display
+    (step, angle gauge with the target band, reps, hold countdown, breathing pacer, body
+    position, signal flags, trace, cues). Ctrl+C stops early and still shows and saves the
+    summary; space pauses. Without a terminal, progress lines are printed instead.
+
+    Example: spinecoach coach pelvic-tilt --seed 3 --reps 5 --pain-before 20
+    """
+    from spinecoach.coach import CoachSettings
+    from spinecoach.coach import coach as run_coach
+
+    with _errors():
+        settings = CoachSettings(
+            technique,
+            source=source,
+            seed=seed,
+            reps=reps,
+            profile=profile,
+            speed=speed,
+            pain_before_mm=pain_before,
+            pain_after_mm=pain_after,
+            database_url=database,
+            save=not no_save,
+        )
+        run_coach(settings, out_console, interactive=sys.stdin.isatty())
+
+
+@app.command()
 def serve(
     host: Annotated[
         str | None,
@@ -689,6 +749,74 @@ def serve(
         port=settings.port,
         ws="websockets-sansio",
         log_level="info",
+    )
+
+
+@app.command()
+def export(
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out", metavar="DIR", help="New (or empty) folder to write the export into."
+        ),
+    ],
+    database: Annotated[
+        str | None,
+        typer.Option(
+            "--database",
+            metavar="URL",
+            help="SQLAlchemy database URL of the history, or SPINECOACH_DATABASE_URL.",
+        ),
+    ] = None,
+    person: Annotated[
+        int | None, typer.Option("--person", metavar="ID", help="Only this person's records.")
+    ] = None,
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format", metavar="csv|parquet|both", help="Table files: csv, parquet or both."
+        ),
+    ] = "both",
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Replace an earlier export in DIR, once the new one is complete.",
+        ),
+    ] = False,
+) -> None:
+    """Export the history: one CSV and/or Parquet file per table, every session's
+    recording (recordings/session-ID.screc, checksum verified) and manifest.json (version,
+    schema revision, row counts, SHA-256 of every file). Reads the database, never
+    changes it; an export is written completely or not at all.
+
+    Example: spinecoach export --out history-export --format csv
+    """
+    from spinecoach.store.db import database_url
+    from spinecoach.store.export import export_database
+
+    with _errors():
+        summary = export_database(
+            database_url(database), out, person_id=person, formats=fmt, force=force
+        )
+    out_console.print(
+        f"exported to {summary.out} (schema revision {summary.schema_revision})",
+        highlight=False,
+        soft_wrap=True,
+    )
+    table = Table()
+    table.add_column("table")
+    table.add_column("rows", justify="right")
+    for name, rows in summary.rows.items():
+        table.add_row(name, str(rows))
+    out_console.print(table)
+    missing = summary.sessions_without_recording
+    note = f"; {len(missing)} session(s) without a stored recording" if missing else ""
+    out_console.print(
+        f"{len(summary.recordings)} recording(s){note}; {summary.files} files, "
+        f"checksums in {summary.out / 'manifest.json'}",
+        highlight=False,
+        soft_wrap=True,
     )
 
 

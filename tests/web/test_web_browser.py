@@ -5,6 +5,7 @@ through whole simulated sessions. A screenshot of every step goes to ``test-arti
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Iterator
@@ -34,6 +35,9 @@ PHONE = {"width": 390, "height": 844}
 #: Replay speed: a 3-rep session takes a few seconds, slow enough to see every step.
 SIM_SPEED = 10.0
 STEP_TIMEOUT_MS = 20_000
+
+# Every expectation may take a whole step (a session's end includes saving it).
+playwright_api.expect.set_options(timeout=STEP_TIMEOUT_MS)
 
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(), reason="run scripts/ensure-system-packages.sh (as root) first"
@@ -119,6 +123,33 @@ def choose_and_calibrate(page: playwright_api.Page, url: str, technique: str, pr
     shot(page, f"{prefix}-4-calibration")
 
 
+def check_history_item_plot(page: playwright_api.Page, item: playwright_api.Locator) -> None:
+    """The history item names its session and shows the server's plot of it: a labelled,
+    lazy-loaded image inside a link that the keyboard reaches."""
+    playwright_api.expect(item.get_by_role("heading", level=2)).to_have_text("Supine pelvic tilt")
+    playwright_api.expect(item.locator("time")).to_be_visible()
+    playwright_api.expect(item).to_contain_text("Completed")
+    playwright_api.expect(item).to_contain_text("Mean quality")
+    playwright_api.expect(item).to_contain_text("Faults")
+    image = item.locator(".history-plot img")
+    assert image.get_attribute("loading") == "lazy"
+    assert "each rep shaded" in (image.get_attribute("alt") or "")
+    image.scroll_into_view_if_needed()
+    image.evaluate(
+        "img => img.complete && img.naturalWidth > 0 ? true : new Promise((ok, fail) => {"
+        " img.addEventListener('load', () => ok(true));"
+        " img.addEventListener('error', () => fail(new Error('the plot did not load'))); })"
+    )
+    assert image.evaluate("img => img.naturalWidth") > 0
+    box = image.bounding_box()
+    assert box is not None and 0 < box["width"] <= PHONE["width"]
+    link = item.locator(".history-plot a")
+    link.focus()
+    assert page.evaluate("document.activeElement.tagName") == "A"
+    assert page.evaluate("document.activeElement.getAttribute('href')").endswith("/plot.png")
+    item.screenshot(path=str(ARTIFACTS / "pelvic-tilt-8-history-item.png"))
+
+
 def test_pelvic_tilt_session_from_first_page_to_saved_history(
     server: LiveServer, page: playwright_api.Page, database_url: str
 ) -> None:
@@ -144,7 +175,8 @@ def test_pelvic_tilt_session_from_first_page_to_saved_history(
     item = page.locator(".history-item").first
     playwright_api.expect(item).to_contain_text("Supine pelvic tilt")
     playwright_api.expect(item).to_contain_text("3 reps in 1 set(s)")
-    playwright_api.expect(item).to_contain_text("pain 30 → 10 mm")
+    playwright_api.expect(item).to_contain_text("30 → 10 mm")
+    check_history_item_plot(page, item)
     shot(page, "pelvic-tilt-8-history")
     assert_no_horizontal_overflow(page)
     # What the page said is what the database holds, with the simulated recording.
@@ -226,3 +258,126 @@ def test_cat_cow_session_animates_the_breathing_pacer(
     page.click("#pain-after-next")
     playwright_api.expect(page.locator("#saved")).to_have_text("Saved to your history")
     shot(page, "cat-cow-7-summary")
+
+
+#: A simulated drop-out during the sets: both sensors silent for 30 s of session time
+#: (3 s of wall time at the test's replay speed).
+OUTAGE_S = (52.0, 30.0)
+
+
+def test_sensor_that_stops_sending_is_reported_within_two_seconds(
+    server: LiveServer, page: playwright_api.Page
+) -> None:
+    """The page's own start message gets a simulated drop-out added on its way to the
+    server (Playwright's WebSocket routing); the page itself is unchanged."""
+    last_frame_ms: list[float] = []
+
+    def route(ws: playwright_api.WebSocketRoute) -> None:
+        upstream = ws.connect_to_server()
+
+        def to_server(message: str | bytes) -> None:
+            data = json.loads(message)
+            if data.get("type") == "start":
+                data["sim_outage_s"] = list(OUTAGE_S)
+            upstream.send(json.dumps(data))
+
+        def to_page(message: str | bytes) -> None:
+            data = json.loads(message)
+            if data.get("type") == "frame" and data["t"] < OUTAGE_S[0]:
+                last_frame_ms.append(time.time() * 1000.0)
+            ws.send(message)
+
+        ws.on_message(to_server)
+        upstream.on_message(to_page)
+
+    page.route_web_socket(re.compile(r".*/ws/live$"), route)
+    choose_and_calibrate(page, f"{server.http_url}/?reps=6", "pelvic-tilt", "dropout")
+    page.evaluate(
+        """() => { window.__alertShownMs = null;
+        const alert = document.getElementById('sensor-alert');
+        new MutationObserver(() => { if (!alert.hidden && window.__alertShownMs === null)
+            window.__alertShownMs = Date.now(); })
+        .observe(alert, {attributes: true, attributeFilter: ['hidden']}); }"""
+    )
+    alert = page.locator("#sensor-alert")
+    playwright_api.expect(alert).to_be_visible(timeout=STEP_TIMEOUT_MS * 3)
+    playwright_api.expect(alert).to_contain_text("lower sensor and upper sensor stopped sending")
+    playwright_api.expect(alert).to_contain_text("goes on by itself")
+    playwright_api.expect(page.locator("#resume")).to_be_disabled()  # not a user pause
+    shot(page, "dropout-5-sensor-silent")
+    shown_ms = page.evaluate("window.__alertShownMs")
+    assert shown_ms is not None and last_frame_ms
+    assert shown_ms - last_frame_ms[-1] <= 2000.0, shown_ms - last_frame_ms[-1]
+    playwright_api.expect(alert).to_be_hidden(timeout=STEP_TIMEOUT_MS)
+    shot(page, "dropout-6-sensor-back")
+    page.click("#stop")
+    playwright_api.expect(page.locator("#view-pain-after")).to_be_visible()
+    page.click("#pain-after-next")
+    playwright_api.expect(page.locator("#saved")).to_have_text("Saved to your history")
+
+
+def test_interrupted_session_is_closed_from_the_history_page(
+    server: LiveServer, page: playwright_api.Page, database_url: str
+) -> None:
+    """The state a killed server leaves (tests/web/test_web_durability.py kills one): a
+    session stored live up to 70 s, then no heartbeat. The page shows it as interrupted
+    and closes it with its summary."""
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy.orm import Session
+
+    from spinecoach.sim import simulate
+    from spinecoach.store.live import STALE_AFTER_S, mark_stale_interrupted
+    from spinecoach.web.history import History
+    from spinecoach.web.live import live_config
+    from spinecoach.web.protocol import StartMessage
+    from spinecoach.web.session import LiveSession, SimulatedSource
+
+    recording = simulate("pelvic-tilt", seed=6, reps=4)
+    session = LiveSession(
+        "pelvic-tilt",
+        rates_hz={p: s.rate_hz for p, s in recording.sensors.items()},
+        position=recording.meta["position"],
+    )
+    start = StartMessage(type="start", technique="pelvic-tilt", seed=6, reps=4)
+    history = History.open(database_url)
+    try:
+        recorder = history.start_live(
+            "pelvic-tilt",
+            source="sim",
+            live_config=live_config(session, "sim", start),
+            pain_before_mm=25,
+        )
+        session.recorder = recorder
+        source = SimulatedSource.from_recording(recording)
+        session.feed([i for t, i in zip(source.times_s, source.items, strict=True) if t < 70.0])
+        history.flush(recorder)
+        with Session(history.engine) as db:
+            later = datetime.now(UTC) + timedelta(seconds=STALE_AFTER_S + 1)
+            mark_stale_interrupted(db, now=later)
+        live_reps = len(session.engine.reps)
+    finally:
+        history.close()
+    assert live_reps >= 1
+
+    page.goto(f"{server.http_url}/history")
+    item = page.locator(".history-item").filter(has_text="Interrupted").first
+    playwright_api.expect(item).to_contain_text("The coach stopped during this session")
+    playwright_api.expect(item).to_contain_text(f"{live_reps} rep")
+    playwright_api.expect(item).to_contain_text("25 → – mm")
+    shot(page, "interrupted-1-history")
+    assert_no_horizontal_overflow(page)
+    button = item.get_by_role("button", name=re.compile("Close the interrupted"))
+    button.focus()
+    page.keyboard.press("Enter")
+    closed = page.locator(".history-item").filter(has_text="Completed after an interruption")
+    playwright_api.expect(closed.first).to_be_visible()
+    playwright_api.expect(
+        page.locator(".history-item").filter(has_text="Interrupted")
+    ).to_have_count(0)
+    image = closed.first.locator(".history-plot img")
+    image.scroll_into_view_if_needed()
+    page.wait_for_function(
+        "img => img.complete && img.naturalWidth > 0", arg=image.element_handle()
+    )
+    shot(page, "interrupted-2-closed")

@@ -4,13 +4,18 @@ protocol's messages."""
 from __future__ import annotations
 
 import json
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import httpx
 import uvicorn
 from websockets.sync.client import ClientConnection
 
@@ -71,3 +76,47 @@ def serve(settings: Settings) -> Iterator[LiveServer]:
         server.should_exit = True
         thread.join(timeout=10.0)
         sock.close()
+
+
+@dataclass
+class ServerProcess:
+    process: subprocess.Popen[bytes]
+    http_url: str
+    ws_url: str
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_server_process(database_url: str, speed: float, log: Path) -> ServerProcess:
+    """``spinecoach serve`` in its own process (so it can be killed), on a free loopback
+    port, logging to ``log``; returns when its health check answers."""
+    port = free_port()
+    env = {**os.environ, "SPINECOACH_SIM_SPEED": str(speed)}
+    env.pop("SPINECOACH_DATABASE_URL", None)
+    with log.open("ab") as out:
+        args = ["serve", "--port", str(port), "--database", database_url]
+        process = subprocess.Popen(
+            [sys.executable, "-m", "spinecoach", *args],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    http_url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30.0
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server exited: {log.read_text()}")
+        try:
+            if httpx.get(f"{http_url}/api/health", timeout=1.0).status_code == 200:
+                break
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError(f"the server did not start: {log.read_text()}")
+        time.sleep(0.1)
+    return ServerProcess(process, http_url, f"ws://127.0.0.1:{port}/ws/live")

@@ -41,11 +41,13 @@ def plot_exercise(
     *,
     recording: Recording | None = None,
     title: str = "",
+    size_in: tuple[float, float] = (13.0, 5.0),
 ) -> Path:
     """Write a PNG of ``result`` over the main signal (deg) of ``frames``; returns the path.
 
     With a simulated ``recording``, the true reps are drawn as a thin bar under the axis
-    so a missed or extra rep shows at a glance.
+    so a missed or extra rep shows at a glance. ``size_in`` is the figure's width and
+    height in inches (110 dpi): narrower figures keep the text legible on a phone.
     """
     import matplotlib
 
@@ -54,7 +56,7 @@ def plot_exercise(
 
     signal = main_signal(result.technique)
     values = frames.angles[signal]
-    fig, ax = plt.subplots(figsize=(13, 5.0))
+    fig, ax = plt.subplots(figsize=size_in)
     ax.plot(frames.time_s, values, color="#1c3d5a", lw=1.1, zorder=3, label=_label(signal))
     finite = values[np.isfinite(values)]
     if finite.size:

@@ -30,6 +30,8 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect
@@ -120,6 +122,10 @@ class SessionRecord(Base):
     Named ``SessionRecord`` so it is never confused with SQLAlchemy's ``Session``.
     ``status`` is ``active`` while recording, ``completed`` once its result is saved,
     ``interrupted`` when the server stopped before that. ``summary`` is JSON.
+    ``source`` names where the samples came from (``sim``, ``external``, …);
+    ``heartbeat_utc`` is refreshed by every commit of a live session, and
+    ``live_config`` keeps what replaying its stored samples needs (rates, position,
+    calibration mode).
     """
 
     __tablename__ = "sessions"
@@ -135,6 +141,9 @@ class SessionRecord(Base):
     ended_utc: Mapped[datetime | None] = mapped_column(default=None)
     status: Mapped[str] = mapped_column(String(16), default="active")
     summary: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    source: Mapped[str] = mapped_column(String(32), default="unknown", server_default="unknown")
+    heartbeat_utc: Mapped[datetime | None] = mapped_column(default=None)
+    live_config: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default=text("'{}'"))
 
     person: Mapped[Person] = relationship(back_populates="sessions")
     sets: Mapped[list[ExerciseSet]] = relationship(
@@ -157,6 +166,12 @@ class SessionRecord(Base):
     )
     recording: Mapped[RecordingBlob | None] = relationship(
         back_populates="session", cascade="all, delete-orphan", passive_deletes=True
+    )
+    sample_blocks: Mapped[list[SampleBlock]] = relationship(
+        back_populates="session",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        order_by="(SampleBlock.placement, SampleBlock.seq)",
     )
 
 
@@ -287,3 +302,40 @@ class RecordingBlob(Base):
     created_utc: Mapped[datetime] = mapped_column(default=utc_now)
 
     session: Mapped[SessionRecord] = relationship(back_populates="recording")
+
+
+#: Columns of a sample block: time (s), acc xyz (m/s²), gyr xyz (deg/s)[, mag xyz (µT)].
+SAMPLE_BLOCK_COLUMNS: Final = (7, 10)
+
+
+class SampleBlock(Base):
+    """Raw samples of one sensor during a live session, committed about every second.
+
+    ``data`` is zlib-compressed little-endian float64, ``n_samples`` rows of
+    ``n_columns`` (7: ``t, acc_x..z, gyr_x..z``; 10: plus ``mag_x..z``), bit-exact.
+    ``seq`` orders a sensor's blocks. When the session is completed the blocks are
+    assembled into its :class:`RecordingBlob` and deleted in the same transaction.
+    """
+
+    __tablename__ = "sample_blocks"
+    __table_args__ = (
+        CheckConstraint("n_columns IN (7, 10)", name="columns"),
+        CheckConstraint("last_t >= first_t", name="order"),
+        UniqueConstraint(
+            "session_id", "placement", "seq", name="uq_sample_blocks_session_placement_seq"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"))
+    placement: Mapped[str] = mapped_column(String(16))
+    seq: Mapped[int] = mapped_column(Integer)
+    rate_hz: Mapped[float] = mapped_column(Float)
+    n_samples: Mapped[int] = mapped_column(Integer)
+    n_columns: Mapped[int] = mapped_column(Integer)
+    first_t: Mapped[float] = mapped_column(Float)
+    last_t: Mapped[float] = mapped_column(Float)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_utc: Mapped[datetime] = mapped_column(default=utc_now)
+
+    session: Mapped[SessionRecord] = relationship(back_populates="sample_blocks")

@@ -173,7 +173,8 @@ def list_sessions(db: Session, person_id: int) -> list[SessionRecord]:
 
 
 # Results ----------------------------------------------------------------------------------
-def _rep_record(rep: Rep) -> RepRecord:
+def rep_record(rep: Rep) -> RepRecord:
+    """The database row of a rep (NaN stored as NULL)."""
     return RepRecord(
         technique=rep.technique,
         rep_index=rep.index,
@@ -248,6 +249,9 @@ def save_result(
     """Store the sets, reps, cues and discarded movements of ``result`` and complete the
     session (status ``completed``, ``ended_utc`` now unless given, JSON ``summary``).
 
+    Reps and cues stored while the session ran live (:mod:`spinecoach.store.live`) are
+    replaced by the result's; annotations are kept.
+
     All or nothing: if any row is refused, nothing of the result is stored and the
     session stays as it was.
     """
@@ -263,11 +267,17 @@ def save_result(
             raise ConfigurationError(
                 f"session {session_id} already has a saved result; start a new session"
             )
+        # Reps and cues written while the session ran live are replaced by the result
+        # (the same engine made both); annotations stay.
+        record.sets.clear()
+        record.reps.clear()
+        record.events[:] = [e for e in record.events if e.kind == "annotation"]
+        db.flush()
         record.sets.extend(
             ExerciseSet(set_index=s.index, start_s=s.start_s, end_s=s.end_s, rep_count=s.reps)
             for s in result.sets
         )
-        record.reps.extend(_rep_record(rep) for rep in result.reps)
+        record.reps.extend(rep_record(rep) for rep in result.reps)
         record.events.extend(
             EventRecord(
                 kind="cue",

@@ -2,10 +2,10 @@
 
 Routes are thin: the page (``/`` and ``/history``, static files from the package's
 ``web/static``), health, the technique catalogue, the history (``/api/sessions``, pain
-after a session) and ``/ws/live`` (the live protocol, ``docs/live-protocol.md``), which
-hands the socket to :class:`~spinecoach.web.live.LiveConnection`. The database engine
-and the default local person are made in the lifespan
-(:class:`~spinecoach.web.history.History`).
+after a session, each session's plot as a PNG, :mod:`spinecoach.web.plots`) and
+``/ws/live`` (the live protocol, ``docs/live-protocol.md``), which hands the socket to
+:class:`~spinecoach.web.live.LiveConnection`. The database engine and the default local
+person are made in the lifespan (:class:`~spinecoach.web.history.History`).
 """
 
 from __future__ import annotations
@@ -18,16 +18,17 @@ from importlib import resources
 from typing import Any, Literal
 
 from fastapi import FastAPI, HTTPException, Request, WebSocket
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
 
 from spinecoach import __version__
-from spinecoach.errors import ConfigurationError
+from spinecoach.errors import ConfigurationError, InputFormatError
 from spinecoach.exercises.catalogue import Catalogue, default_catalogue
 from spinecoach.exercises.engine import SUPPORTED
-from spinecoach.web.history import History
+from spinecoach.web.history import History, SessionStateError
 from spinecoach.web.live import LiveConnection
+from spinecoach.web.plots import PlotNotFound, SessionPlots
 from spinecoach.web.protocol import PROTOCOL_VERSION
 from spinecoach.web.settings import Settings, get_settings
 
@@ -80,6 +81,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         history: History = request.app.state.history
         return await asyncio.to_thread(history.sessions)
 
+    @app.get(
+        "/api/sessions/{session_id}/plot.png",
+        response_class=Response,
+        responses={200: {"content": {"image/png": {}}}, 404: {"description": "No plot"}},
+    )
+    async def session_plot(session_id: int, request: Request) -> Response:
+        """The session's angle trace with its reps, holds and faults (PNG)."""
+        state = request.app.state
+        if getattr(state, "plots", None) is None:
+            state.plots = SessionPlots(state.history)
+        try:
+            png = await state.plots.png(session_id)
+        except PlotNotFound as error:
+            raise HTTPException(status_code=404, detail=str(error)) from None
+        except InputFormatError as error:
+            raise HTTPException(status_code=500, detail=str(error)) from None
+        return Response(png, media_type="image/png", headers={"Cache-Control": "private"})
+
     @app.post("/api/sessions/{session_id}/pain", status_code=201)
     async def pain(session_id: int, body: PainIn, request: Request) -> dict[str, Any]:
         history: History = request.app.state.history
@@ -88,6 +107,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         except ConfigurationError as error:
             raise HTTPException(status_code=404, detail=str(error)) from None
         return {"session_id": session_id, "vas_mm": body.vas_mm, "context": body.context}
+
+    @app.post("/api/sessions/{session_id}/close")
+    async def close(session_id: int, request: Request) -> dict[str, Any]:
+        """Close an interrupted session with its summary (its stored samples replayed)."""
+        history: History = request.app.state.history
+        try:
+            return await asyncio.to_thread(history.close_interrupted, session_id)
+        except SessionStateError as error:
+            raise HTTPException(status_code=409, detail=str(error)) from None
+        except ConfigurationError as error:
+            raise HTTPException(status_code=404, detail=str(error)) from None
 
     @app.get("/api/health")
     async def health() -> dict[str, Any]:

@@ -1,4 +1,11 @@
-"""The server's history service: saves finished live sessions and lists them.
+"""The server's history service: stores live sessions while they run and lists them.
+
+A live session is stored from its first moment (:meth:`History.start_live`), committed
+about every half second while it runs (:meth:`History.flush`, see
+:mod:`spinecoach.store.live`) and completed with its result at the end
+(:meth:`History.complete_live`). A session whose server stopped shows as
+``interrupted`` with everything committed up to then; :meth:`History.close_interrupted`
+replays its stored samples through the same engine and saves the summary.
 
 Every call is synchronous database work; the app runs it in a worker thread
 (``asyncio.to_thread``) so the event loop stays free. The server keeps one default
@@ -14,18 +21,27 @@ local person (the schema is multi-user; sign-in is not built yet).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from spinecoach.errors import ConfigurationError
 from spinecoach.exercises.model import ExerciseResult
 from spinecoach.recording import Recording
 from spinecoach.store import db as store_db
+from spinecoach.store import live as store_live
 from spinecoach.store import repository
-from spinecoach.store.models import PainEntry, Person
+from spinecoach.store.live import LiveRecorder
+from spinecoach.store.models import PainEntry, Person, SampleBlock, SessionRecord
+
+
+class SessionStateError(ConfigurationError):
+    """The session exists but cannot do that now (still running, already closed)."""
+
 
 #: Display name of the person the local server records sessions for.
 LOCAL_PERSON_NAME: Final = "Local user"
@@ -51,7 +67,10 @@ class History:
             ).first()
             if person is None:
                 person = repository.create_person(db, LOCAL_PERSON_NAME)
-            return cls(engine, person.id)
+            person_id = person.id
+        with Session(engine) as db:
+            store_live.mark_stale_interrupted(db)
+        return cls(engine, person_id)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -75,6 +94,110 @@ class History:
             repository.save_result(db, record.id, result)
             return record.id
 
+    # Live sessions ------------------------------------------------------------------------
+    def start_live(
+        self,
+        technique: str,
+        *,
+        source: str,
+        live_config: Mapping[str, Any],
+        pain_before_mm: float | None,
+    ) -> LiveRecorder:
+        """Store a new ``active`` session (and the pain before it); its recorder."""
+        with Session(self.engine) as db:
+            record = store_live.start_live_session(
+                db, self.person_id, technique, source=source, live_config=live_config
+            )
+            if pain_before_mm is not None:
+                repository.add_pain(
+                    db, self.person_id, pain_before_mm, "before", session_id=record.id
+                )
+            rates = live_config.get("rates_hz") or {}
+            return LiveRecorder(record.id, rates_hz=rates)
+
+    def flush(self, recorder: LiveRecorder) -> None:
+        """Commit what the session received and produced since the last commit (and a
+        heartbeat). On failure the data stays in the recorder for the next attempt."""
+        with recorder.commit_lock:
+            batch = recorder.take()
+            try:
+                with Session(self.engine) as db:
+                    store_live.commit_batch(db, recorder, batch)
+            except BaseException:
+                recorder.give_back(batch)
+                raise
+
+    def complete_live(
+        self,
+        recorder: LiveRecorder,
+        result: ExerciseResult,
+        *,
+        summary_extra: Mapping[str, Any] | None = None,
+    ) -> int:
+        """Commit the last data, then store the result and the assembled recording."""
+        self.flush(recorder)
+        with recorder.commit_lock, Session(self.engine) as db:
+            store_live.complete_live_session(
+                db, recorder.session_id, result, summary_extra=summary_extra
+            )
+        return recorder.session_id
+
+    def close_interrupted(self, session_id: int) -> dict[str, Any]:
+        """Close an ``interrupted`` session of this person with its summary: the stored
+        samples and annotations are replayed through the same engine as live.
+
+        Raises :class:`~spinecoach.errors.ConfigurationError` (with the reason) for an
+        unknown session, one that is still running or one already closed.
+        """
+        from spinecoach.web.session import LiveSession, SimulatedSource
+
+        with Session(self.engine) as db:
+            store_live.mark_stale_interrupted(db)
+            record = db.get(SessionRecord, session_id)
+            if record is None or record.person_id != self.person_id:
+                raise ConfigurationError(f"no session with id {session_id}")
+            if record.status == "active":
+                raise SessionStateError(
+                    f"session {session_id} is still running; stop it from its page first"
+                )
+            if record.status == "completed":
+                raise SessionStateError(f"session {session_id} is already closed")
+            recording = store_live.stored_recording(db, session_id)
+            config = dict(record.live_config or {})
+            technique = record.technique
+        session = LiveSession(
+            technique,
+            rates_hz=(
+                {p: s.rate_hz for p, s in recording.sensors.items()}
+                if recording is not None
+                else None
+            ),
+            placements=tuple(config.get("placements") or ("lower", "upper")),
+            position=config.get("position"),
+            auto_calibration=bool(config.get("auto_calibration", False)),
+        )
+        if recording is not None:
+            session.feed(SimulatedSource.from_recording(recording).items)
+        session.finish()
+        result = session.result
+        assert result is not None
+        recorded_s = recording.duration_s if recording is not None else 0.0
+        with Session(self.engine) as db:
+            store_live.complete_live_session(
+                db,
+                session_id,
+                result,
+                summary_extra={"interrupted": True, "recorded_s": round(recorded_s, 3)},
+            )
+        return self.session(session_id)
+
+    def session(self, session_id: int) -> dict[str, Any]:
+        """One of the person's sessions as a JSON-ready summary."""
+        for entry in self.sessions():
+            if entry["id"] == session_id:
+                return entry
+        raise ConfigurationError(f"no session with id {session_id}")
+
     def add_pain(self, session_id: int, vas_mm: float, context: str) -> None:
         """Record pain (0–100 mm VAS) ``before`` or ``after`` one of the person's sessions."""
         with Session(self.engine) as db:
@@ -83,6 +206,15 @@ class History:
     def sessions(self) -> list[dict[str, Any]]:
         """The person's sessions, newest first, as JSON-ready summaries."""
         with Session(self.engine) as db:
+            store_live.mark_stale_interrupted(db)
+        with Session(self.engine) as db:
+            recorded = dict(
+                db.execute(
+                    select(SampleBlock.session_id, func.max(SampleBlock.last_t)).group_by(
+                        SampleBlock.session_id
+                    )
+                ).all()
+            )
             out = []
             for record in repository.list_sessions(db, self.person_id):
                 pains = db.scalars(
@@ -95,6 +227,9 @@ class History:
                     {
                         "index": r.rep_index,
                         "set": r.set_index,
+                        "start_s": r.start_s,
+                        "peak_s": r.peak_s,
+                        "end_s": r.end_s,
                         "quality": r.quality,
                         "faults": list(r.fault_names),
                         "hold_s": r.hold_s,
@@ -109,7 +244,9 @@ class History:
                             "technique": record.technique,
                             "started_utc": record.started_utc.isoformat(),
                             "status": record.status,
+                            "source": record.source,
                             "summary": record.summary,
+                            "recorded_until_s": recorded.get(record.id),
                             "reps": reps,
                             "pain_before_mm": pain.get("before"),
                             "pain_after_mm": pain.get("after"),

@@ -4,6 +4,20 @@ The connection reads client messages, runs at most one session at a time and sen
 outgoing messages through one queue and one sender task, so messages from the replay
 task and from the reader never interleave inside a frame. A message that cannot be used
 gets an ``error`` message; the connection stays open.
+
+Alongside a running session two small tasks run:
+
+* the **store** task commits what the session received and produced every
+  :data:`~spinecoach.store.live.FLUSH_INTERVAL_S` (0.5 s), so a server that dies loses
+  at most the last second (``History.flush``);
+* the **watchdog** notices a sensor that stopped sending: after the server's
+  ``sensor_timeout_s`` (1.5 s by default) without a sample from a sensor the session
+  pauses (``state`` with ``paused_reason: "sensor-silent"`` and the silent sensors) and
+  goes on by itself when samples come again. Nothing received is dropped; the gap is
+  flagged in the frames.
+
+A client that disconnects mid-session ends it: its last data is committed and the
+session is completed with its summary (``summary.ended`` says why).
 """
 
 from __future__ import annotations
@@ -11,7 +25,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from dataclasses import dataclass, field
+from typing import Any, Final
 
 from starlette.websockets import WebSocket
 
@@ -20,6 +36,7 @@ from spinecoach.errors import SpinecoachError
 from spinecoach.exercises.engine import SUPPORTED
 from spinecoach.recording import Recording
 from spinecoach.sim import PROFILES, simulate
+from spinecoach.store.live import FLUSH_INTERVAL_S, without_samples
 from spinecoach.web.history import History
 from spinecoach.web.protocol import (
     AnnotationMessage,
@@ -41,6 +58,10 @@ from spinecoach.web.settings import Settings
 log = logging.getLogger(__name__)
 
 
+#: Seconds between two checks of the watchdog.
+WATCHDOG_TICK_S: Final = 0.25
+
+
 @dataclass
 class _Running:
     session: LiveSession
@@ -49,6 +70,7 @@ class _Running:
     task: asyncio.Task[None] | None = None
     pain_before_mm: float | None = None
     recording: Recording | None = None
+    helpers: list[asyncio.Task[None]] = field(default_factory=list)
 
 
 def _no_session(kind: str) -> ProtocolError:
@@ -59,6 +81,24 @@ def _no_session(kind: str) -> ProtocolError:
     )
 
 
+def live_config(session: LiveSession, source: str, message: StartMessage) -> dict[str, Any]:
+    """What replaying a stored live session needs (kept with the session)."""
+    config: dict[str, Any] = {
+        "placements": list(session.placements),
+        "rates_hz": session.rates_hz,
+        "position": session.position,
+        "auto_calibration": message.calibration == "auto",
+    }
+    if source == "sim":
+        config["sim"] = {
+            "seed": message.seed,
+            "profile": message.profile,
+            "reps": message.reps,
+            "outage_s": message.sim_outage_s,
+        }
+    return config
+
+
 def _build_simulation(
     message: StartMessage,
 ) -> tuple[LiveSession, SimulatedSource, Recording]:
@@ -66,6 +106,9 @@ def _build_simulation(
     recording = simulate(
         message.technique, seed=message.seed, reps=message.reps, profile=message.profile
     )
+    if message.sim_outage_s is not None:
+        start, duration = message.sim_outage_s
+        recording = without_samples(recording, start, start + duration)
     session = LiveSession(
         message.technique,
         rates_hz={p: s.rate_hz for p, s in recording.sensors.items()},
@@ -115,10 +158,14 @@ class LiveConnection:
                     )
         finally:
             running = self._running
-            if running is not None and running.task is not None:
-                running.task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await running.task
+            if running is not None:
+                if running.task is not None:
+                    running.task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await running.task
+                if not running.session.finished:  # the client went away mid-session
+                    self._running = None
+                    await self._finish(running, ended="connection closed")
             await self._outbox.put(None)
             with contextlib.suppress(Exception):
                 await sender
@@ -146,7 +193,11 @@ class LiveConnection:
                     'start the session with "source": "external" to stream your own sensors',
                 )
             if isinstance(message, SamplesMessage):
-                await self._send(*await asyncio.to_thread(running.session.add_samples, message))
+                stamp = {"wall_ms": round(time.time() * 1e3, 1)}  # received: each cue's wall_ms
+                out = await asyncio.to_thread(running.session.add_samples, message)
+                await self._send(
+                    *(m.model_copy(update=stamp) if m.type == "cue" else m for m in out)
+                )
             else:
                 await self._send(*running.session.annotate(message))
         elif isinstance(message, PauseMessage | ResumeMessage):
@@ -190,29 +241,119 @@ class LiveConnection:
                 placements=message.placements,
                 auto_calibration=message.calibration == "auto",
             )
-            self._running = _Running(session, source, pain_before_mm=message.pain_before_mm)
+            running = _Running(session, source, pain_before_mm=message.pain_before_mm)
+            await self._store_live(running, message)
+            self._running = running
             await self._send(session.state_message())
+            self._start_helpers(running)
             return
         session, sim, recording = await asyncio.to_thread(_build_simulation, message)
         running = _Running(
             session, source, pain_before_mm=message.pain_before_mm, recording=recording
         )
+        await self._store_live(running, message)
         self._running = running
         await self._send(session.state_message())
+        self._start_helpers(running)
         running.task = asyncio.create_task(self._replay(running, sim))
 
-    async def _finish(self, running: _Running) -> list[ServerMessage]:
-        """The session's summary, saved to the history first (in a worker thread)."""
+    async def _store_live(self, running: _Running, message: StartMessage) -> None:
+        """Store the session from its first moment (when the server keeps a history)."""
+        if self.history is None:
+            return
+        session = running.session
+        try:
+            recorder = await asyncio.to_thread(
+                self.history.start_live,
+                session.technique,
+                source=running.source,
+                live_config=live_config(session, running.source, message),
+                pain_before_mm=running.pain_before_mm,
+            )
+        except Exception:  # coaching goes on; the log says why it is not stored
+            log.exception("storing the live session failed; it runs without being saved")
+            await self._send(
+                ProtocolError(
+                    "not-saved",
+                    "the session could not be saved to the history (see the server log)",
+                    "the coaching goes on; check the database, then start a new session",
+                ).as_message()
+            )
+            return
+        session.recorder = recorder
+        session.session_id = recorder.session_id
+
+    def _start_helpers(self, running: _Running) -> None:
+        running.helpers.append(asyncio.create_task(self._watchdog(running)))
+        if running.session.recorder is not None:
+            running.helpers.append(asyncio.create_task(self._store_loop(running)))
+
+    async def _stop_helpers(self, running: _Running) -> None:
+        for task in running.helpers:
+            task.cancel()
+        for task in running.helpers:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        running.helpers.clear()
+
+    async def _store_loop(self, running: _Running) -> None:
+        """Commit the session's new data every FLUSH_INTERVAL_S until it ends."""
+        recorder = running.session.recorder
+        history = self.history
+        assert recorder is not None and history is not None
+        warned = False
+        while True:
+            await asyncio.sleep(FLUSH_INTERVAL_S)
+            try:
+                await asyncio.to_thread(history.flush, recorder)
+                warned = False
+            except Exception:  # kept in memory and retried at the next tick
+                log.exception("committing the live session failed; retrying")
+                if not warned:
+                    warned = True
+                    await self._send(
+                        ProtocolError(
+                            "not-saved",
+                            "the latest data could not be saved yet; it is kept and retried",
+                            "check the database; the session goes on",
+                        ).as_message()
+                    )
+
+    async def _watchdog(self, running: _Running) -> None:
+        """Pause the session while a sensor sends nothing (see the module docstring)."""
+        session = running.session
+        clock = asyncio.get_running_loop().time
+        timeout = self.settings.sensor_timeout_s
+        last_count = {p: session.samples_by_placement.get(p, 0) for p in session.placements}
+        last_change = dict.fromkeys(session.placements, clock())
+        while True:
+            await asyncio.sleep(WATCHDOG_TICK_S)
+            now = clock()
+            replay_paused = running.source == "sim" and running.control.paused
+            for placement in session.placements:
+                count = session.samples_by_placement.get(placement, 0)
+                if count != last_count[placement] or replay_paused:
+                    last_count[placement] = count
+                    last_change[placement] = now
+            silent = tuple(p for p in session.placements if now - last_change[p] > timeout)
+            if silent != session.silent_sensors and not session.finished:
+                await self._send(*session.set_silent(silent))
+
+    async def _finish(self, running: _Running, *, ended: str = "") -> list[ServerMessage]:
+        """The session's summary, its last data and result saved to the history first
+        (in a worker thread)."""
+        await self._stop_helpers(running)
         messages = running.session.finish()
         result = running.session.result
-        if self.history is None or result is None or not messages:
+        recorder = running.session.recorder
+        if self.history is None or recorder is None or result is None or not messages:
             return messages
         try:
             session_id = await asyncio.to_thread(
-                self.history.save_session,
+                self.history.complete_live,
+                recorder,
                 result,
-                pain_before_mm=running.pain_before_mm,
-                recording=running.recording,
+                summary_extra={"ended": ended} if ended else None,
             )
         except Exception:  # the person still gets the summary; the log says why
             log.exception("saving the session to the history failed")

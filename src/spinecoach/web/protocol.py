@@ -127,6 +127,10 @@ class CueMessage(_Message):
     key: str
     text: str
     reason: str
+    #: Unix time (ms) at which the sample that triggered the cue was produced: its due
+    #: time in a simulated replay, the arrival of its ``samples`` message from an external
+    #: client. Lets a client measure sample → cue latency (bench/latency.py).
+    wall_ms: float | None = None
 
 
 class StateMessage(_Message):
@@ -139,6 +143,13 @@ class StateMessage(_Message):
     set: int
     paused: bool
     target_band_deg: tuple[float, float] | None = None
+    #: Why the session is paused: ``user`` (pause pressed) or ``sensor-silent`` (a sensor
+    #: stopped sending); None when running.
+    paused_reason: Literal["user", "sensor-silent"] | None = None
+    #: Sensors that sent nothing for the server's sensor timeout.
+    silent_sensors: tuple[str, ...] = ()
+    #: The session as saved in the history while it runs (None without a history).
+    session_id: int | None = None
 
 
 class SummaryMessage(_Message):
@@ -199,6 +210,20 @@ class StartMessage(_ClientMessage):
     )
     calibration: Literal["announced", "auto"] = "announced"
     pain_before_mm: float | None = Field(default=None, ge=0.0, le=100.0)
+    #: Simulator only: the simulated sensors go silent for ``[start_s, duration_s]`` of
+    #: session time, to rehearse a sensor drop-out.
+    sim_outage_s: tuple[float, float] | None = None
+
+    @model_validator(mode="after")
+    def _outage_in_range(self) -> StartMessage:
+        if self.sim_outage_s is not None:
+            start, duration = self.sim_outage_s
+            if not (0.0 <= start <= 3600.0 and 0.0 < duration <= 600.0):
+                raise ValueError(
+                    "sim_outage_s is [start_s, duration_s] with start_s from 0 to 3600 and "
+                    "duration_s above 0 and at most 600"
+                )
+        return self
 
 
 Vector3 = tuple[float, float, float]

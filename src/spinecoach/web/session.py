@@ -28,9 +28,10 @@ from __future__ import annotations
 import asyncio
 import bisect
 import math
+import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 import numpy as np
 
@@ -41,6 +42,7 @@ from spinecoach.motion.flags import describe_flags
 from spinecoach.motion.stream import MotionTracker, SensorSample
 from spinecoach.recording import Event, Recording
 from spinecoach.sim.techniques import TECHNIQUE_POSITIONS
+from spinecoach.store.live import LiveRecorder
 from spinecoach.web.protocol import (
     AnnotationMessage,
     CueMessage,
@@ -127,11 +129,23 @@ class LiveSession:
         self._cues_sent = 0
         self._last_frame_t = -math.inf
         self._state: StateMessage | None = None
-        self.paused = False
+        self.user_paused = False
+        #: Sensors that stopped sending (set by the connection's watchdog).
+        self.silent_sensors: tuple[str, ...] = ()
+        #: Samples received so far by sensor (the watchdog sees whether data comes in).
+        self.samples_by_placement: dict[str, int] = {}
+        #: Where the session is stored while it runs (None: not stored live).
+        self.recorder: LiveRecorder | None = None
+        self.session_id: int | None = None
         self.finished = False
         self.result: ExerciseResult | None = None
         if rates_hz is not None:
             self._make_tracker()
+
+    @property
+    def rates_hz(self) -> dict[str, float]:
+        """Sensor rates known so far, by placement."""
+        return dict(self._rates)
 
     def _make_tracker(self) -> None:
         self.tracker = MotionTracker(
@@ -176,6 +190,8 @@ class LiveSession:
         ]
         if known is None:
             self._rates[placement] = message.rate_hz
+            if self.recorder is not None:
+                self.recorder.set_rate(placement, message.rate_hz)
             if set(self._rates) == set(self.placements):
                 self._make_tracker()
         return self.feed(items)
@@ -185,7 +201,24 @@ class LiveSession:
         return self.feed([Event(message.kind, message.start_s, message.end_s)])
 
     def feed(self, items: Sequence[Item]) -> list[ServerMessage]:
-        """Samples and annotations in time order → the messages to send."""
+        """Samples and annotations in time order → the messages to send.
+
+        With a :attr:`recorder`, everything received and every rep and cue produced is
+        also handed to it, to be committed within the second.
+        """
+        counts = self.samples_by_placement
+        for item in items:
+            if not isinstance(item, Event):
+                counts[item.placement] = counts.get(item.placement, 0) + 1
+        recorder = self.recorder
+        if recorder is not None:
+            recorder.add_items(items)
+        out = self._process(items)
+        if recorder is not None:
+            recorder.add_results(self.engine.reps, self.engine.cues.cues)
+        return out
+
+    def _process(self, items: Sequence[Item]) -> list[ServerMessage]:
         if self.tracker is None:
             self._pending.extend(items)
             return []
@@ -239,6 +272,11 @@ class LiveSession:
         if personal is not None and math.isfinite(personal):
             low, high = self.engine.spec.target.band(personal)
             band = (round(low, 2), round(high, 2))
+        reason: Literal["user", "sensor-silent"] | None = None
+        if self.silent_sensors:
+            reason = "sensor-silent"
+        elif self.user_paused:
+            reason = "user"
         return StateMessage(
             calibrated=self.tracker is not None and self.tracker.calibrated,
             position=self.engine.position,
@@ -246,7 +284,15 @@ class LiveSession:
             set=reps[-1].set_index if reps else 0,
             paused=self.paused,
             target_band_deg=band,
+            paused_reason=reason,
+            silent_sensors=self.silent_sensors,
+            session_id=self.session_id,
         )
+
+    @property
+    def paused(self) -> bool:
+        """Paused by the person, or because a sensor went silent."""
+        return self.user_paused or bool(self.silent_sensors)
 
     def _state_if_changed(self) -> list[ServerMessage]:
         state = self.state_message()
@@ -256,7 +302,12 @@ class LiveSession:
         return [state]
 
     def set_paused(self, paused: bool) -> list[ServerMessage]:
-        self.paused = paused
+        self.user_paused = paused
+        return self._state_if_changed()
+
+    def set_silent(self, placements: Sequence[str]) -> list[ServerMessage]:
+        """Sensors that sent nothing for the timeout (empty: data flows again)."""
+        self.silent_sensors = tuple(placements)
         return self._state_if_changed()
 
     def finish(self) -> list[ServerMessage]:
@@ -335,6 +386,21 @@ class ReplayControl:
         await self._running.wait()
 
 
+def _completing_sample_s(source: SimulatedSource, t_s: float, placements: Sequence[str]) -> float:
+    """Time (s) of the sample that completed the frame at ``t_s``: the first after which
+    every sensor has a sample at or after ``t_s`` (when the tracker emits that frame).
+    ``t_s`` comes rounded to 0.1 ms in the message, hence the half-unit tolerance."""
+    t_s -= 5e-5
+    seen: set[str] = set()
+    for k in range(bisect.bisect_left(source.times_s, t_s), len(source.items)):
+        item = source.items[k]
+        if isinstance(item, SensorSample):
+            seen.add(item.placement)
+            if len(seen) == len(placements):
+                return item.time_s
+    return t_s
+
+
 async def replay_simulation(
     session: LiveSession,
     source: SimulatedSource,
@@ -346,13 +412,20 @@ async def replay_simulation(
     """Feed ``source`` to ``session`` as time passes (``speed`` × real time).
 
     Yields the messages of each processed chunk; stops early when ``control`` is stopped.
-    Paused time does not count.
+    Paused time does not count. Each ``cue`` gets ``wall_ms``: the Unix time (ms) at which
+    the sample that triggered it came due.
     """
     now = clock or asyncio.get_running_loop().time
     n = len(source.items)
     i = 0
     t0 = source.times_s[0] if n else 0.0
     wall_start = now()
+    to_unix_s = time.time() - wall_start  # the loop clock → Unix time, read once
+
+    def due_unix_ms(cue: CueMessage) -> float:
+        time_s = _completing_sample_s(source, cue.t, session.placements)
+        return round(1e3 * (to_unix_s + wall_start + (time_s - t0) / speed), 1)
+
     while i < n and not control.stopped:
         if control.paused:
             paused_at = now()
@@ -372,6 +445,9 @@ async def replay_simulation(
         i = j
         messages = await asyncio.to_thread(session.feed, chunk)
         if messages:
-            yield messages
+            yield [
+                m.model_copy(update={"wall_ms": due_unix_ms(m)}) if isinstance(m, CueMessage) else m
+                for m in messages
+            ]
         else:
             await asyncio.sleep(0)

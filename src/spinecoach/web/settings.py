@@ -34,6 +34,13 @@ class Settings(BaseSettings):
         le=10_000.0,
         description="Replay speed of the simulator (1.0 = real time; tests use a large value).",
     )
+    sensor_timeout_s: float = Field(
+        default=1.5,
+        gt=0.0,
+        le=60.0,
+        description="Seconds without a sample from a sensor before the session pauses and "
+        "the page says the sensor stopped sending.",
+    )
     database_url: str | None = Field(
         default=None,
         description="SQLAlchemy database URL of the history (default: "

@@ -167,6 +167,13 @@ function updatePractice() {
 
 function onCue(cue) {
   $("cue").textContent = cue.text;
+  // Latency hook for bench/latency.py: ms from the triggering sample (cue.wall_ms, Unix
+  // time) to the frame that paints the text, collected in window.spinecoachLatency.
+  if (typeof cue.wall_ms === "number") {
+    requestAnimationFrame(() => {
+      (window.spinecoachLatency ??= []).push(Date.now() - cue.wall_ms);
+    });
+  }
   if (cue.key === "hold") app.holdStartT = cue.t;
   if (cue.key === "release" || cue.key === "start") app.holdStartT = null;
   speak(cue.text);
@@ -184,8 +191,24 @@ function onState(state) {
   $("rep-count").textContent = String(state.reps);
   $("set-count").textContent = String(state.set);
   app.band = state.target_band_deg;
-  $("pause").disabled = state.paused;
-  $("resume").disabled = !state.paused;
+  const userPaused = state.paused && state.paused_reason !== "sensor-silent";
+  $("pause").disabled = userPaused;
+  $("resume").disabled = !userPaused;
+  showSensorAlert(state.silent_sensors || []);
+}
+
+function showSensorAlert(silent) {
+  const alert = $("sensor-alert");
+  if (!silent.length) {
+    alert.hidden = true;
+    alert.textContent = "";
+    return;
+  }
+  const names = silent.map((p) => `${p} sensor`).join(" and ");
+  const them = silent.length > 1 ? "they are" : "it is";
+  alert.textContent = `The ${names} stopped sending. Check ${them} switched on, charged and ` +
+    "close by. The session is paused and goes on by itself when data comes back.";
+  alert.hidden = false;
 }
 
 // (e) live views -------------------------------------------------------------------------------
@@ -269,6 +292,7 @@ $("stop").addEventListener("click", () => send({ type: "stop" }));
 // (f, g) pain after and summary -----------------------------------------------------------------
 function onSummary(message) {
   app.summary = message.result;
+  showSensorAlert([]);
   app.sessionId = message.session_id;
   if ("speechSynthesis" in window) window.speechSynthesis.cancel();
   show("pain-after");
@@ -354,22 +378,119 @@ async function loadHistory() {
   const list = $("history-list");
   list.replaceChildren();
   $("history-empty").hidden = sessions.length > 0;
-  for (const s of sessions) {
-    const item = document.createElement("li");
-    item.className = "history-item";
-    const when = new Date(s.started_utc).toLocaleString();
-    const quality = mean(s.reps.map((r) => r.quality));
-    const faults = s.reps.reduce((n, r) => n + r.faults.length, 0);
-    const pain = s.pain_before_mm === null ? "" : ` · pain ${s.pain_before_mm} → ${s.pain_after_mm ?? "–"} mm`;
-    const head = document.createElement("strong");
-    head.textContent = `${titles[s.technique] || s.technique} — ${when}`;
-    const line = document.createElement("div");
-    line.textContent = `${s.summary.reps ?? s.reps.length} reps in ${s.summary.sets ?? 0} set(s)`
-      + (quality === null ? "" : ` · mean quality ${quality.toFixed(0)}`)
-      + ` · ${faults} fault(s)${pain} · ${titleCase(s.status)}`;
-    item.append(head, line, qualityBars(s.reps));
-    list.appendChild(item);
+  for (const s of sessions) list.appendChild(historyItem(s, titles[s.technique] || s.technique));
+}
+
+function faultText(reps) {
+  const counts = new Map();
+  for (const rep of reps) for (const name of rep.faults) counts.set(name, (counts.get(name) || 0) + 1);
+  const total = [...counts.values()].reduce((a, b) => a + b, 0);
+  if (!total) return "none";
+  const names = [...counts].map(([name, n]) => `${name.replaceAll("_", " ")}${n > 1 ? ` ×${n}` : ""}`);
+  return `${total} (${names.join(", ")})`;
+}
+
+function painText(s) {
+  if (s.pain_before_mm === null && s.pain_after_mm === null) return "not rated";
+  return `${s.pain_before_mm ?? "–"} → ${s.pain_after_mm ?? "–"} mm`;
+}
+
+// One past session: heading, date and status, its numbers, the quality bars and its plot
+// (a PNG drawn by the server from the stored recording, loaded only when scrolled near).
+function historyItem(s, title) {
+  const item = document.createElement("li");
+  item.className = "history-item";
+  const headingId = `session-${s.id}-title`;
+  item.setAttribute("aria-labelledby", headingId);
+  const started = new Date(s.started_utc);
+  const when = started.toLocaleString([], { dateStyle: "medium", timeStyle: "short" });
+  const head = document.createElement("h2");
+  head.id = headingId;
+  head.textContent = title;
+  const meta = document.createElement("p");
+  meta.className = "history-meta";
+  const time = document.createElement("time");
+  time.dateTime = s.started_utc;
+  time.textContent = when;
+  const status = document.createElement("span");
+  status.className = `status-${s.status}`;
+  status.textContent = s.status === "completed" && s.summary.interrupted
+    ? "Completed after an interruption" : titleCase(s.status);
+  meta.append(time, " · ", status);
+  const quality = mean(s.reps.map((r) => r.quality));
+  const stats = document.createElement("dl");
+  stats.className = "stats history-stats";
+  for (const [term, value] of [
+    ["Reps", `${s.summary.reps ?? s.reps.length} reps in `
+      + `${s.summary.sets ?? Math.max(0, ...s.reps.map((r) => r.set))} set(s)`],
+    ["Mean quality", quality === null ? "–" : `${quality.toFixed(0)} / 100`],
+    ["Faults", faultText(s.reps)],
+    ["Pain before → after", painText(s)],
+  ]) {
+    const dt = document.createElement("dt"); dt.textContent = term;
+    const dd = document.createElement("dd"); dd.textContent = value;
+    stats.append(dt, dd);
   }
+  item.append(head, meta, stats);
+  if (s.status === "interrupted") item.appendChild(interruptedNote(s, title));
+  if (s.reps.length) item.appendChild(qualityBars(s.reps));
+  if (s.status === "completed") item.appendChild(historyPlot(s, title, when));
+  return item;
+}
+
+// A session whose server stopped: what was kept, and a button that closes it with its
+// summary (the server replays the stored samples through the same engine).
+function interruptedNote(s, title) {
+  const box = document.createElement("div");
+  box.className = "interrupted";
+  const note = document.createElement("p");
+  const kept = s.recorded_until_s === null ? "" : ` up to ${Math.floor(s.recorded_until_s)} s`;
+  note.textContent = `The coach stopped during this session. Everything recorded${kept} was ` +
+    `kept (${s.reps.length} rep${s.reps.length === 1 ? "" : "s"} so far).`;
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = "primary";
+  button.textContent = "Close with summary";
+  button.setAttribute("aria-label", `Close the interrupted ${title} session with its summary`);
+  const result = document.createElement("p");
+  result.setAttribute("aria-live", "polite");
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    result.textContent = "Working out the summary…";
+    const response = await fetch(`/api/sessions/${s.id}/close`, { method: "POST" });
+    if (response.ok) { await loadHistory(); return; }
+    const body = await response.json().catch(() => ({}));
+    result.textContent = `Could not close it: ${body.detail || response.statusText}`;
+    button.disabled = false;
+  });
+  box.append(note, button, result);
+  return box;
+}
+
+function historyPlot(s, title, when) {
+  const src = `/api/sessions/${s.id}/plot.png`;
+  const figure = document.createElement("figure");
+  figure.className = "history-plot";
+  const link = document.createElement("a");
+  link.href = src;
+  link.target = "_blank";
+  link.rel = "noopener";
+  const img = document.createElement("img");
+  img.loading = "lazy";
+  img.decoding = "async";
+  img.width = 792; img.height = 440;  // the PNG's size (web/plots.py), so the page does not jump
+  img.src = src;
+  img.alt = `${title}, ${when}: the movement angle over time, each rep shaded, holds marked `
+    + "in red and faults named at their rep";
+  const caption = document.createElement("figcaption");
+  caption.textContent = "Angle over time with reps, holds and faults. Opens full size.";
+  img.addEventListener("error", () => {
+    caption.textContent = "No plot: this session has no stored recording.";
+    link.replaceWith(caption);
+  });
+  link.appendChild(img);
+  figure.append(link, caption);
+  return figure;
 }
 
 if (location.pathname === "/history") loadHistory(); else loadTechniques();

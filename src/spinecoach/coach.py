@@ -1,0 +1,906 @@
+"""The terminal coach: ``spinecoach coach TECHNIQUE`` — the live coach's engine with a
+Rich display, for people without a browser.
+
+The session is the web live coach's own :class:`~spinecoach.web.session.LiveSession`,
+driven by :func:`~spinecoach.web.session.replay_simulation` and stopped through a
+:class:`~spinecoach.web.session.ReplayControl`; this module only turns the protocol's
+messages into a terminal display, asks for pain and saves the result. Nothing here
+counts reps, judges faults or times cues.
+
+Choices:
+
+- **Sources.** ``sim`` (the built-in simulator) is the only source today; any other name
+  is refused naming the valid ones. Phones and BLE sensors come later, behind the same
+  ``--source`` option.
+- **Display.** When stdout is a terminal, a Rich ``Live`` panel redraws at most
+  :data:`REFRESH_HZ` times a second (the session sends frames at 25 Hz of session time):
+  the technique's title and step (calibration 1–3: bends, neutral hold with its
+  countdown, the practice rep; then set and rep of the planned dose), a horizontal gauge
+  of the technique's main signal in its working direction (the sign used by the browser
+  page: posterior tilt, flexion, cat-cow rounding positive) with the target band
+  (``state.target_band_deg``, shown once the practice rep has set it), the hold
+  countdown (from the ``hold`` cue to ``release``), the breathing pacer (breathe in/out
+  with its countdown and a filling bar), the recognised body position, quality flags
+  ("calibration not done" is shown only until calibration is done), a sparkline of the
+  last :data:`TRACE_WINDOW_S` seconds and the latest cue, bold in its own panel (a
+  terminal has no large font). When stdout is not a terminal (a pipe, a log file, a
+  test), no frames are drawn: one progress line is printed per phase, cue, rep and
+  position change, then the summary.
+- **Stopping.** Ctrl+C (or ``q``) stops the replay through the same
+  :class:`ReplayControl` the browser's stop button uses; the session is finished, the
+  summary printed and the partial session saved; the exit status is 0 (stopping early is
+  a normal way to end a session). A second Ctrl+C quits at once without saving.
+- **Pause.** With stdin a terminal, space or ``p`` pauses and resumes (cbreak mode; the
+  terminal settings are always restored). Paused time does not count.
+- **Pain.** ``--pain-before``/``--pain-after`` take 0–100 mm on the visual analogue scale
+  (0 no pain, 100 the worst imaginable); when not given and stdin is a terminal the
+  coach asks (an empty answer skips). With ``--no-save`` nothing is asked.
+- **Saving.** Like the server, the coach stores the session from its first moment
+  (``History.start_live``, pain before included), commits what it received and produced
+  every half second while it runs (so a crash or a killed terminal loses at most the
+  last second; the session then shows as interrupted in the history and can be closed
+  there with its summary) and completes it with its result and recording at the end.
+  The database URL's form is checked and the database opened before the session
+  starts, so a mistake fails before the person exercises.
+
+>>> print(gauge_text(5.0, (4.0, 8.0), low_deg=0.0, high_deg=10.0, width=11).plain)
+────━●━━━──
+>>> countdown_text(2.2), countdown_text(None)
+('3 s', '–')
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import math
+import os
+import signal
+import sys
+import time
+from collections import deque
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Final, TextIO
+
+from rich.console import Console, Group, RenderableType
+from rich.live import Live
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from spinecoach.conventions import (
+    EVENT_BREATH_EXHALE,
+    EVENT_BREATH_INHALE,
+    EVENT_CALIBRATION_FUNCTIONAL,
+    EVENT_CALIBRATION_NEUTRAL,
+    EVENT_CALIBRATION_REP,
+)
+from spinecoach.errors import SpinecoachError
+from spinecoach.web.protocol import (
+    CueMessage,
+    FrameMessage,
+    PhaseMessage,
+    RepMessage,
+    ServerMessage,
+    StateMessage,
+)
+
+if TYPE_CHECKING:
+    from spinecoach.exercises.catalogue import Technique
+    from spinecoach.exercises.model import ExerciseResult
+    from spinecoach.recording import Recording
+    from spinecoach.store.live import LiveRecorder
+    from spinecoach.web.history import History
+    from spinecoach.web.protocol import StartMessage
+    from spinecoach.web.session import LiveSession, ReplayControl, SimulatedSource
+
+#: Sensor sources the terminal coach can use today.
+SOURCES: Final[tuple[str, ...]] = ("sim",)
+#: Most redraws of the live display per second (wall clock).
+REFRESH_HZ: Final = 20.0
+#: Session time (s) shown by the trace.
+TRACE_WINDOW_S: Final = 10.0
+#: Left end (deg) of the gauge, and the least right end: the browser page's scale.
+GAUGE_LOW_DEG: Final = -10.0
+GAUGE_MIN_HIGH_DEG: Final = 20.0
+#: Cells of the gauge and of the trace.
+GAUGE_WIDTH: Final = 41
+TRACE_WIDTH: Final = 50
+#: The visual analogue scale for pain (mm).
+PAIN_MIN_MM: Final = 0.0
+PAIN_MAX_MM: Final = 100.0
+#: Most reps (or breath cycles) per set of a simulated session (as in the live protocol).
+MAX_REPS: Final = 50
+
+_SPARK: Final = "▁▂▃▄▅▆▇█"
+_CALIBRATION_STEPS: Final[dict[str, str]] = {
+    EVENT_CALIBRATION_FUNCTIONAL: "Calibration 1 of 3: bend forward slowly three times",
+    EVENT_CALIBRATION_NEUTRAL: "Calibration 2 of 3: get into position and hold still",
+    EVENT_CALIBRATION_REP: "Calibration 3 of 3: one comfortable practice rep (not counted)",
+}
+_BREATH_TEXT: Final[dict[str, str]] = {
+    EVENT_BREATH_INHALE: "Breathe in",
+    EVENT_BREATH_EXHALE: "Breathe out",
+}
+_NOT_CALIBRATED_FLAG: Final = "calibration not done"
+
+
+class CoachError(SpinecoachError):
+    """A terminal-coach option or step that cannot be used; the message says the fix."""
+
+
+# --- options ---------------------------------------------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class CoachSettings:
+    """The options of one terminal session, checked when made.
+
+    ``speed`` is the replay speed (1.0 = real time); ``pain_before_mm`` and
+    ``pain_after_mm`` are 0–100 mm VAS or None (ask, when stdin is a terminal);
+    ``database_url`` None means the server's default (``store.db.database_url``).
+
+    >>> CoachSettings("pelvic-tilt", source="phone")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    spinecoach.coach.CoachError: unknown source 'phone' for --source; use one of: sim (...)
+    """
+
+    technique: str
+    source: str = "sim"
+    seed: int = 0
+    reps: int | None = None
+    profile: str = "typical"
+    speed: float = 1.0
+    pain_before_mm: float | None = None
+    pain_after_mm: float | None = None
+    database_url: str | None = None
+    save: bool = True
+
+    def __post_init__(self) -> None:
+        from spinecoach.exercises.engine import SUPPORTED
+        from spinecoach.sim import PROFILES
+
+        if self.technique not in SUPPORTED:
+            raise CoachError(
+                f"unknown technique {self.technique!r}; coach takes one of: " + ", ".join(SUPPORTED)
+            )
+        if self.source not in SOURCES:
+            raise CoachError(
+                f"unknown source {self.source!r} for --source; use one of: "
+                + ", ".join(SOURCES)
+                + " (phones and BLE sensors come later)"
+            )
+        if self.profile not in PROFILES:
+            raise CoachError(
+                f"unknown performer profile {self.profile!r} for --profile; use one of: "
+                + ", ".join(PROFILES)
+            )
+        if not 0 <= self.seed <= 2**32 - 1:
+            raise CoachError(f"--seed must be from 0 to {2**32 - 1}, got {self.seed}")
+        if self.reps is not None and not 1 <= self.reps <= MAX_REPS:
+            raise CoachError(f"--reps must be from 1 to {MAX_REPS} per set, got {self.reps}")
+        if not (math.isfinite(self.speed) and self.speed > 0):
+            raise CoachError(
+                f"--speed must be a replay speed above 0 (1 = real time), got {self.speed:g}"
+            )
+        check_pain_mm(self.pain_before_mm, "--pain-before")
+        check_pain_mm(self.pain_after_mm, "--pain-after")
+        if self.save and self.database_url:
+            _check_database_url(self.database_url)
+
+
+def check_pain_mm(value: float | None, option: str) -> float | None:
+    """``value`` when it is a pain rating on the 0–100 mm visual analogue scale (or None).
+
+    >>> check_pain_mm(120, "--pain-before")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    spinecoach.coach.CoachError: --pain-before must be from 0 to 100 mm ..., got 120
+    """
+    if value is None:
+        return None
+    if not (math.isfinite(value) and PAIN_MIN_MM <= value <= PAIN_MAX_MM):
+        raise CoachError(
+            f"{option} must be from {PAIN_MIN_MM:g} to {PAIN_MAX_MM:g} mm on the visual "
+            f"analogue scale (0 no pain, 100 the worst imaginable), got {value:g}"
+        )
+    return float(value)
+
+
+def _check_database_url(url: str) -> None:
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        make_url(url)
+    except ArgumentError:
+        raise CoachError(
+            f"--database {url!r} is not a database URL; use for example "
+            "sqlite:///path/to/spinecoach.sqlite3 or postgresql+psycopg://user@host/db"
+        ) from None
+
+
+def ask_pain(console: Console, when: str, *, stream: TextIO | None = None) -> float | None:
+    """Ask for pain ``when`` ("before"/"after") until a 0–100 answer; None when skipped
+    (an empty answer, end of input or Ctrl+C)."""
+    question = (
+        f"Pain {when} the session, 0 (none) to 100 (worst imaginable); Enter skips: "
+        if when == "before"
+        else "Pain now, after the session, 0 (none) to 100 (worst imaginable); Enter skips: "
+    )
+    while True:
+        try:
+            answer = console.input(question, stream=stream).strip()
+        except (EOFError, KeyboardInterrupt):
+            console.print()
+            return None
+        if not answer:
+            return None
+        try:
+            return check_pain_mm(float(answer.replace(",", ".")), "pain")
+        except ValueError:
+            console.print(f"[yellow]{answer!r} is not a number[/]; type 0 to 100", highlight=False)
+        except CoachError as error:
+            console.print(f"[yellow]{error}[/]", highlight=False)
+
+
+# --- pure rendering ----------------------------------------------------------------------------
+def _cell(value: float, low: float, high: float, width: int) -> int:
+    share = (value - low) / (high - low)
+    return min(width - 1, max(0, round(share * (width - 1))))
+
+
+def gauge_text(
+    value_deg: float | None,
+    band_deg: tuple[float, float] | None,
+    *,
+    low_deg: float,
+    high_deg: float,
+    width: int = GAUGE_WIDTH,
+) -> Text:
+    """A one-line gauge from ``low_deg`` to ``high_deg`` (deg) in ``width`` cells: ``─``
+    outside the target band, ``━`` (green) inside it, ``●`` at the value (``◀``/``▶`` at an
+    end when the value is off the scale; no marker when it is None or NaN). Cell ``i``
+    stands for ``low + i × (high − low) / (width − 1)``.
+
+    >>> print(gauge_text(25.0, None, low_deg=0.0, high_deg=10.0, width=6).plain)
+    ─────▶
+    """
+    if not (width >= 2 and high_deg > low_deg):
+        raise CoachError(f"a gauge needs width ≥ 2 and high_deg > low_deg, got {width}")
+    cells = ["─"] * width
+    styles = ["dim"] * width
+    if band_deg is not None:
+        first = _cell(band_deg[0], low_deg, high_deg, width)
+        last = _cell(band_deg[1], low_deg, high_deg, width)
+        for i in range(first, last + 1):
+            cells[i], styles[i] = "━", "bold green"
+    if value_deg is not None and math.isfinite(value_deg):
+        i = _cell(value_deg, low_deg, high_deg, width)
+        marker = "◀" if value_deg < low_deg else "▶" if value_deg > high_deg else "●"
+        in_band = band_deg is not None and band_deg[0] <= value_deg <= band_deg[1]
+        cells[i], styles[i] = marker, "bold green" if in_band else "bold cyan"
+    text = Text()
+    for char, style in zip(cells, styles, strict=True):
+        text.append(char, style=style)
+    return text
+
+
+def countdown_text(seconds_left: float | None) -> str:
+    """Whole seconds left, rounded up (``'3 s'``); ``'–'`` when there is nothing to count."""
+    if seconds_left is None or not math.isfinite(seconds_left):
+        return "–"
+    return f"{max(0, math.ceil(seconds_left - 1e-9))} s"
+
+
+def sparkline(values: Sequence[float | None], *, low: float, high: float) -> str:
+    """One block character per value between ``low`` and ``high`` (clipped); a space
+    where there is no value.
+
+    >>> sparkline([0.0, 5.0, 10.0, None], low=0.0, high=10.0)
+    '▁▅█ '
+    """
+    span = high - low
+    if not span > 0:
+        raise CoachError(f"a sparkline needs high > low, got {low} and {high}")
+    out = []
+    for value in values:
+        if value is None or not math.isfinite(value):
+            out.append(" ")
+            continue
+        share = min(1.0, max(0.0, (value - low) / span))
+        out.append(_SPARK[round(share * (len(_SPARK) - 1))])
+    return "".join(out)
+
+
+def resample_trace(
+    points: Sequence[tuple[float, float | None]], *, end_s: float, window_s: float, width: int
+) -> list[float | None]:
+    """The last value of each of ``width`` equal time bins over ``(end − window, end]`` (s);
+    None for a bin with no value."""
+    bins: list[float | None] = [None] * width
+    start = end_s - window_s
+    for t, value in points:
+        if t <= start or t > end_s or value is None:
+            continue
+        i = min(width - 1, max(0, math.ceil((t - start) / window_s * width) - 1))
+        bins[i] = value
+    return bins
+
+
+# --- the view -----------------------------------------------------------------------------------
+@dataclasses.dataclass
+class CoachView:
+    """What the display shows, updated by every protocol message (:meth:`apply`)."""
+
+    technique: Technique
+    planned_reps: int
+    planned_sets: int
+    t_s: float = 0.0
+    value_deg: float | None = None
+    trace: deque[tuple[float, float | None]] = dataclasses.field(default_factory=deque)
+    band_deg: tuple[float, float] | None = None
+    reps: int = 0
+    set_index: int = 0
+    reps_in_set: int = 0
+    position: str = "unknown"
+    calibrated: bool = False
+    paused: bool = False
+    stopping: bool = False
+    flags: tuple[str, ...] = ()
+    cue: CueMessage | None = None
+    hold_start_s: float | None = None
+    calibration: PhaseMessage | None = None
+    breath: PhaseMessage | None = None
+    last_rep: dict[str, object] | None = None
+    keys_enabled: bool = False
+
+    def apply(self, message: ServerMessage) -> None:
+        if isinstance(message, FrameMessage):
+            self.t_s = message.t
+            raw = message.angles.get(self.technique.main_signal)
+            self.value_deg = None if raw is None else raw * self.technique.direction
+            self.trace.append((message.t, self.value_deg))
+            while self.trace and self.trace[0][0] < message.t - TRACE_WINDOW_S:
+                self.trace.popleft()
+            self.flags = tuple(message.flags)
+        elif isinstance(message, StateMessage):
+            self.band_deg = message.target_band_deg
+            self.reps = message.reps
+            self.position = message.position
+            self.calibrated = message.calibrated
+            self.paused = message.paused
+        elif isinstance(message, RepMessage):
+            rep_set = int(message.rep.get("set", 0))
+            if rep_set != self.set_index:
+                self.set_index, self.reps_in_set = rep_set, 0
+            self.reps_in_set += 1
+            self.last_rep = message.rep
+        elif isinstance(message, CueMessage):
+            self.cue = message
+            if message.key == "hold":
+                self.hold_start_s = message.t
+            elif message.key in ("release", "start"):
+                self.hold_start_s = None
+        elif isinstance(message, PhaseMessage):
+            if message.kind in _BREATH_TEXT:
+                self.breath = message
+            elif message.kind in _CALIBRATION_STEPS:
+                self.calibration = message
+
+    @property
+    def practising(self) -> bool:
+        """Calibration is over once the practice rep's window has passed."""
+        phase = self.calibration
+        return phase is not None and phase.kind == EVENT_CALIBRATION_REP and self.t_s > phase.end_s
+
+    def step_text(self) -> str:
+        phase = self.calibration
+        if self.practising:
+            current = max(self.set_index, 1)
+            done = f"rep {self.reps_in_set} of {self.planned_reps}"
+            return f"Set {current} of {self.planned_sets}: {done}"
+        if phase is None:
+            return f"Getting ready: {self.technique.start_position}"
+        if self.t_s <= phase.end_s:
+            return _CALIBRATION_STEPS[phase.kind]
+        if phase.kind == EVENT_CALIBRATION_FUNCTIONAL:
+            return "Calibration: get into the start position"
+        return "Calibration: relax"
+
+    def step_seconds_left(self) -> float | None:
+        phase = self.calibration
+        if phase is None or self.practising or self.t_s > phase.end_s:
+            return None
+        if phase.kind == EVENT_CALIBRATION_REP:
+            return None  # the practice rep goes at the person's own pace
+        return phase.end_s - self.t_s
+
+    def hold_seconds_left(self) -> float | None:
+        hold_s = self.technique.dose.hold_s
+        if self.hold_start_s is None or hold_s <= 0:
+            return None
+        return max(0.0, hold_s - (self.t_s - self.hold_start_s))
+
+    def breath_phase(self) -> tuple[str, float, float] | None:
+        """(Breathe in/out, seconds left, share done) of the pacer's current phase."""
+        b = self.breath
+        if b is None or self.t_s > b.end_s + 0.5:
+            return None
+        span = max(0.1, b.end_s - b.start_s)
+        share = min(1.0, max(0.0, (self.t_s - b.start_s) / span))
+        return _BREATH_TEXT[b.kind], max(0.0, b.end_s - self.t_s), share
+
+    def shown_flags(self) -> list[str]:
+        return [f for f in self.flags if f != _NOT_CALIBRATED_FLAG or not self.calibrated]
+
+
+def _signal_name(technique: Technique) -> str:
+    return technique.main_signal.removesuffix("_deg").replace("_", " ")
+
+
+def gauge_scale(band_deg: tuple[float, float] | None) -> tuple[float, float]:
+    """The gauge's (low, high) in degrees: −10 to at least 20, wider for a deep band."""
+    high = max(GAUGE_MIN_HIGH_DEG, band_deg[1] * 1.4 if band_deg else GAUGE_MIN_HIGH_DEG)
+    return GAUGE_LOW_DEG, high
+
+
+def render_view(view: CoachView) -> RenderableType:
+    """The live display of ``view``: one panel of measures and one of the latest cue."""
+    tech = view.technique
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold", no_wrap=True)
+    grid.add_column()
+    step = Text(view.step_text(), style="bold")
+    left = view.step_seconds_left()
+    if left is not None:
+        step.append(f"   {countdown_text(left)}", style="bold yellow")
+    grid.add_row("step", step)
+
+    low, high = gauge_scale(view.band_deg)
+    gauge = gauge_text(view.value_deg, view.band_deg, low_deg=low, high_deg=high)
+    shown = "–" if view.value_deg is None else f"{view.value_deg:+.0f}°"
+    gauge.append(f"  {shown:>5}", style="bold")
+    if view.band_deg is not None:
+        gauge.append(f"  target {view.band_deg[0]:.0f}–{view.band_deg[1]:.0f}°", style="green")
+    else:
+        gauge.append("  target after the practice rep", style="dim")
+    grid.add_row(_signal_name(tech), gauge)
+
+    values = resample_trace(
+        list(view.trace), end_s=view.t_s, window_s=TRACE_WINDOW_S, width=TRACE_WIDTH
+    )
+    seen = [v for v in values if v is not None]
+    lo = min([-5.0, *seen, *(view.band_deg or ())])
+    hi = max([15.0, *seen, *(view.band_deg or ())])
+    trace = Text(sparkline(values, low=lo, high=hi), style="cyan")
+    trace.append(f"  {lo:.0f}…{hi:.0f}°", style="dim")
+    grid.add_row(f"last {TRACE_WINDOW_S:.0f} s", trace)
+
+    counts = Text(f"{view.reps}", style="bold")
+    counts.append(f"   set {max(view.set_index, 1)} of {view.planned_sets}")
+    if tech.dose.hold_s > 0:
+        counts.append("   hold ")
+        counts.append(countdown_text(view.hold_seconds_left()), style="bold yellow")
+    grid.add_row("reps", counts)
+
+    breath = view.breath_phase()
+    if breath is not None:
+        label, seconds_left, share = breath
+        pacer = Text(f"{label:<12}", style="bold magenta")
+        pacer.append(f"{countdown_text(seconds_left):>5}  ", style="bold")
+        filled = round(share * 20)
+        pacer.append("▰" * filled + "▱" * (20 - filled), style="magenta")
+        grid.add_row("breathing", pacer)
+
+    position = Text(view.position)
+    if view.position not in ("unknown", tech.position):
+        position.append(f"  (start position: {tech.position})", style="yellow")
+    grid.add_row("position", position)
+    flags = view.shown_flags()
+    if flags:
+        grid.add_row("signal", Text(", ".join(flags), style="bold red"))
+    if view.paused:
+        grid.add_row("", Text("PAUSED", style="bold reverse yellow"))
+    if view.stopping:
+        grid.add_row("", Text("stopping… (Ctrl+C again quits at once)", style="yellow"))
+
+    cue_text = Text(view.cue.text if view.cue else "…", style="bold", justify="center")
+    keys = "space/p pause · q or Ctrl+C stop" if view.keys_enabled else "Ctrl+C stops"
+    return Group(
+        Panel(grid, title=f"[bold]{tech.title}[/]", title_align="left", subtitle=keys),
+        Panel(cue_text, padding=(1, 2), border_style="bold blue"),
+    )
+
+
+def progress_line(message: ServerMessage, view: CoachView) -> str | None:
+    """One line for the log of a session without a terminal (None: nothing to say)."""
+    if isinstance(message, PhaseMessage):
+        what = _BREATH_TEXT.get(message.kind) or _CALIBRATION_STEPS.get(message.kind, message.kind)
+        return f"{message.start_s:7.1f} s  {what} ({message.end_s - message.start_s:.0f} s)"
+    if isinstance(message, CueMessage):
+        return f"{message.t:7.1f} s  cue: {message.text}"
+    if isinstance(message, RepMessage):
+        rep = message.rep
+        line = f"{float(rep['end_s']):7.1f} s  rep {rep['index']} (set {rep['set']})"
+        if rep.get("range_deg") is not None:
+            line += f": range {float(rep['range_deg']):.1f}°"
+        if view.technique.dose.hold_s > 0 and rep.get("hold_s") is not None:
+            line += f", hold {float(rep['hold_s']):.1f} s"
+        line += f", quality {rep['quality']}"
+        faults = rep.get("faults") or []
+        if isinstance(faults, list) and faults:
+            line += ", faults: " + ", ".join(str(f) for f in faults)
+        return line
+    if isinstance(message, StateMessage):
+        changes = []
+        if message.calibrated and not view.calibrated:
+            changes.append("calibration done")
+        if message.position != view.position:
+            changes.append(f"position: {message.position}")
+        if message.paused != view.paused:
+            changes.append("paused" if message.paused else "resumed")
+        if changes:
+            return f"{view.t_s:7.1f} s  " + "; ".join(changes)
+    return None
+
+
+def render_summary(outcome: CoachOutcome) -> RenderableType:
+    """The reps table and one line of totals: reps, sets, holds, quality, faults."""
+    result = outcome.result
+    table = Table(title=f"{outcome.technique_title}: summary", title_justify="left")
+    # Breath-led techniques have no hold: no column of zeros.
+    show_hold = any(math.isfinite(r.hold_s) and r.hold_s > 0 for r in result.reps)
+    columns = (
+        ("rep", "set", "range°", "hold s", "quality")
+        if show_hold
+        else ("rep", "set", "range°", "quality")
+    )
+    for column in columns:
+        table.add_column(column, justify="right", no_wrap=True)
+    table.add_column("faults", overflow="fold")
+    for rep in result.reps:
+        hold = [_one_decimal(rep.hold_s)] if show_hold else []
+        table.add_row(
+            str(rep.index),
+            str(rep.set_index),
+            _one_decimal(rep.range_deg),
+            *hold,
+            str(rep.quality),
+            ", ".join(rep.fault_names) or "–",
+        )
+    n, n_sets = len(result.reps), len(result.sets)
+    line = f"{n} rep{'s' if n != 1 else ''} in {n_sets} set{'s' if n_sets != 1 else ''}"
+    holds = [r.hold_s for r in result.reps if math.isfinite(r.hold_s) and r.hold_s > 0]
+    if holds:
+        line += f", mean hold {sum(holds) / len(holds):.1f} s"
+    if n:
+        line += f", mean quality {sum(r.quality for r in result.reps) / n:.0f}/100"
+    faults: dict[str, int] = {}
+    for rep in result.reps:
+        for name in rep.fault_names:
+            faults[name] = faults.get(name, 0) + 1
+    line += (
+        "; faults: " + ", ".join(f"{k} ×{v}" for k, v in faults.items())
+        if faults
+        else "; no faults"
+    )
+    if outcome.stopped_early:
+        line += f"\nstopped early, after {outcome.session_time_s:.0f} s of the session"
+    return Group(table, Text(line))
+
+
+def _one_decimal(value: float) -> str:
+    return f"{value:.1f}" if math.isfinite(value) else "–"
+
+
+# --- running -------------------------------------------------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class CoachOutcome:
+    """A finished (or stopped) terminal session."""
+
+    result: ExerciseResult
+    recording: Recording | None
+    stopped_early: bool
+    session_time_s: float
+    technique_title: str
+    session_id: int | None = None
+
+
+def _start_message(settings: CoachSettings) -> StartMessage:
+    """The start message a browser would send for these settings."""
+    from spinecoach.web.protocol import StartMessage
+
+    return StartMessage(
+        type="start",
+        technique=settings.technique,
+        source="sim",
+        seed=settings.seed,
+        reps=settings.reps,
+        profile=settings.profile,
+    )
+
+
+def _build_simulation(settings: CoachSettings) -> tuple[LiveSession, SimulatedSource, Recording]:
+    """The simulated recording and its session, made by the server's own function from the
+    start message a browser would send, so both coaches run the same session."""
+    from spinecoach.web.live import _build_simulation as build_live_simulation
+
+    return build_live_simulation(_start_message(settings))
+
+
+def _store_live(
+    history: History, session: LiveSession, settings: CoachSettings, pain_before_mm: float | None
+) -> None:
+    """Store the session from its first moment, as the server does (see
+    :mod:`spinecoach.store.live`): the recorder collects what it receives and produces."""
+    from spinecoach.web.live import live_config
+
+    recorder = history.start_live(
+        settings.technique,
+        source="sim",
+        live_config=live_config(session, "sim", _start_message(settings)),
+        pain_before_mm=pain_before_mm,
+    )
+    session.recorder = recorder
+    session.session_id = recorder.session_id
+
+
+async def _store_loop(history: History, recorder: LiveRecorder) -> None:
+    """Commit the session's new data every FLUSH_INTERVAL_S (a failed commit keeps its
+    data for the next one)."""
+    from spinecoach.store.live import FLUSH_INTERVAL_S
+
+    while True:
+        await asyncio.sleep(FLUSH_INTERVAL_S)
+        with contextlib.suppress(Exception):
+            await asyncio.to_thread(history.flush, recorder)
+
+
+class _Output:
+    """The live panel (a terminal) or progress lines (anything else)."""
+
+    def __init__(self, console: Console, view: CoachView, *, live: bool) -> None:
+        self.console = console
+        self.view = view
+        self.live = Live(console=console, auto_refresh=False) if live else None
+        self._last_draw = -math.inf
+
+    def __enter__(self) -> _Output:
+        if self.live is not None:
+            self.live.__enter__()
+            self.draw(force=True)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.live is not None:
+            self.draw(force=True)
+            self.live.__exit__(None, None, None)
+
+    def show(self, messages: Sequence[ServerMessage]) -> None:
+        for message in messages:
+            if self.live is None:
+                line = progress_line(message, self.view)
+                if line is not None:
+                    self.console.print(line, highlight=False, markup=False, soft_wrap=True)
+            self.view.apply(message)
+        # A state change (pause above all: the replay then waits) is drawn at once.
+        self.draw(force=any(isinstance(m, StateMessage) for m in messages))
+
+    def draw(self, *, force: bool = False) -> None:
+        now = time.monotonic()
+        if self.live is None or (not force and now - self._last_draw < 1.0 / REFRESH_HZ):
+            return
+        self._last_draw = now
+        self.live.update(render_view(self.view), refresh=True)
+
+
+@contextlib.contextmanager
+def _ctrl_c_stops(control: ReplayControl, view: CoachView) -> Iterator[None]:
+    """The first Ctrl+C stops the replay; the next one interrupts as usual."""
+    loop = asyncio.get_running_loop()
+
+    def stop() -> None:
+        control.stop()
+        view.stopping = True
+        loop.remove_signal_handler(signal.SIGINT)
+
+    try:
+        loop.add_signal_handler(signal.SIGINT, stop)
+    except (NotImplementedError, RuntimeError, ValueError):  # Windows, not the main thread
+        yield  # a KeyboardInterrupt then ends asyncio.run; run_session still finishes
+        return
+    try:
+        yield
+    finally:
+        loop.remove_signal_handler(signal.SIGINT)
+
+
+@contextlib.contextmanager
+def _keys(control: ReplayControl, view: CoachView, *, enabled: bool) -> Iterator[None]:
+    """Space/p pause and resume, q stops, read in cbreak mode; the terminal is restored."""
+    if not enabled:
+        yield
+        return
+    try:
+        import termios
+        import tty
+    except ImportError:  # not a POSIX terminal
+        yield
+        return
+    fd = sys.stdin.fileno()
+    saved = termios.tcgetattr(fd)
+    loop = asyncio.get_running_loop()
+
+    def on_key() -> None:
+        key = os.read(fd, 1).decode(errors="ignore").lower()
+        if key in (" ", "p"):
+            if control.paused:
+                control.resume()
+            else:
+                control.pause()
+        elif key == "q":
+            control.stop()
+            view.stopping = True
+
+    try:
+        tty.setcbreak(fd)
+        loop.add_reader(fd, on_key)
+        view.keys_enabled = True
+        yield
+    finally:
+        with contextlib.suppress(Exception):
+            loop.remove_reader(fd)
+        termios.tcsetattr(fd, termios.TCSADRAIN, saved)
+        view.keys_enabled = False
+
+
+async def _replay(
+    session: LiveSession,
+    source: SimulatedSource,
+    output: _Output,
+    control: ReplayControl,
+    *,
+    speed: float,
+    keys: bool,
+    history: History | None = None,
+) -> None:
+    from spinecoach.web.session import replay_simulation
+
+    store = (
+        asyncio.create_task(_store_loop(history, session.recorder))
+        if history is not None and session.recorder is not None
+        else None
+    )
+    try:
+        with (
+            _ctrl_c_stops(control, output.view),
+            _keys(control, output.view, enabled=keys),
+            output,
+        ):
+            output.show([session.state_message()])
+            async for messages in replay_simulation(session, source, speed=speed, control=control):
+                output.show(messages)
+    finally:
+        if store is not None:
+            store.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await store
+
+
+def run_session(
+    settings: CoachSettings,
+    console: Console,
+    *,
+    keys: bool = False,
+    control: ReplayControl | None = None,
+    history: History | None = None,
+    pain_before_mm: float | None = None,
+) -> CoachOutcome:
+    """Run one session to its end (or to Ctrl+C / ``control.stop()``) on ``console``:
+    the live panel when it is a terminal, progress lines otherwise.
+
+    With a ``history`` the session is stored as it runs (committed every half second)
+    and completed with its result at the end; without one, nothing is saved."""
+    from spinecoach.exercises.catalogue import default_catalogue
+    from spinecoach.web.session import ReplayControl
+
+    technique = default_catalogue().technique(settings.technique)
+    session, source, recording = _build_simulation(settings)
+    if history is not None:
+        _store_live(history, session, settings, pain_before_mm)
+    view = CoachView(
+        technique,
+        planned_reps=int(recording.meta.get("reps", technique.dose.reps)),
+        planned_sets=int(recording.meta.get("sets", technique.dose.sets)),
+    )
+    control = control or ReplayControl()
+    live = console.is_terminal and not console.is_dumb_terminal
+    output = _Output(console, view, live=live)
+    interrupted = False
+    try:
+        asyncio.run(
+            _replay(
+                session,
+                source,
+                output,
+                control,
+                speed=settings.speed,
+                keys=keys and live,
+                history=history,
+            )
+        )
+    except KeyboardInterrupt:
+        if control.stopped:  # a second Ctrl+C: quit without the summary or a save
+            raise
+        interrupted = True  # where Ctrl+C could not be routed to the control
+    session.finish()
+    if session.result is None:  # finish() always sets it; never expected
+        raise CoachError("the session ended without a result")
+    stopped_early = interrupted or control.stopped
+    if history is not None and session.recorder is not None:
+        history.complete_live(
+            session.recorder,
+            session.result,
+            summary_extra={"ended": "stopped early"} if stopped_early else None,
+        )
+    return CoachOutcome(
+        result=session.result,
+        recording=recording,
+        stopped_early=stopped_early,
+        session_time_s=view.t_s,
+        technique_title=technique.title,
+        session_id=session.session_id,
+    )
+
+
+def coach(settings: CoachSettings, console: Console, *, interactive: bool) -> CoachOutcome:
+    """The whole terminal session: pain before, the session, its summary, pain after and
+    the save (unless ``settings.save`` is False). ``interactive``: stdin is a terminal
+    (ask what was not given; keys pause and stop)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    ask = interactive and settings.save
+    pain_before = settings.pain_before_mm
+    if pain_before is None and ask:
+        pain_before = ask_pain(console, "before")
+    if not settings.save:
+        outcome = run_session(settings, console, keys=interactive)
+        console.print(render_summary(outcome))
+        console.print("not saved (--no-save)")
+        return outcome
+    from spinecoach.web.history import History
+
+    def failed(error: Exception) -> CoachError:
+        return CoachError(
+            f"the session could not be saved to the history ({type(error).__name__}: {error}); "
+            "check --database or SPINECOACH_DATABASE_URL"
+        )
+
+    try:
+        history = History.open(settings.database_url)
+    except (SQLAlchemyError, OSError, SpinecoachError) as error:  # before exercising
+        raise failed(error) from error
+    try:
+        try:
+            outcome = run_session(
+                settings, console, keys=interactive, history=history, pain_before_mm=pain_before
+            )
+        except (SQLAlchemyError, OSError) as error:
+            raise failed(error) from error
+        console.print(render_summary(outcome))
+        session_id = outcome.session_id
+        if session_id is None:  # run_session stores whenever it has a history
+            raise CoachError("the session was not stored")
+        pain_after = settings.pain_after_mm
+        if pain_after is None and ask:
+            pain_after = ask_pain(console, "after")
+        if pain_after is not None:
+            try:
+                history.add_pain(session_id, pain_after, "after")
+            except (SQLAlchemyError, SpinecoachError) as error:
+                raise failed(error) from error
+    finally:
+        history.close()
+    console.print(f"saved as session {session_id} in the history", highlight=False)
+    return outcome

@@ -1,0 +1,374 @@
+"""Live sessions stored while they run: at most the last second is lost if the server dies.
+
+A live session is a ``sessions`` row with status ``active`` from its first moment. A
+:class:`LiveRecorder` collects, in memory and thread-safely, what the session receives
+(raw samples, annotations) and what it produces (reps, cues); every
+:data:`FLUSH_INTERVAL_S` the server commits that batch in one transaction
+(:func:`commit_batch`): the samples as compressed blocks (``sample_blocks``), reps and
+cues and annotations as rows, and a fresh ``heartbeat_utc``. Even an empty batch is
+committed, as a heartbeat.
+
+An ``active`` session whose heartbeat is older than :data:`STALE_AFTER_S` belongs to a
+server that stopped (killed, crashed, power cut): :func:`mark_stale_interrupted` marks it
+``interrupted``. Everything committed up to then is kept; :func:`stored_recording`
+assembles its samples and annotations into a :class:`~spinecoach.recording.Recording`,
+which can be replayed through the same engine to close the session with its summary
+(``spinecoach.web.history.History.close_interrupted``).
+
+When a session ends normally, :func:`complete_live_session` assembles the blocks into the
+session's compressed recording, deletes the blocks and stores the final result (which
+replaces the reps and cues written live: the same engine made both), all in one
+transaction.
+
+Sample blocks are zlib-compressed little-endian float64 rows ``t, acc xyz, gyr xyz``
+(plus ``mag xyz`` when the sensor has a magnetometer), so the stored samples are
+bit-identical to the ones received.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import zlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final
+
+import numpy as np
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from spinecoach.errors import ConfigurationError, InputFormatError
+from spinecoach.exercises.model import Cue, ExerciseResult, Rep
+from spinecoach.motion.stream import SensorSample
+from spinecoach.recording import Event, Recording, SensorData
+from spinecoach.store import repository
+from spinecoach.store.models import EventRecord, SampleBlock, SessionRecord
+
+#: Seconds between two commits of a live session (the most a crash can lose, plus the
+#: commit's own time, which is milliseconds).
+FLUSH_INTERVAL_S: Final = 0.5
+#: An active session without a heartbeat for this long (s) belongs to a stopped server.
+STALE_AFTER_S: Final = 5.0
+ZLIB_LEVEL: Final = 1  # fast: a block is written every half second
+
+
+@dataclass
+class LiveBatch:
+    """What a live session received and produced since the last commit."""
+
+    samples: dict[str, list[SensorSample]] = field(default_factory=dict)
+    rates_hz: dict[str, float] = field(default_factory=dict)
+    annotations: list[Event] = field(default_factory=list)
+    reps: list[Rep] = field(default_factory=list)
+    cues: list[Cue] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(any(self.samples.values()) or self.annotations or self.reps or self.cues)
+
+    def prepend(self, older: LiveBatch) -> None:
+        """Put ``older`` (a batch whose commit failed) in front of this one."""
+        for placement, samples in older.samples.items():
+            self.samples[placement] = samples + self.samples.get(placement, [])
+        self.rates_hz = {**older.rates_hz, **self.rates_hz}
+        self.annotations = older.annotations + self.annotations
+        self.reps = older.reps + self.reps
+        self.cues = older.cues + self.cues
+
+
+class LiveRecorder:
+    """Thread-safe buffer of one live session's data between commits.
+
+    The session's worker thread calls :meth:`add_items` and :meth:`add_results`; the
+    committing thread calls :meth:`take` (and :meth:`give_back` when the commit failed,
+    so nothing is dropped).
+    """
+
+    def __init__(self, session_id: int, rates_hz: Mapping[str, float] | None = None) -> None:
+        self.session_id = session_id
+        self._lock = threading.Lock()
+        #: Held while a batch of this session is being committed (one commit at a time).
+        self.commit_lock = threading.Lock()
+        self._batch = LiveBatch(rates_hz=dict(rates_hz or {}))
+        self._reps_taken = 0
+        self._cues_taken = 0
+        self.next_seq: dict[str, int] = {}
+        self.samples_seen = 0
+
+    def set_rate(self, placement: str, rate_hz: float) -> None:
+        with self._lock:
+            self._batch.rates_hz[placement] = rate_hz
+
+    def add_items(self, items: Sequence[SensorSample | Event]) -> None:
+        with self._lock:
+            batch = self._batch
+            for item in items:
+                if isinstance(item, Event):
+                    batch.annotations.append(item)
+                else:
+                    batch.samples.setdefault(item.placement, []).append(item)
+                    self.samples_seen += 1
+
+    def add_results(self, reps: Sequence[Rep], cues: Sequence[Cue]) -> None:
+        """The engine's reps and cues so far (only the new ones are kept)."""
+        with self._lock:
+            self._batch.reps.extend(reps[self._reps_taken :])
+            self._reps_taken = len(reps)
+            self._batch.cues.extend(cues[self._cues_taken :])
+            self._cues_taken = len(cues)
+
+    def take(self) -> LiveBatch:
+        with self._lock:
+            batch = self._batch
+            self._batch = LiveBatch(rates_hz=dict(batch.rates_hz))
+            return batch
+
+    def give_back(self, batch: LiveBatch) -> None:
+        with self._lock:
+            self._batch.prepend(batch)
+
+
+# Encoding of sample blocks ---------------------------------------------------------------
+def encode_block(samples: Sequence[SensorSample]) -> tuple[bytes, int]:
+    """Samples of one sensor as compressed float64 rows; ``(data, n_columns)``."""
+    with_mag = any(s.mag_ut is not None for s in samples)
+    columns = 10 if with_mag else 7
+    rows = np.empty((len(samples), columns), dtype="<f8")
+    for i, s in enumerate(samples):
+        rows[i, 0] = s.time_s
+        rows[i, 1:4] = s.acc_mps2
+        rows[i, 4:7] = s.gyr_dps
+        if with_mag:
+            rows[i, 7:10] = math.nan if s.mag_ut is None else s.mag_ut
+    return zlib.compress(rows.tobytes(), ZLIB_LEVEL), columns
+
+
+def decode_block(block: SampleBlock) -> np.ndarray:
+    """The ``(n_samples, n_columns)`` float64 rows of a stored block (verified shape)."""
+    source = (
+        f"sample block {block.seq} of the {block.placement} sensor of session {block.session_id}"
+    )
+    try:
+        raw = zlib.decompress(block.data)
+    except zlib.error as exc:
+        raise InputFormatError(
+            source,
+            "expected zlib-compressed samples: the stored block is corrupt",
+            found=str(exc),
+            fix="the samples of this block cannot be recovered; close the session without it",
+        ) from exc
+    expected = block.n_samples * block.n_columns * 8
+    if len(raw) != expected:
+        raise InputFormatError(
+            source,
+            f"expected {expected} bytes ({block.n_samples} samples × {block.n_columns} "
+            "float64 columns)",
+            found=f"{len(raw)} bytes",
+            fix="the samples of this block cannot be recovered; close the session without it",
+        )
+    return np.frombuffer(raw, dtype="<f8").reshape(block.n_samples, block.n_columns)
+
+
+# Sessions ----------------------------------------------------------------------------------
+def start_live_session(
+    db: Session,
+    person_id: int,
+    technique: str,
+    *,
+    source: str,
+    live_config: Mapping[str, Any],
+    started_utc: datetime | None = None,
+) -> SessionRecord:
+    """An ``active`` session with its source, live settings and a first heartbeat."""
+    record = repository.start_session(db, person_id, technique, started_utc=started_utc)
+    record.source = source
+    record.live_config = repository.json_safe(dict(live_config))
+    record.heartbeat_utc = datetime.now(UTC)
+    db.commit()
+    return record
+
+
+def commit_batch(
+    db: Session, recorder: LiveRecorder, batch: LiveBatch, *, now: datetime | None = None
+) -> None:
+    """Store ``batch`` and refresh the heartbeat, in one transaction.
+
+    A session marked ``interrupted`` by another server while this one was slow becomes
+    ``active`` again; a session that was closed meanwhile refuses the batch
+    (:class:`~spinecoach.errors.ConfigurationError`).
+    """
+    session_id = recorder.session_id
+    seqs = dict(recorder.next_seq)
+    with db.begin():
+        record = db.get(SessionRecord, session_id, with_for_update=True)
+        if record is None:
+            raise ConfigurationError(f"live session {session_id} is not in the database")
+        if record.status == "completed":
+            raise ConfigurationError(
+                f"session {session_id} was closed while it was still running; start a new "
+                "session to go on"
+            )
+        for placement, samples in batch.samples.items():
+            if not samples:
+                continue
+            rate = batch.rates_hz.get(placement)
+            if rate is None:
+                raise ConfigurationError(f"no rate known for the {placement} sensor")
+            data, columns = encode_block(samples)
+            seq = seqs.get(placement, 0)
+            seqs[placement] = seq + 1
+            db.add(
+                SampleBlock(
+                    session_id=session_id,
+                    placement=placement,
+                    seq=seq,
+                    rate_hz=rate,
+                    n_samples=len(samples),
+                    n_columns=columns,
+                    first_t=samples[0].time_s,
+                    last_t=samples[-1].time_s,
+                    data=data,
+                    created_utc=datetime.now(UTC),
+                )
+            )
+        record.reps.extend(repository.rep_record(rep) for rep in batch.reps)
+        record.events.extend(
+            EventRecord(
+                kind="cue",
+                start_s=cue.time_s,
+                end_s=cue.time_s,
+                label=cue.key,
+                text=cue.text,
+                reason=cue.reason,
+            )
+            for cue in batch.cues
+        )
+        record.events.extend(
+            EventRecord(kind="annotation", start_s=e.start_s, end_s=e.end_s, label=e.kind)
+            for e in batch.annotations
+        )
+        record.status = "active"
+        record.heartbeat_utc = now or datetime.now(UTC)
+    recorder.next_seq = seqs
+
+
+def mark_stale_interrupted(
+    db: Session, *, stale_after_s: float = STALE_AFTER_S, now: datetime | None = None
+) -> list[int]:
+    """Mark ``active`` sessions without a recent heartbeat ``interrupted``; their ids."""
+    cutoff = (now or datetime.now(UTC)) - timedelta(seconds=stale_after_s)
+    with db.begin():
+        stale = list(
+            db.scalars(
+                select(SessionRecord.id).where(
+                    SessionRecord.status == "active",
+                    (SessionRecord.heartbeat_utc < cutoff)
+                    | (
+                        SessionRecord.heartbeat_utc.is_(None) & (SessionRecord.started_utc < cutoff)
+                    ),
+                )
+            )
+        )
+        if stale:
+            db.execute(
+                update(SessionRecord)
+                .where(SessionRecord.id.in_(stale), SessionRecord.status == "active")
+                .values(status="interrupted")
+            )
+    return stale
+
+
+def stored_recording(db: Session, session_id: int) -> Recording | None:
+    """The samples and annotations committed so far for a live session, as a recording
+    (None when no sample was stored)."""
+    record = db.get(SessionRecord, session_id)
+    if record is None:
+        raise ConfigurationError(f"no session with id {session_id}")
+    blocks = list(
+        db.scalars(
+            select(SampleBlock)
+            .where(SampleBlock.session_id == session_id)
+            .order_by(SampleBlock.placement, SampleBlock.seq)
+        )
+    )
+    by_placement: dict[str, list[SampleBlock]] = {}
+    for block in blocks:
+        by_placement.setdefault(block.placement, []).append(block)
+    sensors: dict[str, SensorData] = {}
+    for placement, group in by_placement.items():
+        rows = np.concatenate([decode_block(b) for b in group])
+        mag = None
+        if all(b.n_columns == 10 for b in group):
+            mag = rows[:, 7:10]
+            if not np.isfinite(mag).all():
+                mag = None
+        sensors[placement] = SensorData.from_arrays(
+            placement,
+            rows[:, 0],
+            rows[:, 1:4],
+            rows[:, 4:7],
+            rate_hz=group[0].rate_hz,
+            mag_ut=mag,
+            device=f"live ({record.source})",
+        )
+    if not sensors:
+        return None
+    annotations = tuple(
+        Event(e.label, e.start_s, e.end_s) for e in record.events if e.kind == "annotation"
+    )
+    config = record.live_config or {}
+    meta = {
+        "technique": record.technique,
+        "source": record.source,
+        "session_id": str(record.id),
+    }
+    if config.get("position"):
+        meta["position"] = str(config["position"])
+    return Recording.create(sensors, start_utc=record.started_utc, events=annotations, meta=meta)
+
+
+def complete_live_session(
+    db: Session,
+    session_id: int,
+    result: ExerciseResult,
+    *,
+    summary_extra: Mapping[str, Any] | None = None,
+) -> SessionRecord:
+    """Assemble the stored blocks into the session's recording, delete the blocks and
+    store the final ``result`` — all in one transaction."""
+    with db.begin():
+        recording = stored_recording(db, session_id)
+        if recording is not None:
+            repository.attach_recording(db, session_id, recording)
+        db.execute(delete(SampleBlock).where(SampleBlock.session_id == session_id))
+        db.expire_all()
+        record = repository.save_result(db, session_id, result)
+        if summary_extra:
+            record.summary = {**record.summary, **repository.json_safe(dict(summary_extra))}
+    return record
+
+
+def without_samples(recording: Recording, start_s: float, end_s: float) -> Recording:
+    """``recording`` with every sensor's samples in ``[start_s, end_s)`` removed: a sensor
+    drop-out, to rehearse one with the simulator."""
+    sensors = {}
+    for placement, data in recording.sensors.items():
+        keep = (data.time_s < start_s) | (data.time_s >= end_s)
+        sensors[placement] = SensorData.from_arrays(
+            placement,
+            data.time_s[keep],
+            data.acc_mps2[keep],
+            data.gyr_dps[keep],
+            rate_hz=data.rate_hz,
+            mag_ut=None if data.mag_ut is None else data.mag_ut[keep],
+            device=data.device,
+        )
+    meta = {**recording.meta, "outage_s": f"{start_s:g}-{end_s:g}"}
+    return Recording.create(
+        sensors,
+        start_utc=recording.start_utc,
+        events=recording.events,
+        meta=meta,
+        truth=recording.truth,
+    )

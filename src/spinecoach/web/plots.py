@@ -1,0 +1,128 @@
+"""PNG plots of past sessions for the history page (``GET /api/sessions/{id}/plot.png``).
+
+A plot is the session's main angle over time with its reps, holds, faults and discarded
+movements drawn (:func:`spinecoach.exercises.plot.plot_exercise`). The angles come from
+the stored recording through the batch pipeline
+(:func:`spinecoach.motion.motion_process`, calibrated in the recording's start position
+as the CLI does), the reps from the stored result, so the plot shows what was saved.
+
+* Rendering is CPU work (angle estimation, Matplotlib), so it runs in a worker thread
+  (``asyncio.to_thread``), one plot at a time: requests that wait, wait on the event loop
+  without holding a worker thread, and Matplotlib's pyplot is never used by two threads
+  at once.
+* PNGs of ``completed`` sessions are kept in a small in-memory LRU cache (a completed
+  session never changes); active or interrupted sessions are drawn afresh each time.
+* Only the sessions of the server's person are plotted; any other id is "not found".
+
+>>> import asyncio, tempfile
+>>> from spinecoach.web.history import History
+>>> with tempfile.TemporaryDirectory() as folder:
+...     history = History.open(f"sqlite:///{folder}/demo.sqlite3")
+...     plots = SessionPlots(history)
+...     try:
+...         asyncio.run(plots.png(1))
+...     except PlotNotFound as error:
+...         print(error)
+...     history.close()
+no session with id 1 in this history
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from collections import OrderedDict
+from pathlib import Path
+from typing import Final
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from spinecoach.errors import SpinecoachError
+from spinecoach.store import repository
+from spinecoach.store.models import SessionRecord
+from spinecoach.web.history import History
+
+#: How many session PNGs the server keeps in memory (about 50–100 kB each).
+PLOT_CACHE_SIZE: Final = 32
+#: Figure size (inches, at 110 dpi: 792 × 440 px): narrower than the CLI's plot so the
+#: labels stay legible when the page shrinks it to a phone's width.
+PLOT_SIZE_IN: Final = (7.2, 4.0)
+
+
+class PlotNotFound(SpinecoachError):
+    """There is no plot for this session: unknown session, or no stored recording."""
+
+
+def render_session_plot(engine: Engine, person_id: int, session_id: int) -> tuple[bytes, bool]:
+    """The PNG of one of ``person_id``'s sessions, and whether it may be cached (the
+    session is completed). Blocking: call it in a worker thread.
+
+    Raises :class:`PlotNotFound` for an unknown session (or another person's) and for a
+    session without a stored recording, and
+    :class:`~spinecoach.errors.InputFormatError` for a corrupt stored recording.
+    """
+    from spinecoach.exercises.plot import plot_exercise
+    from spinecoach.motion import MotionSettings, motion_process
+    from spinecoach.sim.techniques import TECHNIQUE_POSITIONS
+
+    with Session(engine) as db:
+        record = db.get(SessionRecord, session_id)
+        if record is None or record.person_id != person_id:
+            raise PlotNotFound(f"no session with id {session_id} in this history")
+        if record.recording is None:
+            raise PlotNotFound(
+                f"session {session_id} has no stored recording to plot (it was saved "
+                "without one, or has not finished)"
+            )
+        recording = repository.load_recording(db, session_id)
+        result = repository.load_result(db, session_id)
+        completed = record.status == "completed"
+        title = (
+            f"{record.technique} — {record.started_utc:%Y-%m-%d %H:%M} UTC — "
+            f"{len(result.reps)} reps"
+        )
+    position = recording.meta.get("position") or TECHNIQUE_POSITIONS.get(result.technique)
+    settings = MotionSettings(position=position) if position else MotionSettings()
+    frames, _info = motion_process(recording, settings)
+    with tempfile.TemporaryDirectory(prefix="spinecoach-plot-") as folder:
+        path = plot_exercise(
+            frames, result, Path(folder) / "plot.png", title=title, size_in=PLOT_SIZE_IN
+        )
+        return path.read_bytes(), completed
+
+
+class SessionPlots:
+    """Session PNGs of one :class:`~spinecoach.web.history.History`, rendered one at a
+    time off the event loop, completed ones cached (LRU of ``cache_size``)."""
+
+    def __init__(self, history: History, *, cache_size: int = PLOT_CACHE_SIZE) -> None:
+        self.history = history
+        self.cache_size = cache_size
+        self._cache: OrderedDict[int, bytes] = OrderedDict()
+        self._render = asyncio.Lock()
+
+    def cached(self, session_id: int) -> bytes | None:
+        """The cached PNG of a session (marked recently used), or None."""
+        png = self._cache.get(session_id)
+        if png is not None:
+            self._cache.move_to_end(session_id)
+        return png
+
+    async def png(self, session_id: int) -> bytes:
+        """The PNG of a session of the history's person (see :func:`render_session_plot`)."""
+        png = self.cached(session_id)
+        if png is not None:
+            return png
+        async with self._render:
+            png = self.cached(session_id)  # drawn while this request waited
+            if png is not None:
+                return png
+            drawn, cacheable = await asyncio.to_thread(
+                render_session_plot, self.history.engine, self.history.person_id, session_id
+            )
+            if cacheable:
+                self._cache[session_id] = drawn
+                while len(self._cache) > self.cache_size:
+                    self._cache.popitem(last=False)
+        return drawn
