@@ -84,3 +84,16 @@ def test_fit_matches_least_squares_per_lag_and_partial_cover() -> None:
     assert fit is not None
     assert fit.lag_s == lags[int(np.argmin(mse))]  # the coarse-to-fine search found it
     assert catcow.fit_cycle(t[:10], y[:10], inhale, exhale, end) is None
+
+
+def test_cached_band_pass_filters_exactly_like_scipy() -> None:
+    from scipy.signal import sosfiltfilt
+
+    rng = np.random.default_rng(3)
+    for rate in (50.0, 100.0, 200.0):
+        band = catcow._jerk_band(rate)
+        for n in (band.padlen + 1, 300, 1001):
+            x = rng.normal(size=n)
+            assert np.array_equal(catcow._filtfilt(band, x), sosfiltfilt(band.sos, x))
+    t = np.arange(0.0, 0.2, 0.01)  # under 30 frames
+    assert np.isnan(catcow.jerk_ratio(t, np.sin(t)))

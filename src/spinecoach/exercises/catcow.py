@@ -25,7 +25,7 @@ from typing import Final
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.signal import butter, sosfiltfilt
+from scipy.signal import butter, sosfilt, sosfilt_zi
 
 from spinecoach.exercises.reps import RepFrames
 
@@ -41,14 +41,37 @@ class CycleSettings:
     max_cycle_s: float = 25.0
 
 
+@dataclass(frozen=True)
+class _Band:
+    """A designed band-pass: sections, their steady-state start and the edge padding."""
+
+    sos: FloatArray
+    zi: FloatArray
+    padlen: int
+
+
 @functools.lru_cache(maxsize=16)
-def _jerk_band(rate_hz: float) -> FloatArray:
-    """The 1.5–5 Hz band-pass of :func:`jerk_ratio` at ``rate_hz`` (designed once per
-    rate: the design costs more than the filtering, and a live rep needs it at once)."""
+def _jerk_band(rate_hz: float) -> _Band:
+    """The 1.5–5 Hz band-pass of :func:`jerk_ratio` at ``rate_hz``, designed once per rate
+    (the design and its initial state cost more than the filtering, and a live rep needs
+    the ratio at once)."""
     high = min(5.0, 0.45 * rate_hz)
-    sos: FloatArray = butter(4, [1.5, high], btype="bandpass", fs=rate_hz, output="sos")
-    sos.setflags(write=False)
-    return sos
+    sos = np.asarray(butter(4, [1.5, high], btype="bandpass", fs=rate_hz, output="sos"))
+    ntaps = 2 * sos.shape[0] + 1
+    ntaps -= min(int((sos[:, 2] == 0).sum()), int((sos[:, 5] == 0).sum()))
+    return _Band(sos, np.asarray(sosfilt_zi(sos)), 3 * ntaps)
+
+
+def _filtfilt(band: _Band, x: FloatArray) -> FloatArray:
+    """Zero-phase filtering exactly as ``scipy.signal.sosfiltfilt`` (odd padding, steady
+    state start; a test checks they agree bit for bit), with the design cached."""
+    n = band.padlen
+    ext = np.concatenate((2.0 * x[0] - x[n:0:-1], x, 2.0 * x[-1] - x[-2 : -(n + 2) : -1]))
+    y, _ = sosfilt(band.sos, ext, zi=band.zi * ext[0])
+    y = y[::-1]
+    y, _ = sosfilt(band.sos, y, zi=band.zi * y[0])
+    out: FloatArray = y[::-1][n:-n]
+    return out
 
 
 def jerk_ratio(time_s: FloatArray, x: FloatArray) -> float:
@@ -56,9 +79,12 @@ def jerk_ratio(time_s: FloatArray, x: FloatArray) -> float:
     if time_s.shape[0] < 30:
         return float("nan")
     rate = 1.0 / float(np.median(np.diff(time_s)))
-    sos = _jerk_band(round(rate, 6)).copy()  # scipy's filter wants a writable array
-    band = sosfiltfilt(sos, x - x.mean())
-    total = float(np.sqrt(np.mean((x - x.mean()) ** 2)))
+    band_pass = _jerk_band(round(rate, 6))
+    centred = x - x.mean()
+    if centred.shape[0] <= band_pass.padlen:
+        return float("nan")
+    band = _filtfilt(band_pass, centred)
+    total = float(np.sqrt(np.mean(centred**2)))
     return float(np.sqrt(np.mean(band**2))) / total if total > 0 else float("nan")
 
 
@@ -274,7 +300,18 @@ def _fit_lags(
     ok = n >= 20
     if not ok.any():
         return mse, coef
-    coef[ok] = (np.linalg.pinv(gram[ok]) @ rhs[ok][:, :, None])[:, :, 0]
+    # Solve directly where the equations are well posed; the pseudo-inverse (slower) only
+    # where a turning point has (almost) no data.
+    g_ok = gram[ok]
+    det = np.linalg.det(g_ok)
+    scale = np.prod(np.abs(np.diagonal(g_ok, axis1=1, axis2=2)), axis=1)
+    regular = np.abs(det) > 1e-9 * scale
+    solved = np.empty((g_ok.shape[0], 3))
+    if regular.any():
+        solved[regular] = np.linalg.solve(g_ok[regular], rhs[ok][regular][:, :, None])[:, :, 0]
+    if not regular.all():
+        solved[~regular] = (np.linalg.pinv(g_ok[~regular]) @ rhs[ok][~regular][:, :, None])[:, :, 0]
+    coef[ok] = solved
     g, r, c = gram[ok], rhs[ok], coef[ok]
     sse = s_yy[ok] - 2.0 * np.einsum("li,li->l", c, r) + np.einsum("li,lij,lj->l", c, g, c)
     mse[ok] = np.maximum(sse, 0.0) / n[ok]
