@@ -58,7 +58,16 @@ def plot_exercise(
     values = frames.angles[signal]
     fig, ax = plt.subplots(figsize=size_in)
     ax.plot(frames.time_s, values, color="#1c3d5a", lw=1.1, zorder=3, label=_label(signal))
-    finite = values[np.isfinite(values)]
+    # The vertical scale follows the exercise (the reps and ten seconds before them), so a
+    # stand-up at the end or a long set-up does not flatten the reps; beyond it is clipped.
+    shown = np.isfinite(values)
+    if result.reps:
+        first = min(rep.start_s for rep in result.reps) - 10.0
+        last = max(rep.end_s for rep in result.reps) + 5.0
+        window = shown & (frames.time_s >= first) & (frames.time_s <= last)
+        if np.any(window):
+            shown = window
+    finite = values[shown]
     if finite.size:
         lo, hi = np.percentile(finite, [1.0, 99.0])
         pad = max(3.0, 0.3 * (hi - lo))
