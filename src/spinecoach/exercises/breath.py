@@ -563,6 +563,23 @@ def _central_cycle(time_s: FloatArray, volume: FloatArray) -> FloatArray:
     return out
 
 
+def _sync_inputs(
+    time_s: FloatArray, movement_deg: FloatArray, pacer_volume: FloatArray, expected_sign: float
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """The checked inputs of :func:`breath_sync` and :func:`in_phase_share`."""
+    t = _as_1d("time_s", time_s)
+    movement = _as_1d("movement_deg", movement_deg)
+    volume = _as_1d("pacer_volume", pacer_volume)
+    _check_time(t)
+    _check_frames(t, movement_deg=movement, pacer_volume=volume)
+    if isinstance(expected_sign, bool) or expected_sign not in (1, -1):
+        raise ConfigurationError(
+            f"expected_sign must be 1 or -1 (the movement's sign on a rising volume), got "
+            f"{expected_sign!r}"
+        )
+    return t, movement, volume
+
+
 def _rates(
     t: FloatArray, movement: FloatArray, volume: FloatArray, expected_sign: float
 ) -> tuple[FloatArray, FloatArray]:
@@ -589,11 +606,7 @@ def in_phase_share(
     >>> in_phase_share(t, late, volume) == breath_sync(t, late, volume).in_phase_share
     True
     """
-    t = _as_1d("time_s", time_s)
-    movement = _as_1d("movement_deg", movement_deg)
-    volume = _as_1d("pacer_volume", pacer_volume)
-    _check_time(t)
-    _check_frames(t, movement_deg=movement, pacer_volume=volume)
+    t, movement, volume = _sync_inputs(time_s, movement_deg, pacer_volume, expected_sign)
     velocity, flow = _rates(t, movement, volume, float(expected_sign))
     if not np.nanmax(np.abs(velocity), initial=0.0) > _STILL_DPS:
         return math.nan  # nothing moves at all
@@ -661,16 +674,7 @@ def breath_sync(
     >>> breath_sync(t, -late, volume).inverted
     True
     """
-    t = _as_1d("time_s", time_s)
-    movement = _as_1d("movement_deg", movement_deg)
-    volume = _as_1d("pacer_volume", pacer_volume)
-    _check_time(t)
-    _check_frames(t, movement_deg=movement, pacer_volume=volume)
-    if isinstance(expected_sign, bool) or expected_sign not in (1, -1):
-        raise ConfigurationError(
-            f"expected_sign must be 1 or -1 (the movement's sign on a rising volume), got "
-            f"{expected_sign!r}"
-        )
+    t, movement, volume = _sync_inputs(time_s, movement_deg, pacer_volume, expected_sign)
     max_lag = _positive_seconds("max_lag_s", max_lag_s)
 
     velocity, flow = _rates(t, movement, volume, float(expected_sign))

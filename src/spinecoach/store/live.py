@@ -233,17 +233,7 @@ def commit_batch(
                 )
             )
         record.reps.extend(repository.rep_record(rep) for rep in batch.reps)
-        record.events.extend(
-            EventRecord(
-                kind="cue",
-                start_s=cue.time_s,
-                end_s=cue.time_s,
-                label=cue.key,
-                text=cue.text,
-                reason=cue.reason,
-            )
-            for cue in batch.cues
-        )
+        record.events.extend(repository.cue_record(cue) for cue in batch.cues)
         record.events.extend(
             EventRecord(kind="annotation", start_s=e.start_s, end_s=e.end_s, label=e.kind)
             for e in batch.annotations

@@ -173,6 +173,18 @@ def list_sessions(db: Session, person_id: int) -> list[SessionRecord]:
 
 
 # Results ----------------------------------------------------------------------------------
+def cue_record(cue: Cue) -> EventRecord:
+    """The database row of a cue (an event of kind ``cue`` at its time)."""
+    return EventRecord(
+        kind="cue",
+        start_s=cue.time_s,
+        end_s=cue.time_s,
+        label=cue.key,
+        text=cue.text,
+        reason=cue.reason,
+    )
+
+
 def rep_record(rep: Rep) -> RepRecord:
     """The database row of a rep (NaN stored as NULL)."""
     return RepRecord(
@@ -278,17 +290,7 @@ def save_result(
             for s in result.sets
         )
         record.reps.extend(rep_record(rep) for rep in result.reps)
-        record.events.extend(
-            EventRecord(
-                kind="cue",
-                start_s=cue.time_s,
-                end_s=cue.time_s,
-                label=cue.key,
-                text=cue.text,
-                reason=cue.reason,
-            )
-            for cue in result.cues
-        )
+        record.events.extend(cue_record(cue) for cue in result.cues)
         record.events.extend(
             EventRecord(kind="discarded", start_s=d.start_s, end_s=d.end_s, reason=d.reason)
             for d in result.discarded
