@@ -96,3 +96,11 @@ def test_malformed_file_names_the_field(tmp_path: Path, text: str, field: str) -
 def test_docstring_examples() -> None:
     result = doctest.testmod(redflags_module)
     assert result.failed == 0 and result.attempted > 0
+
+
+def test_advice_during_the_program_says_stop_not_do_not_start() -> None:
+    for flag in load_red_flags():
+        result = screen({**_all_no(), flag.id: True})
+        during = result.advice_during_program
+        assert "stop the exercise program for now" in during
+        assert "do not start" not in during

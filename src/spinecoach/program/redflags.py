@@ -94,9 +94,20 @@ class ScreeningResult:
 
     @property
     def advice(self) -> str:
-        """What to tell the person (empty when there is no red flag)."""
+        """What to tell the person before the program (empty when there is no red flag)."""
         level = self.urgency
         return "" if level is None else ADVICE[level]
+
+    @property
+    def advice_during_program(self) -> str:
+        """What to tell a person who reports a red flag once the program has begun."""
+        advice = self.advice
+        for before in (
+            "do not start the exercise program yet",
+            "do not start the exercise program",
+        ):
+            advice = advice.replace(before, "stop the exercise program for now")
+        return advice
 
     @property
     def reasons(self) -> tuple[str, ...]:
