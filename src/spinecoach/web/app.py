@@ -29,6 +29,8 @@ from spinecoach.exercises.engine import SUPPORTED
 from spinecoach.web.history import History, SessionStateError
 from spinecoach.web.live import LiveConnection
 from spinecoach.web.plots import PlotNotFound, SessionPlots
+from spinecoach.web.program_routes import router as program_router
+from spinecoach.web.progress_routes import router as progress_router
 from spinecoach.web.protocol import PROTOCOL_VERSION
 from spinecoach.web.settings import Settings, get_settings
 
@@ -75,6 +77,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.add_api_route("/", page, methods=["GET"], include_in_schema=False)
     app.add_api_route("/history", page, methods=["GET"], include_in_schema=False)
+    app.include_router(program_router)  # the 6-week program: onboarding, tracking, reminders
+    app.include_router(progress_router)  # the program's plan, suggestions and charts
 
     @app.get("/api/sessions")
     async def sessions(request: Request) -> list[dict[str, Any]]:

@@ -11,7 +11,7 @@ Alongside a running session two small tasks run:
   :data:`~spinecoach.store.live.FLUSH_INTERVAL_S` (0.5 s), so a server that dies loses
   at most the last second (``History.flush``);
 * the **watchdog** notices a sensor that stopped sending: after the server's
-  ``sensor_timeout_s`` (1.5 s by default) without a sample from a sensor the session
+  ``sensor_timeout_s`` (1.2 s by default) without a sample from a sensor the session
   pauses (``state`` with ``paused_reason: "sensor-silent"`` and the silent sensors) and
   goes on by itself when samples come again. Nothing received is dropped; the gap is
   flagged in the frames.
@@ -59,7 +59,7 @@ log = logging.getLogger(__name__)
 
 
 #: Seconds between two checks of the watchdog.
-WATCHDOG_TICK_S: Final = 0.25
+WATCHDOG_TICK_S: Final = 0.1
 
 
 @dataclass

@@ -35,7 +35,7 @@ class Settings(BaseSettings):
         description="Replay speed of the simulator (1.0 = real time; tests use a large value).",
     )
     sensor_timeout_s: float = Field(
-        default=1.5,
+        default=1.2,
         gt=0.0,
         le=60.0,
         description="Seconds without a sample from a sensor before the session pauses and "

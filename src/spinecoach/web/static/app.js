@@ -7,6 +7,7 @@ const STEP_NAMES = ["Choose technique", "Pain now", "Sensor check", "Calibration
   "Pain after", "Summary"];
 const TRACE_WINDOW_S = 15;
 const QUALITY_FLAG_IGNORED = "calibration not done";
+const PROGRAM_PAGES = ["/onboarding", "/checkin", "/psfs", "/program", "/progress"];
 
 const app = {
   techniques: [], technique: null, ws: null, frames: [], lastT: 0, band: null, reps: [],
@@ -493,4 +494,5 @@ function historyPlot(s, title, when) {
   return figure;
 }
 
-if (location.pathname === "/history") loadHistory(); else loadTechniques();
+if (location.pathname === "/history") loadHistory();
+else if (!PROGRAM_PAGES.includes(location.pathname)) loadTechniques();  // program.js owns those

@@ -1,0 +1,309 @@
+"""HTTP routes of the 6-week program: onboarding, tracking and reminders.
+
+Pages (the single-page app, ``static/program.js``): ``/onboarding`` (red-flag questions
+first, then the baseline), ``/checkin`` (morning pain and medication), ``/psfs`` (weekly
+function) and ``/program`` (status, reminders, calendar download).
+
+API (JSON bodies with ``extra="forbid"``; an out-of-range value is a 422 whose ``loc``
+names the field; a cross-field problem is a 422 with a ``detail`` text naming it):
+
+* ``GET /api/program/red-flags`` — the questions, the disclaimer;
+* ``POST /api/program/onboarding`` — ``{"red_flags": {id: bool}, "baseline": {...}}``;
+  a red flag stores the screening and a stopped program and answers
+  ``{"status": "stopped", "advice", "urgency", "reasons", "disclaimer", "recorded": true}``
+  (the baseline is not needed then); else 201 with the active program;
+* ``POST /api/program/screening`` — a later re-screening (a red flag stops the program);
+* ``POST /api/program/checkin``, ``POST /api/program/psfs`` — tracking (409 without an
+  active program);
+* ``GET /api/program/status`` — the newest program, its week, the reminders;
+* ``GET /api/program/calendar.ics?start=YYYY-MM-DD`` — the routine as iCalendar.
+
+The database work runs in a worker thread (``asyncio.to_thread``); the person is the
+server's local person (:class:`~spinecoach.web.history.History`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from importlib import resources
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import FileResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
+
+from spinecoach.errors import ConfigurationError
+from spinecoach.program import onboarding as ob
+from spinecoach.program.calendar import reminder_times, routine_calendar
+from spinecoach.program.redflags import DISCLAIMER, ScreeningResult, default_red_flags
+from spinecoach.store import program as store_program
+from spinecoach.store.models import PainEntry, ProgramEnrolment
+from spinecoach.web.history import History
+
+PAGES = ("/onboarding", "/checkin", "/psfs", "/program")
+Clock = Annotated[str, Field(pattern=ob.CLOCK_PATTERN, description="HH:MM, 24-hour clock")]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PsfsActivityIn(_Body):
+    activity: str = Field(min_length=1, max_length=ob.ACTIVITY_MAX_CHARS)
+    score: int = Field(ge=ob.PSFS_MIN_SCORE, le=ob.PSFS_MAX_SCORE)
+
+
+class ScheduleIn(_Body):
+    morning_time: Clock
+    work_start: Clock | None = None
+    work_end: Clock | None = None
+    desk_break_every_min: int = Field(
+        ob.DESK_BREAK_DEFAULT_EVERY_MIN,
+        ge=ob.DESK_BREAK_MIN_EVERY_MIN,
+        le=ob.DESK_BREAK_MAX_EVERY_MIN,
+    )
+
+
+class BaselineIn(_Body):
+    vas_mm: float = Field(ge=ob.VAS_MIN_MM, le=ob.VAS_MAX_MM, description="0–100 mm VAS")
+    psfs: list[PsfsActivityIn] = Field(default_factory=list, max_length=ob.PSFS_MAX_ACTIVITIES)
+    doses_per_day: int = Field(ge=0, le=ob.DOSES_MAX_PER_DAY)
+    schedule: ScheduleIn
+    sensors: list[Literal["phone", "wearable", "camera"]] = Field(default_factory=list)
+
+
+class OnboardingIn(_Body):
+    red_flags: dict[str, bool]
+    baseline: BaselineIn | None = None
+
+
+class ScreeningIn(_Body):
+    red_flags: dict[str, bool]
+
+
+class CheckinIn(_Body):
+    vas_mm: float = Field(ge=ob.VAS_MIN_MM, le=ob.VAS_MAX_MM, description="0–100 mm VAS")
+    doses_per_day: int = Field(ge=0, le=ob.DOSES_MAX_PER_DAY)
+    note: str = Field("", max_length=ob.NOTE_MAX_CHARS)
+    day: date | None = Field(None, description="The person's local day (default: UTC today)")
+
+
+class PsfsIn(_Body):
+    scores: list[PsfsActivityIn] = Field(min_length=1, max_length=ob.PSFS_MAX_ACTIVITIES)
+
+
+def _baseline(body: BaselineIn) -> ob.Baseline:
+    s = body.schedule
+    return ob.make_baseline(
+        vas_mm=body.vas_mm,
+        psfs=[(a.activity, a.score) for a in body.psfs],
+        doses_per_day=body.doses_per_day,
+        schedule=ob.make_schedule(s.morning_time, s.work_start, s.work_end, s.desk_break_every_min),
+        sensors=body.sensors,
+    )
+
+
+def _screening(result: ScreeningResult) -> dict[str, Any]:
+    return {
+        "stop": result.stop,
+        "urgency": result.urgency,
+        "advice": result.advice,
+        "reasons": list(result.reasons),
+        "flagged": [f.id for f in result.flagged],
+        "disclaimer": DISCLAIMER,
+        "recorded": True,
+    }
+
+
+@dataclass
+class ProgramService:
+    """The program's database work for the local person (synchronous; run in a thread)."""
+
+    history: History
+
+    def _session(self) -> Session:
+        return Session(self.history.engine)
+
+    def _enrolment(self, db: Session, enrolment: ProgramEnrolment | None) -> dict[str, Any]:
+        if enrolment is None:
+            return {"enrolled": False, "status": None}
+        now = datetime.now(UTC)
+        out: dict[str, Any] = {
+            "enrolled": enrolment.status == "active",
+            "id": enrolment.id,
+            "status": enrolment.status,
+            "started_utc": enrolment.started_utc.isoformat(),
+            "ended_utc": None if enrolment.ended_utc is None else enrolment.ended_utc.isoformat(),
+            "stop_reason": enrolment.stop_reason,
+            "baseline_vas_mm": enrolment.baseline_vas_mm,
+            "baseline_doses_per_day": enrolment.baseline_doses_per_day,
+            "schedule": enrolment.schedule or None,
+            "sensors": list(enrolment.sensors),
+            "psfs_activities": store_program.baseline_activities(db, enrolment),
+            "week": ob.program_week(enrolment.started_utc, now),
+            "weeks": ob.PROGRAM_WEEKS,
+            "reminders": [],
+        }
+        if enrolment.schedule:
+            out["reminders"] = reminder_times(store_program.enrolment_schedule(enrolment))
+        return out
+
+    def status(self) -> dict[str, Any]:
+        with self._session() as db:
+            enrolment = store_program.latest_enrolment(db, self.history.person_id)
+            return self._enrolment(db, enrolment)
+
+    def onboard(self, answers: dict[str, bool], baseline: ob.Baseline | None) -> dict[str, Any]:
+        with self._session() as db:
+            outcome = store_program.onboard(db, self.history.person_id, answers, baseline)
+            return {
+                **self._enrolment(db, outcome.enrolment),
+                "screening": {**_screening(outcome.result), "id": outcome.screening.id},
+            }
+
+    def rescreen(self, answers: dict[str, bool]) -> dict[str, Any]:
+        with self._session() as db:
+            screening, result = store_program.rescreen(db, self.history.person_id, answers)
+            return {**_screening(result), "id": screening.id}
+
+    def checkin(self, body: CheckinIn) -> dict[str, Any]:
+        day = body.day or datetime.now(UTC).date()
+        with self._session() as db:
+            outcome = store_program.daily_checkin(
+                db,
+                self.history.person_id,
+                vas_mm=body.vas_mm,
+                doses_per_day=body.doses_per_day,
+                taken_on=day,
+                note=body.note,
+            )
+            pain: PainEntry = outcome.pain
+            return {
+                "vas_mm": pain.vas_mm,
+                "context": pain.context,
+                "doses_per_day": outcome.medication.doses_per_day,
+                "day": outcome.medication.taken_on,
+                "note": outcome.medication.note,
+            }
+
+    def psfs(self, body: PsfsIn) -> dict[str, Any]:
+        with self._session() as db:
+            entries = store_program.add_weekly_psfs(
+                db, self.history.person_id, {s.activity: s.score for s in body.scores}
+            )
+            return {"scores": [{"activity": e.activity, "score": e.score} for e in entries]}
+
+    def calendar(self, start: date | None) -> tuple[str, int]:
+        with self._session() as db:
+            enrolment = store_program.active_enrolment(db, self.history.person_id)
+            if enrolment is None:
+                raise store_program.EnrolmentStateError(
+                    "there is no active program, so no routine to export; complete onboarding first"
+                )
+            schedule = store_program.enrolment_schedule(enrolment)
+            first = start or enrolment.started_utc.date()
+            ics = routine_calendar(schedule, start=first, uid_prefix=f"program-{enrolment.id}")
+            return ics, enrolment.id
+
+
+def _service(request: Request) -> ProgramService:
+    state = request.app.state
+    if getattr(state, "program", None) is None:
+        state.program = ProgramService(state.history)
+    service: ProgramService = state.program
+    return service
+
+
+async def _run(call: Any, *args: Any) -> Any:
+    """Run ``call`` in a worker thread; our errors become 409 (state) or 422 (input)."""
+    try:
+        return await asyncio.to_thread(call, *args)
+    except store_program.EnrolmentStateError as error:
+        raise HTTPException(status_code=409, detail=str(error)) from None
+    except ConfigurationError as error:
+        raise HTTPException(status_code=422, detail=str(error)) from None
+
+
+router = APIRouter()
+
+
+async def _page() -> FileResponse:
+    static = resources.files("spinecoach.web").joinpath("static")
+    with resources.as_file(static.joinpath("index.html")) as path:
+        return FileResponse(path, media_type="text/html")
+
+
+for _path in PAGES:
+    router.add_api_route(_path, _page, methods=["GET"], include_in_schema=False)
+
+
+@router.get("/api/program/red-flags")
+async def red_flags() -> dict[str, Any]:
+    """The red-flag questions asked before the program (a "yes" is a red flag)."""
+    return {
+        "questions": [{"id": f.id, "question": f.question} for f in default_red_flags()],
+        "disclaimer": DISCLAIMER,
+    }
+
+
+@router.get("/api/program/status")
+async def status(request: Request) -> dict[str, Any]:
+    result: dict[str, Any] = await _run(_service(request).status)
+    return result
+
+
+@router.post("/api/program/onboarding", status_code=201)
+async def onboarding(body: OnboardingIn, request: Request) -> dict[str, Any]:
+    """Red-flag screening, then the baseline; a red flag stops (and is recorded)."""
+    service = _service(request)
+
+    def work() -> dict[str, Any]:
+        baseline = None if body.baseline is None else _baseline(body.baseline)
+        return service.onboard(body.red_flags, baseline)
+
+    result: dict[str, Any] = await _run(work)
+    return result
+
+
+@router.post("/api/program/screening", status_code=201)
+async def screening(body: ScreeningIn, request: Request) -> dict[str, Any]:
+    """A later red-flag screening; a red flag stops the active program."""
+    result: dict[str, Any] = await _run(_service(request).rescreen, body.red_flags)
+    return result
+
+
+@router.post("/api/program/checkin", status_code=201)
+async def checkin(body: CheckinIn, request: Request) -> dict[str, Any]:
+    """The daily check-in: morning pain (VAS) and the day's pain-medication doses."""
+    result: dict[str, Any] = await _run(_service(request).checkin, body)
+    return result
+
+
+@router.post("/api/program/psfs", status_code=201)
+async def psfs(body: PsfsIn, request: Request) -> dict[str, Any]:
+    """The weekly PSFS: a 0–10 score for each activity chosen at onboarding."""
+    result: dict[str, Any] = await _run(_service(request).psfs, body)
+    return result
+
+
+@router.get(
+    "/api/program/calendar.ics",
+    response_class=Response,
+    responses={200: {"content": {"text/calendar": {}}}},
+)
+async def calendar(
+    request: Request,
+    start: Annotated[date | None, Query(description="First day, the person's local date")] = None,
+) -> Response:
+    """The routine (morning session daily, desk breaks on weekdays) for 6 weeks."""
+    ics, enrolment_id = await _run(_service(request).calendar, start)
+    return Response(
+        ics.encode("utf-8"),
+        media_type="text/calendar; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="spinecoach-program-{enrolment_id}.ics"'
+        },
+    )
