@@ -99,3 +99,21 @@ def test_main_sessions_are_spread_over_the_week() -> None:
     assert main_session_days(0) == frozenset()
     assert len(main_session_days(5)) == 5
     assert main_session_days(7) == frozenset(range(1, 8))
+
+
+def test_a_day_still_running_is_not_counted_against_adherence() -> None:
+    """On day 1 of the app nothing has been missed yet: no reminder nagging. Once the day
+    is over with nothing done, the reminder suggestion comes."""
+    from spinecoach.program.engine import decide
+    from spinecoach.program.model import DayLog, Prescription
+    from spinecoach.program.protocol import default_protocol
+    from spinecoach.program.recommend import recommend
+
+    p = default_protocol()
+    rx = Prescription.of_level(p, p.start_level, since_day=1)
+    history = [DayLog(day=1, morning_vas_mm=40.0)]
+    decision = decide(history, rx, baseline_vas_mm=40.0, protocol=p)
+    running = recommend(history, decision, protocol=p, day_complete=False)
+    assert "reminders" not in [s.kind for s in running.suggestions]
+    over = recommend(history, decision, protocol=p, day_complete=True)
+    assert "reminders" in [s.kind for s in over.suggestions]

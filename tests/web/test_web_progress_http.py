@@ -10,12 +10,13 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from web_client import LiveServer, serve
 
 from spinecoach.program.redflags import default_red_flags
 from spinecoach.store.db import make_engine
-from spinecoach.store.models import RepRecord
+from spinecoach.store.models import ProgramEnrolment, RepRecord
 from spinecoach.store.repository import add_pain, start_session
 from spinecoach.web.settings import Settings
 
@@ -97,9 +98,8 @@ def test_today_and_progress(server: LiveServer, db_url: str) -> None:
     assert today["last_decision"]["kind"] == "hold"
     assert today["last_decision"]["reasons"][0]["text"]
     assert "not a medical device" in today["disclaimer"]
-    # Few sessions done: the reminders suggestion, with why.
-    reminders = [s for s in today["suggestions"] if s["kind"] == "reminders"]
-    assert reminders and "sessions done" in reminders[0]["why"]["text"]
+    # Day 1 is still running: nothing has been missed, so no reminder nagging yet.
+    assert "reminders" not in [s["kind"] for s in today["suggestions"]]
 
     add_session(db_url, 40, 48)
     data = get(server, "/api/program/progress?tz=UTC").json()
@@ -112,6 +112,20 @@ def test_today_and_progress(server: LiveServer, db_url: str) -> None:
     assert (s["vas_before_mm"], s["vas_after_mm"], s["mean_range_deg"]) == (40.0, 48.0, 35.0)
     assert data["psfs"][0]["week"] == 0
     assert data["today"]["plan"]["day"] == 1
+
+    # Three days later with one session in all: the reminders suggestion, with why.
+    engine = make_engine(db_url)
+    try:
+        with Session(engine) as db:
+            enrolment = db.scalars(select(ProgramEnrolment)).one()
+            enrolment.started_utc = enrolment.started_utc - timedelta(days=3)
+            db.commit()
+    finally:
+        engine.dispose()
+    later = get(server, "/api/program/today?tz=UTC").json()
+    assert later["day"] == 4
+    reminders = [s for s in later["suggestions"] if s["kind"] == "reminders"]
+    assert reminders and "sessions done in days 1–3" in reminders[0]["why"]["text"]
 
 
 def test_unknown_time_zone_is_422(server: LiveServer) -> None:

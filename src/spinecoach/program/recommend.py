@@ -98,9 +98,18 @@ def main_session_days(main_sessions_per_week: int) -> frozenset[int]:
 
 
 def recommend(
-    history: Sequence[DayLog], decision: Decision, *, protocol: Protocol | None = None
+    history: Sequence[DayLog],
+    decision: Decision,
+    *,
+    protocol: Protocol | None = None,
+    day_complete: bool = True,
 ) -> Plan:
-    """The plan for the day after ``decision.day`` and suggestions from ``history``."""
+    """The plan for the day after ``decision.day`` and suggestions from ``history``.
+
+    ``day_complete`` False: ``decision.day`` is today and still running (the live app),
+    so adherence is judged on the days before it only — nobody is told they missed a
+    session they can still do today.
+    """
     p = protocol or default_protocol()
     day = decision.day + 1
     rx = decision.prescription
@@ -121,9 +130,10 @@ def recommend(
     desk = _desk_breaks(window, rx.desk_breaks_per_day, first, decision.day, p)
     if desk is not None:
         suggestions.append(desk)
-    adh = adherence(history, rx, first_day=first, last_day=decision.day)
+    judged_last = decision.day if day_complete else decision.day - 1
+    adh = adherence(history, rx, first_day=first, last_day=judged_last)
     needed = p.value("adherence.progress_min_share")
-    if adh.share < needed:
+    if judged_last >= first and adh.share < needed:
         suggestions.append(
             Suggestion(
                 "reminders",
@@ -131,7 +141,7 @@ def recommend(
                 Reason(
                     "adherence",
                     f"{adh.done} of {adh.prescribed} sessions done in days {first}–"
-                    f"{decision.day} ({100 * adh.share:.0f} %, below {100 * needed:.0f} %): a "
+                    f"{judged_last} ({100 * adh.share:.0f} %, below {100 * needed:.0f} %): a "
                     "reminder at a fixed time of day makes the routine easier to keep",
                     {**adh.as_dict(), "limit": needed},
                 ),

@@ -359,7 +359,7 @@ def update_program(
             decided_utc=when,
         )
         decisions = [*decisions, stored]
-    plan = recommend(history, decision, protocol=p)
+    plan = recommend(history, decision, protocol=p, day_complete=False)
     return ProgramState(
         enrolment=enrolment,
         day=last_day,
