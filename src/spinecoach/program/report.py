@@ -152,10 +152,13 @@ def summarise(data: dict[str, Any]) -> Summary:
     for activity in activities:
         rows = [p for p in psfs if p["activity"] == activity]
         latest = rows[-1]
-        lines.append(
-            f"{activity}: {rows[0]['score']}/10 at the start, {latest['score']}/10 "
-            f"{'at the start' if latest['week'] == 0 else 'in week ' + str(latest['week'])}."
-        )
+        if len(rows) == 1 or latest["week"] == 0:
+            lines.append(f"{activity}: {latest['score']}/10 at the start; no weekly score yet.")
+        else:
+            lines.append(
+                f"{activity}: {rows[0]['score']}/10 at the start, {latest['score']}/10 "
+                f"in week {latest['week']}."
+            )
     sections.append(("Function (PSFS, 0 = unable, 10 = as before)", tuple(lines or ["–"])))
     return Summary(tuple(sections))
 
@@ -240,7 +243,8 @@ def report_figures(data: dict[str, Any]) -> list[tuple[str, str, Any]]:
     figures.append(
         (
             "Movement range and rep quality",
-            f"{len(sessions)} sessions: mean range and mean rep quality of each.",
+            f"{len(sessions)} session{'' if len(sessions) == 1 else 's'}: mean range and "
+            "mean rep quality of each.",
             fig,
         )
     )
@@ -275,7 +279,8 @@ def report_figures(data: dict[str, Any]) -> list[tuple[str, str, Any]]:
     ax.set_xlim(0.5, last + 0.5)
     if pairs:
         ax.legend(loc="upper right", fontsize=8)
-    figures.append(("Pain before and after", f"{len(pairs)} sessions rated.", fig))
+    rated_text = f"{len(pairs)} session{'' if len(pairs) == 1 else 's'} rated."
+    figures.append(("Pain before and after", rated_text, fig))
     return figures
 
 
