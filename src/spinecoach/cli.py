@@ -35,6 +35,16 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+#: ``--database URL``, the same for every command that reads or writes the history.
+DatabaseOption = Annotated[
+    str | None,
+    typer.Option(
+        "--database",
+        metavar="URL",
+        help="SQLAlchemy database URL of the history, or SPINECOACH_DATABASE_URL.",
+    ),
+]
 out_console = Console()
 err_console = Console(stderr=True)
 
@@ -641,14 +651,7 @@ def coach(
         float | None,
         typer.Option(help="Pain after, 0–100 mm VAS (asked when not given, in a terminal)."),
     ] = None,
-    database: Annotated[
-        str | None,
-        typer.Option(
-            "--database",
-            metavar="URL",
-            help="SQLAlchemy database URL of the history, or SPINECOACH_DATABASE_URL.",
-        ),
-    ] = None,
+    database: DatabaseOption = None,
     no_save: Annotated[
         bool, typer.Option("--no-save", help="Do not save the session to the history.")
     ] = False,
@@ -698,14 +701,7 @@ def serve(
             "(samples streamed by the client); default sim, or SPINECOACH_SOURCE."
         ),
     ] = None,
-    database: Annotated[
-        str | None,
-        typer.Option(
-            "--database",
-            metavar="URL",
-            help="SQLAlchemy database URL of the history, or SPINECOACH_DATABASE_URL.",
-        ),
-    ] = None,
+    database: DatabaseOption = None,
 ) -> None:
     """Start the live coaching server (web API and the live WebSocket protocol, see
     docs/live-protocol.md) and print its address; Ctrl+C stops it.
@@ -760,14 +756,7 @@ def export(
             "--out", metavar="DIR", help="New (or empty) folder to write the export into."
         ),
     ],
-    database: Annotated[
-        str | None,
-        typer.Option(
-            "--database",
-            metavar="URL",
-            help="SQLAlchemy database URL of the history, or SPINECOACH_DATABASE_URL.",
-        ),
-    ] = None,
+    database: DatabaseOption = None,
     person: Annotated[
         int | None, typer.Option("--person", metavar="ID", help="Only this person's records.")
     ] = None,
@@ -822,14 +811,7 @@ def export(
 
 @app.command()
 def onboard(
-    database: Annotated[
-        str | None,
-        typer.Option(
-            "--database",
-            metavar="URL",
-            help="SQLAlchemy database URL of the history, or SPINECOACH_DATABASE_URL.",
-        ),
-    ] = None,
+    database: DatabaseOption = None,
 ) -> None:
     """Start the 6-week program: the red-flag safety questions first (any "yes" stops
     with advice to seek medical care, and is recorded), then baseline pain (0–100 mm), up
@@ -849,14 +831,7 @@ def onboard(
 @app.command()
 def report(
     out: Annotated[Path, typer.Option("--out", metavar="FILE", help="report.html or report.pdf.")],
-    database: Annotated[
-        str | None,
-        typer.Option(
-            "--database",
-            metavar="URL",
-            help="SQLAlchemy database URL of the history, or SPINECOACH_DATABASE_URL.",
-        ),
-    ] = None,
+    database: DatabaseOption = None,
     person: Annotated[
         int | None,
         typer.Option("--person", metavar="ID", help="This person's program (default: yours)."),
