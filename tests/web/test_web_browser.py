@@ -9,39 +9,34 @@ import json
 import re
 import time
 from collections.abc import Iterator
-from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from browser_support import (
+    ARTIFACTS,
+    PHONE,
+    assert_fits_the_phone,
+    launch,
+    needs_chromium,
+    open_page,
+    playwright_api,
+    screenshot,
+    set_slider,
+)
 from web_client import LiveServer, serve
 
 from spinecoach.store import repository
 from spinecoach.store.db import make_engine
 from spinecoach.web.settings import Settings
 
-playwright_api = pytest.importorskip("playwright.sync_api")
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
-PHONE = {"width": 390, "height": 844}
-#: Replay speed: a 3-rep session takes a few seconds, slow enough to see every step.
 SIM_SPEED = 10.0
 STEP_TIMEOUT_MS = 20_000
 
 # Every expectation may take a whole step (a session's end includes saving it).
 playwright_api.expect.set_options(timeout=STEP_TIMEOUT_MS)
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(), reason="run scripts/ensure-system-packages.sh (as root) first"
-)
+pytestmark = needs_chromium
 
 
 @pytest.fixture(scope="module")
@@ -55,45 +50,21 @@ def server(database_url: str) -> Iterator[LiveServer]:
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[playwright_api.Browser]:
-    with playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
-        )
-        yield browser
-        browser.close()
+def browser() -> Iterator[Any]:
+    yield from launch()
 
 
 @pytest.fixture
-def page(browser: playwright_api.Browser) -> Iterator[playwright_api.Page]:
-    context = browser.new_context(viewport=PHONE)
-    page = context.new_page()
-    page.set_default_timeout(STEP_TIMEOUT_MS)
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    yield page
-    context.close()
-    assert errors == [], errors
+def page(browser: Any) -> Iterator[Any]:
+    yield from open_page(browser, STEP_TIMEOUT_MS)
 
 
-def shot(page: playwright_api.Page, name: str) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+def shot(page: Any, name: str) -> None:
+    screenshot(page, name)
 
 
-def assert_no_horizontal_overflow(page: playwright_api.Page) -> None:
-    widths = page.evaluate(
-        "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
-    )
-    assert widths[0] <= widths[1], f"the page is {widths[0]} px wide in a {widths[1]} px window"
-
-
-def set_vas_with_keyboard(page: playwright_api.Page, slider: str, value: int) -> None:
-    page.focus(slider)
-    page.keyboard.press("Home")
-    for _ in range(value):
-        page.keyboard.press("ArrowRight")
-    playwright_api.expect(page.locator(f"{slider}-value")).to_have_text(str(value))
+assert_no_horizontal_overflow = assert_fits_the_phone
+set_vas_with_keyboard = set_slider
 
 
 def choose_and_calibrate(page: playwright_api.Page, url: str, technique: str, prefix: str) -> None:

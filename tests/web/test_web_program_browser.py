@@ -11,8 +11,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
+from browser_support import (
+    assert_fits_the_phone,
+    launch,
+    needs_chromium,
+    open_page,
+    playwright_api,
+    screenshot,
+    set_slider,
+)
 from sqlalchemy.orm import Session
 from web_client import LiveServer, serve
 
@@ -21,26 +31,12 @@ from spinecoach.store import program as sp
 from spinecoach.store.db import make_engine
 from spinecoach.web.settings import Settings
 
-playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
-PHONE = {"width": 390, "height": 844}
 STEP_TIMEOUT_MS = 15_000
 FLAG_IDS = [f.id for f in default_red_flags()]
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(), reason="run scripts/ensure-system-packages.sh (as root) first"
-)
+pytestmark = needs_chromium
 
 
 @pytest.fixture(scope="module")
@@ -54,37 +50,17 @@ def server(database_url: str) -> Iterator[LiveServer]:
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[playwright_api.Browser]:
-    with playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
-        )
-        yield browser
-        browser.close()
+def browser() -> Iterator[Any]:
+    yield from launch()
 
 
 @pytest.fixture
-def page(browser: playwright_api.Browser) -> Iterator[playwright_api.Page]:
-    context = browser.new_context(viewport=PHONE, timezone_id="UTC", accept_downloads=True)
-    page = context.new_page()
-    page.set_default_timeout(STEP_TIMEOUT_MS)
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    yield page
-    context.close()
-    assert errors == [], errors
+def page(browser: Any) -> Iterator[Any]:
+    yield from open_page(browser, STEP_TIMEOUT_MS, timezone_id="UTC", accept_downloads=True)
 
 
-def shot(page: playwright_api.Page, name: str) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"program-{name}.png"), full_page=True)
-
-
-def assert_fits_the_phone(page: playwright_api.Page) -> None:
-    widths = page.evaluate(
-        "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
-    )
-    assert widths[0] <= widths[1], f"the page is {widths[0]} px wide in a {widths[1]} px window"
+def shot(page: Any, name: str) -> None:
+    screenshot(page, f"program-{name}")
 
 
 def answer_red_flags(page: playwright_api.Page, yes: set[str]) -> None:
@@ -92,14 +68,6 @@ def answer_red_flags(page: playwright_api.Page, yes: set[str]) -> None:
     for flag_id in FLAG_IDS:
         page.focus(f"#rf-{flag_id}-{'yes' if flag_id in yes else 'no'}")
         page.keyboard.press("Space")
-
-
-def set_slider(page: playwright_api.Page, slider: str, value: int) -> None:
-    page.focus(slider)
-    page.keyboard.press("Home")
-    for _ in range(value):
-        page.keyboard.press("ArrowRight")
-    expect(page.locator(f"{slider}-value")).to_have_text(str(value))
 
 
 def test_onboarding_red_flag_stops(

@@ -8,37 +8,33 @@ summaries and keyboard reading. Screenshots go to ``test-artifacts/browser/progr
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from browser_support import (
+    PHONE,
+    assert_fits_the_phone,
+    launch,
+    needs_chromium,
+    open_page,
+    playwright_api,
+    screenshot,
+    set_slider,
+)
 from web_client import LiveServer, serve
 
 from spinecoach.program.redflags import default_red_flags
 from spinecoach.web.settings import Settings
 
-playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
-PHONE = {"width": 390, "height": 844}
 SIM_SPEED = 50.0
 STEP_TIMEOUT_MS = 20_000
 FLAG_IDS = [f.id for f in default_red_flags()]
 CHARTS = ["pain", "adherence", "range", "quality", "medication", "psfs", "sessionPain"]
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(), reason="run scripts/ensure-system-packages.sh (as root) first"
-)
+pytestmark = needs_chromium
 
 
 @pytest.fixture(scope="module")
@@ -48,45 +44,17 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[playwright_api.Browser]:
-    with playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
-        )
-        yield browser
-        browser.close()
+def browser() -> Iterator[Any]:
+    yield from launch()
 
 
 @pytest.fixture
-def page(browser: playwright_api.Browser) -> Iterator[playwright_api.Page]:
-    context = browser.new_context(viewport=PHONE, timezone_id="UTC")
-    page = context.new_page()
-    page.set_default_timeout(STEP_TIMEOUT_MS)
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    yield page
-    context.close()
-    assert errors == [], errors
+def page(browser: Any) -> Iterator[Any]:
+    yield from open_page(browser, STEP_TIMEOUT_MS, timezone_id="UTC")
 
 
-def shot(page: playwright_api.Page, name: str) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"progress-{name}.png"), full_page=True)
-
-
-def assert_fits_the_phone(page: playwright_api.Page) -> None:
-    widths = page.evaluate(
-        "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
-    )
-    assert widths[0] <= widths[1], f"the page is {widths[0]} px wide in a {widths[1]} px window"
-
-
-def set_slider(page: playwright_api.Page, slider: str, value: int) -> None:
-    page.focus(slider)
-    page.keyboard.press("Home")
-    for _ in range(value):
-        page.keyboard.press("ArrowRight")
-    expect(page.locator(f"{slider}-value")).to_have_text(str(value))
+def shot(page: Any, name: str) -> None:
+    screenshot(page, f"progress-{name}")
 
 
 def onboard(page: playwright_api.Page, server: LiveServer) -> None:
