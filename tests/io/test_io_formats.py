@@ -27,12 +27,13 @@ from spinecoach.io import fusion_csv as fusion_module
 
 def test_describe_formats() -> None:
     infos = describe_formats()
-    assert [i.name for i in infos] == ["native", "csv", "fusion"]
+    assert [i.name for i in infos] == ["native", "csv", "fusion", "sensor-logger", "phyphox"]
     assert infos == list(FORMATS)
     by_name = {i.name: i for i in infos}
     assert by_name["native"].options == ()
     assert by_name["csv"].keywords == ("mapping", "rate_hz", "placement")
     assert by_name["fusion"].keywords == ("rate_hz", "placement")
+    assert by_name["sensor-logger"].keywords == by_name["phyphox"].keywords == ("placement",)
     for info in infos:
         assert info.summary and "\n" not in info.summary
         assert len(info.options) == len(info.keywords)

@@ -5,6 +5,11 @@
 * :mod:`~spinecoach.io.csv_generic` — any CSV with a column/unit :class:`CsvMapping`
   (or its one-line text form, :func:`parse_mapping`): :func:`read_csv`.
 * :mod:`~spinecoach.io.fusion_csv` — the x-io Fusion CSV layout: :func:`read_fusion_csv`.
+* :mod:`~spinecoach.io.sensor_logger` — Sensor Logger app exports (zip or folder):
+  :func:`read_sensor_logger`.
+* :mod:`~spinecoach.io.phyphox` — phyphox CSV exports (zip or folder): :func:`read_phyphox`.
+* :mod:`~spinecoach.io.presets` — named mappings for common CSV layouts
+  (:data:`CSV_PRESETS`, :func:`preset_mapping`).
 * :mod:`~spinecoach.io.formats` — the list of formats (:func:`describe_formats`) and
   :func:`load_recording`, which recognises a file's format by its content.
 
@@ -35,12 +40,17 @@ from spinecoach.io.native import (
     read_recording,
     write_recording,
 )
+from spinecoach.io.phyphox import read_phyphox
+from spinecoach.io.presets import CSV_PRESETS, CsvPreset, preset_mapping
+from spinecoach.io.sensor_logger import read_sensor_logger
 
 __all__ = [
+    "CSV_PRESETS",
     "FILE_EXTENSION",
     "FORMATS",
     "FORMAT_VERSION",
     "CsvMapping",
+    "CsvPreset",
     "FormatInfo",
     "SensorColumns",
     "default_mapping",
@@ -48,8 +58,11 @@ __all__ = [
     "detect_format",
     "load_recording",
     "parse_mapping",
+    "preset_mapping",
     "read_csv",
     "read_fusion_csv",
+    "read_phyphox",
     "read_recording",
+    "read_sensor_logger",
     "write_recording",
 ]

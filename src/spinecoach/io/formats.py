@@ -4,7 +4,11 @@ Formats are recognised by what the file holds, never by its extension (a Fusion
 export renamed ``.txt`` is still Fusion; a native recording renamed ``.csv`` is still
 native):
 
-1. a folder → ``csv`` (one CSV file per sensor, see :func:`~spinecoach.io.read_csv`);
+1. a folder or zip file holding a Sensor Logger export (a sensor CSV with a
+   ``seconds_elapsed`` column) → ``sensor-logger``; one holding a phyphox CSV export
+   (``Time (s)`` and ``Acceleration x (m/s^2)``-style columns) → ``phyphox``;
+   any other folder → ``csv`` (one CSV file per sensor, see
+   :func:`~spinecoach.io.read_csv`);
 2. the HDF5 signature in the first 8 bytes → ``native`` (whether it is really a
    spinecoach recording is checked while reading, with a precise message);
 3. a first line that is the x-io Fusion header → ``fusion``;
@@ -14,7 +18,7 @@ native):
 Anything else needs ``--format csv`` and a ``--mapping``.
 
 >>> [info.name for info in describe_formats()]
-['native', 'csv', 'fusion']
+['native', 'csv', 'fusion', 'sensor-logger', 'phyphox']
 """
 
 from __future__ import annotations
@@ -28,6 +32,10 @@ from spinecoach.errors import ConfigurationError, InputFormatError
 from spinecoach.io.csv_generic import CsvMapping, default_mapping, header_fields, read_csv
 from spinecoach.io.fusion_csv import fusion_mapping, read_fusion_csv
 from spinecoach.io.native import FILE_EXTENSION, is_native_file, read_recording
+from spinecoach.io.phone_export import ExportFiles, is_zip_file
+from spinecoach.io.phyphox import is_phyphox_export, read_phyphox
+from spinecoach.io.presets import CSV_PRESETS, is_preset_name, preset_mapping
+from spinecoach.io.sensor_logger import is_sensor_logger_export, read_sensor_logger
 from spinecoach.recording import Recording
 
 AUTO: Final = "auto"
@@ -59,7 +67,12 @@ _PLACEMENT = (
 _MAPPING = (
     "mapping",
     "--mapping TEXT: columns and units, e.g. 'time=t:ms,acc=ax,ay,az:g,gyr=gx,gy,gz:dps' "
-    "(prefix lower./upper. for two sensors in one file)",
+    "(prefix lower./upper. for two sensors in one file), or a preset name: "
+    + ", ".join(CSV_PRESETS),
+)
+_PHONE_PLACEMENT = (
+    "placement",
+    "--placement lower|upper: where the phone was worn (default lower)",
 )
 
 
@@ -90,6 +103,20 @@ FORMATS: Final[tuple[FormatInfo, ...]] = (
         "optional Magnetometer X/Y/Z (uT); one sensor",
         _RATE,
         _PLACEMENT,
+    ),
+    _info(
+        "sensor-logger",
+        "Sensor Logger app export (zip or folder): TotalAcceleration.csv or "
+        "Accelerometer.csv + Gravity.csv (m/s²), Gyroscope.csv (rad/s), optional "
+        "Magnetometer.csv (µT); streams aligned on the accelerometer's timestamps",
+        _PHONE_PLACEMENT,
+    ),
+    _info(
+        "phyphox",
+        "phyphox CSV export (zip or folder; comma, tab or semicolon, decimal comma "
+        "allowed): Time (s), Acceleration x/y/z (m/s^2), Gyroscope x/y/z (rad/s), optional "
+        "Magnetic field x/y/z (µT)",
+        _PHONE_PLACEMENT,
     ),
 )
 _BY_NAME: Final = {info.name: info for info in FORMATS}
@@ -124,8 +151,22 @@ def detect_format(path: str | os.PathLike[str]) -> str:
     'csv'
     """
     source = Path(path)
-    if source.is_dir():
-        return "csv"
+    if source.is_dir() or is_zip_file(source):
+        with ExportFiles(source) as export:
+            if is_sensor_logger_export(export):
+                return "sensor-logger"
+            if is_phyphox_export(export):
+                return "phyphox"
+            listed = ", ".join(export.csv_members()[:8]) or "no CSV files"
+        if source.is_dir():
+            return "csv"
+        raise InputFormatError(
+            source,
+            "expected a zip holding a Sensor Logger or phyphox CSV export",
+            found=listed,
+            fix="Unzip it and pass the folder with --format csv, or pass --format with "
+            "the right name; `spinecoach formats` lists the formats",
+        )
     if not source.is_file():
         raise InputFormatError(
             source,
@@ -162,10 +203,12 @@ def load_recording(
 ) -> Recording:
     """Read a recording in any known format (``format="auto"`` recognises it by content).
 
-    ``format`` is ``"auto"``, ``"native"``, ``"csv"`` or ``"fusion"``. With ``"auto"``
-    and a ``mapping``, a text file is read as ``csv``. Options a format does not take
-    (see :func:`describe_formats`) raise :class:`~spinecoach.errors.ConfigurationError`
-    instead of being ignored. Units after reading: s, m/s², deg/s, µT.
+    ``format`` is ``"auto"``, ``"native"``, ``"csv"``, ``"fusion"``, ``"sensor-logger"``
+    or ``"phyphox"``. With ``"auto"`` and a ``mapping``, a text file is read as ``csv``.
+    ``mapping`` may also be the name of a CSV preset (see :mod:`spinecoach.io.presets`).
+    Options a format does not take (see :func:`describe_formats`) raise
+    :class:`~spinecoach.errors.ConfigurationError` instead of being ignored.
+    Units after reading: s, m/s², deg/s, µT.
 
     >>> import tempfile, pathlib
     >>> with tempfile.TemporaryDirectory() as folder:
@@ -200,4 +243,10 @@ def load_recording(
         return read_recording(path)
     if name == "fusion":
         return read_fusion_csv(path, placement=placement or "lower", rate_hz=rate_hz)
+    if name == "sensor-logger":
+        return read_sensor_logger(path, placement=placement or "lower")
+    if name == "phyphox":
+        return read_phyphox(path, placement=placement or "lower")
+    if isinstance(mapping, str) and is_preset_name(mapping):
+        mapping = preset_mapping(mapping, placement=placement or "lower")
     return read_csv(path, mapping=mapping, rate_hz=rate_hz, placement=placement)
