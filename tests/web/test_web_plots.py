@@ -121,7 +121,11 @@ def test_session_plot_renders_from_the_database(tmp_path: Path) -> None:
         result = detect_exercise(
             frames, "pelvic-tilt", annotations=recording.events, calibrated_position="supine"
         )
-        session_id = history.save_session(result, pain_before_mm=None, recording=recording)
+        with Session(history.engine) as db:
+            record = repository.start_session(db, history.person_id, "pelvic-tilt")
+            repository.attach_recording(db, record.id, recording)
+            repository.save_result(db, record.id, result)
+            session_id = record.id
         png, cacheable = plots.render_session_plot(history.engine, history.person_id, session_id)
     finally:
         history.close()

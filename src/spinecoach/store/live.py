@@ -64,9 +64,6 @@ class LiveBatch:
     reps: list[Rep] = field(default_factory=list)
     cues: list[Cue] = field(default_factory=list)
 
-    def __bool__(self) -> bool:
-        return bool(any(self.samples.values()) or self.annotations or self.reps or self.cues)
-
     def prepend(self, older: LiveBatch) -> None:
         """Put ``older`` (a batch whose commit failed) in front of this one."""
         for placement, samples in older.samples.items():

@@ -31,7 +31,6 @@ from sqlalchemy.orm import Session
 
 from spinecoach.errors import ConfigurationError
 from spinecoach.exercises.model import ExerciseResult
-from spinecoach.recording import Recording
 from spinecoach.store import db as store_db
 from spinecoach.store import live as store_live
 from spinecoach.store import repository
@@ -74,25 +73,6 @@ class History:
 
     def close(self) -> None:
         self.engine.dispose()
-
-    def save_session(
-        self,
-        result: ExerciseResult,
-        *,
-        pain_before_mm: float | None,
-        recording: Recording | None,
-    ) -> int:
-        """Store a finished session: result, pain before and the recording; its id."""
-        with Session(self.engine) as db:
-            record = repository.start_session(db, self.person_id, result.technique)
-            if pain_before_mm is not None:
-                repository.add_pain(
-                    db, self.person_id, pain_before_mm, "before", session_id=record.id
-                )
-            if recording is not None:
-                repository.attach_recording(db, record.id, recording)
-            repository.save_result(db, record.id, result)
-            return record.id
 
     # Live sessions ------------------------------------------------------------------------
     def start_live(
@@ -193,10 +173,14 @@ class History:
 
     def session(self, session_id: int) -> dict[str, Any]:
         """One of the person's sessions as a JSON-ready summary."""
-        for entry in self.sessions():
-            if entry["id"] == session_id:
-                return entry
-        raise ConfigurationError(f"no session with id {session_id}")
+        with Session(self.engine) as db:
+            record = db.get(SessionRecord, session_id)
+            if record is None or record.person_id != self.person_id:
+                raise ConfigurationError(f"no session with id {session_id}")
+            recorded = db.scalar(
+                select(func.max(SampleBlock.last_t)).where(SampleBlock.session_id == session_id)
+            )
+            return _summary(db, record, recorded)
 
     def add_pain(self, session_id: int, vas_mm: float, context: str) -> None:
         """Record pain (0–100 mm VAS) ``before`` or ``after`` one of the person's sessions."""
@@ -215,42 +199,44 @@ class History:
                     )
                 ).all()
             )
-            out = []
-            for record in repository.list_sessions(db, self.person_id):
-                pains = db.scalars(
-                    select(PainEntry)
-                    .where(PainEntry.session_id == record.id)
-                    .order_by(PainEntry.recorded_utc)
-                )
-                pain = {entry.context: entry.vas_mm for entry in pains}
-                reps = [
-                    {
-                        "index": r.rep_index,
-                        "set": r.set_index,
-                        "start_s": r.start_s,
-                        "peak_s": r.peak_s,
-                        "end_s": r.end_s,
-                        "quality": r.quality,
-                        "faults": list(r.fault_names),
-                        "hold_s": r.hold_s,
-                        "range_deg": r.range_deg,
-                    }
-                    for r in record.reps
-                ]
-                out.append(
-                    repository.json_safe(
-                        {
-                            "id": record.id,
-                            "technique": record.technique,
-                            "started_utc": record.started_utc.isoformat(),
-                            "status": record.status,
-                            "source": record.source,
-                            "summary": record.summary,
-                            "recorded_until_s": recorded.get(record.id),
-                            "reps": reps,
-                            "pain_before_mm": pain.get("before"),
-                            "pain_after_mm": pain.get("after"),
-                        }
-                    )
-                )
-            return out
+            return [
+                _summary(db, record, recorded.get(record.id))
+                for record in repository.list_sessions(db, self.person_id)
+            ]
+
+
+def _summary(db: Session, record: SessionRecord, recorded_until_s: float | None) -> dict[str, Any]:
+    """A stored session as the JSON the API and the page use."""
+    pains = db.scalars(
+        select(PainEntry).where(PainEntry.session_id == record.id).order_by(PainEntry.recorded_utc)
+    )
+    pain = {entry.context: entry.vas_mm for entry in pains}
+    reps = [
+        {
+            "index": r.rep_index,
+            "set": r.set_index,
+            "start_s": r.start_s,
+            "peak_s": r.peak_s,
+            "end_s": r.end_s,
+            "quality": r.quality,
+            "faults": list(r.fault_names),
+            "hold_s": r.hold_s,
+            "range_deg": r.range_deg,
+        }
+        for r in record.reps
+    ]
+    summary: dict[str, Any] = repository.json_safe(
+        {
+            "id": record.id,
+            "technique": record.technique,
+            "started_utc": record.started_utc.isoformat(),
+            "status": record.status,
+            "source": record.source,
+            "summary": record.summary,
+            "recorded_until_s": recorded_until_s,
+            "reps": reps,
+            "pain_before_mm": pain.get("before"),
+            "pain_after_mm": pain.get("after"),
+        }
+    )
+    return summary

@@ -69,7 +69,6 @@ class _Running:
     control: ReplayControl = field(default_factory=ReplayControl)
     task: asyncio.Task[None] | None = None
     pain_before_mm: float | None = None
-    recording: Recording | None = None
     helpers: list[asyncio.Task[None]] = field(default_factory=list)
 
 
@@ -247,10 +246,8 @@ class LiveConnection:
             await self._send(session.state_message())
             self._start_helpers(running)
             return
-        session, sim, recording = await asyncio.to_thread(_build_simulation, message)
-        running = _Running(
-            session, source, pain_before_mm=message.pain_before_mm, recording=recording
-        )
+        session, sim, _recording = await asyncio.to_thread(_build_simulation, message)
+        running = _Running(session, source, pain_before_mm=message.pain_before_mm)
         await self._store_live(running, message)
         self._running = running
         await self._send(session.state_message())
