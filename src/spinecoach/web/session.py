@@ -64,6 +64,11 @@ UI_FRAME_RATE_HZ: Final = 25.0
 MAX_REPLAY_CHUNK_S: Final = 0.25
 #: Wall-clock tick (s) of a real-time replay: one UI frame.
 REPLAY_TICK_S: Final = 1.0 / UI_FRAME_RATE_HZ
+#: A hole longer than this (s) between two consecutive items of a simulated source is a
+#: sensor silence (a rehearsed drop-out): the replay stops at its edge and lets it last
+#: its full length in wall time, even when processing has fallen behind the clock, so a
+#: backlog never compresses a silence into nothing.
+REPLAY_SILENCE_S: Final = 0.2
 
 Item = SensorSample | Event
 
@@ -426,6 +431,8 @@ async def replay_simulation(
         time_s = _completing_sample_s(source, cue.t, session.placements)
         return round(1e3 * (to_unix_s + wall_start + (time_s - t0) / speed), 1)
 
+    times = np.asarray(source.times_s)
+    silences = (np.flatnonzero(np.diff(times) > REPLAY_SILENCE_S) + 1).tolist()
     while i < n and not control.stopped:
         if control.paused:
             paused_at = now()
@@ -437,6 +444,10 @@ async def replay_simulation(
         due_s = t0 + (now() - wall_start) * speed
         limit = source.times_s[i] + MAX_REPLAY_CHUNK_S
         j = bisect.bisect_right(source.times_s, min(due_s, limit), lo=i)
+        k = bisect.bisect_right(silences, i)
+        silence_next = k < len(silences) and j >= silences[k]
+        if silence_next:
+            j = silences[k]  # stop at the silence's edge
         if j == i:
             wait_s = (source.times_s[i] - due_s) / speed
             await asyncio.sleep(min(max(wait_s, 0.0), REPLAY_TICK_S))
@@ -444,6 +455,8 @@ async def replay_simulation(
         chunk = source.items[i:j]
         i = j
         messages = await asyncio.to_thread(session.feed, chunk)
+        if silence_next:  # the silence starts now, whatever backlog there was
+            wall_start = max(wall_start, now() - (source.times_s[j - 1] - t0) / speed)
         if messages:
             yield [
                 m.model_copy(update={"wall_ms": due_unix_ms(m)}) if isinstance(m, CueMessage) else m
