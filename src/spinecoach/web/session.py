@@ -162,7 +162,26 @@ class LiveSession:
     # -- inputs --------------------------------------------------------------------------
     def add_samples(self, message: SamplesMessage) -> list[ServerMessage]:
         """A checked ``samples`` message (see ``protocol.check_samples``)."""
-        placement = message.placement
+        return self.add_batch(
+            message.placement,
+            message.rate_hz,
+            np.asarray(message.t, dtype=np.float64),
+            np.asarray(message.acc_mps2, dtype=np.float64),
+            np.asarray(message.gyr_dps, dtype=np.float64),
+            None if message.mag_ut is None else np.asarray(message.mag_ut, dtype=np.float64),
+        )
+
+    def add_batch(
+        self,
+        placement: str,
+        rate_hz: float,
+        time_s: np.ndarray[Any, np.dtype[np.float64]],
+        acc_mps2: np.ndarray[Any, np.dtype[np.float64]],
+        gyr_dps: np.ndarray[Any, np.dtype[np.float64]],
+        mag_ut: np.ndarray[Any, np.dtype[np.float64]] | None = None,
+    ) -> list[ServerMessage]:
+        """One sensor's samples in time order (session seconds, m/s², deg/s, µT): a
+        ``samples`` message or a live device's batch."""
         if placement not in self.placements:
             raise ProtocolError(
                 "unknown-placement",
@@ -171,32 +190,33 @@ class LiveSession:
                 "declare every sensor in the start message's placements",
             )
         known = self._rates.get(placement)
-        if known is not None and not math.isclose(known, message.rate_hz, rel_tol=1e-9):
+        if known is not None and not math.isclose(known, rate_hz, rel_tol=1e-9):
             raise ProtocolError(
                 "rate-changed",
-                f"the {placement} sensor's rate_hz was {known:g} and is now {message.rate_hz:g}",
+                f"the {placement} sensor's rate_hz was {known:g} and is now {rate_hz:g}",
                 "keep rate_hz the same for the whole session, or start a new session",
             )
+        if len(time_s) == 0:
+            return []
         last = self._last_t.get(placement, -math.inf)
-        if message.t[0] <= last:
+        if time_s[0] <= last:
             raise ProtocolError(
                 "out-of-order",
-                f"the {placement} batch starts at {message.t[0]} s, not after the previous "
+                f"the {placement} batch starts at {float(time_s[0])} s, not after the previous "
                 f"sample ({last} s)",
                 "send each sensor's samples in time order, every time after the previous one",
             )
-        self._last_t[placement] = message.t[-1]
-        acc = np.asarray(message.acc_mps2, dtype=np.float64)
-        gyr = np.asarray(message.gyr_dps, dtype=np.float64)
-        mag = None if message.mag_ut is None else np.asarray(message.mag_ut, dtype=np.float64)
+        self._last_t[placement] = float(time_s[-1])
         items: list[Item] = [
-            SensorSample(placement, t, acc[i], gyr[i], None if mag is None else mag[i])
-            for i, t in enumerate(message.t)
+            SensorSample(
+                placement, float(t), acc_mps2[i], gyr_dps[i], None if mag_ut is None else mag_ut[i]
+            )
+            for i, t in enumerate(time_s)
         ]
         if known is None:
-            self._rates[placement] = message.rate_hz
+            self._rates[placement] = rate_hz
             if self.recorder is not None:
-                self.recorder.set_rate(placement, message.rate_hz)
+                self.recorder.set_rate(placement, rate_hz)
             if set(self._rates) == set(self.placements):
                 self._make_tracker()
         return self.feed(items)

@@ -1,0 +1,446 @@
+"""Live devices: the one interface every real sensor source feeds, and the hub the server
+keeps them in.
+
+A **device** is one physical stream of IMU samples: a phone pushing Sensor Logger
+batches, a phone polled over phyphox's remote access, a Bluetooth LE sensor. Every
+source, whatever its transport, hands its samples to the device's :class:`DeviceFeed`
+with :meth:`DeviceFeed.push` — device time stamps in the device's own clock, the host
+time the newest sample arrived, acceleration (m/s², gravity included, +9.81 up at rest)
+and angular rate (deg/s) — and reports its connection with :meth:`DeviceFeed.set_state`.
+
+The feed then does what every source needs, once:
+
+* **One timeline.** Device times are mapped onto the host's monotonic clock with a
+  streaming lower-envelope clock fit (:class:`~spinecoach.sources.timealign.ClockAligner`),
+  so two devices with independent clocks (offset and drift) line up. While the fit
+  converges (the first second) a mapped time can fall before the previous sample's; it
+  is then moved just after it (counted in ``time_adjusted``), so time always increases.
+* **Gaps.** A hole longer than ``max(0.1 s, 5 sample periods)`` between two samples is a
+  gap: counted, its length added to ``lost_s``, and the batch after it marked
+  ``gap_before``. Nothing is interpolated here; the motion pipeline flags the frames over
+  the hole and the rep detector never counts a rep across one.
+* **Duplicates.** A sample not after the previous one (a re-sent packet, a batch that
+  arrived late) is dropped and counted in ``late``; it never reaches a session twice.
+* **Buffer.** The last :data:`BUFFER_S` seconds are kept, so a session that starts (or
+  a page that reconnects) a little after the data still gets it, and short drop-outs of
+  a transport (a BLE reconnect) lose only what the device itself never sent.
+* **Status.** State (``connecting``, ``connected``, ``reconnecting``, ``disconnected``,
+  ``failed``), a sentence saying what is going on, the rate, samples, gaps, seconds
+  lost and a signal-quality grade (:meth:`DeviceFeed.status`), shown by the page and the
+  terminal coach.
+
+Sessions read a feed with :meth:`DeviceFeed.subscribe`: an :class:`asyncio.Queue` of
+:class:`SampleBatch` (host times), starting with the buffered data from a given time.
+Everything runs on the server's event loop (sources are async); nothing here blocks.
+
+>>> feed = DeviceFeed("demo:1", kind="demo", name="Demo sensor")
+>>> t = np.arange(5) / 100.0
+>>> batch = feed.push(t, host_time_s=100.04, acc_mps2=np.tile([0, 0, 9.81], (5, 1)),
+...           gyr_dps=np.zeros((5, 3)))
+>>> batch.time_s.round(2).tolist()  # on the host clock
+[100.0, 100.01, 100.02, 100.03, 100.04]
+>>> s = feed.status()
+>>> s.state, s.samples, round(s.rate_hz or 0.0)
+('connected', 5, 100)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Final, Literal
+
+import numpy as np
+from numpy.typing import NDArray
+
+from spinecoach.conventions import PLACEMENTS
+from spinecoach.errors import InputFormatError
+from spinecoach.sources.timealign import ClockAligner
+
+FloatArray = NDArray[np.float64]
+
+DeviceState = Literal["connecting", "connected", "reconnecting", "disconnected", "failed"]
+
+#: Seconds of recent samples every feed keeps.
+BUFFER_S: Final = 120.0
+#: Shortest hole (s) that counts as a gap; longer for slow sensors (5 sample periods).
+MIN_GAP_S: Final = 0.1
+GAP_PERIODS: Final = 5.0
+#: Window (s) over which the signal quality is graded.
+QUALITY_WINDOW_S: Final = 10.0
+#: A device that sent nothing for this long (s) has "no data" as its quality.
+NO_DATA_AFTER_S: Final = 2.0
+#: Most samples kept queued for one subscriber that does not read (a stalled session):
+#: beyond it the oldest batches are dropped and the subscriber is told (``overflowed``).
+MAX_QUEUED_SAMPLES: Final = 200_000
+
+Quality = Literal["good", "fair", "poor", "no data"]
+
+
+@dataclass(frozen=True)
+class SampleBatch:
+    """Consecutive samples of one device on the host's monotonic clock (s)."""
+
+    device_id: str
+    time_s: FloatArray
+    acc_mps2: FloatArray
+    gyr_dps: FloatArray
+    mag_ut: FloatArray | None = None
+    #: A gap (see the module docstring) lies just before the first sample.
+    gap_before: bool = False
+
+    def __len__(self) -> int:
+        return len(self.time_s)
+
+    def after(self, time_s: float) -> SampleBatch | None:
+        """The samples after ``time_s`` (None when there are none)."""
+        keep = self.time_s > time_s
+        if keep.all():
+            return self
+        if not keep.any():
+            return None
+        return SampleBatch(
+            self.device_id,
+            self.time_s[keep],
+            self.acc_mps2[keep],
+            self.gyr_dps[keep],
+            None if self.mag_ut is None else self.mag_ut[keep],
+            self.gap_before,
+        )
+
+
+@dataclass(frozen=True)
+class DeviceStatus:
+    """What the page and the terminal coach show about one device."""
+
+    id: str
+    kind: str
+    name: str
+    state: DeviceState
+    detail: str
+    rate_hz: float | None
+    samples: int
+    gaps: int
+    lost_s: float
+    late: int
+    time_adjusted: int
+    last_data_age_s: float | None
+    quality: Quality
+    quality_reason: str
+    #: The placement the person gave this device ("lower"/"upper"), if any.
+    placement: str | None
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "name": self.name,
+            "state": self.state,
+            "detail": self.detail,
+            "rate_hz": None if self.rate_hz is None else round(self.rate_hz, 1),
+            "samples": self.samples,
+            "gaps": self.gaps,
+            "lost_s": round(self.lost_s, 2),
+            "late": self.late,
+            "time_adjusted": self.time_adjusted,
+            "last_data_age_s": (
+                None if self.last_data_age_s is None else round(self.last_data_age_s, 2)
+            ),
+            "quality": self.quality,
+            "quality_reason": self.quality_reason,
+            "placement": self.placement,
+        }
+
+
+@dataclass
+class Subscription:
+    """One reader of a feed: its queue of batches (read on the event loop)."""
+
+    queue: asyncio.Queue[SampleBatch] = field(default_factory=asyncio.Queue)
+    queued_samples: int = 0
+    #: Batches were dropped because this reader did not keep up.
+    overflowed: bool = False
+
+    def offer(self, batch: SampleBatch) -> None:
+        self.queue.put_nowait(batch)
+        self.queued_samples += len(batch)
+        while self.queued_samples > MAX_QUEUED_SAMPLES and self.queue.qsize() > 1:
+            dropped = self.queue.get_nowait()
+            self.queued_samples -= len(dropped)
+            self.overflowed = True
+
+    async def get(self) -> SampleBatch:
+        batch = await self.queue.get()
+        self.queued_samples -= len(batch)
+        return batch
+
+
+def _check_arrays(
+    device_id: str, device_times_s: FloatArray, acc: FloatArray, gyr: FloatArray
+) -> None:
+    n = len(device_times_s)
+    for name, values in (("acc_mps2", acc), ("gyr_dps", gyr)):
+        if values.shape != (n, 3):
+            raise InputFormatError(
+                device_id,
+                f"{name} with one x, y, z row per time stamp ({n} × 3)",
+                found=f"shape {values.shape}",
+                fix="the source must give each sample all three axes",
+            )
+    for name, values in (("time", device_times_s), ("acc_mps2", acc), ("gyr_dps", gyr)):
+        if not np.isfinite(values).all():
+            raise InputFormatError(
+                device_id,
+                f"finite {name} values",
+                found="NaN or infinity",
+                fix="drop the broken packet at the source",
+            )
+
+
+class DeviceFeed:
+    """One device's samples on the host timeline, its buffer, gaps and status."""
+
+    def __init__(
+        self,
+        device_id: str,
+        *,
+        kind: str,
+        name: str,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.id = device_id
+        self.kind = kind
+        self.name = name
+        self.placement: str | None = None
+        self._clock = clock
+        self._state: DeviceState = "connecting"
+        self._detail = "waiting for the first data"
+        self._aligner = ClockAligner()
+        self._last_device_s = -math.inf
+        self._last_host_s = -math.inf
+        self._last_arrival_s: float | None = None
+        self._rate_hz: float | None = None
+        self._buffer: deque[SampleBatch] = deque()
+        self._subscribers: list[Subscription] = []
+        self.samples = 0
+        self.gaps = 0
+        self.lost_s = 0.0
+        self.late = 0
+        self.time_adjusted = 0
+        #: (host time, samples, seconds lost) per batch inside the quality window.
+        self._recent: deque[tuple[float, int, float]] = deque()
+        #: Arrival intervals (s) of the last batches: how bursty the transport is.
+        self._arrivals: deque[float] = deque(maxlen=20)
+
+    # -- sources call these ----------------------------------------------------------------
+    def set_state(self, state: DeviceState, detail: str) -> None:
+        """The transport's state and a sentence for the person."""
+        self._state = state
+        self._detail = detail
+
+    def push(
+        self,
+        device_times_s: FloatArray | list[float],
+        *,
+        host_time_s: float | None = None,
+        acc_mps2: FloatArray,
+        gyr_dps: FloatArray,
+        mag_ut: FloatArray | None = None,
+    ) -> SampleBatch | None:
+        """Samples in time order: device clock times (s), the host time the newest one
+        arrived (default: now), acceleration in m/s² and angular rate in deg/s.
+
+        Returns the batch as stored (host times), or None when every sample was a
+        duplicate. Raises :class:`InputFormatError` for arrays of the wrong shape or with
+        non-finite values (nothing of that batch is kept).
+        """
+        device_t = np.asarray(device_times_s, dtype=np.float64)
+        acc = np.asarray(acc_mps2, dtype=np.float64).reshape(-1, 3)
+        gyr = np.asarray(gyr_dps, dtype=np.float64).reshape(-1, 3)
+        _check_arrays(self.id, device_t, acc, gyr)
+        arrival = self._clock() if host_time_s is None else float(host_time_s)
+        if len(device_t) == 0:
+            return None
+        fresh = (
+            device_t > np.maximum.accumulate(np.concatenate([[self._last_device_s], device_t]))[:-1]
+        )
+        self.late += int((~fresh).sum())
+        if not fresh.any():
+            return None
+        device_t, acc, gyr = device_t[fresh], acc[fresh], gyr[fresh]
+        mag = None if mag_ut is None else np.asarray(mag_ut, dtype=np.float64).reshape(-1, 3)[fresh]
+        self._aligner.update(float(device_t[-1]), max(arrival, self._last_arrival_or(arrival)))
+        if self._last_arrival_s is not None:
+            self._arrivals.append(arrival - self._last_arrival_s)
+        self._last_arrival_s = max(arrival, self._last_arrival_or(arrival))
+        fit = self._aligner.current_fit()
+        host_t = np.array([fit.to_host(float(t)) for t in device_t])
+        floor = np.maximum.accumulate(np.concatenate([[self._last_host_s], host_t]))[:-1]
+        squeezed = host_t <= floor
+        if squeezed.any():
+            self.time_adjusted += int(squeezed.sum())
+            host_t = np.maximum(host_t, floor + 1e-6)
+            host_t = np.maximum.accumulate(host_t)
+        self._update_rate(device_t)
+        gap_before = False
+        hole = 0.0
+        if math.isfinite(self._last_device_s):
+            step = float(device_t[0] - self._last_device_s)
+            period = 1.0 / self._rate_hz if self._rate_hz else 0.0
+            if step > max(MIN_GAP_S, GAP_PERIODS * period):
+                gap_before = True
+                hole = step - period
+                self.gaps += 1
+                self.lost_s += hole
+        self._last_device_s = float(device_t[-1])
+        self._last_host_s = float(host_t[-1])
+        batch = SampleBatch(self.id, host_t, acc, gyr, mag, gap_before)
+        self.samples += len(batch)
+        self._buffer.append(batch)
+        while self._buffer and self._buffer[0].time_s[-1] < host_t[-1] - BUFFER_S:
+            self._buffer.popleft()
+        self._recent.append((float(host_t[-1]), len(batch), hole))
+        if self._state != "connected":
+            self.set_state("connected", "receiving data")
+        for subscriber in self._subscribers:
+            subscriber.offer(batch)
+        return batch
+
+    def _last_arrival_or(self, default: float) -> float:
+        return default if self._last_arrival_s is None else self._last_arrival_s
+
+    def _update_rate(self, device_t: FloatArray) -> None:
+        """The nominal rate: the median sample interval of the first batches."""
+        if len(device_t) >= 2:
+            median = float(np.median(np.diff(device_t)))
+            if median > 0:
+                estimate = 1.0 / median
+                if self._rate_hz is None:
+                    self._rate_hz = estimate
+                elif self.samples < 500:  # refine while the first seconds come in
+                    self._rate_hz = 0.8 * self._rate_hz + 0.2 * estimate
+
+    # -- sessions call these ---------------------------------------------------------------
+    @property
+    def rate_hz(self) -> float | None:
+        """Nominal rate (Hz), rounded to 0.1 Hz, once two samples have arrived."""
+        return None if self._rate_hz is None else round(self._rate_hz, 1)
+
+    @property
+    def typical_arrival_interval_s(self) -> float:
+        """Median time between two batches arriving (0 before there are two)."""
+        return float(np.median(self._arrivals)) if self._arrivals else 0.0
+
+    def buffered(self, since_host_s: float = -math.inf) -> Iterator[SampleBatch]:
+        """Buffered samples after ``since_host_s``."""
+        for batch in self._buffer:
+            part = batch.after(since_host_s)
+            if part is not None:
+                yield part
+
+    def subscribe(self, since_host_s: float | None = None) -> Subscription:
+        """A new reader; with ``since_host_s`` it starts with the buffered samples after
+        that host time, else with the next batch."""
+        subscription = Subscription()
+        if since_host_s is not None:
+            for batch in self.buffered(since_host_s):
+                subscription.offer(batch)
+        self._subscribers.append(subscription)
+        return subscription
+
+    def unsubscribe(self, subscription: Subscription) -> None:
+        if subscription in self._subscribers:
+            self._subscribers.remove(subscription)
+
+    def status(self) -> DeviceStatus:
+        now = self._clock()
+        age = None if self._last_arrival_s is None else max(0.0, now - self._last_arrival_s)
+        quality, reason = self._quality(now, age)
+        return DeviceStatus(
+            id=self.id,
+            kind=self.kind,
+            name=self.name,
+            state=self._state,
+            detail=self._detail,
+            rate_hz=self.rate_hz,
+            samples=self.samples,
+            gaps=self.gaps,
+            lost_s=self.lost_s,
+            late=self.late,
+            time_adjusted=self.time_adjusted,
+            last_data_age_s=age,
+            quality=quality,
+            quality_reason=reason,
+            placement=self.placement,
+        )
+
+    def _quality(self, now: float, age: float | None) -> tuple[Quality, str]:
+        """Good: data flowing, under 2 % lost in the last 10 s; fair: under 10 %;
+        poor: more, or a transport that is reconnecting."""
+        if age is None:
+            return "no data", "no data received yet"
+        if age > max(NO_DATA_AFTER_S, 2.5 * self.typical_arrival_interval_s):
+            return "no data", f"nothing received for {age:.0f} s"
+        recent = self._recent
+        horizon = self._last_host_s - QUALITY_WINDOW_S
+        while recent and recent[0][0] < horizon:
+            recent.popleft()
+        lost = sum(h for _, _, h in recent)
+        covered = min(
+            QUALITY_WINDOW_S, max(1e-9, self._last_host_s - (recent[0][0] if recent else 0))
+        )
+        share = lost / (covered + lost) if covered + lost > 0 else 0.0
+        if self._state == "reconnecting":
+            return "poor", "the connection dropped; reconnecting"
+        if share < 0.02:
+            return "good", "data arriving steadily"
+        text = f"{100 * share:.0f} % of the last {QUALITY_WINDOW_S:.0f} s lost in gaps"
+        return ("fair" if share < 0.10 else "poor"), text
+
+
+class SourceHub:
+    """Every device the server has heard of, by id (made in the app's lifespan)."""
+
+    def __init__(self, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self._feeds: dict[str, DeviceFeed] = {}
+        self._clock = clock
+
+    def device(self, device_id: str, *, kind: str, name: str) -> DeviceFeed:
+        """The feed of ``device_id``, made on first use."""
+        feed = self._feeds.get(device_id)
+        if feed is None:
+            feed = DeviceFeed(device_id, kind=kind, name=name, clock=self._clock)
+            self._feeds[device_id] = feed
+        return feed
+
+    def get(self, device_id: str) -> DeviceFeed | None:
+        return self._feeds.get(device_id)
+
+    def __contains__(self, device_id: object) -> bool:
+        return device_id in self._feeds
+
+    def statuses(self) -> list[DeviceStatus]:
+        return [feed.status() for feed in self._feeds.values()]
+
+    def assign(self, device_id: str, placement: str | None) -> DeviceFeed:
+        """Say where a device is worn (``lower``/``upper``); None clears it. A placement
+        belongs to one device at a time."""
+        feed = self._feeds.get(device_id)
+        if feed is None:
+            known = ", ".join(self._feeds) or "none yet"
+            raise KeyError(f"no device {device_id!r} (known: {known})")
+        if placement is not None and placement not in PLACEMENTS:
+            raise ValueError(f"placement must be one of {', '.join(PLACEMENTS)}, not {placement!r}")
+        if placement is not None:
+            for other in self._feeds.values():
+                if other.placement == placement:
+                    other.placement = None
+        feed.placement = placement
+        return feed
+
+    def by_placement(self) -> dict[str, DeviceFeed]:
+        return {f.placement: f for f in self._feeds.values() if f.placement is not None}
