@@ -697,8 +697,10 @@ def serve(
     source: Annotated[
         str | None,
         typer.Option(
-            help="Sensor source of live sessions: sim (the built-in simulator) or external "
-            "(samples streamed by the client); default sim, or SPINECOACH_SOURCE."
+            help="Default sensor source of live sessions: sim (the built-in simulator), "
+            "external (samples streamed by the client) or devices (phones and Bluetooth "
+            "sensors connected in the page's sensor check); default sim, or "
+            "SPINECOACH_SOURCE. The page lets the person pick any of them."
         ),
     ] = None,
     database: DatabaseOption = None,
@@ -919,3 +921,12 @@ def _root(
 
 def main() -> None:
     app()
+
+
+def _add_sensor_commands() -> None:
+    from spinecoach.sources.cli_sensors import app as sensors_app
+
+    app.add_typer(sensors_app, name="sensors")
+
+
+_add_sensor_commands()

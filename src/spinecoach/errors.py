@@ -61,6 +61,15 @@ class ConfigurationError(SpinecoachError):
     """An argument or option is out of range or inconsistent."""
 
 
+class SourceUnavailableError(SpinecoachError):
+    """A live sensor source cannot be used on this computer at all (for example no
+    Bluetooth adapter, or no BlueZ service to reach it).
+
+    Not a passing connection problem (those are retried): the message says what is
+    missing and which other sources work instead.
+    """
+
+
 class CalibrationError(SpinecoachError):
     """Sensor-to-segment calibration could not be done from the data given."""
 

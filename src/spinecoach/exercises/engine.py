@@ -162,6 +162,7 @@ class ExerciseEngine:
         self._calibration_windows = [
             (e.start_s, e.end_s) for e in annotations if e.kind == EVENT_CALIBRATION_REP
         ]
+        self._calibration_done: set[int] = set()
         #: The person's usual range (deg): from the history, else the calibration rep.
         self.personal_range_deg = personal_range_deg
         self.calibration_reps: list[float] = []
@@ -394,11 +395,16 @@ class ExerciseEngine:
         return self._add(timing, measures)
 
     def _add(self, timing: _Timing, measures: dict[str, float]) -> list[Rep]:
-        if any(a <= timing.peak_s <= b for a, b in self._calibration_windows):
-            self.calibration_reps.append(timing.range_deg)
-            if self.personal_range_deg is None:
-                self.personal_range_deg = timing.range_deg
-            return []
+        for index, (a, b) in enumerate(self._calibration_windows):
+            if a <= timing.peak_s <= b and index not in self._calibration_done:
+                # The window's first rep is the practice rep; a coach leading a live
+                # device announces the window before its end is known (a provisional end),
+                # so later reps inside it are the sets'.
+                self._calibration_done.add(index)
+                self.calibration_reps.append(timing.range_deg)
+                if self.personal_range_deg is None:
+                    self.personal_range_deg = timing.range_deg
+                return []
         set_index = 1
         if self.reps:
             previous = self.reps[-1]

@@ -216,6 +216,8 @@ class DeviceFeed:
         self.kind = kind
         self.name = name
         self.placement: str | None = None
+        #: The rate (Hz) the device was set to, when its protocol says (else estimated).
+        self.declared_rate_hz: float | None = None
         self._clock = clock
         self._state: DeviceState = "connecting"
         self._detail = "waiting for the first data"
@@ -279,12 +281,14 @@ class DeviceFeed:
         self._last_arrival_s = max(arrival, self._last_arrival_or(arrival))
         fit = self._aligner.current_fit()
         host_t = np.array([fit.to_host(float(t)) for t in device_t])
-        floor = np.maximum.accumulate(np.concatenate([[self._last_host_s], host_t]))[:-1]
-        squeezed = host_t <= floor
-        if squeezed.any():
-            self.time_adjusted += int(squeezed.sum())
-            host_t = np.maximum(host_t, floor + 1e-6)
-            host_t = np.maximum.accumulate(host_t)
+        # Strictly increasing, each sample at least 1 µs after the one before it.
+        ordered = host_t[0] >= self._last_host_s + 1e-6 and bool(np.all(np.diff(host_t) >= 1e-6))
+        if not ordered:
+            spread = 1e-6 * np.arange(len(host_t))
+            floor = self._last_host_s + 1e-6
+            adjusted = np.maximum.accumulate(np.maximum(host_t - spread, floor)) + spread
+            self.time_adjusted += int(np.count_nonzero(np.abs(adjusted - host_t) > 1e-9))
+            host_t = adjusted
         self._update_rate(device_t)
         gap_before = False
         hole = 0.0
@@ -327,7 +331,10 @@ class DeviceFeed:
     # -- sessions call these ---------------------------------------------------------------
     @property
     def rate_hz(self) -> float | None:
-        """Nominal rate (Hz), rounded to 0.1 Hz, once two samples have arrived."""
+        """Nominal rate (Hz): as declared by the source, else estimated (rounded to
+        0.1 Hz) once two samples have arrived."""
+        if self.declared_rate_hz is not None:
+            return self.declared_rate_hz
         return None if self._rate_hz is None else round(self._rate_hz, 1)
 
     @property

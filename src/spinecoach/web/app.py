@@ -26,6 +26,9 @@ from spinecoach import __version__
 from spinecoach.errors import ConfigurationError, InputFormatError
 from spinecoach.exercises.catalogue import Catalogue, default_catalogue
 from spinecoach.exercises.engine import SUPPORTED
+from spinecoach.sources.live import SourceHub
+from spinecoach.web.device_routes import router as device_router
+from spinecoach.web.device_routes import stop_all_sources
 from spinecoach.web.history import History, SessionStateError
 from spinecoach.web.live import LiveConnection
 from spinecoach.web.plots import PlotNotFound, SessionPlots
@@ -56,9 +59,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.catalogue = default_catalogue()
         history = await asyncio.to_thread(History.open, settings.database_url)
         app.state.history = history
+        app.state.hub = SourceHub()
+        app.state.push_joiners = {}
+        app.state.device_tasks = {}
         try:
             yield
         finally:
+            await stop_all_sources(app.state.device_tasks)
             history.close()
 
     app = FastAPI(
@@ -79,6 +86,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_api_route("/history", page, methods=["GET"], include_in_schema=False)
     app.include_router(program_router)  # the 6-week program: onboarding, tracking, reminders
     app.include_router(progress_router)  # the program's plan, suggestions and charts
+    app.include_router(device_router)  # live devices: phone push, phyphox, Bluetooth LE
 
     @app.get("/api/sessions")
     async def sessions(request: Request) -> list[dict[str, Any]]:
@@ -148,6 +156,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.websocket("/ws/live")
     async def live(websocket: WebSocket) -> None:
         state = websocket.app.state
-        await LiveConnection(websocket, state.settings, state.history).run()
+        await LiveConnection(websocket, state.settings, state.history, state.hub).run()
 
     return app

@@ -16,6 +16,13 @@ Alongside a running session two small tasks run:
   goes on by itself when samples come again. Nothing received is dropped; the gap is
   flagged in the frames.
 
+A session with ``"source": "devices"`` is fed by the live devices the server knows
+(phones pushing or polled, Bluetooth LE sensors; :mod:`spinecoach.sources.live`) through
+a :class:`~spinecoach.web.devices.DevicePump`, which also leads the calibration and the
+breathing pacer. Its watchdog timeout per sensor is the server's ``sensor_timeout_s`` or
+2.5 times the device's usual time between batches, whichever is longer (a phone that
+pushes every 0.5 s is not "silent" between two pushes).
+
 A client that disconnects mid-session ends it: its last data is committed and the
 session is completed with its summary (``summary.ended`` says why).
 """
@@ -32,11 +39,14 @@ from typing import Any, Final
 from starlette.websockets import WebSocket
 
 from spinecoach import __version__
+from spinecoach.conventions import PLACEMENTS
 from spinecoach.errors import SpinecoachError
 from spinecoach.exercises.engine import SUPPORTED
 from spinecoach.recording import Recording
 from spinecoach.sim import PROFILES, simulate
+from spinecoach.sources.live import DeviceFeed, SourceHub
 from spinecoach.store.live import FLUSH_INTERVAL_S, without_samples
+from spinecoach.web.devices import DevicePump
 from spinecoach.web.history import History
 from spinecoach.web.protocol import (
     AnnotationMessage,
@@ -70,6 +80,7 @@ class _Running:
     task: asyncio.Task[None] | None = None
     pain_before_mm: float | None = None
     helpers: list[asyncio.Task[None]] = field(default_factory=list)
+    pump: DevicePump | None = None
 
 
 def _no_session(kind: str) -> ProtocolError:
@@ -88,6 +99,8 @@ def live_config(session: LiveSession, source: str, message: StartMessage) -> dic
         "position": session.position,
         "auto_calibration": message.calibration == "auto",
     }
+    if source == "devices":
+        config["devices"] = dict(message.devices or {})
     if source == "sim":
         config["sim"] = {
             "seed": message.seed,
@@ -121,11 +134,16 @@ class LiveConnection:
     """The live protocol over one accepted WebSocket."""
 
     def __init__(
-        self, websocket: WebSocket, settings: Settings, history: History | None = None
+        self,
+        websocket: WebSocket,
+        settings: Settings,
+        history: History | None = None,
+        hub: SourceHub | None = None,
     ) -> None:
         self.websocket = websocket
         self.settings = settings
         self.history = history
+        self.hub = hub
         self._outbox: asyncio.Queue[ServerMessage | None] = asyncio.Queue()
         self._running: _Running | None = None
 
@@ -188,7 +206,7 @@ class LiveConnection:
             if running.source != "external":
                 raise ProtocolError(
                     "wrong-source",
-                    f"{message.type} sent to a simulated session",
+                    f"{message.type} sent to a {running.source} session",
                     'start the session with "source": "external" to stream your own sensors',
                 )
             if isinstance(message, SamplesMessage):
@@ -201,6 +219,8 @@ class LiveConnection:
                 await self._send(*running.session.annotate(message))
         elif isinstance(message, PauseMessage | ResumeMessage):
             paused = isinstance(message, PauseMessage)
+            if running.pump is not None:
+                running.pump.paused = paused
             if running.source != "sim":
                 await self._send(*running.session.set_paused(paused))
             elif paused:
@@ -234,6 +254,9 @@ class LiveConnection:
                 "use one of " + ", ".join(PROFILES),
             )
         source = message.source or self.settings.source
+        if source == "devices":
+            await self._start_devices(message)
+            return
         if source == "external":
             session = LiveSession(
                 message.technique,
@@ -253,6 +276,80 @@ class LiveConnection:
         await self._send(session.state_message())
         self._start_helpers(running)
         running.task = asyncio.create_task(self._replay(running, sim))
+
+    def _device_feeds(self, message: StartMessage) -> dict[str, DeviceFeed]:
+        """The feeds a device session reads, by placement (checked: known, sending)."""
+        hub = self.hub
+        chosen: dict[str, str] = {str(p): d for p, d in (message.devices or {}).items()}
+        if hub is not None and not chosen:
+            chosen = {p: feed.id for p, feed in hub.by_placement().items()}
+        if hub is None or not chosen:
+            raise ProtocolError(
+                "no-device",
+                "no sensor device is connected and placed",
+                "connect a phone or a Bluetooth sensor in the sensor check and say where it "
+                "is worn (lower or upper), or choose the built-in simulator",
+            )
+        feeds: dict[str, DeviceFeed] = {}
+        for placement in PLACEMENTS:
+            device_id = chosen.get(placement)
+            if device_id is None:
+                continue
+            feed = hub.get(device_id)
+            if feed is None:
+                raise ProtocolError(
+                    "unknown-device",
+                    f"no device {device_id!r} for the {placement} sensor",
+                    "pick one of the devices listed by GET /api/devices",
+                )
+            if feed.rate_hz is None:
+                raise ProtocolError(
+                    "device-not-ready",
+                    f"{feed.name} ({placement} sensor) has sent no data yet",
+                    "start streaming on the device and wait until the sensor check shows "
+                    "data, then start",
+                )
+            feeds[placement] = feed
+        return feeds
+
+    async def _start_devices(self, message: StartMessage) -> None:
+        feeds = self._device_feeds(message)
+        session = LiveSession(
+            message.technique,
+            rates_hz={p: float(f.rate_hz or 0.0) for p, f in feeds.items()},
+        )
+        running = _Running(session, "devices", pain_before_mm=message.pain_before_mm)
+        running.pump = DevicePump(
+            session,
+            feeds,
+            origin_host_s=time.monotonic(),
+            emit=self._emit,
+        )
+        message = message.model_copy(update={"devices": {p: f.id for p, f in feeds.items()}})
+        await self._store_live(running, message)
+        self._running = running
+        await self._send(session.state_message())
+        self._start_helpers(running)
+        running.helpers.append(asyncio.create_task(self._pump(running, running.pump)))
+
+    async def _emit(self, messages: list[ServerMessage]) -> None:
+        stamp = {"wall_ms": round(time.time() * 1e3, 1)}
+        await self._send(*(m.model_copy(update=stamp) if m.type == "cue" else m for m in messages))
+
+    async def _pump(self, running: _Running, pump: DevicePump) -> None:
+        try:
+            await pump.run()
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # the connection survives a failed session
+            log.exception("device session failed")
+            await self._send(
+                ProtocolError(
+                    "session-failed",
+                    "the session stopped on a server error (see the server log)",
+                    "start a new session; report the problem if it happens again",
+                ).as_message()
+            )
 
     async def _store_live(self, running: _Running, message: StartMessage) -> None:
         """Store the session from its first moment (when the server keeps a history)."""
@@ -319,20 +416,32 @@ class LiveConnection:
     async def _watchdog(self, running: _Running) -> None:
         """Pause the session while a sensor sends nothing (see the module docstring)."""
         session = running.session
+        pump = running.pump
         clock = asyncio.get_running_loop().time
-        timeout = self.settings.sensor_timeout_s
-        last_count = {p: session.samples_by_placement.get(p, 0) for p in session.placements}
+
+        def received(placement: str) -> int:
+            if pump is not None:  # counted even while the person pauses
+                return pump.received.get(placement, 0)
+            return session.samples_by_placement.get(placement, 0)
+
+        def timeout(placement: str) -> float:
+            base = self.settings.sensor_timeout_s
+            if pump is None:
+                return base
+            return max(base, 2.5 * pump.feeds[placement].typical_arrival_interval_s)
+
+        last_count = {p: received(p) for p in session.placements}
         last_change = dict.fromkeys(session.placements, clock())
         while True:
             await asyncio.sleep(WATCHDOG_TICK_S)
             now = clock()
             replay_paused = running.source == "sim" and running.control.paused
             for placement in session.placements:
-                count = session.samples_by_placement.get(placement, 0)
+                count = received(placement)
                 if count != last_count[placement] or replay_paused:
                     last_count[placement] = count
                     last_change[placement] = now
-            silent = tuple(p for p in session.placements if now - last_change[p] > timeout)
+            silent = tuple(p for p in session.placements if now - last_change[p] > timeout(p))
             if silent != session.silent_sensors and not session.finished:
                 await self._send(*session.set_silent(silent))
 

@@ -201,7 +201,10 @@ class StartMessage(_ClientMessage):
 
     type: Literal["start"]
     technique: str
-    source: Literal["sim", "external"] | None = None
+    source: Literal["sim", "external", "devices"] | None = None
+    #: ``devices`` sessions: the device id worn as each sensor (default: the placements
+    #: the person gave the devices in the sensor check, ``GET /api/devices``).
+    devices: dict[Literal["lower", "upper"], Annotated[str, Field(max_length=200)]] | None = None
     seed: int = Field(default=0, ge=0, le=2**32 - 1)
     profile: str = "typical"
     reps: int | None = Field(default=None, ge=1, le=50)

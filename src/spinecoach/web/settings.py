@@ -23,10 +23,10 @@ class Settings(BaseSettings):
         description="Address to bind; loopback by default because sessions carry health data.",
     )
     port: int = Field(default=8000, ge=1, le=65535, description="TCP port.")
-    source: Literal["sim", "external"] = Field(
+    source: Literal["sim", "external", "devices"] = Field(
         default="sim",
-        description="Default sensor source of a live session: the built-in simulator or "
-        "samples streamed by the client.",
+        description="Default sensor source of a live session: the built-in simulator, "
+        "samples streamed by the client, or the live devices (phones, Bluetooth sensors).",
     )
     sim_speed: float = Field(
         default=1.0,
@@ -40,6 +40,13 @@ class Settings(BaseSettings):
         le=60.0,
         description="Seconds without a sample from a sensor before the session pauses and "
         "the page says the sensor stopped sending.",
+    )
+    ingest_token: str | None = Field(
+        default=None,
+        min_length=8,
+        max_length=200,
+        description="When set, phone pushes (POST /api/ingest/…) must carry ?token= with "
+        "this value; use it whenever the server listens beyond this computer.",
     )
     database_url: str | None = Field(
         default=None,

@@ -1,0 +1,353 @@
+"""Coaching from live devices: the calibration the coach leads, and the pump that feeds
+a :class:`~spinecoach.web.session.LiveSession` from device feeds.
+
+The simulator's recordings carry their own calibration windows and breathing phases; a
+real sensor does not, so the coach leads the same steps as the simulated sessions (whose
+calibration is validated) and finds each window in the data (:class:`CoachScript`):
+three standing forward bends (functional calibration), the neutral hold in the start
+position, one practice rep (the personal range), then the sets — for cat-cow with the
+breathing pacer. Prompts go to the page as they start; each window is given to the
+tracker when the data show it is complete (it accepts windows in the past), so a person
+who is slower or quicker than a countdown is still calibrated on the right seconds.
+
+:class:`DevicePump` reads each placement's :class:`~spinecoach.sources.live.DeviceFeed`
+from the session's start, converts host times to session seconds, feeds the session in a
+worker thread (one call at a time) with the script's windows, and hands the resulting
+messages to ``emit``. While the person pauses, samples are not fed (the hole is a gap to
+the tracker, so no rep spans a pause); the feed keeps receiving and the device status
+stays visible.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Final
+
+import numpy as np
+from numpy.typing import NDArray
+
+from spinecoach.conventions import (
+    EVENT_BREATH_EXHALE,
+    EVENT_BREATH_INHALE,
+    EVENT_CALIBRATION_FUNCTIONAL,
+    EVENT_CALIBRATION_NEUTRAL,
+    EVENT_CALIBRATION_REP,
+)
+from spinecoach.recording import Event
+from spinecoach.sources.live import DeviceFeed, SampleBatch, Subscription
+from spinecoach.web.protocol import PhaseMessage, ServerMessage
+from spinecoach.web.session import LiveSession
+
+FloatArray = NDArray[np.float64]
+
+#: Stillness: angular rate below this (deg/s), as the automatic calibration detector.
+STILL_DPS: Final = 4.0
+#: Seconds the start of the session is ignored for calibration (the AHRS settles).
+SETTLE_S: Final = 3.0
+#: Functional calibration: a bend is an inclination change beyond BEND_AWAY_DEG and back
+#: within BEND_BACK_DEG of standing; three bends, then the window closes.
+BEND_AWAY_DEG: Final = 8.0
+BEND_BACK_DEG: Final = 3.0
+FUNCTIONAL_BENDS: Final = 3
+#: The neutral hold: this many seconds of stillness in the start position.
+NEUTRAL_HOLD_S: Final = 5.0
+#: Moving into a lying or kneeling start position changes the sensor's inclination by
+#: at least this much (deg) from standing; any position but standing needs some movement
+#: (an integrated angular rate of SETUP_MOVEMENT_DEG) before its neutral hold.
+LYING_CHANGE_DEG: Final = 30.0
+SETUP_MOVEMENT_DEG: Final = 20.0
+#: The practice rep: away from neutral by PRACTICE_AWAY_DEG, back within
+#: PRACTICE_BACK_DEG and still for PRACTICE_STILL_S.
+PRACTICE_AWAY_DEG: Final = 4.0
+PRACTICE_BACK_DEG: Final = 2.0
+PRACTICE_STILL_S: Final = 1.0
+#: Longest wait (s) for each step before the coach takes what it has and goes on.
+STEP_LIMIT_S: Final = {"functional": 45.0, "position": 90.0, "practice": 30.0}
+#: Paced breathing for the breath-led techniques (s): as the simulator's typical profile.
+BREATH_INHALE_S: Final = 3.0
+BREATH_EXHALE_S: Final = 4.0
+#: Techniques whose reps follow the breathing pacer.
+PACED_TECHNIQUES: Final = frozenset({"cat-cow", "cat-cow-seated"})
+#: Smoothing (s) of the gravity direction used to follow the inclination.
+GRAVITY_TAU_S: Final = 0.2
+
+
+def _angle_deg(a: FloatArray, b: FloatArray) -> float:
+    cos = float(np.dot(a, b) / (np.linalg.norm(a) * np.linalg.norm(b)))
+    return math.degrees(math.acos(max(-1.0, min(1.0, cos))))
+
+
+@dataclass
+class CoachScript:
+    """The calibration the coach leads, step by step, watching one sensor's data.
+
+    Feed every sample of the leading sensor (the lower one when there is one) with
+    :meth:`update`; it returns ``(prompts, windows)``: prompts are for the person (an
+    ``annotation`` message with a provisional end, shown with a countdown; not given to
+    the tracker), windows are the calibration windows found in the data, given to the
+    session when found (the tracker accepts windows that lie in the past). The practice
+    rep's window is announced when the step starts, with a provisional end (the limit):
+    the exercise engine takes the first rep in it as the practice rep.
+
+    Steps: **functional** — three standing forward bends, counted from the sensor's
+    inclination (away by 8°, back within 3°); the window runs from 1 s before the first
+    bend to 0.3 s after the third. **position** — get into the start position and hold
+    still: the first 5 s of stillness after the setup movement (and, lying or kneeling,
+    an inclination change of 30° from standing). **practice** — one comfortable rep,
+    from the end of the neutral hold (seen when the sensor has moved 4° away from neutral
+    and come back within 2°, still for 1 s). Each step has a time limit; then the coach takes
+    the data it has and goes on (``notes`` says so). For breath-led techniques the
+    breathing pacer starts with the practice rep: inhale 3 s, exhale 4 s, repeated.
+    """
+
+    technique: str
+    position: str
+    step: str = "waiting"
+    notes: list[str] = field(default_factory=list)
+    _t0: float = math.nan
+    _step_start: float = math.nan
+    _gravity: FloatArray | None = None
+    _last_t: float = math.nan
+    _reference: FloatArray | None = None
+    _away: bool = False
+    _bends: int = 0
+    _first_move_t: float = math.nan
+    _last_return_t: float = math.nan
+    _moved_deg: float = 0.0
+    _still_since: float = math.nan
+    _neutral_sum: FloatArray | None = None
+    _neutral_n: int = 0
+    _neutral_end: float = math.nan
+    _next_breath_s: float = math.nan
+    _inhale: bool = True
+
+    def update(
+        self, time_s: FloatArray, acc_mps2: FloatArray, gyr_dps: FloatArray
+    ) -> tuple[list[PhaseMessage], list[Event]]:
+        prompts: list[PhaseMessage] = []
+        windows: list[Event] = []
+        rates = np.linalg.norm(gyr_dps, axis=1)
+        for t, acc, rate in zip(time_s.tolist(), acc_mps2, rates.tolist(), strict=True):
+            self._sample(t, acc, rate, prompts, windows)
+        if self.technique in PACED_TECHNIQUES and math.isfinite(self._next_breath_s):
+            now = float(time_s[-1])
+            while self._next_breath_s <= now:
+                length = BREATH_INHALE_S if self._inhale else BREATH_EXHALE_S
+                kind = EVENT_BREATH_INHALE if self._inhale else EVENT_BREATH_EXHALE
+                windows.append(Event(kind, self._next_breath_s, self._next_breath_s + length))
+                self._next_breath_s += length
+                self._inhale = not self._inhale
+        return prompts, windows
+
+    def _prompt(self, kind: str, t: float, length_s: float) -> PhaseMessage:
+        return PhaseMessage(kind=kind, start_s=round(t, 4), end_s=round(t + length_s, 4))
+
+    def _enter(self, step: str, t: float) -> None:
+        self.step = step
+        self._step_start = t
+        self._away = False
+        self._still_since = math.nan
+        self._moved_deg = 0.0
+
+    def _sample(
+        self,
+        t: float,
+        acc: FloatArray,
+        rate_dps: float,
+        prompts: list[PhaseMessage],
+        windows: list[Event],
+    ) -> None:
+        dt = 0.0 if math.isnan(self._last_t) else max(0.0, t - self._last_t)
+        self._last_t = t
+        unit = acc / max(float(np.linalg.norm(acc)), 1e-9)
+        if self._gravity is None or dt > 1.0:
+            self._gravity = unit
+        else:
+            alpha = dt / (GRAVITY_TAU_S + dt)
+            self._gravity = self._gravity + alpha * (unit - self._gravity)
+        gravity = self._gravity
+        still = rate_dps < STILL_DPS
+        if still:
+            if math.isnan(self._still_since):
+                self._still_since = t
+        else:
+            self._still_since = math.nan
+        self._moved_deg += rate_dps * dt
+        limit = STEP_LIMIT_S.get(self.step, math.inf)
+        late = t - self._step_start > limit
+        if self.step == "waiting":
+            self._t0 = t
+            self._enter("functional", t)
+            prompts.append(self._prompt(EVENT_CALIBRATION_FUNCTIONAL, t, 15.0 + SETTLE_S))
+        elif self.step == "functional":
+            if t - self._t0 < SETTLE_S:
+                self._reference = gravity.copy()
+                return
+            assert self._reference is not None
+            deviation = _angle_deg(gravity, self._reference)
+            if not self._away and deviation > BEND_AWAY_DEG:
+                self._away = True
+                if math.isnan(self._first_move_t):
+                    self._first_move_t = t
+            elif self._away and deviation < BEND_BACK_DEG:
+                self._away = False
+                self._bends += 1
+                self._last_return_t = t
+            done = self._bends >= FUNCTIONAL_BENDS and t - self._last_return_t >= 0.3
+            if done or late:
+                if late:
+                    self.notes.append(
+                        f"functional calibration: {self._bends} of {FUNCTIONAL_BENDS} bends "
+                        f"seen in {limit:.0f} s; the window was taken as it was"
+                    )
+                start = (
+                    self._first_move_t - 1.0
+                    if math.isfinite(self._first_move_t)
+                    else self._t0 + SETTLE_S
+                )
+                start = max(start, self._t0 + SETTLE_S)
+                windows.append(Event(EVENT_CALIBRATION_FUNCTIONAL, start, t))
+                self._enter("position", t)
+                prompts.append(self._prompt(EVENT_CALIBRATION_NEUTRAL, t, 10.0 + NEUTRAL_HOLD_S))
+        elif self.step == "position":
+            assert self._reference is not None
+            ready = self.position == "standing" or self._moved_deg >= SETUP_MOVEMENT_DEG
+            if self.position in ("supine", "quadruped"):
+                ready = ready and _angle_deg(gravity, self._reference) >= LYING_CHANGE_DEG
+            if not ready:
+                self._still_since = math.nan
+                self._neutral_sum, self._neutral_n = None, 0
+            elif still:
+                self._neutral_sum = (
+                    gravity if self._neutral_sum is None else self._neutral_sum + gravity
+                )
+                self._neutral_n += 1
+            else:
+                self._neutral_sum, self._neutral_n = None, 0
+            held = ready and still and t - self._still_since >= NEUTRAL_HOLD_S
+            if held or late:
+                if late and not held:
+                    self.notes.append(
+                        "neutral hold: no 5 s of stillness in the start position within "
+                        f"{limit:.0f} s; the last 5 s were taken"
+                    )
+                start = t - NEUTRAL_HOLD_S
+                windows.append(Event(EVENT_CALIBRATION_NEUTRAL, start, t))
+                self._reference = (
+                    gravity.copy()
+                    if self._neutral_sum is None
+                    else self._neutral_sum / self._neutral_n
+                )
+                self._neutral_end = t
+                self._enter("practice", t)
+                # Announced now with a provisional end: the engine takes the first rep in
+                # it as the practice rep, and the reps after it as the sets'.
+                windows.append(Event(EVENT_CALIBRATION_REP, t, t + STEP_LIMIT_S["practice"]))
+                if self.technique in PACED_TECHNIQUES:
+                    self._next_breath_s = t
+        elif self.step == "practice":  # followed only to say when it was not seen
+            assert self._reference is not None
+            deviation = _angle_deg(gravity, self._reference)
+            if deviation > PRACTICE_AWAY_DEG:
+                self._away = True
+            back = self._away and deviation < PRACTICE_BACK_DEG
+            if back and still and t - self._still_since >= PRACTICE_STILL_S:
+                self._enter("done", t)
+            elif late:
+                self.notes.append(f"practice rep: not seen within {limit:.0f} s")
+                self._enter("done", t)
+
+
+Emit = Callable[[list[ServerMessage]], Awaitable[None]]
+
+
+@dataclass
+class DevicePump:
+    """Feed ``session`` from ``feeds`` (by placement) from host time ``origin_host_s``."""
+
+    session: LiveSession
+    feeds: Mapping[str, DeviceFeed]
+    origin_host_s: float
+    emit: Emit
+    rates_hz: dict[str, float] = field(default_factory=dict)
+    script: CoachScript | None = None
+    paused: bool = False
+    #: Samples received from each placement's device since the start (fed or not).
+    received: dict[str, int] = field(default_factory=dict)
+    _inflight: asyncio.Future[list[ServerMessage]] | None = None
+    #: The sensor whose data lead the calibration steps.
+    leading: str = ""
+
+    def __post_init__(self) -> None:
+        for placement, feed in self.feeds.items():
+            rate = feed.rate_hz
+            if rate is None:
+                raise ValueError(f"the {placement} device has no rate yet (no data)")
+            self.rates_hz.setdefault(placement, rate)
+            self.received.setdefault(placement, 0)
+        if self.script is None:
+            self.script = CoachScript(self.session.technique, self.session.position)
+        self.leading = "lower" if "lower" in self.feeds else next(iter(self.feeds))
+
+    async def run(self) -> None:
+        """Until cancelled (the session's stop) or until a feed's reader overflows."""
+        merged: asyncio.Queue[tuple[str, SampleBatch]] = asyncio.Queue()
+        subscriptions: dict[str, Subscription] = {
+            placement: feed.subscribe(since_host_s=self.origin_host_s)
+            for placement, feed in self.feeds.items()
+        }
+
+        async def forward(placement: str, subscription: Subscription) -> None:
+            while True:
+                merged.put_nowait((placement, await subscription.get()))
+
+        forwarders = [asyncio.create_task(forward(p, s)) for p, s in subscriptions.items()]
+        try:
+            while True:
+                placement, batch = await merged.get()
+                self.received[placement] += len(batch)
+                if self.paused:
+                    continue
+                # Shielded: a stop cancels the wait, never the session call under way,
+                # which is awaited below before the session is finished.
+                self._inflight = asyncio.ensure_future(
+                    asyncio.to_thread(self._feed, placement, batch)
+                )
+                messages = await asyncio.shield(self._inflight)
+                if messages:
+                    await self.emit(messages)
+        finally:
+            if self._inflight is not None and not self._inflight.done():
+                with contextlib.suppress(Exception):
+                    await self._inflight
+            for task in forwarders:
+                task.cancel()
+            for placement, subscription in subscriptions.items():
+                self.feeds[placement].unsubscribe(subscription)
+
+    def _feed(self, placement: str, batch: SampleBatch) -> list[ServerMessage]:
+        """One batch into the session, with the script's prompts and windows (worker
+        thread; the pump awaits each call before the next)."""
+        session, script = self.session, self.script
+        assert script is not None
+        time_s = batch.time_s - self.origin_host_s
+        out: list[ServerMessage] = list(
+            session.add_batch(
+                placement,
+                self.rates_hz[placement],
+                time_s,
+                batch.acc_mps2,
+                batch.gyr_dps,
+                batch.mag_ut,
+            )
+        )
+        if placement == self.leading:
+            prompts, windows = script.update(time_s, batch.acc_mps2, batch.gyr_dps)
+            out.extend(prompts)
+            if windows:
+                out.extend(session.feed(windows))
+        return out
