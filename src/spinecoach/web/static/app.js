@@ -12,8 +12,18 @@ const PROGRAM_PAGES = ["/onboarding", "/checkin", "/psfs", "/program", "/progres
 const app = {
   techniques: [], technique: null, ws: null, frames: [], lastT: 0, band: null, reps: [],
   phase: null, breath: null, holdStartT: null, summary: null, sessionId: null, stage: "choose",
-  firstFrameSeen: false, practiceEnd: null,
+  firstFrameSeen: false, practiceEnd: null, source: "sim",
 };
+
+// The sensors the person uses (remembered on this device): the simulator or live devices.
+const SOURCE_KEY = "spinecoach.source";
+try { if (localStorage.getItem(SOURCE_KEY) === "devices") $("source-devices").checked = true; } catch { /* private mode */ }
+for (const radio of document.querySelectorAll("input[name=source]")) {
+  radio.addEventListener("change", () => {
+    try { localStorage.setItem(SOURCE_KEY, radio.value); } catch { /* private mode */ }
+  });
+}
+function chosenSource() { return $("source-devices").checked ? "devices" : "sim"; }
 
 function show(view) {
   for (const section of document.querySelectorAll("main > section")) {
@@ -70,8 +80,14 @@ for (const id of ["pain-before", "pain-after"]) {
 
 // (c) sensor check: start the simulated session and hold it paused until the person is ready
 $("pain-before-next").addEventListener("click", () => {
+  app.source = chosenSource();
   show("sensor");
-  connect();
+  if (app.source === "sim") {
+    connect();
+  } else {  // live devices: the session starts once the person is ready
+    $("sensor-next").disabled = true;
+    window.spinecoachDevices.start((ready) => { $("sensor-next").disabled = !ready; });
+  }
 });
 
 function connect() {
@@ -89,16 +105,22 @@ function send(message) {
 }
 
 function startMessage() {
-  const message = { type: "start", technique: app.technique.name, source: "sim",
+  const message = { type: "start", technique: app.technique.name, source: app.source,
     pain_before_mm: Number($("pain-before").value) };
   const reps = Number(new URLSearchParams(location.search).get("reps"));
-  if (Number.isInteger(reps) && reps >= 1 && reps <= 50) message.reps = reps;
+  if (app.source === "sim" && Number.isInteger(reps) && reps >= 1 && reps <= 50) message.reps = reps;
   return message;
 }
 
 $("sensor-next").addEventListener("click", () => {
   show("calibration");
-  send({ type: "resume" });
+  if (app.source === "sim") {
+    send({ type: "resume" });
+  } else {
+    $("calibration-instruction").textContent = "Stand up straight and hold still";
+    window.spinecoachDevices.follow();
+    connect();
+  }
 });
 
 // messages ---------------------------------------------------------------------------------
@@ -108,10 +130,13 @@ function handle(message) {
     case "frame": onFrame(message); break;
     case "annotation": onAnnotation(message); break;
     case "cue": onCue(message); break;
-    case "rep": app.reps.push(message.rep); break;
+    case "rep": app.reps.push(message.rep); $("practice").hidden = true; break;
     case "state": onState(message); break;
     case "summary": onSummary(message); break;
-    case "error": $("cue").textContent = `${message.message}. ${message.fix}`; break;
+    case "error":
+      $("cue").textContent = `${message.message}. ${message.fix}`;
+      if (app.stage === "calibration") $("calibration-instruction").textContent = `${message.message}. ${message.fix}`;
+      break;
     default: break;
   }
 }
@@ -124,7 +149,7 @@ function mainValue(frame) {
 function onFrame(frame) {
   app.lastT = frame.t;
   app.frames.push({ t: frame.t, v: mainValue(frame) });
-  if (!app.firstFrameSeen) {
+  if (!app.firstFrameSeen && app.source === "sim") {
     app.firstFrameSeen = true;
     send({ type: "pause" });
     $("sensor-status").textContent = "Built-in simulator connected";
@@ -294,6 +319,7 @@ $("stop").addEventListener("click", () => send({ type: "stop" }));
 function onSummary(message) {
   app.summary = message.result;
   showSensorAlert([]);
+  if (window.spinecoachDevices) window.spinecoachDevices.stop();
   app.sessionId = message.session_id;
   if ("speechSynthesis" in window) window.speechSynthesis.cancel();
   show("pain-after");
