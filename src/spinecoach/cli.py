@@ -633,8 +633,20 @@ def demo(
 def coach(
     technique: Annotated[str, typer.Argument(help="Technique to coach, e.g. pelvic-tilt.")],
     source: Annotated[
-        str, typer.Option(help="Sensor source: sim (the built-in simulator; the only one yet).")
+        str,
+        typer.Option(
+            help="Sensor source: sim (the built-in simulator), phyphox:ADDRESS[,ADDRESS], "
+            "ble:ADDRESS[,ADDRESS] (Polar; see `spinecoach sensors scan`) or "
+            "sensor-logger[:2] (phones pushing to --listen); first = lower sensor."
+        ),
     ] = "sim",
+    listen: Annotated[
+        str,
+        typer.Option(
+            help="HOST:PORT where --source sensor-logger receives the phone's pushes "
+            "(0.0.0.0:8000 to reach it from a phone on a trusted network)."
+        ),
+    ] = "127.0.0.1:8000",
     seed: Annotated[int, typer.Option(help="Random seed of the simulated session.")] = 0,
     reps: Annotated[
         int | None, typer.Option(help="Reps (or breath cycles) per set; default: the dose.")
@@ -678,6 +690,7 @@ def coach(
             pain_after_mm=pain_after,
             database_url=database,
             save=not no_save,
+            listen=listen,
         )
         run_coach(settings, out_console, interactive=sys.stdin.isatty())
 

@@ -9,9 +9,12 @@ counts reps, judges faults or times cues.
 
 Choices:
 
-- **Sources.** ``sim`` (the built-in simulator) is the only source today; any other name
-  is refused naming the valid ones. Phones and BLE sensors come later, behind the same
-  ``--source`` option.
+- **Sources.** ``sim`` (the built-in simulator, the default) or live devices:
+  ``phyphox:ADDRESS[,ADDRESS]``, ``ble:ADDRESS[,ADDRESS]`` or ``sensor-logger[:2]``
+  (:mod:`spinecoach.coach_devices`); the first device is the lower sensor, the second
+  the upper. A device session is led through the calibration by the same
+  :class:`~spinecoach.web.devices.DevicePump` as the web page, and the display shows
+  each device's connection state and signal quality.
 - **Display.** When stdout is a terminal, a Rich ``Live`` panel redraws at most
   :data:`REFRESH_HZ` times a second (the session sends frames at 25 Hz of session time):
   the technique's title and step (calibration 1–3: bends, neutral hold with its
@@ -87,6 +90,7 @@ from spinecoach.web.protocol import (
 )
 
 if TYPE_CHECKING:
+    from spinecoach.coach_devices import DeviceSourceSpec
     from spinecoach.exercises.catalogue import Technique
     from spinecoach.exercises.model import ExerciseResult
     from spinecoach.recording import Recording
@@ -95,8 +99,8 @@ if TYPE_CHECKING:
     from spinecoach.web.protocol import StartMessage
     from spinecoach.web.session import LiveSession, ReplayControl, SimulatedSource
 
-#: Sensor sources the terminal coach can use today.
-SOURCES: Final[tuple[str, ...]] = ("sim",)
+#: Sensor sources of the terminal coach (device sources take addresses after a colon).
+SOURCES: Final[tuple[str, ...]] = ("sim", "phyphox", "ble", "sensor-logger")
 #: Most redraws of the live display per second (wall clock).
 REFRESH_HZ: Final = 20.0
 #: Session time (s) shown by the trace.
@@ -142,7 +146,7 @@ class CoachSettings:
     >>> CoachSettings("pelvic-tilt", source="phone")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    spinecoach.coach.CoachError: unknown source 'phone' for --source; use one of: sim (...)
+    spinecoach.coach.CoachError: unknown source 'phone' for --source; use one of: sim, ...
     """
 
     technique: str
@@ -155,6 +159,8 @@ class CoachSettings:
     pain_after_mm: float | None = None
     database_url: str | None = None
     save: bool = True
+    #: Where the ingest server of ``sensor-logger`` listens (HOST:PORT).
+    listen: str = "127.0.0.1:8000"
 
     def __post_init__(self) -> None:
         from spinecoach.exercises.engine import SUPPORTED
@@ -164,12 +170,12 @@ class CoachSettings:
             raise CoachError(
                 f"unknown technique {self.technique!r}; coach takes one of: " + ", ".join(SUPPORTED)
             )
-        if self.source not in SOURCES:
-            raise CoachError(
-                f"unknown source {self.source!r} for --source; use one of: "
-                + ", ".join(SOURCES)
-                + " (phones and BLE sensors come later)"
-            )
+        from spinecoach.coach_devices import DeviceSourceError, parse_device_source
+
+        try:
+            parse_device_source(self.source)
+        except DeviceSourceError as error:
+            raise CoachError(str(error)) from None
         if self.profile not in PROFILES:
             raise CoachError(
                 f"unknown performer profile {self.profile!r} for --profile; use one of: "
@@ -354,6 +360,8 @@ class CoachView:
     breath: PhaseMessage | None = None
     last_rep: dict[str, object] | None = None
     keys_enabled: bool = False
+    #: Live devices: each one's placement, state and signal quality ("" for the simulator).
+    devices: str = ""
 
     def apply(self, message: ServerMessage) -> None:
         if isinstance(message, FrameMessage):
@@ -500,6 +508,8 @@ def render_view(view: CoachView) -> RenderableType:
     flags = view.shown_flags()
     if flags:
         grid.add_row("signal", Text(", ".join(flags), style="bold red"))
+    if view.devices:
+        grid.add_row("sensors", Text(view.devices))
     if view.paused:
         grid.add_row("", Text("PAUSED", style="bold reverse yellow"))
     if view.stopping:
@@ -806,6 +816,20 @@ def run_session(
     from spinecoach.web.session import ReplayControl
 
     technique = default_catalogue().technique(settings.technique)
+    from spinecoach.coach_devices import parse_device_source
+
+    spec = parse_device_source(settings.source)
+    if spec is not None:
+        return _run_device_session(
+            settings,
+            spec,
+            console,
+            technique,
+            keys=keys,
+            control=control,
+            history=history,
+            pain_before_mm=pain_before_mm,
+        )
     session, source, recording = _build_simulation(settings)
     if history is not None:
         _store_live(history, session, settings, pain_before_mm)
@@ -852,6 +876,155 @@ def run_session(
         technique_title=technique.title,
         session_id=session.session_id,
     )
+
+
+def _run_device_session(
+    settings: CoachSettings,
+    spec: DeviceSourceSpec,
+    console: Console,
+    technique: Technique,
+    *,
+    keys: bool,
+    control: ReplayControl | None,
+    history: History | None,
+    pain_before_mm: float | None,
+) -> CoachOutcome:
+    """:func:`run_session` with live devices (see :mod:`spinecoach.coach_devices`)."""
+    from spinecoach.web.session import ReplayControl
+
+    view = CoachView(technique, planned_reps=technique.dose.reps, planned_sets=technique.dose.sets)
+    control = control or ReplayControl()
+    live = console.is_terminal and not console.is_dumb_terminal
+    output = _Output(console, view, live=live)
+    box: list[LiveSession] = []
+    interrupted = False
+    try:
+        asyncio.run(
+            _device_session(
+                settings,
+                spec,
+                output,
+                control,
+                keys=keys and live,
+                history=history,
+                pain_before_mm=pain_before_mm,
+                box=box,
+            )
+        )
+    except KeyboardInterrupt:
+        if control.stopped or not box:
+            raise
+        interrupted = True
+    except SpinecoachError as error:
+        raise CoachError(str(error)) from None
+    session = box[0]
+    session.finish()
+    if session.result is None:
+        raise CoachError("the session ended without a result")
+    stopped_early = interrupted or control.stopped
+    if history is not None and session.recorder is not None:
+        history.complete_live(
+            session.recorder,
+            session.result,
+            summary_extra={"ended": "stopped early"} if stopped_early else None,
+        )
+    return CoachOutcome(
+        result=session.result,
+        recording=None,
+        stopped_early=stopped_early,
+        session_time_s=view.t_s,
+        technique_title=technique.title,
+        session_id=session.session_id,
+    )
+
+
+async def _device_session(
+    settings: CoachSettings,
+    spec: DeviceSourceSpec,
+    output: _Output,
+    control: ReplayControl,
+    *,
+    keys: bool,
+    history: History | None,
+    pain_before_mm: float | None,
+    box: list[LiveSession],
+) -> None:
+    from spinecoach.coach_devices import (
+        WAIT_FOR_DATA_S,
+        device_line,
+        running_sources,
+        wait_for_devices,
+    )
+    from spinecoach.sources.live import SourceHub
+    from spinecoach.web.devices import DevicePump
+    from spinecoach.web.live import live_config
+    from spinecoach.web.protocol import StartMessage
+    from spinecoach.web.session import LiveSession
+
+    def say(text: str) -> None:
+        output.console.print(text, highlight=False, markup=False, soft_wrap=True)
+
+    hub = SourceHub()
+    async with running_sources(spec, hub, listen=settings.listen, say=say):
+        feeds = await wait_for_devices(spec, hub, say=say, timeout_s=WAIT_FOR_DATA_S)
+        session = LiveSession(
+            settings.technique, rates_hz={p: float(f.rate_hz or 0.0) for p, f in feeds.items()}
+        )
+        box.append(session)
+        if history is not None:
+            start = StartMessage.model_validate(
+                {
+                    "type": "start",
+                    "technique": settings.technique,
+                    "source": "devices",
+                    "devices": {p: f.id for p, f in feeds.items()},
+                }
+            )
+            recorder = history.start_live(
+                settings.technique,
+                source="devices",
+                live_config=live_config(session, "devices", start),
+                pain_before_mm=pain_before_mm,
+            )
+            session.recorder = recorder
+            session.session_id = recorder.session_id
+
+        async def emit(messages: list[ServerMessage]) -> None:
+            output.show(messages)
+
+        pump = DevicePump(session, feeds, origin_host_s=time.monotonic(), emit=emit)
+        store = (
+            asyncio.create_task(_store_loop(history, session.recorder))
+            if history is not None and session.recorder is not None
+            else None
+        )
+        task = asyncio.create_task(pump.run())
+        try:
+            with (
+                _ctrl_c_stops(control, output.view),
+                _keys(control, output.view, enabled=keys),
+                output,
+            ):
+                output.show([session.state_message()])
+                while not control.stopped and not task.done():
+                    await asyncio.sleep(0.1)
+                    if control.paused != pump.paused:
+                        pump.paused = control.paused
+                        output.show(session.set_paused(control.paused))
+                    line = device_line(hub)
+                    if line != output.view.devices:
+                        output.view.devices = line
+                        if output.live is None:
+                            say(f"sensors: {line}")
+                    output.draw()
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            if store is not None:
+                store.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await store
 
 
 def coach(settings: CoachSettings, console: Console, *, interactive: bool) -> CoachOutcome:

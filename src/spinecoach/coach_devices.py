@@ -1,0 +1,249 @@
+"""Live devices for the terminal coach: ``spinecoach coach TECHNIQUE --source …`` with a
+phone or Bluetooth sensors instead of the simulator.
+
+Sources (``--source``):
+
+``phyphox:ADDRESS[,ADDRESS]``
+    phyphox's remote access on one phone (the lower sensor) or two (lower, upper).
+``ble:ADDRESS[,ADDRESS]``
+    Polar sensors with a gyroscope (Verity Sense), lower then upper (``spinecoach sensors
+    scan`` lists the addresses).
+``sensor-logger[:N]``
+    N phones (1 or 2) pushing with Sensor Logger to a small ingest server this command
+    starts on ``--listen`` (default ``127.0.0.1:8000``; a phone can only reach it on an
+    address of the local network, e.g. ``--listen 0.0.0.0:8000``, said when it starts).
+    The first phone to push is the lower sensor, the second the upper (or as given by
+    ``?placement=`` in the push URL).
+
+The sources run in this process, feeding a :class:`~spinecoach.sources.live.SourceHub`;
+the session is the live coach's own :class:`~spinecoach.web.session.LiveSession` fed by
+the same :class:`~spinecoach.web.devices.DevicePump` (which leads the calibration), so
+the terminal and the web page coach alike. Until every sensor sends, the display says
+which ones it is waiting for, with each device's state; after
+:data:`WAIT_FOR_DATA_S` without data the command stops and says what each device is doing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, Final
+
+from spinecoach.conventions import PLACEMENTS
+from spinecoach.errors import ConfigurationError, SpinecoachError
+from spinecoach.sources.live import DeviceFeed, SourceHub
+
+#: Seconds to wait for every sensor's first data before giving up.
+WAIT_FOR_DATA_S: Final = 90.0
+KINDS: Final = ("phyphox", "ble", "sensor-logger")
+DEFAULT_LISTEN: Final = "127.0.0.1:8000"
+
+
+class DeviceSourceError(SpinecoachError):
+    """A device source spec that cannot be used, or devices that never sent data."""
+
+
+@dataclasses.dataclass(frozen=True)
+class DeviceSourceSpec:
+    """A parsed ``--source`` for live devices."""
+
+    kind: str
+    targets: tuple[str, ...]  # addresses/URLs by placement order (lower, upper)
+    phones: int = 1  # sensor-logger: how many phones
+
+    @property
+    def placements(self) -> tuple[str, ...]:
+        n = self.phones if self.kind == "sensor-logger" else len(self.targets)
+        return PLACEMENTS[:n]
+
+
+def parse_device_source(spec: str) -> DeviceSourceSpec | None:
+    """The device source in ``spec`` (None for ``sim``); raises
+    :class:`DeviceSourceError` naming the problem.
+
+    >>> parse_device_source("ble:A0:9E:1A:00:00:01,A0:9E:1A:00:00:02").placements
+    ('lower', 'upper')
+    >>> parse_device_source("sensor-logger:2").phones
+    2
+    """
+    if spec == "sim":
+        return None
+    kind, _, rest = spec.partition(":")
+    if kind not in KINDS:
+        raise DeviceSourceError(
+            f"unknown source {spec!r} for --source; use one of: sim, phyphox:ADDRESS[,ADDRESS], "
+            "ble:ADDRESS[,ADDRESS], sensor-logger[:2]"
+        )
+    if kind == "sensor-logger":
+        if rest not in ("", "1", "2"):
+            raise DeviceSourceError(
+                f"sensor-logger takes the number of phones, 1 or 2 (sensor-logger:2), not {rest!r}"
+            )
+        return DeviceSourceSpec(kind, (), int(rest or "1"))
+    # Addresses are split on commas only: a MAC address and a host:port have colons.
+    targets = tuple(t.strip() for t in rest.split(",") if t.strip())
+    if not 1 <= len(targets) <= 2:
+        raise DeviceSourceError(
+            f"{kind} needs one address (lower sensor) or two (lower,upper), e.g. "
+            + ("ble:A0:9E:1A:12:34:56" if kind == "ble" else "phyphox:192.168.1.20:8080")
+        )
+    return DeviceSourceSpec(kind, targets)
+
+
+def _listen(listen: str) -> tuple[str, int]:
+    host, _, port = listen.rpartition(":")
+    try:
+        number = int(port)
+    except ValueError:
+        number = -1
+    if not host or not 1 <= number <= 65535:
+        raise DeviceSourceError(f"--listen is HOST:PORT, e.g. 0.0.0.0:8000, not {listen!r}")
+    return host.strip("[]"), number
+
+
+@contextlib.asynccontextmanager
+async def running_sources(
+    spec: DeviceSourceSpec,
+    hub: SourceHub,
+    *,
+    listen: str = DEFAULT_LISTEN,
+    say: Callable[[str], None],
+) -> AsyncIterator[None]:
+    """Start the sources of ``spec`` feeding ``hub``; stop them on exit."""
+    tasks: list[asyncio.Task[None]] = []
+    server: tuple[Any, asyncio.Task[None]] | None = None
+    try:
+        if spec.kind == "phyphox":
+            from spinecoach.sources.phyphox_remote import PhyphoxRemoteSource, phyphox_url
+
+            for placement, target in zip(PLACEMENTS, spec.targets, strict=False):
+                try:
+                    url = phyphox_url(target)
+                except ConfigurationError as error:
+                    raise DeviceSourceError(str(error)) from None
+                host = url.removeprefix("http://").removeprefix("https://")
+                feed = hub.device(f"phyphox:{host}", kind="phyphox", name=f"Phone {host} (phyphox)")
+                hub.assign(feed.id, placement)
+                source = PhyphoxRemoteSource(url, feed, start_measurement=True)
+                tasks.append(asyncio.create_task(_supervised(feed, source.run)))
+        elif spec.kind == "ble":
+            from spinecoach.sources.ble import BleDeviceSource, protocol_by_name
+
+            for placement, address in zip(PLACEMENTS, spec.targets, strict=False):
+                feed = hub.device(
+                    f"ble:{address}", kind="ble", name=f"Sensor {address} (Bluetooth)"
+                )
+                hub.assign(feed.id, placement)
+                ble = BleDeviceSource(address, protocol_by_name("polar-pmd"), feed)
+                tasks.append(asyncio.create_task(_supervised(feed, ble.run)))
+        else:
+            server = await _ingest_server(hub, listen, say)
+        yield
+    finally:
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        if server is not None:
+            server[0].should_exit = True
+            with contextlib.suppress(Exception):
+                await server[1]
+
+
+async def _supervised(feed: DeviceFeed, run: Callable[[], Awaitable[None]]) -> None:
+    try:
+        await run()
+    except asyncio.CancelledError:
+        raise
+    except Exception as error:  # shown with the device's status
+        feed.set_state("failed", str(error) or type(error).__name__)
+
+
+async def _ingest_server(
+    hub: SourceHub, listen: str, say: Callable[[str], None]
+) -> tuple[Any, asyncio.Task[None]]:
+    """A small server with the ingest routes only, sharing ``hub``."""
+    import uvicorn
+    from fastapi import FastAPI
+
+    from spinecoach.web.device_routes import lan_address
+    from spinecoach.web.device_routes import router as device_router
+    from spinecoach.web.settings import Settings
+
+    host, port = _listen(listen)
+    app = FastAPI(title="spinecoach ingest")
+    app.state.settings = Settings(host=host, port=port)
+    app.state.hub = hub
+    app.state.push_joiners = {}
+    app.state.device_tasks = {}
+    app.include_router(device_router)
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off")
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    deadline = time.monotonic() + 10.0
+    while not server.started:
+        if task.done() or time.monotonic() > deadline:
+            server.should_exit = True
+            raise DeviceSourceError(
+                f"could not listen on {host}:{port} for the phone's pushes (is the port in "
+                "use? pick another with --listen HOST:PORT)"
+            )
+        await asyncio.sleep(0.05)
+    shown = lan_address() if host in ("0.0.0.0", "::") else host
+    say(
+        f"Sensor Logger: push to http://{shown}:{port}/api/ingest/sensor-logger "
+        "(Settings → Data Streaming → HTTP Push; add ?platform=ios on an iPhone)"
+    )
+    if host in ("127.0.0.1", "localhost", "::1"):
+        say(
+            "note: listening on this computer only; a phone cannot reach it — use "
+            "--listen 0.0.0.0:8000 on a trusted home network"
+        )
+    return server, task
+
+
+def device_line(hub: SourceHub) -> str:
+    """One line per placed device: where, name, state, signal quality."""
+    parts = []
+    for placement, feed in sorted(hub.by_placement().items()):
+        status = feed.status()
+        parts.append(f"{placement}: {status.name} — {status.state}, signal {status.quality}")
+    return " · ".join(parts) or "no sensor yet"
+
+
+async def wait_for_devices(
+    spec: DeviceSourceSpec, hub: SourceHub, *, say: Callable[[str], None], timeout_s: float
+) -> dict[str, DeviceFeed]:
+    """The feeds of every placement of ``spec`` once each has data."""
+    deadline = time.monotonic() + timeout_s
+    last = ""
+    while True:
+        if spec.kind == "sensor-logger":  # first pushing phone lower, the next upper
+            for feed in [hub.get(s.id) for s in hub.statuses()]:
+                if feed is not None and feed.placement is None and feed.samples:
+                    free = [p for p in spec.placements if p not in hub.by_placement()]
+                    if free:
+                        hub.assign(feed.id, free[0])
+        placed = hub.by_placement()
+        ready = {p: f for p, f in placed.items() if p in spec.placements and f.rate_hz is not None}
+        if set(ready) == set(spec.placements):
+            return ready
+        line = "waiting for the sensors: " + device_line(hub)
+        if line != last:
+            say(line)
+            last = line
+        failed = [f.status() for f in placed.values() if f.status().state == "failed"]
+        if failed:
+            raise DeviceSourceError("; ".join(f"{s.name}: {s.detail}" for s in failed))
+        if time.monotonic() > deadline:
+            missing = [p for p in spec.placements if p not in ready]
+            raise DeviceSourceError(
+                f"no data from the {' and '.join(missing)} sensor after {timeout_s:.0f} s ("
+                + device_line(hub)
+                + "); check the device is on, streaming and close by"
+            )
+        await asyncio.sleep(0.2)
