@@ -10,7 +10,6 @@ import pytest
 MODULES = [
     "spinecoach.sources.live",
     "spinecoach.sources.sensor_logger_push",
-    "spinecoach.sources.ble",
     "spinecoach.coach_devices",
 ]
 
