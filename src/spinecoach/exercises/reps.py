@@ -14,6 +14,19 @@ position's allowed range (getting up off the mat, turning over), when the data s
 (calibration not done, a gap), or when it lasts longer than ``max_rep_s`` (standing up
 from a chair looks like the start of a hinge that never comes back).
 
+Gaps (a sensor that drops out for a few seconds). What happened in the hole is unknown,
+so a rep in progress there is discarded and no rep can span it: after the gap the person
+must be at rest for ``settle_s`` again before a rep can start, and the lead-in buffer is
+emptied. The rest *baseline*, however, is kept across the gap. It is the person's neutral
+in this position, which a drop-out of the data does not change (the motion pipeline
+re-seeds the orientation after a gap, so the angles are continuous). Re-baselining on
+the first frame after the gap — as when the person comes back into position — would take
+a mid-rep angle for neutral whenever the gap ended during a rep, after which the real
+neutral looks like a movement the other way and nothing is counted again. With the kept
+baseline the end of the interrupted rep is simply not at rest, the next rest re-arms
+the segmenter, and the following reps count normally. The baseline is re-taken only
+when the person leaves the start position, as before.
+
 Hold measurement. Human point-to-point movements follow a minimum-jerk velocity profile
 (Flash & Hogan, J Neurosci 1985): the speed tails off smoothly, so a plain speed
 threshold finds the hold early. The hold edges are where the (centred, 0.1 s) speed falls
@@ -237,8 +250,8 @@ class RepSegmenter:
         dt = 0.0 if s.last_t is None else time_s - s.last_t
         s.last_t = time_s
         if not (math.isfinite(main_deg) and math.isfinite(trunk_deg)):
+            # No rep across missing data; the baseline (neutral) stays: see the module notes.
             self._discard("no data (not calibrated or a gap)")
-            s.baseline = None
             self._lead.clear()
             return None
         lean = trunk_deg - cfg.position_nominal_deg

@@ -11,6 +11,7 @@ from spinecoach.motion.flags import (
     FLAG_NAMES,
     FLAG_NOT_CALIBRATED,
     FLAG_SATURATED,
+    FLAG_SETTLING,
     describe_flags,
 )
 from spinecoach.motion.fusion import FusionSettings, SensorFusion, fusion_process
@@ -23,6 +24,7 @@ __all__ = [
     "FLAG_NAMES",
     "FLAG_NOT_CALIBRATED",
     "FLAG_SATURATED",
+    "FLAG_SETTLING",
     "AngleFrame",
     "AngleFrames",
     "CalibrationPlan",

@@ -10,12 +10,15 @@ FLAG_NOT_CALIBRATED = 1
 FLAG_GAP = 2
 FLAG_SATURATED = 4
 FLAG_MAG_DISTURBANCE = 8
+#: The orientation was re-seeded from the accelerometer after a gap and is settling.
+FLAG_SETTLING = 16
 
 FLAG_NAMES = {
     FLAG_NOT_CALIBRATED: "calibration not done",
     FLAG_GAP: "gap in the sensor data",
     FLAG_SATURATED: "sensor saturated",
     FLAG_MAG_DISTURBANCE: "magnetic disturbance",
+    FLAG_SETTLING: "orientation settling after a gap",
 }
 
 #: The Earth's field is 22–67 µT everywhere on the surface (World Magnetic Model); a

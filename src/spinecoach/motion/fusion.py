@@ -9,7 +9,22 @@ quaternions; a test proves it.
 Timing. ``imufusion`` integrates with a fixed sample period. Timestamps jitter and
 samples get dropped, so each update uses ``n / rate_hz`` where ``n`` is the interval
 rounded to a whole number of nominal periods (at least 1): jitter is ignored, a dropped
-sample is integrated over two periods. A gap longer than ``max_gap_s`` is flagged.
+sample is integrated over two periods.
+
+Gaps. After an interval longer than ``max_gap_s`` (a sensor that dropped out) the
+gyroscope is *not* integrated over the hole: one rotation rate held for seconds says
+nothing about the movement in between and would leave the orientation wrong for a long
+time afterwards (Fusion's gain corrects an error of tens of degrees only slowly). The
+AHRS is restarted instead and re-seeded (:func:`reseed_quaternion`): the inclination of
+the first accelerometer sample after the hole, reached from the orientation before it by
+the smallest rotation about a horizontal axis — the heading is not re-zeroed as at
+start-up. Without a magnetometer each sensor's heading is arbitrary and the axial-rotation
+output relies on the heading offset between the two sensors measured at calibration;
+re-zeroing one would shift that output after every gap. With a magnetometer Fusion pulls
+the heading back to it as usual. The samples up to ``settle_after_gap_s`` after the hole
+carry ``FLAG_SETTLING``: their inclination rests on a few accelerometer samples, which
+include the movement's own acceleration. Rotation about the vertical during the hole is
+lost (it cannot be seen without a magnetometer).
 
 Units: gyroscope deg/s, accelerometer m/s² (converted to g for Fusion here, once),
 magnetometer µT.
@@ -33,7 +48,12 @@ import numpy as np
 from numpy.typing import NDArray
 
 from spinecoach.conventions import STANDARD_GRAVITY_MPS2
-from spinecoach.motion.flags import EARTH_FIELD_RANGE_UT, FLAG_MAG_DISTURBANCE, FLAG_SATURATED
+from spinecoach.motion.flags import (
+    EARTH_FIELD_RANGE_UT,
+    FLAG_MAG_DISTURBANCE,
+    FLAG_SATURATED,
+    FLAG_SETTLING,
+)
 from spinecoach.recording import SensorData
 
 FloatArray = NDArray[np.float64]
@@ -70,7 +90,10 @@ class FusionSettings:
         Use the magnetometer for heading when the recording has one. Heading only
         matters for the secondary axial-rotation output.
     max_gap_s
-        Intervals longer than this are flagged as a gap (s).
+        Intervals longer than this are a gap (s): flagged, and the AHRS is re-seeded from
+        the accelerometer after it instead of integrating the gyroscope over the hole.
+    settle_after_gap_s
+        Samples up to this long after a gap are flagged ``FLAG_SETTLING`` (s).
     """
 
     gain: float = 0.5
@@ -86,6 +109,7 @@ class FusionSettings:
     initial_bias_search_s: float = 30.0
     use_magnetometer: bool = False
     max_gap_s: float = 0.25
+    settle_after_gap_s: float = 0.5
 
 
 @dataclass(frozen=True, eq=False)
@@ -95,7 +119,7 @@ class FusionResult:
     quaternion: (n, 4) sensor→earth, scalar first (w, x, y, z), NWU earth frame.
     up: (n, 3) unit earth-up vector expressed in the sensor frame.
     flags: (n,) per-sample quality flags (``spinecoach.motion.flags``): saturation,
-    magnetic disturbance.
+    magnetic disturbance, settling after a gap.
     gap_before: (n,) True for a sample that follows an interval longer than ``max_gap_s``.
     """
 
@@ -138,6 +162,76 @@ def sample_periods(time_s: FloatArray, rate_hz: float) -> NDArray[np.int64]:
     if time_s.shape[0] > 1:
         periods[1:] = np.maximum(1, np.rint(np.diff(time_s) * rate_hz).astype(np.int64))
     return periods
+
+
+def gaps_before(time_s: FloatArray, max_gap_s: float) -> NDArray[np.bool_]:
+    """True for each sample that follows an interval longer than ``max_gap_s``."""
+    gap = np.zeros(time_s.shape[0], dtype=np.bool_)
+    if time_s.shape[0] > 1:
+        gap[1:] = np.diff(time_s) > max_gap_s
+    return gap
+
+
+def settling_after_gaps(
+    time_s: FloatArray, gap_before: NDArray[np.bool_], settle_s: float
+) -> NDArray[np.bool_]:
+    """True for each sample less than ``settle_s`` after the first sample after a gap."""
+    index = np.where(gap_before, np.arange(time_s.shape[0]), -1)
+    last_gap = np.maximum.accumulate(index) if index.size else index
+    since_s = time_s - time_s[np.maximum(last_gap, 0)]
+    return np.asarray((last_gap >= 0) & (since_s < settle_s), dtype=np.bool_)
+
+
+def reseed_quaternion(previous: FloatArray, acc_g: FloatArray) -> FloatArray:
+    """Orientation after a gap: the inclination the accelerometer measures, reached from
+    the orientation before the gap by the smallest rotation about a horizontal axis.
+
+    ``previous`` is the sensor→earth quaternion (w, x, y, z; NWU) before the gap and
+    ``acc_g`` the first accelerometer sample after it (any unit: only its direction is
+    used). Rotation about the vertical over the hole cannot be observed without a
+    magnetometer; the smallest tilt keeps it at zero, which is exact for the sagittal
+    movements of the exercises (a rotation about the person's left-right axis) and keeps
+    the heading offset between the two sensors that axial rotation relies on. Without a
+    usable accelerometer sample, ``previous`` is returned.
+
+    >>> q = reseed_quaternion(np.array([1.0, 0.0, 0.0, 0.0]), np.array([0.0, 1.0, 1.0]))
+    >>> np.round(up_from_quaternion(q), 4).tolist()
+    [0.0, 0.7071, 0.7071]
+    """
+    previous = np.asarray(previous, dtype=np.float64)
+    norm = float(np.linalg.norm(acc_g))
+    if not np.isfinite(norm) or norm < 1e-6:
+        return previous
+    new_up = np.asarray(acc_g, dtype=np.float64) / norm
+    old_up = up_from_quaternion(previous)
+    # Sensor-frame rotation taking new_up onto old_up: axis new × old, angle between.
+    w = 1.0 + float(np.dot(new_up, old_up))
+    axis = np.cross(new_up, old_up)
+    if w < 1e-9:  # opposite: half a turn about any axis perpendicular to them
+        other = np.array([1.0, 0.0, 0.0]) if abs(new_up[0]) < 0.9 else np.array([0.0, 1.0, 0.0])
+        w, axis = 0.0, np.cross(new_up, other)
+    turn = np.array([w, *axis])
+    turn = turn / np.linalg.norm(turn)
+    # previous ⊗ turn: then R_new · new_up = R_prev · old_up = earth up.
+    pw, px, py, pz = previous
+    tw, tx, ty, tz = turn
+    return np.array(
+        [
+            pw * tw - px * tx - py * ty - pz * tz,
+            pw * tx + px * tw + py * tz - pz * ty,
+            pw * ty - px * tz + py * tw + pz * tx,
+            pw * tz + px * ty - py * tx + pz * tw,
+        ],
+        dtype=np.float64,
+    )
+
+
+def _restart_after_gap(ahrs: imufusion.Ahrs, acc_g: FloatArray) -> None:
+    """Forget the orientation's history at a gap and re-seed it (see the module notes)."""
+    seed = reseed_quaternion(np.asarray(ahrs.get_quaternion(), dtype=np.float64), acc_g)
+    ahrs.restart()
+    ahrs.set_quaternion(seed)
+    ahrs.skip_startup()
 
 
 def up_from_quaternion(q: FloatArray) -> FloatArray:
@@ -223,15 +317,12 @@ def fusion_result(
     sensor: SensorData, quaternion: FloatArray, settings: FusionSettings
 ) -> FusionResult:
     """Everything else :func:`fusion_process` returns, from the quaternions (vectorised)."""
-    n = sensor.n_samples
-    gap = np.zeros(n, dtype=np.bool_)
-    if n > 1:
-        gap[1:] = np.diff(sensor.time_s) > settings.max_gap_s
+    gap = gaps_before(sensor.time_s, settings.max_gap_s)
+    flags = sample_flags(sensor.acc_mps2, sensor.gyr_dps, sensor.mag_ut, settings)
+    settling = settling_after_gaps(sensor.time_s, gap, settings.settle_after_gap_s)
+    flags |= np.where(settling, FLAG_SETTLING, 0).astype(np.uint8)
     return FusionResult(
-        quaternion=quaternion,
-        up=up_from_quaternion(quaternion),
-        flags=sample_flags(sensor.acc_mps2, sensor.gyr_dps, sensor.mag_ut, settings),
-        gap_before=gap,
+        quaternion=quaternion, up=up_from_quaternion(quaternion), flags=flags, gap_before=gap
     )
 
 
@@ -246,6 +337,7 @@ def fusion_quaternions(sensor: SensorData, settings: FusionSettings) -> FloatArr
     ahrs, bias = _make_filters(rate, settings)
     periods = sample_periods(sensor.time_s, rate)
     irregular = set(np.flatnonzero(periods != 1).tolist())
+    gaps = set(np.flatnonzero(gaps_before(sensor.time_s, settings.max_gap_s)).tolist())
     seed = initial_bias(sensor.gyr_dps, sensor.acc_mps2, rate, settings)
     seed_index = seed[0] if seed is not None else -1
     gyr_rows = list(sensor.gyr_dps)
@@ -257,8 +349,9 @@ def fusion_quaternions(sensor: SensorData, settings: FusionSettings) -> FloatArr
     get_q = ahrs.get_quaternion
     bias_update = bias.update
     # Process runs of regular samples without a per-sample branch; stop only where a
-    # sample was dropped (set the period) or where the initial bias estimate starts.
-    bounds = [*sorted(irregular | ({seed_index} if seed_index >= 0 else set())), n]
+    # sample was dropped (set the period), after a gap (re-seed, one nominal period) or
+    # where the initial bias estimate starts.
+    bounds = [*sorted(irregular | gaps | ({seed_index} if seed_index >= 0 else set())), n]
     start = 0
     for stop in bounds:
         if use_mag:
@@ -276,7 +369,9 @@ def fusion_quaternions(sensor: SensorData, settings: FusionSettings) -> FloatArr
         if stop < n:
             if stop == seed_index and seed is not None:
                 bias.set_offset(seed[1])
-            irregular_here = stop in irregular
+            irregular_here = stop in irregular and stop not in gaps
+            if stop in gaps:
+                _restart_after_gap(ahrs, acc_rows[stop])
             if irregular_here:
                 ahrs.set_sample_period(int(periods[stop]) / rate)
             if use_mag:
@@ -308,6 +403,9 @@ class SensorFusion:
         self._ahrs, self._bias = _make_filters(rate_hz, settings)
         self._last_time_s: float | None = None
         self.gap_before = False
+        #: True while the orientation settles after a gap (``FLAG_SETTLING``).
+        self.settling = False
+        self._last_gap_time_s: float | None = None
         self._block = max(12, round(settings.initial_bias_block_s * rate_hz))
         self._max_blocks = int(settings.initial_bias_search_s * rate_hz) // self._block
         self._blocks_seen = 0
@@ -330,6 +428,12 @@ class SensorFusion:
             periods = max(1, int(np.rint(interval * self.rate_hz)))
             self.gap_before = bool(interval > self.settings.max_gap_s)
         self._last_time_s = time_s
+        if self.gap_before:
+            periods = 1
+            self._last_gap_time_s = time_s
+        self.settling = self._last_gap_time_s is not None and bool(
+            time_s - self._last_gap_time_s < self.settings.settle_after_gap_s
+        )
         raw = np.asarray(gyr_dps, dtype=np.float64)
         acc_raw = np.asarray(acc_mps2, dtype=np.float64)
         rows = self._bias_rows
@@ -351,6 +455,8 @@ class SensorFusion:
             self._bias_acc.append(acc_raw)
         gyr = self._bias.update(raw)
         acc = acc_raw / STANDARD_GRAVITY_MPS2
+        if self.gap_before:
+            _restart_after_gap(self._ahrs, acc)
         if periods != 1:
             self._ahrs.set_sample_period(periods / self.rate_hz)
         if self.settings.use_magnetometer and mag_ut is not None:

@@ -38,7 +38,7 @@ from spinecoach.motion.calibration import (
     calibrate_segment,
     plan_from_events,
 )
-from spinecoach.motion.flags import FLAG_NOT_CALIBRATED
+from spinecoach.motion.flags import FLAG_NOT_CALIBRATED, FLAG_SETTLING
 from spinecoach.motion.fusion import SensorFusion, sample_flags, up_from_quaternion
 from spinecoach.motion.process import MotionSettings
 from spinecoach.recording import Event
@@ -186,6 +186,8 @@ class MotionTracker:
         flag = int(sample_flags(acc[None, :], gyr[None, :], mag, self.settings.fusion)[0])
         if np.isnan(values[0]):
             flag |= FLAG_NOT_CALIBRATED
+        if state.fusion.settling:
+            flag |= FLAG_SETTLING
         state.recent.append((sample.time_s, values, flag))
         return self._emit()
 
