@@ -110,9 +110,9 @@ def test_a_session_pushed_by_two_phones_is_coached_and_stored(server: LiveServer
         send(ws, type="stop")
         seen += collect_until(ws, "summary", timeout_s=30.0)
     assert not errors, errors[:3]
-    assert not [m for m in seen if m["type"] == "error"], [
-        m for m in seen if m["type"] == "error"
-    ][:3]
+    assert not [m for m in seen if m["type"] == "error"], [m for m in seen if m["type"] == "error"][
+        :3
+    ]
     # Each step is prompted when it starts and its window given when the data show it.
     phases = list(dict.fromkeys(m["kind"] for m in seen if m["type"] == "annotation"))
     assert phases == ["calibration-functional", "calibration-neutral", "calibration-rep"]
