@@ -1,13 +1,21 @@
-"""Where sensor data comes from, and the pure pieces that make live sources trustworthy.
+"""Where sensor data comes from, live.
 
+:mod:`spinecoach.sources.live`
+    :class:`~spinecoach.sources.live.DeviceFeed` and
+    :class:`~spinecoach.sources.live.SourceHub`: every live device's samples on the
+    host's timeline, with gaps, duplicates, a buffer, its state and signal quality.
+:mod:`spinecoach.sources.sensor_logger_push`
+    Sensor Logger's HTTP push messages parsed and joined into samples (the server's
+    ``/api/ingest/sensor-logger``).
+:mod:`spinecoach.sources.phyphox_remote`
+    A poller for phyphox's remote-access interface.
+:mod:`spinecoach.sources.ble`, :mod:`spinecoach.sources.cli_sensors`
+    Bluetooth LE sensors on bleak (Polar PMD, declared struct layouts): connect,
+    reconnect with back-off, scan (``spinecoach sensors scan``).
 :mod:`spinecoach.sources.timealign`
     Put two devices with independent clocks (offset and drift) on one timeline from
     the (device time stamp, host receive time) pairs of their packets.
 :mod:`spinecoach.sources.ble_decode`
-    Decode Bluetooth LE notification payloads into samples in the project's units: the
-    Polar PMD (Polar Measurement Data) accelerometer/gyroscope frames and a generic
-    decoder from a declared ``struct`` layout.
-
-Nothing here talks to a radio or a file: these are the pure parts a BLE source is built
-on, tested against synthetic clocks and byte sequences.
+    Decode Bluetooth LE notification payloads (Polar PMD frames, declared ``struct``
+    layouts) into samples in the project's units.
 """
