@@ -647,6 +647,13 @@ def coach(
             "(0.0.0.0:8000 to reach it from a phone on a trusted network)."
         ),
     ] = "127.0.0.1:8000",
+    ble_device: Annotated[
+        Path | None,
+        typer.Option(
+            help="For --source ble: a TOML file declaring the sensor's packets "
+            "(docs/examples/ble-device.toml); default: Polar PMD."
+        ),
+    ] = None,
     seed: Annotated[int, typer.Option(help="Random seed of the simulated session.")] = 0,
     reps: Annotated[
         int | None, typer.Option(help="Reps (or breath cycles) per set; default: the dose.")
@@ -691,6 +698,7 @@ def coach(
             database_url=database,
             save=not no_save,
             listen=listen,
+            ble_device=None if ble_device is None else str(ble_device),
         )
         run_coach(settings, out_console, interactive=sys.stdin.isatty())
 

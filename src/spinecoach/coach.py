@@ -161,6 +161,8 @@ class CoachSettings:
     save: bool = True
     #: Where the ingest server of ``sensor-logger`` listens (HOST:PORT).
     listen: str = "127.0.0.1:8000"
+    #: ``ble`` sources: a TOML file declaring the sensor's packets (None: Polar PMD).
+    ble_device: str | None = None
 
     def __post_init__(self) -> None:
         from spinecoach.exercises.engine import SUPPORTED
@@ -965,7 +967,9 @@ async def _device_session(
         output.console.print(text, highlight=False, markup=False, soft_wrap=True)
 
     hub = SourceHub()
-    async with running_sources(spec, hub, listen=settings.listen, say=say):
+    async with running_sources(
+        spec, hub, listen=settings.listen, say=say, ble_device=settings.ble_device
+    ):
         feeds = await wait_for_devices(spec, hub, say=say, timeout_s=WAIT_FOR_DATA_S)
         session = LiveSession(
             settings.technique, rates_hz={p: float(f.rate_hz or 0.0) for p, f in feeds.items()}

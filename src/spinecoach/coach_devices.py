@@ -7,7 +7,8 @@ Sources (``--source``):
     phyphox's remote access on one phone (the lower sensor) or two (lower, upper).
 ``ble:ADDRESS[,ADDRESS]``
     Polar sensors with a gyroscope (Verity Sense), lower then upper (``spinecoach sensors
-    scan`` lists the addresses).
+    scan`` lists the addresses); with ``--ble-device FILE.toml`` any sensor whose packets
+    the file declares (``docs/examples/ble-device.toml``).
 ``sensor-logger[:N]``
     N phones (1 or 2) pushing with Sensor Logger to a small ingest server this command
     starts on ``--listen`` (default ``127.0.0.1:8000``; a phone can only reach it on an
@@ -111,6 +112,7 @@ async def running_sources(
     *,
     listen: str = DEFAULT_LISTEN,
     say: Callable[[str], None],
+    ble_device: str | None = None,
 ) -> AsyncIterator[None]:
     """Start the sources of ``spec`` feeding ``hub``; stop them on exit."""
     tasks: list[asyncio.Task[None]] = []
@@ -130,14 +132,26 @@ async def running_sources(
                 source = PhyphoxRemoteSource(url, feed, start_measurement=True)
                 tasks.append(asyncio.create_task(_supervised(feed, source.run)))
         elif spec.kind == "ble":
-            from spinecoach.sources.ble import BleDeviceSource, protocol_by_name
+            from spinecoach.sources.ble import (
+                BleDeviceSource,
+                load_struct_protocol,
+                protocol_by_name,
+            )
 
             for placement, address in zip(PLACEMENTS, spec.targets, strict=False):
                 feed = hub.device(
                     f"ble:{address}", kind="ble", name=f"Sensor {address} (Bluetooth)"
                 )
                 hub.assign(feed.id, placement)
-                ble = BleDeviceSource(address, protocol_by_name("polar-pmd"), feed)
+                try:
+                    protocol = (
+                        protocol_by_name("polar-pmd")
+                        if ble_device is None
+                        else load_struct_protocol(ble_device)
+                    )
+                except ConfigurationError as error:
+                    raise DeviceSourceError(str(error)) from None
+                ble = BleDeviceSource(address, protocol, feed)
                 tasks.append(asyncio.create_task(_supervised(feed, ble.run)))
         else:
             server = await _ingest_server(hub, listen, say)

@@ -64,14 +64,16 @@ No adapter
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import math
+import os
 import random
 import struct
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final, Protocol
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -1095,3 +1097,85 @@ async def scan(timeout_s: float = 5.0, *, scanner: Scanner = bleak_scanner) -> l
             raise unavailable from error
         raise
     return found_devices(adverts)
+
+
+# -- a declared device from a description file ------------------------------------------------
+
+
+def struct_protocol_from_dict(data: Mapping[str, Any], *, source: str = "device") -> StructProtocol:
+    """A :class:`StructProtocol` from a device description (a TOML file's content, or
+    the JSON of ``POST /api/devices/ble``)::
+
+        data_uuid = "6e400003-b5a3-f393-e0a9-e50e24dcca9e"   # the notify characteristic
+        rate_hz = 100
+        start_command = {uuid = "6e400002-…", hex = "01"}    # optional
+        [layout]                                             # PacketLayout's fields
+        struct_format = "<I hhh hhh"
+        fields = ["t", "ax", "ay", "az", "gx", "gy", "gz"]
+        time_field = "t"
+        time_unit = "ms"
+        acc_fields = ["ax", "ay", "az"]
+        acc_unit = "g"
+        acc_scale = 0.000244140625
+        gyr_fields = ["gx", "gy", "gz"]
+        gyr_unit = "dps"
+        gyr_scale = 0.0609756
+
+    Raises :class:`ConfigurationError` naming the key that is missing or wrong.
+    """
+
+    def need(
+        mapping: Mapping[str, Any], key: str, kind: type | tuple[type, ...], where: str
+    ) -> Any:
+        if key not in mapping:
+            raise ConfigurationError(f"{source}: {where}{key} is missing")
+        value = mapping[key]
+        if isinstance(value, bool) or not isinstance(value, kind):
+            raise ConfigurationError(f"{source}: {where}{key} has the wrong type ({value!r})")
+        return value
+
+    data_uuid = need(data, "data_uuid", str, "")
+    rate_hz = float(need(data, "rate_hz", (int, float), ""))
+    layout_data = need(data, "layout", dict, "")
+    known = {f.name for f in dataclasses.fields(PacketLayout)}
+    unknown = sorted(set(layout_data) - known)
+    if unknown:
+        raise ConfigurationError(
+            f"{source}: layout has unknown keys {', '.join(unknown)}; known: "
+            + ", ".join(sorted(known))
+        )
+    kwargs: dict[str, Any] = {}
+    for key, value in layout_data.items():
+        kwargs[key] = tuple(value) if isinstance(value, list) else value
+    for key in ("struct_format", "fields", "time_field", "time_unit"):
+        need(layout_data, key, (str, list), "layout.")
+    try:
+        layout = PacketLayout(**kwargs)
+    except TypeError as error:
+        raise ConfigurationError(f"{source}: layout: {error}") from None
+    start_command = None
+    if "start_command" in data:
+        command = need(data, "start_command", dict, "")
+        uuid = need(command, "uuid", str, "start_command.")
+        text = need(command, "hex", str, "start_command.")
+        try:
+            start_command = (uuid, bytes.fromhex(text))
+        except ValueError:
+            raise ConfigurationError(
+                f"{source}: start_command.hex must be hexadecimal bytes, e.g. '0102', not {text!r}"
+            ) from None
+    return StructProtocol(layout, data_uuid=data_uuid, rate_hz=rate_hz, start_command=start_command)
+
+
+def load_struct_protocol(path: str | os.PathLike[str]) -> StructProtocol:
+    """:func:`struct_protocol_from_dict` of a TOML device description file."""
+    import tomllib
+
+    try:
+        with open(path, "rb") as file:
+            data = tomllib.load(file)
+    except OSError as error:
+        raise ConfigurationError(f"cannot read the device description {path}: {error}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigurationError(f"{path} is not valid TOML: {error}") from None
+    return struct_protocol_from_dict(data, source=str(path))

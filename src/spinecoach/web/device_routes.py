@@ -36,7 +36,12 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from spinecoach.errors import ConfigurationError, InputFormatError
-from spinecoach.sources.ble import BleDeviceSource, protocol_by_name
+from spinecoach.sources.ble import (
+    BleDeviceSource,
+    BleProtocol,
+    protocol_by_name,
+    struct_protocol_from_dict,
+)
 from spinecoach.sources.live import DeviceFeed, SourceHub
 from spinecoach.sources.phyphox_remote import PhyphoxRemoteSource, phyphox_url
 from spinecoach.sources.sensor_logger_push import (
@@ -251,6 +256,11 @@ class BleIn(BaseModel):
 
     address: str = Field(min_length=1, max_length=100, description="From `sensors scan`.")
     protocol: str = Field(default="polar-pmd", max_length=40)
+    device: dict[str, Any] | None = Field(
+        default=None,
+        description='protocol "struct": the device description (data_uuid, rate_hz, '
+        "layout, start_command), as in docs/examples/ble-device.toml",
+    )
     placement: Literal["lower", "upper"] | None = None
     name: str | None = Field(default=None, max_length=100)
 
@@ -259,9 +269,16 @@ class BleIn(BaseModel):
 async def start_ble(body: BleIn, request: Request) -> dict[str, Any]:
     """Connect a Bluetooth LE sensor and keep it connected (reconnecting with back-off)."""
     try:
-        protocol = protocol_by_name(body.protocol)
+        if body.protocol == "struct":
+            if body.device is None:
+                raise ConfigurationError('protocol "struct" needs "device": its description')
+            protocol: BleProtocol = struct_protocol_from_dict(body.device, source="device")
+        else:
+            protocol = protocol_by_name(body.protocol)
     except ConfigurationError as error:
-        raise _problem(422, str(error), "use protocol polar-pmd") from None
+        raise _problem(
+            422, str(error), 'use protocol "polar-pmd", or "struct" with a device description'
+        ) from None
     hub = hub_of(request)
     feed = hub.device(
         f"ble:{body.address}", kind="ble", name=body.name or f"Sensor {body.address} (Bluetooth)"
