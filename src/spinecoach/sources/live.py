@@ -47,6 +47,7 @@ Everything runs on the server's event loop (sources are async); nothing here blo
 from __future__ import annotations
 
 import asyncio
+import itertools
 import math
 import time
 from collections import deque
@@ -180,10 +181,24 @@ class Subscription:
 
 
 def _check_arrays(
-    device_id: str, device_times_s: FloatArray, acc: FloatArray, gyr: FloatArray
+    device_id: str,
+    device_times_s: FloatArray,
+    acc: FloatArray,
+    gyr: FloatArray,
+    mag: FloatArray | None,
 ) -> None:
+    if device_times_s.ndim != 1:
+        raise InputFormatError(
+            device_id,
+            "one time stamp per sample (a flat list of times)",
+            found=f"shape {device_times_s.shape}",
+            fix="the source must give one time per sample",
+        )
     n = len(device_times_s)
-    for name, values in (("acc_mps2", acc), ("gyr_dps", gyr)):
+    arrays = [("acc_mps2", acc), ("gyr_dps", gyr)]
+    if mag is not None:
+        arrays.append(("mag_ut", mag))
+    for name, values in arrays:
         if values.shape != (n, 3):
             raise InputFormatError(
                 device_id,
@@ -191,7 +206,7 @@ def _check_arrays(
                 found=f"shape {values.shape}",
                 fix="the source must give each sample all three axes",
             )
-    for name, values in (("time", device_times_s), ("acc_mps2", acc), ("gyr_dps", gyr)):
+    for name, values in [("time", device_times_s), *arrays]:
         if not np.isfinite(values).all():
             raise InputFormatError(
                 device_id,
@@ -233,8 +248,8 @@ class DeviceFeed:
         self.lost_s = 0.0
         self.late = 0
         self.time_adjusted = 0
-        #: (host time, samples, seconds lost) per batch inside the quality window.
-        self._recent: deque[tuple[float, int, float]] = deque()
+        #: (first host time, last host time, seconds lost just before) per stored batch.
+        self._recent: deque[tuple[float, float, float]] = deque()
         #: Arrival intervals (s) of the last batches: how bursty the transport is.
         self._arrivals: deque[float] = deque(maxlen=20)
 
@@ -261,9 +276,10 @@ class DeviceFeed:
         non-finite values (nothing of that batch is kept).
         """
         device_t = np.asarray(device_times_s, dtype=np.float64)
-        acc = np.asarray(acc_mps2, dtype=np.float64).reshape(-1, 3)
-        gyr = np.asarray(gyr_dps, dtype=np.float64).reshape(-1, 3)
-        _check_arrays(self.id, device_t, acc, gyr)
+        acc = np.asarray(acc_mps2, dtype=np.float64)
+        gyr = np.asarray(gyr_dps, dtype=np.float64)
+        mag = None if mag_ut is None else np.asarray(mag_ut, dtype=np.float64)
+        _check_arrays(self.id, device_t, acc, gyr, mag)  # before anything is changed
         arrival = self._clock() if host_time_s is None else float(host_time_s)
         if len(device_t) == 0:
             return None
@@ -274,13 +290,12 @@ class DeviceFeed:
         if not fresh.any():
             return None
         device_t, acc, gyr = device_t[fresh], acc[fresh], gyr[fresh]
-        mag = None if mag_ut is None else np.asarray(mag_ut, dtype=np.float64).reshape(-1, 3)[fresh]
+        mag = None if mag is None else mag[fresh]
         self._aligner.update(float(device_t[-1]), max(arrival, self._last_arrival_or(arrival)))
         if self._last_arrival_s is not None:
             self._arrivals.append(arrival - self._last_arrival_s)
         self._last_arrival_s = max(arrival, self._last_arrival_or(arrival))
-        fit = self._aligner.current_fit()
-        host_t = np.array([fit.to_host(float(t)) for t in device_t])
+        host_t = np.asarray(self._aligner.current_fit().to_host(device_t), dtype=np.float64)
         # Strictly increasing, each sample at least 1 µs after the one before it.
         ordered = host_t[0] >= self._last_host_s + 1e-6 and bool(np.all(np.diff(host_t) >= 1e-6))
         if not ordered:
@@ -290,29 +305,46 @@ class DeviceFeed:
             self.time_adjusted += int(np.count_nonzero(np.abs(adjusted - host_t) > 1e-9))
             host_t = adjusted
         self._update_rate(device_t)
-        gap_before = False
-        hole = 0.0
-        if math.isfinite(self._last_device_s):
-            step = float(device_t[0] - self._last_device_s)
-            period = 1.0 / self._rate_hz if self._rate_hz else 0.0
-            if step > max(MIN_GAP_S, GAP_PERIODS * period):
-                gap_before = True
-                hole = step - period
+        # Gaps: any hole between two samples, before the batch or inside it; the batch
+        # is split there so the sample after each hole starts a batch marked gap_before.
+        period = 1.0 / self._rate_hz if self._rate_hz else 0.0
+        threshold = max(MIN_GAP_S, GAP_PERIODS * period)
+        steps = np.diff(np.concatenate([[self._last_device_s], device_t]))
+        holes = np.flatnonzero(np.isfinite(steps) & (steps > threshold))
+        edges = [0, *holes.tolist(), len(device_t)]
+        stored: list[SampleBatch] = []
+        for start, end in itertools.pairwise(edges):
+            if end <= start:
+                continue
+            gap_before = start in holes
+            hole = float(steps[start]) - period if gap_before else 0.0
+            if gap_before:
                 self.gaps += 1
                 self.lost_s += hole
+            piece = SampleBatch(
+                self.id,
+                host_t[start:end],
+                acc[start:end],
+                gyr[start:end],
+                None if mag is None else mag[start:end],
+                gap_before,
+            )
+            stored.append(piece)
+            self._recent.append((float(piece.time_s[0]), float(piece.time_s[-1]), hole))
         self._last_device_s = float(device_t[-1])
         self._last_host_s = float(host_t[-1])
-        batch = SampleBatch(self.id, host_t, acc, gyr, mag, gap_before)
-        self.samples += len(batch)
-        self._buffer.append(batch)
+        self.samples += len(device_t)
+        for piece in stored:
+            self._buffer.append(piece)
+            for subscriber in self._subscribers:
+                subscriber.offer(piece)
         while self._buffer and self._buffer[0].time_s[-1] < host_t[-1] - BUFFER_S:
             self._buffer.popleft()
-        self._recent.append((float(host_t[-1]), len(batch), hole))
         if self._state != "connected":
             self.set_state("connected", "receiving data")
-        for subscriber in self._subscribers:
-            subscriber.offer(batch)
-        return batch
+        if len(stored) == 1:
+            return stored[0]
+        return SampleBatch(self.id, host_t, acc, gyr, mag, stored[0].gap_before)
 
     def _last_arrival_or(self, default: float) -> float:
         return default if self._last_arrival_s is None else self._last_arrival_s
@@ -394,13 +426,13 @@ class DeviceFeed:
             return "no data", f"nothing received for {age:.0f} s"
         recent = self._recent
         horizon = self._last_host_s - QUALITY_WINDOW_S
-        while recent and recent[0][0] < horizon:
+        while recent and recent[0][1] < horizon:
             recent.popleft()
         lost = sum(h for _, _, h in recent)
-        covered = min(
-            QUALITY_WINDOW_S, max(1e-9, self._last_host_s - (recent[0][0] if recent else 0))
-        )
-        share = lost / (covered + lost) if covered + lost > 0 else 0.0
+        # The span the window's batches cover (from the hole before the first one).
+        first = recent[0][0] - recent[0][2] if recent else self._last_host_s
+        covered = max(1e-9, min(QUALITY_WINDOW_S, self._last_host_s - first))
+        share = min(1.0, lost / covered)
         if self._state == "reconnecting":
             return "poor", "the connection dropped; reconnecting"
         if share < 0.02:

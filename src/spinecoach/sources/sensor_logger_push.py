@@ -38,7 +38,8 @@ interpolation, never extrapolation; the newest samples wait for the next message
 added latency is at most one batch period, so set the app's batch period to 200 ms or
 less for live coaching). A message whose ``sessionId`` differs starts afresh. Messages
 that arrive out of order (HTTP requests can overtake each other) are joined by time; a
-sample older than what was already emitted is dropped by the device feed and counted.
+sample older than what was already emitted is dropped and counted (``PushJoiner.late``,
+added to the device's ``late`` count).
 
 >>> msg = parse_push(b'{"messageId": 1, "sessionId": "s", "deviceId": "d", "payload": []}')
 >>> msg.device_id, msg.message_id, len(msg.streams)
@@ -72,6 +73,9 @@ USED_STREAMS: Final = (
     "gyroscope",
 )
 STANDARD_GRAVITY: Final = 9.80665
+_ACCELERATION_STREAMS: Final = frozenset(
+    {"totalacceleration", "accelerometer", "accelerometeruncalibrated"}
+)
 #: Largest message accepted (bytes): a 1 s batch of every sensor at 500 Hz is ~1 MB.
 MAX_PUSH_BYTES: Final = 8_000_000
 #: Samples kept per stream while waiting for the others (a phone that stops sending one
@@ -213,11 +217,18 @@ class PushJoiner:
         self.session_id: str | None = None
         self._pending: dict[str, _Pending] = {}
         self._emitted_until = -math.inf
+        self._seen: set[str] = set()
         self.messages = 0
+        #: Acceleration samples that arrived after later ones were emitted (a message
+        #: overtaken by the next): dropped, counted here.
+        self.late = 0
 
     def _base(self) -> tuple[str, tuple[str, ...]] | None:
-        """The acceleration stream used as the time base, and the streams it needs."""
+        """The acceleration stream used as the time base, and the streams it needs
+        (None until every one of them has samples waiting)."""
         have = {name for name, p in self._pending.items() if len(p.time_s)}
+        if "gyroscope" not in have:
+            return None
         if "totalacceleration" in have:
             return "totalacceleration", ("gyroscope",)
         if "accelerometer" in have and "gravity" in have:
@@ -227,15 +238,17 @@ class PushJoiner:
         return None
 
     def missing(self) -> str | None:
-        """What the phone does not send that spinecoach needs (None: all there)."""
-        have = {name for name, p in self._pending.items() if len(p.time_s)}
+        """What the phone does not send that spinecoach needs, judged from every stream
+        seen in this recording (None: all there, or nothing seen yet)."""
+        have = self._seen
         if not have:
             return None
         if "gyroscope" not in have:
             return "the gyroscope"
-        if "accelerometer" in have and "gravity" not in have and self._base() is None:
+        acceleration = {"totalacceleration", "accelerometeruncalibrated"} & have
+        if not acceleration and "accelerometer" in have and "gravity" not in have:
             return "gravity (turn on Gravity or Total Acceleration)"
-        if self._base() is None:
+        if not acceleration and "accelerometer" not in have:
             return "the accelerometer"
         return None
 
@@ -243,9 +256,15 @@ class PushJoiner:
         """Add one message's streams; return every sample that can now be emitted."""
         if self.session_id is not None and message.session_id != self.session_id:
             self._pending.clear()  # a new recording in the app: nothing to join across
+            self._seen.clear()
         self.session_id = message.session_id
         self.messages += 1
         for name, (t, v) in message.streams.items():
+            self._seen.add(name)
+            if name in _ACCELERATION_STREAMS:
+                stale = t <= self._emitted_until
+                self.late += int(stale.sum())
+                t, v = t[~stale], v[~stale]
             self._pending.setdefault(name, _Pending()).add(t, v)
         return self._emit()
 

@@ -110,11 +110,13 @@ async def ingest_sensor_logger(
     joiner = joiners.get(device_id)
     if joiner is None or joiner.platform != platform:
         joiner = joiners[device_id] = PushJoiner(platform)
+    late_before = joiner.late
     joined = joiner.add(message)
+    feed.late += joiner.late - late_before
     if placement is not None and feed.placement is None:
         hub.assign(device_id, placement)
     missing = joiner.missing()
-    if missing is not None:
+    if missing is not None and message.streams:
         feed.set_state(
             "failed",
             f"the phone does not send {missing}: turn it on in Sensor Logger's sensor list",

@@ -70,6 +70,10 @@ ERROR_CODES: Final[dict[str, str]] = {
     "unknown-placement": "samples from a placement the start message did not declare",
     "rate-changed": "a placement's rate_hz changed during the session",
     "session-failed": "the session stopped on an unexpected server error",
+    "not-saved": "the session (or its latest data) could not be saved to the history",
+    "no-device": "a devices session with no device connected and placed",
+    "unknown-device": "a devices session naming a device the server does not know",
+    "device-not-ready": "a devices session with a device that has sent no data yet",
 }
 
 
