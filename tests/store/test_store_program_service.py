@@ -219,3 +219,35 @@ def test_progress_data(engine: Engine) -> None:
         {"week": 0, "context": "baseline", "activity": "Putting on socks", "score": 3}
     ]
     assert data["decisions"][-1]["day"] == 3
+
+
+def test_stored_posture_days_feed_the_recommendations(engine: Engine) -> None:
+    """A day of long slouched sitting in the stored posture minutes (issue 7) reaches the
+    program's history and the "more desk breaks" suggestion cites it; a day with too
+    little monitoring is left out."""
+    from spinecoach.store.posture import BoutRow, MinuteRow, save_bouts, save_minutes
+
+    with Session(engine) as db:
+        pid = enrol(db)
+        day2 = T0 + timedelta(days=1, hours=1)  # 08:00 on program day 2
+        minutes = [
+            MinuteRow(
+                day2 + timedelta(minutes=k),
+                {"sitting_slouched": 60.0} if k % 2 else {"sitting_upright": 60.0},
+            )
+            for k in range(480)
+        ]
+        save_minutes(db, pid, minutes, source="day.screc")
+        save_bouts(db, pid, [BoutRow(day2, day2 + timedelta(minutes=150), 4500.0)], source="x")
+        few = [MinuteRow(T0 + timedelta(days=2, minutes=k), {"standing": 60.0}) for k in range(30)]
+        save_minutes(db, pid, few, source="live")
+        state = service.update_program(db, pid, now=T0 + timedelta(days=2, hours=9), tz=UTC)
+    posture = state.history[1].posture
+    assert posture is not None
+    assert (posture.sitting_min, posture.slouched_min) == (480.0, 240.0)
+    assert posture.longest_sitting_min == 150.0
+    assert state.history[2].posture is None  # 30 minutes of monitoring: not a posture day
+    kinds = {s.kind: s for s in state.plan.suggestions}
+    assert "desk-breaks" in kinds
+    why = kinds["desk-breaks"].why
+    assert why.code == "posture" and "your sensor showed" in why.text

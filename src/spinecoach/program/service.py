@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
@@ -43,6 +43,7 @@ from spinecoach.program.model import (
     DayLog,
     Decision,
     ExerciseOutcome,
+    PostureSummary,
     Prescription,
     RepOutcome,
     SessionOutcome,
@@ -53,10 +54,12 @@ from spinecoach.store import program as store_program
 from spinecoach.store.models import (
     MedicationEntry,
     PainEntry,
+    PostureMinute,
     ProgramDecision,
     ProgramEnrolment,
     RedFlagScreening,
     SessionRecord,
+    SittingBout,
 )
 
 #: Session statuses whose reps and pain ratings count for the program.
@@ -244,6 +247,8 @@ def build_history(
         for key, value in screening.answers.items():
             merged[key] = merged.get(key, False) or bool(value)
 
+    postures = _posture_days(db, person_id, start, enrolment.ended_utc, day_of)
+
     logs = []
     for d in range(1, last_day + 1):
         sessions = tuple(
@@ -265,9 +270,59 @@ def build_history(
                 sessions,
                 desk_breaks_done=breaks.get(d, 0),
                 red_flag_answers=answers.get(d),
+                posture=postures.get(d),
             )
         )
     return tuple(logs), tuple(unrated)
+
+
+#: A program day counts as a posture day with at least this many trusted minutes.
+MIN_POSTURE_MINUTES = 60
+
+
+def _posture_days(
+    db: Session,
+    person_id: int,
+    start: datetime,
+    end: datetime | None,
+    day_of: Callable[[datetime], int | None],
+) -> dict[int, PostureSummary]:
+    """Per program day, from the stored posture minutes and sitting bouts (issue 7):
+    minutes sitting and slouched (trusted minutes only) and the longest sitting bout.
+    Days with fewer than MIN_POSTURE_MINUTES trusted minutes are left out."""
+    query = select(PostureMinute).where(
+        PostureMinute.person_id == person_id,
+        PostureMinute.minute_utc >= start,
+        PostureMinute.trusted.is_(True),
+    )
+    if end is not None:
+        query = query.where(PostureMinute.minute_utc <= end)
+    sitting: dict[int, float] = {}
+    slouched: dict[int, float] = {}
+    counted: dict[int, int] = {}
+    for minute in db.scalars(query):
+        d = day_of(minute.minute_utc)
+        if d is None:
+            continue
+        counted[d] = counted.get(d, 0) + 1
+        sitting[d] = sitting.get(d, 0.0) + minute.sitting_upright_s + minute.sitting_slouched_s
+        slouched[d] = slouched.get(d, 0.0) + minute.sitting_slouched_s
+    longest: dict[int, float] = {}
+    bouts = select(SittingBout).where(
+        SittingBout.person_id == person_id, SittingBout.start_utc >= start
+    )
+    for bout in db.scalars(bouts):
+        d = day_of(bout.start_utc)
+        if d is not None:
+            minutes = (bout.end_utc - bout.start_utc).total_seconds() / 60.0
+            longest[d] = max(longest.get(d, 0.0), minutes)
+    return {
+        d: PostureSummary(
+            round(sitting[d] / 60.0, 1), round(slouched[d] / 60.0, 1), round(longest.get(d, 0.0), 1)
+        )
+        for d, n in counted.items()
+        if n >= MIN_POSTURE_MINUTES
+    }
 
 
 def history_digest(history: Sequence[DayLog], baseline_vas_mm: float) -> str:

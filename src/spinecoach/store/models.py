@@ -515,8 +515,9 @@ class ProgramDecision(Base):
     reasons: Mapped[list[Any]] = mapped_column(JSONType)
 
 
-#: Posture classes of the per-minute summaries (seconds of each, plus ``unknown``: no
-#: trusted data). ``POSTURE_COLUMNS`` are the matching ``posture_minutes`` columns.
+#: Posture classes of the per-minute summaries (seconds of each; ``upright``: still and
+#: upright but sitting and standing not told apart (upper sensor only); ``unknown``: no
+#: trusted data), stored in the ``<class>_s`` columns of ``posture_minutes``.
 POSTURE_CLASSES: Final[tuple[str, ...]] = (
     "lying",
     "sitting_upright",
@@ -524,6 +525,7 @@ POSTURE_CLASSES: Final[tuple[str, ...]] = (
     "standing",
     "walking",
     "transition",
+    "upright",
     "unknown",
 )
 DESK_BREAK_OUTCOMES: Final[tuple[str, ...]] = (
@@ -559,6 +561,7 @@ class PostureMinute(Base):
     standing_s: Mapped[float] = mapped_column(Float, default=0.0)
     walking_s: Mapped[float] = mapped_column(Float, default=0.0)
     transition_s: Mapped[float] = mapped_column(Float, default=0.0)
+    upright_s: Mapped[float] = mapped_column(Float, default=0.0)
     unknown_s: Mapped[float] = mapped_column(Float, default=0.0)
     lumbar_flexion_deg: Mapped[float | None] = mapped_column(Float)
     trunk_inclination_deg: Mapped[float | None] = mapped_column(Float)

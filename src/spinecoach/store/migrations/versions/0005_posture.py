@@ -35,6 +35,7 @@ CLASSES = (
     "standing",
     "walking",
     "transition",
+    "upright",
     "unknown",
 )
 OUTCOMES = ("pending", "started", "done", "snoozed", "dismissed", "expired")
