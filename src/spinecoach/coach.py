@@ -860,10 +860,24 @@ def run_session(
         if control.stopped:  # a second Ctrl+C: quit without the summary or a save
             raise
         interrupted = True  # where Ctrl+C could not be routed to the control
+    return _complete(
+        session, history, view, technique, recording, stopped_early=interrupted or control.stopped
+    )
+
+
+def _complete(
+    session: LiveSession,
+    history: History | None,
+    view: CoachView,
+    technique: Technique,
+    recording: Recording | None,
+    *,
+    stopped_early: bool,
+) -> CoachOutcome:
+    """Finish ``session``, complete it in the history (when stored) and say how it went."""
     session.finish()
     if session.result is None:  # finish() always sets it; never expected
         raise CoachError("the session ended without a result")
-    stopped_early = interrupted or control.stopped
     if history is not None and session.recorder is not None:
         history.complete_live(
             session.recorder,
@@ -919,24 +933,8 @@ def _run_device_session(
         interrupted = True
     except SpinecoachError as error:
         raise CoachError(str(error)) from None
-    session = box[0]
-    session.finish()
-    if session.result is None:
-        raise CoachError("the session ended without a result")
-    stopped_early = interrupted or control.stopped
-    if history is not None and session.recorder is not None:
-        history.complete_live(
-            session.recorder,
-            session.result,
-            summary_extra={"ended": "stopped early"} if stopped_early else None,
-        )
-    return CoachOutcome(
-        result=session.result,
-        recording=None,
-        stopped_early=stopped_early,
-        session_time_s=view.t_s,
-        technique_title=technique.title,
-        session_id=session.session_id,
+    return _complete(
+        box[0], history, view, technique, None, stopped_early=interrupted or control.stopped
     )
 
 

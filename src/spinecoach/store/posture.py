@@ -222,35 +222,48 @@ def save_bouts(db: Session, person_id: int, bouts: Iterable[BoutRow], *, source:
     return len(records)
 
 
+def _between(
+    db: Session,
+    model: type[PostureMinute] | type[SittingBout] | type[DeskBreakPrompt],
+    person_id: int,
+    start_utc: datetime,
+    end_utc: datetime,
+    *,
+    first: Any,
+    last: Any,
+) -> list[Any]:
+    """Rows of ``model`` whose ``[first, last]`` overlaps ``[start_utc, end_utc)``."""
+    return list(
+        db.scalars(
+            select(model)
+            .where(
+                model.person_id == person_id,
+                last >= _utc(start_utc, "start_utc"),
+                first < _utc(end_utc, "end_utc"),
+            )
+            .order_by(first)
+        )
+    )
+
+
 def minutes_between(
     db: Session, person_id: int, start_utc: datetime, end_utc: datetime
 ) -> list[PostureMinute]:
-    return list(
-        db.scalars(
-            select(PostureMinute)
-            .where(
-                PostureMinute.person_id == person_id,
-                PostureMinute.minute_utc >= _utc(start_utc, "start_utc"),
-                PostureMinute.minute_utc < _utc(end_utc, "end_utc"),
-            )
-            .order_by(PostureMinute.minute_utc)
-        )
-    )
+    column = PostureMinute.minute_utc
+    return _between(db, PostureMinute, person_id, start_utc, end_utc, first=column, last=column)
 
 
 def bouts_between(
     db: Session, person_id: int, start_utc: datetime, end_utc: datetime
 ) -> list[SittingBout]:
-    return list(
-        db.scalars(
-            select(SittingBout)
-            .where(
-                SittingBout.person_id == person_id,
-                SittingBout.end_utc >= _utc(start_utc, "start_utc"),
-                SittingBout.start_utc < _utc(end_utc, "end_utc"),
-            )
-            .order_by(SittingBout.start_utc)
-        )
+    return _between(
+        db,
+        SittingBout,
+        person_id,
+        start_utc,
+        end_utc,
+        first=SittingBout.start_utc,
+        last=SittingBout.end_utc,
     )
 
 
@@ -297,17 +310,8 @@ def set_prompt_outcome(
 def prompts_between(
     db: Session, person_id: int, start_utc: datetime, end_utc: datetime
 ) -> list[DeskBreakPrompt]:
-    return list(
-        db.scalars(
-            select(DeskBreakPrompt)
-            .where(
-                DeskBreakPrompt.person_id == person_id,
-                DeskBreakPrompt.prompted_utc >= _utc(start_utc, "start_utc"),
-                DeskBreakPrompt.prompted_utc < _utc(end_utc, "end_utc"),
-            )
-            .order_by(DeskBreakPrompt.prompted_utc)
-        )
-    )
+    column = DeskBreakPrompt.prompted_utc
+    return _between(db, DeskBreakPrompt, person_id, start_utc, end_utc, first=column, last=column)
 
 
 @dataclass
