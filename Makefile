@@ -38,6 +38,7 @@ bench: $(STAMP)
 	$(PY) bench/streaming.py
 	$(PY) bench/exercises.py
 	$(PY) bench/latency.py
+	$(PY) bench/posture.py
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache .mypy_cache .ruff_cache

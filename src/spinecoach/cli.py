@@ -236,6 +236,47 @@ def simulate(
     )
 
 
+@app.command("simulate-day")
+def simulate_day(
+    out: Annotated[Path, typer.Option("--out", help="Recording file to write (our format).")],
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same file.")] = 0,
+    hours: Annotated[float, typer.Option(help="Length of the day in hours (1–24).")] = 16.0,
+    rate: Annotated[float, typer.Option("--rate", help="Sensor rate in Hz.")] = 100.0,
+) -> None:
+    """Simulate a working day of all-day wear (two IMUs) and write it with its ground truth.
+
+    Example: spinecoach simulate-day --seed 3 --hours 16 --rate 50 --out day.screc
+    """
+    from spinecoach.io import write_recording
+    from spinecoach.sim.day import day_truth_summary
+    from spinecoach.sim.day import simulate_day as run_day
+
+    with _errors(), _steps(2, quiet=False) as step:
+        step("simulating")
+        recording = run_day(seed, hours=hours, rate_hz=rate)
+        step("writing")
+        path = write_recording(recording, out)
+        summary = day_truth_summary(recording)
+    out_console.print(
+        f"wrote {path} — working day, {summary['duration_s'] / 3600:.2f} h, "
+        f"{len(recording.sensors)} sensors at {rate:g} Hz (seed {seed})",
+        highlight=False,
+        soft_wrap=True,
+    )
+    postures = ", ".join(
+        f"{name} {seconds / 3600:.2f} h" for name, seconds in sorted(summary["posture_s"].items())
+    )
+    out_console.print(f"time per posture: {postures}", highlight=False, soft_wrap=True)
+    out_console.print(
+        f"sitting bouts: {summary['sitting_bouts']}, longest "
+        f"{summary['longest_bout_s'] / 60:.0f} min; slouched "
+        f"{100 * summary['slouched_share']:.0f} % of sitting; desk breaks: "
+        f"{summary['desk_breaks']}",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
 FormatOption = Annotated[
     str, typer.Option("--format", help="auto (by content), or a name from `spinecoach formats`.")
 ]
@@ -495,16 +536,32 @@ def validate(
     placement: PlacementOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     exercise: ExerciseOption = None,
+    posture: Annotated[
+        bool,
+        typer.Option(
+            "--posture",
+            help="Compare the all-day posture analysis with a simulated day's truth: "
+            "per-minute accuracy, sitting-bout errors, slouched-share error.",
+        ),
+    ] = False,
 ) -> None:
     """Compare estimated angles with the embedded ground truth or a reference CSV: RMSE,
     bias and 95 % limits of agreement in degrees. With --exercise, compare the reps found
     with the simulator's true reps instead: counts, hold-time errors, fault precision and
-    recall, reps counted during set-up.
+    recall, reps counted during set-up. With --posture, compare the all-day posture
+    analysis with a simulated day.
 
     Example: spinecoach validate pt.screc --json
 
     Example: spinecoach validate pt.screc --exercise pelvic-tilt --json
+
+    Example: spinecoach validate day.screc --posture --json
     """
+    if posture:
+        if exercise is not None or reference is not None:
+            _fail("--posture compares with the simulated day's truth; drop --exercise/--reference")
+        _validate_posture(path, fmt, rate, mapping, placement, as_json)
+        return
     if exercise is not None:
         if reference is not None:
             _fail(
@@ -551,6 +608,157 @@ def validate(
             str(a.n),
         )
     out_console.print(table)
+
+
+def _posture_result(
+    path: Path, fmt: str, rate: float | None, mapping: str | None, placement: str | None
+) -> tuple[Any, Any]:
+    """The posture analysis of a file: native files are read in chunks; other formats
+    are loaded whole first. Returns (result, recording or None)."""
+    from spinecoach.io.native import is_native_file
+    from spinecoach.posture import posture_process
+
+    if fmt in ("auto", "native") and is_native_file(path):
+        return posture_process(path), None
+    recording = _load(path, fmt, rate, mapping, placement)
+    return posture_process(recording), recording
+
+
+def _save_posture(result: Any, path: Path, database: str | None) -> dict[str, int]:
+    """Store an analysed day's minutes and bouts for the local person."""
+    from sqlalchemy.orm import Session
+
+    from spinecoach.store import posture as store
+    from spinecoach.web.history import History
+
+    if result.start_utc is None:
+        _fail(f"{path} does not say when it started (start_utc); it cannot be stored by time")
+    minutes, bouts = store.rows_from_analysis(result.minutes, result.bouts, result.start_utc)
+    history = History.open(database)
+    try:
+        with Session(history.engine) as db:
+            saved_minutes = store.save_minutes(db, history.person_id, minutes, source=path.name)
+            saved_bouts = store.save_bouts(db, history.person_id, bouts, source=path.name)
+    finally:
+        history.close()
+    return {"minutes": saved_minutes, "bouts": saved_bouts}
+
+
+def _validate_posture(
+    path: Path,
+    fmt: str,
+    rate: float | None,
+    mapping: str | None,
+    placement: str | None,
+    as_json: bool,
+) -> None:
+    from spinecoach.posture.validation import validate_posture
+
+    with _errors(), _steps(3, quiet=as_json) as step:
+        step("reading")
+        recording = _load(path, fmt, rate, mapping, placement)
+        if recording.truth is None:
+            _fail(
+                f"{path} has no ground truth; --posture validation needs a simulated day "
+                "(spinecoach simulate-day --out FILE)"
+            )
+        step("analysing the day")
+        from spinecoach.posture import posture_process
+
+        result = posture_process(recording)
+        step("comparing")
+        report = validate_posture(result, recording.truth)
+    payload = _finite_or_none(json.loads(json.dumps(report, default=float)))
+    if as_json:
+        sys.stdout.write(json.dumps(payload, indent=2) + "\n")
+        return
+    table = Table(title=f"{path.name}: posture vs ground truth")
+    table.add_column("what")
+    table.add_column("value", justify="right")
+    table.add_column("target", justify="right")
+    bouts = report["bout_error_s"]
+    assert isinstance(bouts, dict)
+    table.add_row("per-minute posture accuracy", f"{report['posture_accuracy']:.1%}", ">= 95 %")
+    table.add_row(
+        "sitting-bout error median / max (s)",
+        f"{bouts['median']:.1f} / {bouts['max']:.1f}",
+        "<= 30 s",
+    )
+    table.add_row(
+        "slouched share error (pp)", f"{report['slouch_share_error_pp']:+.2f}", "within 5"
+    )
+    out_console.print(table)
+
+
+@app.command("posture")
+def posture_command(
+    path: Annotated[Path, typer.Argument(help="An all-day recording (.screc read in chunks).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    plot: Annotated[
+        Path | None, typer.Option("--plot", metavar="PNG", help="Write the day plot here.")
+    ] = None,
+    fmt: FormatOption = "auto",
+    rate: RateOption = None,
+    mapping: MappingOption = None,
+    placement: PlacementOption = None,
+    save: Annotated[
+        bool,
+        typer.Option(
+            "--save",
+            help="Store the day's minutes and sitting bouts in the history (the day and "
+            "week views and 'Recommended for you' read them).",
+        ),
+    ] = False,
+    database: DatabaseOption = None,
+) -> None:
+    """The all-day posture summary: time lying, sitting (upright / slouched), standing and
+    walking, the slouched share of sitting, sitting bouts and the longest, breaks, desk
+    breaks (seated cat-cow) and whether the data can be trusted. See docs/posture.md.
+
+    Example: spinecoach posture day.screc --plot day.png --save
+    """
+    with _errors(), _steps(2 if plot else 1, quiet=as_json) as step:
+        step("analysing the day")
+        result, _recording = _posture_result(path, fmt, rate, mapping, placement)
+        if plot:
+            from spinecoach.posture.plot import plot_posture
+
+            step("plotting")
+            plot_posture(result, plot, title=f"spinecoach — {path.name}")
+    summary = result.summary()
+    if plot:
+        summary["plot"] = str(plot)
+    if save:
+        with _errors():
+            summary["saved"] = _save_posture(result, path, database)
+    if as_json:
+        sys.stdout.write(json.dumps(_finite_or_none(summary), indent=2) + "\n")
+        return
+    table = Table(title=f"{path.name}: the day's posture")
+    table.add_column("what")
+    table.add_column("value", justify="right")
+    for name, seconds in summary["seconds_per_class"].items():
+        table.add_row(name, f"{seconds / 3600:.2f} h")
+    share = summary["slouched_share_of_sitting"]
+    table.add_row("slouched share of sitting", "—" if share is None else f"{share:.0%}")
+    table.add_row("sitting bouts", str(summary["bouts"]))
+    longest = summary["longest_bout"]
+    if longest:
+        table.add_row("longest bout", f"{longest['duration_s'] / 60:.0f} min")
+    table.add_row("breaks between bouts", str(summary["breaks"]))
+    table.add_row("desk breaks (seated cat-cow)", str(summary["desk_breaks"]))
+    table.add_row("trusted", "yes" if result.trust.trusted else "[red]no[/]")
+    out_console.print(table)
+    for message in result.trust.messages:
+        out_console.print(f"[yellow]note:[/] {message}")
+    out_console.print(f"slouch measure: {result.trust.slouch_measure}")
+    if plot:
+        out_console.print(f"plot: {plot}")
+    if save:
+        saved = summary["saved"]
+        out_console.print(
+            f"saved: {saved['minutes']} minutes and {saved['bouts']} sitting bouts to the history"
+        )
 
 
 @app.command()
@@ -724,6 +932,14 @@ def serve(
             "SPINECOACH_SOURCE. The page lets the person pick any of them."
         ),
     ] = None,
+    posture: Annotated[
+        str | None,
+        typer.Option(
+            help="All-day posture monitoring and desk-break prompts: off (default), devices "
+            "(the phones or sensors placed in the page) or sim-day (a simulated working day, "
+            "to try it); or SPINECOACH_POSTURE."
+        ),
+    ] = None,
     database: DatabaseOption = None,
 ) -> None:
     """Start the live coaching server (web API and the live WebSocket protocol, see
@@ -737,7 +953,13 @@ def serve(
     from spinecoach.web.app import create_app
     from spinecoach.web.settings import Settings
 
-    given = {"host": host, "port": port, "source": source, "database_url": database}
+    given = {
+        "host": host,
+        "port": port,
+        "source": source,
+        "posture": posture,
+        "database_url": database,
+    }
     try:
         settings = Settings.model_validate({k: v for k, v in given.items() if v is not None})
     except ValidationError as error:

@@ -135,6 +135,10 @@ EVENT_REST: Final = "rest"
 EVENT_FAULT: Final = "fault"
 EVENT_GAP: Final = "gap"
 EVENT_ACTIVITY: Final = "activity"  # an everyday posture bout
+# A run of sitting (upright or slouched) not interrupted by standing, walking or lying.
+EVENT_SITTING_BOUT: Final = "sitting-bout"
+# A 2-minute seated cat-cow done at the desk (all-day wear).
+EVENT_DESK_BREAK: Final = "desk-break"
 
 
 # The angle definitions, as functions (the simulator's truth and the motion core both call

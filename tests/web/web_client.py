@@ -19,6 +19,7 @@ import httpx
 import uvicorn
 from websockets.sync.client import ClientConnection
 
+from spinecoach.recording import Recording
 from spinecoach.web.app import create_app
 from spinecoach.web.settings import Settings
 
@@ -51,13 +52,14 @@ def send(ws: ClientConnection, **message: Any) -> None:
     ws.send(json.dumps(message))
 
 
-def serve(settings: Settings) -> Iterator[LiveServer]:
-    """A real uvicorn server on a free loopback port, in a background thread."""
+def serve(settings: Settings, *, posture_day: Recording | None = None) -> Iterator[LiveServer]:
+    """A real uvicorn server on a free loopback port, in a background thread
+    (``posture_day``: the simulated day a ``sim-day`` posture monitor replays)."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     config = uvicorn.Config(
-        create_app(settings),
+        create_app(settings, posture_day=posture_day),
         ws="websockets-sansio",  # the websockets implementation without deprecated APIs
         log_level="warning",
         lifespan="on",

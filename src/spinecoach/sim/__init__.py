@@ -12,6 +12,7 @@ hold, rest, setup, activity and injected fault as truth events.
 Public API
     :func:`simulate` — one exercise session of a technique (``conventions.TECHNIQUES``).
     :func:`simulate_activities` — everyday postures (``conventions.POSTURES``).
+    :func:`simulate_day` — a whole working day of all-day wear (:mod:`spinecoach.sim.day`).
     :data:`PROFILES`, :class:`PerformerProfile` — how the simulated person moves.
     :class:`SensorErrorModel` — sensor error sizes (``realistic()`` default, ``ideal()``).
     :data:`TECHNIQUE_FAULTS` — the injectable form faults and their criteria.
@@ -36,6 +37,7 @@ the magnetometer setting or the sample rate.
 """
 
 from spinecoach.sim.activities import simulate_activities
+from spinecoach.sim.day import simulate_day
 from spinecoach.sim.profiles import PROFILES, PerformerProfile
 from spinecoach.sim.sensors import SensorErrorModel
 from spinecoach.sim.techniques import TECHNIQUE_FAULTS, simulate
@@ -47,4 +49,5 @@ __all__ = [
     "SensorErrorModel",
     "simulate",
     "simulate_activities",
+    "simulate_day",
 ]

@@ -64,8 +64,10 @@ def _measured(event: PlannedEvent, time_s: FloatArray, series: Mapping[str, Floa
     if event.measure is None:
         return float("nan")
     name, how = event.measure
-    mask = (time_s >= event.start_s) & (time_s <= event.end_s)
-    values = series[name][mask]
+    # time_s is the uniform, increasing grid: the samples in [start, end] are one slice.
+    first = int(np.searchsorted(time_s, event.start_s, side="left"))
+    last = int(np.searchsorted(time_s, event.end_s, side="right"))
+    values = series[name][first:last]
     if values.size == 0:
         return float("nan")
     if how == "swing":
@@ -84,10 +86,13 @@ def assemble_recording(
     magnetometer: bool,
     meta: Mapping[str, str],
     sensor_seeds: tuple[np.random.SeedSequence, np.random.SeedSequence],
+    mount_rotations: Mapping[str, FloatArray] | None = None,
 ) -> Recording:
     """Sample the plan, compute truth and rep values, simulate both IMUs.
 
-    ``sensor_seeds`` are the independent seed streams of the lower and upper sensor.
+    ``sensor_seeds`` are the independent seed streams of the lower and upper sensor;
+    ``mount_rotations`` optionally maps a placement to an extra mounting rotation (unit
+    quaternion ``[x, y, z, w]``, see :func:`~spinecoach.sim.sensors.simulate_imu`).
     """
     neutral = [e for e in plan.events if e.kind == EVENT_CALIBRATION_NEUTRAL]
     window = (neutral[0].start_s, neutral[0].end_s)
@@ -119,9 +124,16 @@ def assemble_recording(
     )
     for placement, sensor_seed in zip(PLACEMENTS, sensor_seeds, strict=True):
         data, sensor_meta = simulate_imu(
-            body, placement, sensor_errors, sensor_seed, magnetometer=magnetometer
+            body,
+            placement,
+            sensor_errors,
+            sensor_seed,
+            magnetometer=magnetometer,
+            mount_rotation=(mount_rotations or {}).get(placement),
         )
         sensors[placement] = data
         all_meta.update(sensor_meta)
-    truth = GroundTruth.create(body.time_s, series, events)
+    time_s = body.time_s
+    del body  # the sampled body is no longer needed: free it before the truth is copied
+    truth = GroundTruth.create(time_s, series, events)
     return Recording.create(sensors, events=annotations, meta=all_meta, truth=truth)

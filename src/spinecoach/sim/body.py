@@ -52,7 +52,7 @@ from spinecoach.conventions import (
 )
 from spinecoach.sim import quaternion as quat
 from spinecoach.sim.poses import POSE_CHANNELS
-from spinecoach.sim.timeline import MotionPlan, min_jerk_interpolate
+from spinecoach.sim.timeline import MinJerkSampler, MotionPlan
 
 FloatArray = NDArray[np.float64]
 
@@ -139,58 +139,109 @@ def sample_count(duration_s: float, rate_hz: float) -> int:
     return int(np.floor(duration_s * rate_hz + 1e-9)) + 1
 
 
+BLOCK_SAMPLES = 1 << 16
+"""Samples per block when synthesising the body: a 16 h day at 100 Hz never holds an
+(n, channels) keyframe array or (n, 3) temporaries, only its outputs."""
+
+
 def synthesize_body(plan: MotionPlan, rate_hz: float) -> BodyMotion:
-    """Sample ``plan`` at ``rate_hz`` (Hz) and build the body's kinematics."""
+    """Sample ``plan`` at ``rate_hz`` (Hz) and build the body's kinematics.
+
+    Everything but the walking integral is computed per sample, so it runs in blocks of
+    :data:`BLOCK_SAMPLES` (the same operations on each element, hence the same bits as
+    on the whole array); the hip path is a running sum over the whole day.
+    """
     n = sample_count(plan.duration_s, rate_hz)
+    dt = 1.0 / rate_hz
     t = np.arange(n, dtype=np.float64) / rate_hz
-    values = min_jerk_interpolate(t, plan.key_time_s, plan.key_values)
-
-    def ch(name: str) -> FloatArray:
-        column: FloatArray = values[:, _CH[name]]
-        return column
-
-    breath = min_jerk_interpolate(t, plan.breath_time_s, plan.breath_values)
-    volume = np.clip(breath[:, 0], 0.0, 1.0)
-    resp = breath[:, 1] * (volume - 0.5)
+    keys = MinJerkSampler(plan.key_time_s, plan.key_values)
+    breaths = MinJerkSampler(plan.breath_time_s, plan.breath_values)
     osc = plan.oscillators
-    sway, walk = ch("sway"), ch("walk")
-    stride = 2.0 * np.pi * (STEP_RATE_HZ / 2.0) * t + osc.gait_phase_rad
-    gait_rotation = _GAIT_ROTATION_DEG * walk * np.cos(stride)
-    gait_obliquity = _GAIT_OBLIQUITY_DEG * walk * np.sin(stride)
+    pelvis = np.empty((n, 4))
+    upper = np.empty((n, 4))
+    thorax = np.empty((n, 4))
+    gamma = np.empty(n)
+    volume = np.empty(n)
+    hip = np.zeros((n, 3))
+    sites = {LOWER: np.empty((n, 3)), UPPER: np.empty((n, 3))}
+    # Channels pass 2 needs again, kept from pass 1 (sampling them twice costs more).
+    later = {name: np.empty(n) for name in ("walk", "heading_deg", "hip_forward_m", "hip_height_m")}
+    depth = np.empty(n)
+    blocks = [(a, min(a + BLOCK_SAMPLES, n)) for a in range(0, n, BLOCK_SAMPLES)]
 
-    theta_p = ch("pelvis_deg") + sway * osc.sway_deg(t, 0)
-    theta_p += _GAIT_TILT_DEG * walk * np.sin(2.0 * stride)
-    phi_p = ch("pelvis_lateral_deg") + sway * osc.sway_deg(t, 1) + gait_obliquity
-    gamma_p = ch("pelvis_axial_deg") + gait_rotation
-    lam = ch("lumbar_deg") + sway * osc.sway_deg(t, 2) - _RESP_LUMBAR_DEG * resp
-    lam += ch("jerk_deg") * np.sin(2.0 * np.pi * osc.jerk_freq_hz * t)
-    beta = ch("lumbar_lateral_deg") - _GAIT_LATERAL_COMPENSATION * gait_obliquity
-    gamma = ch("lumbar_axial_deg") - _GAIT_COUNTER_ROTATION * gait_rotation
-    psi = plan.heading_deg + ch("heading_deg")
+    def directions(psi: FloatArray) -> tuple[FloatArray, FloatArray]:
+        psi_rad = np.radians(psi)
+        zeros = np.zeros(psi.shape[0])
+        forward = np.column_stack([np.cos(psi_rad), np.sin(psi_rad), zeros])
+        left = np.column_stack([-np.sin(psi_rad), np.cos(psi_rad), zeros])
+        return forward, left
 
-    pelvis = quat.multiply(
-        quat.multiply(quat.about_axis(2, psi), _Q_UPRIGHT),
-        _sagittal_frontal_axial(-theta_p, phi_p, gamma_p),
-    )
-    upper = quat.multiply(pelvis, _sagittal_frontal_axial(-lam, beta, gamma))
-    thorax = quat.multiply(upper, quat.about_axis(2, -ch("thoracic_deg")))
+    # Pass 1: rotations, breath and the hip's walking velocity (its trapezoid steps).
+    previous_velocity: FloatArray | None = None
+    for a, b in blocks:
+        tb = t[a:b]
+        values = keys.sample(tb)
 
-    psi_rad = np.radians(psi)
-    forward = np.column_stack([np.cos(psi_rad), np.sin(psi_rad), np.zeros(n)])
-    left = np.column_stack([-np.sin(psi_rad), np.cos(psi_rad), np.zeros(n)])
-    speed = WALK_SPEED_MPS * walk
-    hip = cumulative_trapezoid(forward * speed[:, None], 1.0 / rate_hz)
-    hip += forward * ch("hip_forward_m")[:, None]
-    hip += left * (_GAIT_SIDE_SWAY_M * walk * np.sin(stride))[:, None]
-    hip[:, 2] = ch("hip_height_m") + _GAIT_BOB_M * walk * np.sin(2.0 * stride)
+        def ch(name: str, values: FloatArray = values) -> FloatArray:
+            column: FloatArray = values[:, _CH[name]]
+            return column
 
-    upper_offset = np.tile(UPPER_SITE_M, (n, 1))
-    upper_offset[:, 0] -= _RESP_WALL_M * breath[:, 1] * volume
-    l5s1 = hip + quat.rotate(pelvis, L5S1_SITE_M)
-    sites = {
-        LOWER: hip + quat.rotate(pelvis, LOWER_SITE_M),
-        UPPER: l5s1 + quat.rotate(upper, upper_offset),
-    }
+        for name, column in later.items():
+            column[a:b] = ch(name)
+        breath = breaths.sample(tb)
+        depth[a:b] = breath[:, 1]
+        vol = np.clip(breath[:, 0], 0.0, 1.0)
+        volume[a:b] = vol
+        resp = breath[:, 1] * (vol - 0.5)
+        sway, walk = ch("sway"), ch("walk")
+        stride = 2.0 * np.pi * (STEP_RATE_HZ / 2.0) * tb + osc.gait_phase_rad
+        gait_rotation = _GAIT_ROTATION_DEG * walk * np.cos(stride)
+        gait_obliquity = _GAIT_OBLIQUITY_DEG * walk * np.sin(stride)
+
+        theta_p = ch("pelvis_deg") + sway * osc.sway_deg(tb, 0)
+        theta_p += _GAIT_TILT_DEG * walk * np.sin(2.0 * stride)
+        phi_p = ch("pelvis_lateral_deg") + sway * osc.sway_deg(tb, 1) + gait_obliquity
+        gamma_p = ch("pelvis_axial_deg") + gait_rotation
+        lam = ch("lumbar_deg") + sway * osc.sway_deg(tb, 2) - _RESP_LUMBAR_DEG * resp
+        lam += ch("jerk_deg") * np.sin(2.0 * np.pi * osc.jerk_freq_hz * tb)
+        beta = ch("lumbar_lateral_deg") - _GAIT_LATERAL_COMPENSATION * gait_obliquity
+        gamma[a:b] = ch("lumbar_axial_deg") - _GAIT_COUNTER_ROTATION * gait_rotation
+        psi = plan.heading_deg + ch("heading_deg")
+
+        pelvis[a:b] = quat.multiply(
+            quat.multiply(quat.about_axis(2, psi), _Q_UPRIGHT),
+            _sagittal_frontal_axial(-theta_p, phi_p, gamma_p),
+        )
+        upper[a:b] = quat.multiply(pelvis[a:b], _sagittal_frontal_axial(-lam, beta, gamma[a:b]))
+        thorax[a:b] = quat.multiply(upper[a:b], quat.about_axis(2, -ch("thoracic_deg")))
+
+        forward, _ = directions(psi)
+        velocity = forward * (WALK_SPEED_MPS * walk)[:, None]
+        if previous_velocity is None:  # cumulative_trapezoid: hip[0] = 0
+            hip[1:b] = 0.5 * (velocity[1:] + velocity[:-1]) * dt
+        else:
+            hip[a] = 0.5 * (velocity[0] + previous_velocity) * dt
+            hip[a + 1 : b] = 0.5 * (velocity[1:] + velocity[:-1]) * dt
+        previous_velocity = velocity[-1].copy()
+
+    np.cumsum(hip[1:], axis=0, out=hip[1:])
+
+    # Pass 2: the hip's posture offsets and gait, and the sensor sites.
+    for a, b in blocks:
+        tb = t[a:b]
+        walk = later["walk"][a:b]
+        stride = 2.0 * np.pi * (STEP_RATE_HZ / 2.0) * tb + osc.gait_phase_rad
+        forward, left = directions(plan.heading_deg + later["heading_deg"][a:b])
+        hip_b = hip[a:b]
+        hip_b += forward * later["hip_forward_m"][a:b][:, None]
+        hip_b += left * (_GAIT_SIDE_SWAY_M * walk * np.sin(stride))[:, None]
+        hip_b[:, 2] = later["hip_height_m"][a:b] + _GAIT_BOB_M * walk * np.sin(2.0 * stride)
+
+        upper_offset = np.tile(UPPER_SITE_M, (b - a, 1))
+        upper_offset[:, 0] -= _RESP_WALL_M * depth[a:b] * volume[a:b]
+        l5s1 = hip_b + quat.rotate(pelvis[a:b], L5S1_SITE_M)
+        sites[LOWER][a:b] = hip_b + quat.rotate(pelvis[a:b], LOWER_SITE_M)
+        sites[UPPER][a:b] = l5s1 + quat.rotate(upper[a:b], upper_offset)
     return BodyMotion(
         time_s=t,
         rate_hz=float(rate_hz),
@@ -249,9 +300,21 @@ def truth_series(
     where the frontal inclination of the conventions is undefined.
     """
     t = body.time_s
-    lower_sag, lower_front = segment_inclinations_deg(body.pelvis)
-    upper_sag, upper_front = segment_inclinations_deg(body.upper)
-    thorax_sag, _ = segment_inclinations_deg(body.thorax)
+    n = t.shape[0]
+    lower_sag, lower_front, upper_sag, upper_front, thorax_sag = (np.empty(n) for _ in range(5))
+    frontal_ok = np.empty(n, dtype=bool)
+    for a in range(0, n, BLOCK_SAMPLES):  # per sample: blocks keep the temporaries small
+        b = min(a + BLOCK_SAMPLES, n)
+        up = earth_up_in_segment(body.pelvis[a:b])
+        lower_sag[a:b] = inclination_from_up_deg(up[:, 0], up[:, 1])
+        lower_front[a:b] = frontal_inclination_from_up_deg(up[:, 2], up[:, 1])
+        ok = up[:, 1] >= FRONTAL_MIN_UP_Y
+        up = earth_up_in_segment(body.upper[a:b])
+        upper_sag[a:b] = inclination_from_up_deg(up[:, 0], up[:, 1])
+        upper_front[a:b] = frontal_inclination_from_up_deg(up[:, 2], up[:, 1])
+        frontal_ok[a:b] = ok & (up[:, 1] >= FRONTAL_MIN_UP_Y)
+        up = earth_up_in_segment(body.thorax[a:b])
+        thorax_sag[a:b] = inclination_from_up_deg(up[:, 0], up[:, 1])
     nominal = POSITION_NOMINAL_INCLINATION_DEG[position]
 
     def from_neutral(x: FloatArray) -> FloatArray:
@@ -259,9 +322,6 @@ def truth_series(
 
     relative = wrap_deg(upper_sag - lower_sag)
     upper_fn = nominal + from_neutral(upper_sag)
-    frontal_ok = (earth_up_in_segment(body.pelvis)[:, 1] >= FRONTAL_MIN_UP_Y) & (
-        earth_up_in_segment(body.upper)[:, 1] >= FRONTAL_MIN_UP_Y
-    )
     lateral = np.where(frontal_ok, wrap_deg(upper_front - lower_front), np.nan)
     return {
         LUMBAR_FLEXION: from_neutral(relative),

@@ -18,7 +18,7 @@ and the lumbar angle carries the lordosis (λ0 = nominal − θp0).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import astuple, dataclass, fields, replace
+from dataclasses import dataclass, fields, replace
 from types import MappingProxyType
 from typing import Final
 
@@ -64,7 +64,7 @@ class Pose:
 
     def as_tuple(self) -> tuple[float, ...]:
         """The values in :data:`POSE_CHANNELS` order."""
-        return tuple(float(v) for v in astuple(self))
+        return tuple(float(getattr(self, name)) for name in POSE_CHANNELS)
 
 
 POSE_CHANNELS: Final[tuple[str, ...]] = tuple(f.name for f in fields(Pose))

@@ -40,7 +40,7 @@ from spinecoach.conventions import STANDARD_GRAVITY_MPS2
 from spinecoach.errors import ConfigurationError
 from spinecoach.recording import SensorData
 from spinecoach.sim import quaternion as quat
-from spinecoach.sim.body import BodyMotion
+from spinecoach.sim.body import BLOCK_SAMPLES, BodyMotion
 
 FloatArray = NDArray[np.float64]
 
@@ -159,16 +159,54 @@ def angular_velocity_dps(rotation: FloatArray, dt: float) -> FloatArray:
     >>> np.round(angular_velocity_dps(q, 0.01)[2], 9).tolist()
     [10.0, 0.0, 0.0]
     """
+    out = np.zeros((rotation.shape[0], 3))
+    _angular_velocity_into(out, rotation, dt)
+    return out
+
+
+def _blocks(n: int) -> list[tuple[int, int]]:
+    return [(a, min(a + BLOCK_SAMPLES, n)) for a in range(0, n, BLOCK_SAMPLES)]
+
+
+def _angular_velocity_into(out: FloatArray, rotation: FloatArray, dt: float) -> None:
+    """:func:`angular_velocity_dps` written into ``out`` (n, 3), block by block."""
     n = rotation.shape[0]
-    out = np.zeros((n, 3))
     if n < 2:
+        out[:] = 0.0
+        return
+    for a, b in _blocks(n):
+        lo, hi = max(a, 1), min(b, n - 1)  # interior rows of the block
+        if hi > lo:
+            step = quat.multiply(
+                quat.conjugate(rotation[lo - 1 : hi - 1]), rotation[lo + 1 : hi + 1]
+            )
+            out[lo:hi] = quat.to_rotvec(step) / (2.0 * dt)
+    out[0] = quat.to_rotvec(quat.multiply(quat.conjugate(rotation[0]), rotation[1])) / dt
+    out[-1] = quat.to_rotvec(quat.multiply(quat.conjugate(rotation[-2]), rotation[-1])) / dt
+    np.degrees(out, out=out)
+
+
+def _second_derivative_rows(x: FloatArray, lo: int, hi: int, dt: float) -> FloatArray:
+    """Rows ``lo..hi-1`` (1 ≤ lo, hi ≤ n − 1) of :func:`~spinecoach.sim.body.second_derivative`."""
+    rows: FloatArray = (x[lo + 1 : hi + 1] - 2.0 * x[lo:hi] + x[lo - 1 : hi - 1]) / (dt * dt)
+    return rows
+
+
+def _second_derivative_block(x: FloatArray, a: int, b: int, dt: float) -> FloatArray:
+    """Rows ``a..b-1`` of :func:`~spinecoach.sim.body.second_derivative` (same bits)."""
+    n = x.shape[0]
+    out = np.empty((b - a, x.shape[1]))
+    if n < 3:
+        out[:] = 0.0
         return out
-    inv = quat.conjugate(rotation)
-    if n > 2:
-        out[1:-1] = quat.to_rotvec(quat.multiply(inv[:-2], rotation[2:])) / (2.0 * dt)
-    out[0] = quat.to_rotvec(quat.multiply(inv[0], rotation[1])) / dt
-    out[-1] = quat.to_rotvec(quat.multiply(inv[-2], rotation[-1])) / dt
-    return np.degrees(out)
+    lo, hi = max(a, 1), min(b, n - 1)
+    if hi > lo:
+        out[lo - a : hi - a] = _second_derivative_rows(x, lo, hi, dt)
+    if a == 0:  # the edges copy their neighbour
+        out[0] = _second_derivative_rows(x, 1, 2, dt)[0]
+    if b == n:
+        out[-1] = _second_derivative_rows(x, n - 2, n - 1, dt)[0]
+    return out
 
 
 def _json_list(values: Sequence[float] | FloatArray) -> str:
@@ -202,11 +240,16 @@ def simulate_imu(
     seed: np.random.SeedSequence,
     *,
     magnetometer: bool,
+    mount_rotation: FloatArray | None = None,
 ) -> tuple[SensorData, dict[str, str]]:
     """One IMU at ``placement`` on ``body``: its :class:`SensorData` and meta entries.
 
     ``seed`` feeds two independent streams (IMU and magnetometer), so switching the
-    magnetometer on does not change the accelerometer or gyroscope.
+    magnetometer on does not change the accelerometer or gyroscope. ``mount_rotation``
+    (a unit quaternion ``[x, y, z, w]``, optional) is an extra rotation of the sensor
+    about its own axes after the nominal mounting and the misalignment — a sensor worn
+    upside down or turned on the skin: ``R_mount = R_nominal · R_misalignment · R_extra``.
+    Without it the output is exactly what it was before the option existed.
     """
     imu_ss, mag_ss = seed.spawn(2)
     rng = np.random.default_rng(imu_ss)
@@ -215,28 +258,44 @@ def simulate_imu(
     noise_factor = math.sqrt(body.rate_hz / 100.0)
 
     misalignment = rng.uniform(-1.0, 1.0, 3) * errors.misalignment_max_deg
-    mount = (
-        Rotation.from_matrix(R_MOUNT_NOMINAL)
-        * Rotation.from_euler("XYZ", misalignment, degrees=True)
-    ).as_quat()
-    sensor = quat.multiply(body.segment(placement), mount)
+    mount = Rotation.from_matrix(R_MOUNT_NOMINAL) * Rotation.from_euler(
+        "XYZ", misalignment, degrees=True
+    )
+    if mount_rotation is not None:
+        mount = mount * Rotation.from_quat(mount_rotation)
+    mount = mount.as_quat()
+    # Long recordings are processed in blocks (the same operations per sample as on the
+    # whole array, so the same bits) to keep memory near the size of the outputs; the
+    # random draws stay whole-array, in the same order.
+    segment = body.segment(placement)
+    sensor = np.empty((n, 4))
+    for a, b in _blocks(n):
+        sensor[a:b] = quat.multiply(segment[a:b], mount)
 
     gyro_bias = rng.uniform(-1.0, 1.0, 3) * errors.gyro_bias_dps
     gyro_scale = rng.uniform(-1.0, 1.0, 3) * errors.gyro_scale
     acc_bias = rng.uniform(-1.0, 1.0, 3) * errors.acc_bias_mps2
     acc_scale = rng.uniform(-1.0, 1.0, 3) * errors.acc_scale
-    drift = np.cumsum(
-        _white(rng, errors.gyro_bias_drift_dps_per_sqrt_s * math.sqrt(dt), (n, 3)), axis=0
-    )
-    gyr = angular_velocity_dps(sensor, dt) * (1.0 + gyro_scale) + gyro_bias + drift
+    drift = _white(rng, errors.gyro_bias_drift_dps_per_sqrt_s * math.sqrt(dt), (n, 3))
+    np.cumsum(drift, axis=0, out=drift)
+    gyr = np.empty((n, 3))
+    _angular_velocity_into(gyr, sensor, dt)
+    gyro_gain = 1.0 + gyro_scale
+    for a, b in _blocks(n):
+        gyr[a:b] = gyr[a:b] * gyro_gain + gyro_bias + drift[a:b]
+    del drift
     gyr += _white(rng, errors.gyro_noise_dps * noise_factor, (n, 3))
-    gyr = np.clip(gyr, -errors.gyro_range_dps, errors.gyro_range_dps)
+    np.clip(gyr, -errors.gyro_range_dps, errors.gyro_range_dps, out=gyr)
 
-    specific_force = body.linear_acceleration_mps2(placement)
-    specific_force[:, 2] += STANDARD_GRAVITY_MPS2
-    acc = quat.rotate_inverse(sensor, specific_force) * (1.0 + acc_scale) + acc_bias
+    site = body.site_m[placement]
+    acc = np.empty((n, 3))
+    acc_gain = 1.0 + acc_scale
+    for a, b in _blocks(n):
+        specific_force = _second_derivative_block(site, a, b, dt)
+        specific_force[:, 2] += STANDARD_GRAVITY_MPS2
+        acc[a:b] = quat.rotate_inverse(sensor[a:b], specific_force) * acc_gain + acc_bias
     acc += _white(rng, errors.acc_noise_mps2 * noise_factor, (n, 3))
-    acc = np.clip(acc, -errors.acc_range_mps2, errors.acc_range_mps2)
+    np.clip(acc, -errors.acc_range_mps2, errors.acc_range_mps2, out=acc)
 
     jitter_limit = 0.45 * dt  # keeps timestamps strictly increasing
     jitter = np.clip(_white(rng, errors.jitter_s, (n,)), -jitter_limit, jitter_limit)
@@ -252,20 +311,26 @@ def simulate_imu(
         f"{placement}_acc_scale": _json_list(acc_scale),
         f"{placement}_dropped_samples": str(int(n - keep.sum())),
     }
+    if mount_rotation is not None:
+        meta[f"{placement}_mount_extra_rotation_xyzw"] = _json_list(mount_rotation)
     mag = None
     if magnetometer:
         mag_rng = np.random.default_rng(mag_ss)
         offset = mag_rng.uniform(-1.0, 1.0, 3) * errors.mag_offset_ut
-        mag = quat.rotate_inverse(sensor, EARTH_FIELD_NWU_UT) + offset
+        mag = np.empty((n, 3))
+        for a, b in _blocks(n):
+            mag[a:b] = quat.rotate_inverse(sensor[a:b], EARTH_FIELD_NWU_UT) + offset
         mag += _white(mag_rng, errors.mag_noise_ut * noise_factor, (n, 3))
         mag = mag[keep]
         meta[f"{placement}_mag_offset_ut"] = _json_list(offset)
 
+    del sensor
+    time_s, acc, gyr = time_s[keep], acc[keep], gyr[keep]
     data = SensorData.from_arrays(
         placement,
-        time_s[keep],
-        acc[keep],
-        gyr[keep],
+        time_s,
+        acc,
+        gyr,
         rate_hz=body.rate_hz,
         mag_ut=mag,
         device=DEVICE,

@@ -547,3 +547,15 @@ def simulate(
         meta=meta,
         sensor_seeds=(lower_seed, upper_seed),
     )
+
+
+def technique_set(
+    tl: Timeline, performer: Performer, neutral: Pose, technique: str, reps: int
+) -> None:
+    """Append one set of ``reps`` reps of ``technique`` from ``neutral`` to ``tl``.
+
+    The same set the sessions of :func:`simulate` use (truth ``rep``/``hold``/``fault``
+    events, breath pacer annotations); the working-day simulator uses it for the seated
+    cat-cow desk breaks.
+    """
+    _SET_BUILDERS[technique](tl, performer, neutral, reps)

@@ -53,6 +53,50 @@ def min_jerk_interpolate(t: FloatArray, key_t: FloatArray, key_v: FloatArray) ->
     return out
 
 
+class MinJerkSampler:
+    """:func:`min_jerk_interpolate` of fixed keyframes, evaluated block by block.
+
+    Gives bit for bit the values of :func:`min_jerk_interpolate` at any times ``t``
+    (sample ``t`` belongs to the last keyframe segment starting at or before it), so a
+    long recording can be sampled in blocks without an (n, channels) array in memory.
+
+    >>> import numpy as np
+    >>> sampler = MinJerkSampler(np.array([0.0, 1.0]), np.array([[0.0], [10.0]]))
+    >>> sampler.sample(np.array([0.5, 2.0]))[:, 0].tolist()
+    [5.0, 10.0]
+    """
+
+    def __init__(self, key_t: FloatArray, key_v: FloatArray) -> None:
+        self.key_t = key_t
+        self.key_v = key_v
+        self.span = key_t[1:] - key_t[:-1]
+        self.step = key_v[1:] - key_v[:-1]
+
+    def sample(self, t: FloatArray) -> FloatArray:
+        """Values (len(t), channels) at the times ``t`` (s, increasing)."""
+        last = self.key_t.shape[0] - 1
+        segment = np.searchsorted(self.key_t, t, side="right") - 1
+        out = np.empty((t.shape[0], self.key_v.shape[1]))
+        before = segment < 0
+        after = segment >= last
+        if before.any() or after.any():
+            inside = ~(before | after)
+            out[before] = self.key_v[0]
+            out[after] = self.key_v[-1]
+            if inside.any():
+                out[inside] = self._between(t[inside], segment[inside])
+            return out
+        out[:] = self._between(t, segment)
+        return out
+
+    def _between(self, t: FloatArray, segment: NDArray[np.intp]) -> FloatArray:
+        # The operations of min_jerk_interpolate, element by element (same rounding).
+        tau = (t - self.key_t[segment]) / self.span[segment]
+        s = tau**3 * (10.0 + tau * (-15.0 + 6.0 * tau))
+        out: FloatArray = self.key_v[segment] + s[:, None] * self.step[segment]
+        return out
+
+
 @dataclass(frozen=True)
 class PlannedEvent:
     """An event of the plan; ``measure`` asks for its value from the truth series.

@@ -86,6 +86,34 @@ class DeskBreakSettings:
         }
 
 
+def rows_from_analysis(
+    minutes: Iterable[Any], bouts: Iterable[Any], origin_utc: datetime
+) -> tuple[list[MinuteRow], list[BoutRow]]:
+    """The rows to store for the posture analysis' minutes and bouts
+    (:class:`spinecoach.posture.model.MinuteSummary`, ``SittingBout``), whose seconds
+    count from ``origin_utc``."""
+    origin = _utc(origin_utc, "origin_utc")
+    minute_rows = [
+        MinuteRow(
+            origin + timedelta(seconds=m.start_s),
+            {label.replace("-", "_"): float(n) for label, n in m.seconds.items()},
+            lumbar_flexion_deg=m.mean_lumbar_flexion_deg,
+            trunk_inclination_deg=m.mean_trunk_inclination_deg,
+            trusted=m.trusted,
+        )
+        for m in minutes
+    ]
+    bout_rows = [
+        BoutRow(
+            origin + timedelta(seconds=b.start_s),
+            origin + timedelta(seconds=b.end_s),
+            float(b.slouched_s),
+        )
+        for b in bouts
+    ]
+    return minute_rows, bout_rows
+
+
 def _utc(value: datetime, name: str) -> datetime:
     if value.tzinfo is None:
         raise ConfigurationError(f"{name} must be timezone-aware (UTC), got {value.isoformat()}")

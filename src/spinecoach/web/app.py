@@ -11,9 +11,12 @@ person are made in the lifespan (:class:`~spinecoach.web.history.History`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import datetime, time
 from importlib import resources
 from typing import Any, Literal
 
@@ -26,12 +29,15 @@ from spinecoach import __version__
 from spinecoach.errors import ConfigurationError, InputFormatError
 from spinecoach.exercises.catalogue import Catalogue, default_catalogue
 from spinecoach.exercises.engine import SUPPORTED
+from spinecoach.recording import Recording
 from spinecoach.sources.live import SourceHub
 from spinecoach.web.device_routes import router as device_router
 from spinecoach.web.device_routes import stop_all_sources
 from spinecoach.web.history import History, SessionStateError
 from spinecoach.web.live import LiveConnection
 from spinecoach.web.plots import PlotNotFound, SessionPlots
+from spinecoach.web.posture_monitor import PostureMonitor
+from spinecoach.web.posture_routes import router as posture_router
 from spinecoach.web.program_routes import router as program_router
 from spinecoach.web.progress_routes import router as progress_router
 from spinecoach.web.protocol import PROTOCOL_VERSION
@@ -49,8 +55,13 @@ class PainIn(BaseModel):
     context: Literal["before", "after"] = "after"
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """The spinecoach server app (``settings`` default: :func:`get_settings`)."""
+def create_app(
+    settings: Settings | None = None, *, posture_day: Recording | None = None
+) -> FastAPI:
+    """The spinecoach server app (``settings`` default: :func:`get_settings`).
+
+    ``posture_day``: the recording a ``sim-day`` posture monitor replays (default: a
+    simulated 16-hour working day from ``settings.posture_sim_seed``)."""
     settings = settings or get_settings()
 
     @asynccontextmanager
@@ -62,9 +73,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.hub = SourceHub()
         app.state.push_joiners = {}
         app.state.device_tasks = {}
+        app.state.posture = None
+        posture_task = None
+        if settings.posture != "off":
+            monitor = PostureMonitor(history, settings.posture)
+            app.state.posture = monitor
+            posture_task = asyncio.create_task(_run_posture(monitor, settings, app, posture_day))
         try:
             yield
         finally:
+            if posture_task is not None:
+                posture_task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await posture_task
             await stop_all_sources(app.state.device_tasks)
             history.close()
 
@@ -87,6 +108,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(program_router)  # the 6-week program: onboarding, tracking, reminders
     app.include_router(progress_router)  # the program's plan, suggestions and charts
     app.include_router(device_router)  # live devices: phone push, phyphox, Bluetooth LE
+    app.include_router(posture_router)  # the working day: posture, bouts, desk breaks
+    app.add_api_route("/day", page, methods=["GET"], include_in_schema=False)
 
     @app.get("/api/sessions")
     async def sessions(request: Request) -> list[dict[str, Any]]:
@@ -156,6 +179,39 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.websocket("/ws/live")
     async def live(websocket: WebSocket) -> None:
         state = websocket.app.state
-        await LiveConnection(websocket, state.settings, state.history, state.hub).run()
+        monitor: PostureMonitor | None = state.posture
+        await LiveConnection(
+            websocket,
+            state.settings,
+            state.history,
+            state.hub,
+            on_finished=None if monitor is None else monitor.session_finished,
+        ).run()
 
     return app
+
+
+log = logging.getLogger(__name__)
+
+
+async def _run_posture(
+    monitor: PostureMonitor, settings: Settings, app: FastAPI, day: Recording | None
+) -> None:
+    """The posture monitor's source, until shutdown (a failure is logged, not fatal)."""
+    try:
+        if settings.posture == "devices":
+            await monitor.run_devices(app.state.hub)
+            return
+        if day is None:
+            from spinecoach.sim.day import simulate_day
+
+            day = await asyncio.to_thread(
+                simulate_day, settings.posture_sim_seed, hours=16.0, rate_hz=25.0
+            )
+        tz = datetime.now().astimezone().tzinfo
+        start = datetime.combine(datetime.now(tz).date(), time(7, 0), tzinfo=tz)
+        await monitor.run_sim_day(day, speed=settings.posture_sim_speed, day_start=start)
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        log.exception("posture monitoring stopped")

@@ -33,6 +33,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -139,11 +140,15 @@ class LiveConnection:
         settings: Settings,
         history: History | None = None,
         hub: SourceHub | None = None,
+        *,
+        on_finished: Callable[[str, int | None, int], object] | None = None,
     ) -> None:
         self.websocket = websocket
         self.settings = settings
         self.history = history
         self.hub = hub
+        #: Told (technique, stored session id, reps) when a session ends with a result.
+        self.on_finished = on_finished
         self._outbox: asyncio.Queue[ServerMessage | None] = asyncio.Queue()
         self._running: _Running | None = None
 
@@ -453,6 +458,7 @@ class LiveConnection:
         result = running.session.result
         recorder = running.session.recorder
         if self.history is None or recorder is None or result is None or not messages:
+            self._tell_finished(running, None)
             return messages
         try:
             session_id = await asyncio.to_thread(
@@ -463,11 +469,22 @@ class LiveConnection:
             )
         except Exception:  # the person still gets the summary; the log says why
             log.exception("saving the session to the history failed")
+            self._tell_finished(running, None)
             return messages
+        self._tell_finished(running, session_id)
         return [
             m.model_copy(update={"session_id": session_id}) if isinstance(m, SummaryMessage) else m
             for m in messages
         ]
+
+    def _tell_finished(self, running: _Running, session_id: int | None) -> None:
+        result = running.session.result
+        if self.on_finished is None or result is None:
+            return
+        try:
+            self.on_finished(running.session.technique, session_id, len(result.reps))
+        except Exception:  # the summary still goes out
+            log.exception("the session-finished hook failed")
 
     async def _replay(self, running: _Running, sim: SimulatedSource) -> None:
         try:

@@ -48,6 +48,15 @@ class Settings(BaseSettings):
         description="When set, phone pushes (POST /api/ingest/…) must carry ?token= with "
         "this value; use it whenever the server listens beyond this computer.",
     )
+    posture: Literal["off", "devices", "sim-day"] = Field(
+        default="off",
+        description="All-day posture monitoring and desk-break prompts: off, from the "
+        "live devices placed as sensors, or a simulated working day (sim-day).",
+    )
+    posture_sim_speed: float = Field(
+        default=60.0, gt=0.0, le=100_000.0, description="Replay speed of the simulated day."
+    )
+    posture_sim_seed: int = Field(default=0, ge=0, description="Seed of the simulated day.")
     database_url: str | None = Field(
         default=None,
         description="SQLAlchemy database URL of the history (default: "

@@ -7,7 +7,7 @@ const STEP_NAMES = ["Choose technique", "Pain now", "Sensor check", "Calibration
   "Pain after", "Summary"];
 const TRACE_WINDOW_S = 15;
 const QUALITY_FLAG_IGNORED = "calibration not done";
-const PROGRAM_PAGES = ["/onboarding", "/checkin", "/psfs", "/program", "/progress"];
+const PROGRAM_PAGES = ["/onboarding", "/checkin", "/psfs", "/program", "/progress", "/day"];
 
 const app = {
   techniques: [], technique: null, ws: null, frames: [], lastT: 0, band: null, reps: [],
@@ -65,6 +65,10 @@ async function loadTechniques() {
     list.appendChild(button);
   }
   show("choose");
+  // A desk-break prompt opens the coach on its technique (/?technique=cat-cow-seated).
+  const wanted = new URLSearchParams(location.search).get("technique");
+  const chosen = app.techniques.find((t) => t.name === wanted);
+  if (chosen) chooseTechnique(chosen);
 }
 
 function chooseTechnique(t) {

@@ -1,0 +1,772 @@
+"""The streaming posture tracker: sample batches in, seconds, minutes and bouts out.
+
+:class:`PostureTracker` is fed ``(time_s, acc_mps2, gyr_dps)`` batches per placement —
+the arrays a live device feed delivers — in any sizes. It keeps only the samples of the
+current second, a few per-second rows and small counters, so its memory does not grow
+with the length of the day (the batch function :func:`posture_process` feeds whole
+files through the same object, chunk by chunk).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import numpy as np
+from numpy.typing import NDArray
+
+from spinecoach.conventions import (
+    LOWER,
+    PLACEMENTS,
+    STANDARD_GRAVITY_MPS2,
+    UPPER,
+)
+from spinecoach.errors import CalibrationError, ConfigurationError, UnitError
+from spinecoach.motion.calibration import calibrate_segment, plan_from_events
+from spinecoach.posture import features as F
+from spinecoach.posture.alignment import (
+    NOMINAL_AXES,
+    angle_between_deg,
+    axes_from_neutral,
+    expected_up,
+    segment_angles,
+    unit_rows,
+)
+from spinecoach.posture.model import (
+    LYING,
+    POSTURE_CLASSES,
+    SITTING_SLOUCHED,
+    SITTING_UPRIGHT,
+    STANDING,
+    TRANSITION,
+    UNKNOWN,
+    UPRIGHT,
+    WALKING,
+    DeskBreak,
+    MinuteSummary,
+    PostureSecond,
+    PostureSettings,
+    PostureUpdate,
+    SittingBout,
+    SittingBreak,
+    TrustReport,
+)
+from spinecoach.recording import Event
+
+FloatArray = NDArray[np.float64]
+CODE: Final[dict[str, int]] = {name: i for i, name in enumerate(POSTURE_CLASSES)}
+_SITTING_CODES: Final = (CODE[SITTING_UPRIGHT], CODE[SITTING_SLOUCHED])
+#: Calibration windows ending later than this (s) are ignored (not a start-of-day one).
+MAX_CALIBRATION_READY_S: Final = 900.0
+#: Seconds held back while waiting for walking to find the neutral without calibration.
+MAX_HOLD_S: Final = 1800
+DEFAULT_SLOUCH_DEG: Final = 15.0
+
+
+@dataclass
+class SecondBlock:
+    """Consecutive labelled seconds as arrays (the batch path keeps these)."""
+
+    start_s: FloatArray
+    code: NDArray[np.int8]
+    lumbar_flexion_deg: FloatArray
+    trunk_inclination_deg: FloatArray
+    pelvis_inclination_deg: FloatArray
+    acc_std_mps2: FloatArray
+    trusted: NDArray[np.bool_]
+
+    def __len__(self) -> int:
+        return int(self.start_s.shape[0])
+
+    def seconds(self) -> tuple[PostureSecond, ...]:
+        return tuple(
+            PostureSecond(
+                start_s=float(self.start_s[i]),
+                label=POSTURE_CLASSES[int(self.code[i])],
+                lumbar_flexion_deg=float(self.lumbar_flexion_deg[i]),
+                trunk_inclination_deg=float(self.trunk_inclination_deg[i]),
+                pelvis_inclination_deg=float(self.pelvis_inclination_deg[i]),
+                acc_std_mps2=float(self.acc_std_mps2[i]),
+                trusted=bool(self.trusted[i]),
+            )
+            for i in range(len(self))
+        )
+
+
+@dataclass
+class _BlockUpdate:
+    block: SecondBlock | None = None
+    minutes: list[MinuteSummary] = field(default_factory=list)
+    bouts: list[SittingBout] = field(default_factory=list)
+    breaks: list[SittingBreak] = field(default_factory=list)
+    desk_breaks: list[DeskBreak] = field(default_factory=list)
+
+
+class PostureTracker:
+    """Streaming posture analysis of one or two trunk sensors.
+
+    placements: the sensors worn (``("lower", "upper")``, ``("lower",)`` or
+    ``("upper",)``); annotations: the recording's events (the calibration windows);
+    meta: the recording's metadata (``slouch_threshold_deg`` when a simulated day gives
+    it). Call :meth:`update` with each batch, :meth:`finish` at the end.
+
+    >>> import numpy as np
+    >>> tracker = PostureTracker(("lower",))
+    >>> t = np.arange(0, 5, 0.01)
+    >>> acc = np.tile([9.81, 0.0, 0.0], (t.size, 1))
+    >>> out = tracker.update("lower", t, acc, np.zeros((t.size, 3)))
+    >>> len(tracker.finish().seconds) + len(out.seconds)  # held: no walking seen to check
+    5
+    """
+
+    def __init__(
+        self,
+        placements: Sequence[str] = (LOWER, UPPER),
+        *,
+        settings: PostureSettings | None = None,
+        annotations: Sequence[Event] = (),
+        meta: Mapping[str, str] | None = None,
+    ) -> None:
+        chosen = tuple(dict.fromkeys(placements))
+        if not chosen or any(p not in PLACEMENTS for p in chosen):
+            raise ConfigurationError(
+                f"placements must be one or both of {', '.join(PLACEMENTS)}, got {placements!r}"
+            )
+        self.placements = tuple(p for p in PLACEMENTS if p in chosen)
+        self.settings = settings or PostureSettings()
+        self._buffers = {p: F.SecondFeatureBuffer() for p in self.placements}
+        self._rows: dict[str, tuple[int, FloatArray] | None] = {p: None for p in self.placements}
+        self._next: int | None = None
+        self._axes: dict[str, FloatArray] = {}
+        self._messages: list[str] = []
+        self._calibration = "pending"
+        self._orientation_ok = True
+        self._units_checked = False
+        self._annotations = list(annotations)
+        self._plan = plan_from_events(self._annotations)
+        if self._plan is not None and self._plan.ready_time_s > MAX_CALIBRATION_READY_S:
+            self._plan = None
+        self._held: list[tuple[int, dict[str, FloatArray]]] = []
+        self._held_seconds = 0
+        self._walk_up: dict[str, list[FloatArray]] = {p: [] for p in self.placements}
+        self._walk_checked = 0
+        self._walk_bad = 0
+        self._slouch_source = "setting"
+        threshold = self.settings.slouch_threshold_deg
+        if threshold is None and meta is not None and "slouch_threshold_deg" in meta:
+            try:
+                threshold = float(meta["slouch_threshold_deg"])
+                self._slouch_source = "recording metadata"
+            except ValueError:
+                threshold = None
+        self._slouch_deg = threshold
+        # classification state
+        self._prev_ref: float = math.nan
+        self._still_state = ""
+        self._stand_run = 0
+        # minute state
+        self._minute_rows: list[SecondBlock] = []
+        # bout state
+        self._bout_start: float | None = None
+        self._bout_last_sit: float = 0.0
+        self._bout_sitting = 0
+        self._bout_slouched = 0
+        self._gap_run = 0
+        self._gap_stand = 0
+        self._gap_walk = 0
+        self._last_bout_end: float | None = None
+        self._between_stand = 0
+        self._between_walk = 0
+        self.bouts: list[SittingBout] = []
+        # desk-break state
+        w = self.settings.desk_break_window_s
+        self._db_signal = np.full(w - 1, np.nan)
+        self._db_start: float | None = None
+        self._db_end = 0.0
+        self._db_external: list[DeskBreak] = []
+
+    # public -----------------------------------------------------------------------------
+    @property
+    def slouch_threshold_deg(self) -> float:
+        """The slouch threshold in use (deg lumbar flexion relative to standing)."""
+        return DEFAULT_SLOUCH_DEG if self._slouch_deg is None else self._slouch_deg
+
+    def trust(self) -> TrustReport:
+        """The day's trust so far, with the reasons."""
+        two = len(self.placements) == 2
+        slouch = (
+            f"lumbar flexion above {self.slouch_threshold_deg:.1f}° ({self._slouch_source})"
+            if two
+            else (
+                "pelvic tilt only (one lower sensor): less certain than lumbar flexion"
+                if self.placements == (LOWER,)
+                else "not available (upper sensor only): sitting and standing are not told "
+                "apart, still upright seconds are labelled 'upright'"
+            )
+        )
+        trusted = self._orientation_ok and self._calibration in ("annotations", "walking")
+        return TrustReport(trusted, self._calibration, slouch, tuple(self._messages))
+
+    def update(self, placement: str, time_s: Any, acc_mps2: Any, gyr_dps: Any) -> PostureUpdate:
+        """Add one batch of one sensor; returns what it completed."""
+        return self._public(self.feed(placement, time_s, acc_mps2, gyr_dps))
+
+    def finish(self) -> PostureUpdate:
+        """End of data: the last partial second, minute, bout and desk break."""
+        return self._public(self.feed_end())
+
+    def add_annotation(self, event: Event) -> None:
+        """A calibration window announced live (the coach's prompts). Used while the
+        alignment is not settled yet; later ones are ignored (one calibration per
+        tracker, as in :mod:`spinecoach.motion`)."""
+        self._annotations.append(event)
+        if self._calibration == "pending" and self._plan is None:
+            plan = plan_from_events(self._annotations)
+            if plan is not None and plan.ready_time_s <= MAX_CALIBRATION_READY_S:
+                self._plan = plan
+
+    def add_desk_break(self, start_s: float, end_s: float, *, reps: int = 0) -> DeskBreak:
+        """Record a desk break found elsewhere (the coach's exercise engine during a
+        prompted seated cat-cow); it is reported with ``source="coach"``."""
+        if not (math.isfinite(start_s) and math.isfinite(end_s)) or end_s < start_s:
+            raise ConfigurationError(
+                f"a desk break needs finite start_s <= end_s, got {start_s}..{end_s}"
+            )
+        item = DeskBreak(float(start_s), float(end_s), "coach", int(reps))
+        self._db_external.append(item)
+        return item
+
+    # feeding ------------------------------------------------------------------------------
+    def feed(self, placement: str, time_s: Any, acc_mps2: Any, gyr_dps: Any) -> _BlockUpdate:
+        if placement not in self._buffers:
+            raise ConfigurationError(
+                f"this tracker follows the {' and '.join(self.placements)} sensor(s); got a "
+                f"batch for {placement!r}. Create it with PostureTracker({placement!r}, ...) "
+                "or include it in placements"
+            )
+        t = np.asarray(time_s, dtype=np.float64)
+        acc = np.asarray(acc_mps2, dtype=np.float64)
+        gyr = np.asarray(gyr_dps, dtype=np.float64)
+        n = t.shape[0] if t.ndim == 1 else -1
+        if n < 0 or acc.shape != (n, 3) or gyr.shape != (n, 3):
+            raise ConfigurationError(
+                f"{placement} batch: time_s must be (n,), acc_mps2 and gyr_dps (n, 3); got "
+                f"{t.shape}, {acc.shape}, {gyr.shape}"
+            )
+        self._buffers[placement].add(t, acc, gyr)
+        return self._drain(final=False)
+
+    def feed_end(self) -> _BlockUpdate:
+        for buffer in self._buffers.values():
+            buffer.flush()
+        out = self._drain(final=True)
+        self._release_held(force=True, out=out)
+        self._close(out)
+        return out
+
+    def _collect(self) -> None:
+        for p, buffer in self._buffers.items():
+            first, rows = buffer.take()
+            if rows.shape[0] == 0:
+                continue
+            have = self._rows[p]
+            if have is None:
+                self._rows[p] = (first, rows)
+            else:
+                self._rows[p] = (have[0], np.concatenate([have[1], rows]))
+
+    def _drain(self, *, final: bool) -> _BlockUpdate:
+        self._collect()
+        out = _BlockUpdate()
+        firsts = [r[0] for r in self._rows.values() if r is not None]
+        limits = [b.complete_until for b in self._buffers.values()]
+        known = [x for x in limits if x is not None]
+        if not known or (self._next is None and not firsts):
+            return out
+        start = self._next if self._next is not None else min(firsts)
+        lead = max(known)
+        if final:
+            stop = lead
+        else:
+            # Wait for every sensor, but give up on one silent for max_wait_s.
+            stop = min(known) if len(known) == len(limits) else start
+            stop = max(stop, int(lead - self.settings.max_wait_s))
+        if stop <= start:
+            return out
+        block: dict[str, FloatArray] = {}
+        for p in self.placements:
+            rows = np.full((stop - start, F.N_FEATURES), np.nan)
+            rows[:, F.COUNT] = 0.0
+            have = self._rows[p]
+            if have is not None:
+                first, data = have
+                lo, hi = max(first, start), min(first + data.shape[0], stop)
+                if hi > lo:
+                    rows[lo - start : hi - start] = data[lo - first : hi - first]
+                keep = data[max(0, stop - first) :]
+                self._rows[p] = (max(first, stop), keep) if keep.shape[0] else None
+            block[p] = rows
+        self._next = stop
+        self._check_units(block)
+        self._held.append((start, block))
+        self._held_seconds += stop - start
+        self._learn(start, block)
+        self._release_held(force=False, out=out)
+        return out
+
+    # calibration and plausibility -------------------------------------------------------
+    def _check_units(self, block: dict[str, FloatArray]) -> None:
+        if self._units_checked:
+            return
+        for p, rows in block.items():
+            still = (rows[:, F.COUNT] > 0) & (rows[:, F.ACC_STD] < 0.3)
+            if np.count_nonzero(still) < 3:
+                return
+            magnitude = float(np.median(np.linalg.norm(rows[still, F.ACC], axis=1)))
+            if 0.5 <= magnitude <= 2.0:
+                raise UnitError(
+                    f"{p} sensor: the acceleration at rest is {magnitude:.2f}, which is 1 g in "
+                    "g units; acc_mps2 must be in m/s² — multiply by 9.80665 (or read the "
+                    "file with its unit option)"
+                )
+            if not 0.6 * STANDARD_GRAVITY_MPS2 <= magnitude <= 1.4 * STANDARD_GRAVITY_MPS2:
+                raise UnitError(
+                    f"{p} sensor: the acceleration at rest is {magnitude:.3g} m/s², expected "
+                    "about 9.81 m/s² (gravity); check the unit of acc_mps2"
+                )
+        self._units_checked = True
+
+    def _learn(self, start: int, block: dict[str, FloatArray]) -> None:
+        """Collect walking up vectors (orientation-free walking test) while uncalibrated."""
+        if self._calibration != "pending" or self._plan is not None:
+            return
+        walking = self._walking(block)
+        for p, rows in block.items():
+            ups = unit_rows(rows[walking][:, F.ACC])
+            self._walk_up[p].extend(ups[np.all(np.isfinite(ups), axis=1)])
+
+    def _walking(self, block: dict[str, FloatArray]) -> NDArray[np.bool_]:
+        s = self.settings
+        ref = block[LOWER] if LOWER in block else block[UPPER]
+        lo, hi = s.walking_crossings_per_s
+        with np.errstate(invalid="ignore"):
+            return np.asarray(
+                (ref[:, F.ACC_STD] > s.walking_acc_std_mps2)
+                & (ref[:, F.CROSSINGS] >= lo)
+                & (ref[:, F.CROSSINGS] <= hi),
+                dtype=np.bool_,
+            )
+
+    def _resolve_alignment(self, force: bool) -> bool:
+        """Settle the axes when possible; True once settled."""
+        if self._calibration != "pending":
+            return True
+        if self._plan is not None:
+            if self._next is None or (self._next < self._plan.ready_time_s and not force):
+                return False
+            if self._calibrate_from_plan():
+                return True
+            self._plan = None
+            for start, block in self._held:
+                self._learn(start, block)
+        need = self.settings.min_walking_for_check_s
+        enough = all(len(v) >= need for v in self._walk_up.values())
+        if not enough and not force and self._held_seconds < MAX_HOLD_S:
+            return False
+        if enough:
+            self._calibration = "walking"
+            for p in self.placements:
+                up = np.mean(np.array(self._walk_up[p]), axis=0)
+                off = angle_between_deg(up, expected_up(p))
+                self._axes[p] = axes_from_neutral(up, NOMINAL_AXES[2])
+                if off > self.settings.orientation_tolerance_deg:
+                    self._orientation_ok = False
+                    self._messages.append(
+                        f"{p} sensor: while walking its 'up' is {off:.0f}° from where the nominal "
+                        "mounting (x up the spine, z out of the skin) puts it — it is upside down "
+                        "or rotated — and the recording has no calibration windows, so flexion "
+                        "cannot be told from extension; the day is not trusted. Re-attach the "
+                        "sensor as shown in the docs or record the calibration (a still standing "
+                        "hold and slow forward bends)"
+                    )
+            self._walk_up = {p: [] for p in self.placements}
+            return True
+        self._calibration = "nominal"
+        self._orientation_ok = False
+        self._axes = {p: NOMINAL_AXES.copy() for p in self.placements}
+        self._messages.append(
+            "no calibration windows and too little walking to check the sensor orientation: "
+            "the nominal mounting is assumed and the day is not trusted; record the "
+            "calibration (a still standing hold and slow forward bends) at the start"
+        )
+        return True
+
+    def _window_ups(self, placement: str, window: tuple[float, float]) -> FloatArray:
+        ups = []
+        for start, block in self._held:
+            rows = block[placement]
+            quarters = rows[:, F.QUARTERS].reshape(-1, 4, 3)
+            times = start + np.arange(rows.shape[0])[:, None] + (np.arange(4) + 0.5) / 4.0
+            inside = (times >= window[0]) & (times <= window[1])
+            ups.append(quarters[inside])
+        values = np.concatenate(ups) if ups else np.empty((0, 3))
+        values = unit_rows(values)
+        return values[np.all(np.isfinite(values), axis=1)]
+
+    def _calibrate_from_plan(self) -> bool:
+        plan = self._plan
+        assert plan is not None
+        axes: dict[str, FloatArray] = {}
+        bends: dict[str, FloatArray] = {}
+        for p in self.placements:
+            neutral = self._window_ups(p, plan.neutral)
+            functional = self._window_ups(p, plan.functional)
+            try:
+                cal = calibrate_segment(
+                    p,
+                    neutral,
+                    functional,
+                    nominal_inclination_deg=0.0,
+                    ready_time_s=plan.ready_time_s,
+                )
+            except CalibrationError as error:
+                self._messages.append(
+                    f"calibration failed ({error}); falling back to the walking check"
+                )
+                return False
+            axes[p] = np.array(cal.axes)
+            bends[p] = segment_angles(axes[p], functional)[0] if functional.size else functional
+        self._axes = axes
+        self._calibration = "annotations"
+        if self._slouch_deg is None and len(self.placements) == 2:
+            n = min(bends[LOWER].shape[0], bends[UPPER].shape[0])
+            if n:
+                peak = float(np.percentile(bends[UPPER][:n] - bends[LOWER][:n], 98))
+                self._slouch_deg = float(np.clip(0.5 * peak, 12.0, 25.0))
+                self._slouch_source = "half the lumbar flexion of the calibration bends"
+        return True
+
+    # labelling ---------------------------------------------------------------------------
+    def _release_held(self, *, force: bool, out: _BlockUpdate) -> None:
+        if not self._held or not self._resolve_alignment(force):
+            return
+        held, self._held, self._held_seconds = self._held, [], 0
+        for start, block in held:
+            labelled = self._label(start, block)
+            self._after_label(labelled, out)
+
+    def _label(self, start: int, block: dict[str, FloatArray]) -> SecondBlock:
+        s = self.settings
+        n = next(iter(block.values())).shape[0]
+        inc: dict[str, FloatArray] = {}
+        tilt: dict[str, FloatArray] = {}
+        present = np.ones(n, dtype=np.bool_)
+        for p, rows in block.items():
+            present &= rows[:, F.COUNT] > 0
+            inc[p], tilt[p] = segment_angles(self._axes[p], unit_rows(rows[:, F.ACC]))
+        nan = np.full(n, np.nan)
+        pelvis = inc.get(LOWER, nan)
+        trunk = inc.get(UPPER, nan)
+        lumbar = trunk - pelvis
+        ref = pelvis if LOWER in inc else trunk
+        ref_rows = block[LOWER] if LOWER in block else block[UPPER]
+        walking = self._walking(block)
+        mean_tilt = np.nanmean(np.vstack(list(tilt.values())), axis=0) if tilt else nan
+        previous = np.concatenate([[self._prev_ref], ref[:-1]])
+        with np.errstate(invalid="ignore"):
+            lying = mean_tilt > s.lying_tilt_deg
+            step = np.abs(ref - previous)
+            moving = (ref_rows[:, F.GYR_RMS] > s.transition_gyr_dps) | (
+                step > s.transition_step_deg
+            )
+            code = np.full(n, CODE[UPRIGHT], dtype=np.int8)
+            if LOWER in inc:
+                sitting = pelvis < s.sitting_pelvis_deg
+                code[:] = CODE[STANDING]
+                if len(self.placements) == 2:
+                    slouched = lumbar > self.slouch_threshold_deg
+                else:
+                    slouched = pelvis < s.pelvis_slouch_deg
+                code[sitting & ~slouched] = CODE[SITTING_UPRIGHT]
+                code[sitting & slouched] = CODE[SITTING_SLOUCHED]
+            code[moving] = CODE[TRANSITION]
+            code[lying & ~walking] = CODE[LYING]
+            code[walking] = CODE[WALKING]
+            code[~present] = CODE[UNKNOWN]
+            self._debounce(code, lumbar, pelvis)
+            # Plausibility: walking happens upright.
+            walk_tilts = np.vstack([t[walking & present] for t in tilt.values()])
+        if walk_tilts.size:
+            bad = np.any(walk_tilts > s.walking_max_tilt_deg, axis=0)
+            self._walk_checked += int(bad.shape[0])
+            self._walk_bad += int(np.count_nonzero(bad))
+            if (
+                self._orientation_ok
+                and self._walk_checked >= s.min_walking_for_check_s
+                and self._walk_bad > 0.5 * self._walk_checked
+            ):
+                self._orientation_ok = False
+                self._messages.append(
+                    f"from {start:.0f} s on: while walking a sensor reads the trunk more than "
+                    f"{s.walking_max_tilt_deg:.0f}° from upright — it has moved, turned or come "
+                    "off; the posture after this point is not trusted. Re-attach it and "
+                    "record a new calibration"
+                )
+        if n:
+            self._prev_ref = float(ref[-1])
+        lumbar = np.where(present, lumbar, np.nan)
+        trusted = present & self._orientation_ok & (self._calibration in ("annotations", "walking"))
+        acc_std = (
+            np.nanmax(np.vstack([rows[:, F.ACC_STD] for rows in block.values()]), axis=0)
+            if np.any(present)
+            else nan
+        )
+        return SecondBlock(
+            start_s=start + np.arange(n, dtype=np.float64),
+            code=code,
+            lumbar_flexion_deg=lumbar,
+            trunk_inclination_deg=np.where(present, trunk, np.nan),
+            pelvis_inclination_deg=np.where(present, pelvis, np.nan),
+            acc_std_mps2=np.asarray(acc_std, dtype=np.float64),
+            trusted=np.asarray(trusted, dtype=np.bool_),
+        )
+
+    def _debounce(self, code: NDArray[np.int8], lumbar: FloatArray, pelvis: FloatArray) -> None:
+        """Sitting → standing needs ``stand_confirm_s`` standing seconds in a row unless a
+        transition or walking came between: arching the back while sitting (the cow of a
+        seated cat-cow) tilts the pelvis like standing for a second or two. Causal."""
+        need = self.settings.stand_confirm_s
+        stand = CODE[STANDING]
+        sit_codes = _SITTING_CODES
+        two = len(self.placements) == 2
+        threshold = self.slouch_threshold_deg
+        for i, c in enumerate(code.tolist()):
+            if c in sit_codes:
+                self._still_state, self._stand_run = "sitting", 0
+            elif c == stand:
+                if self._still_state == "sitting":
+                    self._stand_run += 1
+                    if self._stand_run < need:
+                        slouched = (
+                            lumbar[i] > threshold
+                            if two
+                            else pelvis[i] < self.settings.pelvis_slouch_deg
+                        )
+                        code[i] = CODE[SITTING_SLOUCHED] if slouched else CODE[SITTING_UPRIGHT]
+                        continue
+                self._still_state, self._stand_run = "standing", 0
+            elif c != CODE[UNKNOWN]:
+                self._still_state, self._stand_run = "", 0
+
+    # aggregation ---------------------------------------------------------------------------
+    def _after_label(self, block: SecondBlock, out: _BlockUpdate) -> None:
+        out.block = block if out.block is None else _concat(out.block, block)
+        self._minutes(block, out)
+        self._bouts(block, out)
+        self._desk_breaks(block, out)
+
+    def _minutes(self, block: SecondBlock, out: _BlockUpdate, *, final: bool = False) -> None:
+        if len(block):
+            self._minute_rows.append(block)
+        if not self._minute_rows:
+            return
+        rows = _concat_all(self._minute_rows)
+        minute = np.floor(rows.start_s / 60.0)
+        edges = np.flatnonzero(np.diff(minute)) + 1
+        bounds = [0, *edges.tolist(), len(rows)]
+        complete = len(bounds) - 1 if final else len(bounds) - 2
+        for i in range(complete):
+            a, b = bounds[i], bounds[i + 1]
+            out.minutes.append(_summarise(rows, a, b, float(minute[a] * 60.0)))
+        keep = bounds[complete]
+        self._minute_rows = [_slice(rows, keep, len(rows))] if keep < len(rows) else []
+
+    def _bouts(self, block: SecondBlock, out: _BlockUpdate) -> None:
+        gap_limit = self.settings.bout_gap_s
+        codes = block.code.tolist()
+        starts = block.start_s.tolist()
+        sit_u, sit_s = CODE[SITTING_UPRIGHT], CODE[SITTING_SLOUCHED]
+        stand, walk = CODE[STANDING], CODE[WALKING]
+        for code, t in zip(codes, starts, strict=True):
+            if code in (sit_u, sit_s):
+                if self._bout_start is None:
+                    self._bout_start = t
+                    self._bout_sitting = self._bout_slouched = 0
+                self._bout_last_sit = t
+                self._between_stand -= self._gap_stand  # a short gap is inside the bout
+                self._between_walk -= self._gap_walk
+                self._bout_sitting += 1
+                self._bout_slouched += code == sit_s
+                self._gap_run = self._gap_stand = self._gap_walk = 0
+                continue
+            self._between_stand += code == stand
+            self._between_walk += code == walk
+            if self._bout_start is None:
+                continue
+            self._gap_run += 1
+            self._gap_stand += code == stand
+            self._gap_walk += code == walk
+            if self._gap_run >= gap_limit:
+                self._end_bout(out, stand_after=self._gap_stand, walk_after=self._gap_walk)
+
+    def _end_bout(self, out: _BlockUpdate, *, stand_after: int, walk_after: int) -> None:
+        assert self._bout_start is not None
+        end = self._bout_last_sit + 1.0
+        if end - self._bout_start >= self.settings.min_bout_s:
+            bout = SittingBout(self._bout_start, end, self._bout_sitting, self._bout_slouched)
+            if self._last_bout_end is not None:
+                standing = self._between_stand - stand_after
+                walking = self._between_walk - walk_after
+                if standing + walking > 0:
+                    out.breaks.append(
+                        SittingBreak(self._last_bout_end, bout.start_s, standing, walking)
+                    )
+            out.bouts.append(bout)
+            self.bouts.append(bout)
+            self._last_bout_end = end
+            self._between_stand = stand_after
+            self._between_walk = walk_after
+        self._bout_start = None
+        self._gap_run = self._gap_stand = self._gap_walk = 0
+
+    def _desk_breaks(self, block: SecondBlock, out: _BlockUpdate, *, final: bool = False) -> None:
+        s = self.settings
+        w = s.desk_break_window_s
+        two = len(self.placements) == 2
+        if self.placements == (UPPER,):
+            return
+        signal = block.lumbar_flexion_deg if two else block.pelvis_inclination_deg
+        # Still seconds carry the signal (the arch of a cat-cow can look like standing
+        # for a second); +1000 marks sitting ones so one array carries both.
+        sitting = np.isin(block.code, _SITTING_CODES)
+        still = sitting | np.isin(block.code, (CODE[STANDING], CODE[TRANSITION]))
+        values = np.where(still, signal, np.nan) + np.where(sitting, 1000.0, 0.0)
+        series = np.concatenate([self._db_signal, values])
+        self._db_signal = series[-(w - 1) :]
+        if series.shape[0] < w:
+            return
+        marked = np.lib.stride_tricks.sliding_window_view(series, w)
+        sitting_share = np.mean(marked > 500.0, axis=1)
+        windows = np.where(marked > 500.0, marked - 1000.0, marked)
+        ok = np.all(np.isfinite(windows), axis=1) & (sitting_share >= 0.75)
+        active = np.zeros(windows.shape[0], dtype=np.bool_)
+        if np.any(ok):
+            good = windows[ok]
+            p5, p50, p95 = np.percentile(good, [5, 50, 95], axis=1)
+            # Crossings with hysteresis (a quarter of the swing each side of the median):
+            # a step from upright to slouched crosses once, noise around a level never.
+            band = 0.25 * (p95 - p5)
+            state = np.zeros(good.shape[0], dtype=np.int8)
+            crossings = np.zeros(good.shape[0], dtype=np.int64)
+            for column in good.T:
+                level = np.where(
+                    column > p50 + band, 1, np.where(column < p50 - band, -1, 0)
+                ).astype(np.int8)
+                flip = (level != 0) & (state != 0) & (level != state)
+                crossings += flip
+                state = np.where(level != 0, level, state)
+            swing_need = s.desk_break_swing_deg if two else 0.5 * s.desk_break_swing_deg
+            active[ok] = ((p95 - p5) >= swing_need) & (crossings >= 2 * s.desk_break_min_cycles)
+        # Window i ends at second block.start_s[i] (the last w - 1 came from before).
+        ends = block.start_s[-active.shape[0] :] + 1.0
+        for is_on, end in zip(active.tolist(), ends.tolist(), strict=True):
+            if is_on:
+                if self._db_start is None:
+                    self._db_start = end - w
+                self._db_end = end
+            elif self._db_start is not None and end - 1.0 > self._db_end:
+                self._emit_desk_break(out)
+        if final and self._db_start is not None:
+            self._emit_desk_break(out)
+
+    def _emit_desk_break(self, out: _BlockUpdate) -> None:
+        assert self._db_start is not None
+        if self._db_end - self._db_start >= self.settings.desk_break_min_s:
+            out.desk_breaks.append(DeskBreak(self._db_start, self._db_end, "detected"))
+        self._db_start = None
+
+    def _close(self, out: _BlockUpdate) -> None:
+        empty = _empty_block()
+        self._minutes(empty, out, final=True)
+        if self._bout_start is not None:
+            self._end_bout(out, stand_after=self._gap_stand, walk_after=self._gap_walk)
+        if self._db_start is not None:
+            self._emit_desk_break(out)
+        out.desk_breaks.extend(self._db_external)
+        self._db_external = []
+
+    def _public(self, out: _BlockUpdate) -> PostureUpdate:
+        return PostureUpdate(
+            seconds=out.block.seconds() if out.block is not None else (),
+            minutes=tuple(out.minutes),
+            bouts=tuple(out.bouts),
+            breaks=tuple(out.breaks),
+            desk_breaks=tuple(out.desk_breaks),
+        )
+
+
+def _empty_block() -> SecondBlock:
+    return SecondBlock(
+        np.empty(0),
+        np.empty(0, dtype=np.int8),
+        np.empty(0),
+        np.empty(0),
+        np.empty(0),
+        np.empty(0),
+        np.empty(0, dtype=np.bool_),
+    )
+
+
+def _concat_all(blocks: list[SecondBlock]) -> SecondBlock:
+    if len(blocks) == 1:
+        return blocks[0]
+    return SecondBlock(*(np.concatenate([getattr(b, f) for b in blocks]) for f in _FIELDS))
+
+
+_FIELDS: Final = (
+    "start_s",
+    "code",
+    "lumbar_flexion_deg",
+    "trunk_inclination_deg",
+    "pelvis_inclination_deg",
+    "acc_std_mps2",
+    "trusted",
+)
+
+
+def _concat(a: SecondBlock, b: SecondBlock) -> SecondBlock:
+    return _concat_all([a, b])
+
+
+def _slice(block: SecondBlock, a: int, b: int) -> SecondBlock:
+    return SecondBlock(*(getattr(block, f)[a:b] for f in _FIELDS))
+
+
+def _summarise(rows: SecondBlock, a: int, b: int, start_s: float) -> MinuteSummary:
+    codes = rows.code[a:b]
+    counts = np.bincount(codes, minlength=len(POSTURE_CLASSES))
+    seconds = {POSTURE_CLASSES[i]: int(c) for i, c in enumerate(counts.tolist()) if c}
+    sit_u, sit_s = int(counts[CODE[SITTING_UPRIGHT]]), int(counts[CODE[SITTING_SLOUCHED]])
+    present = codes != CODE[UNKNOWN]
+    lumbar = rows.lumbar_flexion_deg[a:b]
+    trunk = rows.trunk_inclination_deg[a:b]
+    return MinuteSummary(
+        start_s=start_s,
+        seconds=seconds,
+        sitting_s=sit_u + sit_s,
+        slouched_s=sit_s,
+        mean_lumbar_flexion_deg=_nanmean(lumbar),
+        mean_trunk_inclination_deg=_nanmean(trunk),
+        trusted=bool(np.all(rows.trusted[a:b][present])) and float(np.mean(present)) >= 0.9,
+        coverage=round(float(np.count_nonzero(present)) / 60.0, 4),
+    )
+
+
+def _nanmean(values: FloatArray) -> float:
+    ok = np.isfinite(values)
+    return float(np.mean(values[ok])) if np.any(ok) else math.nan
+
+
+__all__ = ["PostureTracker", "SecondBlock"]
