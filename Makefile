@@ -39,6 +39,7 @@ bench: $(STAMP)
 	$(PY) bench/exercises.py
 	$(PY) bench/latency.py
 	$(PY) bench/posture.py
+	$(PY) bench/camera.py
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache .mypy_cache .ruff_cache

@@ -544,19 +544,50 @@ def validate(
             "per-minute accuracy, sitting-bout errors, slouched-share error.",
         ),
     ] = False,
+    reference_format: Annotated[
+        str,
+        typer.Option(
+            "--reference-format",
+            help="Format of --reference: csv (time_s + angle columns) or keraal-vicon "
+            "(see `spinecoach formats`).",
+        ),
+    ] = "csv",
 ) -> None:
     """Compare estimated angles with the embedded ground truth or a reference CSV: RMSE,
     bias and 95 % limits of agreement in degrees. With --exercise, compare the reps found
     with the simulator's true reps instead: counts, hold-time errors, fault precision and
     recall, reps counted during set-up. With --posture, compare the all-day posture
-    analysis with a simulated day.
+    analysis with a simulated day. With a landmark --format (keraal-blazepose), compare
+    camera angles with --reference (for example --reference-format keraal-vicon): each
+    side zeroed at its first second of quiet standing, the lag found by cross-correlation
+    (within ±0.5 s), then RMSE, bias, limits of agreement, Pearson r and n per angle.
 
     Example: spinecoach validate pt.screc --json
 
     Example: spinecoach validate pt.screc --exercise pelvic-tilt --json
 
     Example: spinecoach validate day.screc --posture --json
+
+    Example: spinecoach validate bp.json --format keraal-blazepose --reference vicon.txt
+    --reference-format keraal-vicon --json
     """
+    from spinecoach.io.formats import is_landmark_format
+
+    if is_landmark_format(fmt):
+        if reference is None or posture or exercise is not None:
+            _fail(
+                f"--format {fmt} reads pose landmarks: pass --reference FILE (and "
+                "--reference-format) and drop --posture/--exercise"
+            )
+        if reference is None:  # narrowed for the type checker; _fail above exits
+            return
+        _validate_camera(path, fmt, reference, reference_format, as_json)
+        return
+    if reference_format.strip().lower() != "csv":
+        _fail(
+            f"--reference-format {reference_format} compares camera landmarks; pass a landmark "
+            "--format such as keraal-blazepose, or use a reference CSV"
+        )
     if posture:
         if exercise is not None or reference is not None:
             _fail("--posture compares with the simulated day's truth; drop --exercise/--reference")
@@ -608,6 +639,45 @@ def validate(
             str(a.n),
         )
     out_console.print(table)
+
+
+def _validate_camera(
+    path: Path, fmt: str, reference: Path, reference_format: str, as_json: bool
+) -> None:
+    from spinecoach.camera.angles import camera_angles
+    from spinecoach.camera.compare import compare_with_reference
+    from spinecoach.io.formats import load_landmarks, load_reference
+
+    with _errors(), _steps(3, quiet=as_json) as step:
+        step("reading")
+        sequence = load_landmarks(path, format=fmt)
+        ref_time, ref_angles = load_reference(reference, format=reference_format)
+        step("camera angles")
+        frames, _info = camera_angles(sequence)
+        step("comparing")
+        result = compare_with_reference(sequence.time_s, frames.angles, ref_time, ref_angles)
+    payload = {"reference": str(reference), **result.as_dict()}
+    if as_json:
+        sys.stdout.write(json.dumps(payload, indent=2) + "\n")
+        return
+    table = Table(
+        title=f"{path.name} vs {reference.name} (degrees; lag {result.lag_s:+.3f} s, "
+        f"neutral = first {result.neutral_s:g} s)"
+    )
+    for column in ("angle", "RMSE", "bias", "95% LoA", "r", "frames"):
+        table.add_column(column, justify="left" if column == "angle" else "right")
+    for name, a in result.angles.items():
+        table.add_row(
+            name,
+            f"{a.rmse:.2f}",
+            f"{a.bias:+.2f}",
+            f"[{a.loa[0]:+.2f}, {a.loa[1]:+.2f}]",
+            f"{a.r:.3f}",
+            str(a.n),
+        )
+    out_console.print(table)
+    if not result.angles:
+        out_console.print("[yellow]note:[/] no angle is given by both the camera and the reference")
 
 
 def _posture_result(
@@ -774,6 +844,10 @@ def formats() -> None:
     table.add_column("what it reads")
     table.add_column("options")
     for f in describe_formats():
+        table.add_row(f.name, f.summary, "\n".join(f.options))
+    from spinecoach.io.formats import describe_reference_formats
+
+    for f in describe_reference_formats():
         table.add_row(f.name, f.summary, "\n".join(f.options))
     out_console.print(table)
     out_console.print(

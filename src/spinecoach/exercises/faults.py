@@ -18,6 +18,7 @@ import math
 from collections.abc import Mapping, Sequence
 
 import numpy as np
+from numpy.typing import NDArray
 
 from spinecoach.conventions import LUMBAR_FLEXION, UPPER_INCLINATION
 from spinecoach.exercises.catalogue import Technique
@@ -103,7 +104,7 @@ def rep_measures(
         if upper is not None
         else nan,
         "excess_tilt_deg": main.peak_deg - usual,
-        "lumbar_change_deg": float(np.nanmax(lumbar - lumbar[0])) if lumbar is not None else nan,
+        "lumbar_change_deg": _lumbar_change(lumbar),
         "end_offset_deg": _end_offset(t, x, main),
         "tempo_s": float(t[-1] - t[0]),
         "smoothness_ldlj": log_dimensionless_jerk(
@@ -140,3 +141,12 @@ def quality(faults: Sequence[Fault], measures: Mapping[str, float]) -> tuple[int
         score -= cut
         reasons.append("movement less smooth than it could be")
     return max(0, round(score)), tuple(reasons)
+
+
+def _lumbar_change(lumbar: NDArray[np.float64] | None) -> float:
+    """Largest lumbar flexion change from the rep's start (NaN when the rep has no lumbar
+    signal, e.g. a camera without a silhouette)."""
+    if lumbar is None:
+        return math.nan
+    change = lumbar - lumbar[0]
+    return float(np.nanmax(change)) if np.isfinite(change).any() else math.nan

@@ -26,7 +26,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 from spinecoach.errors import ConfigurationError, InputFormatError
 from spinecoach.io.csv_generic import CsvMapping, default_mapping, header_fields, read_csv
@@ -120,6 +120,66 @@ FORMATS: Final[tuple[FormatInfo, ...]] = (
     ),
 )
 _BY_NAME: Final = {info.name: info for info in FORMATS}
+
+#: Formats ``spinecoach validate`` reads besides recordings: pose landmarks (``--format``)
+#: and reference angles (``--reference-format``). They are not recordings, so
+#: :func:`load_recording` does not take them; see :func:`load_landmarks` and
+#: :func:`load_reference`.
+LANDMARK_FORMATS: Final[tuple[FormatInfo, ...]] = (
+    _info(
+        "keraal-blazepose",
+        "KERAAL BlazePose JSON: 33 pose landmarks per video frame (30 Hz, mirrored 1920x1080 "
+        "video, un-mirrored on reading); validate's camera input",
+    ),
+)
+REFERENCE_FORMATS: Final[tuple[FormatInfo, ...]] = (
+    _info(
+        "keraal-vicon",
+        "KERAAL Vicon text: 17 rigid bodies (position mm, quaternion) per row at 60 Hz; "
+        "reference trunk angles from Chest and Hips (validate --reference-format)",
+    ),
+    _info("csv", "reference angles CSV: time_s and angle columns (validate --reference)"),
+)
+
+
+def describe_reference_formats() -> list[FormatInfo]:
+    """The landmark and reference formats ``spinecoach validate`` reads.
+
+    >>> [info.name for info in describe_reference_formats()]
+    ['keraal-blazepose', 'keraal-vicon']
+    """
+    return [info for info in LANDMARK_FORMATS + REFERENCE_FORMATS if info.name != "csv"]
+
+
+def is_landmark_format(name: str) -> bool:
+    """Whether ``name`` is a pose-landmark format (not a recording)."""
+    return name.strip().lower() in {info.name for info in LANDMARK_FORMATS}
+
+
+def load_landmarks(path: str | os.PathLike[str], *, format: str) -> Any:
+    """Read pose landmarks (a :class:`~spinecoach.camera.landmarks.LandmarkSequence`)."""
+    name = format.strip().lower()
+    if name == "keraal-blazepose":
+        from spinecoach.camera.keraal import read_keraal_blazepose
+
+        return read_keraal_blazepose(path)
+    known = ", ".join(info.name for info in LANDMARK_FORMATS)
+    raise ConfigurationError(f"unknown landmark format {format!r}; use one of {known}")
+
+
+def load_reference(path: str | os.PathLike[str], *, format: str = "csv") -> Any:
+    """Reference angles ``(time_s, {name: degrees})`` from a reference file."""
+    name = format.strip().lower()
+    if name == "keraal-vicon":
+        from spinecoach.camera.keraal import read_keraal_reference
+
+        return read_keraal_reference(path)
+    if name == "csv":
+        from spinecoach.validate import load_reference_csv
+
+        return load_reference_csv(Path(path))
+    known = ", ".join(info.name for info in REFERENCE_FORMATS)
+    raise ConfigurationError(f"unknown reference format {format!r}; use one of {known}")
 
 
 def describe_formats() -> list[FormatInfo]:

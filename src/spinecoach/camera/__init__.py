@@ -1,0 +1,1 @@
+"""Camera angles from pose landmarks (landmark maths only; no MediaPipe/OpenCV import)."""
