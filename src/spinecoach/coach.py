@@ -669,6 +669,13 @@ async def _store_loop(history: History, recorder: LiveRecorder) -> None:
             await asyncio.to_thread(history.flush, recorder)
 
 
+def _store_task(history: History | None, session: LiveSession) -> asyncio.Task[None] | None:
+    """The task that commits a stored session as it runs (None: not stored)."""
+    if history is None or session.recorder is None:
+        return None
+    return asyncio.create_task(_store_loop(history, session.recorder))
+
+
 class _Output:
     """The live panel (a terminal) or progress lines (anything else)."""
 
@@ -779,11 +786,7 @@ async def _replay(
 ) -> None:
     from spinecoach.web.session import replay_simulation
 
-    store = (
-        asyncio.create_task(_store_loop(history, session.recorder))
-        if history is not None and session.recorder is not None
-        else None
-    )
+    store = _store_task(history, session)
     try:
         with (
             _ctrl_c_stops(control, output.view),
@@ -995,11 +998,7 @@ async def _device_session(
             output.show(messages)
 
         pump = DevicePump(session, feeds, origin_host_s=time.monotonic(), emit=emit)
-        store = (
-            asyncio.create_task(_store_loop(history, session.recorder))
-            if history is not None and session.recorder is not None
-            else None
-        )
+        store = _store_task(history, session)
         task = asyncio.create_task(pump.run())
         try:
             with (

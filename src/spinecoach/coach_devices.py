@@ -30,12 +30,18 @@ import asyncio
 import contextlib
 import dataclasses
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any, Final
 
 from spinecoach.conventions import PLACEMENTS
 from spinecoach.errors import ConfigurationError, SpinecoachError
-from spinecoach.sources.live import DeviceFeed, SourceHub
+from spinecoach.sources.live import (
+    DeviceFeed,
+    SourceHub,
+    ble_feed,
+    phyphox_feed,
+    run_supervised,
+)
 
 #: Seconds to wait for every sensor's first data before giving up.
 WAIT_FOR_DATA_S: Final = 90.0
@@ -126,11 +132,10 @@ async def running_sources(
                     url = phyphox_url(target)
                 except ConfigurationError as error:
                     raise DeviceSourceError(str(error)) from None
-                host = url.removeprefix("http://").removeprefix("https://")
-                feed = hub.device(f"phyphox:{host}", kind="phyphox", name=f"Phone {host} (phyphox)")
+                feed = phyphox_feed(hub, url)
                 hub.assign(feed.id, placement)
                 source = PhyphoxRemoteSource(url, feed, start_measurement=True)
-                tasks.append(asyncio.create_task(_supervised(feed, source.run)))
+                tasks.append(asyncio.create_task(run_supervised(feed, source.run)))
         elif spec.kind == "ble":
             from spinecoach.sources.ble import (
                 BleDeviceSource,
@@ -139,9 +144,7 @@ async def running_sources(
             )
 
             for placement, address in zip(PLACEMENTS, spec.targets, strict=False):
-                feed = hub.device(
-                    f"ble:{address}", kind="ble", name=f"Sensor {address} (Bluetooth)"
-                )
+                feed = ble_feed(hub, address)
                 hub.assign(feed.id, placement)
                 try:
                     protocol = (
@@ -152,7 +155,7 @@ async def running_sources(
                 except ConfigurationError as error:
                     raise DeviceSourceError(str(error)) from None
                 ble = BleDeviceSource(address, protocol, feed)
-                tasks.append(asyncio.create_task(_supervised(feed, ble.run)))
+                tasks.append(asyncio.create_task(run_supervised(feed, ble.run)))
         else:
             server = await _ingest_server(hub, listen, say)
         yield
@@ -166,15 +169,6 @@ async def running_sources(
             server[0].should_exit = True
             with contextlib.suppress(Exception):
                 await server[1]
-
-
-async def _supervised(feed: DeviceFeed, run: Callable[[], Awaitable[None]]) -> None:
-    try:
-        await run()
-    except asyncio.CancelledError:
-        raise
-    except Exception as error:  # shown with the device's status
-        feed.set_state("failed", str(error) or type(error).__name__)
 
 
 async def _ingest_server(

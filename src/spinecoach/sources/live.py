@@ -48,10 +48,11 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 import math
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
@@ -63,6 +64,7 @@ from spinecoach.errors import InputFormatError
 from spinecoach.sources.timealign import ClockAligner
 
 FloatArray = NDArray[np.float64]
+log = logging.getLogger(__name__)
 
 DeviceState = Literal["connecting", "connected", "reconnecting", "disconnected", "failed"]
 
@@ -291,10 +293,12 @@ class DeviceFeed:
             return None
         device_t, acc, gyr = device_t[fresh], acc[fresh], gyr[fresh]
         mag = None if mag is None else mag[fresh]
-        self._aligner.update(float(device_t[-1]), max(arrival, self._last_arrival_or(arrival)))
-        if self._last_arrival_s is not None:
-            self._arrivals.append(arrival - self._last_arrival_s)
-        self._last_arrival_s = max(arrival, self._last_arrival_or(arrival))
+        previous = self._last_arrival_s
+        if previous is not None:  # host receive times never go back (a monotonic clock)
+            arrival = max(arrival, previous)
+            self._arrivals.append(arrival - previous)
+        self._last_arrival_s = arrival
+        self._aligner.update(float(device_t[-1]), arrival)
         host_t = np.asarray(self._aligner.current_fit().to_host(device_t), dtype=np.float64)
         # Strictly increasing, each sample at least 1 µs after the one before it.
         ordered = host_t[0] >= self._last_host_s + 1e-6 and bool(np.all(np.diff(host_t) >= 1e-6))
@@ -345,9 +349,6 @@ class DeviceFeed:
         if len(stored) == 1:
             return stored[0]
         return SampleBatch(self.id, host_t, acc, gyr, mag, stored[0].gap_before)
-
-    def _last_arrival_or(self, default: float) -> float:
-        return default if self._last_arrival_s is None else self._last_arrival_s
 
     def _update_rate(self, device_t: FloatArray) -> None:
         """The nominal rate: the median sample interval of the first batches."""
@@ -483,3 +484,28 @@ class SourceHub:
 
     def by_placement(self) -> dict[str, DeviceFeed]:
         return {f.placement: f for f in self._feeds.values() if f.placement is not None}
+
+
+def phyphox_feed(hub: SourceHub, url: str) -> DeviceFeed:
+    """The feed of the phone running phyphox at ``url`` (made on first use)."""
+    host = url.removeprefix("http://").removeprefix("https://")
+    return hub.device(f"phyphox:{host}", kind="phyphox", name=f"Phone {host} (phyphox)")
+
+
+def ble_feed(hub: SourceHub, address: str, name: str | None = None) -> DeviceFeed:
+    """The feed of the Bluetooth LE sensor at ``address`` (made on first use)."""
+    return hub.device(f"ble:{address}", kind="ble", name=name or f"Sensor {address} (Bluetooth)")
+
+
+async def run_supervised(feed: DeviceFeed, run: Callable[[], Awaitable[None]]) -> None:
+    """Run a pulled source's ``run`` until it ends or is cancelled; its end shows in the
+    feed's state (``disconnected`` when stopped, ``failed`` with the error's sentence),
+    and an error is logged, never raised (the server or the coach goes on)."""
+    try:
+        await run()
+    except asyncio.CancelledError:
+        feed.set_state("disconnected", "stopped")
+        raise
+    except Exception as error:
+        log.exception("device source %s failed", feed.id)
+        feed.set_state("failed", str(error) or type(error).__name__)

@@ -29,7 +29,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -78,12 +78,7 @@ class DeskBreakSettings:
     quiet_end: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "sitting_limit_min": self.sitting_limit_min,
-            "snooze_min": self.snooze_min,
-            "quiet_start": self.quiet_start,
-            "quiet_end": self.quiet_end,
-        }
+        return asdict(self)
 
 
 def rows_from_analysis(

@@ -42,7 +42,13 @@ from spinecoach.sources.ble import (
     protocol_by_name,
     struct_protocol_from_dict,
 )
-from spinecoach.sources.live import DeviceFeed, SourceHub
+from spinecoach.sources.live import (
+    DeviceFeed,
+    SourceHub,
+    ble_feed,
+    phyphox_feed,
+    run_supervised,
+)
 from spinecoach.sources.phyphox_remote import PhyphoxRemoteSource, phyphox_url
 from spinecoach.sources.sensor_logger_push import (
     MAX_PUSH_BYTES,
@@ -214,17 +220,7 @@ def _run_source(request: Request, feed: DeviceFeed, runner: Any) -> None:
     if old is not None:
         old.cancel()
 
-    async def supervise() -> None:
-        try:
-            await runner.run()
-        except asyncio.CancelledError:
-            feed.set_state("disconnected", "stopped")
-            raise
-        except Exception as error:  # shown on the page; the server goes on
-            log.exception("device source %s failed", feed.id)
-            feed.set_state("failed", str(error) or type(error).__name__)
-
-    tasks[feed.id] = asyncio.create_task(supervise())
+    tasks[feed.id] = asyncio.create_task(run_supervised(feed, runner.run))
 
 
 class PhyphoxIn(BaseModel):
@@ -244,8 +240,7 @@ async def start_phyphox(body: PhyphoxIn, request: Request) -> dict[str, Any]:
             422, str(error), "enter the URL phyphox shows, e.g. 192.168.1.20:8080"
         ) from None
     hub = hub_of(request)
-    host = url.removeprefix("http://").removeprefix("https://")
-    feed = hub.device(f"phyphox:{host}", kind="phyphox", name=f"Phone {host} (phyphox)")
+    feed = phyphox_feed(hub, url)
     feed.set_state("connecting", f"connecting to phyphox at {url}")
     _run_source(request, feed, PhyphoxRemoteSource(url, feed, start_measurement=True))
     if body.placement is not None:
@@ -282,9 +277,7 @@ async def start_ble(body: BleIn, request: Request) -> dict[str, Any]:
             422, str(error), 'use protocol "polar-pmd", or "struct" with a device description'
         ) from None
     hub = hub_of(request)
-    feed = hub.device(
-        f"ble:{body.address}", kind="ble", name=body.name or f"Sensor {body.address} (Bluetooth)"
-    )
+    feed = ble_feed(hub, body.address, body.name)
     feed.set_state("connecting", f"connecting to {body.address}")
     _run_source(request, feed, BleDeviceSource(body.address, protocol, feed))
     if body.placement is not None:

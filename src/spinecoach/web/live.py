@@ -33,7 +33,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -82,6 +82,20 @@ class _Running:
     pain_before_mm: float | None = None
     helpers: list[asyncio.Task[None]] = field(default_factory=list)
     pump: DevicePump | None = None
+
+
+#: What the client is told when a session stops on a server error (the log says why).
+_SERVER_ERROR: Final = ProtocolError(
+    "session-failed",
+    "the session stopped on a server error (see the server log)",
+    "start a new session; report the problem if it happens again",
+)
+
+
+def _stamp_cues(messages: Sequence[ServerMessage], wall_ms: float) -> list[ServerMessage]:
+    """``messages`` with ``wall_ms`` (Unix ms when their samples arrived) on each cue."""
+    stamp = {"wall_ms": round(wall_ms, 1)}
+    return [m.model_copy(update=stamp) if m.type == "cue" else m for m in messages]
 
 
 def _no_session(kind: str) -> ProtocolError:
@@ -215,11 +229,9 @@ class LiveConnection:
                     'start the session with "source": "external" to stream your own sensors',
                 )
             if isinstance(message, SamplesMessage):
-                stamp = {"wall_ms": round(time.time() * 1e3, 1)}  # received: each cue's wall_ms
+                received_ms = time.time() * 1e3
                 out = await asyncio.to_thread(running.session.add_samples, message)
-                await self._send(
-                    *(m.model_copy(update=stamp) if m.type == "cue" else m for m in out)
-                )
+                await self._send(*_stamp_cues(out, received_ms))
             else:
                 await self._send(*running.session.annotate(message))
         elif isinstance(message, PauseMessage | ResumeMessage):
@@ -338,8 +350,7 @@ class LiveConnection:
         running.helpers.append(asyncio.create_task(self._pump(running, running.pump)))
 
     async def _emit(self, messages: list[ServerMessage]) -> None:
-        stamp = {"wall_ms": round(time.time() * 1e3, 1)}
-        await self._send(*(m.model_copy(update=stamp) if m.type == "cue" else m for m in messages))
+        await self._send(*_stamp_cues(messages, time.time() * 1e3))
 
     async def _pump(self, running: _Running, pump: DevicePump) -> None:
         try:
@@ -348,13 +359,7 @@ class LiveConnection:
             raise
         except Exception:  # the connection survives a failed session
             log.exception("device session failed")
-            await self._send(
-                ProtocolError(
-                    "session-failed",
-                    "the session stopped on a server error (see the server log)",
-                    "start a new session; report the problem if it happens again",
-                ).as_message()
-            )
+            await self._send(_SERVER_ERROR.as_message())
 
     async def _store_live(self, running: _Running, message: StartMessage) -> None:
         """Store the session from its first moment (when the server keeps a history)."""
@@ -495,13 +500,7 @@ class LiveConnection:
             await self._send(*await self._finish(running))
         except Exception:  # the connection survives a failed session
             log.exception("live session failed")
-            await self._send(
-                ProtocolError(
-                    "session-failed",
-                    "the session stopped on a server error (see the server log)",
-                    "start a new session; report the problem if it happens again",
-                ).as_message()
-            )
+            await self._send(_SERVER_ERROR.as_message())
         finally:
             if self._running is running:
                 self._running = None
