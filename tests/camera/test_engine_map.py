@@ -17,7 +17,8 @@ from spinecoach.camera.engine_map import (
     camera_coaching,
     camera_session_angles,
 )
-from spinecoach.camera.landmarks import LandmarkSequence
+from spinecoach.camera.synthetic import FPS, SIZE, side_skeleton
+from spinecoach.camera.synthetic import rep_profile as profile
 from spinecoach.conventions import (
     LOWER_INCLINATION,
     LUMBAR_FLEXION,
@@ -27,67 +28,6 @@ from spinecoach.conventions import (
 from spinecoach.errors import ConfigurationError
 from spinecoach.exercises import ExerciseEngine, detect_exercise
 from spinecoach.motion.flags import FLAG_GAP, FLAG_NOT_CALIBRATED
-
-FPS = 30.0
-SIZE = (640, 480)
-
-
-def _minjerk(s: np.ndarray) -> np.ndarray:
-    s = np.clip(s, 0.0, 1.0)
-    return np.asarray(10 * s**3 - 15 * s**4 + 6 * s**5)
-
-
-def profile(
-    t: np.ndarray, reps: int, peak_deg: float, *, start_s: float = 4.0, extension_deg: float = 0.0
-) -> np.ndarray:
-    """Trunk angle (deg) of ``reps`` reps: out 2 s, hold 2 s, back 2 s, [extension: out 2 s,
-    hold 3 s, back 2 s], rest 4 s."""
-    angle = np.zeros_like(t)
-    rep_s = 6.0 + (7.0 if extension_deg else 0.0) + 4.0
-    for k in range(reps):
-        a = start_s + k * rep_s
-        angle += peak_deg * (_minjerk((t - a) / 2.0) - _minjerk((t - a - 4.0) / 2.0))
-        if extension_deg:
-            b = a + 6.0
-            angle -= extension_deg * (_minjerk((t - b) / 2.0) - _minjerk((t - b - 5.0) / 2.0))
-    return angle
-
-
-def side_skeleton(
-    trunk_deg: np.ndarray, *, seated: bool, facing: str = "right"
-) -> LandmarkSequence:
-    """Landmarks (normalised image coordinates) of a person side-on to the camera whose
-    trunk leans ``trunk_deg`` forward about the hips; thighs horizontal when seated,
-    vertical when standing."""
-    n = trunk_deg.shape[0]
-    f = 1.0 if facing == "right" else -1.0
-    w, h = SIZE
-    pts = np.zeros((n, 33, 2))
-    hip = np.array([320.0, 300.0 if seated else 250.0])
-    th = np.radians(trunk_deg)
-    trunk_len = 150.0
-    shoulder = hip + trunk_len * np.stack([f * np.sin(th), -np.cos(th)], axis=1)
-    head = hip + (trunk_len + 40.0) * np.stack([f * np.sin(th), -np.cos(th)], axis=1)
-    knee = hip + (np.array([f * 120.0, 0.0]) if seated else np.array([0.0, 110.0]))
-    ankle = knee + np.array([0.0, 110.0])
-    for left, right, point in (
-        (11, 12, shoulder),
-        (23, 24, hip + 0 * shoulder),
-        (25, 26, knee + 0 * shoulder),
-        (27, 28, ankle + 0 * shoulder),
-        (7, 8, head),
-    ):
-        pts[:, left] = point
-        pts[:, right] = point
-    pts[:, 0] = head + np.array([f * 15.0, 5.0])  # the nose, ahead of the ears
-    pts[:, 29] = pts[:, 27] - np.array([f * 10.0, -8.0])  # heels
-    pts[:, 31] = pts[:, 27] + np.array([f * 25.0, 8.0])  # toes
-    landmarks = np.zeros((n, 33, 3))
-    landmarks[..., 0] = pts[..., 0] / w
-    landmarks[..., 1] = pts[..., 1] / h
-    t = np.arange(n) / FPS
-    return LandmarkSequence.from_arrays(t, landmarks, image_size=SIZE)
-
 
 # Without the silhouette, lumbar_flexion_deg is NaN for a whole hip-hinge rep: the
 # lumbar measure is NaN and not judged (no warning: faults.rep_measures guards it).

@@ -14,46 +14,10 @@ from spinecoach.camera.silhouette import (
     back_curvature,
     back_normal,
 )
+from spinecoach.camera.synthetic import standing_mask
 from spinecoach.errors import ConfigurationError
 
 SPAN = SilhouetteSettings().span
-
-
-def standing_mask(
-    turn_deg: float,
-    *,
-    size: int = 400,
-    top: float = 60.0,
-    bottom: float = 340.0,
-    back_x: float = 160.0,
-    depth: float = 90.0,
-    facing: str = "right",
-    soft: bool = False,
-) -> tuple[np.ndarray, tuple[float, float], tuple[float, float]]:
-    """A side-on trunk between shoulder (top) and hip (bottom) whose back outline, over the
-    sampled span, is a circular arc turning ``turn_deg`` (positive: rounded, bulging away
-    from the face; negative: hollow). Facing image-right the back is on the left."""
-    yy, xx = np.mgrid[0:size, 0:size].astype(np.float64)
-    chord = (bottom - top) * (SPAN[1] - SPAN[0])
-    mid = 0.5 * (top + bottom)
-    if abs(turn_deg) > 1e-9:
-        radius = chord / (2.0 * math.sin(math.radians(abs(turn_deg)) / 2.0))
-        base = math.sqrt(radius**2 - (chord / 2.0) ** 2)
-        bulge = np.sqrt(np.clip(radius**2 - (yy - mid) ** 2, 0.0, None)) - base
-        bulge *= math.copysign(1.0, turn_deg)
-    else:
-        bulge = np.zeros_like(yy)
-    body = (xx >= back_x - bulge) & (xx <= back_x + depth) & (yy >= top - 20) & (yy <= bottom + 20)
-    mask = body.astype(np.float64)
-    if soft:
-        mask = np.clip(mask * 0.6 + 0.1, 0.0, 1.0)  # a washed-out mask: every edge unsure
-    shoulder = (back_x + 0.4 * depth, top)
-    hip = (back_x + 0.4 * depth, bottom)
-    if facing == "left":
-        mask = mask[:, ::-1]
-        shoulder = (size - 1 - shoulder[0], shoulder[1])
-        hip = (size - 1 - hip[0], hip[1])
-    return mask, shoulder, hip
 
 
 def test_module_doctests() -> None:

@@ -10,7 +10,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,7 @@ import httpx
 import uvicorn
 from websockets.sync.client import ClientConnection
 
+from spinecoach.camera.source import CameraSource
 from spinecoach.recording import Recording
 from spinecoach.web.app import create_app
 from spinecoach.web.settings import Settings
@@ -52,14 +53,20 @@ def send(ws: ClientConnection, **message: Any) -> None:
     ws.send(json.dumps(message))
 
 
-def serve(settings: Settings, *, posture_day: Recording | None = None) -> Iterator[LiveServer]:
+def serve(
+    settings: Settings,
+    *,
+    posture_day: Recording | None = None,
+    camera_source: Callable[[], CameraSource] | None = None,
+) -> Iterator[LiveServer]:
     """A real uvicorn server on a free loopback port, in a background thread
-    (``posture_day``: the simulated day a ``sim-day`` posture monitor replays)."""
+    (``posture_day``: the simulated day a ``sim-day`` posture monitor replays;
+    ``camera_source``: makes the camera of camera sessions)."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     config = uvicorn.Config(
-        create_app(settings, posture_day=posture_day),
+        create_app(settings, posture_day=posture_day, camera_source=camera_source),
         ws="websockets-sansio",  # the websockets implementation without deprecated APIs
         log_level="warning",
         lifespan="on",

@@ -7,6 +7,7 @@ Layout of an export folder::
     people.csv / people.parquet    one file per table (and per chosen format)
     sessions.csv / ...
     recordings/session-<id>.screc  the session's recording, bit-exact (verified SHA-256)
+    angles/session-<id>.csv        a camera session's angle frames (and/or .parquet)
 
 Design choices:
 
@@ -28,6 +29,17 @@ Design choices:
   (``from_live_blocks: true`` in the manifest). A session with neither is exported
   without a recording and listed under ``recordings.sessions_without_recording``. A corrupt
   recording stops the export with an error naming the session.
+* **Camera sessions** have no recording (they are listed under
+  ``sessions_without_recording``): their raw data are the angle frames the engine was
+  fed, stored in ``angle_blocks`` (exported as a table like any other, ``data`` as
+  compressed bytes). Because a researcher wants the frames, not compressed blocks, each
+  camera session's frames are also written decoded, one file per session and format,
+  ``angles/session-<id>.csv``/``.parquet``: columns ``time_s`` (s, session clock), the
+  angle columns by name (degrees; in CSV an empty cell where the camera could not see,
+  NaN in Parquet) and ``flags`` (the integer quality bit mask of
+  :mod:`spinecoach.motion.flags`), bit-exact. The manifest lists them under
+  ``angle_frames``. A corrupt block stops the export with an error naming the session
+  and the block.
 * **Never half-written**: everything is written into a hidden temporary sibling folder
   that is renamed to ``out`` at the end; on any error it is removed. An existing
   non-empty ``out`` is refused; ``force=True`` replaces it only after the new export is
@@ -58,9 +70,9 @@ Design choices:
 ...     summary = export_database(url, Path(folder) / "export", formats="csv")
 ...     summary.rows["sessions"], summary.sessions_without_recording
 ...     names = {p.name for p in (Path(folder) / "export").iterdir()}
-...     sorted(names & {"sessions.csv", "posture_minutes.csv", "manifest.json"})
+...     sorted(names & {"angle_blocks.csv", "sessions.csv", "posture_minutes.csv", "manifest.json"})
 (1, (1,))
-['manifest.json', 'posture_minutes.csv', 'sessions.csv']
+['angle_blocks.csv', 'manifest.json', 'posture_minutes.csv', 'sessions.csv']
 """
 
 from __future__ import annotations
@@ -70,6 +82,7 @@ import csv
 import hashlib
 import io
 import json
+import math
 import os
 import secrets
 import shutil
@@ -105,8 +118,9 @@ from sqlalchemy.sql import ColumnElement, Select
 from spinecoach import __version__
 from spinecoach.errors import ConfigurationError
 from spinecoach.io.native import FORMAT_VERSION
+from spinecoach.motion.process import AngleFrames
 from spinecoach.store.db import SQLITE_BUSY_TIMEOUT_MS, make_engine, migrations_path
-from spinecoach.store.live import stored_recording
+from spinecoach.store.live import stored_angle_frames, stored_recording
 from spinecoach.store.models import Base
 from spinecoach.store.repository import json_safe, recording_file_bytes, recording_to_bytes
 
@@ -114,11 +128,13 @@ from spinecoach.store.repository import json_safe, recording_file_bytes, recordi
 EXPORT_FORMATS: Final = ("csv", "parquet", "both")
 MANIFEST_NAME: Final = "manifest.json"
 RECORDINGS_FOLDER: Final = "recordings"
+ANGLES_FOLDER: Final = "angles"
 #: ``manifest.json`` says ``"format": MANIFEST_FORMAT``; a folder with it is an export.
 MANIFEST_FORMAT: Final = "spinecoach-export"
 MANIFEST_VERSION: Final = 1
 _BLOB_TABLE: Final = "recording_blobs"
 _BLOB_COLUMN: Final = "data"
+_ANGLE_TABLE: Final = "angle_blocks"
 
 
 @dataclass(frozen=True)
@@ -126,7 +142,8 @@ class ExportSummary:
     """What :func:`export_database` wrote.
 
     ``rows`` is the row count per table; ``recordings`` the session ids whose recording
-    was written; ``files`` the number of files (the manifest included).
+    was written; ``angle_frames`` the (camera) session ids whose angle frames were
+    written; ``files`` the number of files (the manifest included).
     """
 
     out: Path
@@ -135,6 +152,7 @@ class ExportSummary:
     sessions_without_recording: tuple[int, ...]
     files: int
     schema_revision: str
+    angle_frames: tuple[int, ...] = ()
 
 
 def recording_filename(session_id: int) -> str:
@@ -144,6 +162,15 @@ def recording_filename(session_id: int) -> str:
     'recordings/session-7.screc'
     """
     return f"{RECORDINGS_FOLDER}/session-{session_id}.screc"
+
+
+def angles_filename(session_id: int, extension: str = "csv") -> str:
+    """Path of a camera session's angle frames inside an export folder.
+
+    >>> angles_filename(7), angles_filename(7, "parquet")
+    ('angles/session-7.csv', 'angles/session-7.parquet')
+    """
+    return f"{ANGLES_FOLDER}/session-{session_id}.{extension}"
 
 
 def export_database(
@@ -160,8 +187,8 @@ def export_database(
     records; ``force`` replaces an earlier export at ``out`` once the new one is complete.
     Raises :class:`~spinecoach.errors.ConfigurationError` for a bad option, a refused
     ``out``, an unknown person or a database at another schema revision, and
-    :class:`~spinecoach.errors.InputFormatError` for a corrupt stored recording; in every
-    case nothing is left behind.
+    :class:`~spinecoach.errors.InputFormatError` for a corrupt stored recording or angle
+    block; in every case nothing is left behind.
     """
     if formats not in EXPORT_FORMATS:
         raise ConfigurationError(
@@ -436,6 +463,43 @@ def _parquet_bytes(table: Table, columns: Sequence[Column[Any]], rows: Sequence[
     return sink.getvalue()
 
 
+def _angles_csv_bytes(frames: AngleFrames) -> bytes:
+    """Angle frames as CSV: ``time_s``, the angle columns, ``flags``; NaN is empty."""
+    names = list(frames.angles)
+    columns = [frames.time_s.tolist(), *(frames.angles[n].tolist() for n in names)]
+    flags = frames.flags.tolist()
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["time_s", *names, "flags"])
+    for k, value in enumerate(flags):
+        writer.writerow([*("" if math.isnan(c[k]) else repr(c[k]) for c in columns), str(value)])
+    return buffer.getvalue().encode("utf-8")
+
+
+def _angles_parquet_bytes(session_id: int, frames: AngleFrames) -> bytes:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    names = list(frames.angles)
+    table = pa.table(
+        {
+            "time_s": pa.array(frames.time_s, type=pa.float64()),
+            **{n: pa.array(frames.angles[n], type=pa.float64()) for n in names},
+            "flags": pa.array(frames.flags, type=pa.uint8()),
+        }
+    )
+    table = table.replace_schema_metadata(
+        {
+            "spinecoach.angles_of_session": str(session_id),
+            "spinecoach.units": "time_s: s; angles: deg; flags: spinecoach.motion.flags bits",
+            "spinecoach": __version__,
+        }
+    )
+    sink = io.BytesIO()
+    pq.write_table(table, sink)
+    return sink.getvalue()
+
+
 # Writing ---------------------------------------------------------------------------------------
 def _person_filter(table: Table, person_id: int, session_ids: Select[Any]) -> ColumnElement[bool]:
     if table.name == "people":
@@ -511,6 +575,9 @@ def _write_export(
         }
 
     session_ids = [row[0] for row in rows_by_table["sessions"]]
+    blocks_session = [c.name for c in _exported_columns(metadata.tables[_ANGLE_TABLE])].index(
+        "session_id"
+    )
     blob_columns = [c.name for c in _exported_columns(metadata.tables[_BLOB_TABLE])]
     blobs = {
         row[blob_columns.index("session_id")]: dict(zip(blob_columns, row, strict=True))
@@ -546,6 +613,33 @@ def _write_export(
             )
             db.expunge_all()  # one recording in memory at a time
 
+        camera_sessions = sorted(
+            {row[blocks_session] for row in rows_by_table[_ANGLE_TABLE]} & set(session_ids)
+        )
+        angle_files = []
+        for session_id in camera_sessions:
+            frames = stored_angle_frames(db, session_id)  # verified while decoding
+            if frames is None:  # pragma: no cover - it has blocks in this snapshot
+                continue
+            written = []
+            if formats in ("csv", "both"):
+                name = angles_filename(session_id, "csv")
+                folder.write(name, _angles_csv_bytes(frames))
+                written.append(name)
+            if formats in ("parquet", "both"):
+                name = angles_filename(session_id, "parquet")
+                folder.write(name, _angles_parquet_bytes(session_id, frames))
+                written.append(name)
+            angle_files.append(
+                {
+                    "session_id": session_id,
+                    "files": written,
+                    "frames": len(frames),
+                    "columns": ["time_s", *frames.angles, "flags"],
+                }
+            )
+            db.expunge_all()
+
     manifest = {
         "format": MANIFEST_FORMAT,
         "manifest_version": MANIFEST_VERSION,
@@ -560,6 +654,7 @@ def _write_export(
             "files": recordings,
             "sessions_without_recording": without,
         },
+        "angle_frames": {"files": angle_files},
         "files": dict(sorted(folder.files.items())),
     }
     (partial / MANIFEST_NAME).write_text(
@@ -572,4 +667,5 @@ def _write_export(
         sessions_without_recording=tuple(without),
         files=len(folder.files) + 1,
         schema_revision=revision,
+        angle_frames=tuple(entry["session_id"] for entry in angle_files),
     )

@@ -23,6 +23,38 @@ transaction.
 Sample blocks are zlib-compressed little-endian float64 rows ``t, acc xyz, gyr xyz``
 (plus ``mag xyz`` when the sensor has a magnetometer), so the stored samples are
 bit-identical to the ones received.
+
+Camera sessions have no samples: the engine is fed angle frames
+(:meth:`LiveRecorder.add_angle_frames`), and each commit writes the new ones as one
+``angle_blocks`` row in the same transaction — zlib-compressed little-endian float64 rows
+``time_s, <angle columns>, flags`` whose column names the block stores with it, so NaN
+(not seen) and the flags come back bit-identical (:func:`stored_angle_frames`). There
+is no IMU recording to assemble them into, so they stay in their blocks when the
+session completes (see :class:`~spinecoach.store.models.AngleBlock`).
+
+>>> import numpy as np, tempfile
+>>> from sqlalchemy.orm import Session
+>>> from spinecoach.conventions import ANGLE_COLUMNS
+>>> from spinecoach.store.db import make_engine, upgrade
+>>> with tempfile.TemporaryDirectory() as folder:
+...     url = f"sqlite:///{folder}/demo.sqlite3"
+...     upgrade(url)
+...     engine = make_engine(url)
+...     with Session(engine) as db:
+...         person = repository.create_person(db, "Ada")
+...         record = start_live_session(
+...             db, person.id, "hip-hinge", source="camera", live_config={}
+...         )
+...         recorder = LiveRecorder(record.id)
+...     angles = np.full((3, len(ANGLE_COLUMNS)), np.nan)
+...     recorder.add_angle_frames(np.array([0.0, 0.1, 0.2]), angles, np.zeros(3, np.uint8))
+...     with Session(engine) as db:
+...         commit_batch(db, recorder, recorder.take())
+...     with Session(engine) as db:
+...         frames = stored_angle_frames(db, recorder.session_id)
+...     engine.dispose()
+>>> len(frames), round(frames.rate_hz, 3)
+(3, 10.0)
 """
 
 from __future__ import annotations
@@ -39,12 +71,21 @@ import numpy as np
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from spinecoach.conventions import ANGLE_COLUMNS
 from spinecoach.errors import ConfigurationError, InputFormatError
 from spinecoach.exercises.model import Cue, ExerciseResult, Rep
+from spinecoach.motion.process import AngleFrames
 from spinecoach.motion.stream import SensorSample
 from spinecoach.recording import Event, Recording, SensorData
 from spinecoach.store import repository
-from spinecoach.store.models import EventRecord, SampleBlock, SessionRecord
+from spinecoach.store.models import (
+    ANGLE_BLOCK_FLAGS,
+    ANGLE_BLOCK_TIME,
+    AngleBlock,
+    EventRecord,
+    SampleBlock,
+    SessionRecord,
+)
 
 #: Seconds between two commits of a live session (the most a crash can lose, plus the
 #: commit's own time, which is milliseconds).
@@ -52,6 +93,8 @@ FLUSH_INTERVAL_S: Final = 0.5
 #: An active session without a heartbeat for this long (s) belongs to a stopped server.
 STALE_AFTER_S: Final = 5.0
 ZLIB_LEVEL: Final = 1  # fast: a block is written every half second
+#: Column names of the rows of an angle block written by this version.
+ANGLE_BLOCK_COLUMNS: Final[tuple[str, ...]] = (ANGLE_BLOCK_TIME, *ANGLE_COLUMNS, ANGLE_BLOCK_FLAGS)
 
 
 @dataclass
@@ -63,11 +106,14 @@ class LiveBatch:
     annotations: list[Event] = field(default_factory=list)
     reps: list[Rep] = field(default_factory=list)
     cues: list[Cue] = field(default_factory=list)
+    #: Camera angle frames, as row arrays ``(n, len(ANGLE_BLOCK_COLUMNS))`` float64.
+    angle_rows: list[np.ndarray] = field(default_factory=list)
 
     def prepend(self, older: LiveBatch) -> None:
         """Put ``older`` (a batch whose commit failed) in front of this one."""
         for placement, samples in older.samples.items():
             self.samples[placement] = samples + self.samples.get(placement, [])
+        self.angle_rows = older.angle_rows + self.angle_rows
         self.rates_hz = {**older.rates_hz, **self.rates_hz}
         self.annotations = older.annotations + self.annotations
         self.reps = older.reps + self.reps
@@ -77,9 +123,9 @@ class LiveBatch:
 class LiveRecorder:
     """Thread-safe buffer of one live session's data between commits.
 
-    The session's worker thread calls :meth:`add_items` and :meth:`add_results`; the
-    committing thread calls :meth:`take` (and :meth:`give_back` when the commit failed,
-    so nothing is dropped).
+    The session's worker thread calls :meth:`add_items` (or, for a camera session,
+    :meth:`add_angle_frames`) and :meth:`add_results`; the committing thread calls
+    :meth:`take` (and :meth:`give_back` when the commit failed, so nothing is dropped).
     """
 
     def __init__(self, session_id: int, rates_hz: Mapping[str, float] | None = None) -> None:
@@ -92,6 +138,10 @@ class LiveRecorder:
         self._cues_taken = 0
         self.next_seq: dict[str, int] = {}
         self.samples_seen = 0
+        #: ``seq`` of the next angle block (advanced only by a successful commit).
+        self.next_angle_seq = 0
+        self.frames_seen = 0
+        self._last_frame_t = -math.inf
 
     def set_rate(self, placement: str, rate_hz: float) -> None:
         with self._lock:
@@ -106,6 +156,63 @@ class LiveRecorder:
                 else:
                     batch.samples.setdefault(item.placement, []).append(item)
                     self.samples_seen += 1
+
+    def add_angle_frames(self, time_s: np.ndarray, angles: np.ndarray, flags: np.ndarray) -> None:
+        """Camera angle frames for the next commit (copied: the caller may reuse arrays).
+
+        ``time_s`` (n,) seconds on the session clock, strictly increasing (also after the
+        frames added before); ``angles`` (n, len(ANGLE_COLUMNS)) degrees in
+        :data:`~spinecoach.conventions.ANGLE_COLUMNS` order, NaN where the camera cannot
+        see; ``flags`` (n,) uint8 bit masks of :mod:`spinecoach.motion.flags`. Raises
+        :class:`~spinecoach.errors.ConfigurationError` naming the argument otherwise,
+        and nothing is added.
+        """
+        times = np.asarray(time_s, dtype=np.float64)
+        values = np.asarray(angles, dtype=np.float64)
+        marks = np.asarray(flags)
+        n = times.shape[0] if times.ndim == 1 else -1
+        k = len(ANGLE_COLUMNS)
+        if times.ndim != 1:
+            raise ConfigurationError(
+                f"time_s must be a 1-d array of frame times (s), got shape {times.shape}"
+            )
+        if values.shape != (n, k):
+            raise ConfigurationError(
+                f"angles must have shape ({n}, {k}): one row per frame, the columns in "
+                f"ANGLE_COLUMNS order ({', '.join(ANGLE_COLUMNS)}); got {values.shape}"
+            )
+        if marks.shape != (n,):
+            raise ConfigurationError(f"flags must have shape ({n},) like time_s, got {marks.shape}")
+        if not np.issubdtype(marks.dtype, np.integer):
+            raise ConfigurationError(
+                f"flags must be uint8 bit masks (0-255), got dtype {marks.dtype}; pass "
+                "the FLAG_* values of spinecoach.motion.flags"
+            )
+        if n and (int(marks.min()) < 0 or int(marks.max()) > 255):
+            raise ConfigurationError(
+                f"flags must be uint8 bit masks (0-255), got values from {int(marks.min())} "
+                f"to {int(marks.max())}; pass the FLAG_* values of spinecoach.motion.flags"
+            )
+        if n == 0:
+            return
+        if not np.all(np.isfinite(times)) or np.any(np.diff(times) <= 0):
+            raise ConfigurationError(
+                "time_s must be finite and strictly increasing (session clock, s); give "
+                "each frame its own later time"
+            )
+        rows = np.empty((n, k + 2), dtype="<f8")
+        rows[:, 0] = times
+        rows[:, 1 : k + 1] = values
+        rows[:, k + 1] = marks.astype(np.uint8)
+        with self._lock:
+            if times[0] <= self._last_frame_t:
+                raise ConfigurationError(
+                    f"time_s must go on after the frames added before: the first new frame "
+                    f"is at {times[0]!r} s, the last one added at {self._last_frame_t!r} s"
+                )
+            self._batch.angle_rows.append(rows)
+            self._last_frame_t = float(times[-1])
+            self.frames_seen += n
 
     def add_results(self, reps: Sequence[Rep], cues: Sequence[Cue]) -> None:
         """The engine's reps and cues so far (only the new ones are kept)."""
@@ -165,6 +272,60 @@ def decode_block(block: SampleBlock) -> np.ndarray:
             fix="the samples of this block cannot be recovered; close the session without it",
         )
     return np.frombuffer(raw, dtype="<f8").reshape(block.n_samples, block.n_columns)
+
+
+def encode_angle_rows(rows: np.ndarray) -> bytes:
+    """Angle-frame rows ``(n, len(ANGLE_BLOCK_COLUMNS))`` as compressed float64 bytes."""
+    return zlib.compress(np.ascontiguousarray(rows, dtype="<f8").tobytes(), ZLIB_LEVEL)
+
+
+def decode_angle_block(block: AngleBlock) -> np.ndarray:
+    """The ``(n_frames, len(columns))`` float64 rows of a stored angle block, checked:
+    its layout (``time_s`` first, ``flags`` last), its size, and flags that are uint8."""
+    source = f"angle block {block.seq} of session {block.session_id}"
+    fix = (
+        "the frames of this block cannot be recovered; delete the block (angle_blocks row "
+        f"id {block.id}) to use the rest of the session"
+    )
+    columns = list(block.columns) if isinstance(block.columns, list) else []
+    if (
+        len(columns) < 2
+        or columns[0] != ANGLE_BLOCK_TIME
+        or columns[-1] != ANGLE_BLOCK_FLAGS
+        or not all(isinstance(c, str) for c in columns)
+        or len(set(columns)) != len(columns)
+    ):
+        raise InputFormatError(
+            source,
+            f"expected a list of distinct column names from {ANGLE_BLOCK_TIME!r} to "
+            f"{ANGLE_BLOCK_FLAGS!r}",
+            found=repr(block.columns)[:200],
+            fix=fix,
+        )
+    try:
+        raw = zlib.decompress(block.data)
+    except zlib.error as exc:
+        raise InputFormatError(
+            source,
+            "expected zlib-compressed angle frames: the stored block is corrupt",
+            found=str(exc),
+            fix=fix,
+        ) from exc
+    expected = block.n_frames * len(columns) * 8
+    if len(raw) != expected:
+        raise InputFormatError(
+            source,
+            f"expected {expected} bytes ({block.n_frames} frames × {len(columns)} float64 columns)",
+            found=f"{len(raw)} bytes",
+            fix=fix,
+        )
+    rows = np.frombuffer(raw, dtype="<f8").reshape(block.n_frames, len(columns))
+    marks = rows[:, -1]
+    if not np.all((marks >= 0) & (marks <= 255) & (marks == np.floor(marks))):
+        raise InputFormatError(
+            source, "expected flags that are whole numbers 0-255", found="other values", fix=fix
+        )
+    return rows
 
 
 # Sessions ----------------------------------------------------------------------------------
@@ -229,6 +390,22 @@ def commit_batch(
                     created_utc=datetime.now(UTC),
                 )
             )
+        angle_seq = recorder.next_angle_seq
+        if batch.angle_rows:
+            rows = np.concatenate(batch.angle_rows)
+            db.add(
+                AngleBlock(
+                    session_id=session_id,
+                    seq=angle_seq,
+                    n_frames=rows.shape[0],
+                    first_t_s=float(rows[0, 0]),
+                    last_t_s=float(rows[-1, 0]),
+                    columns=list(ANGLE_BLOCK_COLUMNS),
+                    data=encode_angle_rows(rows),
+                    created_utc=datetime.now(UTC),
+                )
+            )
+            angle_seq += 1
         record.reps.extend(repository.rep_record(rep) for rep in batch.reps)
         record.events.extend(repository.cue_record(cue) for cue in batch.cues)
         record.events.extend(
@@ -238,6 +415,7 @@ def commit_batch(
         record.status = "active"
         record.heartbeat_utc = now or datetime.now(UTC)
     recorder.next_seq = seqs
+    recorder.next_angle_seq = angle_seq
 
 
 def mark_stale_interrupted(
@@ -315,6 +493,46 @@ def stored_recording(db: Session, session_id: int) -> Recording | None:
     return Recording.create(sensors, start_utc=record.started_utc, events=annotations, meta=meta)
 
 
+def stored_angle_frames(db: Session, session_id: int) -> AngleFrames | None:
+    """The angle frames committed for a camera session (None when it has none).
+
+    Bit-identical to the frames added (NaN included); ``flags`` are uint8. ``angles``
+    holds every angle column the blocks name (normally ``ANGLE_COLUMNS``, in order; a
+    column missing from some blocks is NaN there). ``rate_hz`` is the median frame rate
+    (NaN for fewer than two frames): a camera's frames are not on an exact grid.
+    Raises :class:`~spinecoach.errors.InputFormatError` naming the session and the block
+    when a block is corrupt, :class:`~spinecoach.errors.ConfigurationError` for an
+    unknown session.
+    """
+    if db.get(SessionRecord, session_id) is None:
+        raise ConfigurationError(f"no session with id {session_id}")
+    blocks = list(
+        db.scalars(
+            select(AngleBlock).where(AngleBlock.session_id == session_id).order_by(AngleBlock.seq)
+        )
+    )
+    if not blocks:
+        return None
+    decoded = [(list(b.columns), decode_angle_block(b)) for b in blocks]
+    names: list[str] = []
+    for columns, _rows in decoded:
+        names.extend(c for c in columns[1:-1] if c not in names)
+    total = sum(rows.shape[0] for _columns, rows in decoded)
+    time_s = np.empty(total, dtype=np.float64)
+    flags = np.empty(total, dtype=np.uint8)
+    angles = {name: np.full(total, math.nan, dtype=np.float64) for name in names}
+    start = 0
+    for columns, rows in decoded:
+        stop = start + rows.shape[0]
+        time_s[start:stop] = rows[:, 0]
+        flags[start:stop] = rows[:, -1].astype(np.uint8)
+        for j, name in enumerate(columns[1:-1], start=1):
+            angles[name][start:stop] = rows[:, j]
+        start = stop
+    rate = float(1.0 / np.median(np.diff(time_s))) if total > 1 else math.nan
+    return AngleFrames(time_s=time_s, angles=angles, flags=flags, rate_hz=rate)
+
+
 def complete_live_session(
     db: Session,
     session_id: int,
@@ -322,8 +540,13 @@ def complete_live_session(
     *,
     summary_extra: Mapping[str, Any] | None = None,
 ) -> SessionRecord:
-    """Assemble the stored blocks into the session's recording, delete the blocks and
-    store the final ``result`` — all in one transaction."""
+    """Assemble the stored sample blocks into the session's recording, delete them and
+    store the final ``result`` — all in one transaction.
+
+    A session without samples (a camera session, or one that received nothing) is
+    completed without a recording; a camera session's angle blocks are kept as they are
+    (see :class:`~spinecoach.store.models.AngleBlock`).
+    """
     with db.begin():
         recording = stored_recording(db, session_id)
         if recording is not None:

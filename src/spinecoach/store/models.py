@@ -1,7 +1,8 @@
 """SQLAlchemy 2 ORM models: the only place the database schema is described in Python.
 
 Every record belongs to a person: ``people`` own ``sessions`` and ``pain_entries``;
-sets, reps, events and the raw recording belong to a session (and so to its person).
+sets, reps, events and the raw data (the recording, live sample blocks, a camera
+session's angle blocks) belong to a session (and so to its person).
 Deleting a person deletes everything of theirs (``ON DELETE CASCADE``).
 The 6-week program's records (enrolments, red-flag screenings, PSFS and medication
 entries, program decisions) also belong to a person directly.
@@ -131,7 +132,8 @@ class SessionRecord(Base):
     Named ``SessionRecord`` so it is never confused with SQLAlchemy's ``Session``.
     ``status`` is ``active`` while recording, ``completed`` once its result is saved,
     ``interrupted`` when the server stopped before that. ``summary`` is JSON.
-    ``source`` names where the samples came from (``sim``, ``external``, …);
+    ``source`` names where the data came from (``sim``, ``external``, ``devices``,
+    ``camera``: angle frames in ``angle_blocks`` instead of samples);
     ``heartbeat_utc`` is refreshed by every commit of a live session, and
     ``live_config`` keeps what replaying its stored samples needs (rates, position,
     calibration mode).
@@ -181,6 +183,12 @@ class SessionRecord(Base):
         cascade="all, delete-orphan",
         passive_deletes=True,
         order_by="(SampleBlock.placement, SampleBlock.seq)",
+    )
+    angle_blocks: Mapped[list[AngleBlock]] = relationship(
+        back_populates="session",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        order_by="AngleBlock.seq",
     )
 
 
@@ -348,6 +356,45 @@ class SampleBlock(Base):
     created_utc: Mapped[datetime] = mapped_column(default=utc_now)
 
     session: Mapped[SessionRecord] = relationship(back_populates="sample_blocks")
+
+
+#: First and last column names of an angle block's rows (the angle columns between).
+ANGLE_BLOCK_TIME: Final = "time_s"
+ANGLE_BLOCK_FLAGS: Final = "flags"
+
+
+class AngleBlock(Base):
+    """Angle frames of a camera session (no motion sensors), committed about every second.
+
+    ``data`` is zlib-compressed little-endian float64, ``n_frames`` rows of
+    ``len(columns)`` values; ``columns`` (JSON) names them: ``time_s`` (session clock),
+    the angle columns of :data:`spinecoach.conventions.ANGLE_COLUMNS` (degrees, NaN where
+    the camera could not see) and ``flags`` (the uint8 quality flags of
+    :mod:`spinecoach.motion.flags`, exact in float64). Naming the columns in every block
+    keeps old blocks readable if the angle columns change. ``seq`` orders a session's
+    blocks. Unlike sample blocks, they are kept when the session completes: they are the
+    session's raw data (there is no IMU recording to assemble them into), and rewriting
+    them at completion would only add a way for completion to fail.
+    """
+
+    __tablename__ = "angle_blocks"
+    __table_args__ = (
+        CheckConstraint("n_frames > 0", name="frames"),
+        CheckConstraint("last_t_s >= first_t_s", name="order"),
+        UniqueConstraint("session_id", "seq", name="uq_angle_blocks_session_seq"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(Integer)
+    n_frames: Mapped[int] = mapped_column(Integer)
+    first_t_s: Mapped[float] = mapped_column(Float)
+    last_t_s: Mapped[float] = mapped_column(Float)
+    columns: Mapped[list[str]] = mapped_column(JSONType)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_utc: Mapped[datetime] = mapped_column(default=utc_now)
+
+    session: Mapped[SessionRecord] = relationship(back_populates="angle_blocks")
 
 
 # The 6-week program (migration 0004; services in spinecoach.store.program) -------------

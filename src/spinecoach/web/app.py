@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime, time
 from importlib import resources
@@ -26,7 +26,9 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
 
 from spinecoach import __version__
-from spinecoach.errors import ConfigurationError, InputFormatError
+from spinecoach.camera.setup import CAMERA_VIEWS
+from spinecoach.camera.source import CameraSource
+from spinecoach.errors import ConfigurationError, InputFormatError, SpinecoachError
 from spinecoach.exercises.catalogue import Catalogue, default_catalogue
 from spinecoach.exercises.engine import SUPPORTED
 from spinecoach.recording import Recording
@@ -56,12 +58,17 @@ class PainIn(BaseModel):
 
 
 def create_app(
-    settings: Settings | None = None, *, posture_day: Recording | None = None
+    settings: Settings | None = None,
+    *,
+    posture_day: Recording | None = None,
+    camera_source: Callable[[], CameraSource] | None = None,
 ) -> FastAPI:
     """The spinecoach server app (``settings`` default: :func:`get_settings`).
 
     ``posture_day``: the recording a ``sim-day`` posture monitor replays (default: a
-    simulated 16-hour working day from ``settings.posture_sim_seed``)."""
+    simulated 16-hour working day from ``settings.posture_sim_seed``). ``camera_source``:
+    makes the camera of each camera session (default: ``settings.camera`` through OpenCV
+    and MediaPipe; tests give a stand-in pose model and images)."""
     settings = settings or get_settings()
 
     @asynccontextmanager
@@ -176,6 +183,31 @@ def create_app(
             for t in catalogue.techniques.values()
         ]
 
+    @app.get("/api/camera")
+    async def camera(request: Request) -> dict[str, Any]:
+        """The camera of camera sessions: can it be used, and how each technique is
+        filmed (the view, where the camera goes, whether a camera can coach it)."""
+        make = camera_source or (lambda: CameraSource(settings.camera))
+        source = make()
+        try:
+            await asyncio.to_thread(source.check_available)
+            problem = None
+        except SpinecoachError as error:
+            problem = str(error)
+        return {
+            "source": source.spec.label,
+            "available": problem is None,
+            "problem": problem,
+            "techniques": {
+                name: {
+                    "coachable": view.coachable,
+                    "view": view.view,
+                    "placement": view.placement,
+                }
+                for name, view in CAMERA_VIEWS.items()
+            },
+        }
+
     @app.websocket("/ws/live")
     async def live(websocket: WebSocket) -> None:
         state = websocket.app.state
@@ -186,6 +218,7 @@ def create_app(
             state.history,
             state.hub,
             on_finished=None if monitor is None else monitor.session_finished,
+            camera_source=camera_source,
         ).run()
 
     return app

@@ -5,7 +5,9 @@ about every half second while it runs (:meth:`History.flush`, see
 :mod:`spinecoach.store.live`) and completed with its result at the end
 (:meth:`History.complete_live`). A session whose server stopped shows as
 ``interrupted`` with everything committed up to then; :meth:`History.close_interrupted`
-replays its stored samples through the same engine and saves the summary.
+replays its stored samples through the same engine and saves the summary. A camera
+session (source ``camera``) has no samples: its stored angle frames are replayed through
+the exercise engine directly (:func:`replay_angle_frames`), as they were fed live.
 
 Every call is synchronous database work; the app runs it in a worker thread
 (``asyncio.to_thread``) so the event loop stays free. The server keeps one default
@@ -21,7 +23,7 @@ local person (the schema is multi-user; sign-in is not built yet).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -31,11 +33,13 @@ from sqlalchemy.orm import Session
 
 from spinecoach.errors import ConfigurationError
 from spinecoach.exercises.model import ExerciseResult
+from spinecoach.motion.process import AngleFrames
+from spinecoach.recording import Event
 from spinecoach.store import db as store_db
 from spinecoach.store import live as store_live
 from spinecoach.store import repository
 from spinecoach.store.live import LiveRecorder
-from spinecoach.store.models import PainEntry, Person, SampleBlock, SessionRecord
+from spinecoach.store.models import AngleBlock, PainEntry, Person, SampleBlock, SessionRecord
 
 
 class SessionStateError(ConfigurationError):
@@ -44,6 +48,44 @@ class SessionStateError(ConfigurationError):
 
 #: Display name of the person the local server records sessions for.
 LOCAL_PERSON_NAME: Final = "Local user"
+#: ``sessions.source`` of a session fed with camera angle frames instead of samples.
+CAMERA_SOURCE: Final = "camera"
+
+
+def replay_angle_frames(
+    technique: str,
+    frames: AngleFrames | None,
+    annotations: Sequence[Event] = (),
+    *,
+    position: str | None = None,
+) -> ExerciseResult:
+    """The exercise engine's result on stored angle frames, fed as a live camera session
+    feeds them: frame by frame, each annotation announced at its start (before a frame
+    at the same time), the engine calibrated in ``position`` (default: the technique's
+    start position, as :class:`~spinecoach.web.session.LiveSession`).
+
+    The flags are not fed: the engine reads the angles only (a frame the camera did
+    not see has a NaN main signal).
+    """
+    from spinecoach.exercises.engine import ExerciseEngine
+    from spinecoach.sim.techniques import TECHNIQUE_POSITIONS
+
+    engine = ExerciseEngine(
+        technique, calibrated_position=position or TECHNIQUE_POSITIONS.get(technique)
+    )
+    pending = sorted(annotations, key=lambda e: e.start_s)
+    i = 0
+    if frames is not None:
+        names = list(frames.angles)
+        columns = [frames.angles[name].tolist() for name in names]
+        for k, t in enumerate(frames.time_s.tolist()):
+            while i < len(pending) and pending[i].start_s <= t:
+                engine.add_annotation(pending[i])
+                i += 1
+            engine.update(t, {name: columns[j][k] for j, name in enumerate(names)})
+    for event in pending[i:]:
+        engine.add_annotation(event)
+    return engine.result()
 
 
 @dataclass
@@ -124,7 +166,9 @@ class History:
 
     def close_interrupted(self, session_id: int) -> dict[str, Any]:
         """Close an ``interrupted`` session of this person with its summary: the stored
-        samples and annotations are replayed through the same engine as live.
+        samples and annotations are replayed through the same engine as live (a camera
+        session's angle frames through the exercise engine, see
+        :func:`replay_angle_frames`).
 
         Raises :class:`~spinecoach.errors.ConfigurationError` (with the reason) for an
         unknown session, one that is still running or one already closed.
@@ -143,8 +187,19 @@ class History:
             if record.status == "completed":
                 raise SessionStateError(f"session {session_id} is already closed")
             recording = store_live.stored_recording(db, session_id)
+            frames = store_live.stored_angle_frames(db, session_id)
             config = dict(record.live_config or {})
             technique = record.technique
+            camera = record.source == CAMERA_SOURCE or (frames is not None and recording is None)
+            annotations = [
+                Event(e.label, e.start_s, e.end_s) for e in record.events if e.kind == "annotation"
+            ]
+        if camera:
+            replayed = replay_angle_frames(
+                technique, frames, annotations, position=config.get("position")
+            )
+            recorded_s = float(frames.time_s[-1] - frames.time_s[0]) if frames is not None else 0.0
+            return self._close(session_id, replayed, recorded_s)
         session = LiveSession(
             technique,
             rates_hz=(
@@ -162,6 +217,10 @@ class History:
         result = session.result
         assert result is not None
         recorded_s = recording.duration_s if recording is not None else 0.0
+        return self._close(session_id, result, recorded_s)
+
+    def _close(self, session_id: int, result: ExerciseResult, recorded_s: float) -> dict[str, Any]:
+        """Complete an interrupted session with its replayed ``result``; its summary."""
         with Session(self.engine) as db:
             store_live.complete_live_session(
                 db,
@@ -177,9 +236,7 @@ class History:
             record = db.get(SessionRecord, session_id)
             if record is None or record.person_id != self.person_id:
                 raise ConfigurationError(f"no session with id {session_id}")
-            recorded = db.scalar(
-                select(func.max(SampleBlock.last_t)).where(SampleBlock.session_id == session_id)
-            )
+            recorded = _recorded_until(db, session_id).get(session_id)
             return _summary(db, record, recorded)
 
     def add_pain(self, session_id: int, vas_mm: float, context: str) -> None:
@@ -192,17 +249,27 @@ class History:
         with Session(self.engine) as db:
             store_live.mark_stale_interrupted(db)
         with Session(self.engine) as db:
-            recorded = dict(
-                db.execute(
-                    select(SampleBlock.session_id, func.max(SampleBlock.last_t)).group_by(
-                        SampleBlock.session_id
-                    )
-                ).all()
-            )
+            recorded = _recorded_until(db)
             return [
                 _summary(db, record, recorded.get(record.id))
                 for record in repository.list_sessions(db, self.person_id)
             ]
+
+
+def _recorded_until(db: Session, session_id: int | None = None) -> dict[int, float]:
+    """Session id → the last stored time (s) of its live sample or angle blocks."""
+    recorded: dict[int, float] = {}
+    for model_session, last in (
+        (SampleBlock.session_id, func.max(SampleBlock.last_t)),
+        (AngleBlock.session_id, func.max(AngleBlock.last_t_s)),
+    ):
+        query = select(model_session, last).group_by(model_session)
+        if session_id is not None:
+            query = query.where(model_session == session_id)
+        for sid, until in db.execute(query).all():
+            if until is not None:
+                recorded[sid] = max(float(until), recorded.get(sid, float("-inf")))
+    return recorded
 
 
 def _summary(db: Session, record: SessionRecord, recorded_until_s: float | None) -> dict[str, Any]:

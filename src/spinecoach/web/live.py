@@ -40,13 +40,16 @@ from typing import Any, Final
 from starlette.websockets import WebSocket
 
 from spinecoach import __version__
+from spinecoach.camera.live import CameraCoach
+from spinecoach.camera.source import CameraSource
 from spinecoach.conventions import PLACEMENTS
-from spinecoach.errors import SpinecoachError
+from spinecoach.errors import ConfigurationError, SpinecoachError
 from spinecoach.exercises.engine import SUPPORTED
 from spinecoach.recording import Recording
 from spinecoach.sim import PROFILES, simulate
 from spinecoach.sources.live import DeviceFeed, SourceHub
 from spinecoach.store.live import FLUSH_INTERVAL_S, without_samples
+from spinecoach.web.camera import CameraEnded, CameraPump
 from spinecoach.web.devices import DevicePump
 from spinecoach.web.history import History
 from spinecoach.web.protocol import (
@@ -71,6 +74,9 @@ log = logging.getLogger(__name__)
 
 #: Seconds between two checks of the watchdog.
 WATCHDOG_TICK_S: Final = 0.1
+#: A camera is silent after this long (s) without an image (the first one waits for the
+#: pose model to load).
+CAMERA_TIMEOUT_S: Final = 3.0
 
 
 @dataclass
@@ -81,7 +87,7 @@ class _Running:
     task: asyncio.Task[None] | None = None
     pain_before_mm: float | None = None
     helpers: list[asyncio.Task[None]] = field(default_factory=list)
-    pump: DevicePump | None = None
+    pump: DevicePump | CameraPump | None = None
 
 
 #: What the client is told when a session stops on a server error (the log says why).
@@ -106,8 +112,11 @@ def _no_session(kind: str) -> ProtocolError:
     )
 
 
-def live_config(session: LiveSession, source: str, message: StartMessage) -> dict[str, Any]:
-    """What replaying a stored live session needs (kept with the session)."""
+def live_config(
+    session: LiveSession, source: str, message: StartMessage, *, camera: str | None = None
+) -> dict[str, Any]:
+    """What replaying a stored live session needs (kept with the session); ``camera``:
+    the camera of a camera session (``camera:0``, ``video:PATH``)."""
     config: dict[str, Any] = {
         "placements": list(session.placements),
         "rates_hz": session.rates_hz,
@@ -116,6 +125,8 @@ def live_config(session: LiveSession, source: str, message: StartMessage) -> dic
     }
     if source == "devices":
         config["devices"] = dict(message.devices or {})
+    if source == "camera":
+        config["camera"] = camera
     if source == "sim":
         config["sim"] = {
             "seed": message.seed,
@@ -156,11 +167,14 @@ class LiveConnection:
         hub: SourceHub | None = None,
         *,
         on_finished: Callable[[str, int | None, int], object] | None = None,
+        camera_source: Callable[[], CameraSource] | None = None,
     ) -> None:
         self.websocket = websocket
         self.settings = settings
         self.history = history
         self.hub = hub
+        #: Makes the camera of a camera session (default: ``settings.camera``).
+        self.camera_source = camera_source or (lambda: CameraSource(settings.camera))
         #: Told (technique, stored session id, reps) when a session ends with a result.
         self.on_finished = on_finished
         self._outbox: asyncio.Queue[ServerMessage | None] = asyncio.Queue()
@@ -247,6 +261,8 @@ class LiveConnection:
         elif isinstance(message, StopMessage):
             if running.source == "sim":
                 running.control.stop()  # the replay task sends the summary
+            elif isinstance(running.pump, CameraPump):
+                running.pump.stop()  # the camera task sends the summary
             else:
                 self._running = None
                 await self._send(*await self._finish(running))
@@ -273,6 +289,9 @@ class LiveConnection:
         source = message.source or self.settings.source
         if source == "devices":
             await self._start_devices(message)
+            return
+        if source == "camera":
+            await self._start_camera(message)
             return
         if source == "external":
             session = LiveSession(
@@ -349,6 +368,57 @@ class LiveConnection:
         self._start_helpers(running)
         running.helpers.append(asyncio.create_task(self._pump(running, running.pump)))
 
+    async def _start_camera(self, message: StartMessage) -> None:
+        try:
+            coach = CameraCoach(message.technique)
+        except ConfigurationError as error:
+            raise ProtocolError(
+                "not-coachable",
+                str(error),
+                "choose hip-hinge, flexion-extension or cat-cow for the camera, or your "
+                "motion sensors for this technique",
+            ) from error
+        source = self.camera_source()
+        try:
+            await asyncio.to_thread(source.check_available)
+        except SpinecoachError as error:
+            raise ProtocolError(
+                "camera-unavailable",
+                str(error),
+                "fix the camera (or start the server with --camera), or choose the "
+                "simulator or your own sensors",
+            ) from error
+        session = LiveSession(message.technique, camera=True)
+        running = _Running(session, "camera", pain_before_mm=message.pain_before_mm)
+        pump = CameraPump(session, source, coach, self._emit, speed=self.settings.video_speed)
+        running.pump = pump
+        await self._store_live(running, message)
+        self._running = running
+        await self._send(session.state_message())
+        self._start_helpers(running)
+        running.task = asyncio.create_task(self._camera(running, pump))
+
+    async def _camera(self, running: _Running, pump: CameraPump) -> None:
+        try:
+            try:
+                ended = await pump.run()
+            except CameraEnded as error:
+                ended = str(error)
+                await self._send(
+                    ProtocolError(
+                        "camera-ended",
+                        ended,
+                        "check the camera; what was done so far is in the summary and saved",
+                    ).as_message()
+                )
+            await self._send(*await self._finish(running, ended=ended))
+        except Exception:  # the connection survives a failed session
+            log.exception("camera session failed")
+            await self._send(_SERVER_ERROR.as_message())
+        finally:
+            if self._running is running:
+                self._running = None
+
     async def _emit(self, messages: list[ServerMessage]) -> None:
         await self._send(*_stamp_cues(messages, time.time() * 1e3))
 
@@ -371,7 +441,16 @@ class LiveConnection:
                 self.history.start_live,
                 session.technique,
                 source=running.source,
-                live_config=live_config(session, running.source, message),
+                live_config=live_config(
+                    session,
+                    running.source,
+                    message,
+                    camera=(
+                        running.pump.source.spec.label
+                        if isinstance(running.pump, CameraPump)
+                        else None
+                    ),
+                ),
                 pain_before_mm=running.pain_before_mm,
             )
         except Exception:  # coaching goes on; the log says why it is not stored
@@ -436,6 +515,8 @@ class LiveConnection:
 
         def timeout(placement: str) -> float:
             base = self.settings.sensor_timeout_s
+            if isinstance(pump, CameraPump):  # the pose model loads with the first image
+                return max(base, CAMERA_TIMEOUT_S)
             if pump is None:
                 return base
             return max(base, 2.5 * pump.feeds[placement].typical_arrival_interval_s)

@@ -5,6 +5,9 @@ movements drawn (:func:`spinecoach.exercises.plot.plot_exercise`). The angles co
 the stored recording through the batch pipeline
 (:func:`spinecoach.motion.motion_process`, calibrated in the recording's start position
 as the CLI does), the reps from the stored result, so the plot shows what was saved.
+A camera session has no recording: its stored angle frames
+(:func:`spinecoach.store.live.stored_angle_frames`) are the angles the engine was fed,
+so they are plotted as they are, and the title says "camera".
 
 * Rendering is CPU work (angle estimation, Matplotlib), so it runs in a worker thread
   (``asyncio.to_thread``), one plot at a time: requests that wait, wait on the event loop
@@ -40,6 +43,7 @@ from sqlalchemy.orm import Session
 
 from spinecoach.errors import SpinecoachError
 from spinecoach.store import repository
+from spinecoach.store.live import stored_angle_frames
 from spinecoach.store.models import SessionRecord
 from spinecoach.web.history import History
 
@@ -51,7 +55,8 @@ PLOT_SIZE_IN: Final = (7.2, 4.0)
 
 
 class PlotNotFound(SpinecoachError):
-    """There is no plot for this session: unknown session, or no stored recording."""
+    """There is no plot for this session: unknown session, or neither a stored recording
+    nor stored camera angle frames."""
 
 
 def render_session_plot(engine: Engine, person_id: int, session_id: int) -> tuple[bytes, bool]:
@@ -59,8 +64,9 @@ def render_session_plot(engine: Engine, person_id: int, session_id: int) -> tupl
     session is completed). Blocking: call it in a worker thread.
 
     Raises :class:`PlotNotFound` for an unknown session (or another person's) and for a
-    session without a stored recording, and
-    :class:`~spinecoach.errors.InputFormatError` for a corrupt stored recording.
+    session without a stored recording or camera angle frames, and
+    :class:`~spinecoach.errors.InputFormatError` for a corrupt stored recording or angle
+    block.
     """
     from spinecoach.exercises.plot import plot_exercise
     from spinecoach.motion import MotionSettings, motion_process
@@ -70,21 +76,31 @@ def render_session_plot(engine: Engine, person_id: int, session_id: int) -> tupl
         record = db.get(SessionRecord, session_id)
         if record is None or record.person_id != person_id:
             raise PlotNotFound(f"no session with id {session_id} in this history")
-        if record.recording is None:
-            raise PlotNotFound(
-                f"session {session_id} has no stored recording to plot (it was saved "
-                "without one, or has not finished)"
-            )
-        recording = repository.load_recording(db, session_id)
+        recording = None
+        camera_frames = None
+        if record.recording is not None:
+            recording = repository.load_recording(db, session_id)
+        else:
+            camera_frames = stored_angle_frames(db, session_id)
+            if camera_frames is None:
+                raise PlotNotFound(
+                    f"session {session_id} has no stored recording to plot (it was saved "
+                    "without one, or has not finished)"
+                )
         result = repository.load_result(db, session_id)
         completed = record.status == "completed"
+        kind = " — camera" if camera_frames is not None else ""
         title = (
-            f"{record.technique} — {record.started_utc:%Y-%m-%d %H:%M} UTC — "
+            f"{record.technique}{kind} — {record.started_utc:%Y-%m-%d %H:%M} UTC — "
             f"{len(result.reps)} reps"
         )
-    position = recording.meta.get("position") or TECHNIQUE_POSITIONS.get(result.technique)
-    settings = MotionSettings(position=position) if position else MotionSettings()
-    frames, _info = motion_process(recording, settings)
+    if recording is not None:
+        position = recording.meta.get("position") or TECHNIQUE_POSITIONS.get(result.technique)
+        settings = MotionSettings(position=position) if position else MotionSettings()
+        frames, _info = motion_process(recording, settings)
+    else:
+        assert camera_frames is not None  # the other branch raised
+        frames = camera_frames
     with tempfile.TemporaryDirectory(prefix="spinecoach-plot-") as folder:
         path = plot_exercise(
             frames, result, Path(folder) / "plot.png", title=title, size_in=PLOT_SIZE_IN

@@ -1,10 +1,11 @@
 """The live WebSocket protocol (``/ws/live``), version :data:`PROTOCOL_VERSION`.
 
 Every message is one JSON object with a ``type``. The server sends ``hello``, ``frame``,
-``rep``, ``cue``, ``state``, ``summary`` and ``error``; the client sends ``start``,
-``samples``, ``annotation``, ``pause``, ``resume`` and ``stop``. Units are the
-project's: seconds, degrees, m/s², deg/s, µT, hertz. ``docs/live-protocol.md`` describes
-every message with an example and lists the error codes.
+``rep``, ``cue``, ``state``, ``annotation``, ``camera``, ``summary`` and ``error``; the
+client sends ``start``, ``samples``, ``annotation``, ``pause``, ``resume`` and ``stop``.
+Units are the project's: seconds, degrees, m/s², deg/s, µT, hertz.
+``docs/live-protocol.md`` describes every message with an example and lists the error
+codes.
 
 A message the server cannot use raises :class:`ProtocolError`, which carries the
 ``error`` message's code, what is wrong and the fix; the connection survives it.
@@ -74,6 +75,10 @@ ERROR_CODES: Final[dict[str, str]] = {
     "no-device": "a devices session with no device connected and placed",
     "unknown-device": "a devices session naming a device the server does not know",
     "device-not-ready": "a devices session with a device that has sent no data yet",
+    "camera-unavailable": "a camera session, but the camera extra, the webcam or the video "
+    "file cannot be used",
+    "not-coachable": "a camera session of a technique a camera cannot coach (pelvic tilt)",
+    "camera-ended": "the camera stopped delivering images (the webcam failed)",
 }
 
 
@@ -147,13 +152,34 @@ class StateMessage(_Message):
     set: int
     paused: bool
     target_band_deg: tuple[float, float] | None = None
-    #: Why the session is paused: ``user`` (pause pressed) or ``sensor-silent`` (a sensor
-    #: stopped sending); None when running.
-    paused_reason: Literal["user", "sensor-silent"] | None = None
+    #: Why the session is paused: ``user`` (pause pressed), ``sensor-silent`` (a sensor
+    #: stopped sending) or ``out-of-frame`` (camera: the person is not seen; the latest
+    #: ``camera`` message says what to fix); None when running.
+    paused_reason: Literal["user", "sensor-silent", "out-of-frame"] | None = None
     #: Sensors that sent nothing for the server's sensor timeout.
     silent_sensors: tuple[str, ...] = ()
     #: The session as saved in the history while it runs (None without a history).
     session_id: int | None = None
+
+
+class CameraMessage(_Message):
+    """Camera sessions: what the camera sees, sent when it changes and twice a second.
+
+    ``step``: framing, neutral, practice or sets; ``person``: someone is in the picture;
+    ``framed``: framed as the technique needs; ``messages``: what to fix, most important
+    first; ``view``: the view the technique needs (side/front); ``fps``: frames per
+    second processed over the last second; ``source``: the camera (``camera:0``,
+    ``video:clip.mp4``).
+    """
+
+    type: Literal["camera"] = "camera"
+    step: str
+    person: bool
+    framed: bool
+    messages: list[str]
+    view: str
+    fps: float | None = None
+    source: str = ""
 
 
 class SummaryMessage(_Message):
@@ -191,6 +217,7 @@ ServerMessage = (
     | StateMessage
     | SummaryMessage
     | PhaseMessage
+    | CameraMessage
     | ErrorMessage
 )
 
@@ -205,7 +232,7 @@ class StartMessage(_ClientMessage):
 
     type: Literal["start"]
     technique: str
-    source: Literal["sim", "external", "devices"] | None = None
+    source: Literal["sim", "external", "devices", "camera"] | None = None
     #: ``devices`` sessions: the device id worn as each sensor (default: the placements
     #: the person gave the devices in the sensor check, ``GET /api/devices``).
     devices: dict[Literal["lower", "upper"], Annotated[str, Field(max_length=200)]] | None = None

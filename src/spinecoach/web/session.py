@@ -35,6 +35,7 @@ from typing import Any, Final, Literal
 
 import numpy as np
 
+from spinecoach.camera.live import AngleFrame
 from spinecoach.conventions import ANGLE_COLUMNS, PLACEMENTS
 from spinecoach.exercises.engine import ExerciseEngine
 from spinecoach.exercises.model import ExerciseResult
@@ -71,6 +72,8 @@ REPLAY_TICK_S: Final = 1.0 / UI_FRAME_RATE_HZ
 REPLAY_SILENCE_S: Final = 0.2
 
 Item = SensorSample | Event
+#: The "placement" of a camera session's frames (watchdog counts, stored config).
+CAMERA_PLACEMENT: Final = "camera"
 
 
 def result_payload(result: ExerciseResult) -> dict[str, Any]:
@@ -121,10 +124,15 @@ class LiveSession:
         placements: Sequence[str] = PLACEMENTS,
         position: str | None = None,
         auto_calibration: bool = False,
+        camera: bool = False,
     ) -> None:
         self.technique = technique
         self.position = position or TECHNIQUE_POSITIONS[technique]
         self.engine = ExerciseEngine(technique, calibrated_position=self.position)
+        #: Fed with angle frames from a camera (:meth:`feed_frames`), not sensor samples.
+        self.camera = camera
+        if camera:
+            rates_hz, placements = None, (CAMERA_PLACEMENT,)
         self.placements = tuple(rates_hz) if rates_hz is not None else tuple(placements)
         self._rates: dict[str, float] = dict(rates_hz or {})
         self._last_t: dict[str, float] = {}
@@ -144,6 +152,10 @@ class LiveSession:
         self.session_id: int | None = None
         self.finished = False
         self.result: ExerciseResult | None = None
+        #: Camera sessions: the neutral is known (set by the camera pump).
+        self.camera_calibrated = False
+        #: Camera sessions: the person is out of the picture (the session pauses).
+        self.out_of_frame = False
         if rates_hz is not None:
             self._make_tracker()
 
@@ -250,44 +262,81 @@ class LiveSession:
         if self._pending:
             items = [*self._pending, *items]
             self._pending = []
-        tracker, engine = self.tracker, self.engine
+        tracker = self.tracker
         out: list[ServerMessage] = []
         for item in items:
             if isinstance(item, Event):
                 tracker.add_annotation(item)
-                engine.add_annotation(item)
-                out.append(
-                    PhaseMessage(
-                        kind=item.kind, start_s=round(item.start_s, 4), end_s=round(item.end_s, 4)
-                    )
-                )
+                self._annotation(item, out)
                 continue
             for frame in tracker.update(item):
-                reps = engine.update(frame.time_s, frame.angles)
-                if frame.time_s - self._last_frame_t >= 1.0 / UI_FRAME_RATE_HZ - 1e-9:
-                    self._last_frame_t = frame.time_s
-                    out.append(
-                        FrameMessage(
-                            t=round(frame.time_s, 4),
-                            angles={
-                                name: _rounded(frame.angles.get(name, math.nan))
-                                for name in ANGLE_COLUMNS
-                            },
-                            flags=describe_flags(frame.flags),
-                        )
-                    )
-                out.extend(RepMessage(rep=finite_or_none(rep.as_dict())) for rep in reps)
-                cues = engine.cues.cues
-                while self._cues_sent < len(cues):
-                    cue = cues[self._cues_sent]
-                    self._cues_sent += 1
-                    out.append(
-                        CueMessage(
-                            t=round(cue.time_s, 4), key=cue.key, text=cue.text, reason=cue.reason
-                        )
-                    )
-                out.extend(self._state_if_changed())
+                self._frame(frame.time_s, frame.angles, frame.flags, out)
         return out
+
+    def feed_frames(self, items: Sequence[AngleFrame | Event]) -> list[ServerMessage]:
+        """A camera session's angle frames and windows in time order → the messages.
+
+        The frames go straight to the exercise engine (no motion tracker); with a
+        :attr:`recorder` they are stored as the session's angle frames, the windows as
+        its annotations.
+        """
+        frames = [item for item in items if not isinstance(item, Event)]
+        counts = self.samples_by_placement
+        counts[CAMERA_PLACEMENT] = counts.get(CAMERA_PLACEMENT, 0) + len(frames)
+        recorder = self.recorder
+        if recorder is not None:
+            recorder.add_items([item for item in items if isinstance(item, Event)])
+            if frames:
+                recorder.add_angle_frames(
+                    np.array([f.time_s for f in frames], dtype=np.float64),
+                    np.array(
+                        [[f.angles.get(name, math.nan) for name in ANGLE_COLUMNS] for f in frames],
+                        dtype=np.float64,
+                    ).reshape(len(frames), len(ANGLE_COLUMNS)),
+                    np.array([f.flags for f in frames], dtype=np.uint8),
+                )
+        out: list[ServerMessage] = []
+        for item in items:
+            if isinstance(item, Event):
+                self._annotation(item, out)
+            else:
+                self._frame(item.time_s, item.angles, item.flags, out)
+        if recorder is not None:
+            recorder.add_results(self.engine.reps, self.engine.cues.cues)
+        return out
+
+    def _annotation(self, event: Event, out: list[ServerMessage]) -> None:
+        self.engine.add_annotation(event)
+        out.append(
+            PhaseMessage(
+                kind=event.kind, start_s=round(event.start_s, 4), end_s=round(event.end_s, 4)
+            )
+        )
+
+    def _frame(
+        self, time_s: float, angles: Mapping[str, float], flags: int, out: list[ServerMessage]
+    ) -> None:
+        """One frame of angles through the engine; its messages appended to ``out``."""
+        engine = self.engine
+        reps = engine.update(time_s, angles)
+        if time_s - self._last_frame_t >= 1.0 / UI_FRAME_RATE_HZ - 1e-9:
+            self._last_frame_t = time_s
+            out.append(
+                FrameMessage(
+                    t=round(time_s, 4),
+                    angles={name: _rounded(angles.get(name, math.nan)) for name in ANGLE_COLUMNS},
+                    flags=describe_flags(flags),
+                )
+            )
+        out.extend(RepMessage(rep=finite_or_none(rep.as_dict())) for rep in reps)
+        cues = engine.cues.cues
+        while self._cues_sent < len(cues):
+            cue = cues[self._cues_sent]
+            self._cues_sent += 1
+            out.append(
+                CueMessage(t=round(cue.time_s, 4), key=cue.key, text=cue.text, reason=cue.reason)
+            )
+        out.extend(self._state_if_changed())
 
     # -- state ---------------------------------------------------------------------------
     def state_message(self) -> StateMessage:
@@ -297,13 +346,20 @@ class LiveSession:
         if personal is not None and math.isfinite(personal):
             low, high = self.engine.spec.target.band(personal)
             band = (round(low, 2), round(high, 2))
-        reason: Literal["user", "sensor-silent"] | None = None
+        reason: Literal["user", "sensor-silent", "out-of-frame"] | None = None
         if self.silent_sensors:
             reason = "sensor-silent"
+        elif self.out_of_frame:
+            reason = "out-of-frame"
         elif self.user_paused:
             reason = "user"
+        calibrated = (
+            self.camera_calibrated
+            if self.camera
+            else self.tracker is not None and self.tracker.calibrated
+        )
         return StateMessage(
-            calibrated=self.tracker is not None and self.tracker.calibrated,
+            calibrated=calibrated,
             position=self.engine.position,
             reps=len(reps),
             set=reps[-1].set_index if reps else 0,
@@ -316,8 +372,9 @@ class LiveSession:
 
     @property
     def paused(self) -> bool:
-        """Paused by the person, or because a sensor went silent."""
-        return self.user_paused or bool(self.silent_sensors)
+        """Paused by the person, because a sensor went silent, or (camera) because the
+        person is out of the picture."""
+        return self.user_paused or bool(self.silent_sensors) or self.out_of_frame
 
     def _state_if_changed(self) -> list[ServerMessage]:
         state = self.state_message()
@@ -333,6 +390,12 @@ class LiveSession:
     def set_silent(self, placements: Sequence[str]) -> list[ServerMessage]:
         """Sensors that sent nothing for the timeout (empty: data flows again)."""
         self.silent_sensors = tuple(placements)
+        return self._state_if_changed()
+
+    def set_camera(self, *, calibrated: bool, out_of_frame: bool) -> list[ServerMessage]:
+        """A camera session's calibration and framing state (from the camera pump)."""
+        self.camera_calibrated = calibrated
+        self.out_of_frame = out_of_frame
         return self._state_if_changed()
 
     def finish(self) -> list[ServerMessage]:

@@ -23,10 +23,24 @@ class Settings(BaseSettings):
         description="Address to bind; loopback by default because sessions carry health data.",
     )
     port: int = Field(default=8000, ge=1, le=65535, description="TCP port.")
-    source: Literal["sim", "external", "devices"] = Field(
+    source: Literal["sim", "external", "devices", "camera"] = Field(
         default="sim",
         description="Default sensor source of a live session: the built-in simulator, "
-        "samples streamed by the client, or the live devices (phones, Bluetooth sensors).",
+        "samples streamed by the client, the live devices (phones, Bluetooth sensors), or "
+        "the camera (see camera).",
+    )
+    camera: str = Field(
+        default="camera:0",
+        max_length=4096,
+        description="The camera of camera sessions: camera:N (webcam N) or video:PATH (a "
+        "video file, played at video_speed). Needs the camera extra.",
+    )
+    video_speed: float = Field(
+        default=1.0,
+        gt=0.0,
+        le=10_000.0,
+        description="Playback speed of a video:PATH camera (1.0 = real time; tests use a "
+        "large value). A webcam always runs in real time.",
     )
     sim_speed: float = Field(
         default=1.0,

@@ -12,18 +12,24 @@ const PROGRAM_PAGES = ["/onboarding", "/checkin", "/psfs", "/program", "/progres
 const app = {
   techniques: [], technique: null, ws: null, frames: [], lastT: 0, band: null, reps: [],
   phase: null, breath: null, holdStartT: null, summary: null, sessionId: null, stage: "choose",
-  firstFrameSeen: false, practiceEnd: null, source: "sim",
+  firstFrameSeen: false, practiceEnd: null, source: "sim", camera: null,
 };
 
 // The sensors the person uses (remembered on this device): the simulator or live devices.
 const SOURCE_KEY = "spinecoach.source";
-try { if (localStorage.getItem(SOURCE_KEY) === "devices") $("source-devices").checked = true; } catch { /* private mode */ }
+try {
+  const saved = localStorage.getItem(SOURCE_KEY);
+  if (saved === "devices" || saved === "camera") $(`source-${saved}`).checked = true;
+} catch { /* private mode */ }
 for (const radio of document.querySelectorAll("input[name=source]")) {
   radio.addEventListener("change", () => {
     try { localStorage.setItem(SOURCE_KEY, radio.value); } catch { /* private mode */ }
   });
 }
-function chosenSource() { return $("source-devices").checked ? "devices" : "sim"; }
+function chosenSource() {
+  if ($("source-devices").checked) return "devices";
+  return $("source-camera").checked ? "camera" : "sim";
+}
 
 function show(view) {
   for (const section of document.querySelectorAll("main > section")) {
@@ -86,13 +92,58 @@ for (const id of ["pain-before", "pain-after"]) {
 $("pain-before-next").addEventListener("click", () => {
   app.source = chosenSource();
   show("sensor");
+  $("sim-check").hidden = app.source !== "sim";
+  $("camera-check").hidden = app.source !== "camera";
+  $("sensor-placement").hidden = app.source === "camera";
   if (app.source === "sim") {
     connect();
+  } else if (app.source === "camera") {
+    startCamera();
   } else {  // live devices: the session starts once the person is ready
     $("sensor-next").disabled = true;
     window.spinecoachDevices.start((ready) => { $("sensor-next").disabled = !ready; });
   }
 });
+
+// The camera: the session starts at once; its first step is getting into the picture.
+async function startCamera() {
+  $("sensor-next").disabled = true;
+  let info = null;
+  try {
+    info = await (await fetch("/api/camera")).json();
+  } catch (error) {
+    $("camera-status").textContent = "The server did not answer; reload the page.";
+    return;
+  }
+  const view = info.techniques[app.technique.name];
+  $("camera-placement").textContent = view ? view.placement : "";
+  if (!view || !view.coachable) {
+    $("camera-status").textContent = "A camera cannot coach this technique. Go back and " +
+      "choose another one, or your phone or Bluetooth sensors.";
+    return;
+  }
+  if (!info.available) {
+    $("camera-status").textContent = info.problem;
+    return;
+  }
+  $("camera-status").textContent = `Opening ${info.source}…`;
+  connect();
+}
+
+function onCamera(c) {
+  app.camera = c;
+  const fps = c.fps ? ` (${Math.round(c.fps)} images/s)` : "";
+  let text = "Nobody in the picture yet";
+  if (c.person) text = c.framed ? "You are in the picture — hold still" : "Almost: see below";
+  $("camera-status").textContent = text + fps;
+  const list = $("camera-messages");
+  list.replaceChildren(...c.messages.map((m) => {
+    const item = document.createElement("li");
+    item.textContent = m;
+    return item;
+  }));
+  if (app.stage === "sensor") $("sensor-next").disabled = !c.framed;
+}
 
 function connect() {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
@@ -120,6 +171,8 @@ $("sensor-next").addEventListener("click", () => {
   show("calibration");
   if (app.source === "sim") {
     send({ type: "resume" });
+  } else if (app.source === "camera") {
+    $("calibration-instruction").textContent = "Get into position and hold still";
   } else {
     $("calibration-instruction").textContent = "Stand up straight and hold still";
     window.spinecoachDevices.follow();
@@ -136,10 +189,12 @@ function handle(message) {
     case "cue": onCue(message); break;
     case "rep": app.reps.push(message.rep); $("practice").hidden = true; break;
     case "state": onState(message); break;
+    case "camera": onCamera(message); break;
     case "summary": onSummary(message); break;
     case "error":
       $("cue").textContent = `${message.message}. ${message.fix}`;
       if (app.stage === "calibration") $("calibration-instruction").textContent = `${message.message}. ${message.fix}`;
+      if (app.stage === "sensor" && app.source === "camera") $("camera-status").textContent = `${message.message}. ${message.fix}`;
       break;
     default: break;
   }
@@ -177,6 +232,7 @@ function onAnnotation(a) {
     $("pacer-label").textContent = a.kind === "breath-inhale" ? "Breathe in" : "Breathe out";
   } else if (a.kind in CALIBRATION_TEXT) {
     app.phase = a;
+    if (app.source === "camera" && app.stage === "sensor") show("calibration");
     $("calibration-instruction").textContent = CALIBRATION_TEXT[a.kind];
   } else if (a.kind === "calibration-rep") {
     app.practiceEnd = a.end_s;
@@ -221,10 +277,18 @@ function onState(state) {
   $("rep-count").textContent = String(state.reps);
   $("set-count").textContent = String(state.set);
   app.band = state.target_band_deg;
-  const userPaused = state.paused && state.paused_reason !== "sensor-silent";
+  const userPaused = state.paused && state.paused_reason === "user";
   $("pause").disabled = userPaused;
   $("resume").disabled = !userPaused;
-  showSensorAlert(state.silent_sensors || []);
+  if (state.paused_reason === "out-of-frame") showCameraAlert();
+  else showSensorAlert(state.silent_sensors || []);
+}
+
+function showCameraAlert() {
+  const fix = app.camera && app.camera.messages.length ? ` ${app.camera.messages[0]}` : "";
+  $("sensor-alert").textContent = "The camera cannot see you." + fix +
+    " The session is paused and goes on by itself when the camera sees you again.";
+  $("sensor-alert").hidden = false;
 }
 
 function showSensorAlert(silent) {
@@ -232,6 +296,12 @@ function showSensorAlert(silent) {
   if (!silent.length) {
     alert.hidden = true;
     alert.textContent = "";
+    return;
+  }
+  if (silent.includes("camera")) {
+    alert.textContent = "The camera stopped sending images. Check it is connected and not " +
+      "used by another program. The session is paused and goes on when images come back.";
+    alert.hidden = false;
     return;
   }
   const names = silent.map((p) => `${p} sensor`).join(" and ");
