@@ -31,7 +31,7 @@ def test_serve_prints_the_address_and_starts_uvicorn_on_loopback(
 def test_serve_rejects_an_unknown_source_naming_the_option() -> None:
     result = runner.invoke(app, ["serve", "--source", "bluetooth"])
     assert result.exit_code == 2
-    assert "--source: Input should be 'sim', 'external' or 'devices'" in result.output
+    assert "--source: Input should be 'sim', 'external', 'devices' or 'camera'" in result.output
 
 
 def test_serve_help_has_an_example() -> None:
