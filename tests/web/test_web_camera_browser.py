@@ -97,3 +97,16 @@ def test_a_camera_session_in_the_page(server: LiveServer, page: Any) -> None:
         "completed",
     )
     assert (saved["pain_before_mm"], saved["pain_after_mm"]) == (25.0, 15.0)
+    # The history marks the session with its source and plots it from its angle frames.
+    page.goto(f"{server.http_url}/history")
+    item = page.locator(".history-item").first
+    expect(item).to_contain_text("Seated hip-hinge")
+    expect(item).to_contain_text("Camera")
+    image = item.locator(".history-plot img")
+    image.scroll_into_view_if_needed()
+    image.evaluate(
+        "img => img.complete && img.naturalWidth > 0 ? true : new Promise((ok, fail) => {"
+        " img.addEventListener('load', () => ok(true));"
+        " img.addEventListener('error', () => fail(new Error('the plot did not load'))); })"
+    )
+    screenshot(page, "camera-6-history")

@@ -498,6 +498,10 @@ function painText(s) {
 
 // One past session: heading, date and status, its numbers, the quality bars and its plot
 // (a PNG drawn by the server from the stored recording, loaded only when scrolled near).
+// How each source is named in the history (sessions are marked with their source).
+const SOURCE_NAMES = { sim: "Simulator", external: "Streamed sensors", devices: "Own sensors",
+  camera: "Camera" };
+
 function historyItem(s, title) {
   const item = document.createElement("li");
   item.className = "history-item";
@@ -517,7 +521,7 @@ function historyItem(s, title) {
   status.className = `status-${s.status}`;
   status.textContent = s.status === "completed" && s.summary.interrupted
     ? "Completed after an interruption" : titleCase(s.status);
-  meta.append(time, " · ", status);
+  meta.append(time, " · ", status, " · ", SOURCE_NAMES[s.source] || s.source || "");
   const quality = mean(s.reps.map((r) => r.quality));
   const stats = document.createElement("dl");
   stats.className = "stats history-stats";
