@@ -50,7 +50,11 @@ err_console = Console(stderr=True)
 
 
 def _fail(message: str) -> None:
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    """Print ``message`` as written (never read as markup: `spinecoach[camera]` stays) and
+    exit with code 2."""
+    from rich.markup import escape
+
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code=2)
 
 
@@ -917,9 +921,13 @@ def coach(
     source: Annotated[
         str,
         typer.Option(
-            help="Sensor source: sim (the built-in simulator), phyphox:ADDRESS[,ADDRESS], "
+            help="Source: sim (the built-in simulator), phyphox:ADDRESS[,ADDRESS], "
             "ble:ADDRESS[,ADDRESS] (Polar; see `spinecoach sensors scan`) or "
-            "sensor-logger[:2] (phones pushing to --listen); first = lower sensor."
+            "sensor-logger[:2] (phones pushing to --listen), first = lower sensor; or the "
+            "camera: camera:N (webcam N, camera:0 the first) or video:PATH (a video file, "
+            "played at --speed), side-on for hip-hinge, flexion-extension and cat-cow; the "
+            # Rich markup: the backslash keeps "[camera]" from being read as a style.
+            'camera needs its extra: pip install "spinecoach\\[camera]".'
         ),
     ] = "sim",
     listen: Annotated[
@@ -943,7 +951,10 @@ def coach(
     profile: Annotated[
         str, typer.Option(help="Simulated performer: typical, stiff, hypermobile, novice, expert.")
     ] = "typical",
-    speed: Annotated[float, typer.Option(help="Replay speed; 1 = real time.")] = 1.0,
+    speed: Annotated[
+        float,
+        typer.Option(help="Replay speed of the simulator or a video:PATH source; 1 = real time."),
+    ] = 1.0,
     pain_before: Annotated[
         float | None,
         typer.Option(help="Pain before, 0–100 mm VAS (asked when not given, in a terminal)."),
@@ -967,7 +978,7 @@ def coach(
     from spinecoach.coach import CoachSettings
     from spinecoach.coach import coach as run_coach
 
-    with _errors():
+    try:
         settings = CoachSettings(
             technique,
             source=source,
@@ -983,6 +994,8 @@ def coach(
             ble_device=None if ble_device is None else str(ble_device),
         )
         run_coach(settings, out_console, interactive=sys.stdin.isatty())
+    except SpinecoachError as error:
+        _fail(str(error))
 
 
 @app.command()
@@ -1002,8 +1015,16 @@ def serve(
         typer.Option(
             help="Default sensor source of live sessions: sim (the built-in simulator), "
             "external (samples streamed by the client) or devices (phones and Bluetooth "
-            "sensors connected in the page's sensor check); default sim, or "
-            "SPINECOACH_SOURCE. The page lets the person pick any of them."
+            "sensors connected in the page's sensor check) or camera (see --camera); "
+            "default sim, or SPINECOACH_SOURCE. The page lets the person pick any of them."
+        ),
+    ] = None,
+    camera: Annotated[
+        str | None,
+        typer.Option(
+            help="The camera of camera sessions: camera:N (webcam N, default camera:0) or "
+            "video:PATH (a video file); or SPINECOACH_CAMERA. Needs pip install "
+            '"spinecoach[camera]"; the page says so when it is missing.'
         ),
     ] = None,
     posture: Annotated[
@@ -1020,6 +1041,7 @@ def serve(
     docs/live-protocol.md) and print its address; Ctrl+C stops it.
 
     Example: spinecoach serve --port 8000 --source sim
+    Example: spinecoach serve --camera camera:0  (the page offers the camera)
     """
     import uvicorn
     from pydantic import ValidationError
@@ -1027,10 +1049,18 @@ def serve(
     from spinecoach.web.app import create_app
     from spinecoach.web.settings import Settings
 
+    if camera is not None:
+        from spinecoach.camera.source import parse_camera_source
+
+        try:
+            parse_camera_source(camera, option="--camera")
+        except SpinecoachError as error:
+            _fail(str(error))
     given = {
         "host": host,
         "port": port,
         "source": source,
+        "camera": camera,
         "posture": posture,
         "database_url": database,
     }

@@ -14,7 +14,14 @@ Choices:
   (:mod:`spinecoach.coach_devices`); the first device is the lower sensor, the second
   the upper. A device session is led through the calibration by the same
   :class:`~spinecoach.web.devices.DevicePump` as the web page, and the display shows
-  each device's connection state and signal quality.
+  each device's connection state and signal quality. Or the camera: ``camera:N`` (webcam
+  N) or ``video:PATH`` (a video file, played at ``--speed``), coached by the web page's
+  own :class:`~spinecoach.web.camera.CameraPump` and
+  :class:`~spinecoach.camera.live.CameraCoach` (framing, neutral hold, practice rep,
+  sets); the display shows what the camera sees and what to fix, and the session pauses
+  by itself while the camera cannot see the person. The camera needs the optional extra
+  (``pip install "spinecoach[camera]"``): without it, and for a technique a camera cannot
+  coach (pelvic tilts), the coach stops before the session with the fix.
 - **Display.** When stdout is a terminal, a Rich ``Live`` panel redraws at most
   :data:`REFRESH_HZ` times a second (the session sends frames at 25 Hz of session time):
   the technique's title and step (calibration 1–3: bends, neutral hold with its
@@ -63,7 +70,7 @@ import signal
 import sys
 import time
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Final, TextIO
 
 from rich.console import Console, Group, RenderableType
@@ -81,6 +88,7 @@ from spinecoach.conventions import (
 )
 from spinecoach.errors import SpinecoachError
 from spinecoach.web.protocol import (
+    CameraMessage,
     CueMessage,
     FrameMessage,
     PhaseMessage,
@@ -90,6 +98,8 @@ from spinecoach.web.protocol import (
 )
 
 if TYPE_CHECKING:
+    from spinecoach.camera.live import CameraCoach
+    from spinecoach.camera.source import CameraSource, CameraSpec
     from spinecoach.coach_devices import DeviceSourceSpec
     from spinecoach.exercises.catalogue import Technique
     from spinecoach.exercises.model import ExerciseResult
@@ -99,8 +109,11 @@ if TYPE_CHECKING:
     from spinecoach.web.protocol import StartMessage
     from spinecoach.web.session import LiveSession, ReplayControl, SimulatedSource
 
-#: Sensor sources of the terminal coach (device sources take addresses after a colon).
-SOURCES: Final[tuple[str, ...]] = ("sim", "phyphox", "ble", "sensor-logger")
+#: Sources of the terminal coach (device sources take addresses after a colon, the
+#: camera a webcam number or a video file's path).
+SOURCES: Final[tuple[str, ...]] = ("sim", "phyphox", "ble", "sensor-logger", "camera", "video")
+#: The camera's sources: ``camera:N`` (webcam N) and ``video:PATH`` (a video file).
+CAMERA_KINDS: Final[tuple[str, ...]] = ("camera", "video")
 #: Most redraws of the live display per second (wall clock).
 REFRESH_HZ: Final = 20.0
 #: Session time (s) shown by the trace.
@@ -128,6 +141,23 @@ _BREATH_TEXT: Final[dict[str, str]] = {
     EVENT_BREATH_EXHALE: "Breathe out",
 }
 _NOT_CALIBRATED_FLAG: Final = "calibration not done"
+#: A camera session's steps (:class:`~spinecoach.camera.live.CameraCoach`), as shown.
+_CAMERA_STEPS: Final[dict[str, str]] = {
+    "framing": "Get into the picture: the camera must see all of you",
+    "neutral": "Hold still in the start position (your neutral)",
+    "practice": "One comfortable practice rep (not counted)",
+    "sets": "The sets",
+}
+#: The calibration windows of a camera session (no bends: the camera starts at the hold).
+_CAMERA_CALIBRATION: Final[dict[str, str]] = {
+    EVENT_CALIBRATION_NEUTRAL: "Camera calibration: hold still in the start position",
+    EVENT_CALIBRATION_REP: "Camera calibration: one comfortable practice rep (not counted)",
+}
+#: Why a session paused, when it was not the person's pause key.
+_PAUSE_REASONS: Final[dict[str, str]] = {
+    "out-of-frame": "the camera cannot see you; it goes on when you are back in the picture",
+    "sensor-silent": "a sensor stopped sending",
+}
 
 
 class CoachError(SpinecoachError):
@@ -139,7 +169,8 @@ class CoachError(SpinecoachError):
 class CoachSettings:
     """The options of one terminal session, checked when made.
 
-    ``speed`` is the replay speed (1.0 = real time); ``pain_before_mm`` and
+    ``speed`` is the replay speed (1.0 = real time) of the simulator and of a
+    ``video:PATH`` camera source; ``pain_before_mm`` and
     ``pain_after_mm`` are 0–100 mm VAS or None (ask, when stdin is a terminal);
     ``database_url`` None means the server's default (``store.db.database_url``).
 
@@ -174,10 +205,13 @@ class CoachSettings:
             )
         from spinecoach.coach_devices import DeviceSourceError, parse_device_source
 
-        try:
-            parse_device_source(self.source)
-        except DeviceSourceError as error:
-            raise CoachError(str(error)) from None
+        if is_camera_source(self.source):
+            camera_spec(self.source, self.technique)
+        else:
+            try:
+                parse_device_source(self.source)
+            except DeviceSourceError as error:
+                raise CoachError(str(error)) from None
         if self.profile not in PROFILES:
             raise CoachError(
                 f"unknown performer profile {self.profile!r} for --profile; use one of: "
@@ -195,6 +229,63 @@ class CoachSettings:
         check_pain_mm(self.pain_after_mm, "--pain-after")
         if self.save and self.database_url:
             _check_database_url(self.database_url)
+
+
+def is_camera_source(source: str) -> bool:
+    """Whether ``source`` is the camera's (``camera:N``, ``video:PATH``).
+
+    >>> is_camera_source("video:hinge.mp4"), is_camera_source("ble:A0:9E:1A:00:00:01")
+    (True, False)
+    """
+    return source.partition(":")[0].strip() in CAMERA_KINDS
+
+
+def camera_spec(source: str, technique: str) -> CameraSpec:
+    """The camera named by ``source`` for coaching ``technique``; a :class:`CoachError`
+    with the fix when the value is malformed or a camera cannot coach the technique.
+    Nothing is opened or imported from the camera extra here (see :func:`open_camera`).
+
+    >>> camera_spec("camera:1", "hip-hinge").label
+    'camera:1'
+    >>> camera_spec("video:clip.mp4", "pelvic-tilt")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    spinecoach.coach.CoachError: the camera cannot coach pelvic-tilt: ... Use a motion sensor ...
+    """
+    from spinecoach.camera.engine_map import CAMERA_COACHING
+    from spinecoach.camera.live import CameraCoach
+    from spinecoach.camera.source import parse_camera_source
+    from spinecoach.errors import ConfigurationError
+
+    try:
+        spec = parse_camera_source(source.strip())
+    except ConfigurationError as error:
+        raise CoachError(str(error)) from None
+    try:
+        CameraCoach(technique)
+    except ConfigurationError as error:
+        raise CoachError(
+            f"{error} A camera can coach {', '.join(sorted(CAMERA_COACHING))}; for "
+            f"{technique} use --source sim, phyphox:ADDRESS, ble:ADDRESS or sensor-logger."
+        ) from None
+    return spec
+
+
+def open_camera(
+    settings: CoachSettings, camera_source: Callable[[], CameraSource] | None = None
+) -> CameraSource:
+    """The camera source of ``settings`` (made by ``camera_source`` when given: the test
+    seam), checked now: a :class:`CoachError` naming the install command and the other
+    sources when the camera extra is missing, or the video file does not exist."""
+    from spinecoach.camera.source import CameraSource
+
+    spec = camera_spec(settings.source, settings.technique)
+    source = camera_source() if camera_source is not None else CameraSource(spec)
+    try:
+        source.check_available()
+    except SpinecoachError as error:
+        raise CoachError(f"--source {settings.source}: {error}") from None
+    return source
 
 
 def check_pain_mm(value: float | None, option: str) -> float | None:
@@ -364,6 +455,12 @@ class CoachView:
     keys_enabled: bool = False
     #: Live devices: each one's placement, state and signal quality ("" for the simulator).
     devices: str = ""
+    #: Camera sessions: the camera (``camera:0``, ``video:PATH``; "" for other sources)
+    #: and the latest ``camera`` message (what it sees, what to fix).
+    camera_source: str = ""
+    camera: CameraMessage | None = None
+    #: Why the session is paused (``user``, ``sensor-silent``, ``out-of-frame``).
+    paused_reason: str | None = None
 
     def apply(self, message: ServerMessage) -> None:
         if isinstance(message, FrameMessage):
@@ -380,6 +477,7 @@ class CoachView:
             self.position = message.position
             self.calibrated = message.calibrated
             self.paused = message.paused
+            self.paused_reason = message.paused_reason
         elif isinstance(message, RepMessage):
             rep_set = int(message.rep.get("set", 0))
             if rep_set != self.set_index:
@@ -397,6 +495,8 @@ class CoachView:
                 self.breath = message
             elif message.kind in _CALIBRATION_STEPS:
                 self.calibration = message
+        elif isinstance(message, CameraMessage):
+            self.camera = message
 
     @property
     def practising(self) -> bool:
@@ -406,10 +506,16 @@ class CoachView:
 
     def step_text(self) -> str:
         phase = self.calibration
-        if self.practising:
+        camera_step = None if self.camera is None else self.camera.step
+        # A camera's practice step lasts until its window closes; a counted rep ends it.
+        if self.practising or camera_step == "sets" or self.last_rep is not None:
             current = max(self.set_index, 1)
             done = f"rep {self.reps_in_set} of {self.planned_reps}"
             return f"Set {current} of {self.planned_sets}: {done}"
+        if camera_step is not None:
+            return _CAMERA_STEPS.get(camera_step, camera_step)
+        if self.camera_source:
+            return f"Starting the camera ({self.camera_source})"
         if phase is None:
             return f"Getting ready: {self.technique.start_position}"
         if self.t_s <= phase.end_s:
@@ -420,6 +526,8 @@ class CoachView:
 
     def step_seconds_left(self) -> float | None:
         phase = self.calibration
+        if self.camera is not None and self.camera.step != "neutral":
+            return None  # the camera's steps end when the person has done them
         if phase is None or self.practising or self.t_s > phase.end_s:
             return None
         if phase.kind == EVENT_CALIBRATION_REP:
@@ -443,6 +551,40 @@ class CoachView:
 
     def shown_flags(self) -> list[str]:
         return [f for f in self.flags if f != _NOT_CALIBRATED_FLAG or not self.calibrated]
+
+
+def camera_status_text(message: CameraMessage, *, fps: bool = True) -> str:
+    """What the camera sees, in one line: framed (with the images processed per second),
+    or the first thing to fix.
+
+    >>> seen = CameraMessage(step="sets", person=True, framed=True, messages=[], view="side")
+    >>> camera_status_text(seen.model_copy(update={"fps": 29.7}))
+    'in the picture, framed (30 images/s)'
+    >>> unframed = seen.model_copy(update={"framed": False, "messages": ["Turn sideways."]})
+    >>> camera_status_text(unframed)
+    'Turn sideways.'
+    """
+    if message.framed:
+        text = "in the picture, framed"
+        if message.messages:  # framed, but something still to fix (the back's outline)
+            text += f"; {message.messages[0]}"
+    elif message.messages:
+        text = message.messages[0]
+    else:
+        text = "in the picture, not framed" if message.person else "nobody in the picture"
+    if fps and message.fps is not None:
+        text += f" ({message.fps:.0f} images/s)"
+    return text
+
+
+def pause_text(reason: str | None) -> str:
+    """``paused``, with why when it was not the person's pause key.
+
+    >>> pause_text("out-of-frame")
+    'paused: the camera cannot see you; it goes on when you are back in the picture'
+    """
+    why = _PAUSE_REASONS.get(reason or "")
+    return f"paused: {why}" if why else "paused"
 
 
 def _signal_name(technique: Technique) -> str:
@@ -512,8 +654,21 @@ def render_view(view: CoachView) -> RenderableType:
         grid.add_row("signal", Text(", ".join(flags), style="bold red"))
     if view.devices:
         grid.add_row("sensors", Text(view.devices))
+    if view.camera_source:
+        sight = view.camera
+        if sight is None:
+            camera = Text("starting…", style="yellow")
+        else:
+            style = "green" if sight.framed else "bold yellow" if sight.person else "bold red"
+            camera = Text(camera_status_text(sight), style=style)
+        camera.append(f"  {view.camera_source}", style="dim")
+        grid.add_row("camera", camera)
     if view.paused:
-        grid.add_row("", Text("PAUSED", style="bold reverse yellow"))
+        paused = Text("PAUSED", style="bold reverse yellow")
+        why = _PAUSE_REASONS.get(view.paused_reason or "")
+        if why:
+            paused.append(f"  {why}", style="bold yellow")
+        grid.add_row("", paused)
     if view.stopping:
         grid.add_row("", Text("stopping… (Ctrl+C again quits at once)", style="yellow"))
 
@@ -528,7 +683,10 @@ def render_view(view: CoachView) -> RenderableType:
 def progress_line(message: ServerMessage, view: CoachView) -> str | None:
     """One line for the log of a session without a terminal (None: nothing to say)."""
     if isinstance(message, PhaseMessage):
-        what = _BREATH_TEXT.get(message.kind) or _CALIBRATION_STEPS.get(message.kind, message.kind)
+        if view.camera_source and view.calibration and view.calibration.kind == message.kind:
+            return None  # the camera's final window for a step it announced: said already
+        steps = _CAMERA_CALIBRATION if view.camera_source else _CALIBRATION_STEPS
+        what = _BREATH_TEXT.get(message.kind) or steps.get(message.kind, message.kind)
         return f"{message.start_s:7.1f} s  {what} ({message.end_s - message.start_s:.0f} s)"
     if isinstance(message, CueMessage):
         return f"{message.t:7.1f} s  cue: {message.text}"
@@ -550,11 +708,26 @@ def progress_line(message: ServerMessage, view: CoachView) -> str | None:
             changes.append("calibration done")
         if message.position != view.position:
             changes.append(f"position: {message.position}")
-        if message.paused != view.paused:
-            changes.append("paused" if message.paused else "resumed")
+        if message.paused and (not view.paused or message.paused_reason != view.paused_reason):
+            changes.append(pause_text(message.paused_reason))
+        elif view.paused and not message.paused:
+            changes.append("resumed")
         if changes:
             return f"{view.t_s:7.1f} s  " + "; ".join(changes)
+    if isinstance(message, CameraMessage):
+        return _camera_progress(message, view.camera, view.t_s)
     return None
+
+
+def _camera_progress(message: CameraMessage, last: CameraMessage | None, t_s: float) -> str | None:
+    """A progress line when the camera's step or what it sees changes (not its rate)."""
+    status = camera_status_text(message, fps=False)
+    parts = []
+    if last is None or message.step != last.step:
+        parts.append(f"camera step: {message.step} — {_CAMERA_STEPS.get(message.step, '')}")
+    if last is None or status != camera_status_text(last, fps=False):
+        parts.append(f"camera: {status}")
+    return f"{t_s:7.1f} s  " + "; ".join(parts) if parts else None
 
 
 def render_summary(outcome: CoachOutcome) -> RenderableType:
@@ -811,16 +984,30 @@ def run_session(
     control: ReplayControl | None = None,
     history: History | None = None,
     pain_before_mm: float | None = None,
+    camera_source: Callable[[], CameraSource] | None = None,
 ) -> CoachOutcome:
     """Run one session to its end (or to Ctrl+C / ``control.stop()``) on ``console``:
     the live panel when it is a terminal, progress lines otherwise.
 
     With a ``history`` the session is stored as it runs (committed every half second)
-    and completed with its result at the end; without one, nothing is saved."""
+    and completed with its result at the end; without one, nothing is saved.
+    ``camera_source`` makes the camera of a camera session (default: the one
+    ``settings.source`` names; tests give a video of a synthetic person)."""
     from spinecoach.exercises.catalogue import default_catalogue
     from spinecoach.web.session import ReplayControl
 
     technique = default_catalogue().technique(settings.technique)
+    if is_camera_source(settings.source):
+        return _run_camera_session(
+            settings,
+            open_camera(settings, camera_source),
+            console,
+            technique,
+            keys=keys,
+            control=control,
+            history=history,
+            pain_before_mm=pain_before_mm,
+        )
     from spinecoach.coach_devices import parse_device_source
 
     spec = parse_device_source(settings.source)
@@ -876,16 +1063,19 @@ def _complete(
     recording: Recording | None,
     *,
     stopped_early: bool,
+    ended: str = "",
 ) -> CoachOutcome:
-    """Finish ``session``, complete it in the history (when stored) and say how it went."""
+    """Finish ``session``, complete it in the history (when stored) and say how it went;
+    ``ended``: why the source ended it (the video ended, the webcam stopped)."""
     session.finish()
     if session.result is None:  # finish() always sets it; never expected
         raise CoachError("the session ended without a result")
     if history is not None and session.recorder is not None:
+        why = "stopped early" if stopped_early else ended
         history.complete_live(
             session.recorder,
             session.result,
-            summary_extra={"ended": "stopped early"} if stopped_early else None,
+            summary_extra={"ended": why} if why else None,
         )
     return CoachOutcome(
         result=session.result,
@@ -1028,18 +1218,167 @@ async def _device_session(
                     await store
 
 
-def coach(settings: CoachSettings, console: Console, *, interactive: bool) -> CoachOutcome:
+def _run_camera_session(
+    settings: CoachSettings,
+    source: CameraSource,
+    console: Console,
+    technique: Technique,
+    *,
+    keys: bool,
+    control: ReplayControl | None,
+    history: History | None,
+    pain_before_mm: float | None,
+) -> CoachOutcome:
+    """:func:`run_session` with the camera: the web page's camera pump and coach."""
+    from spinecoach.camera.live import CameraCoach
+    from spinecoach.web.session import ReplayControl
+
+    view = CoachView(
+        technique,
+        planned_reps=technique.dose.reps,
+        planned_sets=technique.dose.sets,
+        camera_source=source.spec.label,
+    )
+    control = control or ReplayControl()
+    live = console.is_terminal and not console.is_dumb_terminal
+    output = _Output(console, view, live=live)
+    box: list[LiveSession] = []
+    ended: list[str] = []
+    interrupted = False
+    try:
+        asyncio.run(
+            _camera_session(
+                settings,
+                source,
+                CameraCoach(settings.technique),
+                output,
+                control,
+                keys=keys and live,
+                history=history,
+                pain_before_mm=pain_before_mm,
+                box=box,
+                ended=ended,
+            )
+        )
+    except KeyboardInterrupt:
+        if control.stopped or not box:
+            raise
+        interrupted = True
+    except SpinecoachError as error:
+        raise CoachError(str(error)) from None
+    return _complete(
+        box[0],
+        history,
+        view,
+        technique,
+        None,
+        stopped_early=interrupted or control.stopped,
+        ended="".join(ended),
+    )
+
+
+async def _camera_session(
+    settings: CoachSettings,
+    source: CameraSource,
+    camera_coach: CameraCoach,
+    output: _Output,
+    control: ReplayControl,
+    *,
+    keys: bool,
+    history: History | None,
+    pain_before_mm: float | None,
+    box: list[LiveSession],
+    ended: list[str],
+) -> None:
+    """The camera session: the pump reads and coaches in its threads, this loop shows
+    its messages and passes on the pause and stop keys. ``ended`` gets why the camera
+    ended the session ("the video ended", a webcam that stopped; nothing when stopped)."""
+    from spinecoach.web.camera import CameraEnded, CameraPump
+    from spinecoach.web.live import live_config
+    from spinecoach.web.protocol import StartMessage
+    from spinecoach.web.session import LiveSession
+
+    session = LiveSession(settings.technique, camera=True)
+    box.append(session)
+    label = source.spec.label
+    if history is not None:
+        start = StartMessage(type="start", technique=settings.technique, source="camera")
+        recorder = history.start_live(
+            settings.technique,
+            source="camera",
+            live_config=live_config(session, "camera", start, camera=label),
+            pain_before_mm=pain_before_mm,
+        )
+        session.recorder = recorder
+        session.session_id = recorder.session_id
+
+    async def emit(messages: list[ServerMessage]) -> None:
+        output.show(messages)
+
+    pump = CameraPump(session, source, camera_coach, emit, speed=settings.speed)
+    store = _store_task(history, session)
+    task = asyncio.create_task(pump.run())
+    try:
+        with (
+            _ctrl_c_stops(control, output.view),
+            _keys(control, output.view, enabled=keys),
+            output,
+        ):
+            output.show([session.state_message()])
+            while not task.done():
+                if control.stopped:
+                    pump.stop()  # run() returns after the frame under way
+                    break
+                if control.paused != pump.paused:
+                    pump.paused = control.paused
+                    output.show(session.set_paused(control.paused))
+                output.draw()
+                await asyncio.wait({task}, timeout=0.1)
+            try:
+                ended.append(await task)
+            except CameraEnded as error:
+                ended.append(str(error))
+                output.console.print(
+                    f"camera: {error}; what was done so far is in the summary",
+                    highlight=False,
+                    markup=False,
+                    soft_wrap=True,
+                )
+    finally:
+        if not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if store is not None:
+            store.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await store
+
+
+def coach(
+    settings: CoachSettings,
+    console: Console,
+    *,
+    interactive: bool,
+    camera_source: Callable[[], CameraSource] | None = None,
+) -> CoachOutcome:
     """The whole terminal session: pain before, the session, its summary, pain after and
     the save (unless ``settings.save`` is False). ``interactive``: stdin is a terminal
-    (ask what was not given; keys pause and stop)."""
+    (ask what was not given; keys pause and stop). ``camera_source``: see
+    :func:`run_session`."""
     from sqlalchemy.exc import SQLAlchemyError
 
+    if is_camera_source(settings.source):
+        # Checked before anything is asked or opened: a missing camera extra or video
+        # file fails at once, with the fix.
+        camera = open_camera(settings, camera_source)
+        camera_source = lambda: camera  # noqa: E731
     ask = interactive and settings.save
     pain_before = settings.pain_before_mm
     if pain_before is None and ask:
         pain_before = ask_pain(console, "before")
     if not settings.save:
-        outcome = run_session(settings, console, keys=interactive)
+        outcome = run_session(settings, console, keys=interactive, camera_source=camera_source)
         console.print(render_summary(outcome))
         console.print("not saved (--no-save)")
         return outcome
@@ -1058,7 +1397,12 @@ def coach(settings: CoachSettings, console: Console, *, interactive: bool) -> Co
     try:
         try:
             outcome = run_session(
-                settings, console, keys=interactive, history=history, pain_before_mm=pain_before
+                settings,
+                console,
+                keys=interactive,
+                history=history,
+                pain_before_mm=pain_before,
+                camera_source=camera_source,
             )
         except (SQLAlchemyError, OSError) as error:
             raise failed(error) from error

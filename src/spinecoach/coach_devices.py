@@ -82,7 +82,8 @@ def parse_device_source(spec: str) -> DeviceSourceSpec | None:
     if kind not in KINDS:
         raise DeviceSourceError(
             f"unknown source {spec!r} for --source; use one of: sim, phyphox:ADDRESS[,ADDRESS], "
-            "ble:ADDRESS[,ADDRESS], sensor-logger[:2]"
+            "ble:ADDRESS[,ADDRESS], sensor-logger[:2], camera:N (webcam N) or video:PATH "
+            "(a video file)"
         )
     if kind == "sensor-logger":
         if rest not in ("", "1", "2"):

@@ -62,11 +62,16 @@ def serve(
     """A real uvicorn server on a free loopback port, in a background thread
     (``posture_day``: the simulated day a ``sim-day`` posture monitor replays;
     ``camera_source``: makes the camera of camera sessions)."""
+    yield from serve_app(create_app(settings, posture_day=posture_day, camera_source=camera_source))
+
+
+def serve_app(asgi_app: Any) -> Iterator[LiveServer]:
+    """:func:`serve` for an app already made (for example by ``spinecoach serve``)."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     config = uvicorn.Config(
-        create_app(settings, posture_day=posture_day, camera_source=camera_source),
+        asgi_app,
         ws="websockets-sansio",  # the websockets implementation without deprecated APIs
         log_level="warning",
         lifespan="on",

@@ -90,8 +90,9 @@ class CameraSpec:
         return f"camera:{self.device_index}" if self.kind == "camera" else f"video:{self.path}"
 
 
-def parse_camera_source(spec: str) -> CameraSpec:
-    """``camera:N`` (webcam N, default 0) or ``video:PATH`` → :class:`CameraSpec`.
+def parse_camera_source(spec: str, *, option: str = "--source") -> CameraSpec:
+    """``camera:N`` (webcam N, default 0) or ``video:PATH`` → :class:`CameraSpec`;
+    ``option`` names the option in the error messages.
 
     >>> parse_camera_source("camera:0")
     CameraSpec(kind='camera', device_index=0, path=None)
@@ -103,18 +104,18 @@ def parse_camera_source(spec: str) -> CameraSpec:
         text = rest.strip() or "0"
         if not text.isdigit():
             raise ConfigurationError(
-                f"--source {spec!r}: a webcam is camera:N with N the camera's number "
+                f"{option} {spec!r}: a webcam is camera:N with N the camera's number "
                 "(camera:0 is the first webcam)"
             )
         return CameraSpec("camera", device_index=int(text))
     if kind == "video":
         if not rest.strip():
             raise ConfigurationError(
-                f"--source {spec!r}: a video file is video:PATH, for example video:hinge.mp4"
+                f"{option} {spec!r}: a video file is video:PATH, for example video:hinge.mp4"
             )
         return CameraSpec("video", path=Path(rest.strip()))
     raise ConfigurationError(
-        f"--source {spec!r} is not a camera source: use camera:N for a webcam or "
+        f"{option} {spec!r} is not a camera source: use camera:N for a webcam or "
         "video:PATH for a video file"
     )
 
