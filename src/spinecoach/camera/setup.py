@@ -231,6 +231,12 @@ class FramingCheck:
         return tuple(issue.message for issue in self.issues)
 
 
+def _listed(words: list[str] | tuple[str, ...]) -> str:
+    """``["feet", "hips", "knees"]`` → ``"feet, hips and knees"``."""
+    items = list(words)
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
 def _wrap_line_deg(dx: float, dy: float) -> float:
     """Slope (deg) of an undirected line, in (−90, 90]; positive = down to the right."""
     angle = math.degrees(math.atan2(dy, dx))
@@ -305,7 +311,7 @@ def check_framing(
         issues.append(
             FramingIssue(
                 "in_frame",
-                f"Your {' and '.join(words)} are cut off at the bottom of the picture: step "
+                f"Your {_listed(words)} are cut off at the bottom of the picture: step "
                 "back, or tilt the camera down a little.",
             )
         )
@@ -336,7 +342,7 @@ def check_framing(
         issues.append(
             FramingIssue(
                 "in_frame",
-                f"The camera cannot see your {' and '.join(words)} clearly: make sure nothing "
+                f"The camera cannot see your {_listed(words)} clearly: make sure nothing "
                 "is in the way and the room is well lit.",
             )
         )

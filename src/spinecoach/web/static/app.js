@@ -280,7 +280,9 @@ function onState(state) {
   const userPaused = state.paused && state.paused_reason === "user";
   $("pause").disabled = userPaused;
   $("resume").disabled = !userPaused;
-  if (state.paused_reason === "out-of-frame") showCameraAlert();
+  // While the person gets into the picture the sensor check lists what to fix; once the
+  // coaching has started, stepping out of the picture is an alert.
+  if (state.paused_reason === "out-of-frame" && app.stage !== "sensor") showCameraAlert();
   else showSensorAlert(state.silent_sensors || []);
 }
 
