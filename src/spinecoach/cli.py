@@ -1178,6 +1178,24 @@ def onboard(
 
 
 @app.command()
+def screen(
+    database: DatabaseOption = None,
+) -> None:
+    """Something new or worrying during the program? Answer the red-flag safety questions
+    again: any "yes" stops the program at once with advice to seek medical care, and is
+    recorded. Answers may be piped on stdin, one per line. Exit status 1 when a red flag
+    stopped the program.
+
+    Example: spinecoach screen --database sqlite:///coach.sqlite3
+    """
+    from spinecoach.onboard import run_screening
+
+    with _errors():
+        code = run_screening(out_console, database)
+    raise typer.Exit(code=code)
+
+
+@app.command()
 def report(
     out: Annotated[Path, typer.Option("--out", metavar="FILE", help="report.html or report.pdf.")],
     database: DatabaseOption = None,

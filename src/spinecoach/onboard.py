@@ -7,9 +7,16 @@ same way (:func:`spinecoach.store.program.onboard`) for the server's local perso
 1. every red-flag question, yes or no; any "yes" stops: the advice, the reasons and the
    disclaimer are shown, the screening and a stopped program are recorded, and no
    baseline is asked;
+   after a program stopped by a red flag, the person is first asked whether a doctor or
+   physiotherapist has seen them and agreed, and on which day (no: nothing starts);
 2. baseline pain (0–100 mm), up to three PSFS activities with a 0–10 score, pain
    medication doses per day, the morning-routine time, working hours (or none) and the
    sensors owned.
+
+``spinecoach screen`` (:func:`run_screening`) asks the same red-flag questions again
+during a program, when something new or worrying has come up: the answers are recorded
+(:func:`spinecoach.store.program.rescreen`) and any "yes" stops the active program at
+once, with the during-program advice ("Please stop the exercise program for now …").
 
 A refused answer is explained (the same message as the web's) and asked again. Answers
 can be piped on stdin, one per line, in the order asked; an empty line takes the shown
@@ -19,6 +26,7 @@ default.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from typing import Final, TypeVar
 
 from rich.console import Console
@@ -193,6 +201,39 @@ def ask_baseline(console: Console) -> ob.Baseline:
     )
 
 
+def ask_red_flags(console: Console) -> dict[str, bool]:
+    """Every red-flag question, yes or no (question id → "yes")."""
+    console.print(DISCLAIMER, style="dim", highlight=False)
+    answers: dict[str, bool] = {}
+    for n, flag in enumerate(default_red_flags(), start=1):
+        answers[flag.id] = _ask(console, f"{n}. {flag.question} (yes/no)", _yes_no)
+    return answers
+
+
+def _ask_clearance(console: Console, stopped_on: date) -> ob.Clearance | None:
+    """After a red-flag stop: has a clinician seen the person and agreed (and when)?
+    None when not yet (then nothing starts)."""
+    console.rule("Starting again after a stop")
+    console.print(
+        f"Your last program was stopped on {stopped_on.isoformat()} because of a warning sign "
+        "you reported.",
+        highlight=False,
+    )
+    if not _ask(console, f"{ob.CLEARANCE_QUESTION} (yes/no)", _yes_no):
+        console.print(
+            "Please see a doctor or physiotherapist first and tell them what you reported; "
+            "come back when they agree. The exercise program has not started.",
+            style="bold",
+            highlight=False,
+        )
+        return None
+    return _ask(
+        console,
+        "The day they saw you (YYYY-MM-DD)",
+        lambda text: ob.make_clearance(True, text, stopped_on=stopped_on, today=ob.server_today()),
+    )
+
+
 def run_onboarding(console: Console, database_url: str | None) -> int:
     """Onboard the local person; the exit status (0 started, 1 stopped by a red flag)."""
     from spinecoach.program.calendar import reminder_times
@@ -206,15 +247,23 @@ def run_onboarding(console: Console, database_url: str | None) -> int:
                 raise store_program.EnrolmentStateError(
                     "you already have an active program; see it with the web page /program"
                 )
+            previous = store_program.restart_needs_clearance(db, history.person_id)
+            stopped_on = None
+            if previous is not None:
+                stopped_on = ob.server_today(previous.ended_utc or previous.started_utc)
+        clearance = None
+        if stopped_on is not None:
+            clearance = _ask_clearance(console, stopped_on)
+            if clearance is None:
+                return EXIT_STOPPED
         console.rule("Before you start: safety questions")
-        console.print(DISCLAIMER, style="dim", highlight=False)
-        answers: dict[str, bool] = {}
-        for n, flag in enumerate(default_red_flags(), start=1):
-            answers[flag.id] = _ask(console, f"{n}. {flag.question} (yes/no)", _yes_no)
+        answers = ask_red_flags(console)
         stopped = any(answers.values())
         baseline = None if stopped else ask_baseline(console)
         with Session(history.engine) as db:
-            outcome = store_program.onboard(db, history.person_id, answers, baseline)
+            outcome = store_program.onboard(
+                db, history.person_id, answers, baseline, clearance=clearance
+            )
             if outcome.stopped:
                 console.rule("[bold red]Please see a doctor before starting")
                 console.print(outcome.result.advice, style="bold", highlight=False)
@@ -234,6 +283,59 @@ def run_onboarding(console: Console, database_url: str | None) -> int:
                 console.print(f"{r['kind']} at {r['time']} ({days})", highlight=False)
             console.print(
                 "Add these to your calendar from the web page /program (calendar.ics).",
+                highlight=False,
+            )
+            return 0
+    finally:
+        history.close()
+
+
+def run_screening(console: Console, database_url: str | None) -> int:
+    """``spinecoach screen``: the red-flag questions again, mid-program; the exit status
+    (0 nothing to stop for, 1 a red flag: the program is stopped and the person referred).
+
+    The answers are recorded whether or not a program is active; a "yes" stops the active
+    program in the same transaction and shows the during-program advice.
+    """
+    from spinecoach.store import program as store_program
+    from spinecoach.web.history import History
+
+    history = History.open(database_url)
+    try:
+        with Session(history.engine) as db:
+            active = store_program.active_enrolment(db, history.person_id) is not None
+        console.rule("Something new or worrying? The warning signs")
+        if not active:
+            console.print(
+                "You have no active program; your answers are still recorded.", highlight=False
+            )
+        answers = ask_red_flags(console)
+        with Session(history.engine) as db:
+            screening, result = store_program.rescreen(db, history.person_id, answers)
+            stopped = result.stop and screening.enrolment_id is not None
+            if result.stop:
+                title = "Your program is stopped" if stopped else "Please see a doctor"
+                console.rule(f"[bold red]{title}")
+                console.print(screening.advice, style="bold", highlight=False)
+                for reason in result.reasons:
+                    console.print(f"• {reason}", highlight=False)
+                console.print(
+                    f"Your answers were recorded (screening {screening.id})."
+                    + (
+                        " The exercise program is stopped; start again only when a doctor "
+                        "agrees it is right for you."
+                        if stopped
+                        else ""
+                    ),
+                    highlight=False,
+                )
+                console.print(DISCLAIMER, style="dim", highlight=False)
+                return EXIT_STOPPED
+            console.print(
+                f"Thank you: none of the warning signs. Your answers were recorded "
+                f"(screening {screening.id})"
+                + ("; carry on with your program." if active else ".")
+                + " If something changes, run `spinecoach screen` again.",
                 highlight=False,
             )
             return 0

@@ -1,14 +1,21 @@
 """``spinecoach onboard`` with answers on stdin: a red flag stops (and is recorded), a
-clear screening stores the baseline; refused answers are explained and asked again."""
+clear screening stores the baseline; refused answers are explained and asked again. And
+``run_screening`` (the ``spinecoach screen`` command's function), fed a fake stdin: a red
+flag mid-program stops the program with the during-program advice and is recorded."""
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
+import pytest
+from rich.console import Console
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from spinecoach.cli import app
+from spinecoach.onboard import InputEnded, run_screening
+from spinecoach.program.onboarding import make_baseline, make_schedule
 from spinecoach.program.redflags import default_red_flags
 from spinecoach.store import program as sp
 from spinecoach.web.history import History
@@ -66,7 +73,10 @@ def test_onboard_stores_the_baseline_and_reasks_bad_answers(tmp_path: Path) -> N
     code, output = run(url, lines)
     assert code == 0, output
     assert "'maybe': answer yes or no" in output
-    assert "vas_mm=150.0 is outside the visual analogue scale" in output
+    assert (
+        "vas_mm=150 is outside the 0–100 mm visual analogue scale: give a pain rating from 0"
+        in output
+    )
     assert "psfs[0].score=12: give a whole number from 0 to 10" in output
     assert "Your 6-week program has started" in output
     assert "desk-break at 15:00 (Monday to Friday)" in output
@@ -98,3 +108,84 @@ def test_onboard_input_ending_early_is_a_clear_error(tmp_path: Path) -> None:
     code, output = run(f"sqlite:///{tmp_path / 'cli.sqlite3'}", ["no", "no"])
     assert code == 2
     assert "the input ended before every onboarding question was answered" in output
+
+
+# `spinecoach screen` (run_screening): the same questions mid-program ------------------------
+def screen_with(monkeypatch: pytest.MonkeyPatch, url: str, lines: list[str]) -> tuple[int, str]:
+    """Run :func:`run_screening` with ``lines`` as the terminal's input."""
+    out = io.StringIO()
+    console = Console(file=out, width=200, force_terminal=False, color_system=None)
+    monkeypatch.setattr("sys.stdin", io.StringIO("\n".join(lines) + "\n"))
+    return run_screening(console, url), out.getvalue()
+
+
+def start_program(url: str) -> None:
+    history = History.open(url)
+    try:
+        with Session(history.engine) as db:
+            baseline = make_baseline(
+                vas_mm=40, psfs=[], doses_per_day=0, schedule=make_schedule("07:30"), sensors=[]
+            )
+            sp.onboard(db, history.person_id, {f.id: False for f in default_red_flags()}, baseline)
+    finally:
+        history.close()
+
+
+def test_screen_red_flag_stops_the_program_with_the_during_program_advice(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = f"sqlite:///{tmp_path / 'cli.sqlite3'}"
+    start_program(url)
+    code, output = screen_with(monkeypatch, url, ["n"] * N_FLAGS)
+    assert code == 0, output
+    assert "none of the warning signs" in output and "carry on with your program" in output
+    answers = ["no"] * N_FLAGS
+    answers[1] = "yes"  # leg-weakness: an emergency
+    code, output = screen_with(monkeypatch, url, ["perhaps", *answers])
+    assert code == 1, output
+    assert "'perhaps': answer yes or no" in output  # asked again
+    assert "Your program is stopped" in output
+    assert (
+        "Please stop the exercise program for now. Seek medical care now: go to an emergency "
+        "department or call your local emergency number." in output
+    )
+    assert "do not start" not in output
+    assert "The exercise program is stopped; start again only when a doctor agrees" in output
+    history = History.open(url)
+    try:
+        with Session(history.engine) as db:
+            screenings = sp.list_screenings(db, history.person_id)
+            assert [(s.context, s.result) for s in screenings] == [
+                ("onboarding", "clear"),
+                ("rescreen", "clear"),
+                ("rescreen", "stop"),
+            ]
+            assert screenings[-1].flagged == ["leg-weakness"]
+            assert screenings[-1].advice.startswith("Please stop the exercise program for now.")
+            enrolment = sp.latest_enrolment(db, history.person_id)
+            assert enrolment is not None and enrolment.status == "stopped"
+            assert enrolment.stop_reason == "red flag (emergency): leg-weakness"
+    finally:
+        history.close()
+
+
+def test_screen_without_a_program_records_and_ends_early_clearly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = f"sqlite:///{tmp_path / 'cli.sqlite3'}"
+    code, output = screen_with(monkeypatch, url, ["n"] * N_FLAGS)
+    assert code == 0 and "You have no active program; your answers are still recorded" in output
+    with pytest.raises(InputEnded, match="the input ended before every onboarding question"):
+        screen_with(monkeypatch, url, ["n"])
+
+
+def test_the_screen_command_stops_the_program_through_the_real_cli(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'cli.sqlite3'}"
+    start_program(url)
+    answers = ["no"] * N_FLAGS
+    answers[0] = "yes"
+    result = runner.invoke(app, ["screen", "--database", url], input="\n".join(answers) + "\n")
+    assert result.exit_code == 1, result.output
+    assert "Your program is stopped" in result.output
+    help_text = runner.invoke(app, ["screen", "--help"]).output
+    assert "Example: spinecoach screen" in help_text

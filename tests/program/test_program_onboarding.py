@@ -42,7 +42,7 @@ def test_baseline_valid_and_normalised() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"vas_mm": -1}, "vas_mm=-1 is outside the visual analogue scale"),
+        ({"vas_mm": -1}, "vas_mm=-1 is outside the 0–100 mm visual analogue scale"),
         ({"vas_mm": float("nan")}, "vas_mm=nan is outside"),
         ({"vas_mm": True}, "vas_mm=True is outside"),
         ({"doses_per_day": 2.5}, "doses_per_day=2.5: give a whole number from 0 to 24"),

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from spinecoach.errors import ConfigurationError
-from spinecoach.program.onboarding import Baseline, make_baseline, make_schedule
+from spinecoach.program.onboarding import Baseline, Clearance, make_baseline, make_schedule
 from spinecoach.program.redflags import default_red_flags
 from spinecoach.store import program as sp
 from spinecoach.store.models import (
@@ -105,9 +105,61 @@ def test_program_red_flag_is_recorded_and_stops(engine: Engine, person_id: int) 
         # Tracking is refused: there is no active program.
         with pytest.raises(sp.EnrolmentStateError, match="no active program; complete onboarding"):
             sp.daily_checkin(db, person_id, vas_mm=10, doses_per_day=0, taken_on="2026-03-03")
-    with Session(engine) as db:  # a later onboarding (a doctor agreed) may start a program
-        again = sp.onboard(db, person_id, no_flags(), baseline(), now=T0 + timedelta(days=9))
+    later = T0 + timedelta(days=9)
+    with Session(engine) as db:  # a later clear screening alone does not restart
+        assert sp.restart_needs_clearance(db, person_id) is not None
+        with pytest.raises(
+            sp.EnrolmentStateError,
+            match="clearance: your last program was stopped on 2026-03-02 because of a warning "
+            "sign you reported; start again only once a doctor or physiotherapist has seen you "
+            "and agreed that you can exercise, and confirm it with the day you were seen",
+        ):
+            sp.onboard(db, person_id, no_flags(), baseline(), now=later, tz=UTC)
+        with pytest.raises(
+            ConfigurationError,
+            match=r"clearance.seen_on=2026-03-01 is before your program was stopped \(2026-03-02\)",
+        ):
+            sp.onboard(
+                db,
+                person_id,
+                no_flags(),
+                baseline(),
+                clearance=Clearance(date(2026, 3, 1)),
+                now=later,
+                tz=UTC,
+            )
+        with pytest.raises(
+            ConfigurationError, match=r"clearance\.seen_on=2026-03-12 is in the future"
+        ):
+            sp.onboard(
+                db,
+                person_id,
+                no_flags(),
+                baseline(),
+                clearance=Clearance(date(2026, 3, 12)),
+                now=later,
+                tz=UTC,
+            )
+    with Session(engine) as db:
+        assert count(db, ProgramEnrolment) == 1 and count(db, RedFlagScreening) == 1  # nothing
+    with Session(engine) as db:  # a doctor agreed on 5 March: a new program starts
+        again = sp.onboard(
+            db,
+            person_id,
+            no_flags(),
+            baseline(),
+            clearance=Clearance(date(2026, 3, 5)),
+            now=later,
+            tz=UTC,
+        )
         assert again.enrolment.status == "active"
+        first = db.get(ProgramEnrolment, enrolment.id)
+        assert first is not None and first.stop_reason == (
+            "red flag (emergency): saddle-bladder-bowel, weight-loss; cleared to restart: seen "
+            "by a doctor or physiotherapist on 2026-03-05 (confirmed by the person 2026-03-11 "
+            "07:00 UTC)"
+        )
+        assert sp.restart_needs_clearance(db, person_id) is None
 
 
 def test_program_rescreen_stops_the_active_program(engine: Engine, person_id: int) -> None:
@@ -127,11 +179,54 @@ def test_program_rescreen_stops_the_active_program(engine: Engine, person_id: in
         assert [s.result for s in sp.list_screenings(db, person_id)] == ["clear", "clear", "stop"]
 
 
+def test_program_rescreen_advice_during_the_program(engine: Engine, person_id: int) -> None:
+    """A red flag reported mid-program stores (and so shows) the during-program advice;
+    the same answers with no program keep the before-the-program advice."""
+    emergency = {**no_flags(), "leg-weakness": True}
+    with Session(engine) as db:
+        screening, result = sp.rescreen(db, person_id, emergency, now=T0)  # no program yet
+        assert screening.enrolment_id is None
+        assert screening.advice == result.advice
+        assert screening.advice.startswith("Please do not start the exercise program.")
+        sp.onboard(db, person_id, no_flags(), baseline(), now=T0 + timedelta(days=1))
+        screening, result = sp.rescreen(db, person_id, emergency, now=T0 + timedelta(days=3))
+        assert screening.advice == result.advice_during_program
+        assert screening.advice.startswith(
+            "Please stop the exercise program for now. Seek medical care now: go to an "
+            "emergency department"
+        )
+        enrolment = sp.latest_enrolment(db, person_id)
+        assert enrolment is not None and enrolment.status == "stopped"
+        assert sp.stop_screening(db, enrolment) == screening
+
+
+def test_program_day_in_the_future_counts_in_the_given_zone(engine: Engine, person_id: int) -> None:
+    """Today is the calendar day of `now` in the person's zone: at 23:30 UTC on 2 March it
+    is already 3 March in Auckland, so 3 March is accepted there and refused in UTC."""
+    from zoneinfo import ZoneInfo
+
+    late = datetime(2026, 3, 2, 23, 30, tzinfo=UTC)
+    with Session(engine) as db:
+        sp.onboard(db, person_id, no_flags(), baseline(), now=T0)
+        with pytest.raises(ConfigurationError, match="taken_on=2026-03-03 is in the future"):
+            sp.log_medication(db, person_id, 1, taken_on="2026-03-03", now=late, tz=UTC)
+        entry = sp.log_medication(
+            db, person_id, 1, taken_on="2026-03-03", now=late, tz=ZoneInfo("Pacific/Auckland")
+        )
+        assert entry.taken_on == "2026-03-03"
+
+
 def test_program_tracking_round_trip(engine: Engine, person_id: int) -> None:
     with Session(engine) as db:
         sp.onboard(db, person_id, no_flags(), baseline(), now=T0)
         sp.daily_checkin(
-            db, person_id, vas_mm=48.5, doses_per_day=2, taken_on=date(2026, 3, 3), now=T0
+            db,
+            person_id,
+            vas_mm=48.5,
+            doses_per_day=2,
+            taken_on=date(2026, 3, 3),
+            now=T0 + timedelta(days=1),
+            tz=UTC,
         )
         # A second check-in the same day replaces that day's medication entry.
         sp.daily_checkin(
@@ -185,7 +280,7 @@ def test_program_decisions_round_trip(engine: Engine, person_id: int) -> None:
             lambda db, p: sp.daily_checkin(
                 db, p, vas_mm=101, doses_per_day=0, taken_on="2026-03-03"
             ),
-            "vas_mm=101 is outside the visual analogue scale",
+            "vas_mm=101 is outside the 0–100 mm visual analogue scale",
         ),
         (
             lambda db, p: sp.daily_checkin(
@@ -196,6 +291,29 @@ def test_program_decisions_round_trip(engine: Engine, person_id: int) -> None:
         (
             lambda db, p: sp.daily_checkin(db, p, vas_mm=10, doses_per_day=1, taken_on="3/3/2026"),
             "taken_on='3/3/2026' is not a day: use YYYY-MM-DD",
+        ),
+        (  # a day after today (the day of `now` in the zone) has not happened yet
+            lambda db, p: sp.daily_checkin(
+                db,
+                p,
+                vas_mm=10,
+                doses_per_day=1,
+                taken_on="2026-03-05",
+                now=T0 + timedelta(days=2),
+                tz=UTC,
+            ),
+            r"taken_on=2026-03-05 is in the future \(today is 2026-03-04 on this server's "
+            r"calendar\): give today's date or an earlier day \(YYYY-MM-DD\); nothing was saved",
+        ),
+        (
+            lambda db, p: sp.daily_checkin(
+                db, p, vas_mm=10, doses_per_day=1, taken_on=date(2099, 1, 1)
+            ),
+            r"taken_on=2099-01-01 is in the future",
+        ),
+        (
+            lambda db, p: sp.log_medication(db, p, 1, taken_on="2099-01-01"),
+            r"taken_on=2099-01-01 is in the future",
         ),
         (
             lambda db, p: sp.add_weekly_psfs(

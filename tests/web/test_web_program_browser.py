@@ -1,6 +1,7 @@
 """The program pages in a real browser (Debian's Chromium through Playwright; never
 ``playwright install``): onboarding stopped by a red flag, onboarding with the baseline
-saved, the daily check-in, the weekly PSFS and an in-app reminder with snooze, on a
+saved, the daily check-in, the weekly PSFS, an in-app reminder with snooze, and a red flag
+reported mid-program from the Program page (the program stops with the advice), on a
 phone-sized screen. Screenshots go to ``test-artifacts/browser/program-*.png``.
 
 The tests share one server and database and run in order (stop first, then a program).
@@ -13,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from browser_support import (
     assert_fits_the_phone,
@@ -26,9 +28,11 @@ from browser_support import (
 from sqlalchemy.orm import Session
 from web_client import LiveServer, serve
 
+from spinecoach.program.onboarding import server_today
 from spinecoach.program.redflags import default_red_flags
 from spinecoach.store import program as sp
 from spinecoach.store.db import make_engine
+from spinecoach.store.models import ProgramEnrolment
 from spinecoach.web.settings import Settings
 
 expect = playwright_api.expect
@@ -118,7 +122,19 @@ def test_onboarding_without_red_flags_saves_the_baseline(
 ) -> None:
     page.goto(f"{server.http_url}/onboarding")
     expect(page.locator("#redflag-list fieldset")).to_have_count(len(FLAG_IDS))
+    # The last program was stopped by a red flag: starting again needs a clinician's "yes".
+    expect(page.locator("#clearance-box")).to_be_visible()
+    expect(page.locator("#clearance-stopped")).to_contain_text("Your last program was stopped on")
     answer_red_flags(page, set())
+    page.click("#redflag-next")
+    expect(page.locator("#redflag-error")).to_have_text(
+        "Please confirm that a doctor or physiotherapist has seen you and agreed that you can "
+        "start again, and give the day they saw you."
+    )
+    expect(page.locator("#clearance-confirmed")).to_be_focused()
+    page.keyboard.press("Space")
+    page.fill("#clearance-seen-on", server_today().isoformat())
+    shot(page, "04a-restart-clearance")
     page.click("#redflag-next")
     expect(page.locator("#view-onboard-baseline h1")).to_be_focused()
 
@@ -182,6 +198,13 @@ def test_onboarding_without_red_flags_saves_the_baseline(
                 "Sitting through a film",
             ]
             assert [s.result for s in sp.list_screenings(db, 1)] == ["stop", "clear"]
+            first = sp.list_screenings(db, 1)[0].enrolment_id
+            stopped = db.get(ProgramEnrolment, first)
+            assert stopped is not None
+            assert (
+                "; cleared to restart: seen by a doctor or physiotherapist on "
+                f"{server_today().isoformat()} (confirmed by the person "
+            ) in stopped.stop_reason
     finally:
         engine.dispose()
 
@@ -250,5 +273,82 @@ def test_checkin_psfs_and_reminder(
             assert (medication.taken_on, medication.doses_per_day) == ("2026-03-02", 1)
             weekly = [(e.activity, e.score) for e in sp.list_psfs(db, 1) if e.context == "weekly"]
             assert weekly == [("Putting on socks", 5), ("Sitting through a film", 7)]
+    finally:
+        engine.dispose()
+
+
+def test_red_flag_mid_program_stops_from_the_program_page(
+    page: playwright_api.Page, server: LiveServer, database_url: str
+) -> None:
+    # The check-in page links to the same questions.
+    page.goto(f"{server.http_url}/checkin")
+    expect(page.locator("#checkin-screening-link")).to_have_text(
+        "Something new or worrying? Check the warning signs"
+    )
+    expect(page.locator("#checkin-screening-link")).to_have_attribute("href", "/screening")
+
+    page.goto(f"{server.http_url}/program")
+    link = page.locator("#program-screening-link")
+    expect(link).to_be_visible()
+    expect(link).to_have_text("Something new or worrying? Check the warning signs")
+    assert_fits_the_phone(page)
+    shot(page, "redflag-01-program-page")
+    link.focus()  # by keyboard
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{server.http_url}/screening")
+    expect(page.locator("#view-screening h1")).to_be_focused()
+    expect(page.locator("#screening-list fieldset")).to_have_count(len(FLAG_IDS))
+    expect(page.locator("#screening-disclaimer")).to_contain_text("not a medical device")
+
+    page.click("#screening-send")  # nothing answered yet
+    expect(page.locator("#screening-error")).to_have_text(
+        f"Please answer every question with yes or no ({len(FLAG_IDS)} not answered yet)."
+    )
+    for flag_id in FLAG_IDS:
+        page.focus(f"#rs-{flag_id}-{'yes' if flag_id == 'leg-weakness' else 'no'}")
+        page.keyboard.press("Space")
+    expect(page.locator("#screening-error")).to_be_hidden()
+    assert_fits_the_phone(page)
+    shot(page, "redflag-02-questions-answered")
+    page.focus("#screening-send")
+    page.keyboard.press("Enter")
+
+    expect(page.locator("#view-program")).to_be_visible()
+    expect(page.locator("#program-status")).to_have_text(
+        "Your program is stopped. Start again only when a doctor agrees it is right for you."
+    )
+    expect(page.locator("#program-stop-advice")).to_have_text(
+        "Please stop the exercise program for now. Seek medical care now: go to an emergency "
+        "department or call your local emergency number. What you reported needs a doctor's "
+        "assessment today."
+    )
+    expect(page.locator("#program-stop-reasons li")).to_have_count(1)
+    expect(page.locator("#program-stop-recorded")).to_contain_text("Your answers were recorded")
+    expect(page.locator("#program-stop-disclaimer")).to_contain_text("not a medical device")
+    # No session suggestions, reminders or tracking links once stopped.
+    expect(page.locator("#program-active")).to_be_hidden()
+    expect(page.locator("#program-start")).to_be_hidden()
+    expect(page.locator("#reminder")).to_be_hidden()
+    assert_fits_the_phone(page)
+    shot(page, "redflag-03-stopped")
+
+    # A reload (or any later visit) still shows the stop and the advice.
+    page.goto(f"{server.http_url}/screening")
+    expect(page.locator("#view-program")).to_be_visible()
+    expect(page.locator("#program-stop-advice")).to_contain_text("Seek medical care now")
+
+    status = httpx.get(f"{server.http_url}/api/program/status", timeout=10.0).json()
+    assert status["status"] == "stopped" and status["enrolled"] is False
+    assert status["stop_urgency"] == "emergency"
+    assert status["stop_advice"].startswith("Please stop the exercise program for now.")
+    engine = make_engine(database_url)
+    try:
+        with Session(engine) as db:
+            screenings = sp.list_screenings(db, 1)
+            assert [(s.context, s.result) for s in screenings][-1] == ("rescreen", "stop")
+            assert screenings[-1].flagged == ["leg-weakness"]
+            enrolment = sp.latest_enrolment(db, 1)
+            assert enrolment is not None and enrolment.status == "stopped"
+            assert enrolment.stop_reason == "red flag (emergency): leg-weakness"
     finally:
         engine.dispose()

@@ -4,6 +4,7 @@ naming the field, tracking, status and the calendar."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,9 +14,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from web_client import LiveServer, serve
 
+from spinecoach.program.onboarding import server_today
 from spinecoach.program.redflags import default_red_flags
 from spinecoach.store.db import make_engine
-from spinecoach.store.models import PainEntry, ProgramEnrolment, RedFlagScreening
+from spinecoach.store.models import (
+    MedicationEntry,
+    PainEntry,
+    ProgramEnrolment,
+    PsfsEntry,
+    RedFlagScreening,
+)
 from spinecoach.web.settings import Settings
 
 
@@ -142,13 +150,27 @@ def test_onboarding_tracking_and_calendar(server: LiveServer, db_url: str) -> No
         server, "/api/program/screening", {"red_flags": {**no_flags(), "night-pain": True}}
     )
     assert rescreen.status_code == 201 and rescreen.json()["urgency"] == "soon"
-    assert get(server, "/api/program/status").json()["status"] == "stopped"
+    # Mid-program, the reply says to stop the program (not "do not start").
+    assert rescreen.json()["advice"].startswith(
+        "Please stop the exercise program for now. Book an appointment with your doctor"
+    )
+    assert rescreen.json()["program_stopped"] is True
+    status = get(server, "/api/program/status").json()
+    assert status["status"] == "stopped" and status["reminders"] == []
+    assert status["stop_advice"] == rescreen.json()["advice"]
+    assert status["stop_urgency"] == "soon" and status["stop_reasons"] == rescreen.json()["reasons"]
     engine = make_engine(db_url)
     try:
         with Session(engine) as db:
             assert db.scalars(select(PainEntry.context)).all() == ["morning"]
     finally:
         engine.dispose()
+
+
+VAS_FIX = (
+    "is outside the 0–100 mm visual analogue scale: give a pain rating from 0 (no pain) to "
+    "100 (worst imaginable pain)"
+)
 
 
 def field_errors(response: httpx.Response) -> list[tuple[str, str]]:
@@ -159,8 +181,8 @@ def field_errors(response: httpx.Response) -> list[tuple[str, str]]:
 @pytest.mark.parametrize(
     ("change", "expected"),
     [
-        ({"vas_mm": 101}, ("baseline.vas_mm", "Input should be less than or equal to 100")),
-        ({"vas_mm": -0.5}, ("baseline.vas_mm", "Input should be greater than or equal to 0")),
+        ({"vas_mm": 101}, ("baseline.vas_mm", "vas_mm=101 " + VAS_FIX)),
+        ({"vas_mm": -0.5}, ("baseline.vas_mm", "vas_mm=-0.5 " + VAS_FIX)),
         (
             {"doses_per_day": 25},
             ("baseline.doses_per_day", "Input should be less than or equal to 24"),
@@ -229,7 +251,7 @@ def test_tracking_422_messages(server: LiveServer) -> None:
         ).status_code
         == 201
     )
-    assert ("vas_mm", "Input should be less than or equal to 100") in field_errors(
+    assert ("vas_mm", "vas_mm=150 " + VAS_FIX) in field_errors(
         post(server, "/api/program/checkin", {"vas_mm": 150, "doses_per_day": 0})
     )
     assert ("doses_per_day", "Input should be greater than or equal to 0") in field_errors(
@@ -240,7 +262,190 @@ def test_tracking_422_messages(server: LiveServer) -> None:
     )
 
 
-@pytest.mark.parametrize("path", ["/onboarding", "/checkin", "/psfs", "/program"])
+def tracking_rows(db_url: str) -> dict[str, int]:
+    """How many tracking rows are stored: morning pain, medication, weekly PSFS."""
+    engine = make_engine(db_url)
+    try:
+        with Session(engine) as db:
+            return {
+                "morning": len(
+                    db.scalars(select(PainEntry).where(PainEntry.context == "morning")).all()
+                ),
+                "medication": len(db.scalars(select(MedicationEntry)).all()),
+                "weekly": len(
+                    db.scalars(select(PsfsEntry).where(PsfsEntry.context == "weekly")).all()
+                ),
+            }
+    finally:
+        engine.dispose()
+
+
+def test_bad_tracking_input_is_refused_and_nothing_is_stored(
+    server: LiveServer, db_url: str
+) -> None:
+    assert (
+        post(
+            server, "/api/program/onboarding", {"red_flags": no_flags(), "baseline": BASELINE}
+        ).status_code
+        == 201
+    )
+    nothing = {"morning": 0, "medication": 0, "weekly": 0}
+    today = server_today()
+    tomorrow = today + timedelta(days=1)
+    for day in ("2099-01-01", tomorrow.isoformat()):
+        response = post(
+            server, "/api/program/checkin", {"vas_mm": 20, "doses_per_day": 1, "day": day}
+        )
+        assert (
+            "day",
+            f"day={day} is in the future (today is {today.isoformat()} on this "
+            "server's calendar): give today's date or an earlier day (YYYY-MM-DD); "
+            "nothing was saved",
+        ) in field_errors(response)
+    assert tracking_rows(db_url) == nothing
+    # The weekly PSFS takes no day (it is recorded now): a day is refused, as is an empty list.
+    dated = post(
+        server,
+        "/api/program/psfs",
+        {"day": "2099-01-01", "scores": [{"activity": "Gardening", "score": 3}]},
+    )
+    assert ("day", "Extra inputs are not permitted") in field_errors(dated)
+    empty = post(server, "/api/program/psfs", {"scores": []})
+    assert empty.status_code == 422
+    assert empty.json()["detail"] == (
+        "scores: rate each activity chosen at onboarding once (missing: 'Putting on socks', "
+        "'Gardening')"
+    )
+    # VAS 150 on the check-in.
+    assert ("vas_mm", "vas_mm=150 " + VAS_FIX) in field_errors(
+        post(
+            server,
+            "/api/program/checkin",
+            {"vas_mm": 150, "doses_per_day": 0, "day": today.isoformat()},
+        )
+    )
+    assert tracking_rows(db_url) == nothing
+    # Today is accepted (the default day is today too).
+    ok = post(
+        server, "/api/program/checkin", {"vas_mm": 20, "doses_per_day": 1, "day": today.isoformat()}
+    )
+    assert ok.status_code == 201 and ok.json()["day"] == today.isoformat()
+    assert (
+        post(server, "/api/program/checkin", {"vas_mm": 25, "doses_per_day": 0}).json()["day"]
+        == today.isoformat()
+    )
+    assert tracking_rows(db_url) == {"morning": 2, "medication": 1, "weekly": 0}
+
+
+def test_rescreen_mid_program_emergency_stops_with_urgent_advice(
+    server: LiveServer, db_url: str
+) -> None:
+    post(server, "/api/program/onboarding", {"red_flags": no_flags(), "baseline": BASELINE})
+    clear = post(server, "/api/program/screening", {"red_flags": no_flags()})
+    assert clear.status_code == 201
+    assert clear.json()["stop"] is False and clear.json()["program_stopped"] is False
+    assert get(server, "/api/program/status").json()["status"] == "active"
+    answers = {**no_flags(), "saddle-bladder-bowel": True}
+    response = post(server, "/api/program/screening", {"red_flags": answers})
+    assert response.status_code == 201
+    data = response.json()
+    assert data["urgency"] == "emergency" and data["program_stopped"] is True
+    assert data["advice"] == (
+        "Please stop the exercise program for now. Seek medical care now: go to an emergency "
+        "department or call your local emergency number. What you reported needs a doctor's "
+        "assessment today."
+    )
+    assert data["recorded"] is True and "not a medical device" in data["disclaimer"]
+    status = get(server, "/api/program/status").json()
+    assert status["status"] == "stopped" and status["enrolled"] is False
+    assert status["stop_advice"] == data["advice"]
+    engine = make_engine(db_url)
+    try:
+        with Session(engine) as db:
+            rows = db.scalars(select(RedFlagScreening).order_by(RedFlagScreening.id)).all()
+            assert [(r.context, r.result) for r in rows] == [
+                ("onboarding", "clear"),
+                ("rescreen", "clear"),
+                ("rescreen", "stop"),
+            ]
+            assert rows[-1].advice == data["advice"] and rows[-1].flagged == [
+                "saddle-bladder-bowel"
+            ]
+    finally:
+        engine.dispose()
+    # Tracking stops with the program.
+    assert (
+        post(server, "/api/program/checkin", {"vas_mm": 10, "doses_per_day": 0}).status_code == 409
+    )
+
+
+def test_restart_after_a_red_flag_stop_needs_clearance(server: LiveServer, db_url: str) -> None:
+    post(server, "/api/program/onboarding", {"red_flags": no_flags(), "baseline": BASELINE})
+    post(server, "/api/program/screening", {"red_flags": {**no_flags(), "fever-unwell": True}})
+    today = server_today()
+    status = get(server, "/api/program/status").json()
+    assert status["status"] == "stopped" and status["stop_urgency"] == "urgent"
+    body: dict[str, Any] = {"red_flags": no_flags(), "baseline": BASELINE}
+    refused = post(server, "/api/program/onboarding", body)
+    assert refused.status_code == 409
+    assert refused.json()["detail"] == (
+        f"clearance: your last program was stopped on {today.isoformat()} because of a "
+        "warning sign you reported; start again only once a doctor or physiotherapist has "
+        "seen you and agreed that you can exercise, and confirm it with the day you were seen"
+    )
+    not_confirmed = post(
+        server,
+        "/api/program/onboarding",
+        body | {"clearance": {"confirmed": False, "seen_on": today.isoformat()}},
+    )
+    assert not_confirmed.status_code == 422
+    assert not_confirmed.json()["detail"].startswith("clearance.confirmed: start again only once")
+    future = (today + timedelta(days=1)).isoformat()
+    too_late = post(
+        server,
+        "/api/program/onboarding",
+        body | {"clearance": {"confirmed": True, "seen_on": future}},
+    )
+    assert too_late.status_code == 422
+    assert too_late.json()["detail"].startswith(f"clearance.seen_on={future} is in the future")
+    too_early = (today - timedelta(days=1)).isoformat()
+    before = post(
+        server,
+        "/api/program/onboarding",
+        body | {"clearance": {"confirmed": True, "seen_on": too_early}},
+    )
+    assert before.status_code == 422
+    assert before.json()["detail"].startswith(
+        f"clearance.seen_on={too_early} is before your program was stopped ({today.isoformat()})"
+    )
+    assert get(server, "/api/program/status").json()["status"] == "stopped"  # nothing started
+    # A new red flag needs no clearance: it is recorded and stops again.
+    again = post(
+        server, "/api/program/onboarding", {"red_flags": {**no_flags(), "fever-unwell": True}}
+    )
+    assert again.status_code == 201 and again.json()["status"] == "stopped"
+    cleared = post(
+        server,
+        "/api/program/onboarding",
+        body | {"clearance": {"confirmed": True, "seen_on": today.isoformat()}},
+    )
+    assert cleared.status_code == 201, cleared.text
+    assert cleared.json()["status"] == "active"
+    engine = make_engine(db_url)
+    try:
+        with Session(engine) as db:
+            rows = db.scalars(select(ProgramEnrolment).order_by(ProgramEnrolment.id)).all()
+            assert [r.status for r in rows] == ["stopped", "stopped", "active"]
+            assert "cleared to restart" not in rows[0].stop_reason
+            assert (
+                "; cleared to restart: seen by a doctor or physiotherapist on "
+                f"{today.isoformat()} (confirmed by the person "
+            ) in rows[1].stop_reason
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("path", ["/onboarding", "/checkin", "/psfs", "/program", "/screening"])
 def test_program_pages_are_the_app(server: LiveServer, path: str) -> None:
     page = get(server, path)
     assert page.status_code == 200 and 'id="view-onboard-redflags"' in page.text

@@ -34,7 +34,18 @@ change over the program, never for a diagnosis.
 >>> check_vas_mm(120)  # doctest: +ELLIPSIS
 Traceback (most recent call last):
 ...
-spinecoach.errors.ConfigurationError: vas_mm=120 is outside the visual analogue scale: ...
+spinecoach.errors.ConfigurationError: vas_mm=120 is outside the 0–100 mm visual analogue scale: ...
+>>> check_not_future(date(2099, 1, 1), "day", today=date(2026, 3, 2))  # doctest: +ELLIPSIS
+Traceback (most recent call last):
+...
+spinecoach.errors.ConfigurationError: day=2099-01-01 is in the future ...
+
+"Today" is the calendar day of the server's local time zone (:func:`server_today`), the
+same notion as the program engine's default (:func:`spinecoach.program.service.update_program`
+counts program days in the server's zone): spinecoach serves one person from their own
+machine or local network, so the server's calendar is the person's. A day after it is
+refused wherever a day records something that has happened (a check-in, a medication
+entry); a planned day (the calendar export's first day) may be in the future.
 """
 
 from __future__ import annotations
@@ -43,7 +54,7 @@ import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any, Final
 
 from spinecoach.errors import ConfigurationError
@@ -108,15 +119,52 @@ def _number(value: object) -> float | None:
     return number if math.isfinite(number) else None
 
 
+def vas_message(value: object, field: str = "vas_mm") -> str:
+    """The message for a pain rating outside the scale: the field, the value, the fix."""
+    shown = f"{value:g}" if _number(value) is not None else repr(value)  # 150.0 → "150"
+    return (
+        f"{field}={shown} is outside the {VAS_MIN_MM:g}–{VAS_MAX_MM:g} mm visual analogue "
+        f"scale: give a pain rating from {VAS_MIN_MM:g} (no pain) to {VAS_MAX_MM:g} "
+        "(worst imaginable pain)"
+    )
+
+
 def check_vas_mm(value: object, field: str = "vas_mm") -> float:
     """A pain rating in mm on the 0–100 visual analogue scale."""
     number = _number(value)
     if number is None or not VAS_MIN_MM <= number <= VAS_MAX_MM:
-        raise ConfigurationError(
-            f"{field}={value!r} is outside the visual analogue scale: give a pain rating "
-            f"from {VAS_MIN_MM:g} to {VAS_MAX_MM:g} mm (0 = no pain, 100 = worst imaginable)"
-        )
+        raise ConfigurationError(vas_message(value, field))
     return number
+
+
+def server_zone() -> tzinfo:
+    """The server's local time zone (UTC when the system names none)."""
+    local = datetime.now(UTC).astimezone().tzinfo
+    return local if local is not None else UTC
+
+
+def server_today(now: datetime | None = None, tz: tzinfo | None = None) -> date:
+    """Today's date on the person's calendar as the server sees it: the day of ``now``
+    (aware; default: now) in ``tz`` (default: :func:`server_zone`)."""
+    when = now if now is not None else datetime.now(UTC)
+    return when.astimezone(tz if tz is not None else server_zone()).date()
+
+
+def future_day_message(day: date, field: str, today: date) -> str:
+    """The message for a day after ``today``: the field, the day given and the fix."""
+    return (
+        f"{field}={day.isoformat()} is in the future (today is {today.isoformat()} on this "
+        "server's calendar): give today's date or an earlier day (YYYY-MM-DD); nothing was "
+        "saved"
+    )
+
+
+def check_not_future(day: date, field: str, *, today: date) -> date:
+    """``day`` unless it comes after ``today`` (something that has not happened yet
+    cannot be recorded)."""
+    if day > today:
+        raise ConfigurationError(future_day_message(day, field, today))
+    return day
 
 
 def _whole(value: object, field: str, low: int, high: int, meaning: str) -> int:
@@ -266,6 +314,51 @@ def make_baseline(
         schedule=schedule,
         sensors=check_sensors(sensors),
     )
+
+
+@dataclass(frozen=True)
+class Clearance:
+    """The person's word that a clinician saw them after a red-flag stop and agreed that
+    they can start the exercise program again (``seen_on``: the local day they were seen)."""
+
+    seen_on: date
+
+
+CLEARANCE_QUESTION: Final = (
+    "Has a doctor or physiotherapist seen you about what you reported, and agreed that you "
+    "can start the exercise program again?"
+)
+
+
+def make_clearance(
+    confirmed: object, seen_on: object, *, stopped_on: date, today: date
+) -> Clearance:
+    """A validated :class:`Clearance`: ``confirmed`` is True and ``seen_on`` (a date or
+    ``YYYY-MM-DD``) lies from ``stopped_on`` (the day of the red-flag stop) to ``today``."""
+    if confirmed is not True:
+        raise ConfigurationError(
+            "clearance.confirmed: start again only once a doctor or physiotherapist has seen "
+            "you and agreed that you can exercise; then confirm it (true)"
+        )
+    day = seen_on
+    if isinstance(day, str):
+        try:
+            day = date.fromisoformat(day.strip())
+        except ValueError:
+            day = None
+    if isinstance(day, datetime) or not isinstance(day, date):
+        raise ConfigurationError(
+            f"clearance.seen_on={seen_on!r}: give the day you were seen as YYYY-MM-DD, for "
+            "example 2026-03-02"
+        )
+    check_not_future(day, "clearance.seen_on", today=today)
+    if day < stopped_on:
+        raise ConfigurationError(
+            f"clearance.seen_on={day.isoformat()} is before your program was stopped "
+            f"({stopped_on.isoformat()}): give the day a doctor or physiotherapist saw you "
+            "after that"
+        )
+    return Clearance(day)
 
 
 def schedule_to_dict(schedule: Schedule) -> dict[str, Any]:

@@ -48,6 +48,7 @@ from spinecoach.program.model import (
     RepOutcome,
     SessionOutcome,
 )
+from spinecoach.program.onboarding import server_zone
 from spinecoach.program.protocol import Protocol, default_protocol
 from spinecoach.program.recommend import Plan, main_session_days, recommend
 from spinecoach.store import program as store_program
@@ -67,10 +68,8 @@ COUNTED_STATUSES = ("completed", "interrupted")
 
 
 def _zone(tz: tzinfo | None) -> tzinfo:
-    if tz is not None:
-        return tz
-    local = datetime.now(UTC).astimezone().tzinfo
-    return local if local is not None else UTC
+    # One notion of the person's calendar everywhere: the server's zone (see onboarding).
+    return tz if tz is not None else server_zone()
 
 
 def local_day(when: datetime, tz: tzinfo) -> date:

@@ -63,7 +63,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 from typing import Any
 
 from sqlalchemy import select
@@ -148,6 +148,17 @@ def list_screenings(db: Session, person_id: int) -> list[RedFlagScreening]:
     return list(db.scalars(query))
 
 
+def stop_screening(db: Session, enrolment: ProgramEnrolment) -> RedFlagScreening | None:
+    """The newest screening with a red flag that belongs to ``enrolment`` (the one that
+    stopped it), None when it was not stopped by a red flag."""
+    query = (
+        select(RedFlagScreening)
+        .where(RedFlagScreening.enrolment_id == enrolment.id, RedFlagScreening.result == "stop")
+        .order_by(RedFlagScreening.screened_utc.desc(), RedFlagScreening.id.desc())
+    )
+    return db.scalars(query).first()
+
+
 def list_psfs(db: Session, person_id: int, *, enrolment_id: int | None = None) -> list[PsfsEntry]:
     """PSFS ratings of a person (optionally one enrolment's), oldest first."""
     _person(db, person_id)
@@ -215,6 +226,7 @@ def _screening_row(
     context: str,
     enrolment_id: int | None,
     when: datetime,
+    advice: str | None = None,
 ) -> RedFlagScreening:
     return RedFlagScreening(
         person_id=person_id,
@@ -225,7 +237,7 @@ def _screening_row(
         flagged=[f.id for f in result.flagged],
         result="stop" if result.stop else "clear",
         urgency=result.urgency,
-        advice=result.advice,
+        advice=result.advice if advice is None else advice,
         red_flags_version=RED_FLAGS_VERSION,
     )
 
@@ -241,10 +253,19 @@ def onboard(
     answers: Mapping[str, bool],
     baseline: ob.Baseline | None,
     *,
+    clearance: ob.Clearance | None = None,
     now: datetime | None = None,
+    tz: tzinfo | None = None,
     flags: tuple[RedFlag, ...] | None = None,
 ) -> OnboardingOutcome:
     """Screen ``answers`` to the red-flag questions, then store the program.
+
+    After a program stopped by a red flag (the person's newest enrolment), a clear
+    screening starts a new program only with ``clearance``: the person confirms that a
+    doctor or physiotherapist saw them on ``clearance.seen_on`` (from the day of the stop
+    to today, the day of ``now`` in ``tz``) and agreed; it is recorded in the stopped
+    enrolment's ``stop_reason``. Without it: :class:`EnrolmentStateError`
+    (:func:`restart_needs_clearance` tells whether it is needed).
 
     Any red flag: the screening and a ``stopped`` enrolment (the stop reason names the
     flags) are stored and ``baseline`` is ignored. No red flag: ``baseline`` is required
@@ -255,7 +276,7 @@ def onboard(
     when = _aware_utc(now, "now")
     result = screen(answers, flags)
     try:
-        return _onboard(db, person_id, answers, baseline, result, when)
+        return _onboard(db, person_id, answers, baseline, result, when, clearance, tz)
     except IntegrityError as error:
         if "program_enrolments" not in str(error):  # SQLite names the table, PostgreSQL the index
             raise
@@ -273,6 +294,8 @@ def _onboard(
     baseline: ob.Baseline | None,
     result: ScreeningResult,
     when: datetime,
+    clearance: ob.Clearance | None,
+    tz: tzinfo | None,
 ) -> OnboardingOutcome:
     with _transaction(db):
         _person(db, person_id)
@@ -281,6 +304,9 @@ def _onboard(
                 f"person {person_id} already has an active program; finish or stop it "
                 "before onboarding again"
             )
+        stopped = restart_needs_clearance(db, person_id)
+        if stopped is not None and not result.stop:
+            _record_clearance(stopped, clearance, when, tz)
         if result.stop:
             enrolment = ProgramEnrolment(
                 person_id=person_id,
@@ -335,6 +361,37 @@ def _onboard(
     return OnboardingOutcome(screening=screening, result=result, enrolment=enrolment)
 
 
+def restart_needs_clearance(db: Session, person_id: int) -> ProgramEnrolment | None:
+    """The person's newest program when a red flag stopped it (a new program then needs a
+    clinician's clearance, see :func:`onboard`), else None."""
+    latest = latest_enrolment(db, person_id)
+    if latest is None or latest.status != "stopped" or stop_screening(db, latest) is None:
+        return None
+    return latest
+
+
+def _record_clearance(
+    stopped: ProgramEnrolment, clearance: ob.Clearance | None, when: datetime, tz: tzinfo | None
+) -> None:
+    end = stopped.ended_utc or stopped.started_utc
+    stopped_on = ob.server_today(end, tz)
+    if clearance is None:
+        raise EnrolmentStateError(
+            f"clearance: your last program was stopped on {stopped_on.isoformat()} because "
+            "of a warning sign you reported; start again only once a doctor or "
+            "physiotherapist has seen you and agreed that you can exercise, and confirm it "
+            "with the day you were seen"
+        )
+    # Validated again here: the stop day is only known now.
+    checked = ob.make_clearance(
+        True, clearance.seen_on, stopped_on=stopped_on, today=ob.server_today(when, tz)
+    )
+    stopped.stop_reason = (
+        f"{stopped.stop_reason}; cleared to restart: seen by a doctor or physiotherapist on "
+        f"{checked.seen_on.isoformat()} (confirmed by the person {when:%Y-%m-%d %H:%M} UTC)"
+    )
+
+
 def rescreen(
     db: Session,
     person_id: int,
@@ -344,7 +401,9 @@ def rescreen(
     flags: tuple[RedFlag, ...] | None = None,
 ) -> tuple[RedFlagScreening, ScreeningResult]:
     """Record a later screening (the person reported something new). A red flag stops
-    the active program, if there is one, in the same transaction."""
+    the active program, if there is one, in the same transaction; the advice stored (and
+    to show) is then :attr:`ScreeningResult.advice_during_program` ("stop the exercise
+    program for now …"), else the before-the-program advice."""
     when = _aware_utc(now, "now")
     result = screen(answers, flags)
     with _transaction(db):
@@ -360,6 +419,7 @@ def rescreen(
             context="rescreen",
             enrolment_id=None if enrolment is None else enrolment.id,
             when=when,
+            advice=result.advice if enrolment is None else result.advice_during_program,
         )
         db.add(screening)
         db.flush()
@@ -394,7 +454,9 @@ def end_enrolment(
 
 
 # Tracking ------------------------------------------------------------------------------------
-def _day_text(taken_on: date | str, field: str = "taken_on") -> str:
+def _day_text(taken_on: date | str, today: date, field: str = "taken_on") -> str:
+    """``taken_on`` as ``YYYY-MM-DD``; a day after ``today`` is refused (it has not
+    happened yet)."""
     if isinstance(taken_on, datetime) or not isinstance(taken_on, date | str):
         raise ConfigurationError(f"{field}={taken_on!r}: give the local day as a date (YYYY-MM-DD)")
     if isinstance(taken_on, str):
@@ -404,7 +466,7 @@ def _day_text(taken_on: date | str, field: str = "taken_on") -> str:
             raise ConfigurationError(
                 f"{field}={taken_on!r} is not a day: use YYYY-MM-DD, for example 2026-03-02"
             ) from None
-    return taken_on.isoformat()
+    return ob.check_not_future(taken_on, field, today=today).isoformat()
 
 
 def _medication(
@@ -440,12 +502,16 @@ def log_medication(
     taken_on: date | str,
     note: str = "",
     now: datetime | None = None,
+    tz: tzinfo | None = None,
 ) -> MedicationEntry:
-    """Record the pain-medication doses of a local day (replacing that day's entry)."""
+    """Record the pain-medication doses of a local day (replacing that day's entry).
+
+    ``taken_on`` may not come after today, the day of ``now`` in ``tz`` (default: the
+    server's zone, :func:`spinecoach.program.onboarding.server_today`)."""
     doses = ob.check_doses(doses_per_day)
     text = ob.check_note(note)
-    day = _day_text(taken_on)
     when = _aware_utc(now, "now")
+    day = _day_text(taken_on, ob.server_today(when, tz))
     with _transaction(db):
         _person(db, person_id)
         enrolment = active_enrolment(db, person_id)
@@ -463,14 +529,16 @@ def daily_checkin(
     taken_on: date | str,
     note: str = "",
     now: datetime | None = None,
+    tz: tzinfo | None = None,
 ) -> CheckinOutcome:
     """The daily check-in of an active program: the morning VAS (a ``morning`` pain
-    entry) and the day's medication, both or neither."""
+    entry) and the day's medication, both or neither. ``taken_on`` may not come after
+    today, the day of ``now`` in ``tz`` (default: the server's zone)."""
     vas = ob.check_vas_mm(vas_mm)
     doses = ob.check_doses(doses_per_day)
     text = ob.check_note(note)
-    day = _day_text(taken_on)
     when = _aware_utc(now, "now")
+    day = _day_text(taken_on, ob.server_today(when, tz))
     with _transaction(db):
         enrolment = _require_active(db, person_id)
         # Not repository.add_pain: its own transaction would commit this one early when

@@ -5,17 +5,29 @@ first, then the baseline), ``/checkin`` (morning pain and medication), ``/psfs``
 function) and ``/program`` (status, reminders, calendar download).
 
 API (JSON bodies with ``extra="forbid"``; an out-of-range value is a 422 whose ``loc``
-names the field; a cross-field problem is a 422 with a ``detail`` text naming it):
+names the field; a cross-field problem is a 422 with a ``detail`` text naming it). A pain
+rating outside 0–100 says so in plain words (``vas_mm=150 is outside the 0–100 mm visual
+analogue scale: …``), and a check-in ``day`` after today (the server's calendar,
+:func:`spinecoach.program.onboarding.server_today`) is refused (``day=2099-01-01 is in the
+future …``); nothing is stored then:
 
 * ``GET /api/program/red-flags`` — the questions, the disclaimer;
 * ``POST /api/program/onboarding`` — ``{"red_flags": {id: bool}, "baseline": {...}}``;
   a red flag stores the screening and a stopped program and answers
   ``{"status": "stopped", "advice", "urgency", "reasons", "disclaimer", "recorded": true}``
-  (the baseline is not needed then); else 201 with the active program;
-* ``POST /api/program/screening`` — a later re-screening (a red flag stops the program);
+  (the baseline is not needed then); else 201 with the active program. After a program
+  stopped by a red flag, starting again also needs ``"clearance": {"confirmed": true,
+  "seen_on": "YYYY-MM-DD"}`` (a doctor or physiotherapist saw the person on or after the
+  day of the stop and agreed; recorded with the stopped program), else 409;
+* ``POST /api/program/screening`` — a later re-screening ("something new or worrying?"):
+  recorded; a red flag stops the active program at once and the reply carries the
+  during-program advice (``"advice"``: "Please stop the exercise program for now …",
+  ``"program_stopped": true``);
 * ``POST /api/program/checkin``, ``POST /api/program/psfs`` — tracking (409 without an
   active program);
-* ``GET /api/program/status`` — the newest program, its week, the reminders;
+* ``GET /api/program/status`` — the newest program, its week, the reminders; a program
+  stopped by a red flag also has ``stop_advice``, ``stop_urgency``, ``stop_reasons`` and
+  ``stopped_utc`` (the advice shown when it stopped);
 * ``GET /api/program/calendar.ics?start=YYYY-MM-DD`` — the routine as iCalendar.
 
 The database work runs in a worker thread (``asyncio.to_thread``); the person is the
@@ -25,6 +37,7 @@ server's local person (:class:`~spinecoach.web.history.History`).
 from __future__ import annotations
 
 import asyncio
+import math
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from importlib import resources
@@ -32,7 +45,8 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import FileResponse, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
 from sqlalchemy.orm import Session
 
 from spinecoach.errors import ConfigurationError
@@ -43,8 +57,26 @@ from spinecoach.store import program as store_program
 from spinecoach.store.models import PainEntry, ProgramEnrolment
 from spinecoach.web.history import History
 
-PAGES = ("/onboarding", "/checkin", "/psfs", "/program")
+PAGES = ("/onboarding", "/checkin", "/psfs", "/program", "/screening")
 Clock = Annotated[str, Field(pattern=ob.CLOCK_PATTERN, description="HH:MM, 24-hour clock")]
+
+
+def _vas_in_range(value: float) -> float:
+    # Our own message instead of pydantic's "Input should be less than or equal to 100":
+    # the person sees the scale, the value they gave and what to give instead.
+    if not math.isfinite(value) or not ob.VAS_MIN_MM <= value <= ob.VAS_MAX_MM:
+        raise PydanticCustomError("vas_range", ob.vas_message(value))
+    return value
+
+
+VasMm = Annotated[
+    float,
+    AfterValidator(_vas_in_range),
+    Field(
+        description="Pain in mm on the 0–100 visual analogue scale (0 = no pain)",
+        json_schema_extra={"minimum": ob.VAS_MIN_MM, "maximum": ob.VAS_MAX_MM},
+    ),
+]
 
 
 class _Body(BaseModel):
@@ -68,16 +100,24 @@ class ScheduleIn(_Body):
 
 
 class BaselineIn(_Body):
-    vas_mm: float = Field(ge=ob.VAS_MIN_MM, le=ob.VAS_MAX_MM, description="0–100 mm VAS")
+    vas_mm: VasMm
     psfs: list[PsfsActivityIn] = Field(default_factory=list, max_length=ob.PSFS_MAX_ACTIVITIES)
     doses_per_day: int = Field(ge=0, le=ob.DOSES_MAX_PER_DAY)
     schedule: ScheduleIn
     sensors: list[Literal["phone", "wearable", "camera"]] = Field(default_factory=list)
 
 
+class ClearanceIn(_Body):
+    confirmed: bool = Field(description="A doctor or physiotherapist agreed: exercise is fine")
+    seen_on: date = Field(description="The day they saw the person (the person's local day)")
+
+
 class OnboardingIn(_Body):
     red_flags: dict[str, bool]
     baseline: BaselineIn | None = None
+    clearance: ClearanceIn | None = Field(
+        None, description="Needed to start again after a program stopped by a red flag"
+    )
 
 
 class ScreeningIn(_Body):
@@ -85,14 +125,27 @@ class ScreeningIn(_Body):
 
 
 class CheckinIn(_Body):
-    vas_mm: float = Field(ge=ob.VAS_MIN_MM, le=ob.VAS_MAX_MM, description="0–100 mm VAS")
+    vas_mm: VasMm
     doses_per_day: int = Field(ge=0, le=ob.DOSES_MAX_PER_DAY)
     note: str = Field("", max_length=ob.NOTE_MAX_CHARS)
-    day: date | None = Field(None, description="The person's local day (default: UTC today)")
+    day: date | None = Field(
+        None,
+        description="The person's local day, today or earlier (default: today on the "
+        "server's calendar)",
+    )
+
+    @field_validator("day")
+    @classmethod
+    def _not_in_the_future(cls, value: date | None) -> date | None:
+        today = ob.server_today()
+        if value is not None and value > today:
+            raise PydanticCustomError("future_day", ob.future_day_message(value, "day", today))
+        return value
 
 
 class PsfsIn(_Body):
-    scores: list[PsfsActivityIn] = Field(min_length=1, max_length=ob.PSFS_MAX_ACTIVITIES)
+    # An empty list is refused by the store with the activities still to rate.
+    scores: list[PsfsActivityIn] = Field(max_length=ob.PSFS_MAX_ACTIVITIES)
 
 
 def _baseline(body: BaselineIn) -> ob.Baseline:
@@ -106,11 +159,11 @@ def _baseline(body: BaselineIn) -> ob.Baseline:
     )
 
 
-def _screening(result: ScreeningResult) -> dict[str, Any]:
+def _screening(result: ScreeningResult, advice: str | None = None) -> dict[str, Any]:
     return {
         "stop": result.stop,
         "urgency": result.urgency,
-        "advice": result.advice,
+        "advice": result.advice if advice is None else advice,
         "reasons": list(result.reasons),
         "flagged": [f.id for f in result.flagged],
         "disclaimer": DISCLAIMER,
@@ -149,6 +202,15 @@ class ProgramService:
         }
         if enrolment.schedule:
             out["reminders"] = reminder_times(store_program.enrolment_schedule(enrolment))
+        stopped_by = store_program.stop_screening(db, enrolment)
+        if enrolment.status == "stopped" and stopped_by is not None:
+            # What the person was told when it stopped, so every page can say it again.
+            reasons = {f.id: f.reason for f in default_red_flags()}
+            out["stop_advice"] = stopped_by.advice
+            out["stop_urgency"] = stopped_by.urgency
+            out["stop_reasons"] = [reasons.get(i, i) for i in stopped_by.flagged]
+            out["stopped_utc"] = stopped_by.screened_utc.isoformat()
+            out["reminders"] = []
         return out
 
     def status(self) -> dict[str, Any]:
@@ -156,21 +218,37 @@ class ProgramService:
             enrolment = store_program.latest_enrolment(db, self.history.person_id)
             return self._enrolment(db, enrolment)
 
-    def onboard(self, answers: dict[str, bool], baseline: ob.Baseline | None) -> dict[str, Any]:
+    def onboard(
+        self,
+        answers: dict[str, bool],
+        baseline: ob.Baseline | None,
+        clearance: ob.Clearance | None = None,
+    ) -> dict[str, Any]:
         with self._session() as db:
-            outcome = store_program.onboard(db, self.history.person_id, answers, baseline)
+            outcome = store_program.onboard(
+                db, self.history.person_id, answers, baseline, clearance=clearance
+            )
             return {
                 **self._enrolment(db, outcome.enrolment),
                 "screening": {**_screening(outcome.result), "id": outcome.screening.id},
             }
 
     def rescreen(self, answers: dict[str, bool]) -> dict[str, Any]:
+        """A later screening; during a program a red flag stops it and the advice is
+        :attr:`ScreeningResult.advice_during_program` (as stored with the screening)."""
         with self._session() as db:
             screening, result = store_program.rescreen(db, self.history.person_id, answers)
-            return {**_screening(result), "id": screening.id}
+            during = screening.enrolment_id is not None
+            advice = result.advice_during_program if during else result.advice
+            return {
+                **_screening(result, advice),
+                "id": screening.id,
+                "program_stopped": during and result.stop,
+                "screened_utc": screening.screened_utc.isoformat(),
+            }
 
     def checkin(self, body: CheckinIn) -> dict[str, Any]:
-        day = body.day or datetime.now(UTC).date()
+        day = body.day or ob.server_today()
         with self._session() as db:
             outcome = store_program.daily_checkin(
                 db,
@@ -257,12 +335,22 @@ async def status(request: Request) -> dict[str, Any]:
 
 @router.post("/api/program/onboarding", status_code=201)
 async def onboarding(body: OnboardingIn, request: Request) -> dict[str, Any]:
-    """Red-flag screening, then the baseline; a red flag stops (and is recorded)."""
+    """Red-flag screening, then the baseline; a red flag stops (and is recorded). After a
+    red-flag stop, a new program also needs ``clearance`` (409 without it)."""
     service = _service(request)
 
     def work() -> dict[str, Any]:
         baseline = None if body.baseline is None else _baseline(body.baseline)
-        return service.onboard(body.red_flags, baseline)
+        clearance = None
+        if body.clearance is not None:
+            # The store checks the day against the day of the stop, too.
+            clearance = ob.make_clearance(
+                body.clearance.confirmed,
+                body.clearance.seen_on,
+                stopped_on=date.min,
+                today=ob.server_today(),
+            )
+        return service.onboard(body.red_flags, baseline, clearance)
 
     result: dict[str, Any] = await _run(work)
     return result

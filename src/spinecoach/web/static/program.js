@@ -1,5 +1,6 @@
 // spinecoach 6-week program pages: onboarding (red-flag questions first), daily check-in,
-// weekly PSFS, program status, and in-app reminders while any page is open. No build step,
+// weekly PSFS, program status, the mid-program warning-sign check (/screening: a "yes"
+// stops the program at once), and in-app reminders while any page is open. No build step,
 // nothing fetched beyond this server. spinecoach is a coaching tool, not a medical device.
 "use strict";
 
@@ -9,7 +10,7 @@
   // A reminder is shown up to this long after its time (a page opened later still shows it).
   const REMINDER_WINDOW_MIN = 30;
   const TICK_MS = 15_000;
-  const state = { questions: [], answers: null, status: null };
+  const state = { questions: [], answers: null, status: null, disclaimer: "", needsClearance: false, clearance: null };
 
   function showView(view) {
     for (const section of document.querySelectorAll("main > section")) {
@@ -34,11 +35,17 @@
     return { ok: response.ok, status: response.status, data };
   }
 
-  // A 422 from pydantic names the field in `loc`; ours is one sentence in `detail`.
+  // A 422 from pydantic names the field in `loc`; ours is one sentence in `detail`. A
+  // message that already starts with the field's name ("vas_mm=150 is outside …") is shown
+  // without repeating it.
   function errorText(data) {
     if (typeof data.detail === "string") return data.detail;
     if (Array.isArray(data.detail)) {
-      return data.detail.map((e) => `${e.loc.filter((p) => p !== "body").join(".")}: ${e.msg}`).join("; ");
+      return data.detail.map((e) => {
+        const path = e.loc.filter((p) => p !== "body");
+        const name = String(path[path.length - 1]);
+        return e.msg.startsWith(`${name}=`) ? e.msg : `${path.join(".")}: ${e.msg}`;
+      }).join("; ");
     }
     return "Something went wrong; please try again.";
   }
@@ -53,13 +60,8 @@
     $(id).addEventListener("input", () => { $(`${id}-value`).textContent = $(id).value; });
   }
 
-  // Onboarding: red flags -------------------------------------------------------------
-  async function startOnboarding() {
-    const [flags, status] = await Promise.all([api("GET", "/api/program/red-flags"), loadStatus()]);
-    if (status.enrolled) { renderProgram(status, "You already have an active program."); return; }
-    state.questions = flags.data.questions;
-    $("redflag-disclaimer").textContent = flags.data.disclaimer;
-    const list = $("redflag-list");
+  // Red-flag questions: at onboarding (ids rf-*) and mid-program (ids rs-*) ---------------
+  function renderQuestions(list, prefix) {
     list.replaceChildren();
     state.questions.forEach((q, i) => {
       const fieldset = document.createElement("fieldset");
@@ -73,37 +75,72 @@
         wrap.className = "choice";
         const input = document.createElement("input");
         input.type = "radio";
-        input.name = `rf-${q.id}`;
-        input.id = `rf-${q.id}-${value}`;
+        input.name = `${prefix}-${q.id}`;
+        input.id = `${prefix}-${q.id}-${value}`;
         input.value = value;
         wrap.append(input, ` ${label}`);
         fieldset.appendChild(wrap);
       }
       list.appendChild(fieldset);
     });
+  }
+
+  // The answers (id → yes), or null after saying which are missing and focusing the first.
+  function collectAnswers(prefix, errorId) {
+    const answers = {};
+    const missing = [];
+    for (const q of state.questions) {
+      const chosen = document.querySelector(`input[name="${prefix}-${q.id}"]:checked`);
+      if (chosen) answers[q.id] = chosen.value === "yes"; else missing.push(q.id);
+    }
+    if (missing.length) {
+      showError(errorId, `Please answer every question with yes or no (${missing.length} not answered yet).`);
+      $(`${prefix}-${missing[0]}-yes`).focus();
+      return null;
+    }
+    showError(errorId, "");
+    return answers;
+  }
+
+  // Onboarding: red flags -------------------------------------------------------------
+  async function startOnboarding() {
+    const [flags, status] = await Promise.all([api("GET", "/api/program/red-flags"), loadStatus()]);
+    if (status.enrolled) { renderProgram(status, "You already have an active program."); return; }
+    state.questions = flags.data.questions;
+    $("redflag-disclaimer").textContent = flags.data.disclaimer;
+    // After a red-flag stop, a new program needs a clinician's agreement (recorded).
+    state.needsClearance = status.status === "stopped" && Boolean(status.stop_advice);
+    $("clearance-box").hidden = !state.needsClearance;
+    if (state.needsClearance) {
+      const stopped = new Date(status.stopped_utc);
+      $("clearance-stopped").textContent = `Your last program was stopped on ${stopped.toLocaleDateString()} because of a warning sign you reported. Start again only once a doctor or physiotherapist has seen you and agreed.`;
+      $("clearance-seen-on").min = localDay(stopped);
+      $("clearance-seen-on").max = localDay(new Date());
+    }
+    renderQuestions($("redflag-list"), "rf");
     showView("onboard-redflags");
   }
 
   $("redflag-form").addEventListener("submit", async (event) => {
     event.preventDefault();
-    const answers = {};
-    const missing = [];
-    for (const q of state.questions) {
-      const chosen = document.querySelector(`input[name="rf-${q.id}"]:checked`);
-      if (chosen) answers[q.id] = chosen.value === "yes"; else missing.push(q.id);
-    }
-    if (missing.length) {
-      showError("redflag-error", `Please answer every question with yes or no (${missing.length} not answered yet).`);
-      $(`rf-${missing[0]}-yes`).focus();
-      return;
-    }
-    showError("redflag-error", "");
+    const answers = collectAnswers("rf", "redflag-error");
+    if (!answers) return;
     if (Object.values(answers).some(Boolean)) {
       // A red flag: the server records it and stops the program; no baseline is asked.
       const { ok, data } = await api("POST", "/api/program/onboarding", { red_flags: answers });
       if (!ok) { showError("redflag-error", errorText(data)); return; }
       renderStop(data);
       return;
+    }
+    state.clearance = null;
+    if (state.needsClearance) {
+      const seenOn = $("clearance-seen-on").value;
+      if (!$("clearance-confirmed").checked || !seenOn) {
+        showError("redflag-error", "Please confirm that a doctor or physiotherapist has seen you and agreed that you can start again, and give the day they saw you.");
+        $($("clearance-confirmed").checked ? "clearance-seen-on" : "clearance-confirmed").focus();
+        return;
+      }
+      state.clearance = { confirmed: true, seen_on: seenOn };
     }
     state.answers = answers;
     showView("onboard-baseline");
@@ -136,7 +173,7 @@
 
   // A message about an earlier attempt goes once the person changes an answer.
   for (const [form, error] of [["redflag-form", "redflag-error"], ["baseline-form", "baseline-error"],
-    ["checkin-form", "checkin-error"], ["psfs-form", "psfs-error"]]) {
+    ["checkin-form", "checkin-error"], ["psfs-form", "psfs-error"], ["screening-form", "screening-error"]]) {
     $(form).addEventListener("input", () => showError(error, ""));
   }
 
@@ -169,7 +206,9 @@
       },
       sensors: [...document.querySelectorAll('input[name="sensor"]:checked')].map((c) => c.value),
     };
-    const { ok, data } = await api("POST", "/api/program/onboarding", { red_flags: state.answers, baseline });
+    const body = { red_flags: state.answers, baseline };
+    if (state.clearance) body.clearance = state.clearance;
+    const { ok, data } = await api("POST", "/api/program/onboarding", body);
     if (!ok) { showError("baseline-error", errorText(data)); return; }
     showError("baseline-error", "");
     if (data.screening && data.screening.stop) { renderStop(data); return; }
@@ -190,8 +229,11 @@
   function renderProgram(status, saved) {
     $("program-saved").textContent = saved || "";
     const active = status.status === "active";
+    const advice = status.status === "stopped" && status.stop_advice;
     $("program-active").hidden = !active;
-    $("program-start").hidden = active;
+    $("program-start").hidden = active || status.status === "stopped";
+    $("program-stopped").hidden = !advice;
+    if (!active) stopReminders();
     if (active) {
       $("program-status").textContent = `Week ${Math.min(status.week, status.weeks)} of ${status.weeks}.`;
       $("program-reminders").replaceChildren(...status.reminders.map((r) => {
@@ -201,6 +243,14 @@
       }));
       const start = localDay(new Date(status.started_utc));
       $("calendar-link").href = `/api/program/calendar.ics?start=${start}`;
+    } else if (advice) {
+      // Stopped by a red flag: the advice given then, again, and no session suggestions.
+      const when = new Date(status.stopped_utc).toLocaleString();
+      $("program-status").textContent = "Your program is stopped. Start again only when a doctor agrees it is right for you.";
+      $("program-stop-advice").textContent = status.stop_advice;
+      $("program-stop-reasons").replaceChildren(...status.stop_reasons.map((r) => { const li = document.createElement("li"); li.textContent = r; return li; }));
+      $("program-stop-recorded").textContent = `Your answers were recorded (${when}).`;
+      $("program-stop-disclaimer").textContent = state.disclaimer || "";
     } else if (status.status === "stopped") {
       $("program-status").textContent = `Your program is stopped: ${status.stop_reason}. Start again only when a doctor agrees it is right for you.`;
     } else {
@@ -232,6 +282,33 @@
     if (!ok) { showError("checkin-error", errorText(data)); $("checkin-saved").textContent = ""; return; }
     showError("checkin-error", "");
     $("checkin-saved").textContent = `Saved for ${data.day}: pain ${data.vas_mm} mm, ${data.doses_per_day} dose(s).`;
+  });
+
+  // Mid-program warning signs (/screening) -------------------------------------------------
+  async function startScreening() {
+    const [flags, status] = await Promise.all([api("GET", "/api/program/red-flags"), loadStatus()]);
+    state.disclaimer = flags.data.disclaimer;
+    if (status.status !== "active") { renderProgram(status, ""); return; }
+    state.questions = flags.data.questions;
+    $("screening-disclaimer").textContent = flags.data.disclaimer;
+    $("screening-saved").textContent = "";
+    renderQuestions($("screening-list"), "rs");
+    showView("screening");
+  }
+
+  $("screening-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const answers = collectAnswers("rs", "screening-error");
+    if (!answers) return;
+    const { ok, data } = await api("POST", "/api/program/screening", { red_flags: answers });
+    if (!ok) { showError("screening-error", errorText(data)); return; }
+    if (data.stop) {
+      // Recorded and stopped on the server: show the program as it now is, with the advice.
+      state.disclaimer = data.disclaimer;
+      renderProgram(await loadStatus(), "");
+      return;
+    }
+    $("screening-saved").textContent = "Thank you: none of the warning signs. Your answers were recorded; carry on with your program. If something changes, check again.";
   });
 
   async function startPsfs() {
@@ -320,6 +397,14 @@
   $("reminder-snooze").addEventListener("click", () => closeReminder(Date.now() + SNOOZE_MIN * 60_000));
   $("reminder-dismiss").addEventListener("click", () => closeReminder("done"));
 
+  function stopReminders() {
+    if (reminders.timer !== null) clearInterval(reminders.timer);
+    reminders.timer = null;
+    reminders.list = [];
+    reminders.current = null;
+    $("reminder").hidden = true;
+  }
+
   function startReminders(status) {
     if (!status || status.status !== "active") return;
     reminders.list = status.reminders;
@@ -328,8 +413,14 @@
   }
 
   // Start -------------------------------------------------------------------------------------
+  async function startProgram() {
+    const [flags, status] = await Promise.all([api("GET", "/api/program/red-flags"), loadStatus()]);
+    state.disclaimer = flags.data.disclaimer;
+    renderProgram(status, "");
+  }
+
   const PAGES = { "/onboarding": startOnboarding, "/checkin": startCheckin, "/psfs": startPsfs,
-    "/program": async () => renderProgram(await loadStatus(), "") };
+    "/program": startProgram, "/screening": startScreening };
   const start = PAGES[location.pathname];
   (async () => {
     if (start) await start();
