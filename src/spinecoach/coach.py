@@ -70,8 +70,8 @@ import signal
 import sys
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
-from typing import TYPE_CHECKING, Final, TextIO
+from collections.abc import Callable, Coroutine, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Final, TextIO
 
 from rich.console import Console, Group, RenderableType
 from rich.live import Live
@@ -1087,6 +1087,46 @@ def _complete(
     )
 
 
+def _run_live(
+    console: Console,
+    view: CoachView,
+    technique: Technique,
+    control: ReplayControl | None,
+    history: History | None,
+    *,
+    keys: bool,
+    task: Callable[[_Output, ReplayControl, bool, list[LiveSession]], Coroutine[Any, Any, None]],
+    ended: list[str] | None = None,
+) -> CoachOutcome:
+    """Run a live source's session ``task(output, control, keys, box)`` (it puts its
+    session in ``box``) to its end or to Ctrl+C, then complete it; ``ended`` collects
+    why the source ended it."""
+    from spinecoach.web.session import ReplayControl
+
+    control = control or ReplayControl()
+    live = console.is_terminal and not console.is_dumb_terminal
+    output = _Output(console, view, live=live)
+    box: list[LiveSession] = []
+    interrupted = False
+    try:
+        asyncio.run(task(output, control, keys and live, box))
+    except KeyboardInterrupt:
+        if control.stopped or not box:
+            raise
+        interrupted = True
+    except SpinecoachError as error:
+        raise CoachError(str(error)) from None
+    return _complete(
+        box[0],
+        history,
+        view,
+        technique,
+        None,
+        stopped_early=interrupted or control.stopped,
+        ended="".join(ended or []),
+    )
+
+
 def _run_device_session(
     settings: CoachSettings,
     spec: DeviceSourceSpec,
@@ -1099,35 +1139,24 @@ def _run_device_session(
     pain_before_mm: float | None,
 ) -> CoachOutcome:
     """:func:`run_session` with live devices (see :mod:`spinecoach.coach_devices`)."""
-    from spinecoach.web.session import ReplayControl
-
     view = CoachView(technique, planned_reps=technique.dose.reps, planned_sets=technique.dose.sets)
-    control = control or ReplayControl()
-    live = console.is_terminal and not console.is_dumb_terminal
-    output = _Output(console, view, live=live)
-    box: list[LiveSession] = []
-    interrupted = False
-    try:
-        asyncio.run(
-            _device_session(
-                settings,
-                spec,
-                output,
-                control,
-                keys=keys and live,
-                history=history,
-                pain_before_mm=pain_before_mm,
-                box=box,
-            )
-        )
-    except KeyboardInterrupt:
-        if control.stopped or not box:
-            raise
-        interrupted = True
-    except SpinecoachError as error:
-        raise CoachError(str(error)) from None
-    return _complete(
-        box[0], history, view, technique, None, stopped_early=interrupted or control.stopped
+    return _run_live(
+        console,
+        view,
+        technique,
+        control,
+        history,
+        keys=keys,
+        task=lambda output, control, keys, box: _device_session(
+            settings,
+            spec,
+            output,
+            control,
+            keys=keys,
+            history=history,
+            pain_before_mm=pain_before_mm,
+            box=box,
+        ),
     )
 
 
@@ -1231,7 +1260,6 @@ def _run_camera_session(
 ) -> CoachOutcome:
     """:func:`run_session` with the camera: the web page's camera pump and coach."""
     from spinecoach.camera.live import CameraCoach
-    from spinecoach.web.session import ReplayControl
 
     view = CoachView(
         technique,
@@ -1239,41 +1267,27 @@ def _run_camera_session(
         planned_sets=technique.dose.sets,
         camera_source=source.spec.label,
     )
-    control = control or ReplayControl()
-    live = console.is_terminal and not console.is_dumb_terminal
-    output = _Output(console, view, live=live)
-    box: list[LiveSession] = []
     ended: list[str] = []
-    interrupted = False
-    try:
-        asyncio.run(
-            _camera_session(
-                settings,
-                source,
-                CameraCoach(settings.technique),
-                output,
-                control,
-                keys=keys and live,
-                history=history,
-                pain_before_mm=pain_before_mm,
-                box=box,
-                ended=ended,
-            )
-        )
-    except KeyboardInterrupt:
-        if control.stopped or not box:
-            raise
-        interrupted = True
-    except SpinecoachError as error:
-        raise CoachError(str(error)) from None
-    return _complete(
-        box[0],
-        history,
+    return _run_live(
+        console,
         view,
         technique,
-        None,
-        stopped_early=interrupted or control.stopped,
-        ended="".join(ended),
+        control,
+        history,
+        keys=keys,
+        task=lambda output, control, keys, box: _camera_session(
+            settings,
+            source,
+            CameraCoach(settings.technique),
+            output,
+            control,
+            keys=keys,
+            history=history,
+            pain_before_mm=pain_before_mm,
+            box=box,
+            ended=ended,
+        ),
+        ended=ended,
     )
 
 

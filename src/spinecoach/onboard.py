@@ -210,13 +210,13 @@ def ask_red_flags(console: Console) -> dict[str, bool]:
     return answers
 
 
-def _ask_clearance(console: Console, stopped_on: date) -> ob.Clearance | None:
-    """After a red-flag stop: has a clinician seen the person and agreed (and when)?
-    None when not yet (then nothing starts)."""
+def _ask_clearance(console: Console, stopped_on: date, cause: str) -> ob.Clearance | None:
+    """After a stop that referred the person (a red flag, a jump in pain): has a clinician
+    seen them and agreed (and when)? ``cause`` completes "stopped because …". None when
+    not yet (then nothing starts)."""
     console.rule("Starting again after a stop")
     console.print(
-        f"Your last program was stopped on {stopped_on.isoformat()} because of a warning sign "
-        "you reported.",
+        f"Your last program was stopped on {stopped_on.isoformat()} because {cause}.",
         highlight=False,
     )
     if not _ask(console, f"{ob.CLEARANCE_QUESTION} (yes/no)", _yes_no):
@@ -248,12 +248,13 @@ def run_onboarding(console: Console, database_url: str | None) -> int:
                     "you already have an active program; see it with the web page /program"
                 )
             previous = store_program.restart_needs_clearance(db, history.person_id)
-            stopped_on = None
+            stopped_on, cause = None, ""
             if previous is not None:
                 stopped_on = ob.server_today(previous.ended_utc or previous.started_utc)
+                cause = store_program.stop_cause(db, previous)
         clearance = None
         if stopped_on is not None:
-            clearance = _ask_clearance(console, stopped_on)
+            clearance = _ask_clearance(console, stopped_on, cause)
             if clearance is None:
                 return EXIT_STOPPED
         console.rule("Before you start: safety questions")

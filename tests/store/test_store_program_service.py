@@ -1,5 +1,6 @@
 """The program service on SQLite and PostgreSQL: history from the database, decisions
-stored once, a red session regresses, a red-flag re-screening stops."""
+stored once, a red session regresses, a red-flag re-screening stops, a jump in pain stops
+the program and a restart then needs the clinician's clearance."""
 
 from __future__ import annotations
 
@@ -9,12 +10,13 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from spinecoach.errors import ConfigurationError
 from spinecoach.program import service
-from spinecoach.program.onboarding import make_baseline, make_schedule
+from spinecoach.program.onboarding import Clearance, make_baseline, make_schedule
 from spinecoach.program.protocol import default_protocol
 from spinecoach.program.redflags import default_red_flags
 from spinecoach.store import program as sp
-from spinecoach.store.models import ProgramDecision, RepRecord
+from spinecoach.store.models import ProgramDecision, ProgramEnrolment, RepRecord
 from spinecoach.store.repository import add_pain, create_person, start_session
 
 T0 = datetime(2026, 3, 2, 7, 0, tzinfo=UTC)
@@ -184,6 +186,166 @@ def test_red_flag_rescreening_stops(engine: Engine) -> None:
         later = service.update_program(db, pid, now=T0 + timedelta(days=9), tz=UTC)
         assert later.stored is None
         assert decisions(db) == 2
+
+
+JUMP_REFER = (
+    "Please pause the exercises and talk to your doctor or physiotherapist before you go on; "
+    "spinecoach cannot judge what changed."
+)
+
+
+def test_pain_jump_stops_the_program_and_a_restart_needs_clearance(engine: Engine) -> None:
+    when = T0 + timedelta(days=1, hours=3)
+    with Session(engine) as db:
+        pid = enrol(db)
+        first = service.update_program(db, pid, now=T0 + timedelta(hours=1), tz=UTC)
+        assert first.stored is not None and first.stored.kind == "hold"
+        session(db, pid, "hip-hinge", T0 + timedelta(days=1, hours=2), 35, 70)
+        state = service.update_program(db, pid, now=when, tz=UTC)
+        assert state.decision.kind == "stop-refer"
+        assert state.stored is not None and state.stored.kind == "stop-refer"
+        assert [r["code"] for r in state.stored.reasons] == ["pain-jump", "refer"]
+        assert state.stored.reasons[1]["text"] == JUMP_REFER
+        enrolment_id = state.enrolment.id
+        # Stopped in the same transaction as the decision, with the cause and the numbers.
+        assert state.enrolment.status == "stopped"
+        assert state.enrolment.stop_reason == (
+            "pain jump: pain jumped 35 mm during the main session on day 2 (35 → 70 mm), "
+            "30 mm or more (NICE NG59): stop and ask a clinician"
+        )
+        assert state.enrolment.ended_utc is not None
+        assert state.enrolment.ended_utc.astimezone(UTC) == when
+        today = service.today_data(state)
+        assert today["status"] == "stopped" and today["plan"]["today"] == []
+        assert [s["kind"] for s in today["suggestions"]] == ["see-clinician"]
+        # Later calls store nothing more, and the program stays stopped on its last day.
+        later = service.update_program(db, pid, now=when + timedelta(days=4), tz=UTC)
+        assert later.stored is None and later.day == 2
+        assert later.enrolment.status == "stopped"
+        assert decisions(db) == 2
+        # Tracking stops with the program.
+        with pytest.raises(sp.EnrolmentStateError, match="no active program"):
+            sp.daily_checkin(
+                db, pid, vas_mm=30, doses_per_day=0, taken_on="2026-03-04", now=when + timedelta(1)
+            )
+    restart = T0 + timedelta(days=6)
+    baseline = make_baseline(
+        vas_mm=30,
+        psfs=[("Putting on socks", 5)],
+        doses_per_day=0,
+        schedule=make_schedule("07:15", "08:30", "16:30", 60),
+        sensors=[],
+    )
+    with Session(engine) as db:
+        stopped = sp.restart_needs_clearance(db, pid)
+        assert stopped is not None and stopped.id == enrolment_id
+        assert sp.stop_cause(db, stopped) == "your pain jumped"
+        with pytest.raises(
+            sp.EnrolmentStateError,
+            match="clearance: your last program was stopped on 2026-03-03 because your pain "
+            "jumped; start again only once a doctor or physiotherapist has seen you and agreed "
+            "that you can exercise, and confirm it with the day you were seen",
+        ):
+            sp.onboard(db, pid, no_flags(), baseline, now=restart, tz=UTC)
+        with pytest.raises(
+            ConfigurationError,
+            match=r"clearance.seen_on=2026-03-02 is before your program was stopped \(2026-03-03\)",
+        ):
+            sp.onboard(
+                db,
+                pid,
+                no_flags(),
+                baseline,
+                clearance=Clearance(date(2026, 3, 2)),
+                now=restart,
+                tz=UTC,
+            )
+    with Session(engine) as db:
+        assert db.scalar(select(func.count()).select_from(ProgramEnrolment)) == 1
+        again = sp.onboard(
+            db,
+            pid,
+            no_flags(),
+            baseline,
+            clearance=Clearance(date(2026, 3, 5)),
+            now=restart,
+            tz=UTC,
+        )
+        assert again.enrolment.status == "active"
+        old = db.get(ProgramEnrolment, enrolment_id)
+        assert old is not None and old.status == "stopped"
+        assert old.stop_reason.startswith("pain jump: pain jumped 35 mm")
+        assert (
+            "; cleared to restart: seen by a doctor or physiotherapist on 2026-03-05 "
+            "(confirmed by the person 2026-03-08 07:00 UTC)"
+        ) in old.stop_reason
+        assert sp.restart_needs_clearance(db, pid) is None
+        # The new program starts afresh: its own first decision, not the old stop.
+        fresh = service.update_program(db, pid, now=restart + timedelta(hours=1), tz=UTC)
+        assert fresh.enrolment.id == again.enrolment.id and fresh.decision.kind == "hold"
+
+
+def test_morning_pain_jump_stops_the_program(engine: Engine) -> None:
+    with Session(engine) as db:
+        pid = enrol(db)
+        for offset, vas in ((0, 30), (1, 62)):
+            day = T0 + timedelta(days=offset, minutes=5)
+            sp.daily_checkin(db, pid, vas_mm=vas, doses_per_day=1, taken_on=day.date(), now=day)
+        state = service.update_program(db, pid, now=T0 + timedelta(days=1, hours=1), tz=UTC)
+        assert state.stored is not None and state.stored.kind == "stop-refer"
+        assert state.enrolment.status == "stopped"
+        assert state.enrolment.stop_reason.startswith(
+            "pain jump: morning pain jumped 32 mm from day 1 to day 2 (30 → 62 mm)"
+        )
+
+
+def test_a_stop_refer_stored_while_active_stops_the_program(engine: Engine) -> None:
+    """A stop-refer decision stored before stops were recorded with it (the program left
+    active) stops the program as of that decision on the next update."""
+    decided = T0 + timedelta(days=1)
+    with Session(engine) as db:
+        pid = enrol(db)
+        enrolment = sp.active_enrolment(db, pid)
+        assert enrolment is not None
+        reasons = [
+            {"code": "pain-jump", "text": "pain jumped 40 mm", "data": {"rise_mm": 40.0}},
+            {"code": "refer", "text": JUMP_REFER, "data": {}},
+        ]
+        sp.add_decision(
+            db,
+            enrolment.id,
+            week=1,
+            kind="stop-refer",
+            prescription={"level": 2, "since_day": 1},
+            reasons=reasons,
+            decided_utc=decided,
+        )
+        assert sp.active_enrolment(db, pid) is not None
+        state = service.update_program(db, pid, now=T0 + timedelta(days=3), tz=UTC)
+        assert state.enrolment.status == "stopped"
+        assert state.enrolment.stop_reason == "pain jump: pain jumped 40 mm"
+        assert state.enrolment.ended_utc is not None
+        assert state.enrolment.ended_utc.astimezone(UTC) == decided
+        assert state.stored is None and decisions(db) == 1
+        assert sp.restart_needs_clearance(db, pid) is not None
+
+
+def test_only_a_stop_refer_decision_stops(engine: Engine) -> None:
+    with Session(engine) as db:
+        pid = enrol(db)
+        enrolment = sp.active_enrolment(db, pid)
+        assert enrolment is not None
+        with pytest.raises(ConfigurationError, match="only a stop-refer decision stops"):
+            sp.add_decision(
+                db,
+                enrolment.id,
+                week=1,
+                kind="hold",
+                prescription={"level": 2, "since_day": 1},
+                reasons=[],
+                stop_reason="pain jump",
+            )
+        assert decisions(db) == 0 and sp.active_enrolment(db, pid) is not None
 
 
 def test_no_program_is_a_clear_error(engine: Engine) -> None:

@@ -1,10 +1,11 @@
 """The program API over real HTTP: onboarding with and without a red flag, 422 messages
-naming the field, tracking, status and the calendar."""
+naming the field, tracking, status and the calendar; a jump in pain stops the program and
+a restart then needs the clinician's clearance."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +21,12 @@ from spinecoach.store.db import make_engine
 from spinecoach.store.models import (
     MedicationEntry,
     PainEntry,
+    ProgramDecision,
     ProgramEnrolment,
     PsfsEntry,
     RedFlagScreening,
 )
+from spinecoach.store.repository import add_pain, start_session
 from spinecoach.web.settings import Settings
 
 
@@ -441,6 +444,85 @@ def test_restart_after_a_red_flag_stop_needs_clearance(server: LiveServer, db_ur
                 "; cleared to restart: seen by a doctor or physiotherapist on "
                 f"{today.isoformat()} (confirmed by the person "
             ) in rows[1].stop_reason
+    finally:
+        engine.dispose()
+
+
+def test_pain_jump_stops_the_program_and_restart_needs_clearance(
+    server: LiveServer, db_url: str
+) -> None:
+    started = post(
+        server, "/api/program/onboarding", {"red_flags": no_flags(), "baseline": BASELINE}
+    )
+    assert started.status_code == 201
+    person_id: int
+    engine = make_engine(db_url)
+    try:
+        with Session(engine) as db:  # a main session during which pain jumped 40 mm
+            enrolment = db.scalars(select(ProgramEnrolment)).one()
+            person_id = enrolment.person_id
+            when = max(enrolment.started_utc, datetime.now(UTC)) + timedelta(seconds=1)
+            record = start_session(db, person_id, "hip-hinge", started_utc=when)
+            record.status = "completed"
+            record.ended_utc = when + timedelta(seconds=1)
+            db.commit()
+            add_pain(db, person_id, 30, "before", session_id=record.id, recorded_utc=when)
+            add_pain(db, person_id, 70, "after", session_id=record.id, recorded_utc=when)
+    finally:
+        engine.dispose()
+    today = get(server, "/api/program/today?tz=UTC").json()
+    assert today["status"] == "stopped" and today["decision"]["kind"] == "stop-refer"
+    assert today["plan"]["today"] == []
+    status = get(server, "/api/program/status").json()
+    assert status["status"] == "stopped" and status["enrolled"] is False
+    assert status["stopped_by"] == "pain-jump" and status["needs_clearance"] is True
+    assert status["stop_reason"].startswith(
+        "pain jump: pain jumped 40 mm during the main session on day 1 (30 → 70 mm), 30 mm or more"
+    )
+    assert status["stop_advice"] == (
+        "Please pause the exercises and talk to your doctor or physiotherapist before you go "
+        "on; spinecoach cannot judge what changed."
+    )
+    assert status["stop_reasons"] == [status["stop_reason"].removeprefix("pain jump: ")]
+    assert status["stop_urgency"] is None and status["reminders"] == []
+    assert status["stop_cause"] == "your pain jumped"
+    assert status["stopped_utc"] == status["ended_utc"]
+    # The program stopped for good: no more check-ins, the decision stored once.
+    checkin = post(server, "/api/program/checkin", {"vas_mm": 10, "doses_per_day": 0})
+    assert checkin.status_code == 409 and "no active program" in checkin.json()["detail"]
+    assert get(server, "/api/program/progress?tz=UTC").json()["status"] == "stopped"
+    # A restart needs the clinician's clearance, as after a red flag.
+    stopped_on = datetime.fromisoformat(status["stopped_utc"])
+    day = server_today(stopped_on)
+    body: dict[str, Any] = {"red_flags": no_flags(), "baseline": BASELINE}
+    refused = post(server, "/api/program/onboarding", body)
+    assert refused.status_code == 409
+    assert refused.json()["detail"] == (
+        f"clearance: your last program was stopped on {day.isoformat()} because your pain "
+        "jumped; start again only once a doctor or physiotherapist has seen you and agreed "
+        "that you can exercise, and confirm it with the day you were seen"
+    )
+    assert get(server, "/api/program/status").json()["status"] == "stopped"
+    cleared = post(
+        server,
+        "/api/program/onboarding",
+        body | {"clearance": {"confirmed": True, "seen_on": server_today().isoformat()}},
+    )
+    assert cleared.status_code == 201, cleared.text
+    assert cleared.json()["status"] == "active" and cleared.json()["needs_clearance"] is False
+    engine = make_engine(db_url)
+    try:
+        with Session(engine) as db:
+            rows = db.scalars(select(ProgramEnrolment).order_by(ProgramEnrolment.id)).all()
+            assert [r.status for r in rows] == ["stopped", "active"]
+            assert rows[0].stop_reason.startswith("pain jump: pain jumped 40 mm")
+            assert "; cleared to restart: seen by a doctor or physiotherapist on " in (
+                rows[0].stop_reason
+            )
+            kinds = db.scalars(
+                select(ProgramDecision.kind).where(ProgramDecision.enrolment_id == rows[0].id)
+            ).all()
+            assert kinds.count("stop-refer") == 1
     finally:
         engine.dispose()
 

@@ -325,8 +325,8 @@ class Clearance:
 
 
 CLEARANCE_QUESTION: Final = (
-    "Has a doctor or physiotherapist seen you about what you reported, and agreed that you "
-    "can start the exercise program again?"
+    "Has a doctor or physiotherapist seen you about why the program stopped, and agreed that "
+    "you can start the exercise program again?"
 )
 
 

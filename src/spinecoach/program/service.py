@@ -24,6 +24,13 @@ stored decision (the protocol's start level before the first) and stores the dec
 or one that changes the prescription or stops the program. The stored prescription
 carries the SHA-256 of the history it was decided on, so the same history never stores
 twice, and an "already answered" hold after a stored regress is not stored.
+
+A stored ``stop-refer`` decision (a jump in pain or a red flag: "a jump in pain or a newly
+reported red flag always stops and refers") stops the active enrolment in the same
+transaction: status ``stopped``, ``ended_utc`` the decision's time and a ``stop_reason``
+naming the cause and the numbers cited (:func:`stop_reason`). A new program then needs the
+person's clinician clearance, as after a red flag (see
+:func:`spinecoach.store.program.onboard`).
 """
 
 from __future__ import annotations
@@ -45,6 +52,7 @@ from spinecoach.program.model import (
     ExerciseOutcome,
     PostureSummary,
     Prescription,
+    Reason,
     RepOutcome,
     SessionOutcome,
 )
@@ -62,6 +70,9 @@ from spinecoach.store.models import (
     SessionRecord,
     SittingBout,
 )
+
+#: The decision that stops the program and refers to a clinician.
+STOP = store_program.STOP_REFER
 
 #: Session statuses whose reps and pain ratings count for the program.
 COUNTED_STATUSES = ("completed", "interrupted")
@@ -374,6 +385,23 @@ def decision_row_prescription(decision: Decision, digest: str) -> dict[str, Any]
     }
 
 
+def stop_reason(reasons: Sequence[Reason] | Sequence[dict[str, Any]]) -> str:
+    """The enrolment's ``stop_reason`` for a ``stop-refer`` decision: the cause (the code
+    of its first reason, ``pain jump`` or ``red flag``) and that reason's text, which cites
+    the numbers; the engine's referral advice (code ``refer``) is not repeated.
+
+    >>> stop_reason([Reason("pain-jump", "pain jumped 30 mm"), Reason("refer", "see …")])
+    'pain jump: pain jumped 30 mm'
+    """
+    rows = [r.as_dict() if isinstance(r, Reason) else dict(r) for r in reasons]
+    cited = [r for r in rows if r.get("code") != "refer"] or rows
+    if not cited:
+        return "stop-refer: the program advised you to see a doctor or physiotherapist"
+    first = cited[0]
+    cause = str(first.get("code") or "stop-refer").replace("-", " ")
+    return f"{cause}: {first.get('text', '')}".strip()
+
+
 def update_program(
     db: Session,
     person_id: int,
@@ -394,6 +422,16 @@ def update_program(
     enrolment = program_enrolment(db, person_id)
     baseline = float(enrolment.baseline_vas_mm or 0.0)
     decisions = store_program.list_decisions(db, enrolment.id)
+    if store and enrolment.status == "active" and decisions and decisions[-1].kind == STOP:
+        # A stop-refer stored before stops were recorded with it: stop the program now,
+        # as of that decision.
+        enrolment = store_program.end_enrolment(
+            db,
+            enrolment.id,
+            "stopped",
+            reason=stop_reason(list(decisions[-1].reasons)),
+            now=decisions[-1].decided_utc,
+        )
     current = current_prescription(decisions, p)
     last_day = _last_day(enrolment, when, zone, p)
     history, unrated = build_history(
@@ -411,6 +449,8 @@ def update_program(
             prescription=decision_row_prescription(decision, digest),
             reasons=[r.as_dict() for r in decision.reasons],
             decided_utc=when,
+            # A stop-refer stops the program in the same transaction.
+            stop_reason=stop_reason(decision.reasons) if decision.kind == STOP else None,
         )
         decisions = [*decisions, stored]
     plan = recommend(history, decision, protocol=p, day_complete=False)

@@ -24,7 +24,12 @@ Tables (migration ``0004``; every row belongs to a person, ``ON DELETE CASCADE``
     ``note``.
 ``program_decisions``
     written by the program engine: ``decided_utc``, program ``week`` (≥ 1), ``kind``
-    (progress, hold, regress, …), ``prescription`` and ``reasons`` (JSON).
+    (progress, hold, regress, …), ``prescription`` and ``reasons`` (JSON). A
+    ``stop-refer`` decision (a jump in pain or a red flag) stops the active program in
+    the same transaction (:func:`add_decision` with ``stop_reason``).
+
+A program stopped by a red flag or by a ``stop-refer`` decision restarts only with the
+person's confirmation that a clinician has seen them and agreed (see :func:`onboard`).
 
 The daily morning VAS is a ``pain_entries`` row with context ``morning``
 (written by :func:`daily_checkin`, read like any other pain entry).
@@ -87,6 +92,9 @@ from spinecoach.store.models import (
     RedFlagScreening,
 )
 from spinecoach.store.repository import _aware_utc, _person, _transaction, json_safe
+
+#: The engine's decision that stops the program and refers the person to a clinician.
+STOP_REFER = "stop-refer"
 
 
 class EnrolmentStateError(ConfigurationError):
@@ -155,6 +163,17 @@ def stop_screening(db: Session, enrolment: ProgramEnrolment) -> RedFlagScreening
         select(RedFlagScreening)
         .where(RedFlagScreening.enrolment_id == enrolment.id, RedFlagScreening.result == "stop")
         .order_by(RedFlagScreening.screened_utc.desc(), RedFlagScreening.id.desc())
+    )
+    return db.scalars(query).first()
+
+
+def stop_decision(db: Session, enrolment: ProgramEnrolment) -> ProgramDecision | None:
+    """The newest ``stop-refer`` decision of ``enrolment`` (the engine's stop: a jump in
+    pain or a red flag), None when the engine never stopped it."""
+    query = (
+        select(ProgramDecision)
+        .where(ProgramDecision.enrolment_id == enrolment.id, ProgramDecision.kind == STOP_REFER)
+        .order_by(ProgramDecision.decided_utc.desc(), ProgramDecision.id.desc())
     )
     return db.scalars(query).first()
 
@@ -260,8 +279,9 @@ def onboard(
 ) -> OnboardingOutcome:
     """Screen ``answers`` to the red-flag questions, then store the program.
 
-    After a program stopped by a red flag (the person's newest enrolment), a clear
-    screening starts a new program only with ``clearance``: the person confirms that a
+    After a program stopped by a red flag or by the engine's ``stop-refer`` decision (a
+    jump in pain; the person's newest enrolment), a clear screening starts a new program
+    only with ``clearance``: the person confirms that a
     doctor or physiotherapist saw them on ``clearance.seen_on`` (from the day of the stop
     to today, the day of ``now`` in ``tz``) and agreed; it is recorded in the stopped
     enrolment's ``stop_reason``. Without it: :class:`EnrolmentStateError`
@@ -306,7 +326,7 @@ def _onboard(
             )
         stopped = restart_needs_clearance(db, person_id)
         if stopped is not None and not result.stop:
-            _record_clearance(stopped, clearance, when, tz)
+            _record_clearance(db, stopped, clearance, when, tz)
         if result.stop:
             enrolment = ProgramEnrolment(
                 person_id=person_id,
@@ -362,23 +382,44 @@ def _onboard(
 
 
 def restart_needs_clearance(db: Session, person_id: int) -> ProgramEnrolment | None:
-    """The person's newest program when a red flag stopped it (a new program then needs a
-    clinician's clearance, see :func:`onboard`), else None."""
+    """The person's newest program when it was stopped by a red flag or by a
+    ``stop-refer`` decision of the engine (a new program then needs a clinician's
+    clearance, see :func:`onboard`), else None."""
     latest = latest_enrolment(db, person_id)
-    if latest is None or latest.status != "stopped" or stop_screening(db, latest) is None:
+    if latest is None or latest.status != "stopped":
+        return None
+    if stop_screening(db, latest) is None and stop_decision(db, latest) is None:
         return None
     return latest
 
 
+def stop_cause(db: Session, enrolment: ProgramEnrolment) -> str:
+    """Why a program that needs clearance was stopped, in words for the person: the red
+    flag they reported, else the cause of the engine's ``stop-refer`` decision."""
+    if stop_screening(db, enrolment) is not None:
+        return "of a warning sign you reported"
+    decision = stop_decision(db, enrolment)
+    codes = [] if decision is None else [r.get("code") for r in decision.reasons]
+    if "red-flag" in codes:
+        return "of a warning sign you reported"
+    if "pain-jump" in codes:
+        return "your pain jumped"
+    return "the program advised you to see a doctor or physiotherapist"
+
+
 def _record_clearance(
-    stopped: ProgramEnrolment, clearance: ob.Clearance | None, when: datetime, tz: tzinfo | None
+    db: Session,
+    stopped: ProgramEnrolment,
+    clearance: ob.Clearance | None,
+    when: datetime,
+    tz: tzinfo | None,
 ) -> None:
     end = stopped.ended_utc or stopped.started_utc
     stopped_on = ob.server_today(end, tz)
     if clearance is None:
         raise EnrolmentStateError(
             f"clearance: your last program was stopped on {stopped_on.isoformat()} because "
-            "of a warning sign you reported; start again only once a doctor or "
+            f"{stop_cause(db, stopped)}; start again only once a doctor or "
             "physiotherapist has seen you and agreed that you can exercise, and confirm it "
             "with the day you were seen"
         )
@@ -603,17 +644,31 @@ def add_decision(
     prescription: Mapping[str, Any],
     reasons: Sequence[Any],
     decided_utc: datetime | None = None,
+    stop_reason: str | None = None,
 ) -> ProgramDecision:
-    """Store a decision of the program engine for an enrolment's ``week`` (≥ 1)."""
+    """Store a decision of the program engine for an enrolment's ``week`` (≥ 1).
+
+    ``stop_reason`` (a ``stop-refer`` decision only): an ``active`` enrolment is stopped
+    in the same transaction, ending at ``decided_utc`` with that reason (an enrolment
+    that already ended is left as it is)."""
     if isinstance(week, bool) or not isinstance(week, int) or week < 1:
         raise ConfigurationError(f"week={week!r}: program weeks are whole numbers from 1")
     if not isinstance(kind, str) or not 1 <= len(kind) <= 32:
         raise ConfigurationError(f"kind={kind!r}: name the decision in 1 to 32 characters")
+    if stop_reason is not None and (kind != STOP_REFER or not stop_reason.strip()):
+        raise ConfigurationError(
+            f"stop_reason={stop_reason!r}: only a {STOP_REFER} decision stops the program, "
+            "and the reason says why"
+        )
     when = _aware_utc(decided_utc, "decided_utc")
     with _transaction(db):
         enrolment = db.get(ProgramEnrolment, enrolment_id)
         if enrolment is None:
             raise ConfigurationError(f"no program with id {enrolment_id}")
+        if stop_reason is not None and enrolment.status == "active":
+            enrolment.status = "stopped"
+            enrolment.ended_utc = when
+            enrolment.stop_reason = stop_reason.strip()
         decision = ProgramDecision(
             person_id=enrolment.person_id,
             enrolment_id=enrolment_id,

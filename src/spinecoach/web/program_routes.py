@@ -16,7 +16,8 @@ future …``); nothing is stored then:
   a red flag stores the screening and a stopped program and answers
   ``{"status": "stopped", "advice", "urgency", "reasons", "disclaimer", "recorded": true}``
   (the baseline is not needed then); else 201 with the active program. After a program
-  stopped by a red flag, starting again also needs ``"clearance": {"confirmed": true,
+  stopped by a red flag or by the engine's stop-refer decision (a jump in pain),
+  starting again also needs ``"clearance": {"confirmed": true,
   "seen_on": "YYYY-MM-DD"}`` (a doctor or physiotherapist saw the person on or after the
   day of the stop and agreed; recorded with the stopped program), else 409;
 * ``POST /api/program/screening`` — a later re-screening ("something new or worrying?"):
@@ -26,8 +27,12 @@ future …``); nothing is stored then:
 * ``POST /api/program/checkin``, ``POST /api/program/psfs`` — tracking (409 without an
   active program);
 * ``GET /api/program/status`` — the newest program, its week, the reminders; a program
-  stopped by a red flag also has ``stop_advice``, ``stop_urgency``, ``stop_reasons`` and
-  ``stopped_utc`` (the advice shown when it stopped);
+  stopped by a red flag or by the engine's stop-refer decision (a jump in pain) also has
+  ``stopped_by`` (``red-flag``, ``pain-jump`` or ``stop-refer``), ``stop_advice``,
+  ``stop_urgency`` (None for a jump in pain), ``stop_reasons``, ``stopped_utc`` (the
+  advice and reasons shown when it stopped) and ``stop_cause`` (in words, "your pain
+  jumped"); ``needs_clearance`` tells whether a new program needs the clinician's
+  clearance;
 * ``GET /api/program/calendar.ics?start=YYYY-MM-DD`` — the routine as iCalendar.
 
 The database work runs in a worker thread (``asyncio.to_thread``); the person is the
@@ -202,15 +207,36 @@ class ProgramService:
         }
         if enrolment.schedule:
             out["reminders"] = reminder_times(store_program.enrolment_schedule(enrolment))
+        out["needs_clearance"] = False
         stopped_by = store_program.stop_screening(db, enrolment)
+        stop_decision = store_program.stop_decision(db, enrolment)
         if enrolment.status == "stopped" and stopped_by is not None:
             # What the person was told when it stopped, so every page can say it again.
             reasons = {f.id: f.reason for f in default_red_flags()}
+            out["stopped_by"] = "red-flag"
             out["stop_advice"] = stopped_by.advice
             out["stop_urgency"] = stopped_by.urgency
             out["stop_reasons"] = [reasons.get(i, i) for i in stopped_by.flagged]
             out["stopped_utc"] = stopped_by.screened_utc.isoformat()
             out["reminders"] = []
+        elif enrolment.status == "stopped" and stop_decision is not None:
+            # Stopped by the engine (a jump in pain): its reasons, and its referral advice.
+            rows = [dict(r) for r in stop_decision.reasons]
+            refer = [str(r.get("text", "")) for r in rows if r.get("code") == "refer"]
+            cited = [r for r in rows if r.get("code") != "refer"]
+            codes = {r.get("code") for r in cited}
+            out["stopped_by"] = "pain-jump" if codes == {"pain-jump"} else "stop-refer"
+            out["stop_advice"] = refer[0] if refer else ""
+            out["stop_urgency"] = next(
+                (r["data"]["urgency"] for r in rows if "urgency" in (r.get("data") or {})), None
+            )
+            out["stop_reasons"] = [str(r.get("text", "")) for r in cited]
+            ended = enrolment.ended_utc or stop_decision.decided_utc
+            out["stopped_utc"] = ended.isoformat()
+            out["reminders"] = []
+        if enrolment.status == "stopped" and (stopped_by or stop_decision) is not None:
+            out["needs_clearance"] = True
+            out["stop_cause"] = store_program.stop_cause(db, enrolment)
         return out
 
     def status(self) -> dict[str, Any]:

@@ -108,12 +108,12 @@
     if (status.enrolled) { renderProgram(status, "You already have an active program."); return; }
     state.questions = flags.data.questions;
     $("redflag-disclaimer").textContent = flags.data.disclaimer;
-    // After a red-flag stop, a new program needs a clinician's agreement (recorded).
-    state.needsClearance = status.status === "stopped" && Boolean(status.stop_advice);
+    // After a red-flag or pain-jump stop, a new program needs a clinician's agreement (recorded).
+    state.needsClearance = status.status === "stopped" && Boolean(status.needs_clearance ?? status.stop_advice);
     $("clearance-box").hidden = !state.needsClearance;
     if (state.needsClearance) {
       const stopped = new Date(status.stopped_utc);
-      $("clearance-stopped").textContent = `Your last program was stopped on ${stopped.toLocaleDateString()} because of a warning sign you reported. Start again only once a doctor or physiotherapist has seen you and agreed.`;
+      $("clearance-stopped").textContent = `Your last program was stopped on ${stopped.toLocaleDateString()} because ${status.stop_cause || "of a warning sign you reported"}. Start again only once a doctor or physiotherapist has seen you and agreed.`;
       $("clearance-seen-on").min = localDay(stopped);
       $("clearance-seen-on").max = localDay(new Date());
     }
@@ -244,12 +244,15 @@
       const start = localDay(new Date(status.started_utc));
       $("calendar-link").href = `/api/program/calendar.ics?start=${start}`;
     } else if (advice) {
-      // Stopped by a red flag: the advice given then, again, and no session suggestions.
+      // Stopped by a red flag or a jump in pain: the advice given then, again, and no
+      // session suggestions.
       const when = new Date(status.stopped_utc).toLocaleString();
       $("program-status").textContent = "Your program is stopped. Start again only when a doctor agrees it is right for you.";
       $("program-stop-advice").textContent = status.stop_advice;
       $("program-stop-reasons").replaceChildren(...status.stop_reasons.map((r) => { const li = document.createElement("li"); li.textContent = r; return li; }));
-      $("program-stop-recorded").textContent = `Your answers were recorded (${when}).`;
+      $("program-stop-recorded").textContent = status.stopped_by === "red-flag" || !status.stopped_by
+        ? `Your answers were recorded (${when}).`
+        : `Your pain ratings were recorded; the program stopped on ${when}.`;
       $("program-stop-disclaimer").textContent = state.disclaimer || "";
     } else if (status.status === "stopped") {
       $("program-status").textContent = `Your program is stopped: ${status.stop_reason}. Start again only when a doctor agrees it is right for you.`;
