@@ -6,7 +6,9 @@ through whole simulated sessions. A screenshot of every step goes to ``test-arti
 from __future__ import annotations
 
 import json
+import math
 import re
+import statistics
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -23,6 +25,14 @@ from browser_support import (
     playwright_api,
     screenshot,
     set_slider,
+)
+from test_web_browser_a11y import (
+    SPEECH_STUB,
+    assert_controls_named,
+    assert_readable_contrast,
+    assert_spoken_unless_muted,
+    shown_cues,
+    spoken,
 )
 from web_client import LiveServer, serve
 
@@ -65,6 +75,115 @@ def shot(page: Any, name: str) -> None:
 
 assert_no_horizontal_overflow = assert_fits_the_phone
 set_vas_with_keyboard = set_slider
+
+#: Records each redraw of the gauge (the value shown, the needle's tip, the target band's
+#: arc) with the hold countdown shown then, and each text of the hold countdown.
+GAUGE_RECORDER = """() => { window.__gauge = []; window.__holds = [];
+const needle = document.getElementById('gauge-needle');
+new MutationObserver(() => window.__gauge.push({
+    value: document.getElementById('gauge-value').textContent,
+    x2: Number(needle.getAttribute('x2')), y2: Number(needle.getAttribute('y2')),
+    band: document.getElementById('gauge-band').getAttribute('d'),
+    hold: document.getElementById('hold-countdown').textContent }))
+  .observe(needle, {attributes: true});
+const hold = document.getElementById('hold-countdown');
+new MutationObserver(() => window.__holds.push(hold.textContent))
+  .observe(hold, {childList: true, characterData: true, subtree: true}); }"""
+
+#: What a canvas shows: its opaque pixels of the trace's line colour (#0b5cad), its
+#: translucent (shading) pixels, and the runs of shaded columns along its top row (each
+#: rep's span is shaded the whole height; the line and the band never reach the top row).
+CANVAS_PIXELS = """(canvas) => {
+  const {width, height} = canvas;
+  const data = canvas.getContext('2d').getImageData(0, 0, width, height).data;
+  let line = 0, shaded = 0;
+  for (let i = 0; i < data.length; i += 4) {
+    const [r, g, b, a] = [data[i], data[i + 1], data[i + 2], data[i + 3]];
+    if (a > 200 && Math.abs(r - 11) < 40 && Math.abs(g - 92) < 40 && Math.abs(b - 173) < 40)
+      line += 1;
+    else if (a > 0 && a < 120) shaded += 1;
+  }
+  let runs = 0, inside = false;
+  for (let x = 0; x < width; x++) {
+    const on = data[x * 4 + 3] > 0;
+    if (on && !inside) runs += 1;
+    inside = on;
+  }
+  const box = canvas.getBoundingClientRect();
+  return {line, shaded, runs, width: box.width, height: box.height};
+}"""
+
+ARC = re.compile(r"M([\d.]+) ([\d.]+) A80 80 0 0 1 ([\d.]+) ([\d.]+)")
+
+
+def needle_angle(x: float, y: float) -> float:
+    """The gauge's angle of a point, in degrees: 180 at the left end, 0 at the right."""
+    return math.degrees(math.atan2(100.0 - y, x - 100.0))
+
+
+def check_gauge(page: playwright_api.Page, hold_s: float) -> None:
+    """The needle follows the angle shown, the target band lies away from the resting
+    position and the needle reaches it in every hold, and the hold countdown counts each
+    hold down from the prescribed seconds."""
+    samples = page.evaluate("window.__gauge")
+    assert len(samples) > 50, samples
+    bands = {s["band"] for s in samples if s["band"]}
+    assert len(bands) == 1, bands  # drawn once the practice rep has set it
+    arc = ARC.fullmatch(bands.pop())
+    assert arc is not None
+    x1, y1, x2, y2 = map(float, arc.groups())
+    assert math.hypot(x1 - 100, y1 - 100) == pytest.approx(80, abs=0.2)
+    band_start, band_end = needle_angle(x1, y1), needle_angle(x2, y2)
+    assert band_start > band_end + 5, (band_start, band_end)  # an arc, drawn left to right
+    # (angle shown, needle's angle, hold countdown) at each redraw
+    shown = [
+        (float(s["value"].rstrip("°")), needle_angle(s["x2"], s["y2"]), s["hold"])
+        for s in samples
+        if s["value"] != "–"
+    ]
+    # The angle shown (rounded to 1°) and the needle: one straight line while on the scale.
+    on_scale = [(v, a) for v, a, _ in shown if 1.0 < a < 179.0]
+    assert len({v for v, _ in on_scale}) >= 8, on_scale  # the needle moved with the data
+    slope, intercept = statistics.linear_regression(
+        [v for v, _ in on_scale], [a for _, a in on_scale]
+    )
+    assert slope < 0  # more angle, further right
+    worst = max(abs(a - (slope * v + intercept)) for v, a in on_scale)
+    assert worst <= abs(slope) * 0.8, (worst, slope)  # the display's rounding, and a little
+    # Two shown angles 2° or more apart are at least 1° apart: the needle says which.
+    needles: dict[float, list[float]] = {}
+    for v, a in on_scale:
+        needles.setdefault(v, []).append(a)
+    for v, at_v in needles.items():
+        for w, at_w in needles.items():
+            assert w < v + 2 or max(at_w) < min(at_v), (v, at_v, w, at_w)
+    # The band in degrees of the angle shown: away from rest, reached in every hold.
+    band_lo, band_hi = sorted((end - intercept) / slope for end in (band_start, band_end))
+    resting = statistics.median(v for v, _, _ in shown)
+    assert band_lo > resting + 3, (band_lo, band_hi, resting)
+    holding = [(v, a) for v, a, hold in shown if hold != "–"]
+    assert holding, "the hold countdown never ran while the gauge moved"
+    for value, angle in holding:
+        assert band_lo - 0.5 <= value <= band_hi + 3.0, (value, band_lo, band_hi)
+        assert angle <= band_start + 1.0, (angle, band_start)  # at or past the band's start
+    # The countdown: each hold counts down from the prescribed seconds to the release.
+    runs: list[list[str]] = []
+    current: list[str] = []
+    for text in page.evaluate("window.__holds"):
+        if text == "–":
+            if current:
+                runs.append(current)
+            current = []
+            continue
+        assert re.fullmatch(r"\d+ s", text), text
+        if not current or current[-1] != text:
+            current.append(text)
+    if current:
+        runs.append(current)
+    expected = [f"{n} s" for n in range(math.ceil(hold_s), 0, -1)]
+    assert len(runs) >= 3, runs
+    for run in runs:
+        assert run[: len(expected)] == expected, runs
 
 
 def choose_and_calibrate(page: playwright_api.Page, url: str, technique: str, prefix: str) -> None:
@@ -125,14 +244,32 @@ def test_pelvic_tilt_session_from_first_page_to_saved_history(
     server: LiveServer, page: playwright_api.Page, database_url: str
 ) -> None:
     started = time.monotonic()
+    techniques = httpx.get(f"{server.http_url}/api/techniques", timeout=5.0).json()
+    hold_s = next(t for t in techniques if t["name"] == "pelvic-tilt")["dose"]["hold_s"]
+    page.add_init_script(SPEECH_STUB)
     choose_and_calibrate(page, f"{server.http_url}/?reps=3", "pelvic-tilt", "pelvic-tilt")
+    page.evaluate(GAUGE_RECORDER)
     playwright_api.expect(page.locator("#view-session")).to_be_visible()
     playwright_api.expect(page.locator("#rep-count")).to_have_text("1")
     shot(page, "pelvic-tilt-5-sets")
     assert_no_horizontal_overflow(page)
+    # The live trace: the line of the last 15 s over the shaded band, redrawn as data come.
+    trace = page.locator("#trace")
+    drawn = trace.evaluate(CANVAS_PIXELS)
+    assert drawn["line"] > 600 and drawn["shaded"] > 5_000, drawn
+    assert 0 < drawn["width"] <= PHONE["width"] and drawn["height"] > 0, drawn
+    before = trace.evaluate("c => c.toDataURL()")
+    page.wait_for_function(
+        "before => document.getElementById('trace').toDataURL() !== before", arg=before
+    )
+    page.wait_for_function("document.getElementById('hold-countdown').textContent !== '–'")
     playwright_api.expect(page.locator("#view-pain-after")).to_be_visible()
     shot(page, "pelvic-tilt-6-pain-after")
     assert page.locator("#rep-count").text_content() == "3"
+    check_gauge(page, hold_s)
+    # Every cue shown was spoken (the mute switch stayed off).
+    assert len(spoken(page)) >= 6 and not page.locator("#mute").is_checked()
+    assert_spoken_unless_muted(page)
     set_vas_with_keyboard(page, "#pain-after", 10)
     page.keyboard.press("Tab")
     page.keyboard.press("Enter")
@@ -140,6 +277,12 @@ def test_pelvic_tilt_session_from_first_page_to_saved_history(
     playwright_api.expect(page.locator("#summary-reps")).to_have_text("3")
     playwright_api.expect(page.locator("#summary-pain")).to_have_text("30 → 10 mm")
     assert page.locator("#summary-rep-table tbody tr").count() == 3
+    # The summary's plot: the whole session's line, one shaded span per rep, on the screen.
+    plot = page.locator("#summary-plot")
+    plot.scroll_into_view_if_needed()
+    drawn = plot.evaluate(CANVAS_PIXELS)
+    assert drawn["line"] > 600 and drawn["runs"] == 3, drawn
+    assert 0 < drawn["width"] <= PHONE["width"] and drawn["height"] > 0, drawn
     shot(page, "pelvic-tilt-7-summary")
     assert_no_horizontal_overflow(page)
     page.get_by_role("link", name="Open history").click()
@@ -200,13 +343,8 @@ def test_calibration_shows_each_instruction_with_a_countdown(
 def test_cat_cow_session_animates_the_breathing_pacer(
     server: LiveServer, page: playwright_api.Page
 ) -> None:
+    page.add_init_script(SPEECH_STUB)  # also records each cue shown (window.__cues)
     choose_and_calibrate(page, f"{server.http_url}/?reps=3", "cat-cow", "cat-cow")
-    page.evaluate(
-        """() => { window.__cues = [];
-        new MutationObserver(() => window.__cues.push(document.getElementById('cue').textContent))
-        .observe(document.getElementById('cue'), {childList: true, characterData: true,
-                                                  subtree: true}); }"""
-    )
     pacer = page.locator("#pacer")
     playwright_api.expect(pacer).to_be_visible()
     playwright_api.expect(page.locator("#pacer-label")).to_have_text(re.compile("Breathe (in|out)"))
@@ -216,16 +354,25 @@ def test_cat_cow_session_animates_the_breathing_pacer(
     page.wait_for_function(f"{transform} !== {first!r}", timeout=5_000)
     shot(page, "cat-cow-5-pacer-b")
     assert page.evaluate(transform) != first
+    assert_readable_contrast(page, ("#cue", "#pacer-label"))
+    assert_controls_named(page, at_least=4)
     page.wait_for_function(
-        "window.__cues.some(c => /Breathe (in|out)/.test(c))", timeout=STEP_TIMEOUT_MS
+        "window.__cues.some(([c]) => /Breathe (in|out)/.test(c))", timeout=STEP_TIMEOUT_MS
     )
+    assert any(re.search("Breathe (in|out)", said) for said in spoken(page)), spoken(page)
     page.click("#mute")
     assert page.locator("#mute").is_checked()
+    said = len(spoken(page))
     page.click("#pause")
     playwright_api.expect(page.locator("#resume")).to_be_enabled()
     page.click("#resume")
     playwright_api.expect(page.locator("#pause")).to_be_enabled()
     playwright_api.expect(page.locator("#view-pain-after")).to_be_visible()
+    shot(page, "cat-cow-6-pain-after")
+    # Muted: the breathing cues went on on the screen, and none was spoken.
+    assert sum(muted for _, muted in shown_cues(page)) >= 2, shown_cues(page)
+    assert len(spoken(page)) == said
+    assert_spoken_unless_muted(page)
     page.click("#pain-after-next")
     playwright_api.expect(page.locator("#saved")).to_have_text("Saved to your history")
     shot(page, "cat-cow-7-summary")
@@ -275,6 +422,7 @@ def test_sensor_that_stops_sending_is_reported_within_two_seconds(
     playwright_api.expect(alert).to_contain_text("lower sensor and upper sensor stopped sending")
     playwright_api.expect(alert).to_contain_text("goes on by itself")
     playwright_api.expect(page.locator("#resume")).to_be_disabled()  # not a user pause
+    assert_readable_contrast(page, ("#sensor-alert", "#cue"))
     shot(page, "dropout-5-sensor-silent")
     shown_ms = page.evaluate("window.__alertShownMs")
     assert shown_ms is not None and last_frame_ms

@@ -58,17 +58,21 @@ async function loadTechniques() {
   const list = $("technique-list");
   list.replaceChildren();
   for (const t of app.techniques) {
+    // A list item holding a button: a button with role=listitem would lose its role and
+    // its name for assistive technology.
+    const item = document.createElement("div");
+    item.setAttribute("role", "listitem");
     const button = document.createElement("button");
     button.type = "button";
     button.className = "card";
-    button.setAttribute("role", "listitem");
     button.dataset.technique = t.name;
     button.innerHTML = "<strong></strong><span class='position'></span><span class='dose'></span>";
     button.querySelector("strong").textContent = t.title;
     button.querySelector(".position").textContent = `Position: ${t.position}`;
     button.querySelector(".dose").textContent = doseText(t.dose);
     button.addEventListener("click", () => chooseTechnique(t));
-    list.appendChild(button);
+    item.appendChild(button);
+    list.appendChild(item);
   }
   show("choose");
   // A desk-break prompt opens the coach on its technique (/?technique=cat-cow-seated).
