@@ -815,20 +815,36 @@ def _build_simulation(settings: CoachSettings) -> tuple[LiveSession, SimulatedSo
 
 
 def _store_live(
-    history: History, session: LiveSession, settings: CoachSettings, pain_before_mm: float | None
+    history: History,
+    session: LiveSession,
+    start: StartMessage,
+    pain_before_mm: float | None,
+    *,
+    camera: str | None = None,
 ) -> None:
     """Store the session from its first moment, as the server does (see
-    :mod:`spinecoach.store.live`): the recorder collects what it receives and produces."""
+    :mod:`spinecoach.store.live`): the recorder collects what it receives and produces.
+    ``start`` says the source (and its devices); ``camera``: a camera session's camera."""
     from spinecoach.web.live import live_config
 
+    source = start.source or "sim"
     recorder = history.start_live(
-        settings.technique,
-        source="sim",
-        live_config=live_config(session, "sim", _start_message(settings)),
+        session.technique,
+        source=source,
+        live_config=live_config(session, source, start, camera=camera),
         pain_before_mm=pain_before_mm,
     )
     session.recorder = recorder
     session.session_id = recorder.session_id
+
+
+async def _cancel(*tasks: asyncio.Task[Any] | None) -> None:
+    """Cancel the tasks that are still running and wait for them."""
+    for task in tasks:
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
 
 async def _store_loop(history: History, recorder: LiveRecorder) -> None:
@@ -970,10 +986,7 @@ async def _replay(
             async for messages in replay_simulation(session, source, speed=speed, control=control):
                 output.show(messages)
     finally:
-        if store is not None:
-            store.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await store
+        await _cancel(store)
 
 
 def run_session(
@@ -1024,7 +1037,7 @@ def run_session(
         )
     session, source, recording = _build_simulation(settings)
     if history is not None:
-        _store_live(history, session, settings, pain_before_mm)
+        _store_live(history, session, _start_message(settings), pain_before_mm)
     view = CoachView(
         technique,
         planned_reps=int(recording.meta.get("reps", technique.dose.reps)),
@@ -1179,7 +1192,6 @@ async def _device_session(
     )
     from spinecoach.sources.live import SourceHub
     from spinecoach.web.devices import DevicePump
-    from spinecoach.web.live import live_config
     from spinecoach.web.protocol import StartMessage
     from spinecoach.web.session import LiveSession
 
@@ -1204,14 +1216,7 @@ async def _device_session(
                     "devices": {p: f.id for p, f in feeds.items()},
                 }
             )
-            recorder = history.start_live(
-                settings.technique,
-                source="devices",
-                live_config=live_config(session, "devices", start),
-                pain_before_mm=pain_before_mm,
-            )
-            session.recorder = recorder
-            session.session_id = recorder.session_id
+            _store_live(history, session, start, pain_before_mm)
 
         async def emit(messages: list[ServerMessage]) -> None:
             output.show(messages)
@@ -1238,13 +1243,7 @@ async def _device_session(
                             say(f"sensors: {line}")
                     output.draw()
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-            if store is not None:
-                store.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await store
+            await _cancel(task, store)
 
 
 def _run_camera_session(
@@ -1308,7 +1307,6 @@ async def _camera_session(
     its messages and passes on the pause and stop keys. ``ended`` gets why the camera
     ended the session ("the video ended", a webcam that stopped; nothing when stopped)."""
     from spinecoach.web.camera import CameraEnded, CameraPump
-    from spinecoach.web.live import live_config
     from spinecoach.web.protocol import StartMessage
     from spinecoach.web.session import LiveSession
 
@@ -1317,14 +1315,7 @@ async def _camera_session(
     label = source.spec.label
     if history is not None:
         start = StartMessage(type="start", technique=settings.technique, source="camera")
-        recorder = history.start_live(
-            settings.technique,
-            source="camera",
-            live_config=live_config(session, "camera", start, camera=label),
-            pain_before_mm=pain_before_mm,
-        )
-        session.recorder = recorder
-        session.session_id = recorder.session_id
+        _store_live(history, session, start, pain_before_mm, camera=label)
 
     async def emit(messages: list[ServerMessage]) -> None:
         output.show(messages)
@@ -1359,14 +1350,7 @@ async def _camera_session(
                     soft_wrap=True,
                 )
     finally:
-        if not task.done():
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        if store is not None:
-            store.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await store
+        await _cancel(task, store)
 
 
 def coach(

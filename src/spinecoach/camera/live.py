@@ -153,6 +153,16 @@ class _Seen:
     confidence: float
 
 
+def _pose_points(frame: CameraFrame) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """A frame's landmarks (33, 3) and visibility (33,): NaN and 0 when nobody is seen,
+    visibility 1 when the model gives none."""
+    pose = frame.pose
+    if pose.landmarks is None:
+        return np.full((33, 3), np.nan), np.zeros(33)
+    visibility = pose.visibility if pose.visibility is not None else np.ones(33)
+    return pose.landmarks, visibility
+
+
 def _midpoint_px(
     landmarks: np.ndarray[Any, Any], a: int, b: int, size: tuple[int, int]
 ) -> np.ndarray[Any, Any]:
@@ -203,24 +213,14 @@ class CameraCoach:
         if self._tracker is None:
             self._tracker = CameraAngleTracker(self.angle_settings, image_size=frame.image_size)
         windows: list[Event] = []
-        person = pose.found and pose.landmarks is not None
+        landmarks, visibility = _pose_points(frame)
+        person = pose.landmarks is not None
+        camera = dict(self._tracker.update(t, landmarks, visibility).angles)
+        framing = self._check_framing(frame)
         if person:
-            assert pose.landmarks is not None
-            visibility = pose.visibility if pose.visibility is not None else np.ones(33)
-            camera = dict(self._tracker.update(t, pose.landmarks, visibility).angles)
-            self.framing = check_framing(
-                pose.landmarks,
-                visibility,
-                self.technique,
-                image_size=frame.image_size,
-                settings=self.framing_settings,
-            )
-            framing = self.framing
+            self.framing = framing
             curvature, confidence = self._curvature(frame, framing)
         else:
-            nothing = np.full((33, 3), np.nan)
-            camera = dict(self._tracker.update(t, nothing, np.zeros(33)).angles)
-            framing = check_framing(nothing, np.zeros(33), self.technique)
             curvature, confidence = math.nan, 0.0
         seen = _Seen(t, camera, curvature, confidence)
         main = self._main_value(seen)
@@ -253,21 +253,10 @@ class CameraCoach:
         """The status of ``frame`` without coaching it (while the person pauses): the
         framing check only; the steps, the neutral and the smoothing are left as they are.
         """
-        pose = frame.pose
-        if pose.landmarks is None:
-            framing = check_framing(np.full((33, 3), np.nan), np.zeros(33), self.technique)
-        else:
-            visibility = pose.visibility if pose.visibility is not None else np.ones(33)
-            framing = check_framing(
-                pose.landmarks,
-                visibility,
-                self.technique,
-                image_size=frame.image_size,
-                settings=self.framing_settings,
-            )
+        framing = self._check_framing(frame)
         return CameraStatus(
             step=self.step,
-            person=pose.landmarks is not None,
+            person=frame.pose.landmarks is not None,
             framed=framing.ok,
             out_of_frame=False,
             calibrated=self.calibrated,
@@ -276,6 +265,16 @@ class CameraCoach:
         )
 
     # -- per frame -------------------------------------------------------------------------
+    def _check_framing(self, frame: CameraFrame) -> FramingCheck:
+        landmarks, visibility = _pose_points(frame)
+        return check_framing(
+            landmarks,
+            visibility,
+            self.technique,
+            image_size=frame.image_size,
+            settings=self.framing_settings,
+        )
+
     def _curvature(self, frame: CameraFrame, framing: FramingCheck) -> tuple[float, float]:
         pose = frame.pose
         if pose.segmentation_mask is None or pose.landmarks is None:
