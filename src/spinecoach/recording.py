@@ -102,6 +102,13 @@ class SensorData:
     def n_samples(self) -> int:
         return int(self.time_s.shape[0])
 
+    @property
+    def has_gyroscope(self) -> bool:
+        """False for an accelerometer-only sensor: a file without gyroscope columns is
+        read with ``gyr_dps`` full of NaN, and the motion core then takes the inclination
+        from gravity alone (flagged ``accelerometer-only``)."""
+        return bool(self.n_samples) and bool(np.isfinite(self.gyr_dps).any())
+
     def equals(self, other: SensorData) -> bool:
         """Bit-exact equality of every array and field."""
         same_mag = (self.mag_ut is None and other.mag_ut is None) or (
