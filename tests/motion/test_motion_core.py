@@ -232,3 +232,28 @@ def test_saturation_and_magnetic_disturbance_flags_travel_with_the_frames() -> N
             SensorSample("upper", float(up.time_s[i]), up.acc_mps2[i], up.gyr_dps[i])
         )
     assert [f.flags for f in out] == frames.flags.tolist()
+
+
+@pytest.mark.parametrize("rate_hz", [25.0, 50.0, 100.0])
+def test_accelerometer_recovery_fires_after_the_timeout_in_seconds(rate_hz: float) -> None:
+    """imufusion >= 1.3.2 takes ``rejection_timeout`` in seconds. The sensor is upright, then
+    the accelerometer says 45° while the gyroscope says nothing turned: Fusion rejects the
+    accelerometer, and its recovery must fire after ``recovery_trigger_period_s`` — not after
+    that many *samples* (500 s at 100 Hz with the old sample count)."""
+    from spinecoach.motion.fusion import FusionSettings, SensorFusion
+
+    settings = FusionSettings(recovery_trigger_period_s=5.0)
+    fusion = SensorFusion(rate_hz=rate_hz, settings=settings)
+    upright = np.array([0.0, 0.0, 9.80665])
+    tilted = 9.80665 * np.array([np.sin(np.pi / 4), 0.0, np.cos(np.pi / 4)])
+    n_upright = int(5 * rate_hz)
+    for i in range(n_upright):
+        fusion.update(i / rate_hz, upright, np.zeros(3))
+    fired_at_s = None
+    for i in range(int(60 * rate_hz)):
+        fusion.update((n_upright + i) / rate_hz, tilted, np.zeros(3))
+        if fusion.flags().acceleration_recovery:
+            fired_at_s = (i + 1) / rate_hz
+            break
+    assert fired_at_s is not None, "the accelerometer recovery never fired within 60 s"
+    assert 4.5 <= fired_at_s <= 5.5, fired_at_s

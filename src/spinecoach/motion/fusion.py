@@ -141,7 +141,9 @@ def _make_filters(
             gyroscope_range=settings.gyroscope_range_dps,
             acceleration_rejection=settings.acceleration_rejection_deg,
             magnetic_rejection=settings.magnetic_rejection_deg,
-            rejection_timeout=round(settings.recovery_trigger_period_s * rate_hz),
+            # Seconds from imufusion 1.3.2 on (it was samples before): at 100 Hz a sample
+            # count of 500 would delay the accelerometer recovery to 500 s.
+            rejection_timeout=settings.recovery_trigger_period_s,
         )
     )
     ahrs.set_sample_period(1.0 / rate_hz)
