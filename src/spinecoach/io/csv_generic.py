@@ -55,7 +55,7 @@ import os
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Final
 
@@ -72,6 +72,7 @@ from spinecoach.conventions import (
     TIME_S,
 )
 from spinecoach.errors import ConfigurationError, InputFormatError, UnitError
+from spinecoach.io.cleaning import RowCounts, cleaning_meta, drop_repeated_times
 from spinecoach.recording import FloatArray, Recording, SensorData
 
 # Units: canonical name -> accepted spellings (compared lower-cased) ---------------------
@@ -80,10 +81,12 @@ TIME_UNITS: Final[dict[str, tuple[str, ...]]] = {
     "ms": ("ms", "msec", "millisecond", "milliseconds"),
     "us": ("us", "µs", "μs", "usec", "microsecond", "microseconds"),
     "ns": ("ns", "nsec", "nanosecond", "nanoseconds"),
+    "datetime": ("datetime", "iso", "iso8601", "iso-8601", "date"),
 }
 ACC_UNITS: Final[dict[str, tuple[str, ...]]] = {
     "m/s2": ("m/s2", "m/s^2", "m/s²", "mps2"),
     "g": ("g",),
+    "mg": ("mg", "milli-g", "millig"),
 }
 GYR_UNITS: Final[dict[str, tuple[str, ...]]] = {
     "deg/s": ("deg/s", "dps", "°/s", "degps"),
@@ -97,7 +100,7 @@ MAG_UNITS: Final[dict[str, tuple[str, ...]]] = {
 }
 # value_in_project_unit = value * multiply / divide (dividing keeps 1/1000 exact-ish).
 _TIME_DIVIDE: Final = {"s": 1.0, "ms": 1e3, "us": 1e6, "ns": 1e9}
-_ACC_MULTIPLY: Final = {"m/s2": 1.0, "g": STANDARD_GRAVITY_MPS2}
+_ACC_MULTIPLY: Final = {"m/s2": 1.0, "g": STANDARD_GRAVITY_MPS2, "mg": STANDARD_GRAVITY_MPS2 / 1e3}
 _MAG_SCALE: Final = {"uT": (1.0, 1.0), "mT": (1e3, 1.0), "gauss": (100.0, 1.0), "nT": (1.0, 1e3)}
 
 DELIMITER_NAMES: Final = {",": "comma", "\t": "tab", ";": "semicolon"}
@@ -105,6 +108,7 @@ EPOCH_THRESHOLD_S: Final = 1e8  # a "relative" time above this is Unix time (> 3
 GYRO_FULL_SCALE_RADPS: Final = 35.0  # 2000 deg/s: no body-worn gyroscope reads more
 RATE_PLAUSIBLE_HZ: Final = (1.0, 20_000.0)
 _MAPPING_EXAMPLE: Final = "time=t:ms,acc=ax,ay,az:g,gyr=gx,gy,gz:dps"
+NO_GYROSCOPE: Final = "none"  # mapping text for an accelerometer-only file: "gyr=none"
 
 
 def _canonical(unit: str, table: Mapping[str, tuple[str, ...]], what: str) -> str:
@@ -128,7 +132,9 @@ def _three_columns(columns: Sequence[str], what: str) -> tuple[str, str, str]:
 class SensorColumns:
     """Where one sensor's axes are in a CSV file and in which units.
 
-    ``acc_unit``: ``"m/s2"`` or ``"g"``; ``gyr_unit``: ``"deg/s"`` or ``"rad/s"``;
+    ``gyr`` is ``None`` for an accelerometer-only file (the sensor is then read with
+    ``gyr_dps`` full of NaN; :attr:`SensorData.has_gyroscope` is False).
+    ``acc_unit``: ``"m/s2"``, ``"g"`` or ``"mg"``; ``gyr_unit``: ``"deg/s"`` or ``"rad/s"``;
     ``mag_unit``: ``"uT"``, ``"mT"``, ``"gauss"`` or ``"nT"``. Common spellings
     (``"dps"``, ``"m/s^2"``, ``"µT"``...) are accepted and normalised.
 
@@ -137,7 +143,7 @@ class SensorColumns:
     """
 
     acc: tuple[str, str, str]
-    gyr: tuple[str, str, str]
+    gyr: tuple[str, str, str] | None
     acc_unit: str = "m/s2"
     gyr_unit: str = "deg/s"
     mag: tuple[str, str, str] | None = None
@@ -146,7 +152,8 @@ class SensorColumns:
     def __post_init__(self) -> None:
         # Normalise in place: the instance is still being built, so this is not mutation.
         object.__setattr__(self, "acc", _three_columns(self.acc, "acc"))
-        object.__setattr__(self, "gyr", _three_columns(self.gyr, "gyr"))
+        if self.gyr is not None:
+            object.__setattr__(self, "gyr", _three_columns(self.gyr, "gyr"))
         if self.mag is not None:
             object.__setattr__(self, "mag", _three_columns(self.mag, "mag"))
         object.__setattr__(self, "acc_unit", _canonical(self.acc_unit, ACC_UNITS, "accelerometer"))
@@ -220,7 +227,7 @@ class CsvMapping:
         """Every column name the mapping uses (time first)."""
         names = [] if self.time is None else [self.time]
         for columns in self.sensors.values():
-            names += [*columns.acc, *columns.gyr, *(columns.mag or ())]
+            names += [*columns.acc, *(columns.gyr or ()), *(columns.mag or ())]
         return names
 
     def to_text(self) -> str:
@@ -236,7 +243,10 @@ class CsvMapping:
         for placement, columns in sensors.items():
             prefix = "" if list(sensors) == [LOWER] else f"{placement}."
             items.append(f"{prefix}acc={','.join(columns.acc)}:{columns.acc_unit}")
-            items.append(f"{prefix}gyr={','.join(columns.gyr)}:{columns.gyr_unit}")
+            if columns.gyr is None:
+                items.append(f"{prefix}gyr={NO_GYROSCOPE}")
+            else:
+                items.append(f"{prefix}gyr={','.join(columns.gyr)}:{columns.gyr_unit}")
             if columns.mag is not None:
                 items.append(f"{prefix}mag={','.join(columns.mag)}:{columns.mag_unit}")
         return ",".join(items)
@@ -252,9 +262,11 @@ def parse_mapping(text: str, *, placement: str = LOWER) -> CsvMapping:
 
     Syntax: items ``key=value`` separated by ``,`` or ``;``::
 
-        time=<column>[:<unit>]                 unit s (default), ms, us, ns
-        acc=<x>,<y>,<z>[:<unit>]               unit m/s2 (default; mps2, m/s^2) or g
-        gyr=<x>,<y>,<z>[:<unit>]               unit deg/s (default; dps) or rad/s (rads)
+        time=<column>[:<unit>]                 unit s (default), ms, us, ns, or datetime
+                                               (ISO-8601 date-times, also found by content)
+        acc=<x>,<y>,<z>[:<unit>]               unit m/s2 (default; mps2, m/s^2), g or mg
+        gyr=<x>,<y>,<z>[:<unit>]               unit deg/s (default; dps) or rad/s (rads);
+        gyr=none                               the file has no gyroscope columns
         mag=<x>,<y>,<z>[:<unit>]               optional; unit uT (default), mT, gauss, nT
 
     ``acc``/``gyr``/``mag`` may be prefixed with a placement, ``lower.acc=...`` and
@@ -297,7 +309,7 @@ def parse_mapping(text: str, *, placement: str = LOWER) -> CsvMapping:
     seen: set[tuple[str, str]] = set()
     time: str | None = None
     time_unit = "s"
-    parts: dict[str, dict[str, tuple[tuple[str, ...], str | None]]] = {}
+    parts: dict[str, dict[str, tuple[tuple[str, ...] | None, str | None]]] = {}
     for prefix, key, values in items:
         label = f"{prefix + '.' if prefix else ''}{key}"
         if (prefix, key) in seen:
@@ -309,6 +321,9 @@ def parse_mapping(text: str, *, placement: str = LOWER) -> CsvMapping:
             last, unit = last.rsplit(":", 1)
         columns.append(last)
         names = tuple(c.strip() for c in columns)
+        if key == "gyr" and len(names) == 1 and names[0].casefold() == NO_GYROSCOPE:
+            parts.setdefault(prefix or placement, {})[key] = (None, None)
+            continue
         if key == "time":
             if prefix:
                 raise ConfigurationError(
@@ -336,15 +351,17 @@ def parse_mapping(text: str, *, placement: str = LOWER) -> CsvMapping:
         if missing:
             raise ConfigurationError(
                 f"mapping {text!r} has no {' and '.join(missing)} item for the {where} sensor; "
-                f"for example {_MAPPING_EXAMPLE!r}"
+                f"for example {_MAPPING_EXAMPLE!r} ('gyr=none' for a file without gyroscope)"
             )
         acc, acc_unit = given["acc"]
         gyr, gyr_unit = given["gyr"]
         mag, mag_unit = given.get("mag", (None, None))
+        if acc is None:  # pragma: no cover - only gyr takes "none"
+            raise ConfigurationError(f"mapping {text!r} needs accelerometer columns")
         sensors[where] = SensorColumns(
             acc=_three_columns(acc, "acc"),
             acc_unit=acc_unit or "m/s2",
-            gyr=_three_columns(gyr, "gyr"),
+            gyr=None if gyr is None else _three_columns(gyr, "gyr"),
             gyr_unit=gyr_unit or "deg/s",
             mag=None if mag is None else _three_columns(mag, "mag"),
             mag_unit=mag_unit or "uT",
@@ -407,6 +424,8 @@ class _RawSensor:
     gyr_dps: FloatArray
     mag_ut: FloatArray | None
     rate_hz: float
+    counts: RowCounts
+    clock: datetime | None = None  # date-time of time_raw == 0 (from a date-time column)
 
 
 @dataclass(frozen=True)
@@ -673,22 +692,25 @@ def _rate_from_interval(interval_s: float) -> float:
     return float(f"{rate:.4g}")
 
 
+def _time_backwards(table: _Table, row: int, index: int) -> InputFormatError:
+    line, before = _line_of(table, row), _line_of(table, row - 1)
+    return InputFormatError(
+        table.source,
+        f"expected time to increase strictly, to more than "
+        f"{_cell_text(table, row - 1, index).strip()!r} on line {before}",
+        line=line,
+        column=table.header[index],
+        found=_cell_text(table, row, index),
+        fix="Sort the rows by time and remove repeated rows",
+    )
+
+
 def _check_time(table: _Table, raw_time: FloatArray, divide: float, index: int, unit: str) -> float:
     """Check time increases strictly at a plausible rate; return the median step (s)."""
     steps = np.diff(raw_time)
     bad = np.flatnonzero(~(steps > 0))
     if bad.size:
-        row = int(bad[0]) + 1
-        line, before = _line_of(table, row), _line_of(table, row - 1)
-        raise InputFormatError(
-            table.source,
-            f"expected time to increase strictly, to more than "
-            f"{_cell_text(table, row - 1, index).strip()!r} on line {before}",
-            line=line,
-            column=table.header[index],
-            found=_cell_text(table, row, index),
-            fix="Sort the rows by time and remove repeated rows",
-        )
+        raise _time_backwards(table, int(bad[0]) + 1, index)
     interval = float(np.median(steps)) / divide
     rate = 1.0 / interval
     low, high = RATE_PLAUSIBLE_HZ
@@ -701,6 +723,106 @@ def _check_time(table: _Table, raw_time: FloatArray, divide: float, index: int, 
             f"mapping, for example 'time={table.header[index]}:{other}'"
         )
     return interval
+
+
+def drop_repeated_rows(
+    table: _Table, values: FloatArray, raw_time: FloatArray, index: int
+) -> tuple[_Table, FloatArray, FloatArray, RowCounts]:
+    """Drop the rows whose time repeats the row above (see :mod:`spinecoach.io.cleaning`).
+
+    ``values`` are the parsed rows, ``raw_time`` their time stamps in the file's unit
+    and ``index`` the time column's index in the header (for messages). Returns the
+    table (with the line numbers of the kept rows), the kept values and times, and
+    the counts. Time going backwards raises :class:`InputFormatError`.
+    """
+    kept = drop_repeated_times(raw_time, values)
+    if kept.backwards is not None:
+        raise _time_backwards(table, kept.backwards, index)
+    if not kept.counts.dropped:
+        return table, values, raw_time, kept.counts
+    n = int(raw_time.shape[0])
+    lines = table.row_lines if table.row_lines is not None else np.arange(2, n + 2)
+    if int(np.count_nonzero(kept.keep)) < 2:
+        first = kept.first_dropped
+        raise InputFormatError(
+            table.source,
+            "expected at least 2 data rows with different time stamps",
+            line=None if first is None else _line_of(table, first),
+            column=table.header[index],
+            found=f"{n} rows, {kept.counts.dropped} of them repeating the time of the row above",
+            fix="Record for longer or pick another file",
+        )
+    table = replace(table, row_lines=np.ascontiguousarray(lines[kept.keep], dtype=np.int64))
+    return table, values[kept.keep], raw_time[kept.keep], kept.counts
+
+
+_DATE_RE: Final = re.compile(r"^\d{4}[-/]\d{2}[-/]\d{2}(?:[T ]|$)")
+
+
+def _is_datetime_text(text: str) -> bool:
+    return bool(_DATE_RE.match(text.strip().strip('"').strip()))
+
+
+def _column_texts(table: _Table, index: int) -> list[str]:
+    """The text of column ``index`` in every data row, in the order :func:`_parse` reads."""
+    lines = table.lines
+    if not any('"' in line for line in lines):
+        d, cut = table.delimiter, index + 1
+        return [
+            (cells[index] if len(cells) > index else "")
+            for cells in (line.split(d, cut) for line in lines)
+        ]
+    reader = csv.reader(lines, delimiter=table.delimiter, quotechar='"')
+    return [row[index] if len(row) > index else "" for row in reader]
+
+
+def _parse_datetimes(table: _Table, index: int) -> tuple[FloatArray, datetime]:
+    """A date-time column as seconds since its first row, and that first date-time.
+
+    ISO-8601 (``2024-03-01 10:15:02.120``, ``2024-03-01T10:15:02.120Z``,
+    ``...+01:00``; ``2024/03/01`` also accepted). Every row must have a time zone if
+    the first has one, and none if it has none (mixed clocks cannot be ordered).
+    """
+    texts = _column_texts(table, index)
+    column = table.header[index]
+    one_s = timedelta(seconds=1)
+    first: datetime | None = None
+    out = np.empty(len(texts), dtype=np.float64)
+    for row, text in enumerate(texts):
+        cleaned = text.strip().strip('"').strip()
+        if len(cleaned) > 10 and cleaned[4:5] == "/" and cleaned[7:8] == "/":
+            cleaned = cleaned[:10].replace("/", "-") + cleaned[10:]
+        try:
+            stamp = datetime.fromisoformat(cleaned)
+            if first is None:
+                first = stamp
+            out[row] = (stamp - first) / one_s
+        except ValueError:
+            line = _line_of(table, row)
+            raise InputFormatError(
+                table.source,
+                "expected a date and time like '2024-03-01 10:15:02.120' (ISO-8601, as in "
+                "the first row)",
+                line=line,
+                column=column,
+                found=text,
+                fix=f"Correct or delete line {line}",
+            ) from None
+        except TypeError:
+            line = _line_of(table, row)
+            zone = "with" if first is not None and first.tzinfo is not None else "without"
+            raise InputFormatError(
+                table.source,
+                f"expected every time {zone} a time zone, as in the first row",
+                line=line,
+                column=column,
+                found=text,
+                fix="Write every time in the same clock (all with a zone such as +01:00 or Z, "
+                "or all without)",
+            ) from None
+    if first is None:  # pragma: no cover - callers check for 2 rows first
+        raise InputFormatError(table.source, "expected data rows below the header", found="none")
+    return out, first
 
 
 def _check_acc_unit(table: _Table, raw: FloatArray, columns: SensorColumns) -> None:
@@ -723,7 +845,7 @@ def _check_acc_unit(table: _Table, raw: FloatArray, columns: SensorColumns) -> N
 
 
 def _check_gyr_unit(table: _Table, raw: FloatArray, columns: SensorColumns) -> None:
-    if columns.gyr_unit != "rad/s":
+    if columns.gyr_unit != "rad/s" or columns.gyr is None:
         return  # small deg/s values are plausible (slow movement): no guess
     speed = float(np.percentile(np.linalg.norm(raw, axis=1), 99))
     if speed > GYRO_FULL_SCALE_RADPS:
@@ -737,11 +859,16 @@ def _check_gyr_unit(table: _Table, raw: FloatArray, columns: SensorColumns) -> N
 
 
 def _read_sensors(
-    table: _Table, mapping: CsvMapping, rate_hz: float | None
-) -> dict[str, _RawSensor]:
+    table: _Table,
+    mapping: CsvMapping,
+    rate_hz: float | None,
+    *,
+    undecided: frozenset[str] = frozenset(),
+) -> tuple[dict[str, _RawSensor], CsvMapping]:
+    """Parse, clean and convert the mapped columns; returns the sensors and the mapping
+    with every unit in ``undecided`` (``time``, ``acc``, ``gyr``, ``mag``: units a
+    guessed mapping could not read from the header) decided from the data."""
     positions = _resolve(table, mapping)
-    used = sorted(set(positions.values()))
-    column_of = {index: k for k, index in enumerate(used)}
     if len(table.lines) < 2:
         raise InputFormatError(
             table.source,
@@ -749,6 +876,12 @@ def _read_sensors(
             found=f"{len(table.lines)} rows",
             fix="Record for longer or pick another file",
         )
+    time_index = None if mapping.time is None else positions[mapping.time]
+    dated = time_index is not None and (
+        mapping.time_unit == "datetime" or _is_datetime_text(_cell_text(table, 0, time_index))
+    )
+    used = sorted(set(positions.values()) - ({time_index} if dated else set()))
+    column_of = {index: k for k, index in enumerate(used)}
     table, values = _parse(table, used)
     if values.shape[0] < 2:  # pragma: no cover - slow path keeps every non-empty line
         raise InputFormatError(
@@ -758,41 +891,73 @@ def _read_sensors(
         )
     _check_finite(table, values, used)
 
-    def take(names: Sequence[str]) -> FloatArray:
-        return np.ascontiguousarray(values[:, [column_of[positions[n]] for n in names]])
-
     n = values.shape[0]
-    if mapping.time is None:
+    clock: datetime | None = None
+    time_unit = mapping.time_unit
+    if time_index is None:
         if rate_hz is None:
             raise ConfigurationError(
                 f"{table.source} has no time column in the mapping; pass rate_hz (--rate) "
                 "with the sampling rate in hertz, or name the time column"
             )
         raw_time, divide, rate = np.arange(n, dtype=np.float64), rate_hz, rate_hz
+        counts = RowCounts(n)
     else:
-        index = positions[mapping.time]
-        raw_time = np.ascontiguousarray(values[:, column_of[index]])
-        divide = _TIME_DIVIDE[mapping.time_unit]
-        interval = _check_time(table, raw_time, divide, index, mapping.time_unit)
+        if dated:
+            raw_time, clock = _parse_datetimes(table, time_index)
+            time_unit = "datetime"
+        else:
+            raw_time = np.ascontiguousarray(values[:, column_of[time_index]])
+        table, values, raw_time, counts = drop_repeated_rows(table, values, raw_time, time_index)
+        if "time" in undecided and not dated:
+            from spinecoach.io.guess import time_unit_from_steps  # local: guess builds on us
+
+            time_unit = time_unit_from_steps(raw_time) or "s"
+        divide = 1.0 if dated else _TIME_DIVIDE[time_unit]
+        interval = _check_time(table, raw_time, divide, time_index, time_unit)
         rate = rate_hz if rate_hz is not None else _rate_from_interval(interval)
+
+    def take(names: Sequence[str]) -> FloatArray:
+        return np.ascontiguousarray(values[:, [column_of[positions[n]] for n in names]])
+
     sensors: dict[str, _RawSensor] = {}
+    decided: dict[str, SensorColumns] = {}
     for placement, columns in mapping.sensors.items():
         acc_raw = take(columns.acc)
-        gyr_raw = take(columns.gyr)
+        gyr_raw = None if columns.gyr is None else take(columns.gyr)
+        mag_raw = None if columns.mag is None else take(columns.mag)
+        if undecided & {"acc", "gyr", "mag"}:
+            from spinecoach.io.guess import decide_units  # local: guess builds on us
+
+            columns = decide_units(
+                table.source, columns, undecided, acc_raw, gyr_raw, mag_raw, rate_hz=float(rate)
+            )
+            if columns.mag is None:
+                mag_raw = None
+        decided[placement] = columns
         _check_acc_unit(table, acc_raw, columns)
-        _check_gyr_unit(table, gyr_raw, columns)
         acc = acc_raw * _ACC_MULTIPLY[columns.acc_unit] if columns.acc_unit != "m/s2" else acc_raw
-        gyr = np.degrees(gyr_raw) if columns.gyr_unit == "rad/s" else gyr_raw
+        if gyr_raw is None:
+            gyr = np.full((acc.shape[0], 3), np.nan)
+        else:
+            _check_gyr_unit(table, gyr_raw, columns)
+            gyr = np.degrees(gyr_raw) if columns.gyr_unit == "rad/s" else gyr_raw
         mag = None
-        if columns.mag is not None:
+        if mag_raw is not None:
             multiply, divide_by = _MAG_SCALE[columns.mag_unit]
-            mag = take(columns.mag)
+            mag = mag_raw
             if multiply != 1.0:
                 mag = mag * multiply
             if divide_by != 1.0:
                 mag = mag / divide_by
-        sensors[placement] = _RawSensor(raw_time, divide, acc, gyr, mag, float(rate))
-    return sensors
+        sensors[placement] = _RawSensor(raw_time, divide, acc, gyr, mag, float(rate), counts, clock)
+    final = CsvMapping(
+        time=mapping.time,
+        time_unit=time_unit,
+        lower=decided.get(LOWER),
+        upper=decided.get("upper"),
+    )
+    return sensors, final
 
 
 def _check_rate(rate_hz: float | None) -> None:
@@ -808,14 +973,26 @@ def _as_mapping(mapping: CsvMapping | str | None, placement: str | None) -> CsvM
 
 def _mapping_for(
     table: _Table, mapping: CsvMapping | None, placement: str | None, rate_hz: float | None
-) -> CsvMapping:
-    """The mapping to read ``table`` with: the one given, or one recognised from the header."""
+) -> tuple[CsvMapping, frozenset[str], bool]:
+    """The mapping to read ``table`` with: the one given, or one recognised from the header.
+
+    Also returns the units a mapping guessed from the header could not read from it
+    (decided from the data by :func:`_read_sensors`) and whether it was guessed."""
+    undecided: frozenset[str] = frozenset()
+    guessed = False
     if mapping is None:
         mapping = default_mapping(table.header, placement=placement or LOWER)
         if mapping is None:
             from spinecoach.io.fusion_csv import fusion_mapping  # local: fusion builds on us
 
             mapping = fusion_mapping(table.header, placement=placement or LOWER)
+        reason = ""
+        if mapping is None:
+            from spinecoach.io.guess import guess_mapping  # local: guess builds on us
+
+            guess = guess_mapping(table.header, placement=placement or LOWER)
+            mapping, undecided, reason = guess.mapping, guess.undecided, guess.reason
+            guessed = mapping is not None
         if mapping is None:
             raise InputFormatError(
                 table.source,
@@ -824,7 +1001,7 @@ def _mapping_for(
                 line=1,
                 found=", ".join(table.header),
                 fix=f"Pass a mapping that names this file's columns and units, for example "
-                f"--mapping '{_MAPPING_EXAMPLE}'",
+                f"--mapping '{_MAPPING_EXAMPLE}'" + (f" ({reason})" if reason else ""),
             )
         if mapping.time is None and rate_hz is None:
             # The file, not an argument, lacks something: say so as a format error.
@@ -837,7 +1014,7 @@ def _mapping_for(
             )
     if placement is not None and list(mapping.sensors) != [placement]:
         mapping = mapping.relabeled(placement)
-    return mapping
+    return mapping, undecided, guessed
 
 
 def _finish(
@@ -847,16 +1024,38 @@ def _finish(
     device: str,
     meta: Mapping[str, str],
 ) -> Recording:
+    extra: dict[str, str] = {}
+    clocks = {p: s.clock for p, s in raw.items() if s.clock is not None}
     first_s = {p: float(s.time_raw[0]) / s.time_divide for p, s in raw.items()}
-    epoch = [p for p, first in first_s.items() if first >= EPOCH_THRESHOLD_S]
+    epoch = [p for p, first in first_s.items() if first >= EPOCH_THRESHOLD_S and p not in clocks]
     start_utc: datetime | None = None
-    if epoch and len(epoch) != len(raw):
+    kinds = [bool(epoch), bool(clocks), len(epoch) + len(clocks) < len(raw)]
+    if sum(kinds) > 1:
+        described = [f"Unix time for {', '.join(epoch)}"] if epoch else []
+        described += [f"dates and times for {', '.join(clocks)}"] if clocks else []
         raise InputFormatError(
             source,
             "expected every sensor's time in the same kind of clock",
-            found=f"Unix time for {', '.join(epoch)} only",
+            found="; ".join(described) + " only",
             fix="Use the same clock in every file",
         )
+    shift_s = dict.fromkeys(raw, 0.0)
+    if clocks:
+        zoned = {c.utcoffset() is not None for c in clocks.values()}
+        if len(zoned) > 1:
+            raise InputFormatError(
+                source,
+                "expected every sensor's date-times with a time zone, or every one without",
+                found=", ".join(f"{p} {c.isoformat(sep=' ')}" for p, c in clocks.items()),
+                fix="Write the times of every file in the same clock",
+            )
+        origin = min(clocks.values())
+        shift_s = {p: (c - origin) / timedelta(seconds=1) for p, c in clocks.items()}
+        if zoned == {True}:
+            start_utc = origin.astimezone(UTC)
+        else:
+            # A local time without zone: the instant is unknown, the wall clock is kept.
+            extra["start_local_time"] = origin.isoformat(sep=" ")
     start_s = min(first_s.values()) if epoch else 0.0
     if epoch:
         start_utc = datetime.fromtimestamp(start_s, UTC)
@@ -872,6 +1071,8 @@ def _finish(
             time_s = s.time_raw / s.time_divide
         else:
             time_s = s.time_raw
+        if shift_s[placement]:
+            time_s = time_s + shift_s[placement]
         sensors[placement] = SensorData.from_arrays(
             placement,
             time_s,
@@ -881,7 +1082,8 @@ def _finish(
             mag_ut=s.mag_ut,
             device=device,
         )
-    return Recording.create(sensors, start_utc=start_utc, meta=meta)
+    extra.update(cleaning_meta({p: s.counts for p, s in raw.items()}))
+    return Recording.create(sensors, start_utc=start_utc, meta={**meta, **extra})
 
 
 def read_csv(
@@ -927,11 +1129,21 @@ def read_csv(
     if source.is_dir():
         return _read_folder(source, parsed, rate_hz, placement)
     table = _read_text_table(source)
-    resolved = _mapping_for(table, parsed, placement, rate_hz)
-    raw = _read_sensors(table, resolved, rate_hz)
-    return _finish(
-        table.source, raw, device="csv", meta={"source_format": "csv", "source_file": source.name}
-    )
+    resolved, undecided, guessed = _mapping_for(table, parsed, placement, rate_hz)
+    raw, final = _read_sensors(table, resolved, rate_hz, undecided=undecided)
+    meta = {"source_format": "csv", "source_file": source.name}
+    if guessed:
+        meta.update(_mapping_meta(final))
+    return _finish(table.source, raw, device="csv", meta=meta)
+
+
+def _mapping_meta(mapping: CsvMapping) -> dict[str, str]:
+    """``{"mapping": <text>}``: the mapping recognised from a header, so a user can see
+    (and pass, corrected) what was read; empty when the names cannot be written."""
+    try:
+        return {"mapping": mapping.to_text()}
+    except ConfigurationError:
+        return {}
 
 
 def read_csv_preset(
@@ -961,7 +1173,7 @@ def read_csv_preset(
             found=", ".join(table.header),
             fix=fix,
         )
-    raw = _read_sensors(table, mapping, rate_hz)
+    raw, _ = _read_sensors(table, mapping, rate_hz)
     meta = {"source_format": source_format, "source_file": Path(path).name}
     return _finish(table.source, raw, device=device, meta=meta)
 
@@ -1005,8 +1217,9 @@ def _read_folder(
     raw: dict[str, _RawSensor] = {}
     for where, file in files.items():
         table = _read_text_table(file)
-        resolved = _mapping_for(table, mapping, where, rate_hz)
-        raw.update(_read_sensors(table, resolved, rate_hz))
+        resolved, undecided, _ = _mapping_for(table, mapping, where, rate_hz)
+        read, _ = _read_sensors(table, resolved, rate_hz, undecided=undecided)
+        raw.update(read)
     meta = {"source_format": "csv", "source_file": ", ".join(f.name for f in files.values())}
     return _finish(str(folder), raw, device="csv", meta=meta)
 
