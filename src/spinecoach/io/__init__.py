@@ -10,8 +10,44 @@
 * :mod:`~spinecoach.io.phyphox` — phyphox CSV exports (zip or folder): :func:`read_phyphox`.
 * :mod:`~spinecoach.io.presets` — named mappings for common CSV layouts
   (:data:`CSV_PRESETS`, :func:`preset_mapping`).
-* :mod:`~spinecoach.io.formats` — the list of formats (:func:`describe_formats`) and
-  :func:`load_recording`, which recognises a file's format by its content.
+* :mod:`~spinecoach.io.formats` — the list of formats (:func:`describe_formats`),
+  :func:`load_recording`, which recognises a file's format by its content, and
+  :func:`load_recordings`, which reads one file per sensor and joins them.
+* :mod:`~spinecoach.io.guess` — column names and units recognised from common headers
+  (``AccX``, ``acc_x``, ``Accelerometer X (g)``, ``gyro_x`` ...) when no mapping is given.
+* :mod:`~spinecoach.io.cleaning` — the rows every reader drops (exact duplicates and
+  repeated time stamps) and :func:`cleaning_report`.
+
+Files as people have them
+-------------------------
+* **Repeated rows.** A row whose time stamp equals the previous row's is dropped and
+  counted, never refused: as a *duplicate row* when its values equal the kept row's,
+  as a *repeated time stamp* otherwise (the first row is kept). Time going backwards
+  is still an error naming the file, line, column and fix. The counts are in
+  ``recording.meta["cleaning"]`` (JSON, only when a row was dropped);
+  :func:`cleaning_report` gives ``{placement: {"duplicate_rows", "repeated_timestamps",
+  "rows_read"}}``.
+* **Date-time columns.** A time column holding ISO-8601 date-times
+  (``2024-03-01 10:15:02.120``, with ``T`` or a space, with or without ``Z`` /
+  ``+01:00``) is read as seconds since the first row; the first time becomes
+  ``start_utc`` when it has a zone (``meta["start_local_time"]`` keeps a wall-clock time
+  without zone). Unix time in s (or ms/µs/ns, declared or recognised from the step) is
+  read as before.
+* **Accelerometer-only files.** No gyroscope columns (``gyr=none`` in a mapping, or none
+  recognised in the header): ``gyr_dps`` is all NaN and ``SensorData.has_gyroscope`` is
+  False. A file without accelerometer is refused.
+* **One file per sensor, no time column** (other brands, e.g. 50 Hz, g and rad/s)::
+
+      rec = load_recording("upper.csv", format="csv", rate_hz=50, placement="upper",
+                           mapping="acc=AccX,AccY,AccZ:g,gyr=GyrX,GyrY,GyrZ:rad/s")
+      rec = load_recordings([("lower.csv", "lower"), ("upper.csv", "upper")], rate_hz=50)
+
+  Without a time column the rate must be given (``rate_hz``, ``--rate``); without a
+  mapping the columns and, where unambiguous, the units are recognised from the header
+  and the values (see :mod:`~spinecoach.io.guess`; the mapping used is in
+  ``meta["mapping"]``). :func:`load_recordings` shares the files' clocks when every
+  file has one, else keeps each timeline as read (both from 0 without time columns),
+  and keeps files of slightly different lengths as they are.
 
 Every reader converts to the project units once (s, m/s², deg/s, µT) and raises
 :class:`~spinecoach.errors.InputFormatError` / :class:`~spinecoach.errors.UnitError`
@@ -19,6 +55,7 @@ with messages that name the file, line, column and the fix. Importing this packa
 does no I/O.
 """
 
+from spinecoach.io.cleaning import cleaning_report
 from spinecoach.io.csv_generic import (
     CsvMapping,
     SensorColumns,
@@ -32,6 +69,7 @@ from spinecoach.io.formats import (
     describe_formats,
     detect_format,
     load_recording,
+    load_recordings,
 )
 from spinecoach.io.fusion_csv import read_fusion_csv
 from spinecoach.io.native import (
@@ -53,10 +91,12 @@ __all__ = [
     "CsvPreset",
     "FormatInfo",
     "SensorColumns",
+    "cleaning_report",
     "default_mapping",
     "describe_formats",
     "detect_format",
     "load_recording",
+    "load_recordings",
     "parse_mapping",
     "preset_mapping",
     "read_csv",

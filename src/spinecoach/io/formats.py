@@ -13,9 +13,15 @@ native):
    spinecoach recording is checked while reading, with a precise message);
 3. a first line that is the x-io Fusion header → ``fusion``;
 4. a first line with spinecoach's own column names (``time_s, acc_x_mps2, ...``,
-   optionally prefixed ``lower_`` / ``upper_``) → ``csv``.
+   optionally prefixed ``lower_`` / ``upper_``) → ``csv``;
+5. a first line whose column names are recognised unambiguously (``AccX``, ``acc_x``,
+   ``Accelerometer X (g)``, ``gyro_x`` ..., see :mod:`spinecoach.io.guess`) → ``csv``.
 
 Anything else needs ``--format csv`` and a ``--mapping``.
+
+One file per sensor, as other brands write them: :func:`load_recordings` reads
+``[(path, placement), ...]`` with the same options for every file and joins them into
+one recording.
 
 >>> [info.name for info in describe_formats()]
 ['native', 'csv', 'fusion', 'sensor-logger', 'phyphox']
@@ -24,21 +30,28 @@ Anything else needs ``--format csv`` and a ``--mapping``.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
 
+from spinecoach.conventions import PLACEMENTS
 from spinecoach.errors import ConfigurationError, InputFormatError
+from spinecoach.io.cleaning import CLEANING_META_KEY, RowCounts, cleaning_meta, cleaning_report
 from spinecoach.io.csv_generic import CsvMapping, default_mapping, header_fields, read_csv
 from spinecoach.io.fusion_csv import fusion_mapping, read_fusion_csv
+from spinecoach.io.guess import guess_mapping
 from spinecoach.io.native import FILE_EXTENSION, is_native_file, read_recording
 from spinecoach.io.phone_export import ExportFiles, is_zip_file
 from spinecoach.io.phyphox import is_phyphox_export, read_phyphox
 from spinecoach.io.presets import CSV_PRESETS, is_preset_name, preset_mapping
 from spinecoach.io.sensor_logger import is_sensor_logger_export, read_sensor_logger
-from spinecoach.recording import Recording
+from spinecoach.recording import Recording, SensorData
 
 AUTO: Final = "auto"
+#: The start :class:`Recording` is given when a file does not say when it started.
+UNKNOWN_START_UTC: Final = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -240,7 +253,7 @@ def detect_format(path: str | os.PathLike[str]) -> str:
     if header is not None:
         if fusion_mapping(header) is not None:
             return "fusion"
-        if default_mapping(header) is not None:
+        if default_mapping(header) is not None or guess_mapping(header).mapping is not None:
             return "csv"
     raise InputFormatError(
         source,
@@ -310,3 +323,139 @@ def load_recording(
     if isinstance(mapping, str) and is_preset_name(mapping):
         mapping = preset_mapping(mapping, placement=placement or "lower")
     return read_csv(path, mapping=mapping, rate_hz=rate_hz, placement=placement)
+
+
+def _clock(recording: Recording) -> datetime | None:
+    """When the recording's first sample was taken, if its file said so.
+
+    The UTC start when the file gave one (the readers leave the placeholder
+    :data:`UNKNOWN_START_UTC` otherwise), else the local wall-clock time of a date-time
+    column without zone (``meta["start_local_time"]``, naive), else None."""
+    if recording.start_utc != UNKNOWN_START_UTC:
+        return recording.start_utc
+    local = recording.meta.get("start_local_time")
+    return None if local is None else datetime.fromisoformat(local)
+
+
+def load_recordings(
+    items: Sequence[tuple[str | os.PathLike[str], str]],
+    *,
+    format: str = AUTO,
+    rate_hz: float | None = None,
+    mapping: CsvMapping | str | None = None,
+) -> Recording:
+    """Read one file per sensor placement and join them into one recording.
+
+    ``items`` are ``(path, placement)`` pairs, for example
+    ``[("lower.csv", "lower"), ("upper.csv", "upper")]``; every file is read by
+    :func:`load_recording` with the same ``format``, ``rate_hz`` and ``mapping`` (a
+    one-sensor mapping or a preset name) and must hold one sensor.
+
+    Time: when every file says when it started (Unix time, date-times with a zone, or
+    date-times without a zone in every file), the sensors share that clock: each
+    timeline is shifted by its file's start after the earliest, and ``start_utc`` is
+    the earliest start. Otherwise (files without a time column, relative times)
+    every timeline is kept as read, starting where its file starts (``0`` for a file
+    without a time column), and ``meta["time_alignment"]`` says so. Files of slightly
+    different lengths are kept as they are. ``meta`` joins the files' metadata
+    (``source_file`` lists every file; keys that differ get a ``_<placement>`` suffix;
+    ``cleaning`` holds every placement's counts, see :func:`cleaning_report`).
+
+    Raises :class:`~spinecoach.errors.ConfigurationError` for an empty list, a
+    placement given twice or unknown, and a file holding another number of sensors.
+
+    >>> import tempfile, pathlib
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     paths = [pathlib.Path(folder, name) for name in ("a.csv", "b.csv")]
+    ...     for path, rows in zip(paths, (3, 4)):
+    ...         _ = path.write_text("AccX,AccY,AccZ\\n" + "0,0,1\\n" * rows)
+    ...     rec = load_recordings([(paths[0], "lower"), (paths[1], "upper")], rate_hz=50.0)
+    >>> [(p, s.n_samples, s.has_gyroscope) for p, s in rec.sensors.items()]
+    [('lower', 3, False), ('upper', 4, False)]
+    """
+    if not items:
+        raise ConfigurationError("load_recordings needs at least one (path, placement) pair")
+    seen: dict[str, Path] = {}
+    for path, placement in items:
+        if placement not in PLACEMENTS:
+            raise ConfigurationError(
+                f"unknown sensor placement {placement!r} for {Path(path).name}; use one of "
+                f"{', '.join(PLACEMENTS)}"
+            )
+        if placement in seen:
+            raise ConfigurationError(
+                f"placement {placement!r} is given for {seen[placement].name} and "
+                f"{Path(path).name}; give each placement once"
+            )
+        seen[placement] = Path(path)
+    read: dict[str, Recording] = {}
+    for path, placement in items:
+        name = format.strip().lower()
+        if name == "native" or (name == AUTO and mapping is None and is_native_file(path)):
+            raise ConfigurationError(
+                f"{Path(path).name} is a spinecoach recording, which holds its sensors "
+                "already; read it alone with load_recording"
+            )
+        recording = load_recording(
+            path, format=format, rate_hz=rate_hz, placement=placement, mapping=mapping
+        )
+        if list(recording.sensors) != [placement]:
+            raise ConfigurationError(
+                f"{Path(path).name} holds the sensors {', '.join(recording.sensors)}; with "
+                "one file per placement each file must hold one sensor"
+            )
+        read[placement] = recording
+    return _join(read)
+
+
+def _join(read: Mapping[str, Recording]) -> Recording:
+    clocks = {p: _clock(r) for p, r in read.items()}
+    known = [c for c in clocks.values() if c is not None]
+    zoned = {c.utcoffset() is not None for c in known}
+    shift_s = dict.fromkeys(read, 0.0)
+    start_utc: datetime | None = None
+    meta: dict[str, str] = {}
+    if len(known) == len(read) and len(zoned) == 1:
+        origin = min(known)
+        shift_s = {p: (c - origin) / timedelta(seconds=1) for p, c in clocks.items() if c}
+        if zoned == {True}:
+            start_utc = origin
+        else:
+            meta["start_local_time"] = origin.isoformat(sep=" ")
+        meta["time_alignment"] = "the files' clocks"
+    elif len(read) > 1:
+        meta["time_alignment"] = "each file's own time (no common clock in the files)"
+    sensors: dict[str, SensorData] = {}
+    for placement, recording in read.items():
+        sensor = recording.sensors[placement]
+        if shift_s[placement]:
+            sensor = SensorData.from_arrays(
+                placement,
+                sensor.time_s + shift_s[placement],
+                sensor.acc_mps2,
+                sensor.gyr_dps,
+                rate_hz=sensor.rate_hz,
+                mag_ut=sensor.mag_ut,
+                device=sensor.device,
+            )
+        sensors[placement] = sensor
+    skip = {"source_file", CLEANING_META_KEY, "start_local_time"}
+    meta["source_file"] = ", ".join(r.meta.get("source_file", "?") for r in read.values())
+    keys = sorted({k for r in read.values() for k in r.meta} - skip)
+    for key in keys:
+        values = {p: r.meta[key] for p, r in read.items() if key in r.meta}
+        if len(values) == len(read) and len(set(values.values())) == 1:
+            meta[key] = next(iter(values.values()))
+        else:
+            meta.update({f"{key}_{p}": v for p, v in values.items()})
+    counts = {p: RowCounts(**_counts(r, p)) for p, r in read.items()}
+    meta.update(cleaning_meta(counts))
+    return Recording.create(sensors, start_utc=start_utc, meta=meta)
+
+
+def _counts(recording: Recording, placement: str) -> dict[str, int]:
+    report = cleaning_report(recording).get(placement)
+    if report is not None:
+        return report
+    rows = recording.sensors[placement].n_samples
+    return {"rows_read": rows, "duplicate_rows": 0, "repeated_timestamps": 0}

@@ -11,6 +11,8 @@ readers in :mod:`~spinecoach.io.sensor_logger` and :mod:`~spinecoach.io.phyphox`
 * :func:`read_columns` — one file's columns as floats, with the generic CSV reader's
   parsing (comma, tab or semicolon; decimal commas with tab or semicolon) and its
   messages naming file, line and column.
+* :meth:`Columns.without_repeated_times` — the rows repeating a time stamp dropped and
+  counted, as in every reader (:mod:`spinecoach.io.cleaning`).
 * :func:`align_streams` — every stream linearly interpolated onto the base stream's
   timestamps, keeping only the base samples inside the time span all streams cover
   (no extrapolation).
@@ -35,6 +37,7 @@ from typing import Final
 import numpy as np
 
 from spinecoach.errors import InputFormatError, UnitError
+from spinecoach.io.cleaning import RowCounts
 from spinecoach.io.csv_generic import (
     GYRO_FULL_SCALE_RADPS,
     _check_finite,
@@ -43,6 +46,7 @@ from spinecoach.io.csv_generic import (
     _parse,
     _Table,
     _table_from_text,
+    drop_repeated_rows,
 )
 from spinecoach.recording import FloatArray
 
@@ -181,6 +185,17 @@ class Columns:
     def column(self, index: int) -> FloatArray:
         """The values of header column ``index`` (one of :attr:`indices`)."""
         return np.ascontiguousarray(self.values[:, self.indices.index(index)])
+
+    def without_repeated_times(self, index: int) -> tuple[Columns, RowCounts]:
+        """These columns without the rows whose time (header column ``index``) repeats
+        the row above, and the counts (see :mod:`spinecoach.io.cleaning`); time going
+        backwards raises :class:`~spinecoach.errors.InputFormatError`."""
+        table, values, _, counts = drop_repeated_rows(
+            self.table, self.values, self.column(index), index
+        )
+        if not counts.dropped:
+            return self, counts
+        return Columns(self.source, table, self.indices, values), counts
 
     def time_s(self, index: int, *, divide: float, unit: str) -> FloatArray:
         """Header column ``index`` as time, checked to increase strictly at a plausible

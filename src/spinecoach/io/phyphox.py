@@ -48,6 +48,7 @@ import numpy as np
 
 from spinecoach.conventions import LOWER, PLACEMENTS
 from spinecoach.errors import ConfigurationError, InputFormatError
+from spinecoach.io.cleaning import RowCounts, cleaning_meta
 from spinecoach.io.csv_generic import (
     _ACC_MULTIPLY,
     _MAG_SCALE,
@@ -156,9 +157,13 @@ def _scan(export: ExportFiles) -> dict[str, _Found]:
     return found
 
 
-def _read(export: ExportFiles, sensor: _Found) -> tuple[str, FloatArray, FloatArray]:
+def _read(
+    export: ExportFiles, sensor: _Found, counts: list[RowCounts]
+) -> tuple[str, FloatArray, FloatArray]:
     axes = [sensor.axes[a] for a in ("x", "y", "z")]
     columns = read_columns(export, sensor.member, [sensor.time, *axes], fix=_FIX_EXPORT)
+    columns, kept = columns.without_repeated_times(sensor.time)
+    counts.append(kept)
     time_s = columns.time_s(sensor.time, divide=1.0, unit="s")
     return columns.source, time_s, np.column_stack([columns.column(i) for i in axes])
 
@@ -226,13 +231,14 @@ def read_phyphox(path: str | os.PathLike[str], *, placement: str = LOWER) -> Rec
             )
         acc_unit = _unit(export, found["acc"], ACC_UNITS, "accelerometer")
         gyr_unit = _unit(export, found["gyr"], GYR_UNITS, "gyroscope")
-        acc_source, acc_t, acc = _read(export, found["acc"])
-        gyr_source, gyr_t, gyr = _read(export, found["gyr"])
+        counts: list[RowCounts] = []
+        acc_source, acc_t, acc = _read(export, found["acc"], counts)
+        gyr_source, gyr_t, gyr = _read(export, found["gyr"], counts)
         others = {"gyroscope": (gyr_t, gyr)}
         mag_scale = (1.0, 1.0)
         if "mag" in found:
             mag_scale = _MAG_SCALE[_unit(export, found["mag"], MAG_UNITS, "magnetometer")]
-            _, mag_t, mag = _read(export, found["mag"])
+            _, mag_t, mag = _read(export, found["mag"], counts)
             others["magnetometer"] = (mag_t, mag)
         start_utc = _start_utc(export)
     time_s, aligned = align_streams(str(path), ("accelerometer", acc_t), others)
@@ -261,4 +267,8 @@ def read_phyphox(path: str | os.PathLike[str], *, placement: str = LOWER) -> Rec
         device=PHYPHOX_DEVICE,
     )
     meta = {"source_format": "phyphox", "source_file": os.path.basename(os.fspath(path))}
+    total = counts[0]
+    for more in counts[1:]:
+        total = total + more
+    meta.update(cleaning_meta({placement: total}))
     return Recording.create({placement: sensor}, start_utc=start_utc, meta=meta)

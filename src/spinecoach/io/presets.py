@@ -14,6 +14,9 @@ name                 layout (columns: unit)
 ``microcontroller``  a typical Arduino/MPU-6050 log: ``time_ms``: ms;
                      ``ax, ay, az``: g; ``gx, gy, gz``: deg/s
 ``fusion``           the x-io Fusion columns (as ``--format fusion``)
+``mobgap``           the mobgap/Mobilise-D lower-back IMU export (``../shared/data/mobgap``):
+                     ``time_s``: s; ``acc_x_g`` ...: g; ``gyr_x_dps`` ...: deg/s;
+                     ``mag_x_uT`` ...: µT
 ===================  =====================================================================
 
 >>> preset_mapping("microcontroller").lower.acc_unit
@@ -62,6 +65,12 @@ CSV_PRESETS: Final[dict[str, CsvPreset]] = {
             "time=Time (s):s,acc=Accelerometer X (g),Accelerometer Y (g),Accelerometer Z (g):g,"
             "gyr=Gyroscope X (deg/s),Gyroscope Y (deg/s),Gyroscope Z (deg/s):deg/s",
             "x-io Fusion columns (time s, accelerometer g, gyroscope deg/s)",
+        ),
+        CsvPreset(
+            "mobgap",
+            "time=time_s:s,acc=acc_x_g,acc_y_g,acc_z_g:g,gyr=gyr_x_dps,gyr_y_dps,gyr_z_dps:deg/s,"
+            "mag=mag_x_uT,mag_y_uT,mag_z_uT:uT",
+            "mobgap lower-back IMU: time_s, acc_*_g (g), gyr_*_dps (deg/s), mag_*_uT (µT)",
         ),
     )
 }

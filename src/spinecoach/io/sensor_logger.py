@@ -69,6 +69,7 @@ import numpy as np
 
 from spinecoach.conventions import LOWER, PLACEMENTS
 from spinecoach.errors import ConfigurationError, InputFormatError
+from spinecoach.io.cleaning import RowCounts, cleaning_meta
 from spinecoach.io.csv_generic import _rate_from_interval
 from spinecoach.io.phone_export import (
     ExportFiles,
@@ -110,6 +111,7 @@ class _Stream:
     time_s: FloatArray
     start_ns: float | None  # Unix time of the first sample in ns, when known
     xyz: FloatArray
+    counts: RowCounts
 
 
 def is_sensor_logger_export(export: ExportFiles) -> bool:
@@ -141,6 +143,7 @@ def _read_stream(export: ExportFiles, member: str) -> _Stream:
         axes.append(index)
     times = [i for i in (elapsed, epoch) if i is not None]
     columns = read_columns(export, member, [*times, *axes], fix=_FIX_EXPORT)
+    columns, counts = columns.without_repeated_times(times[0])
     if elapsed is not None:
         time_s = columns.time_s(elapsed, divide=1.0, unit="s")
     elif epoch is not None:
@@ -149,7 +152,7 @@ def _read_stream(export: ExportFiles, member: str) -> _Stream:
     if start_ns is not None and elapsed is not None:
         start_ns -= float(time_s[0]) * 1e9  # Unix time of seconds_elapsed == 0
     xyz = np.column_stack([columns.column(i) for i in axes])
-    return _Stream(source, time_s, start_ns, xyz)
+    return _Stream(source, time_s, start_ns, xyz, counts)
 
 
 def _platform(export: ExportFiles) -> str | None:
@@ -293,4 +296,8 @@ def read_sensor_logger(
         "platform": platform or "not given",
         "frames": convention + _frames_note(frames, platform),
     }
+    counts = acc.counts
+    for stream in others.values():
+        counts = counts + stream.counts
+    meta.update(cleaning_meta({placement: counts}))
     return Recording.create({placement: sensor}, start_utc=start_utc, meta=meta)
