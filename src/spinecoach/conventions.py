@@ -139,6 +139,9 @@ EVENT_ACTIVITY: Final = "activity"  # an everyday posture bout
 EVENT_SITTING_BOUT: Final = "sitting-bout"
 # A 2-minute seated cat-cow done at the desk (all-day wear).
 EVENT_DESK_BREAK: Final = "desk-break"
+# A movement outside the technique's plane done before, between or after the sets
+# (lateral bend or axial rotation, label e.g. "lateral-bend-left"): never a rep.
+EVENT_DISTRACTOR: Final = "distractor"
 
 
 # The angle definitions, as functions (the simulator's truth and the motion core both call

@@ -13,22 +13,52 @@ Public API
     :func:`simulate` — one exercise session of a technique (``conventions.TECHNIQUES``).
     :func:`simulate_activities` — everyday postures (``conventions.POSTURES``).
     :func:`simulate_day` — a whole working day of all-day wear (:mod:`spinecoach.sim.day`).
-    :data:`PROFILES`, :class:`PerformerProfile` — how the simulated person moves.
-    :class:`SensorErrorModel` — sensor error sizes (``realistic()`` default, ``ideal()``).
+    :data:`PROFILES`, :data:`REAL_WORLD_PROFILES`, :class:`PerformerProfile` — how the
+    simulated person moves.
+    :data:`SCENARIOS`, :class:`Scenario` — how the session runs (coached or not).
+    :class:`SensorErrorModel` — sensor error sizes (``realistic()`` default, ``ideal()``,
+    ``real_world()``).
+    :func:`protocol_free_suite`, :class:`SuiteCase` — seeded session lists for tests and
+    benches.
     :data:`TECHNIQUE_FAULTS` — the injectable form faults and their criteria.
 
+What real data each option reproduces (recordings of other labs that broke spinecoach,
+issue 13):
+
+=====================================  ================================================
+option                                 what the real recordings showed
+=====================================  ================================================
+``scenario="protocol-free"``           no still → forward bend → still protocol and no
+                                       annotation; movement starts 0.3–1.5 s after the
+                                       recording starts; reps back to back, 1.5–4 s
+                                       each; then lateral bends and axial rotations
+                                       (also before and between sets)
+``position="seated"``                  seated trunk flexion-extension (also standing)
+``profile="continuous"``               no pause between reps, holds mostly skipped
+``profile="fast"``, ``"stiff-fast"``   reps down to 1.5 s; small and quick reps
+``SensorErrorModel.real_world()``      skin and sensor moving a few degrees against
+                                       the bone with the movement (soft-tissue
+                                       artefact); upper sensor anywhere from L2 to T10,
+                                       lower up to L5; noisier sensors of other brands,
+                                       looser timestamps
+``placements=("lower",)``              one belt-worn sensor only
+``rate_hz=25.0`` / ``50.0``            25 and 50 Hz devices
+=====================================  ================================================
+
 Truth series (names carry units): ``lumbar_flexion_deg`` and ``pelvic_tilt_deg``
-(relative to the mean over the neutral window), ``upper_inclination_deg``,
+(relative to the mean over the neutral window — the coached neutral hold, or the still
+start of a protocol-free session), ``upper_inclination_deg``,
 ``lower_inclination_deg`` and ``trunk_inclination_deg`` (the position's nominal
 inclination plus the change from neutral), ``lateral_bend_deg`` (NaN where a segment is
 too far from upright for a frontal inclination), ``axial_rotation_deg`` (model γ),
 ``thoracic_inclination_deg`` (absolute), ``breath_volume_norm`` (0 end of exhale, 1 end
 of inhale) and ``hip_height_m``. Truth is sampled on the true uniform grid; sensor
-timestamps carry jitter and dropped samples.
+timestamps carry jitter and dropped samples. The truth is always the T12/L1 and sacral
+segments, wherever the sensors sit.
 
 Random streams: the seed feeds independent streams for the body, the lower sensor and
 the upper sensor, so the same seed gives the same movement whatever the sensor errors,
-the magnetometer setting or the sample rate.
+the magnetometer setting, the sensors simulated or the sample rate.
 
 >>> from spinecoach.sim import simulate, SensorErrorModel
 >>> rec = simulate("cat-cow", seed=7, reps=2, sensor_errors=SensorErrorModel.ideal())
@@ -38,15 +68,22 @@ the magnetometer setting or the sample rate.
 
 from spinecoach.sim.activities import simulate_activities
 from spinecoach.sim.day import simulate_day
-from spinecoach.sim.profiles import PROFILES, PerformerProfile
+from spinecoach.sim.profiles import PROFILES, REAL_WORLD_PROFILES, PerformerProfile
+from spinecoach.sim.scenarios import SCENARIOS, Scenario
 from spinecoach.sim.sensors import SensorErrorModel
+from spinecoach.sim.suite import SuiteCase, protocol_free_suite
 from spinecoach.sim.techniques import TECHNIQUE_FAULTS, simulate
 
 __all__ = [
     "PROFILES",
+    "REAL_WORLD_PROFILES",
+    "SCENARIOS",
     "TECHNIQUE_FAULTS",
     "PerformerProfile",
+    "Scenario",
     "SensorErrorModel",
+    "SuiteCase",
+    "protocol_free_suite",
     "simulate",
     "simulate_activities",
     "simulate_day",

@@ -14,6 +14,7 @@ import numpy as np
 from spinecoach.conventions import EVENT_CALIBRATION_NEUTRAL, PLACEMENTS
 from spinecoach.errors import ConfigurationError
 from spinecoach.recording import Event, GroundTruth, Recording, SensorData
+from spinecoach.sim import quaternion as quat
 from spinecoach.sim.body import FloatArray, synthesize_body, truth_series
 from spinecoach.sim.sensors import SensorErrorModel, simulate_imu
 from spinecoach.sim.timeline import MotionPlan, PlannedEvent
@@ -54,10 +55,40 @@ def check_errors(sensor_errors: object) -> SensorErrorModel:
     return sensor_errors
 
 
+def check_placements(placements: object) -> tuple[str, ...]:
+    """``placements`` must be a non-empty tuple or list of distinct names of PLACEMENTS."""
+    if (
+        not isinstance(placements, tuple | list)
+        or not placements
+        or any(not isinstance(p, str) or p not in PLACEMENTS for p in placements)
+        or len(set(placements)) != len(placements)
+    ):
+        raise ConfigurationError(
+            f"placements must name one or both sensors without repeats, e.g. {PLACEMENTS} or "
+            f"('lower',) for a single belt-worn sensor; got {placements!r}"
+        )
+    return tuple(p for p in PLACEMENTS if p in placements)
+
+
 def check_flag(name: str, value: object) -> bool:
     if not isinstance(value, bool):
         raise ConfigurationError(f"{name} must be True or False, got {value!r}")
     return value
+
+
+JOINT_LATERAL_BEND = "joint_lateral_bend_deg"
+"""Measure-only series (never in the truth): the lateral bend of T12/L1 on the pelvis as a
+joint angle, ``asin`` of the upper segment's superior axis along the pelvis's right
+axis. Defined in every position; it measures distractor lateral bends where the truth
+``lateral_bend_deg`` (frontal inclinations) is undefined (lying, hands and knees)."""
+
+
+def joint_lateral_bend_deg(pelvis: FloatArray, upper: FloatArray) -> FloatArray:
+    """:data:`JOINT_LATERAL_BEND` (deg, bending to the right positive) from quaternions."""
+    relative = quat.multiply(quat.conjugate(pelvis), upper)
+    superior = quat.rotate(relative, np.array([0.0, 1.0, 0.0]))
+    out: FloatArray = np.degrees(np.arcsin(np.clip(superior[:, 2], -1.0, 1.0)))
+    return out
 
 
 def _measured(event: PlannedEvent, time_s: FloatArray, series: Mapping[str, FloatArray]) -> float:
@@ -87,24 +118,35 @@ def assemble_recording(
     meta: Mapping[str, str],
     sensor_seeds: tuple[np.random.SeedSequence, np.random.SeedSequence],
     mount_rotations: Mapping[str, FloatArray] | None = None,
+    neutral_window_s: tuple[float, float] | None = None,
+    placements: tuple[str, ...] = PLACEMENTS,
 ) -> Recording:
-    """Sample the plan, compute truth and rep values, simulate both IMUs.
+    """Sample the plan, compute truth and rep values, simulate the IMUs.
 
     ``sensor_seeds`` are the independent seed streams of the lower and upper sensor;
     ``mount_rotations`` optionally maps a placement to an extra mounting rotation (unit
     quaternion ``[x, y, z, w]``, see :func:`~spinecoach.sim.sensors.simulate_imu`).
+    ``neutral_window_s`` (s) is the window the truth angles are relative to (default:
+    the plan's ``calibration-neutral`` event); ``placements`` the sensors simulated
+    (each keeps its own seed stream, so a single sensor reads what it would in a pair).
     """
-    neutral = [e for e in plan.events if e.kind == EVENT_CALIBRATION_NEUTRAL]
-    window = (neutral[0].start_s, neutral[0].end_s)
+    if neutral_window_s is None:
+        neutral = [e for e in plan.events if e.kind == EVENT_CALIBRATION_NEUTRAL]
+        window = (neutral[0].start_s, neutral[0].end_s)
+    else:
+        window = neutral_window_s
     body = synthesize_body(plan, rate_hz)
     series = truth_series(body, position=position, neutral_window=window)
+    measured: Mapping[str, FloatArray] = series
+    if any(e.measure is not None and e.measure[0] == JOINT_LATERAL_BEND for e in plan.events):
+        measured = {**series, JOINT_LATERAL_BEND: joint_lateral_bend_deg(body.pelvis, body.upper)}
     events = tuple(
         Event(
             kind=e.kind,
             start_s=round(e.start_s, 9),
             end_s=round(e.end_s, 9),
             label=e.label,
-            value=_measured(e, body.time_s, series),
+            value=_measured(e, body.time_s, measured),
         )
         for e in plan.events
     )
@@ -123,6 +165,8 @@ def assemble_recording(
         }
     )
     for placement, sensor_seed in zip(PLACEMENTS, sensor_seeds, strict=True):
+        if placement not in placements:
+            continue
         data, sensor_meta = simulate_imu(
             body,
             placement,

@@ -9,13 +9,16 @@ injects form faults.
 0.5
 >>> resolve_profile("novice").compensation_tendency
 0.3
+>>> resolve_profile("fast").rep_pause_scale
+0.0
 """
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import asdict, dataclass, fields
 from types import MappingProxyType
 from typing import Final
 
@@ -50,6 +53,10 @@ class PerformerProfile:
     above 1 s counts as out of phase."""
     variability: float = 0.10
     """Rep-to-rep variability as a fraction (0.10 → ranges ±10 %, durations ±15 %)."""
+    rep_pause_scale: float = 1.0
+    """Multiplier (0–2) on the still pauses a coached person makes between reps and
+    between the phases of a rep; 0 = continuous reps with no pause (what real people do
+    without a coach)."""
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -75,6 +82,7 @@ class PerformerProfile:
             0.5 * min(self.breath_inhale_s, self.breath_exhale_s),
         )
         _check_range("variability", self.variability, 0.0, 0.5)
+        _check_range("rep_pause_scale", self.rep_pause_scale, 0.0, 2.0)
 
 
 def _check_range(name: str, value: float, low: float, high: float) -> None:
@@ -127,7 +135,64 @@ PROFILES: Final[Mapping[str, PerformerProfile]] = MappingProxyType(
         ),
     }
 )
-"""The built-in performer profiles by name."""
+"""The built-in performer profiles by name (the coached-session profiles)."""
+
+REAL_WORLD_PROFILES: Final[Mapping[str, PerformerProfile]] = MappingProxyType(
+    {
+        # Real recordings of other labs: reps with no pause between them (a seated
+        # flexion-extension takes about 4 s), holds mostly skipped.
+        "continuous": PerformerProfile(
+            name="continuous",
+            tempo_scale=0.8,
+            hold_adherence=0.3,
+            breath_inhale_s=2.5,
+            breath_exhale_s=3.0,
+            variability=0.15,
+            rep_pause_scale=0.0,
+        ),
+        # The quick end of those recordings: reps down to about 1.5 s, no pauses.
+        "fast": PerformerProfile(
+            name="fast",
+            range_scale=0.9,
+            tempo_scale=0.5,
+            hold_adherence=0.2,
+            compensation_tendency=0.05,
+            breath_inhale_s=1.5,
+            breath_exhale_s=2.0,
+            breath_lag_s=0.3,
+            variability=0.2,
+            rep_pause_scale=0.0,
+        ),
+        # Small and quick: half the typical ranges at the fast tempo (a stiff back moved
+        # briskly: the hardest case for a rep counter).
+        "stiff-fast": PerformerProfile(
+            name="stiff-fast",
+            range_scale=0.5,
+            tempo_scale=0.5,
+            hold_adherence=0.2,
+            compensation_tendency=0.1,
+            breath_inhale_s=1.5,
+            breath_exhale_s=2.0,
+            breath_lag_s=0.3,
+            variability=0.15,
+            rep_pause_scale=0.0,
+        ),
+    }
+)
+"""Profiles reproducing how people moved in real recordings (no coach, no pauses);
+:func:`resolve_profile` accepts these names too."""
+
+
+def profile_json(profile: PerformerProfile) -> str:
+    """The profile as JSON for ``meta["performer_profile"]``.
+
+    Fields added after the first release are written only when they differ from their
+    default, so the meta of every existing profile stays exactly what it was.
+    """
+    values = asdict(profile)
+    if values["rep_pause_scale"] == 1.0:
+        del values["rep_pause_scale"]
+    return json.dumps(values)
 
 
 def resolve_profile(profile: str | PerformerProfile) -> PerformerProfile:
@@ -139,6 +204,9 @@ def resolve_profile(profile: str | PerformerProfile) -> PerformerProfile:
         return profile
     if isinstance(profile, str) and profile in PROFILES:
         return PROFILES[profile]
+    if isinstance(profile, str) and profile in REAL_WORLD_PROFILES:
+        return REAL_WORLD_PROFILES[profile]
+    names = ", ".join([*PROFILES, *REAL_WORLD_PROFILES])
     raise ConfigurationError(
-        f"unknown profile {profile!r}; use one of {', '.join(PROFILES)} or pass a PerformerProfile"
+        f"unknown profile {profile!r}; use one of {names} or pass a PerformerProfile"
     )

@@ -39,9 +39,8 @@ stay clearly (≥ 20 %) away from every fault's criterion, so the truth is unamb
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, replace
+from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import Final
 
@@ -65,6 +64,7 @@ from spinecoach.conventions import (
     LUMBAR_FLEXION,
     PELVIC_TILT,
     PELVIC_TILT_DEG,
+    PLACEMENTS,
     TECHNIQUES,
 )
 from spinecoach.errors import ConfigurationError
@@ -73,11 +73,13 @@ from spinecoach.sim.assemble import (
     assemble_recording,
     check_errors,
     check_flag,
+    check_placements,
     check_rate,
     check_seed,
 )
-from spinecoach.sim.poses import SETUP_PATHS, STANDING, Pose, setup_path_back
-from spinecoach.sim.profiles import PerformerProfile, resolve_profile
+from spinecoach.sim.poses import NEUTRAL_POSES, SETUP_PATHS, STANDING, Pose, setup_path_back
+from spinecoach.sim.profiles import PerformerProfile, profile_json, resolve_profile
+from spinecoach.sim.scenarios import Scenario, resolve_scenario
 from spinecoach.sim.sensors import SensorErrorModel
 from spinecoach.sim.timeline import Measure, Timeline
 
@@ -91,6 +93,17 @@ TECHNIQUE_POSITIONS: Final[Mapping[str, str]] = MappingProxyType(
     }
 )
 """Start position of each technique (keys of POSITION_NOMINAL_INCLINATION_DEG)."""
+
+TECHNIQUE_ALLOWED_POSITIONS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
+    {
+        PELVIC_TILT: ("supine",),
+        CAT_COW: ("quadruped",),
+        CAT_COW_SEATED: ("seated",),
+        HIP_HINGE: ("seated",),
+        FLEXION_EXTENSION: ("standing", "seated"),
+    }
+)
+"""Start positions each technique can be simulated in (the first is the default)."""
 
 DEFAULT_REPS: Final[Mapping[str, int]] = MappingProxyType(
     {PELVIC_TILT: 10, CAT_COW: 8, CAT_COW_SEATED: 8, HIP_HINGE: 8, FLEXION_EXTENSION: 5}
@@ -182,6 +195,13 @@ class Performer:
         """A duration (s): nominal × tempo × (1 ± 1.5·variability)."""
         v = 1.5 * self.profile.variability
         return nominal_s * self.profile.tempo_scale * (1.0 + self.uniform(-v, v))
+
+    def pause(self, tl: Timeline, nominal_s: float) -> None:
+        """A still pause between reps or rep phases: :meth:`duration` × the profile's
+        ``rep_pause_scale`` (the same draw either way; no pause at all when it is 0)."""
+        seconds = self.duration(nominal_s) * self.profile.rep_pause_scale
+        if seconds > 0.0:
+            tl.hold(seconds)
 
     def hold(self, prescribed_s: float) -> tuple[float, bool]:
         """(hold duration s, held fully?) for a prescribed hold."""
@@ -294,7 +314,7 @@ def _pelvic_tilt_set(tl: Timeline, perf: Performer, neutral: Pose, reps: int) ->
         fast = fault == "return-too-fast"
         tl.move(perf.uniform(0.45, 0.8) if fast else max(1.5, perf.duration(2.5)), neutral)
         _record_rep(tl, PELVIC_TILT, start, [fault, "" if full else "short-hold"])
-        tl.hold(perf.duration(2.5))
+        perf.pause(tl, 2.5)
 
 
 # (cow lumbar, cat lumbar, pelvis, least non-fault range, small-range fault range) in deg
@@ -386,16 +406,51 @@ def _hip_hinge_set(tl: Timeline, perf: Performer, neutral: Pose, reps: int) -> N
             end = neutral.moved(pelvis_deg=perf.uniform(6.5, 10.0), lumbar_deg=perf.uniform(0, 2))
         tl.move(perf.duration(1.75), end)
         _record_rep(tl, HIP_HINGE, start, [fault])
-        tl.hold(perf.duration(1.2))
+        perf.pause(tl, 1.2)
         if end != neutral:
             tl.move(perf.duration(1.5), neutral)
 
 
-def _flexion_extension_set(tl: Timeline, perf: Performer, neutral: Pose, reps: int) -> None:
+@dataclass(frozen=True)
+class FlexionShape:
+    """Flexion-extension in one start position (deg, m; ranges before the profile)."""
+
+    flexion_deg: float
+    flexion_min_deg: float  # ≥ 20 % above the small-range criterion (25°)
+    extension_deg: float
+    extension_min_deg: float
+    pelvis_per_flexion: float  # lumbo-pelvic rhythm
+    thoracic_per_flexion: float
+    hip_forward_m_per_60_deg: float  # hips shift back when standing
+    extension_pelvis_deg: float  # × the range factor
+    thoracic_per_extension: float
+    extension_hip_forward_m: float
+
+
+FLEXION_SHAPES: Final[Mapping[str, FlexionShape]] = MappingProxyType(
+    {
+        # Standing: lumbar 45–60° flexion, 15–25° extension (DESIGN.md); the pelvis
+        # rotates half as far as the lumbar spine and tilts back in extension.
+        "standing": FlexionShape(52.5, 30.0, 20.0, 8.0, 0.5, 0.3, -0.08, -5.0, -0.2, 0.02),
+        # Seated (trunk flexion on a chair): a little less lumbar range, the pelvis rolls
+        # forward on the seat less, extension is small and rolls the pelvis forward.
+        "seated": FlexionShape(45.0, 30.0, 12.0, 6.0, 0.4, 0.3, 0.0, 4.0, -0.2, 0.0),
+    }
+)
+"""Flexion-extension shape per start position (``position`` of :func:`simulate`)."""
+
+
+def _flexion_extension_set(
+    tl: Timeline,
+    perf: Performer,
+    neutral: Pose,
+    reps: int,
+    shape: FlexionShape = FLEXION_SHAPES["standing"],
+) -> None:
     for _ in range(reps):
         fault = perf.fault(FLEXION_EXTENSION)
-        flexion = max(52.5 * perf.vary(), 30.0)
-        extension = max(20.0 * perf.vary(), 8.0)
+        flexion = max(shape.flexion_deg * perf.vary(), shape.flexion_min_deg)
+        extension = max(shape.extension_deg * perf.vary(), shape.extension_min_deg)
         if fault == "small-range":
             flexion, extension = perf.uniform(12.0, 21.0), perf.uniform(4.0, 7.0)
 
@@ -404,26 +459,13 @@ def _flexion_extension_set(tl: Timeline, perf: Performer, neutral: Pose, reps: i
         def phase_s(nominal: float, too_fast: bool = too_fast) -> float:
             return perf.uniform(0.5, 0.85) if too_fast else max(1.5, perf.duration(nominal))
 
-        bend = neutral.moved(
-            lumbar_deg=flexion,
-            pelvis_deg=0.5 * flexion,  # lumbo-pelvic rhythm
-            thoracic_deg=0.3 * flexion,
-            hip_forward_m=-0.08 * flexion / 60.0,  # hips shift back
-            **perf.wobble(),
-        )
-        arch = neutral.moved(
-            lumbar_deg=-extension,
-            pelvis_deg=-5.0 * perf.vary(),
-            thoracic_deg=-0.2 * extension,
-            hip_forward_m=0.02,
-            **perf.wobble(),
-        )
+        bend, arch = flexion_poses(perf, neutral, shape, flexion, extension)
         start = tl.now
         tl.move(phase_s(2.75), bend)
         flex_s, flex_full = perf.hold(5.0)
         _timed_hold(tl, flex_s, "flexion")
         tl.move(phase_s(2.75), neutral)
-        tl.hold(perf.duration(1.0))
+        perf.pause(tl, 1.0)
         tl.move(phase_s(2.0), arch)
         ext_s, ext_full = perf.hold(3.0)
         _timed_hold(tl, ext_s, "extension")
@@ -431,7 +473,28 @@ def _flexion_extension_set(tl: Timeline, perf: Performer, neutral: Pose, reps: i
         _record_rep(
             tl, FLEXION_EXTENSION, start, [fault, "" if flex_full and ext_full else "short-hold"]
         )
-        tl.hold(perf.duration(2.0))
+        perf.pause(tl, 2.0)
+
+
+def flexion_poses(
+    perf: Performer, neutral: Pose, shape: FlexionShape, flexion: float, extension: float
+) -> tuple[Pose, Pose]:
+    """The full-flexion and full-extension poses of one rep (draws: vary, 2 × wobble)."""
+    bend = neutral.moved(
+        lumbar_deg=flexion,
+        pelvis_deg=shape.pelvis_per_flexion * flexion,  # lumbo-pelvic rhythm
+        thoracic_deg=shape.thoracic_per_flexion * flexion,
+        hip_forward_m=shape.hip_forward_m_per_60_deg * flexion / 60.0,  # hips shift back
+        **perf.wobble(),
+    )
+    arch = neutral.moved(
+        lumbar_deg=-extension,
+        pelvis_deg=shape.extension_pelvis_deg * perf.vary(),
+        thoracic_deg=shape.thoracic_per_extension * extension,
+        hip_forward_m=shape.extension_hip_forward_m,
+        **perf.wobble(),
+    )
+    return bend, arch
 
 
 _SetBuilder = Callable[[Timeline, Performer, Pose, int], None]
@@ -458,6 +521,26 @@ def _check_count(name: str, value: object, *, limit: int) -> int:
     return int(value)
 
 
+def _check_position(technique: str, position: object) -> str:
+    allowed = TECHNIQUE_ALLOWED_POSITIONS[technique]
+    if position is None:
+        return allowed[0]
+    if not isinstance(position, str) or position not in allowed:
+        raise ConfigurationError(
+            f"position {position!r} is not a start position of {technique}; use one of "
+            f"{', '.join(allowed)} (or None for {allowed[0]})"
+        )
+    return position
+
+
+def set_builder(technique: str, position: str) -> _SetBuilder:
+    """The builder of one set of ``technique`` started in ``position``."""
+    if technique == FLEXION_EXTENSION and position != TECHNIQUE_POSITIONS[technique]:
+        shape = FLEXION_SHAPES[position]
+        return lambda tl, perf, pose, reps: _flexion_extension_set(tl, perf, pose, reps, shape)
+    return _SET_BUILDERS[technique]
+
+
 def simulate(
     technique: str,
     *,
@@ -468,20 +551,38 @@ def simulate(
     sensor_errors: SensorErrorModel | None = None,
     magnetometer: bool = False,
     sets: int | None = None,
+    scenario: str | Scenario = "coached",
+    position: str | None = None,
+    placements: tuple[str, ...] = PLACEMENTS,
 ) -> Recording:
     """Simulate one exercise session of ``technique`` with two IMUs and ground truth.
 
     ``reps`` (breath cycles for cat-cow) per set and ``sets`` default to the technique's
     dose (:data:`DEFAULT_REPS`, :data:`DEFAULT_SETS`); ``rate_hz`` (Hz) is the sample
-    rate of both sensors; ``profile`` is a name in :data:`~spinecoach.sim.PROFILES` or a
-    :class:`PerformerProfile`; ``sensor_errors`` defaults to
-    :meth:`SensorErrorModel.realistic`. The same arguments always give a bit-identical
-    recording; the body motion depends only on the seed, technique, reps, sets and
-    profile (not on the rate or the sensor errors).
+    rate of the sensors (25, 50 and 100 Hz are the rates of real devices); ``profile``
+    is a name in :data:`~spinecoach.sim.PROFILES` or
+    :data:`~spinecoach.sim.REAL_WORLD_PROFILES`, or a :class:`PerformerProfile`;
+    ``sensor_errors`` defaults to :meth:`SensorErrorModel.realistic` (see also
+    :meth:`SensorErrorModel.real_world`). ``scenario`` is a name in
+    :data:`~spinecoach.sim.SCENARIOS` or a :class:`~spinecoach.sim.Scenario`: the
+    default ``"coached"`` runs our calibration protocol, ``"protocol-free"`` starts in
+    position with no protocol and no annotation, reps back to back, then lateral bends
+    and rotations (:mod:`spinecoach.sim.scenarios`). ``position`` is the start position
+    (:data:`TECHNIQUE_ALLOWED_POSITIONS`: flexion-extension ``"standing"`` or
+    ``"seated"``; ``None`` = the technique's default); ``meta["position"]`` says which.
+    ``placements`` are the sensors simulated, e.g. ``("lower",)`` for one belt-worn
+    sensor (each sensor reads the same whether alone or in a pair). The same arguments
+    always give a bit-identical recording; the body motion depends only on the seed,
+    technique, reps, sets, profile, scenario and position (not on the rate or the sensor
+    errors).
 
     >>> rec = simulate("hip-hinge", seed=3, reps=2, sets=1)
     >>> rec.meta["position"], [e.kind for e in rec.events]
     ('seated', ['calibration-functional', 'calibration-neutral', 'calibration-rep'])
+    >>> rec = simulate("flexion-extension", seed=3, reps=3, scenario="protocol-free",
+    ...                position="seated", placements=("lower",))
+    >>> rec.meta["position"], rec.events, list(rec.sensors)
+    ('seated', (), ['lower'])
     """
     if not isinstance(technique, str) or technique not in TECHNIQUES:
         raise ConfigurationError(
@@ -494,49 +595,70 @@ def simulate(
     performer_profile = resolve_profile(profile)
     errors = check_errors(sensor_errors)
     use_mag = check_flag("magnetometer", magnetometer)
+    plan_scenario = resolve_scenario(scenario)
+    position = _check_position(technique, position)
+    sensors = check_placements(placements)
 
     body_seed, lower_seed, upper_seed = np.random.SeedSequence(seed).spawn(3)
     rng = np.random.default_rng(body_seed)
     perf = Performer(rng, performer_profile)
     heading = float(rng.uniform(0.0, 360.0))
-    position = TECHNIQUE_POSITIONS[technique]
+    builder = set_builder(technique, position)
 
-    tl = Timeline(STANDING)
-    tl.hold(4.0)
-    functional_calibration(tl, perf)
-    tl.hold(2.0)
-    _setup(tl, perf, SETUP_PATHS[position], "into-position")
-    neutral = tl.pose
-    tl.hold(1.0)
-    start = tl.now
-    tl.hold(5.0)
-    tl.event(EVENT_CALIBRATION_NEUTRAL, start, tl.now, annotate=True)
-    tl.hold(2.0)
-    # One comfortable calibration rep (annotated; it sets the personal range, not counted).
-    start = tl.now
-    perf.clean = True
-    _SET_BUILDERS[technique](tl, perf, neutral, 1)
-    perf.clean = False
-    tl.drop_events((EVENT_REP, EVENT_HOLD, EVENT_FAULT), start)  # the pacer log stays
-    tl.event(EVENT_CALIBRATION_REP, start, tl.now, annotate=True)
-    tl.hold(2.0)
-    for set_index in range(n_sets):
-        if set_index:
-            start = tl.now
-            tl.hold(perf.duration(SET_REST_S))
-            tl.event(EVENT_REST, start, tl.now)
-        _SET_BUILDERS[technique](tl, perf, neutral, n_reps)
-    tl.hold(perf.duration(1.5))
-    _setup(tl, perf, setup_path_back(position), "back-to-standing")
-    tl.hold(2.0)
+    neutral_window: tuple[float, float] | None = None
+    if plan_scenario.protocol:
+        tl = Timeline(STANDING)
+        tl.hold(4.0)
+        functional_calibration(tl, perf)
+        tl.hold(2.0)
+        _setup(tl, perf, SETUP_PATHS[position], "into-position")
+        neutral = tl.pose
+        tl.hold(1.0)
+        start = tl.now
+        tl.hold(5.0)
+        tl.event(EVENT_CALIBRATION_NEUTRAL, start, tl.now, annotate=True)
+        tl.hold(2.0)
+        # One comfortable calibration rep (annotated; it sets the personal range).
+        start = tl.now
+        perf.clean = True
+        builder(tl, perf, neutral, 1)
+        perf.clean = False
+        tl.drop_events((EVENT_REP, EVENT_HOLD, EVENT_FAULT), start)  # the pacer log stays
+        tl.event(EVENT_CALIBRATION_REP, start, tl.now, annotate=True)
+        tl.hold(2.0)
+        for set_index in range(n_sets):
+            if set_index:
+                start = tl.now
+                tl.hold(perf.duration(SET_REST_S))
+                tl.event(EVENT_REST, start, tl.now)
+            builder(tl, perf, neutral, n_reps)
+        tl.hold(perf.duration(1.5))
+        _setup(tl, perf, setup_path_back(position), "back-to-standing")
+        tl.hold(2.0)
+    else:
+        # Imported here: the protocol-free plans reuse this module's rep shapes.
+        from spinecoach.sim.protocol_free import protocol_free_session
+
+        tl = Timeline(NEUTRAL_POSES[position])
+        neutral_window = protocol_free_session(
+            tl,
+            perf,
+            plan_scenario,
+            technique=technique,
+            position=position,
+            reps=n_reps,
+            sets=n_sets,
+        )
 
     meta = {
         "technique": technique,
         "profile": performer_profile.name,
         "reps": str(n_reps),
         "sets": str(n_sets),
-        "performer_profile": json.dumps(asdict(performer_profile)),
+        "performer_profile": profile_json(performer_profile),
     }
+    if plan_scenario.name != "coached" or not plan_scenario.protocol:
+        meta["scenario"] = plan_scenario.name
     return assemble_recording(
         tl.finish(rng, heading_deg=heading),
         seed=seed,
@@ -546,6 +668,8 @@ def simulate(
         magnetometer=use_mag,
         meta=meta,
         sensor_seeds=(lower_seed, upper_seed),
+        neutral_window_s=neutral_window,
+        placements=sensors,
     )
 
 

@@ -1,0 +1,165 @@
+"""Seeded suites of simulated sessions for tests and benches.
+
+:func:`protocol_free_suite` lists sessions as real people recorded them (see
+:mod:`spinecoach.sim.scenarios`): every technique (flexion-extension standing and
+seated), 25, 50 and 100 Hz, the coached and the real-world performer profiles,
+:meth:`~spinecoach.sim.SensorErrorModel.real_world` sensors, sometimes one lower sensor
+only. Each :class:`SuiteCase` unpacks into :func:`~spinecoach.sim.simulate`:
+
+>>> cases = protocol_free_suite(3, seed=1)
+>>> [case["technique"] for case in cases]
+['pelvic-tilt', 'cat-cow', 'cat-cow-seated']
+>>> from spinecoach.sim import simulate
+>>> rec = simulate(**cases[0])
+>>> rec.meta["scenario"], rec.events
+('protocol-free', ())
+
+The list depends only on its arguments, and each case only on ``seed`` and its index,
+so a longer suite starts with a shorter one:
+``protocol_free_suite(200)[:10] == protocol_free_suite(10)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Final
+
+import numpy as np
+
+from spinecoach.conventions import (
+    CAT_COW,
+    CAT_COW_SEATED,
+    FLEXION_EXTENSION,
+    HIP_HINGE,
+    LOWER,
+    PELVIC_TILT,
+)
+from spinecoach.errors import ConfigurationError
+from spinecoach.recording import Recording
+from spinecoach.sim.sensors import SensorErrorModel
+
+SUITE_TECHNIQUES: Final[tuple[tuple[str, str | None], ...]] = (
+    (PELVIC_TILT, None),
+    (CAT_COW, None),
+    (CAT_COW_SEATED, None),
+    (HIP_HINGE, None),
+    (FLEXION_EXTENSION, "standing"),
+    (FLEXION_EXTENSION, "seated"),
+)
+"""(technique, position) cycled through by the suite, in this order."""
+SUITE_RATES_HZ: Final = (25.0, 50.0, 100.0)
+SUITE_PROFILES: Final = ("typical", "continuous", "fast", "stiff-fast", "stiff", "novice")
+SUITE_REPS: Final = (3, 3, 4, 5)
+SINGLE_SENSOR_SHARE: Final = 0.15
+"""Share of cases with one lower sensor only (a belt-worn sensor)."""
+
+
+@dataclass(frozen=True)
+class SuiteCase:
+    """One session of a suite: the arguments of :func:`~spinecoach.sim.simulate`.
+
+    Unpacks like a mapping (``simulate(**case)``); :attr:`name` is a short label for
+    tables.
+    """
+
+    technique: str
+    seed: int
+    kwargs: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+
+    def keys(self) -> Iterator[str]:
+        """``technique``, ``seed`` and the keyword arguments (for ``**case``)."""
+        yield "technique"
+        yield "seed"
+        yield from self.kwargs
+
+    def __getitem__(self, key: str) -> Any:
+        if key == "technique":
+            return self.technique
+        if key == "seed":
+            return self.seed
+        return self.kwargs[key]
+
+    @property
+    def name(self) -> str:
+        """E.g. ``flexion-extension/seated/fast/50Hz/lower/s17``."""
+        parts = [self.technique]
+        if self.kwargs.get("position"):
+            parts.append(str(self.kwargs["position"]))
+        parts.append(str(self.kwargs.get("profile", "typical")))
+        parts.append(f"{float(self.kwargs.get('rate_hz', 100.0)):g}Hz")
+        if tuple(self.kwargs.get("placements", ())) == (LOWER,):
+            parts.append("lower-only")
+        parts.append(f"s{self.seed}")
+        return "/".join(parts)
+
+    def simulate(self) -> Recording:
+        """``simulate(**self)``."""
+        from spinecoach.sim.techniques import simulate
+
+        return simulate(**self)
+
+
+def protocol_free_suite(
+    n_sessions: int,
+    *,
+    seed: int = 0,
+    scenario: str = "protocol-free",
+    sensor_errors: SensorErrorModel | None = None,
+) -> list[SuiteCase]:
+    """``n_sessions`` seeded protocol-free sessions spanning every technique.
+
+    Case ``k`` is technique/position ``k mod 6`` of :data:`SUITE_TECHNIQUES` (so any 6
+    consecutive cases cover all of them, flexion-extension standing and seated), with
+    rate (25/50/100 Hz), profile (:data:`SUITE_PROFILES`), reps (3–5) and single-sensor
+    use drawn from a stream seeded by ``(seed, k)``; sets are 1 (hip hinge 2, to have a
+    rest between sets). Sensor errors default to
+    :meth:`SensorErrorModel.real_world`. ``scenario`` is a name of
+    :data:`~spinecoach.sim.SCENARIOS` (not ``"coached"``).
+    """
+    if (
+        isinstance(n_sessions, bool)
+        or not isinstance(n_sessions, int)
+        or not 1 <= n_sessions <= 10_000
+    ):
+        raise ConfigurationError(
+            f"n_sessions must be a whole number from 1 to 10000, got {n_sessions!r}"
+        )
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ConfigurationError(f"seed must be a non-negative integer, got {seed!r}")
+    from spinecoach.sim.scenarios import resolve_scenario
+
+    if resolve_scenario(scenario).protocol:
+        raise ConfigurationError(
+            f"scenario {scenario!r} runs the coach's protocol; use a protocol-free scenario "
+            "such as 'protocol-free'"
+        )
+    errors = SensorErrorModel.real_world() if sensor_errors is None else sensor_errors
+    if not isinstance(errors, SensorErrorModel):
+        raise ConfigurationError(
+            f"sensor_errors must be a SensorErrorModel or None, got {type(errors).__name__}"
+        )
+    cases = []
+    for k in range(n_sessions):
+        rng = np.random.default_rng(np.random.SeedSequence([seed, k]))
+        technique, position = SUITE_TECHNIQUES[k % len(SUITE_TECHNIQUES)]
+        rate = SUITE_RATES_HZ[int(rng.integers(len(SUITE_RATES_HZ)))]
+        profile = SUITE_PROFILES[int(rng.integers(len(SUITE_PROFILES)))]
+        reps = SUITE_REPS[int(rng.integers(len(SUITE_REPS)))]
+        single = bool(rng.random() < SINGLE_SENSOR_SHARE)
+        kwargs: dict[str, Any] = {
+            "reps": reps,
+            "sets": 2 if technique == HIP_HINGE else 1,
+            "rate_hz": rate,
+            "profile": profile,
+            "sensor_errors": errors,
+            "scenario": scenario,
+        }
+        if position is not None:
+            kwargs["position"] = position
+        if single:
+            kwargs["placements"] = (LOWER,)
+        session_seed = int(rng.integers(0, 2**31 - 1))
+        cases.append(SuiteCase(technique, session_seed, MappingProxyType(kwargs)))
+    return cases
