@@ -23,6 +23,16 @@ Feature columns (one row per second):
 ``q<i>_x/y/z``
     mean specific force of each quarter second (the calibration and the breath-paced
     cat-cow need more than one point per second)
+``gait0`` (3×3, row-major)
+    Σ y yᵀ over the second's samples, y = acceleration minus the second's mean (m²/s⁴):
+    with the learnt "up" u, ``P·gait0·u`` (P the horizontal projector) is the horizontal
+    acceleration in phase with the vertical bounce of walking
+``gaitlag`` (3×3, row-major)
+    Σ y(t) y(t + ≈0.12 s)ᵀ over pairs of samples inside the second (m²/s⁴): a quarter
+    step at ≈2 steps/s, so ``P·(gaitlag − gaitlagᵀ)·u`` is the horizontal acceleration
+    that *leads* the vertical one by a quarter step — forward in real walking (the
+    inverted pendulum: the trunk speeds up before it rises); see
+    :mod:`spinecoach.posture.forward`
 """
 
 from __future__ import annotations
@@ -40,7 +50,11 @@ ACC_STD: Final = 4
 GYR_RMS: Final = 5
 CROSSINGS: Final = 6
 QUARTERS: Final = slice(7, 19)
-N_FEATURES: Final = 19
+GAIT0: Final = slice(19, 28)
+GAITLAG: Final = slice(28, 37)
+N_FEATURES: Final = 37
+#: Lag (s) of the quarter-step cross moment (a quarter of a step at ≈2 steps/s).
+GAIT_LAG_S: Final = 0.12
 
 
 def second_features(
@@ -95,7 +109,34 @@ def second_features(
     for j in range(3):
         qmean = np.bincount(qidx, weights=acc_mps2[:, j], minlength=4 * n) / qsafe
         out[:, 7 + j : 19 : 3] = qmean.reshape(n, 4)
+    _gait_moments(out, time_s, acc_mps2, idx, n)
     return out
+
+
+def _gait_moments(
+    out: FloatArray, time_s: FloatArray, acc_mps2: FloatArray, idx: NDArray[np.int64], n: int
+) -> None:
+    """Fill the GAIT0 and GAITLAG columns (see the module docstring)."""
+    have = out[:, COUNT] > 0
+    y = acc_mps2 - out[idx, 1:4]
+    for a in range(3):
+        for b in range(3):
+            w = y[:, a] * y[:, b]
+            out[have, 19 + 3 * a + b] = np.bincount(idx, weights=w, minlength=n)[have]
+    # Partner of each sample: the sample nearest to GAIT_LAG_S later, in the same second.
+    target = time_s + GAIT_LAG_S
+    j = np.searchsorted(time_s, target, side="left")
+    j = np.minimum(j, time_s.shape[0] - 1)
+    before = np.maximum(j - 1, 0)
+    closer = np.abs(time_s[before] - target) < np.abs(time_s[j] - target)
+    j = np.where(closer & (before > np.arange(time_s.shape[0])), before, j)
+    pair = (j > np.arange(time_s.shape[0])) & (idx[j] == idx)
+    i_idx = idx[pair]
+    yi, yj = y[pair], y[j[pair]]
+    for a in range(3):
+        for b in range(3):
+            w = yi[:, a] * yj[:, b]
+            out[have, 28 + 3 * a + b] = np.bincount(i_idx, weights=w, minlength=n)[have]
 
 
 class SecondFeatureBuffer:
@@ -106,7 +147,7 @@ class SecondFeatureBuffer:
     >>> buf.add(t, np.tile([9.81, 0, 0], (150, 1)), np.zeros((150, 3)))
     >>> first, rows = buf.take()
     >>> first, rows.shape
-    (0, (1, 19))
+    (0, (1, 37))
     """
 
     def __init__(self) -> None:

@@ -11,6 +11,9 @@ SITTING_UPRIGHT: Final = "sitting-upright"
 SITTING_SLOUCHED: Final = "sitting-slouched"
 STANDING: Final = "standing"
 WALKING: Final = "walking"
+#: A deep forward bend or stoop (the reference segment tilted forward beyond
+#: :attr:`PostureSettings.bending_deg`): never lying, never sitting.
+BENDING: Final = "bending"
 TRANSITION: Final = "transition"
 #: Still and upright but sitting and standing cannot be told apart (upper sensor only).
 UPRIGHT: Final = "upright"
@@ -25,6 +28,7 @@ POSTURE_CLASSES: Final[tuple[str, ...]] = (
     TRANSITION,
     UPRIGHT,
     UNKNOWN,
+    BENDING,
 )
 SITTING_CLASSES: Final[tuple[str, ...]] = (SITTING_UPRIGHT, SITTING_SLOUCHED)
 #: The coarse class of every per-second class (sitting upright and slouched → sitting).
@@ -37,6 +41,7 @@ COARSE_CLASS: Final[dict[str, str]] = {
     TRANSITION: "transition",
     UPRIGHT: "upright",
     UNKNOWN: "unknown",
+    BENDING: "bending",
 }
 
 
@@ -52,7 +57,24 @@ class PostureSettings:
     Upright sitting tilts the pelvis ≈15° posterior of standing, slouching ≈20–25°;
     standing shifts stay within a few degrees."""
     lying_tilt_deg: float = 55.0
-    """A segment's superior axis farther than this (deg) from vertical = lying (any side)."""
+    """A segment's superior axis farther than this (deg) from vertical = lying (any side),
+    except a forward bend (below)."""
+    bending_deg: float = 30.0
+    """Reference segment (pelvis, else trunk) inclined forward more than this (deg,
+    relative to standing) = bending / stooping. Sitting down or standing up leans the
+    pelvis ≈15° forward; a stoop to the floor 40–75°."""
+    bending_max_tilt_deg: float = 80.0
+    """A forward inclination beyond this (deg) is lying face down, not a bend (prone
+    lying is ≈90° from standing; the deepest stoops stay below ≈75°)."""
+    gait_sign_min_share: float = 0.6
+    """The gait cue of the forward sign counts when the quarter-step-ahead part is at least
+    this share of the fore-aft coupling with the vertical bounce (real lower-back walks:
+    0.5–0.9; a gait without a fore-aft surge: ≈0)."""
+    posture_sign_min_votes: int = 60
+    """Seconds of sitting tilts (backward) or brief bends (forward) the posture cue of the
+    forward sign needs (s)."""
+    posture_sign_min_share: float = 0.75
+    """The posture cue's votes must agree by at least this share."""
     walking_acc_std_mps2: float = 0.5
     """Acceleration-magnitude SD over the second above this (m/s²) may be walking
     (quiet postures ≈0.02, walking at 1.3 m/s ≈1.4)."""
@@ -95,7 +117,7 @@ class PostureSettings:
     mounting's (skin-mounting misalignment, ±20° per axis); a sensor upside down
     (180°) or turned a quarter (90°) is far outside."""
     min_walking_for_check_s: int = 20
-    """Walking seconds after which the sensor orientation is judged (uncalibrated)."""
+    """Walking seconds needed to learn "up" (uncalibrated)."""
     max_wait_s: float = 900.0
     """Stream: when one sensor is this far (s) behind the other, its missing seconds are
     given up (labelled unknown) so memory stays bounded."""

@@ -28,13 +28,12 @@ from spinecoach.motion.calibration import calibrate_segment, plan_from_events
 from spinecoach.posture import features as F
 from spinecoach.posture.alignment import (
     NOMINAL_AXES,
-    angle_between_deg,
-    axes_from_neutral,
-    expected_up,
     segment_angles,
     unit_rows,
 )
+from spinecoach.posture.forward import ForwardEstimate, ForwardLearner
 from spinecoach.posture.model import (
+    BENDING,
     LYING,
     POSTURE_CLASSES,
     SITTING_SLOUCHED,
@@ -143,6 +142,7 @@ class PostureTracker:
         self._messages: list[str] = []
         self._calibration = "pending"
         self._orientation_ok = True
+        self._untrusted_labelled = 0
         self._units_checked = False
         self._annotations = list(annotations)
         self._plan = plan_from_events(self._annotations)
@@ -150,7 +150,10 @@ class PostureTracker:
             self._plan = None
         self._held: list[tuple[int, dict[str, FloatArray]]] = []
         self._held_seconds = 0
-        self._walk_up: dict[str, list[FloatArray]] = {p: [] for p in self.placements}
+        self._learners = {p: ForwardLearner(self.settings) for p in self.placements}
+        self._forward_resolved = False
+        self._forward_pending_said = False
+        self._forward_method = ""
         self._walk_checked = 0
         self._walk_bad = 0
         self._slouch_source = "setting"
@@ -206,8 +209,15 @@ class PostureTracker:
                 "apart, still upright seconds are labelled 'upright'"
             )
         )
-        trusted = self._orientation_ok and self._calibration in ("annotations", "walking")
+        trusted = (
+            self._orientation_ok and self._trusted_alignment() and self._untrusted_labelled == 0
+        )
         return TrustReport(trusted, self._calibration, slouch, tuple(self._messages))
+
+    def _trusted_alignment(self) -> bool:
+        return self._calibration == "annotations" or (
+            self._calibration == "learnt" and self._forward_resolved
+        )
 
     def update(self, placement: str, time_s: Any, acc_mps2: Any, gyr_dps: Any) -> PostureUpdate:
         """Add one batch of one sensor; returns what it completed."""
@@ -339,13 +349,14 @@ class PostureTracker:
         self._units_checked = True
 
     def _learn(self, start: int, block: dict[str, FloatArray]) -> None:
-        """Collect walking up vectors (orientation-free walking test) while uncalibrated."""
-        if self._calibration != "pending" or self._plan is not None:
+        """Feed the forward learners while the alignment is not settled from annotations."""
+        if self._calibration in ("annotations",) or self._forward_resolved:
+            return
+        if self._calibration == "pending" and self._plan is not None:
             return
         walking = self._walking(block)
         for p, rows in block.items():
-            ups = unit_rows(rows[walking][:, F.ACC])
-            self._walk_up[p].extend(ups[np.all(np.isfinite(ups), axis=1)])
+            self._learners[p].add(start, rows, walking)
 
     def _walking(self, block: dict[str, FloatArray]) -> NDArray[np.bool_]:
         s = self.settings
@@ -371,37 +382,55 @@ class PostureTracker:
             self._plan = None
             for start, block in self._held:
                 self._learn(start, block)
-        need = self.settings.min_walking_for_check_s
-        enough = all(len(v) >= need for v in self._walk_up.values())
-        if not enough and not force and self._held_seconds < MAX_HOLD_S:
+        estimates = {
+            p: self._learners[p].estimate(guess_axes=NOMINAL_AXES) for p in self.placements
+        }
+        resolved = all(e.resolved for e in estimates.values())
+        if not resolved and not force and self._held_seconds < MAX_HOLD_S:
             return False
-        if enough:
-            self._calibration = "walking"
-            for p in self.placements:
-                up = np.mean(np.array(self._walk_up[p]), axis=0)
-                off = angle_between_deg(up, expected_up(p))
-                self._axes[p] = axes_from_neutral(up, NOMINAL_AXES[2])
-                if off > self.settings.orientation_tolerance_deg:
-                    self._orientation_ok = False
-                    self._messages.append(
-                        f"{p} sensor: while walking its 'up' is {off:.0f}° from where the nominal "
-                        "mounting (x up the spine, z out of the skin) puts it — it is upside down "
-                        "or rotated — and the recording has no calibration windows, so flexion "
-                        "cannot be told from extension; the day is not trusted. Re-attach the "
-                        "sensor as shown in the docs or record the calibration (a still standing "
-                        "hold and slow forward bends)"
-                    )
-            self._walk_up = {p: [] for p in self.placements}
-            return True
-        self._calibration = "nominal"
-        self._orientation_ok = False
-        self._axes = {p: NOMINAL_AXES.copy() for p in self.placements}
-        self._messages.append(
-            "no calibration windows and too little walking to check the sensor orientation: "
-            "the nominal mounting is assumed and the day is not trusted; record the "
-            "calibration (a still standing hold and slow forward bends) at the start"
-        )
+        self._settle_learnt(estimates, at_s=None)
         return True
+
+    def _settle_learnt(self, estimates: dict[str, ForwardEstimate], at_s: int | None) -> None:
+        """Axes from the learners (every sensor resolved: trusted; else the best guess,
+        not trusted, with the reason)."""
+        resolved = all(e.resolved for e in estimates.values())
+        have_up = all(e.axes is not None for e in estimates.values())
+        self._calibration = "learnt" if have_up else "nominal"
+        for p, e in estimates.items():
+            self._axes[p] = e.axes if e.axes is not None else NOMINAL_AXES.copy()
+        self._forward_method = ", ".join(
+            f"{p}: {e.method}" for p, e in estimates.items() if e.resolved
+        )
+        when = "" if at_s is None else f"from {at_s} s on: "
+        if resolved:
+            self._forward_resolved = True
+            if at_s is not None:
+                self._messages.append(
+                    f"{when}up and forward learnt from the wear ({self._forward_method}); the "
+                    "seconds before are not trusted"
+                )
+            return
+        if not self._forward_pending_said:
+            self._forward_pending_said = True
+            reasons = "; ".join(
+                f"{p} sensor: {e.reason}" for p, e in estimates.items() if not e.resolved
+            )
+            self._messages.append(
+                f"{reasons} — the posture is labelled with the best guess and not trusted "
+                "until forward is learnt (walk for a minute, sit down and get up, or record "
+                "the calibration: a still standing hold and slow forward bends)"
+            )
+
+    def _relearn(self) -> None:
+        """After a forced, unresolved settle: try again with the data seen since."""
+        if self._calibration not in ("learnt", "nominal") or self._forward_resolved:
+            return
+        estimates = {
+            p: self._learners[p].estimate(guess_axes=NOMINAL_AXES) for p in self.placements
+        }
+        if all(e.resolved for e in estimates.values()):
+            self._settle_learnt(estimates, at_s=self._next)
 
     def _window_ups(self, placement: str, window: tuple[float, float]) -> FloatArray:
         ups = []
@@ -452,6 +481,7 @@ class PostureTracker:
     def _release_held(self, *, force: bool, out: _BlockUpdate) -> None:
         if not self._held or not self._resolve_alignment(force):
             return
+        self._relearn()
         held, self._held, self._held_seconds = self._held, [], 0
         for start, block in held:
             labelled = self._label(start, block)
@@ -493,6 +523,15 @@ class PostureTracker:
                 code[sitting & slouched] = CODE[SITTING_SLOUCHED]
             code[moving] = CODE[TRANSITION]
             code[lying & ~walking] = CODE[LYING]
+            # A deep forward bend: the reference segment far forward, mostly sagittal.
+            ref_tilt = tilt[LOWER] if LOWER in tilt else tilt[UPPER]
+            bending = (
+                (ref > s.bending_deg)
+                & (ref_tilt < s.bending_max_tilt_deg)
+                & (ref > 0.7 * ref_tilt)
+                & ~walking
+            )
+            code[bending] = CODE[BENDING]
             code[walking] = CODE[WALKING]
             code[~present] = CODE[UNKNOWN]
             self._debounce(code, lumbar, pelvis)
@@ -517,7 +556,8 @@ class PostureTracker:
         if n:
             self._prev_ref = float(ref[-1])
         lumbar = np.where(present, lumbar, np.nan)
-        trusted = present & self._orientation_ok & (self._calibration in ("annotations", "walking"))
+        trusted = present & self._orientation_ok & self._trusted_alignment()
+        self._untrusted_labelled += int(np.count_nonzero(present & ~trusted))
         acc_std = (
             np.nanmax(np.vstack([rows[:, F.ACC_STD] for rows in block.values()]), axis=0)
             if np.any(present)

@@ -1,9 +1,11 @@
 """Posture analysis vs a simulated day's ground truth (``spinecoach validate --posture``).
 
 * ``posture_accuracy``: per minute, the majority coarse class detected (lying, sitting,
-  standing, walking; transition and unknown seconds do not vote) vs the truth's majority
+  standing, walking, bending; transition and unknown seconds do not vote) vs the truth's majority
   over the minute's seconds inside true activity bouts; minutes with under 30 such
-  seconds (mostly transitions) are skipped.
+  seconds (mostly transitions) are skipped. ``per_class_accuracy``: the same per true
+  class (the share of the minutes of that class that are right);
+  ``wrong_trusted_minutes``: minutes wrong although every second of them was trusted.
 * ``bout_error_s``: for each true sitting bout (``sitting-bout`` truth events, else runs
   of sitting activity bouts joined across their transitions), the detected bout that
   overlaps it most; the error is the larger of the start and end differences. A true
@@ -31,8 +33,9 @@ TRUTH_COARSE: Final[dict[str, str]] = {
     "sitting-upright": "sitting",
     "sitting-slouched": "sitting",
     "lying-supine": "lying",
+    "bending": "bending",
 }
-VOTING: Final = ("lying", "sitting", "standing", "walking")
+VOTING: Final = ("lying", "sitting", "standing", "walking", "bending")
 #: True sitting bouts separated by less than this (s) are one bout (a transition).
 JOIN_S: Final = 8.0
 
@@ -82,6 +85,8 @@ def validate_posture(result: PostureResult, truth: GroundTruth | None) -> dict[s
     detected = np.array([COARSE_CLASS[POSTURE_CLASSES[int(c)]] for c in result.timeline.code])
     minute = np.floor(start_s / 60.0).astype(np.int64)
     agree = total = 0
+    per_class: dict[str, list[int]] = {c: [0, 0] for c in VOTING}
+    wrong_trusted = 0
     for m in np.unique(minute):
         sel = minute == m
         t_votes = {c: int(np.count_nonzero(coarse_truth[sel] == c)) for c in VOTING}
@@ -92,6 +97,10 @@ def validate_posture(result: PostureResult, truth: GroundTruth | None) -> dict[s
         d_major = max(VOTING, key=lambda c: d_votes[c]) if sum(d_votes.values()) else ""
         total += 1
         agree += t_major == d_major
+        per_class[t_major][0] += t_major == d_major
+        per_class[t_major][1] += 1
+        # A minute the analysis trusts must be right.
+        wrong_trusted += (t_major != d_major) and bool(np.all(result.timeline.trusted[sel]))
     errors: list[float] = []
     for t_start, t_end in truth_sitting_bouts(truth):
         overlaps = [
@@ -123,6 +132,9 @@ def validate_posture(result: PostureResult, truth: GroundTruth | None) -> dict[s
     return {
         "posture_accuracy": agree / total if total else math.nan,
         "minutes_compared": total,
+        "per_class_accuracy": {c: (a / n if n else math.nan) for c, (a, n) in per_class.items()},
+        "per_class_minutes": {c: n for c, (_, n) in per_class.items()},
+        "wrong_trusted_minutes": wrong_trusted,
         "bout_error_s": {
             "median": float(np.median(errors)) if errors else math.nan,
             "max": float(np.max(errors)) if errors else math.nan,

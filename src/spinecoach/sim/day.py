@@ -77,7 +77,17 @@ from spinecoach.conventions import (
 )
 from spinecoach.errors import ConfigurationError
 from spinecoach.recording import Recording
-from spinecoach.sim.activities import NEUTRAL_S, _bout, _bout_pose, _transition
+from spinecoach.sim.activities import (
+    BENDING,
+    NEUTRAL_S,
+    BeltWear,
+    _bout,
+    _bout_pose,
+    _transition,
+    belt_mount_rotation,
+    check_wear,
+    single_sensor,
+)
 from spinecoach.sim.assemble import assemble_recording, check_errors, check_rate, check_seed
 from spinecoach.sim.body import FloatArray
 from spinecoach.sim.poses import ACTIVITY_POSES, STANDING, Pose
@@ -487,6 +497,8 @@ def simulate_day(
     profile: str | PerformerProfile = "typical",
     sensor_errors: SensorErrorModel | None = None,
     mount_rotation: Rotation | Any | None = None,
+    wear: BeltWear | None = None,
+    bends: bool = False,
 ) -> Recording:
     """Simulate a working day of all-day wear with two IMUs and ground truth.
 
@@ -497,8 +509,13 @@ def simulate_day(
     ``mount_rotation`` turns the sensors on the skin (a sensor worn upside down or
     rotated): a scipy ``Rotation`` or quaternion ``[x, y, z, w]`` for both sensors, or a
     mapping ``{"lower": ..., "upper": ...}`` for some; it changes the sensor data, never
-    the truth. The same arguments always give a bit-identical recording; the movement
-    depends only on the seed, hours and profile. See the module docstring for the truth.
+    the truth. ``wear`` (a :class:`~spinecoach.sim.activities.BeltWear`): one belt-worn
+    sensor or phone on the pelvis, anywhere around the waist, turned and tilted (the
+    recording has the ``lower`` sensor only; ``mount_rotation`` must then be None).
+    ``bends``: the day also holds bouts of deep forward bends and stoops (truth activity
+    ``"bending"``: in the morning, the evening and sometimes at lunch). The same
+    arguments always give a bit-identical recording; the movement depends only on the
+    seed, hours, profile and ``bends``. See the module docstring for the truth.
 
     >>> rec = simulate_day(4, hours=1.0, rate_hz=5.0)
     >>> float(rec.meta["slouch_threshold_deg"]) > 10.0
@@ -510,6 +527,16 @@ def simulate_day(
     performer_profile = resolve_profile(profile)
     errors = check_errors(sensor_errors)
     mounts = _check_mounts(mount_rotation)
+    check_wear(wear)
+    if wear is not None:
+        if mounts is not None:
+            raise ConfigurationError(
+                "give either wear (one belt-worn sensor) or mount_rotation (two sensors on "
+                "the back), not both; turn a belt sensor with BeltWear(roll_deg=...)"
+            )
+        mounts = {"lower": belt_mount_rotation(wear)}
+    if not isinstance(bends, bool):
+        raise ConfigurationError(f"bends must be True or False, got {bends!r}")
 
     body_seed, lower_seed, upper_seed = np.random.SeedSequence(seed).spawn(3)
     rng = np.random.default_rng(body_seed)
@@ -517,6 +544,8 @@ def simulate_day(
     heading = float(rng.uniform(0.0, 360.0))
     person = _Person.draw(perf)
     blocks = _plan_day(rng, day_hours)
+    if bends:
+        blocks = _with_bends(np.random.default_rng([seed, 7]), blocks, day_hours)
     total_s = day_hours * 3600.0
     time_scale = day_hours / NOMINAL_DAY_H
 
@@ -553,7 +582,9 @@ def simulate_day(
         "upright_sitting_flexion_deg": f"{_flexion(person.upright):.6f}",
         "slouched_sitting_flexion_deg": f"{_flexion(person.slouched):.6f}",
     }
-    return assemble_recording(
+    if bends:
+        meta["bends"] = "true"
+    rec = assemble_recording(
         tl.finish(rng, heading_deg=heading),
         seed=seed,
         rate_hz=rate,
@@ -564,6 +595,29 @@ def simulate_day(
         sensor_seeds=(lower_seed, upper_seed),
         mount_rotations=mounts,
     )
+    return rec if wear is None else single_sensor(rec, wear)
+
+
+def _with_bends(rng: np.random.Generator, blocks: list[_Block], hours: float) -> list[_Block]:
+    """Deep-bend bouts (2–6 min of a 16 h day, at least 90 s) taken out of 2–4 standing
+    bouts of at least 3 min: the day keeps its length, standing around them stays."""
+    time_scale = hours / NOMINAL_DAY_H
+    standing = [i for i, b in enumerate(blocks) if b.kind == "standing" and b.seconds >= 180.0]
+    count = min(len(standing), int(rng.integers(2, 5)))
+    chosen = sorted(int(i) for i in rng.permutation(standing)[:count])
+    out: list[_Block] = []
+    for i, block in enumerate(blocks):
+        if i not in chosen:
+            out.append(block)
+            continue
+        bend_s = min(max(_minutes(rng, 2.0, 6.0) * time_scale, 90.0), 0.6 * block.seconds)
+        before = 0.5 * (block.seconds - bend_s)
+        out += [
+            _Block("standing", before),
+            _Block(BENDING, bend_s),
+            _Block("standing", block.seconds - before - bend_s),
+        ]
+    return out
 
 
 def day_truth_summary(recording: Recording) -> dict[str, Any]:
