@@ -74,6 +74,9 @@ class SegmentCalibration:
     axis_tilt_deg: float
     ready_time_s: float
     neutral_heading_deg: float = 0.0
+    method: str = "annotations"
+    confidence: float = 1.0
+    device: str = "unknown"
 
     def describe(self) -> dict[str, object]:
         return {
@@ -84,6 +87,9 @@ class SegmentCalibration:
             "axis_tilt_deg": round(self.axis_tilt_deg, 2),
             "ready_time_s": self.ready_time_s,
             "asymmetric_neutral": self.axis_tilt_deg > MAX_AXIS_TILT_DEG,
+            "method": self.method,
+            "confidence": round(self.confidence, 2),
+            "device": self.device,
         }
 
 

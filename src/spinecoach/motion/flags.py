@@ -12,6 +12,12 @@ FLAG_SATURATED = 4
 FLAG_MAG_DISTURBANCE = 8
 #: The orientation was re-seeded from the accelerometer after a gap and is settling.
 FLAG_SETTLING = 16
+#: The calibration was estimated from the movement with low confidence (see the
+#: calibration's ``reason``): the angles are an estimate, not silence.
+FLAG_LOW_CONFIDENCE = 32
+#: No gyroscope: the inclination comes from the accelerometer (gravity) alone, so fast
+#: movements read a few degrees off and axial rotation is not available.
+FLAG_ACCEL_ONLY = 64
 
 FLAG_NAMES = {
     FLAG_NOT_CALIBRATED: "calibration not done",
@@ -19,6 +25,8 @@ FLAG_NAMES = {
     FLAG_SATURATED: "sensor saturated",
     FLAG_MAG_DISTURBANCE: "magnetic disturbance",
     FLAG_SETTLING: "orientation settling after a gap",
+    FLAG_LOW_CONFIDENCE: "calibration of low confidence",
+    FLAG_ACCEL_ONLY: "accelerometer only (no gyroscope)",
 }
 
 #: The Earth's field is 22–67 µT everywhere on the surface (World Magnetic Model); a

@@ -50,6 +50,7 @@ from numpy.typing import NDArray
 from spinecoach.conventions import STANDARD_GRAVITY_MPS2
 from spinecoach.motion.flags import (
     EARTH_FIELD_RANGE_UT,
+    FLAG_ACCEL_ONLY,
     FLAG_MAG_DISTURBANCE,
     FLAG_SATURATED,
     FLAG_SETTLING,
@@ -310,8 +311,61 @@ def initial_bias(
     return None
 
 
+#: Cut-off (Hz) of the low-pass that turns an accelerometer into a gravity estimate when
+#: there is no gyroscope: slow trunk movements stay, steps and knocks are damped.
+ACCEL_ONLY_CUTOFF_HZ = 1.5
+
+
+class AccelerometerUp:
+    """Earth-up from the accelerometer alone (no gyroscope): a first-order causal low-pass
+    of the specific force, normalised, restarted after a gap. The same per-sample
+    arithmetic serves batch and streaming, so both give the same numbers."""
+
+    def __init__(self, *, rate_hz: float, settings: FusionSettings) -> None:
+        dt = 1.0 / rate_hz
+        rc = 1.0 / (2.0 * np.pi * ACCEL_ONLY_CUTOFF_HZ)
+        self._alpha = dt / (rc + dt)
+        self._max_gap_s = settings.max_gap_s
+        self._state: list[float] | None = None
+        self._last_time_s: float | None = None
+
+    def update(self, time_s: float, acc_mps2: FloatArray) -> FloatArray:
+        """One sample: the (w, x, y, z) quaternion whose earth-up is the filtered gravity."""
+        ax, ay, az = (float(v) for v in acc_mps2)
+        gap = self._last_time_s is not None and time_s - self._last_time_s > self._max_gap_s
+        self._last_time_s = time_s
+        if self._state is None or gap or not all(np.isfinite(v) for v in self._state):
+            self._state = [ax, ay, az]
+        else:
+            a = self._alpha
+            st = self._state
+            st[0] += a * (ax - st[0])
+            st[1] += a * (ay - st[1])
+            st[2] += a * (az - st[2])
+        return quaternion_from_up(np.array(self._state, dtype=np.float64))
+
+
+def quaternion_from_up(up: FloatArray) -> FloatArray:
+    """The smallest rotation (w, x, y, z; sensor→earth) that takes ``up`` (sensor frame,
+    any length) onto earth-up; heading is arbitrary (zero)."""
+    norm = float(np.linalg.norm(up))
+    if not np.isfinite(norm) or norm < 1e-9:
+        return np.array([1.0, 0.0, 0.0, 0.0])
+    ux, uy, uz = up / norm
+    # q = normalise(1 + u·z, u × z) with z = (0, 0, 1): u × z = (uy, -ux, 0).
+    w = 1.0 + uz
+    if w < 1e-9:  # upside down: half a turn about x
+        return np.array([0.0, 1.0, 0.0, 0.0])
+    q = np.array([w, uy, -ux, 0.0])
+    return np.asarray(q / np.linalg.norm(q), dtype=np.float64)
+
+
 def fusion_process(sensor: SensorData, settings: FusionSettings) -> FusionResult:
-    """Orientation of every sample of one sensor (batch)."""
+    """Orientation of every sample of one sensor (batch).
+
+    A sensor without gyroscope (``sensor.has_gyroscope`` False) gets its inclination from
+    gravity alone (:class:`AccelerometerUp`), flagged ``FLAG_ACCEL_ONLY``.
+    """
     return fusion_result(sensor, fusion_quaternions(sensor, settings), settings)
 
 
@@ -321,6 +375,8 @@ def fusion_result(
     """Everything else :func:`fusion_process` returns, from the quaternions (vectorised)."""
     gap = gaps_before(sensor.time_s, settings.max_gap_s)
     flags = sample_flags(sensor.acc_mps2, sensor.gyr_dps, sensor.mag_ut, settings)
+    if not sensor.has_gyroscope:
+        flags |= np.uint8(FLAG_ACCEL_ONLY)
     settling = settling_after_gaps(sensor.time_s, gap, settings.settle_after_gap_s)
     flags |= np.where(settling, FLAG_SETTLING, 0).astype(np.uint8)
     return FusionResult(
@@ -336,6 +392,12 @@ def fusion_quaternions(sensor: SensorData, settings: FusionSettings) -> FloatArr
     """
     rate = sensor.rate_hz
     n = sensor.n_samples
+    if not sensor.has_gyroscope:
+        lowpass = AccelerometerUp(rate_hz=rate, settings=settings)
+        out = np.empty((n, 4))
+        for i, (t, a) in enumerate(zip(sensor.time_s.tolist(), sensor.acc_mps2, strict=True)):
+            out[i] = lowpass.update(t, a)
+        return out
     ahrs, bias = _make_filters(rate, settings)
     periods = sample_periods(sensor.time_s, rate)
     irregular = set(np.flatnonzero(periods != 1).tolist())
@@ -414,6 +476,10 @@ class SensorFusion:
         self._bias_rows: list[FloatArray] | None = []
         self._bias_acc: list[FloatArray] = []
         self.initial_bias_dps: FloatArray | None = None
+        #: Set on the first sample without a gyroscope reading (NaN): from then on the
+        #: orientation is the accelerometer's (:class:`AccelerometerUp`).
+        self.accel_only: AccelerometerUp | None = None
+        self._first_sample = True
 
     def update(
         self,
@@ -438,6 +504,11 @@ class SensorFusion:
         )
         raw = np.asarray(gyr_dps, dtype=np.float64)
         acc_raw = np.asarray(acc_mps2, dtype=np.float64)
+        if self._first_sample and not np.isfinite(raw).any():
+            self.accel_only = AccelerometerUp(rate_hz=self.rate_hz, settings=self.settings)
+        self._first_sample = False
+        if self.accel_only is not None:
+            return self.accel_only.update(time_s, acc_raw)
         rows = self._bias_rows
         if rows is not None and len(rows) == self._block:
             estimate = _block_bias(

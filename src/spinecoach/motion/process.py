@@ -43,20 +43,41 @@ from spinecoach.conventions import (
     UPPER,
     UPPER_INCLINATION,
 )
-from spinecoach.errors import CalibrationError, ConfigurationError
+from spinecoach.errors import ConfigurationError
 from spinecoach.motion.angles import (
     combine_frames,
     interpolate_frames,
     sensor_values,
 )
+from spinecoach.motion.autocal import (
+    CALIBRATION_METHODS,
+    AutoCalibrationSettings,
+    MovementPrior,
+    SensorStream,
+    StoredCalibration,
+    movement_prior,
+)
+from spinecoach.motion.calibrate import (
+    CalibrationOutcome,
+    check_times,
+    decide,
+    is_window_end,
+    outcome_from_plan,
+    outcome_none,
+    resolve_mode,
+    sample_confidence_flags,
+)
 from spinecoach.motion.calibration import (
     AutoCalibrationDetector,
     CalibrationPlan,
     SegmentCalibration,
-    calibrate_segment,
     plan_from_events,
 )
-from spinecoach.motion.flags import FLAG_NAMES, FLAG_NOT_CALIBRATED
+from spinecoach.motion.flags import (
+    FLAG_LOW_CONFIDENCE,
+    FLAG_NAMES,
+    FLAG_NOT_CALIBRATED,
+)
 from spinecoach.motion.fusion import (
     FusionResult,
     FusionSettings,
@@ -79,6 +100,18 @@ class MotionSettings:
         else standing.
     fusion
         AHRS and bias-estimator settings.
+    calibration
+        ``auto`` (default): the recording's calibration annotations when it has them, else
+        a stored calibration of the same sensors (``stored``) with a fresh neutral, else
+        the protocol-free calibration from the movement (:mod:`.autocal`). ``protocol``:
+        annotations or a still → forward bend → still sequence found in the data, nothing
+        else. ``neutral-only``: the neutral window only, with the flexion axis of the
+        nominal mounting (or ``stored``). ``none``: no calibration, no angles.
+    neutral_s
+        Declared neutral window (start, end) in seconds; replaces the annotated or found one.
+    movement
+        Which way the movement mostly goes (:class:`~.autocal.MovementPrior`); None = the
+        position's prior.
     parallel
         Fuse two sensors in two processes for long recordings (at least
         ``parallel_min_samples`` samples in all); the numbers are the same either way.
@@ -88,6 +121,25 @@ class MotionSettings:
     fusion: FusionSettings = field(default_factory=FusionSettings)
     parallel: bool = True
     parallel_min_samples: int = 200_000
+    calibration: str = "auto"
+    neutral_s: tuple[float, float] | None = None
+    movement: MovementPrior | None = None
+    stored: StoredCalibration | None = None
+    autocal: AutoCalibrationSettings = field(default_factory=AutoCalibrationSettings)
+
+    def __post_init__(self) -> None:
+        if self.calibration not in CALIBRATION_METHODS:
+            raise ConfigurationError(
+                f"unknown calibration method {self.calibration!r}; use one of "
+                + ", ".join(CALIBRATION_METHODS)
+            )
+        if self.neutral_s is not None:
+            a, b = (float(v) for v in self.neutral_s)
+            if not (np.isfinite(a) and np.isfinite(b) and 0.0 <= a < b):
+                raise ConfigurationError(
+                    f"neutral window {self.neutral_s!r}: give START:END in seconds with "
+                    "0 <= START < END (for example --neutral 0.2:0.8)"
+                )
 
     def resolve_position(self, meta: Mapping[str, str]) -> str:
         position = self.position or meta.get("position") or "standing"
@@ -130,17 +182,24 @@ def output_grid(first_times: list[float], last_times: list[float], rate_hz: floa
     return np.asarray(grid[grid <= stop], dtype=np.float64)
 
 
-def find_plan(
+def sensor_streams(
     recording: Recording, fused: Mapping[str, FusionResult]
-) -> tuple[CalibrationPlan | None, str]:
-    """The calibration windows: annotations first, else automatic detection.
+) -> dict[str, SensorStream]:
+    """Each sensor's samples and fused orientation, as the calibration reads them."""
+    return {
+        p: SensorStream(s.time_s, s.acc_mps2, s.gyr_dps, fused[p].up, fused[p].quaternion)
+        for p, s in recording.sensors.items()
+    }
 
-    Automatic detection runs on the upper sensor when there is one (it turns most in a
-    forward bend), else on the lower one. Returns the plan and a note on how it was found.
+
+def find_protocol_plan(
+    recording: Recording, fused: Mapping[str, FusionResult]
+) -> CalibrationPlan | None:
+    """A still → forward bend → still sequence in the data (``--calibration protocol``).
+
+    Detection runs on the upper sensor when there is one (it turns most in a forward
+    bend), else on the lower one.
     """
-    plan = plan_from_events(recording.events)
-    if plan is not None:
-        return plan, "calibration windows from the recording's annotations"
     placement = UPPER if UPPER in recording.sensors else LOWER
     sensor = recording.sensors[placement]
     detector = AutoCalibrationDetector(rate_hz=sensor.rate_hz)
@@ -148,34 +207,82 @@ def find_plan(
     for i, t in enumerate(sensor.time_s.tolist()):
         found = detector.update(t, sensor.gyr_dps[i], up[i])
         if found is not None:
-            return found, f"calibration windows found automatically on the {placement} sensor"
+            return found
         if detector.done:
             break
-    return None, (
-        "no calibration: the recording has no calibration annotations and no still "
-        "neutral followed by a forward bend was found in its first 10 minutes"
-    )
+    return None
 
 
-def calibrate_sensor(
-    placement: str,
-    sensor: SensorData,
-    fused: FusionResult,
-    plan: CalibrationPlan,
-    nominal_inclination_deg: float,
-) -> SegmentCalibration:
-    """Calibrate one sensor from the samples that fall inside the plan's windows."""
-    t = sensor.time_s
-    n_mask = (t >= plan.neutral[0]) & (t <= plan.neutral[1])
-    f_mask = (t >= plan.functional[0]) & (t <= plan.functional[1])
-    return calibrate_segment(
-        placement,
-        fused.up[n_mask],
-        fused.up[f_mask],
-        nominal_inclination_deg=nominal_inclination_deg,
-        ready_time_s=plan.ready_time_s,
-        quat_neutral=fused.quaternion[n_mask],
+def calibrate_recording(
+    recording: Recording,
+    fused: Mapping[str, FusionResult],
+    settings: MotionSettings,
+    position: str,
+) -> CalibrationOutcome:
+    """The calibration of a whole recording (see :mod:`.calibrate` for the paths)."""
+    nominal = POSITION_NOMINAL_INCLINATION_DEG[position]
+    placements = list(recording.sensors)
+    devices = {p: s.device for p, s in recording.sensors.items()}
+    streams = sensor_streams(recording, fused)
+    annotated = plan_from_events(recording.events)
+    mode = resolve_mode(settings.calibration, annotated is not None, settings.neutral_s is not None)
+    if mode == "none":
+        return outcome_none(
+            placements,
+            "calibration switched off (--calibration none): no clinical angles were computed",
+            "none",
+        )
+    if mode == "annotations" and annotated is not None:
+        return outcome_from_plan(
+            annotated,
+            streams,
+            nominal=nominal,
+            devices=devices,
+            note="calibration windows from the recording's annotations",
+        )
+    if mode == "protocol":
+        plan = find_protocol_plan(recording, fused)
+        if plan is None:
+            return outcome_none(
+                placements,
+                "no calibration protocol found: the recording has no calibration annotations "
+                "and no still neutral followed by a forward bend and a still moment; use "
+                "--calibration auto to calibrate from the movement itself",
+                "protocol",
+            )
+        return outcome_from_plan(
+            plan,
+            streams,
+            nominal=nominal,
+            devices=devices,
+            note="calibration windows (still, forward bend, still) found in the data",
+        )
+    t0 = max(float(s.time_s[0]) for s in recording.sensors.values())
+    t_last = min(float(s.time_s[-1]) for s in recording.sensors.values())
+    prior = settings.movement or movement_prior(position)
+    common = dict(
+        t0=t0,
+        nominal=nominal,
+        prior=prior,
+        settings=settings.autocal,
+        declared_neutral=settings.neutral_s,
+        stored=settings.stored,
+        devices=devices,
     )
+    for t_cut in check_times(t0, t_last, settings.autocal):
+        final = is_window_end(t0, t_cut, settings.autocal)
+        found = decide(mode, streams, t_cut=t_cut, final=final, **common)  # type: ignore[arg-type]
+        if found is not None:
+            return found
+    found = decide(mode, streams, t_cut=np.inf, final=True, **common)  # type: ignore[arg-type]
+    if found is None:
+        return outcome_none(
+            placements,
+            "no angles: the recording is too short or holds no usable samples to find a "
+            "neutral posture in; record at least a second",
+            mode,
+        )
+    return found
 
 
 def _fuse_in_child(sensor: SensorData, settings: FusionSettings, out: mmap.mmap) -> None:
@@ -233,31 +340,22 @@ def motion_process(
     position = settings.resolve_position(recording.meta)
     nominal = POSITION_NOMINAL_INCLINATION_DEG[position]
     fused = fuse_sensors(recording, settings)
-    plan, plan_note = find_plan(recording, fused)
+    outcome = calibrate_recording(recording, fused, settings, position)
+    calibrations = dict(outcome.calibrations)
     info: dict[str, Any] = {
         "position": position,
         "sensors": {
-            p: {"samples": s.n_samples, "rate_hz": s.rate_hz, "device": s.device}
+            p: {
+                "samples": s.n_samples,
+                "rate_hz": s.rate_hz,
+                "device": s.device,
+                "gyroscope": s.has_gyroscope,
+            }
             for p, s in recording.sensors.items()
         },
-        "calibration": {"source": plan.source if plan else None, "note": plan_note},
+        "calibration": outcome.info,
         "unavailable": {},
     }
-    calibrations: dict[str, SegmentCalibration | None] = {}
-    for placement, sensor in recording.sensors.items():
-        calibrations[placement] = None
-        if plan is None:
-            continue
-        try:
-            calibrations[placement] = calibrate_sensor(
-                placement, sensor, fused[placement], plan, nominal
-            )
-        except CalibrationError as error:
-            info["calibration"][f"{placement}_error"] = str(error)
-    if plan is not None:
-        info["calibration"]["neutral_s"] = list(plan.neutral)
-        info["calibration"]["functional_s"] = list(plan.functional)
-        info["calibration"]["ready_time_s"] = plan.ready_time_s
     info["calibration"]["segments"] = {
         p: c.describe() for p, c in calibrations.items() if c is not None
     }
@@ -278,7 +376,10 @@ def motion_process(
         if cal is not None:
             ready = int(np.searchsorted(sensor.time_s, cal.ready_time_s, side="right"))
             values[ready:] = sensor_values(fr.up[ready:], fr.quaternion[ready:], cal)
+        if not sensor.has_gyroscope:
+            values[:, 2:] = np.nan  # no heading without a gyroscope: no axial rotation
         sample_flags |= np.where(np.isnan(values[:, 0]), FLAG_NOT_CALIBRATED, 0).astype(np.uint8)
+        sample_flags |= sample_confidence_flags(cal, sensor.n_samples, FLAG_LOW_CONFIDENCE)
         per_sensor[placement], frame_flags = interpolate_frames(
             grid, sensor.time_s, values, sample_flags, max_gap_s=settings.fusion.max_gap_s
         )
@@ -290,7 +391,9 @@ def motion_process(
         calibrations.get(UPPER),
         nominal,
     )
-    info["unavailable"] = unavailable_reasons(set(recording.sensors), calibrations)
+    info["unavailable"] = unavailable_reasons(
+        set(recording.sensors), calibrations, outcome.info, recording
+    )
     info["flag_counts"] = {
         name: int(np.count_nonzero(flags & bit)) for bit, name in FLAG_NAMES.items()
     }
@@ -301,9 +404,13 @@ def motion_process(
 
 
 def unavailable_reasons(
-    placements: set[str], calibrations: Mapping[str, SegmentCalibration | None]
+    placements: set[str],
+    calibrations: Mapping[str, SegmentCalibration | None],
+    calibration_info: Mapping[str, Any] | None = None,
+    recording: Recording | None = None,
 ) -> dict[str, str]:
-    """Which angles cannot be given and why (one sensor, or calibration missing)."""
+    """Which angles cannot be given and why, in words that match the cause (one sensor,
+    no gyroscope, calibration switched off or failed)."""
     reasons: dict[str, str] = {}
     if UPPER not in placements or LOWER not in placements:
         have = "upper" if UPPER in placements else "lower"
@@ -318,9 +425,20 @@ def unavailable_reasons(
         else:
             for name in (PELVIC_TILT_DEG, LOWER_INCLINATION):
                 reasons[name] = "needs the lower sensor (over the sacrum)"
+    if recording is not None:
+        no_gyro = [p for p, s in recording.sensors.items() if not s.has_gyroscope]
+        if no_gyro:
+            reasons.setdefault(
+                AXIAL_ROTATION,
+                f"needs gyroscopes; the {' and '.join(no_gyro)} sensor has none "
+                "(accelerometer only: inclinations come from gravity)",
+            )
+    why = str((calibration_info or {}).get("reason") or "")
     for placement, cal in calibrations.items():
         if cal is None:
+            own = str((calibration_info or {}).get(f"{placement}_error") or "")
             reasons.setdefault(
-                f"{placement}_sensor", "not calibrated: no usable neutral and functional windows"
+                f"{placement}_sensor",
+                "not calibrated: " + (own or why or "no usable neutral and functional windows"),
             )
     return reasons

@@ -20,25 +20,40 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from spinecoach.conventions import LOWER, PLACEMENTS, POSITION_NOMINAL_INCLINATION_DEG, UPPER
-from spinecoach.errors import CalibrationError, ConfigurationError
+from spinecoach.errors import ConfigurationError
 from spinecoach.motion.angles import (
     combine_frames,
     interpolate_frames,
     sensor_values,
 )
+from spinecoach.motion.autocal import SensorStream, movement_prior
+from spinecoach.motion.calibrate import (
+    LOW_CONFIDENCE,
+    CalibrationOutcome,
+    decide,
+    is_window_end,
+    outcome_from_plan,
+    outcome_none,
+    resolve_mode,
+)
 from spinecoach.motion.calibration import (
     AutoCalibrationDetector,
     CalibrationPlan,
     SegmentCalibration,
-    calibrate_segment,
     plan_from_events,
 )
-from spinecoach.motion.flags import FLAG_NOT_CALIBRATED, FLAG_SETTLING
+from spinecoach.motion.flags import (
+    FLAG_ACCEL_ONLY,
+    FLAG_LOW_CONFIDENCE,
+    FLAG_NOT_CALIBRATED,
+    FLAG_SETTLING,
+)
 from spinecoach.motion.fusion import SensorFusion, sample_flags, up_from_quaternion
 from spinecoach.motion.process import MotionSettings
 from spinecoach.recording import Event
@@ -72,12 +87,17 @@ class AngleFrame:
 @dataclass
 class _SensorState:
     fusion: SensorFusion
+    device: str = "unknown"
     calibration: SegmentCalibration | None = None
     first_time_s: float | None = None
     last_time_s: float = -np.inf
     history_t: list[float] = field(default_factory=list)
     history_up: list[FloatArray] = field(default_factory=list)
     history_q: list[FloatArray] = field(default_factory=list)
+    history_acc: list[FloatArray] = field(default_factory=list)
+    history_gyr: list[FloatArray] = field(default_factory=list)
+    history_flag: list[int] = field(default_factory=list)
+    accel_only: bool = False
     recent: deque[tuple[float, FloatArray, int]] = field(default_factory=deque)
 
 
@@ -90,10 +110,15 @@ class MotionTracker:
         Calibration windows known in advance (replay); live ones go to
         :meth:`add_annotation`.
     auto_calibration
-        Look for the calibration windows in the data when no annotation gives them
-        (default). Pass False when a live coach will announce the windows through
-        :meth:`add_annotation`, so a still moment before the announcement is not taken
-        for the neutral posture.
+        Calibrate from the data when no annotation gives the windows (default), with the
+        method of ``settings.calibration`` (:mod:`.calibrate`). The protocol-free
+        calibration decides once, from the data up to a check time; until then the frames
+        are held back, then all emitted, so they cover the stream from its first sample
+        (:meth:`finish` decides with whatever came when the stream ends early). Pass False
+        when a live coach will announce the windows through :meth:`add_annotation`, so a
+        still moment before the announcement is not taken for the neutral posture.
+    devices
+        Device names by placement, to match a stored calibration (``settings.stored``).
     """
 
     def __init__(
@@ -104,6 +129,7 @@ class MotionTracker:
         position: str | None = None,
         annotations: Sequence[Event] = (),
         auto_calibration: bool = True,
+        devices: Mapping[str, str] | None = None,
     ) -> None:
         if not rates_hz:
             raise ConfigurationError("rates_hz needs at least one sensor placement")
@@ -117,20 +143,42 @@ class MotionTracker:
         self.nominal_inclination_deg = POSITION_NOMINAL_INCLINATION_DEG[self.position]
         self.rate_hz = max(rates_hz.values())
         self._sensors = {
-            p: _SensorState(SensorFusion(rate_hz=r, settings=self.settings.fusion))
+            p: _SensorState(
+                SensorFusion(rate_hz=r, settings=self.settings.fusion),
+                device=(devices or {}).get(p, "unknown"),
+            )
             for p, r in sorted(rates_hz.items(), key=lambda kv: PLACEMENTS.index(kv[0]))
         }
         self._annotations: list[Event] = list(annotations)
         self.plan: CalibrationPlan | None = plan_from_events(self._annotations)
         self._detect_on = UPPER if UPPER in self._sensors else LOWER
+        mode = resolve_mode(
+            self.settings.calibration, self.plan is not None, self.settings.neutral_s is not None
+        )
+        if not auto_calibration and mode != "none":
+            mode = "annotations"
+        self.mode = mode
         self._detector: AutoCalibrationDetector | None = (
             AutoCalibrationDetector(rate_hz=rates_hz[self._detect_on])
-            if self.plan is None and auto_calibration
+            if mode == "protocol" and self.plan is None
             else None
         )
+        #: The calibration is decided on a schedule and the frames are held until then.
+        self._pending = mode in ("movement", "neutral-only")
+        self._t0: float | None = None
+        self._check_k = 1
         self._grid_start: float | None = None
         self._next_k = 1
         self.calibration_errors: dict[str, str] = {}
+        #: ``info["calibration"]`` as :func:`~spinecoach.motion.motion_process` gives it,
+        #: once decided.
+        self.calibration_info: dict[str, Any] | None = None
+        if mode == "none":
+            self.calibration_info = outcome_none(
+                list(self._sensors),
+                "calibration switched off (--calibration none): no clinical angles were computed",
+                "none",
+            ).info
 
     # -- inspectable state ---------------------------------------------------------------
     @property
@@ -141,6 +189,11 @@ class MotionTracker:
     def calibrated(self) -> bool:
         return all(s.calibration is not None for s in self._sensors.values())
 
+    @property
+    def pending(self) -> bool:
+        """True while the protocol-free calibration is not decided (frames held back)."""
+        return self._pending
+
     def add_annotation(self, event: Event) -> None:
         """A calibration window announced live (by the coach) or during replay."""
         self._annotations.append(event)
@@ -149,6 +202,10 @@ class MotionTracker:
             if plan is not None and not any(s.calibration for s in self._sensors.values()):
                 self.plan = plan
                 self._detector = None
+                if self._pending:  # the coach's windows win; release what was held
+                    self._pending = False
+                    self.mode = "annotations"
+                    self._release(calibrated=False)
 
     # -- the per-sample step ---------------------------------------------------------------
     def update(self, sample: SensorSample) -> list[AngleFrame]:
@@ -166,12 +223,24 @@ class MotionTracker:
         acc = np.asarray(sample.acc_mps2, dtype=np.float64)
         gyr = np.asarray(sample.gyr_dps, dtype=np.float64)
         q = state.fusion.update(sample.time_s, acc, gyr, sample.mag_ut)
+        state.accel_only = state.fusion.accel_only is not None
         up = up_from_quaternion(q[None, :])[0]
         if state.first_time_s is None:
             state.first_time_s = sample.time_s
         state.last_time_s = sample.time_s
+        mag = (
+            None if sample.mag_ut is None else np.asarray(sample.mag_ut, dtype=np.float64)[None, :]
+        )
+        flag = int(sample_flags(acc[None, :], gyr[None, :], mag, self.settings.fusion)[0])
+        if state.accel_only:
+            flag |= FLAG_ACCEL_ONLY
+        if state.fusion.settling:
+            flag |= FLAG_SETTLING
+        if self._pending:
+            self._remember(state, sample.time_s, up, q, acc, gyr, flag)
+            return self._check_schedule()
         if state.calibration is None:
-            self._remember(state, sample.time_s, up, q)
+            self._remember(state, sample.time_s, up, q, acc, gyr, flag)
             if self._detector is not None and sample.placement == self._detect_on:
                 found = self._detector.update(sample.time_s, gyr, up)
                 if found is not None:
@@ -179,46 +248,179 @@ class MotionTracker:
                     self._detector = None
             if self.plan is not None and sample.time_s > self.plan.ready_time_s:
                 self._calibrate(sample.placement, state, self.plan)
-        values = sensor_values(up[None, :], q[None, :], state.calibration)[0]
-        mag = (
-            None if sample.mag_ut is None else np.asarray(sample.mag_ut, dtype=np.float64)[None, :]
-        )
-        flag = int(sample_flags(acc[None, :], gyr[None, :], mag, self.settings.fusion)[0])
+        values = self._values(state, up[None, :], q[None, :])[0]
         if np.isnan(values[0]):
             flag |= FLAG_NOT_CALIBRATED
-        if state.fusion.settling:
-            flag |= FLAG_SETTLING
+        elif state.calibration is not None and state.calibration.confidence < LOW_CONFIDENCE:
+            flag |= FLAG_LOW_CONFIDENCE
         state.recent.append((sample.time_s, values, flag))
         return self._emit()
 
-    def _remember(self, state: _SensorState, time_s: float, up: FloatArray, q: FloatArray) -> None:
-        state.history_t.append(time_s)
-        state.history_up.append(up)
-        state.history_q.append(q)
-        if time_s - state.history_t[0] > CALIBRATION_BUFFER_S * 1.5:
-            cut = int(np.searchsorted(np.array(state.history_t), time_s - CALIBRATION_BUFFER_S))
-            del state.history_t[:cut], state.history_up[:cut], state.history_q[:cut]
+    def finish(self) -> list[AngleFrame]:
+        """The stream has ended: decide a pending calibration with what came, and emit the
+        frames held back (empty when nothing was held)."""
+        if not self._pending or self._t0 is None:
+            return []
+        outcome = decide(
+            self.mode,
+            self._streams(),
+            t_cut=np.inf,
+            final=True,
+            **self._decide_args(),
+        )
+        self._apply(outcome)
+        return self._emit()
 
-    def _calibrate(self, placement: str, state: _SensorState, plan: CalibrationPlan) -> None:
-        t = np.array(state.history_t)
-        ups = np.array(state.history_up)
-        qs = np.array(state.history_q)
-        n_mask = (t >= plan.neutral[0]) & (t <= plan.neutral[1])
-        f_mask = (t >= plan.functional[0]) & (t <= plan.functional[1])
-        try:
-            state.calibration = calibrate_segment(
-                placement,
-                ups[n_mask],
-                ups[f_mask],
-                nominal_inclination_deg=self.nominal_inclination_deg,
-                ready_time_s=plan.ready_time_s,
-                quat_neutral=qs[n_mask],
+    # -- internals ---------------------------------------------------------------------
+    def _values(self, state: _SensorState, up: FloatArray, q: FloatArray) -> FloatArray:
+        values = sensor_values(up, q, state.calibration)
+        if state.accel_only:
+            values[:, 2:] = np.nan  # no heading without a gyroscope: no axial rotation
+        return values
+
+    def _decide_args(self) -> dict[str, Any]:
+        assert self._t0 is not None
+        return {
+            "t0": self._t0,
+            "nominal": self.nominal_inclination_deg,
+            "prior": self.settings.movement or movement_prior(self.position),
+            "settings": self.settings.autocal,
+            "declared_neutral": self.settings.neutral_s,
+            "stored": self.settings.stored,
+            "devices": {p: s.device for p, s in self._sensors.items()},
+        }
+
+    def _streams(self) -> dict[str, SensorStream]:
+        out = {}
+        for placement, state in self._sensors.items():
+            n = len(state.history_t)
+            out[placement] = SensorStream(
+                np.array(state.history_t, dtype=np.float64),
+                np.array(state.history_acc, dtype=np.float64).reshape(n, 3),
+                np.array(state.history_gyr, dtype=np.float64).reshape(n, 3),
+                np.array(state.history_up, dtype=np.float64).reshape(n, 3),
+                np.array(state.history_q, dtype=np.float64).reshape(n, 4),
             )
-        except CalibrationError as error:
-            self.calibration_errors[placement] = str(error)
+        return out
+
+    def _check_schedule(self) -> list[AngleFrame]:
+        states = self._sensors.values()
+        if self._t0 is None:
+            if any(s.first_time_s is None for s in states):
+                return []
+            self._t0 = max(s.first_time_s for s in states if s.first_time_s is not None)
+        settings = self.settings.autocal
+        last = min(s.last_time_s for s in states)
+        while self._pending:
+            t_k = self._t0 + self._check_k * settings.check_every_s
+            if t_k > self._t0 + settings.axis_window_s + 1e-9 or t_k > last:
+                return []
+            final = is_window_end(self._t0, t_k, settings)
+            outcome = decide(
+                self.mode, self._streams(), t_cut=t_k, final=final, **self._decide_args()
+            )
+            self._check_k += 1
+            if outcome is not None:
+                self._apply(outcome)
+                return self._emit()
+        return []
+
+    def _apply(self, outcome: CalibrationOutcome | None) -> None:
+        if outcome is None:
+            outcome = outcome_none(
+                list(self._sensors),
+                "no angles: the recording is too short or holds no usable samples to find a "
+                "neutral posture in; record at least a second",
+                self.mode,
+            )
+        for placement, state in self._sensors.items():
+            state.calibration = outcome.calibrations.get(placement)
+        info = dict(outcome.info)
+        info["segments"] = {
+            p: c.describe() for p, c in outcome.calibrations.items() if c is not None
+        }
+        self.calibration_info = info
+        self._pending = False
+        self._release(calibrated=True)
+
+    def _release(self, *, calibrated: bool) -> None:
+        """Move the held samples into the output queue (with their values when calibrated)."""
+        for state in self._sensors.values():
+            n = len(state.history_t)
+            if n == 0:
+                continue
+            ups = np.array(state.history_up, dtype=np.float64).reshape(n, 3)
+            qs = np.array(state.history_q, dtype=np.float64).reshape(n, 4)
+            cal = state.calibration if calibrated else None
+            saved = state.calibration
+            state.calibration = cal
+            values = self._values(state, ups, qs)
+            state.calibration = saved
+            low = cal is not None and cal.confidence < LOW_CONFIDENCE
+            for i in range(n):
+                flag = state.history_flag[i]
+                if np.isnan(values[i, 0]):
+                    flag |= FLAG_NOT_CALIBRATED
+                elif low:
+                    flag |= FLAG_LOW_CONFIDENCE
+                state.recent.append((state.history_t[i], values[i], flag))
+            if calibrated:
+                self._forget(state)
+
+    @staticmethod
+    def _forget(state: _SensorState) -> None:
         state.history_t.clear()
         state.history_up.clear()
         state.history_q.clear()
+        state.history_acc.clear()
+        state.history_gyr.clear()
+        state.history_flag.clear()
+
+    def _remember(
+        self,
+        state: _SensorState,
+        time_s: float,
+        up: FloatArray,
+        q: FloatArray,
+        acc: FloatArray,
+        gyr: FloatArray,
+        flag: int,
+    ) -> None:
+        state.history_t.append(time_s)
+        state.history_up.append(up)
+        state.history_q.append(q)
+        state.history_acc.append(acc)
+        state.history_gyr.append(gyr)
+        state.history_flag.append(flag)
+        if not self._pending and time_s - state.history_t[0] > CALIBRATION_BUFFER_S * 1.5:
+            cut = int(np.searchsorted(np.array(state.history_t), time_s - CALIBRATION_BUFFER_S))
+            del state.history_t[:cut], state.history_up[:cut], state.history_q[:cut]
+            del state.history_acc[:cut], state.history_gyr[:cut], state.history_flag[:cut]
+
+    def _calibrate(self, placement: str, state: _SensorState, plan: CalibrationPlan) -> None:
+        streams = {placement: self._streams()[placement]}
+        note = (
+            "calibration windows from the recording's annotations"
+            if plan.source == "annotations"
+            else "calibration windows (still, forward bend, still) found in the data"
+        )
+        outcome = outcome_from_plan(
+            plan,
+            streams,
+            nominal=self.nominal_inclination_deg,
+            devices={placement: state.device},
+            note=note,
+        )
+        state.calibration = outcome.calibrations.get(placement)
+        error = outcome.info.get(f"{placement}_error")
+        if error:
+            self.calibration_errors[placement] = str(error)
+        info = dict(self.calibration_info or outcome.info)
+        if error:
+            info[f"{placement}_error"] = error
+        info["segments"] = {p: c.describe() for p, c in self.calibrations.items() if c is not None}
+        self.calibration_info = info
+        self._forget(state)
 
     def _emit(self) -> list[AngleFrame]:
         states = self._sensors
