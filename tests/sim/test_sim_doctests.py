@@ -13,8 +13,11 @@ MODULES = [
     "spinecoach.sim.body",
     "spinecoach.sim.poses",
     "spinecoach.sim.profiles",
+    "spinecoach.sim.protocol_free",
     "spinecoach.sim.quaternion",
+    "spinecoach.sim.scenarios",
     "spinecoach.sim.sensors",
+    "spinecoach.sim.suite",
     "spinecoach.sim.techniques",
     "spinecoach.sim.timeline",
 ]

@@ -30,6 +30,13 @@ Design choices
       ``value`` is the signed peak of the truth ``lateral_bend_deg`` (upright) or of the
       joint lateral bend (supine, quadruped: the truth series is undefined there), or of
       ``axial_rotation_deg``.
+
+>>> from spinecoach.sim.techniques import simulate
+>>> rec = simulate("flexion-extension", seed=2, reps=3, scenario="protocol-free")
+>>> [e.kind for e in rec.truth.events if e.kind in ("rep", "distractor")][:4]
+['rep', 'rep', 'rep', 'distractor']
+>>> sorted({e.label for e in rec.truth.events if e.kind == "distractor"})
+['axial-rotation-left', 'axial-rotation-right', 'lateral-bend-left', 'lateral-bend-right']
 """
 
 from __future__ import annotations
