@@ -521,9 +521,17 @@ def test_vicon_squat_gaps_filled_for_the_imu_and_nan_in_the_truth() -> None:
     # The filled thorax keeps turning smoothly through the gaps (no jump at their edges).
     speed = mocap.angular_speed_dps(take.thorax_filled_xyzw, take.rate_hz)
     assert float(speed.max()) < 400.0
-    # Reference excursions: the two forward bends (> 50°) and the squats (< 60°).
+    # Reference excursions: the two forward bends (> 65°) and the squats (< 60°).
     bends = [e for e in truth.events if e.kind == EVENT_REP and e.value > 65.0]
     assert len(bends) == 2
+    # What the sensor wears: the optical angle where seen, the fill (deeper) where not.
+    worn = truth.series[mocap.LUMBAR_FLEXION_WORN]
+    seen = np.isfinite(truth.series[LUMBAR_FLEXION])
+    assert np.all(np.isfinite(worn))
+    np.testing.assert_allclose(worn[seen], truth.series[LUMBAR_FLEXION][seen], atol=1e-9)
+    for bend in bends:
+        inside = (truth.time_s >= bend.start_s) & (truth.time_s <= bend.end_s)
+        assert float(worn[inside].max()) > bend.value + 2.0
 
 
 def test_gap_fill_follows_the_spine_markers() -> None:

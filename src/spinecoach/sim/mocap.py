@@ -68,6 +68,11 @@ Ground truth (:class:`~spinecoach.recording.GroundTruth`, on the sensors' unifor
     annotation is put in ``recording.events``: real recordings have none.
 
     * ``lumbar_flexion_deg``: the optical thorax-on-pelvis flexion (above) from neutral;
+    * ``lumbar_flexion_worn_deg``: the same angle of the orientation the upper IMU wears
+      (equal where the thorax is seen, the gap fill where it is not, never NaN). In
+      ``vicon_squat`` the fill goes about 12° (first bend) and 5° (second bend) deeper
+      than the last visible optical frame: the sensor passes through flexion the optical
+      reference never shows, so compare rep peaks with this series or at visible frames;
     * ``lumbar_flexion_inclination_deg``: thorax minus pelvis sagittal inclination from
       neutral — the project's own definition of lumbar flexion, which the motion core
       estimates; it equals the optical angle for movement in the sagittal plane;
@@ -172,6 +177,7 @@ EXCURSION_EXIT_DEG: Final = 10.0
 FUNCTIONAL_SHARE: Final = 0.6
 
 MOCAP_LUMBAR_FLEXION_INCLINATION: Final = "lumbar_flexion_inclination_deg"
+LUMBAR_FLEXION_WORN: Final = "lumbar_flexion_worn_deg"
 THORAX_INCLINATION_ABS: Final = "thorax_inclination_abs_deg"
 PELVIS_INCLINATION_ABS: Final = "pelvis_inclination_abs_deg"
 EXCURSION_LABEL: Final = "flexion-excursion"
@@ -863,8 +869,10 @@ def reference_series(take: MocapTake, neutral_s: tuple[float, float]) -> dict[st
     t = take.time_s
     window = (t >= neutral_s[0] - 1e-9) & (t <= neutral_s[1] + 1e-9)
 
-    def from_neutral(x: FloatArray) -> FloatArray:
-        base = x[window & np.isfinite(x)]
+    def from_neutral(x: FloatArray, like: FloatArray | None = None) -> FloatArray:
+        """``x`` minus the neutral mean of ``like`` (default ``x``)."""
+        ref = x if like is None else like
+        base = ref[window & np.isfinite(ref)]
         if base.size == 0:
             return np.full_like(x, np.nan)
         return _wrap_deg(x - float(np.mean(base)))
@@ -875,6 +883,10 @@ def reference_series(take: MocapTake, neutral_s: tuple[float, float]) -> dict[st
     upper_rel = from_neutral(upper_sag)
     return {
         LUMBAR_FLEXION: from_neutral(take.flexion_reference_deg),
+        LUMBAR_FLEXION_WORN: from_neutral(
+            thorax_on_pelvis_flexion_deg(take.pelvis_xyzw, take.thorax_filled_xyzw),
+            like=take.flexion_reference_deg,
+        ),
         MOCAP_LUMBAR_FLEXION_INCLINATION: from_neutral(_wrap_deg(upper_sag - lower_sag)),
         PELVIC_TILT_DEG: from_neutral(lower_sag),
         TRUNK_INCLINATION: nominal + upper_rel,
