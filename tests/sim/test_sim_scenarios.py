@@ -41,7 +41,7 @@ from spinecoach.sim import (
     protocol_free_suite,
     simulate,
 )
-from spinecoach.sim.protocol_free import FAST_PHASE_S
+from spinecoach.sim.protocol_free import COUPLED_DEG, FAST_PHASE_S
 from spinecoach.sim.techniques import TECHNIQUE_POSITIONS
 
 IDEAL = SensorErrorModel.ideal()
@@ -292,7 +292,7 @@ def test_distractors_are_lateral_bends_and_rotations_not_flexion(
                 else:
                     assert np.isnan(lateral).all()  # undefined lying or on hands and knees
                 rotation = _during(rec, AXIAL_ROTATION, d)
-                assert np.abs(rotation - rotation[0]).max() < 3.0
+                assert np.abs(rotation - rotation[0]).max() <= COUPLED_DEG  # coupled motion
             else:
                 assert 20.0 - 1.0 <= abs(d.value) <= 45.0 + 1.0
                 assert (d.value > 0) == d.label.endswith("left")  # turning left positive
@@ -478,6 +478,17 @@ def test_suite_spans_techniques_positions_rates_profiles_and_sensors() -> None:
         assert len(_events(rec, EVENT_REP)) == case["reps"] * case["sets"]
         assert list(rec.sensors) == list(case.kwargs.get("placements", ("lower", "upper")))
     assert cases[0].simulate().equals(simulate(**cases[0]))
+    assert dict(cases[0]) == {
+        "technique": cases[0].technique,
+        "seed": cases[0].seed,
+        **cases[0].kwargs,
+    }
+    pairs = protocol_free_suite(60, seed=0, single_sensor_share=0.0)
+    assert all(c.placements == ("lower", "upper") for c in pairs)
+    # Only the sensors change: the same sessions otherwise.
+    assert [(c.technique, c.seed, c["rate_hz"]) for c in pairs] == [
+        (c.technique, c.seed, c["rate_hz"]) for c in cases
+    ]
 
 
 @pytest.mark.parametrize(
@@ -489,6 +500,7 @@ def test_suite_spans_techniques_positions_rates_profiles_and_sensors() -> None:
         ({"n_sessions": 3, "scenario": "coached"}, "use a protocol-free scenario"),
         ({"n_sessions": 3, "scenario": "nope"}, "unknown scenario 'nope'"),
         ({"n_sessions": 3, "sensor_errors": "ideal"}, "sensor_errors must be a SensorErrorModel"),
+        ({"n_sessions": 3, "single_sensor_share": 2.0}, "single_sensor_share must be a number"),
     ],
 )
 def test_bad_suite_arguments(kwargs: dict[str, object], message: str) -> None:

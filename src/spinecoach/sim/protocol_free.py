@@ -24,7 +24,8 @@ Design choices
       ``axial-rotation-left|right``) move the lumbar joint: lateral bend β (right
       positive) or axial rotation γ (left positive) by an amplitude drawn in the
       scenario's range (not scaled by the profile), with at most 3° (bend) or 2°
-      (rotation) of coupled lumbar flexion. When rotating, the pelvis turns with the
+      (rotation) of coupled lumbar flexion and up to ±3° of coupled rotation (bend) or
+      bend (rotation), as lumbar motion couples them. When rotating, the pelvis turns with the
       trunk by 25 % standing, not at all seated or on hands and knees, and supine the
       pelvis does the turning (knees rocking to the side, thorax on the mat). The event
       ``value`` is the signed peak of the truth ``lateral_bend_deg`` (upright) or of the
@@ -71,6 +72,8 @@ from spinecoach.sim.timeline import Measure, Timeline
 
 MAX_BREATH_LAG_S: Final = 0.3
 """Largest lag (s) of the movement behind the breath in a protocol-free cat-cow."""
+COUPLED_DEG: Final = 3.0
+"""Largest coupled rotation (deg) during a lateral bend, or bend during a rotation."""
 FAST_PHASE_S: Final = 1.0
 """Movement phases shorter than this (s) meet the ``too-fast`` criteria."""
 _ROTATION_PELVIS_SHARE: Final[Mapping[str, float]] = MappingProxyType(
@@ -248,7 +251,11 @@ def _distractor(
     measure: tuple[str, Measure]
     if kind == LATERAL:
         amplitude = perf.uniform(*scenario.lateral_bend_deg) * (1.0 if side == "right" else -1.0)
-        target = neutral.moved(lumbar_lateral_deg=amplitude, lumbar_deg=perf.uniform(0.0, 3.0))
+        target = neutral.moved(
+            lumbar_lateral_deg=amplitude,
+            lumbar_deg=perf.uniform(0.0, 3.0),
+            lumbar_axial_deg=perf.uniform(-COUPLED_DEG, COUPLED_DEG),  # coupled motion
+        )
         series = LATERAL_BEND if position in _UPRIGHT else JOINT_LATERAL_BEND
         measure = (series, "peak")
     else:
@@ -257,6 +264,7 @@ def _distractor(
             lumbar_axial_deg=amplitude,
             pelvis_axial_deg=_ROTATION_PELVIS_SHARE[position] * amplitude,
             lumbar_deg=perf.uniform(0.0, 2.0),
+            lumbar_lateral_deg=perf.uniform(-COUPLED_DEG, COUPLED_DEG),  # coupled motion
         )
         measure = (AXIAL_ROTATION, "peak")
     start = tl.now

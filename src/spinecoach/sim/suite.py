@@ -35,6 +35,7 @@ from spinecoach.conventions import (
     HIP_HINGE,
     LOWER,
     PELVIC_TILT,
+    PLACEMENTS,
 )
 from spinecoach.errors import ConfigurationError
 from spinecoach.recording import Recording
@@ -57,22 +58,24 @@ SINGLE_SENSOR_SHARE: Final = 0.15
 
 
 @dataclass(frozen=True)
-class SuiteCase:
+class SuiteCase(Mapping[str, Any]):
     """One session of a suite: the arguments of :func:`~spinecoach.sim.simulate`.
 
-    Unpacks like a mapping (``simulate(**case)``); :attr:`name` is a short label for
-    tables.
+    A read-only mapping of ``technique``, ``seed`` and the keyword arguments, so
+    ``simulate(**case)`` works; :attr:`name` is a short label for tables.
     """
 
     technique: str
     seed: int
     kwargs: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
 
-    def keys(self) -> Iterator[str]:
-        """``technique``, ``seed`` and the keyword arguments (for ``**case``)."""
+    def __iter__(self) -> Iterator[str]:
         yield "technique"
         yield "seed"
         yield from self.kwargs
+
+    def __len__(self) -> int:
+        return 2 + len(self.kwargs)
 
     def __getitem__(self, key: str) -> Any:
         if key == "technique":
@@ -82,6 +85,11 @@ class SuiteCase:
         return self.kwargs[key]
 
     @property
+    def placements(self) -> tuple[str, ...]:
+        """The sensors simulated (``("lower",)`` for a single belt-worn sensor)."""
+        return tuple(self.kwargs.get("placements", PLACEMENTS))
+
+    @property
     def name(self) -> str:
         """E.g. ``flexion-extension/seated/fast/50Hz/lower/s17``."""
         parts = [self.technique]
@@ -89,7 +97,7 @@ class SuiteCase:
             parts.append(str(self.kwargs["position"]))
         parts.append(str(self.kwargs.get("profile", "typical")))
         parts.append(f"{float(self.kwargs.get('rate_hz', 100.0)):g}Hz")
-        if tuple(self.kwargs.get("placements", ())) == (LOWER,):
+        if self.placements == (LOWER,):
             parts.append("lower-only")
         parts.append(f"s{self.seed}")
         return "/".join(parts)
@@ -107,6 +115,7 @@ def protocol_free_suite(
     seed: int = 0,
     scenario: str = "protocol-free",
     sensor_errors: SensorErrorModel | None = None,
+    single_sensor_share: float = SINGLE_SENSOR_SHARE,
 ) -> list[SuiteCase]:
     """``n_sessions`` seeded protocol-free sessions spanning every technique.
 
@@ -116,7 +125,9 @@ def protocol_free_suite(
     use drawn from a stream seeded by ``(seed, k)``; sets are 1 (hip hinge 2, to have a
     rest between sets). Sensor errors default to
     :meth:`SensorErrorModel.real_world`. ``scenario`` is a name of
-    :data:`~spinecoach.sim.SCENARIOS` (not ``"coached"``).
+    :data:`~spinecoach.sim.SCENARIOS` (not ``"coached"``). ``single_sensor_share``
+    (0–1) of the cases simulate the lower sensor only (``placements=("lower",)``; 0 for
+    a suite where every case has both sensors: the other draws stay the same).
     """
     if (
         isinstance(n_sessions, bool)
@@ -135,6 +146,14 @@ def protocol_free_suite(
             f"scenario {scenario!r} runs the coach's protocol; use a protocol-free scenario "
             "such as 'protocol-free'"
         )
+    if (
+        isinstance(single_sensor_share, bool)
+        or not isinstance(single_sensor_share, int | float)
+        or not 0.0 <= single_sensor_share <= 1.0
+    ):
+        raise ConfigurationError(
+            f"single_sensor_share must be a number from 0 to 1, got {single_sensor_share!r}"
+        )
     errors = SensorErrorModel.real_world() if sensor_errors is None else sensor_errors
     if not isinstance(errors, SensorErrorModel):
         raise ConfigurationError(
@@ -147,7 +166,7 @@ def protocol_free_suite(
         rate = SUITE_RATES_HZ[int(rng.integers(len(SUITE_RATES_HZ)))]
         profile = SUITE_PROFILES[int(rng.integers(len(SUITE_PROFILES)))]
         reps = SUITE_REPS[int(rng.integers(len(SUITE_REPS)))]
-        single = bool(rng.random() < SINGLE_SENSOR_SHARE)
+        single = bool(rng.random() < single_sensor_share)
         kwargs: dict[str, Any] = {
             "reps": reps,
             "sets": 2 if technique == HIP_HINGE else 1,
