@@ -642,3 +642,30 @@ def test_a_large_file_with_repeats_is_parsed_in_one_numpy_pass(
         "repeated_timestamps": 0,
         "rows_read": n + len(repeat),
     }
+
+
+@pytest.mark.parametrize("zone", ["", "Z", "+01:00", "-0530"])
+def test_date_times_read_in_one_pass_equal_row_by_row(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, zone: str
+) -> None:
+    first = datetime(2024, 12, 31, 23, 59, 58, 995000)
+    stamps = [
+        (first + timedelta(microseconds=round(k * 1e6 / 64))).isoformat(sep=" ") + zone
+        for k in range(300)
+    ]
+    path = _write(tmp_path, _dated(stamps))
+    fast = read_csv(path, mapping=MAPPING_G)
+    monkeypatch.setattr(csv_generic, "_parse_datetimes_fast", lambda _: None)
+    slow = read_csv(path, mapping=MAPPING_G)
+    assert fast.sensors["lower"].equals(slow.sensors["lower"])
+    assert fast.start_utc == slow.start_utc and dict(fast.meta) == dict(slow.meta)
+    assert fast.sensors["lower"].rate_hz == 64.0
+
+
+def test_own_column_names_with_a_date_time_column(tmp_path: Path) -> None:
+    header = OWN_HEADER.replace("time_s", "datetime")
+    lines = [header] + [f"2024-03-01T10:15:0{k}.500Z,0,0,9.8,0,0,0" for k in range(5)]
+    rec = read_csv(_write(tmp_path, "\n".join(lines)))
+    assert rec.start_utc == datetime(2024, 3, 1, 10, 15, 0, 500000, tzinfo=UTC)
+    assert rec.sensors["lower"].time_s.tolist() == [0.0, 1.0, 2.0, 3.0, 4.0]
+    assert rec.meta["mapping"].startswith("time=datetime:datetime,acc=acc_x_mps2")

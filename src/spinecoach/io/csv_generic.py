@@ -53,6 +53,7 @@ import itertools
 import math
 import os
 import re
+import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -776,6 +777,38 @@ def _column_texts(table: _Table, index: int) -> list[str]:
     return [row[index] if len(row) > index else "" for row in reader]
 
 
+_ZONE_RE: Final = re.compile(r"(Z|[+-]\d{2}:?\d{2})$")
+
+
+def _parse_datetimes_fast(texts: list[str]) -> tuple[FloatArray, datetime] | None:
+    """Date-times parsed by numpy in one pass when every row has the first row's layout
+    and zone (the usual file, about 20 times faster); None sends them row by row."""
+    first_text = texts[0].strip()
+    if not _DATE_RE.match(first_text) or '"' in first_text or first_text[4] != "-":
+        return None
+    try:
+        first = datetime.fromisoformat(first_text)
+    except ValueError:
+        return None
+    zone = _ZONE_RE.search(first_text)
+    suffix = zone.group(1) if zone and first.tzinfo is not None else ""
+    if suffix:
+        if not all(t.endswith(suffix) for t in texts):
+            return None
+        cut = -len(suffix)
+        texts = [t[:cut] for t in texts]
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            stamps = np.array(texts, dtype="datetime64[us]")
+    except (ValueError, TypeError, Warning):
+        return None
+    if np.isnat(stamps).any():
+        return None
+    micro = (stamps - stamps[0]).astype(np.int64)
+    return micro / 1e6, first
+
+
 def _parse_datetimes(table: _Table, index: int) -> tuple[FloatArray, datetime]:
     """A date-time column as seconds since its first row, and that first date-time.
 
@@ -784,6 +817,9 @@ def _parse_datetimes(table: _Table, index: int) -> tuple[FloatArray, datetime]:
     the first has one, and none if it has none (mixed clocks cannot be ordered).
     """
     texts = _column_texts(table, index)
+    fast = _parse_datetimes_fast(texts)
+    if fast is not None:
+        return fast
     column = table.header[index]
     one_s = timedelta(seconds=1)
     first: datetime | None = None
@@ -1003,6 +1039,16 @@ def _mapping_for(
                 fix=f"Pass a mapping that names this file's columns and units, for example "
                 f"--mapping '{_MAPPING_EXAMPLE}'" + (f" ({reason})" if reason else ""),
             )
+        if mapping.time is None and rate_hz is None and not guessed:
+            # Own sensor names with another time column (``timestamp``, ``datetime``...).
+            from spinecoach.io.guess import guess_mapping  # local: guess builds on us
+
+            other = guess_mapping(table.header)
+            if other.mapping is not None and other.mapping.time is not None:
+                time, unit = other.mapping.time, other.mapping.time_unit
+                mapping = replace(mapping, time=time, time_unit=unit)
+                undecided = undecided | (other.undecided & {"time"})
+                guessed = True
         if mapping.time is None and rate_hz is None:
             # The file, not an argument, lacks something: say so as a format error.
             raise InputFormatError(
