@@ -178,6 +178,7 @@ def test_movement_starts_after_a_short_still_start(
         first = min(e.start_s for e in moves)
         assert 0.3 <= first <= 1.5, technique
         starts.append(first)
+        assert json.loads(rec.meta["truth_neutral_window_s"]) == [0.0, round(first, 6)]
         # Truth is still before it and zero on average (the still start is the neutral).
         t = rec.truth.time_s
         before = t < first

@@ -13,14 +13,21 @@ quadruped cat-cow, lumbar flexion to extension    25–40° in total
 seated hip hinge                                  pelvis 20–45° forward, lumbar < 10°
 ================================================  =======================================
 
-A session follows the coach's calibration protocol: 4 s standing still → three slow
+A coached session (``scenario="coached"``, the default) follows the coach's
+calibration protocol: 4 s standing still → three slow
 standing forward bends (annotation ``calibration-functional``; the flexion axis they give
 is anatomical, so it carries over to any position) → 2 s still → setup into position
 (truth ``setup``) → 1 s settle → 5 s neutral hold in position (annotation
 ``calibration-neutral``) → 2 s still → one clean, comfortable calibration rep (annotation
 ``calibration-rep``: it sets the personal range and is not a truth rep) → 2 s still → the
 sets of reps (truth ``rep``, ``hold``,
-``rest``, ``fault``) → setup back to standing → 2 s standing.
+``rest``, ``fault``) → setup back to standing → 2 s standing. A protocol-free session
+(:mod:`spinecoach.sim.scenarios`, :mod:`spinecoach.sim.protocol_free`) starts in
+position with no protocol and no annotation; its truth angles are relative to the still
+start, whose window is ``meta["truth_neutral_window_s"]`` (JSON ``[start, end]``, s).
+Flexion-extension can start standing or seated (``position``; seated: typically 45°
+of lumbar flexion, at least 30°, the pelvis rolling 0.4 × as far, about 12° of
+extension, hips on the seat).
 
 Rep events carry ``label`` = technique and ``value`` = the rep's main-signal change
 (deg) measured on the truth: pelvic-tilt → signed peak ``pelvic_tilt_deg`` change
@@ -39,6 +46,7 @@ stay clearly (≥ 20 %) away from every fault's criterion, so the truth is unamb
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from types import MappingProxyType
@@ -659,6 +667,8 @@ def simulate(
     }
     if plan_scenario.name != "coached" or not plan_scenario.protocol:
         meta["scenario"] = plan_scenario.name
+    if neutral_window is not None:  # no annotation: say where the truth's zero comes from
+        meta["truth_neutral_window_s"] = json.dumps([round(v, 6) for v in neutral_window])
     return assemble_recording(
         tl.finish(rng, heading_deg=heading),
         seed=seed,
