@@ -669,3 +669,19 @@ def test_own_column_names_with_a_date_time_column(tmp_path: Path) -> None:
     assert rec.start_utc == datetime(2024, 3, 1, 10, 15, 0, 500000, tzinfo=UTC)
     assert rec.sensors["lower"].time_s.tolist() == [0.0, 1.0, 2.0, 3.0, 4.0]
     assert rec.meta["mapping"].startswith("time=datetime:datetime,acc=acc_x_mps2")
+
+
+def test_a_sample_counter_named_time_does_not_fit_the_declared_rate(tmp_path: Path) -> None:
+    lines = ["Time,AccX,AccY,AccZ"] + [f"{k},0,0,1" for k in range(100)]
+    path = _write(tmp_path, "\n".join(lines))
+    with pytest.raises(UnitError) as caught:
+        read_csv(path, rate_hz=50.0)
+    assert str(caught.value).startswith(
+        f"{path}, column 'Time': the header does not say the time unit and no unit makes its "
+        "median step 1 fit the declared 50 Hz (s: 1 Hz, ms: 1000 Hz"
+    )
+    assert "leave the time column out of the mapping and keep --rate" in str(caught.value)
+    # in milliseconds at 50 Hz it fits
+    lines = ["Time,AccX,AccY,AccZ"] + [f"{20 * k},0,0,1" for k in range(100)]
+    rec = read_csv(_write(tmp_path, "\n".join(lines), "ms.csv"), rate_hz=50.0)
+    assert rec.sensors["lower"].time_s[1] == 0.02

@@ -22,9 +22,17 @@ What is accepted, and why:
   digits, or to the whole hertz when within 0.01 %) unless ``rate_hz`` is given.
   A time column whose first value is above 1e8 s (more than three years) is taken as
   Unix time: ``start_utc`` becomes that instant and ``time_s`` counts from it.
-* Every mapped value must be a finite number, and time must increase strictly;
-  the error names the file, the line (1-based, as an editor shows it), the column,
-  the text found and what was expected.
+  A time column holding ISO-8601 date-times (recognised by its first cell, or the
+  unit ``datetime``) counts seconds from its first row; with a zone, that row is
+  ``start_utc``, without one ``meta["start_local_time"]`` keeps the wall-clock time.
+* Rows whose time repeats the row above are dropped and counted (exact duplicates and
+  repeated time stamps, the first row kept; see :mod:`spinecoach.io.cleaning`); time
+  going backwards is an error. Without a time column nothing is dropped.
+* Every mapped value must be a finite number; the error names the file, the line
+  (1-based, as an editor shows it), the column, the text found and what was expected.
+* No gyroscope (``gyr=none``, :class:`SensorColumns` ``gyr=None``): ``gyr_dps`` is
+  all NaN. Without a mapping, spinecoach's own names, the Fusion header, or common
+  names recognised by :mod:`spinecoach.io.guess` (``AccX``, ``acc_x`` ...) are used.
 * Unit sanity checks (only where the answer is unambiguous): an accelerometer whose
   median magnitude is about 1 while declared in m/s² (or about 9.8 while declared in
   g) raises :class:`~spinecoach.errors.UnitError`; so does a gyroscope declared in
@@ -33,8 +41,9 @@ What is accepted, and why:
   1 Hz or above 20 kHz.
 
 Speed: the happy path parses with :func:`numpy.loadtxt` (about a second for 360 000
-rows); only when that fails is the file walked row by row with :mod:`csv` to find and
-report the exact bad cell.
+rows; dropping repeated rows works on the parsed arrays, and date-times are parsed by
+numpy in one pass, 0.8-1.5 s for 360 000 rows); only when that fails is the file
+walked row by row with :mod:`csv` to find and report the exact bad cell.
 
 The mapping also has a one-line text form for the command line (see
 :func:`parse_mapping`)::
@@ -948,7 +957,19 @@ def _read_sensors(
         if "time" in undecided and not dated:
             from spinecoach.io.guess import time_unit_from_steps  # local: guess builds on us
 
-            time_unit = time_unit_from_steps(raw_time) or "s"
+            found_unit = time_unit_from_steps(raw_time, rate_hz=rate_hz)
+            if found_unit is None and rate_hz is not None:
+                name = table.header[time_index]
+                step = float(np.median(np.diff(raw_time)))
+                rates = ", ".join(f"{u}: {d / step:.4g} Hz" for u, d in _TIME_DIVIDE.items())
+                raise UnitError(
+                    f"{table.source}, column {name!r}: the header does not say the time unit "
+                    f"and no unit makes its median step {step:.6g} fit the declared "
+                    f"{rate_hz:g} Hz ({rates}). Name the unit in a mapping, for example "
+                    f"'time={name}:ms,...', or leave the time column out of the mapping and "
+                    "keep --rate"
+                )
+            time_unit = found_unit or "s"
         divide = 1.0 if dated else _TIME_DIVIDE[time_unit]
         interval = _check_time(table, raw_time, divide, time_index, time_unit)
         rate = rate_hz if rate_hz is not None else _rate_from_interval(interval)

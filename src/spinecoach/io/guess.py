@@ -240,12 +240,17 @@ def guess_mapping(header: Sequence[str], *, placement: str = LOWER) -> GuessedMa
     return GuessedMapping(mapping, frozenset(undecided))
 
 
-def time_unit_from_steps(raw_time: FloatArray) -> str | None:
+def time_unit_from_steps(raw_time: FloatArray, *, rate_hz: float | None = None) -> str | None:
     """The one time unit whose median step gives a rate in :data:`GUESS_RATE_HZ`, or None.
+
+    With ``rate_hz`` (the rate the user declared), the one unit whose rate is within
+    10 % of it instead: a column counting samples (step 1) at a declared 50 Hz fits none.
 
     >>> import numpy as np
     >>> time_unit_from_steps(np.arange(5) * 20.0), time_unit_from_steps(np.arange(5) * 0.01)
     ('ms', 's')
+    >>> time_unit_from_steps(np.arange(5) * 1.0, rate_hz=50.0) is None
+    True
     """
     if raw_time.shape[0] < 2:
         return None
@@ -253,6 +258,8 @@ def time_unit_from_steps(raw_time: FloatArray) -> str | None:
     if not step > 0:
         return None
     low, high = GUESS_RATE_HZ
+    if rate_hz is not None:
+        low, high = 0.9 * rate_hz, 1.1 * rate_hz
     fits = [unit for unit, divide in _TIME_DIVIDE.items() if low <= divide / step <= high]
     return fits[0] if len(fits) == 1 else None
 
