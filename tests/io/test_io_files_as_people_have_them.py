@@ -29,7 +29,9 @@ from spinecoach.io import (
     read_csv,
     read_fusion_csv,
     read_phyphox,
+    read_recording,
     read_sensor_logger,
+    write_recording,
 )
 from spinecoach.io.formats import UNKNOWN_START_UTC
 from spinecoach.io.guess import (
@@ -685,3 +687,18 @@ def test_a_sample_counter_named_time_does_not_fit_the_declared_rate(tmp_path: Pa
     lines = ["Time,AccX,AccY,AccZ"] + [f"{20 * k},0,0,1" for k in range(100)]
     rec = read_csv(_write(tmp_path, "\n".join(lines), "ms.csv"), rate_hz=50.0)
     assert rec.sensors["lower"].time_s[1] == 0.02
+
+
+def test_an_accelerometer_only_recording_with_its_report_survives_the_native_format(
+    tmp_path: Path,
+) -> None:
+    lines = ["t,ax,ay,az"] + [f"{k / 50!r},0,0.{k % 7},1" for k in range(20)]
+    lines.insert(5, lines[4])
+    rec = read_csv(_write(tmp_path, "\n".join(lines)), mapping="time=t,acc=ax,ay,az:g,gyr=none")
+    back = read_recording(write_recording(rec, tmp_path / "a.screc"))
+    assert back.equals(rec) and not back.sensors["lower"].has_gyroscope
+    assert (
+        cleaning_report(back)
+        == cleaning_report(rec)
+        == {"lower": {"duplicate_rows": 1, "repeated_timestamps": 0, "rows_read": 21}}
+    )
