@@ -171,11 +171,46 @@ def test_real_world_placements_span_l2_to_t10_and_leave_the_rest_alone() -> None
             assert 0.0 < float(rec.meta[f"{placement}_soft_tissue_peak_deg"]) <= 4.0
     assert -1.5 <= min(levels["upper"]) < -0.5 and 1.5 < max(levels["upper"]) <= 2.5
     assert min(levels["lower"]) >= 0.0 and max(levels["lower"]) <= 1.0
-    # Upper placement spread alone: the lower sensor and the truth are bit-identical.
+    # Upper placement spread alone: the lower sensor and the truth are bit-identical (the
+    # truth only gains the spine where the sensors sit).
     spread = replace(SensorErrorModel.realistic(), upper_level_up_max=2.5)
     a = simulate("cat-cow", seed=2, reps=2, scenario="protocol-free", sensor_errors=spread)
     b = simulate("cat-cow", seed=2, reps=2, scenario="protocol-free")
     assert a.sensors["lower"].equals(b.sensors["lower"])
-    assert a.truth is not None and b.truth is not None and a.truth.equals(b.truth)
+    assert a.truth is not None and b.truth is not None
+    assert list(a.truth.series) == [
+        *b.truth.series,
+        "lumbar_flexion_at_sensors_deg",
+        "pelvic_tilt_at_sensors_deg",
+    ]
+    for name, values in b.truth.series.items():
+        assert np.array_equal(a.truth.series[name], values, equal_nan=True)
     assert not a.sensors["upper"].equals(b.sensors["upper"])
     assert any(e.kind == EVENT_DISTRACTOR for e in a.truth.events)
+
+
+def test_truth_at_the_sensors_when_they_sit_elsewhere() -> None:
+    kwargs: dict[str, object] = {"seed": 4, "reps": 2, "scenario": "protocol-free"}
+    low = replace(IDEAL, upper_level_down_max=1.5)  # upper sensor between L2 and T12/L1
+    rec = simulate("flexion-extension", sensor_errors=low, **kwargs)  # type: ignore[arg-type]
+    plain = simulate("flexion-extension", sensor_errors=IDEAL, **kwargs)  # type: ignore[arg-type]
+    assert rec.truth is not None and plain.truth is not None
+    assert "lumbar_flexion_at_sensors_deg" not in plain.truth.series
+    for name, values in plain.truth.series.items():  # the truth itself is unchanged
+        assert np.array_equal(rec.truth.series[name], values, equal_nan=True)
+    level = float(rec.meta["upper_level_offset"])
+    assert -1.5 <= level < 0.0 and float(rec.meta["lower_level_offset"]) == 0.0
+    truth = rec.truth.series["lumbar_flexion_deg"]
+    at_sensors = rec.truth.series["lumbar_flexion_at_sensors_deg"]
+    # The sensor sees (1 + level/6) of the lumbar flexion (evenly shared curvature).
+    peak = int(np.argmax(truth))
+    assert truth[peak] > 30.0
+    assert at_sensors[peak] == pytest.approx((1 + level / LUMBAR_LEVELS) * truth[peak], rel=0.02)
+    assert np.array_equal(
+        rec.truth.series["pelvic_tilt_at_sensors_deg"], rec.truth.series["pelvic_tilt_deg"]
+    )
+    skin_only = SensorErrorModel.real_world(placement_spread=False)
+    assert not skin_only.spreads_placement and skin_only.soft_tissue_max_deg == 4.0
+    rec = simulate("hip-hinge", seed=1, reps=1, sets=1, sensor_errors=skin_only)
+    assert rec.truth is not None and "pelvic_tilt_at_sensors_deg" not in rec.truth.series
+    assert float(rec.meta["upper_level_offset"]) == 0.0

@@ -11,12 +11,25 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from spinecoach.conventions import EVENT_CALIBRATION_NEUTRAL, PLACEMENTS
+from spinecoach.conventions import EVENT_CALIBRATION_NEUTRAL, LOWER, PLACEMENTS, UPPER
 from spinecoach.errors import ConfigurationError
 from spinecoach.recording import Event, GroundTruth, Recording, SensorData
 from spinecoach.sim import quaternion as quat
-from spinecoach.sim.body import FloatArray, synthesize_body, truth_series
-from spinecoach.sim.sensors import SensorErrorModel, simulate_imu
+from spinecoach.sim.body import (
+    BodyMotion,
+    FloatArray,
+    segment_inclinations_deg,
+    synthesize_body,
+    truth_series,
+    window_mean,
+    wrap_deg,
+)
+from spinecoach.sim.sensors import (
+    SensorErrorModel,
+    placed_segment,
+    placement_level,
+    simulate_imu,
+)
 from spinecoach.sim.timeline import MotionPlan, PlannedEvent
 
 SIMULATOR_VERSION = "1"
@@ -91,6 +104,36 @@ def joint_lateral_bend_deg(pelvis: FloatArray, upper: FloatArray) -> FloatArray:
     return out
 
 
+LUMBAR_FLEXION_AT_SENSORS = "lumbar_flexion_at_sensors_deg"
+PELVIC_TILT_AT_SENSORS = "pelvic_tilt_at_sensors_deg"
+
+
+def at_sensor_series(
+    body: BodyMotion, levels: Mapping[str, float], neutral_window: tuple[float, float]
+) -> dict[str, FloatArray]:
+    """Truth of the spine where the sensors sit (placement spread, no skin motion).
+
+    ``lumbar_flexion_at_sensors_deg`` = upper − lower sagittal inclination of the skin
+    sites at ``levels`` (vertebral levels from T12/L1 and S1) and
+    ``pelvic_tilt_at_sensors_deg`` = the lower site's inclination, both relative to
+    their mean over ``neutral_window`` (s) like the truth: the best any estimator can do
+    from these sensors, while the truth stays the T12/L1 and sacral segments.
+    """
+    lower, _ = placed_segment(body, LOWER, levels[LOWER])
+    upper, _ = placed_segment(body, UPPER, levels[UPPER])
+    lower_sag, _ = segment_inclinations_deg(lower)
+    upper_sag, _ = segment_inclinations_deg(upper)
+    t = body.time_s
+
+    def from_neutral(x: FloatArray) -> FloatArray:
+        return wrap_deg(x - window_mean(t, x, neutral_window))
+
+    return {
+        LUMBAR_FLEXION_AT_SENSORS: from_neutral(wrap_deg(upper_sag - lower_sag)),
+        PELVIC_TILT_AT_SENSORS: from_neutral(lower_sag),
+    }
+
+
 def _measured(event: PlannedEvent, time_s: FloatArray, series: Mapping[str, FloatArray]) -> float:
     if event.measure is None:
         return float("nan")
@@ -129,6 +172,8 @@ def assemble_recording(
     ``neutral_window_s`` (s) is the window the truth angles are relative to (default:
     the plan's ``calibration-neutral`` event); ``placements`` the sensors simulated
     (each keeps its own seed stream, so a single sensor reads what it would in a pair).
+    With a placement spread (:attr:`SensorErrorModel.spreads_placement`) the truth also
+    holds :func:`at_sensor_series`.
     """
     if neutral_window_s is None:
         neutral = [e for e in plan.events if e.kind == EVENT_CALIBRATION_NEUTRAL]
@@ -177,6 +222,12 @@ def assemble_recording(
         )
         sensors[placement] = data
         all_meta.update(sensor_meta)
+    if sensor_errors.spreads_placement:
+        levels = {
+            p: placement_level(sensor_errors, p, s)
+            for p, s in zip(PLACEMENTS, sensor_seeds, strict=True)
+        }
+        series.update(at_sensor_series(body, levels, window))
     time_s = body.time_s
     del body  # the sampled body is no longer needed: free it before the truth is copied
     truth = GroundTruth.create(time_s, series, events)

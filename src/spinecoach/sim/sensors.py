@@ -205,7 +205,7 @@ class SensorErrorModel:
         return cls()
 
     @classmethod
-    def real_world(cls) -> SensorErrorModel:
+    def real_world(cls, *, placement_spread: bool = True) -> SensorErrorModel:
         """Sensors as people wear them: :meth:`realistic` plus placement and skin motion.
 
         Upper sensor anywhere from L2 (1.5 levels below T12/L1) to T10 (2.5 above), lower
@@ -215,9 +215,18 @@ class SensorErrorModel:
         forward bending); noisier, less tightly timed consumer sensors (other brands,
         Bluetooth timestamps: 2 ms jitter, 0.5 % of samples dropped).
 
+        A sensor away from T12/L1 or S1 measures a different part of the spine than the
+        truth (at L2 a quarter less lumbar flexion): recordings then also carry the truth
+        at the sensors (``*_at_sensors_deg``, see
+        :func:`~spinecoach.sim.assemble.at_sensor_series`). ``placement_spread=False``
+        keeps both sensors at their nominal sites (skin motion and sensor errors only).
+
         >>> SensorErrorModel.real_world().soft_tissue_max_deg
         4.0
+        >>> SensorErrorModel.real_world(placement_spread=False).spreads_placement
+        False
         """
+        spread = 1.0 if placement_spread else 0.0
         return replace(
             cls(),
             gyro_noise_dps=0.1,
@@ -227,20 +236,24 @@ class SensorErrorModel:
             soft_tissue_deg_per_deg=0.05,
             soft_tissue_wander=0.3,
             soft_tissue_max_deg=4.0,
-            upper_level_down_max=1.5,
-            upper_level_up_max=2.5,
-            lower_level_up_max=1.0,
+            upper_level_down_max=1.5 * spread,
+            upper_level_up_max=2.5 * spread,
+            lower_level_up_max=1.0 * spread,
+        )
+
+    @property
+    def spreads_placement(self) -> bool:
+        """Whether a sensor may sit away from its nominal site along the spine."""
+        return (
+            self.upper_level_down_max > 0
+            or self.upper_level_up_max > 0
+            or self.lower_level_up_max > 0
         )
 
     @property
     def changes_placement(self) -> bool:
         """Whether the placement spread or the soft-tissue artefact is on."""
-        return (
-            self.soft_tissue_max_deg > 0
-            or self.upper_level_down_max > 0
-            or self.upper_level_up_max > 0
-            or self.lower_level_up_max > 0
-        )
+        return self.soft_tissue_max_deg > 0 or self.spreads_placement
 
     @classmethod
     def ideal(cls) -> SensorErrorModel:
@@ -408,6 +421,27 @@ def soft_tissue_rotvec_deg(
     return out
 
 
+def _real_wear_rng(seed: np.random.SeedSequence) -> np.random.Generator:
+    stream = np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, _REAL_WEAR_STREAM))
+    return np.random.default_rng(stream)
+
+
+def _draw_level(rng: np.random.Generator, errors: SensorErrorModel, placement: str) -> float:
+    if placement == UPPER:
+        return float(rng.uniform(-errors.upper_level_down_max, errors.upper_level_up_max))
+    return float(rng.uniform(0.0, errors.lower_level_up_max))
+
+
+def placement_level(
+    errors: SensorErrorModel, placement: str, seed: np.random.SeedSequence
+) -> float:
+    """The level offset (vertebral levels, cranial +) :func:`simulate_imu` uses for the
+    sensor at ``placement`` with seed stream ``seed`` (0 without placement spread)."""
+    if not errors.changes_placement:
+        return 0.0
+    return _draw_level(_real_wear_rng(seed), errors, placement)
+
+
 def _real_wear(
     body: BodyMotion,
     placement: str,
@@ -415,12 +449,8 @@ def _real_wear(
     seed: np.random.SeedSequence,
 ) -> tuple[FloatArray, FloatArray, dict[str, str]]:
     """Segment orientation under the sensor (with the artefact) and site, plus meta."""
-    stream = np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, _REAL_WEAR_STREAM))
-    rng = np.random.default_rng(stream)
-    if placement == UPPER:
-        level = float(rng.uniform(-errors.upper_level_down_max, errors.upper_level_up_max))
-    else:
-        level = float(rng.uniform(0.0, errors.lower_level_up_max))
+    rng = _real_wear_rng(seed)
+    level = _draw_level(rng, errors, placement)
     orientation, site = placed_segment(body, placement, level)
     meta = {f"{placement}_level_offset": str(round(level, 6))}
     if errors.soft_tissue_max_deg > 0:
