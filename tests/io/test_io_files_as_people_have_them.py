@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from io_testdata import FUSION_FILE, OWN_HEADER, SHARED_DATA, fusion_text
 from test_io_phone import phyphox_files, sensor_logger_files, write_folder, write_zip
 
@@ -33,6 +35,7 @@ from spinecoach.io import (
     read_sensor_logger,
     write_recording,
 )
+from spinecoach.io.cleaning import drop_repeated_times
 from spinecoach.io.formats import UNKNOWN_START_UTC
 from spinecoach.io.guess import (
     guess_mapping,
@@ -702,3 +705,33 @@ def test_an_accelerometer_only_recording_with_its_report_survives_the_native_for
         == cleaning_report(rec)
         == {"lower": {"duplicate_rows": 1, "repeated_timestamps": 0, "rows_read": 21}}
     )
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    steps=st.lists(st.sampled_from([0, 0, 1, 2]), min_size=1, max_size=40),
+    values=st.lists(st.integers(0, 2), min_size=41, max_size=41),
+)
+def test_drop_repeated_times_keeps_the_first_of_every_run(
+    steps: list[int], values: list[int]
+) -> None:
+    time = np.concatenate([[0.0], np.cumsum(steps)]).astype(float)
+    rows = np.array(values[: len(time)], dtype=float)[:, None]
+    kept = drop_repeated_times(time, rows)
+    assert kept.backwards is None
+    assert np.all(np.diff(time[kept.keep]) > 0)
+    assert sorted(set(time.tolist())) == time[kept.keep].tolist()
+    first_of_run = np.concatenate([[True], np.diff(time) != 0])
+    assert kept.keep.tolist() == first_of_run.tolist()
+    counts = kept.counts
+    assert counts.rows_read == len(time)
+    assert counts.duplicate_rows + counts.repeated_timestamps == int(np.sum(~kept.keep))
+    same = [
+        rows[i, 0] == rows[np.flatnonzero(kept.keep[: i + 1])[-1], 0]
+        for i in np.flatnonzero(~kept.keep)
+    ]
+    assert counts.duplicate_rows == sum(same)
+    if len(time) > 1:
+        back = time.copy()
+        back[-1] = back[-2] - 1.0
+        assert drop_repeated_times(back, rows).backwards == len(time) - 1
