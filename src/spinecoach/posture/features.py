@@ -19,7 +19,8 @@ Feature columns (one row per second):
 ``gyr_rms``
     RMS of the angular-rate magnitude (deg/s), bias included (≈1 still)
 ``crossings``
-    mean-crossings of the acceleration magnitude per second (walking: twice the cadence)
+    crossings of the mean by the acceleration magnitude per second, after smoothing over
+    ±0.06 s and with hysteresis (walking: twice the cadence)
 ``q<i>_x/y/z``
     mean specific force of each quarter second (the calibration and the breath-paced
     cat-cow need more than one point per second)
@@ -53,6 +54,8 @@ QUARTERS: Final = slice(7, 19)
 GAIT0: Final = slice(19, 28)
 GAITLAG: Final = slice(28, 37)
 N_FEATURES: Final = 37
+#: Half-width (s) of the smoothing of the magnitude before its crossings are counted.
+SMOOTH_S: Final = 0.06
 #: Lag (s) of the quarter-step cross moment (a quarter of a step at ≈2 steps/s).
 GAIT_LAG_S: Final = 0.12
 
@@ -89,14 +92,27 @@ def second_features(
     out[have, ACC_STD] = np.sqrt(var[have])
     gyr2 = np.einsum("ij,ij->i", gyr_dps, gyr_dps)
     out[have, GYR_RMS] = np.sqrt(np.bincount(idx, weights=gyr2, minlength=n) / safe)[have]
-    positive = dev > 0
-    crossing = (positive[1:] != positive[:-1]) & (idx[1:] == idx[:-1])
-    crossings = np.bincount(idx[1:][crossing], minlength=n).astype(np.float64)
-    # Per second of data: scaled by the time the second's samples span (≈1 s), so a
-    # second cut short by a gap is comparable; depends on this second's samples only.
     seconds_index = np.arange(n)
     first = np.searchsorted(idx, seconds_index, side="left")
     last = np.searchsorted(idx, seconds_index, side="right") - 1
+    # Crossings of the magnitude smoothed over ±SMOOTH_S (inside the second: real sensors
+    # carry impact spikes and vibration well above the step rate), with hysteresis (a
+    # quarter of the smoothed SD each side of the mean), so noise is not counted.
+    cumulative = np.concatenate([[0.0], np.cumsum(mag)])
+    lo = np.maximum(np.searchsorted(time_s, time_s - SMOOTH_S, side="left"), first[idx])
+    hi = np.minimum(np.searchsorted(time_s, time_s + SMOOTH_S, side="right"), last[idx] + 1)
+    smooth = (cumulative[hi] - cumulative[lo]) / np.maximum(hi - lo, 1)
+    smooth_mean = np.bincount(idx, weights=smooth, minlength=n) / safe
+    smooth_dev = smooth - smooth_mean[idx]
+    smooth_sd = np.sqrt(np.bincount(idx, weights=smooth_dev * smooth_dev, minlength=n) / safe)
+    band = 0.25 * smooth_sd[idx]
+    level = np.where(smooth_dev > band, 1, np.where(smooth_dev < -band, -1, 0))
+    decided = level != 0
+    levels, owners = level[decided], idx[decided]
+    crossing = (levels[1:] != levels[:-1]) & (owners[1:] == owners[:-1])
+    crossings = np.bincount(owners[1:][crossing], minlength=n).astype(np.float64)
+    # Per second of data: scaled by the time the second's samples span (≈1 s), so a
+    # second cut short by a gap is comparable; depends on this second's samples only.
     several = count > 1
     span = np.ones(n)
     span[several] = time_s[last[several]] - time_s[first[several]]

@@ -75,9 +75,10 @@ class PostureSettings:
     forward sign needs (s)."""
     posture_sign_min_share: float = 0.75
     """The posture cue's votes must agree by at least this share."""
-    walking_acc_std_mps2: float = 0.5
+    walking_acc_std_mps2: float = 0.6
     """Acceleration-magnitude SD over the second above this (m/s²) may be walking
-    (quiet postures ≈0.02, walking at 1.3 m/s ≈1.4)."""
+    (quiet postures ≈0.02, walking at 1.3 m/s ≈1.4; real lower-back walks of
+    ../shared/data/mobgap: 0.4–2; 0.6 agrees best with their reference bouts)."""
     walking_crossings_per_s: tuple[float, float] = (2.0, 8.0)
     """Mean-crossings of the acceleration magnitude per second for walking: twice the
     step rate, steps at ≈1–4 /s (cadence 1.5–2.5 Hz typical)."""

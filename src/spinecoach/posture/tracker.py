@@ -61,6 +61,8 @@ _SITTING_CODES: Final = (CODE[SITTING_UPRIGHT], CODE[SITTING_SLOUCHED])
 MAX_CALIBRATION_READY_S: Final = 900.0
 #: Seconds held back while waiting for walking to find the neutral without calibration.
 MAX_HOLD_S: Final = 1800
+#: Seconds of context each side of a second for the walking decision (labels lag by it).
+WALK_CONTEXT_S: Final = 3
 DEFAULT_SLOUCH_DEG: Final = 15.0
 
 
@@ -148,7 +150,8 @@ class PostureTracker:
         self._plan = plan_from_events(self._annotations)
         if self._plan is not None and self._plan.ready_time_s > MAX_CALIBRATION_READY_S:
             self._plan = None
-        self._held: list[tuple[int, dict[str, FloatArray]]] = []
+        self._held: list[tuple[int, dict[str, FloatArray], NDArray[np.bool_]]] = []
+        self._raw_walk_tail = np.zeros(WALK_CONTEXT_S, dtype=np.bool_)
         self._held_seconds = 0
         self._learners = {p: ForwardLearner(self.settings) for p in self.placements}
         self._forward_resolved = False
@@ -303,9 +306,11 @@ class PostureTracker:
             # Wait for every sensor, but give up on one silent for max_wait_s.
             stop = min(known) if len(known) == len(limits) else start
             stop = max(stop, int(lead - self.settings.max_wait_s))
-        if stop <= start:
+        label_stop = stop if final else stop - WALK_CONTEXT_S
+        if label_stop <= start:
             return out
         block: dict[str, FloatArray] = {}
+        ahead: dict[str, FloatArray] = {}
         for p in self.placements:
             rows = np.full((stop - start, F.N_FEATURES), np.nan)
             rows[:, F.COUNT] = 0.0
@@ -315,14 +320,16 @@ class PostureTracker:
                 lo, hi = max(first, start), min(first + data.shape[0], stop)
                 if hi > lo:
                     rows[lo - start : hi - start] = data[lo - first : hi - first]
-                keep = data[max(0, stop - first) :]
-                self._rows[p] = (max(first, stop), keep) if keep.shape[0] else None
-            block[p] = rows
-        self._next = stop
+                keep = data[max(0, label_stop - first) :]
+                self._rows[p] = (max(first, label_stop), keep) if keep.shape[0] else None
+            block[p] = rows[: label_stop - start]
+            ahead[p] = rows[label_stop - start :]
+        self._next = label_stop
         self._check_units(block)
-        self._held.append((start, block))
-        self._held_seconds += stop - start
-        self._learn(start, block)
+        walking = self._walking_in_context(block, ahead)
+        self._held.append((start, block, walking))
+        self._held_seconds += label_stop - start
+        self._learn(start, block, walking)
         self._release_held(force=False, out=out)
         return out
 
@@ -348,17 +355,17 @@ class PostureTracker:
                 )
         self._units_checked = True
 
-    def _learn(self, start: int, block: dict[str, FloatArray]) -> None:
+    def _learn(self, start: int, block: dict[str, FloatArray], walking: NDArray[np.bool_]) -> None:
         """Feed the forward learners while the alignment is not settled from annotations."""
         if self._calibration in ("annotations",) or self._forward_resolved:
             return
         if self._calibration == "pending" and self._plan is not None:
             return
-        walking = self._walking(block)
         for p, rows in block.items():
             self._learners[p].add(start, rows, walking)
 
-    def _walking(self, block: dict[str, FloatArray]) -> NDArray[np.bool_]:
+    def _walking_raw(self, block: dict[str, FloatArray]) -> NDArray[np.bool_]:
+        """Seconds that look like steps on their own (whatever the orientation)."""
         s = self.settings
         ref = block[LOWER] if LOWER in block else block[UPPER]
         lo, hi = s.walking_crossings_per_s
@@ -370,6 +377,26 @@ class PostureTracker:
                 dtype=np.bool_,
             )
 
+    def _walking_in_context(
+        self, block: dict[str, FloatArray], ahead: dict[str, FloatArray]
+    ) -> NDArray[np.bool_]:
+        """Walking = step-like seconds closed over 1-s gaps (a turn, a stumble), then
+        trimmed by a second at each end (the first and last step of a bout are not yet
+        steady walking): each second looks :data:`WALK_CONTEXT_S` seconds back and ahead,
+        so labels lag the data by that much, the same in every batching."""
+        raw = self._walking_raw(block)
+        raw_ahead = self._walking_raw(ahead)
+        k = WALK_CONTEXT_S
+        pad = np.zeros(k - raw_ahead.shape[0], dtype=np.bool_)
+        seq = np.concatenate([self._raw_walk_tail, raw, raw_ahead, pad])
+        self._raw_walk_tail = np.concatenate([self._raw_walk_tail, raw])[-k:]
+        dilated = seq.copy()
+        dilated[1:-1] = seq[:-2] | seq[1:-1] | seq[2:]
+        closed = dilated.copy()
+        closed[2:-2] = dilated[1:-3] & dilated[2:-2] & dilated[3:-1]
+        walking = closed[2:-4] & closed[3:-3] & closed[4:-2]
+        return np.asarray(walking, dtype=np.bool_)
+
     def _resolve_alignment(self, force: bool) -> bool:
         """Settle the axes when possible; True once settled."""
         if self._calibration != "pending":
@@ -380,8 +407,8 @@ class PostureTracker:
             if self._calibrate_from_plan():
                 return True
             self._plan = None
-            for start, block in self._held:
-                self._learn(start, block)
+            for start, block, walking in self._held:
+                self._learn(start, block, walking)
         estimates = {
             p: self._learners[p].estimate(guess_axes=NOMINAL_AXES) for p in self.placements
         }
@@ -434,7 +461,7 @@ class PostureTracker:
 
     def _window_ups(self, placement: str, window: tuple[float, float]) -> FloatArray:
         ups = []
-        for start, block in self._held:
+        for start, block, _ in self._held:
             rows = block[placement]
             quarters = rows[:, F.QUARTERS].reshape(-1, 4, 3)
             times = start + np.arange(rows.shape[0])[:, None] + (np.arange(4) + 0.5) / 4.0
@@ -483,11 +510,13 @@ class PostureTracker:
             return
         self._relearn()
         held, self._held, self._held_seconds = self._held, [], 0
-        for start, block in held:
-            labelled = self._label(start, block)
+        for start, block, walking in held:
+            labelled = self._label(start, block, walking)
             self._after_label(labelled, out)
 
-    def _label(self, start: int, block: dict[str, FloatArray]) -> SecondBlock:
+    def _label(
+        self, start: int, block: dict[str, FloatArray], walking: NDArray[np.bool_]
+    ) -> SecondBlock:
         s = self.settings
         n = next(iter(block.values())).shape[0]
         inc: dict[str, FloatArray] = {}
@@ -502,7 +531,6 @@ class PostureTracker:
         lumbar = trunk - pelvis
         ref = pelvis if LOWER in inc else trunk
         ref_rows = block[LOWER] if LOWER in block else block[UPPER]
-        walking = self._walking(block)
         mean_tilt = np.nanmean(np.vstack(list(tilt.values())), axis=0) if tilt else nan
         previous = np.concatenate([[self._prev_ref], ref[:-1]])
         with np.errstate(invalid="ignore"):

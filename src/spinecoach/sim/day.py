@@ -599,10 +599,10 @@ def simulate_day(
 
 
 def _with_bends(rng: np.random.Generator, blocks: list[_Block], hours: float) -> list[_Block]:
-    """Deep-bend bouts (2–6 min of a 16 h day, at least 90 s) taken out of 2–4 standing
-    bouts of at least 3 min: the day keeps its length, standing around them stays."""
+    """Deep-bend bouts (2–6 min of a 16 h day, at least 60 s) taken out of 2–4 standing
+    bouts of at least 100 s: the day keeps its length, standing around them stays."""
     time_scale = hours / NOMINAL_DAY_H
-    standing = [i for i, b in enumerate(blocks) if b.kind == "standing" and b.seconds >= 180.0]
+    standing = [i for i, b in enumerate(blocks) if b.kind == "standing" and b.seconds >= 100.0]
     count = min(len(standing), int(rng.integers(2, 5)))
     chosen = sorted(int(i) for i in rng.permutation(standing)[:count])
     out: list[_Block] = []
@@ -610,7 +610,7 @@ def _with_bends(rng: np.random.Generator, blocks: list[_Block], hours: float) ->
         if i not in chosen:
             out.append(block)
             continue
-        bend_s = min(max(_minutes(rng, 2.0, 6.0) * time_scale, 90.0), 0.6 * block.seconds)
+        bend_s = min(max(_minutes(rng, 2.0, 6.0) * time_scale, 60.0), 0.6 * block.seconds)
         before = 0.5 * (block.seconds - bend_s)
         out += [
             _Block("standing", before),
