@@ -225,6 +225,7 @@ def test_reps_follow_each_other_without_a_pause(
 
 def test_rep_durations_and_holds(free_sessions: list[tuple[str, Recording]]) -> None:
     durations = []
+    held = 0
     for technique, rec in free_sessions:
         reps = _events(rec, EVENT_REP)
         for rep in reps:
@@ -232,12 +233,14 @@ def test_rep_durations_and_holds(free_sessions: list[tuple[str, Recording]]) -> 
             durations.append(rep.end_s - rep.start_s)
             assert math.isfinite(rep.value)
         holds = _events(rec, EVENT_HOLD)
-        if technique.startswith("cat-cow"):
-            assert holds == []  # cat-cow prescribes no hold
+        if technique in ("cat-cow", "cat-cow-seated", "hip-hinge"):
+            assert holds == []  # no hold is prescribed
         for hold in holds:
             rep = next(r for r in reps if r.start_s <= hold.start_s < r.end_s)
             assert hold.end_s <= rep.end_s + 1e-9
             assert hold.end_s - hold.start_s <= 0.4 * (rep.end_s - rep.start_s) + 1e-6
+            held += 1
+    assert held >= 3  # some prescribed holds are made, shortened
     assert min(durations) < 2.0 and max(durations) > 3.5  # the whole range is used
 
 

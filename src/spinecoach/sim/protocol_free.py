@@ -11,6 +11,9 @@ Design choices
     * A rep's duration ``D`` (holds included) is drawn in ``rep_duration_s``: with the
       profile's ``tempo_scale`` t, ``D = low + (high − low)·u^(1/t)`` (u uniform), so a
       quick profile (t < 1) is skewed toward short reps and every rep stays in range.
+    * Holds are made only where the technique prescribes one (pelvic tilt 3 s,
+      flexion-extension 5 s in flexion and 3 s in extension); hip hinge and cat-cow have
+      none.
     * Flexion-extension goes neutral → flexion → extension → neutral without stopping at
       neutral in between (continuous); pelvic tilt and hip hinge go out and back.
       Cat-cow is one breath cycle per rep (inhale 40–50 % of ``D``, cow on the inhale,
@@ -162,11 +165,9 @@ def _hip_hinge_rep(tl: Timeline, perf: Performer, neutral: Pose, scenario: Scena
     lumbar = perf.uniform(-4.0, 4.0)  # spine kept long: well under 10°
     target = neutral.moved(pelvis_deg=hinge, lumbar_deg=lumbar, **perf.wobble())
     rep_s = rep_duration_s(perf, scenario)
-    (hold,) = _holds(perf, scenario, (1.0,), rep_s)
-    out_s, back_s = _phases(perf, rep_s - hold, (0.45, 0.55))
+    out_s, back_s = _phases(perf, rep_s, (0.45, 0.55))  # no hold is prescribed
     start = tl.now
     tl.move(out_s, target)
-    _hold_if(tl, hold, "hinge")
     tl.move(back_s, neutral)
     _record_rep(tl, HIP_HINGE, start, [])
 
