@@ -753,6 +753,12 @@ def _validate_posture(
     bouts = report["bout_error_s"]
     assert isinstance(bouts, dict)
     table.add_row("per-minute posture accuracy", f"{report['posture_accuracy']:.1%}", ">= 95 %")
+    per_class = report.get("per_class_accuracy", {})
+    minutes = report.get("per_class_minutes", {})
+    assert isinstance(per_class, dict) and isinstance(minutes, dict)
+    for name, value in per_class.items():
+        if minutes.get(name):
+            table.add_row(f"  {name} ({minutes[name]} min)", f"{value:.1%}", ">= 95 %")
     table.add_row(
         "sitting-bout error median / max (s)",
         f"{bouts['median']:.1f} / {bouts['max']:.1f}",
@@ -784,12 +790,22 @@ def posture_command(
         ),
     ] = False,
     database: DatabaseOption = None,
+    labels: Annotated[
+        Path | None,
+        typer.Option(
+            "--labels",
+            metavar="CSV",
+            help="Write the per-second labels here (time_s, label, trusted 1/0).",
+        ),
+    ] = None,
 ) -> None:
-    """The all-day posture summary: time lying, sitting (upright / slouched), standing and
-    walking, the slouched share of sitting, sitting bouts and the longest, breaks, desk
-    breaks (seated cat-cow) and whether the data can be trusted. See docs/posture.md.
+    """The all-day posture summary: time lying, sitting (upright / slouched), standing,
+    walking and bending, the slouched share of sitting, sitting bouts and the longest,
+    breaks, desk breaks (seated cat-cow) and whether the data can be trusted. One sensor
+    on a belt or a phone in a waist pouch works in any orientation (up and forward are
+    learnt from the wear). See docs/posture.md.
 
-    Example: spinecoach posture day.screc --plot day.png --save
+    Example: spinecoach posture day.screc --plot day.png --labels day-labels.csv --save
     """
     with _errors(), _steps(2 if plot else 1, quiet=as_json) as step:
         step("analysing the day")
@@ -802,6 +818,9 @@ def posture_command(
     summary = result.summary()
     if plot:
         summary["plot"] = str(plot)
+    if labels:
+        with _errors():
+            summary["labels"] = str(result.write_labels(labels))
     if save:
         with _errors():
             summary["saved"] = _save_posture(result, path, database)
@@ -828,6 +847,8 @@ def posture_command(
     out_console.print(f"slouch measure: {result.trust.slouch_measure}")
     if plot:
         out_console.print(f"plot: {plot}")
+    if labels:
+        out_console.print(f"per-second labels: {labels}")
     if save:
         saved = summary["saved"]
         out_console.print(

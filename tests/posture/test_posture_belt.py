@@ -157,3 +157,18 @@ def test_mobgap_walking_agreement(name: str, rate_hz: float) -> None:
 #: Issue 13 asks for 0.90; measured 0.88–0.90 (see docs/posture.md): the gate holds what
 #: is reached so that a regression fails, and the shortfall is reported, not hidden.
 GATE_MOBGAP = 0.88
+
+
+def test_bending_minutes_are_stored_with_the_transitions() -> None:
+    """The store has no bending column: its seconds go with the transitions, and a
+    minute with bending saves instead of being refused as an unknown class."""
+    from datetime import UTC, datetime
+
+    from spinecoach.posture.model import MinuteSummary
+    from spinecoach.store.posture import rows_from_analysis
+
+    minute = MinuteSummary(
+        0.0, {"bending": 20, "transition": 3, "standing": 37}, 0, 0, 0, 0, True, 1
+    )
+    rows, _ = rows_from_analysis([minute], [], datetime(2026, 1, 1, tzinfo=UTC))
+    assert rows[0].seconds == {"transition": 23.0, "standing": 37.0}

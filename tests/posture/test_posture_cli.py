@@ -80,3 +80,42 @@ def test_docstring_examples(name: str) -> None:
     result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
     assert result.failed == 0
     assert result.attempted > 0
+
+
+def test_posture_labels_csv_of_a_belt_sensor(tmp_path: Path) -> None:
+    """Issue 13: ``--labels`` writes the per-second labels of a turned belt sensor (no
+    calibration annotations: up and forward learnt), matching the truth."""
+    from dataclasses import replace
+
+    import numpy as np
+
+    from spinecoach.posture.validation import _truth_seconds
+    from spinecoach.sim.activities import BeltWear
+
+    rec = simulate_day(6, hours=2.0, rate_hz=25.0, wear=BeltWear(turn_deg=90.0), bends=True)
+    rec = replace(rec, events=())
+    path = write_recording(rec, tmp_path / "belt.screc")
+    out = tmp_path / "labels.csv"
+    result = runner.invoke(app, ["posture", str(path), "--labels", str(out), "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["labels"] == str(out)
+    lines = out.read_text().splitlines()
+    assert lines[0] == "time_s,label,trusted"
+    rows = [line.split(",") for line in lines[1:]]
+    assert len(rows) == 2 * 3600 + 1
+    time_s = np.array([float(r[0]) for r in rows])
+    assert np.array_equal(time_s, np.arange(time_s.size))
+    coarse = {"sitting-upright": "sitting", "sitting-slouched": "sitting"}
+    detected = np.array([coarse.get(r[1], r[1]) for r in rows])
+    assert rec.truth is not None
+    truth, _ = _truth_seconds(rec.truth, time_s)
+    compared = np.isin(truth, ["sitting", "standing", "walking", "lying"])
+    assert float(np.mean(detected[compared] == truth[compared])) >= 0.9
+    assert all(r[2] == "1" for r in rows[: len(rows) - 1])
+
+
+def test_posture_labels_to_an_unwritable_path(day_file: Path, tmp_path: Path) -> None:
+    target = tmp_path / "missing-folder" / "labels.csv"
+    result = runner.invoke(app, ["posture", str(day_file), "--labels", str(target)])
+    assert result.exit_code != 0
+    assert "cannot write the labels" in result.output

@@ -63,6 +63,28 @@ class PostureResult:
         """The per-second class names."""
         return [POSTURE_CLASSES[int(c)] for c in self.timeline.code]
 
+    def write_labels(self, path: str | os.PathLike[str]) -> Path:
+        """Write the per-second labels as CSV: ``time_s`` (start of the second, s since
+        the recording start), ``label`` (a class of :data:`POSTURE_CLASSES`) and
+        ``trusted`` (1/0: data present and the sensor alignment known). Returns the path.
+        """
+        out = Path(path)
+        tl = self.timeline
+        lines = ["time_s,label,trusted"]
+        lines += [
+            f"{t:g},{POSTURE_CLASSES[int(c)]},{int(bool(ok))}"
+            for t, c, ok in zip(
+                tl.start_s.tolist(), tl.code.tolist(), tl.trusted.tolist(), strict=True
+            )
+        ]
+        try:
+            out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        except OSError as error:
+            raise ConfigurationError(
+                f"cannot write the labels to {out}: {error.strerror}; choose a writable path"
+            ) from error
+        return out
+
     def summary(self) -> dict[str, object]:
         """The day summary (what ``spinecoach posture --json`` prints)."""
         counts = np.bincount(self.timeline.code, minlength=len(POSTURE_CLASSES))

@@ -91,7 +91,7 @@ def rows_from_analysis(
     minute_rows = [
         MinuteRow(
             origin + timedelta(seconds=m.start_s),
-            {label.replace("-", "_"): float(n) for label, n in m.seconds.items()},
+            _stored_seconds(m.seconds),
             lumbar_flexion_deg=m.mean_lumbar_flexion_deg,
             trunk_inclination_deg=m.mean_trunk_inclination_deg,
             trusted=m.trusted,
@@ -107,6 +107,20 @@ def rows_from_analysis(
         for b in bouts
     ]
     return minute_rows, bout_rows
+
+
+#: Analysis classes without a column of their own: a deep forward bend (issue 13) is
+#: stored with the transitions (movement between postures, not counted by the day views)
+#: until the store grows a ``bending_s`` column.
+STORED_AS = {"bending": "transition"}
+
+
+def _stored_seconds(seconds: Mapping[str, int | float]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for label, n in seconds.items():
+        name = STORED_AS.get(label, label).replace("-", "_")
+        out[name] = out.get(name, 0.0) + float(n)
+    return out
 
 
 def _utc(value: datetime, name: str) -> datetime:
