@@ -6,8 +6,9 @@ sensor's segment frame from the movement itself:
 
 neutral
     The quietest short stretch near the start: the earliest run of at least
-    ``neutral_min_s`` (0.3 s) in the first ``neutral_search_s`` in which every sensor is
-    still (gyroscope under ``still_gyr_dps``, acceleration within ``still_acc_mps2`` of
+    ``neutral_min_s`` (0.2 s) in the first ``neutral_search_s``, within
+    ``neutral_drift_deg`` of the posture the recording starts in (a held end of a bend is
+    still too, but it is not the neutral), in which every sensor is still (gyroscope under ``still_gyr_dps``, acceleration within ``still_acc_mps2`` of
     gravity; without a gyroscope, the accelerometer steady), extended while still up to
     ``neutral_max_s``. Failing that, the quietest 0.3 s there (``"quietest"``); failing
     that, a robust estimate over the session: the median up vector of its quietest fifth
@@ -16,7 +17,7 @@ neutral
 sagittal axis
     While the person moves, earth-up swings in the sensor frame. Its displacement away from
     the neutral Y is measured in every horizontal direction; the direction of the largest
-    one-sided, asymmetric excursion (``fwd(φ) - 0.5 fwd(φ + 180°)``) is the sagittal plane:
+    one-sided, asymmetric excursion (``fwd(φ) - fwd(φ + 180°)``) is the sagittal plane:
     a forward bend goes much further than its backward counterpart, while a lateral bend
     goes equally far to both sides and an axial rotation does not tilt at all, so neither
     wins. This is the gravity picture of the gyroscope's dominant rotation axis, and it
@@ -31,8 +32,9 @@ sign
     cat-cow).
 
 The decision is causal and taken once: at check times every ``check_every_s`` after the
-start, from the data up to that time, as soon as the evidence is clear (an asymmetric
-excursion of at least ``early_excursion_deg`` seen and every sensor moved), else at
+start, from the data up to that time, as soon as the evidence is clear (two completed
+excursions of at least ``early_excursion_deg`` in the same direction, the opposite way
+at most ``early_asymmetry`` as far), else at
 ``axis_window_s`` after the start, else at the end of the data. Batch and streaming take
 the same decision on the same data; the streaming tracker holds its frames back until then
 and emits them all, so the angles cover the recording from its first sample.
@@ -122,10 +124,11 @@ TECHNIQUE_PRIORS: Final[dict[str, MovementPrior]] = {
 class AutoCalibrationSettings:
     """Thresholds of the protocol-free calibration (s, deg/s, m/s², deg)."""
 
-    skip_s: float = 0.2  # the AHRS start-up
+    skip_s: float = 0.0  # the AHRS starts from gravity (motion.fusion)
     neutral_search_s: float = 10.0
-    neutral_min_s: float = 0.3
+    neutral_min_s: float = 0.2
     neutral_max_s: float = 2.0
+    neutral_drift_deg: float = 10.0  # a neutral is near the posture the recording starts in
     still_gyr_dps: float = 8.0
     still_acc_mps2: float = 0.8
     still_acc_sd_mps2: float = 0.15  # accelerometer-only: per-axis SD within a bin
@@ -198,6 +201,34 @@ class AxisEstimate:
     sideways_deg: float
     time_s: FloatArray
     theta_raw: FloatArray
+    basis: tuple[FloatArray, FloatArray] | None = None
+    h: FloatArray | None = None  # (n, 2) up displacement in ``basis``
+
+    def follow(
+        self, time_s: FloatArray, theta_deg: FloatArray, coupling: int, step_deg: float
+    ) -> tuple[FloatArray, float] | None:
+        """The mediolateral axis along which this sensor's tilt correlates best with another
+        sensor's sagittal angle (same way when ``coupling`` is +1), and that correlation."""
+        if self.basis is None or self.h is None or self.h.shape[0] < 5 or time_s.shape[0] < 5:
+            return None
+        other = np.interp(self.time_s, time_s, theta_deg)
+        if float(np.std(other)) < 1e-6:
+            return None
+        # The direction of largest covariance with the other angle (a regression, not
+        # the largest correlation: any direction near the plane correlates almost fully).
+        h = self.h - self.h.mean(axis=0)
+        o = other - other.mean()
+        c = coupling * (h.T @ o)
+        if float(np.linalg.norm(c)) < 1e-12:
+            return None
+        e1, e2 = self.basis
+        u = _unit(c[0] * e1 + c[1] * e2)
+        d = self.h @ np.array([u @ e1, u @ e2])
+        d = d - d.mean()
+        denom = float(np.sqrt((d @ d) * (o @ o)))
+        r = coupling * float(d @ o) / denom if denom > 0 else 0.0
+        z = _unit(np.cross(-u, self.y_axis))
+        return z, r
 
 
 @dataclass(frozen=True, eq=False)
@@ -248,6 +279,29 @@ def _bin_scores(
     return still, score
 
 
+def _near_start(
+    stream: SensorStream, edges: FloatArray, settings: AutoCalibrationSettings
+) -> NDArray[np.bool_]:
+    """Per bin: is the sensor within ``neutral_drift_deg`` of its posture at the start?
+
+    A still moment after the person has moved away from where they started (the held end
+    of a bend, the bottom of a lift) is not their neutral."""
+    n_bins = edges.shape[0] - 1
+    near = np.zeros(n_bins, dtype=np.bool_)
+    t = stream.time_s
+    if t.size == 0:
+        return near
+    first = t <= t[0] + settings.bin_s
+    start_up = _unit(stream.up[first].mean(axis=0))
+    idx = np.searchsorted(t, edges, side="left")
+    cos_max = float(np.cos(np.radians(settings.neutral_drift_deg)))
+    for b in range(n_bins):
+        lo, hi = int(idx[b]), int(idx[b + 1])
+        if hi > lo:
+            near[b] = float(_unit(stream.up[lo:hi].mean(axis=0)) @ start_up) >= cos_max
+    return near
+
+
 def find_neutral(
     streams: Mapping[str, SensorStream],
     t0: float,
@@ -268,8 +322,9 @@ def find_neutral(
         score = np.zeros(n_bins)
         for stream in streams.values():
             s_still, s_score = _bin_scores(stream, edges, settings)
-            still &= s_still
-            score = np.maximum(score, s_score)
+            near = _near_start(stream, edges, settings)
+            still &= s_still & near
+            score = np.maximum(score, np.where(near, s_score, np.inf))
         run = 0
         for b in range(n_bins):
             run = run + 1 if still[b] else 0
@@ -297,7 +352,8 @@ def find_neutral(
         return None
     # A robust estimate over the session: its quietest fifth (0.1 s bins).
     start = t0 + settings.skip_s
-    n_bins = int(np.floor((t_cut - start) / settings.bin_s + 1e-9))
+    t_end = min(t_cut, max(float(s.time_s[-1]) for s in streams.values() if s.time_s.size))
+    n_bins = int(np.floor((t_end - start) / settings.bin_s + 1e-9))
     if n_bins < 1:
         return None
     edges = np.asarray(start + settings.bin_s * np.arange(n_bins + 1), dtype=np.float64)
@@ -359,7 +415,7 @@ def estimate_axis(
     fwd = np.clip(np.percentile(d, 99.0, axis=1), 0.0, None)
     half = phi.shape[0] // 2
     back = np.roll(fwd, -half)
-    best = int(np.argmax(fwd - 0.5 * back))
+    best = int(np.argmax(fwd - back))
     u = np.cos(phi[best]) * e1 + np.sin(phi[best]) * e2  # where up moves in the excursion
     excursion = float(np.degrees(np.arcsin(min(1.0, fwd[best]))))
     opposite = float(np.degrees(np.arcsin(min(1.0, back[best]))))
@@ -374,7 +430,15 @@ def estimate_axis(
     theta = np.degrees(np.arctan2(-(up @ x_raw), up @ y))
     asym = opposite / excursion if excursion > 1e-9 else 1.0
     return AxisEstimate(
-        y, z_raw, excursion, float(min(1.0, asym)), sideways, time_s, np.asarray(theta)
+        y,
+        z_raw,
+        excursion,
+        float(min(1.0, asym)),
+        sideways,
+        time_s,
+        np.asarray(theta),
+        (e1, e2),
+        np.column_stack([h1, h2]),
     )
 
 
@@ -438,7 +502,8 @@ def decide_movement_calibration(
             f"of the {missing} sensor; declare a window inside the recording (--neutral "
             "START:END)"
         )
-    move_from = neutral.end_s if neutral.quality != "session" else t0
+    # Every movement counts, before the neutral window as well as after it.
+    move_from = t0 - 1e-9
     estimates: dict[str, AxisEstimate] = {}
     for placement, stream in data.items():
         y = ups[placement]
@@ -452,32 +517,34 @@ def decide_movement_calibration(
         estimates, key=lambda p: estimates[p].excursion_deg * (1.0 - estimates[p].asymmetry)
     )
     a = estimates[anchor]
+    # Two completed excursions: one could be the first half of a symmetric movement.
     clear = (
         a.excursion_deg >= settings.early_excursion_deg
         and a.asymmetry <= settings.early_asymmetry
-        and (
-            all(e.excursion_deg >= settings.early_other_deg for e in estimates.values())
-            or _excursions(a.theta_raw, a.excursion_deg) >= 2
-        )
+        and _excursions(a.theta_raw, a.excursion_deg) >= 2
     )
     if not final and not clear:
         return None
     signs: dict[str, int] = {anchor: prior.sign(anchor)}
     sign_conf: dict[str, float] = {anchor: float(np.clip((1.0 - a.asymmetry) / 0.5, 0.0, 1.0))}
     details: dict[str, dict[str, float | str]] = {}
+    followed: dict[str, FloatArray] = {}
     for placement, e in estimates.items():
         if placement == anchor:
             continue
         own = float(np.clip((1.0 - e.asymmetry) / 0.5, 0.0, 1.0))
-        r = _correlation(e.time_s, e.theta_raw, a.time_s, signs[anchor] * a.theta_raw)
-        if e.excursion_deg >= 5.0 and e.asymmetry <= 0.6 and own >= abs(r):
+        follow = e.follow(a.time_s, signs[anchor] * a.theta_raw, prior.coupling, 2.0)
+        if follow is not None and follow[1] >= 0.6 and follow[1] >= own:
+            # Its tilt follows the anchor's sagittal angle: the same plane, and the
+            # prior's coupling gives the sign.
+            followed[placement] = follow[0]
+            signs[placement] = 1
+            sign_conf[placement] = float(np.clip(follow[1] / 0.8, 0.0, 1.0))
+            details[placement] = {"sign_from": f"follows the {anchor} sensor (r={follow[1]:.2f})"}
+        elif e.excursion_deg >= 5.0 and e.asymmetry <= 0.6:
             signs[placement] = prior.sign(placement)
             sign_conf[placement] = own
             details[placement] = {"sign_from": "own excursion"}
-        elif abs(r) >= 0.3:
-            signs[placement] = prior.coupling * (1 if r > 0 else -1)
-            sign_conf[placement] = float(np.clip(abs(r) / 0.6, 0.0, 1.0))
-            details[placement] = {"sign_from": f"coupling with the {anchor} sensor (r={r:.2f})"}
         else:
             signs[placement] = prior.sign(placement)
             sign_conf[placement] = min(own, 0.3)
@@ -492,7 +559,10 @@ def decide_movement_calibration(
             confidence[placement] = 0.1
             details[placement]["sign_from"] = "nominal mounting (the sensor hardly moved)"
         else:
-            axes[placement] = axes_from(e.y_axis, signs[placement] * e.z_raw)
+            z = followed.get(placement)
+            axes[placement] = axes_from(
+                e.y_axis, z if z is not None else signs[placement] * e.z_raw
+            )
             axis_q = float(np.clip((e.excursion_deg - 2.0) / 6.0, 0.0, 1.0))
             confidence[placement] = min(neutral.confidence, axis_q, sign_conf[placement])
         details[placement].update(
@@ -508,7 +578,7 @@ def decide_movement_calibration(
     return MovementCalibration(
         axes=axes,
         neutral=neutral,
-        movement_s=(float(move_from), float(t_cut)),
+        movement_s=(float(t0), float(min(t_cut, max(float(s.time_s[-1]) for s in data.values())))),
         decided_at_s=float(t_cut),
         confidence=round(overall, 2),
         sensor_confidence={p: round(c, 2) for p, c in confidence.items()},

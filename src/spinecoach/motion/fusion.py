@@ -26,6 +26,15 @@ carry ``FLAG_SETTLING``: their inclination rests on a few accelerometer samples,
 include the movement's own acceleration. Rotation about the vertical during the hole is
 lost (it cannot be seen without a magnetometer).
 
+Start. The orientation starts from the first accelerometer sample (the smallest rotation
+onto gravity) rather than Fusion's identity, and Fusion's 3 s start-up ramp is skipped:
+real people move about a second after the recording starts, before the ramp has pulled an
+identity start onto gravity (and its high gain follows the movement's own accelerations),
+and the protocol-free calibration takes its neutral from those first tenths of a second.
+
+Accelerometer only. A sensor without gyroscope (NaN readings) gets earth-up from a 1.5 Hz
+low-pass of the accelerometer (:class:`AccelerometerUp`), flagged ``FLAG_ACCEL_ONLY``.
+
 Units: gyroscope deg/s, accelerometer m/s² (converted to g for Fusion here, once),
 magnetometer µT.
 
@@ -229,6 +238,14 @@ def reseed_quaternion(previous: FloatArray, acc_g: FloatArray) -> FloatArray:
     )
 
 
+def _start_from_gravity(ahrs: imufusion.Ahrs, acc: FloatArray) -> None:
+    """Start at the first accelerometer sample's inclination, without Fusion's start-up
+    ramp (its high gain would follow the movement's own accelerations for 3 s)."""
+    if np.isfinite(acc).all() and float(np.linalg.norm(acc)) > 1e-6:
+        ahrs.set_quaternion(quaternion_from_up(np.asarray(acc, dtype=np.float64)))
+        ahrs.skip_startup()
+
+
 def _restart_after_gap(ahrs: imufusion.Ahrs, acc_g: FloatArray) -> None:
     """Forget the orientation's history at a gap and re-seed it (see the module notes)."""
     seed = reseed_quaternion(np.asarray(ahrs.get_quaternion(), dtype=np.float64), acc_g)
@@ -399,6 +416,8 @@ def fusion_quaternions(sensor: SensorData, settings: FusionSettings) -> FloatArr
             out[i] = lowpass.update(t, a)
         return out
     ahrs, bias = _make_filters(rate, settings)
+    if n:
+        _start_from_gravity(ahrs, sensor.acc_mps2[0])
     periods = sample_periods(sensor.time_s, rate)
     irregular = set(np.flatnonzero(periods != 1).tolist())
     gaps = set(np.flatnonzero(gaps_before(sensor.time_s, settings.max_gap_s)).tolist())
@@ -504,8 +523,11 @@ class SensorFusion:
         )
         raw = np.asarray(gyr_dps, dtype=np.float64)
         acc_raw = np.asarray(acc_mps2, dtype=np.float64)
-        if self._first_sample and not np.isfinite(raw).any():
-            self.accel_only = AccelerometerUp(rate_hz=self.rate_hz, settings=self.settings)
+        if self._first_sample:
+            if not np.isfinite(raw).any():
+                self.accel_only = AccelerometerUp(rate_hz=self.rate_hz, settings=self.settings)
+            else:
+                _start_from_gravity(self._ahrs, acc_raw)
         self._first_sample = False
         if self.accel_only is not None:
             return self.accel_only.update(time_s, acc_raw)
