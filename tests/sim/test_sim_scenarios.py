@@ -10,6 +10,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from scipy.spatial.transform import Rotation
 
 from spinecoach.conventions import (
     AXIAL_ROTATION,
@@ -108,6 +109,9 @@ def free_sessions() -> list[tuple[str, Recording]]:
         ({"placements": ("lower", "lower")}, "placements must name one or both sensors"),
         ({"placements": "lower"}, "placements must name one or both sensors"),
         ({"profile": "sprinter"}, "use one of typical, stiff, .*, continuous, fast, stiff-fast"),
+        ({"mount_rotation": {"middle": [0, 0, 0, 1]}}, "unknown placement 'middle'; use lower"),
+        ({"mount_rotation": [0, 0, 1]}, r"must be a scipy Rotation or a quaternion \[x, y, z, w\]"),
+        ({"mount_rotation": {"upper": "up"}}, r"mount_rotation\['upper'\] must be a scipy"),
     ],
 )
 def test_bad_options_name_the_option_and_the_fix(kwargs: dict[str, object], message: str) -> None:
@@ -383,6 +387,29 @@ def test_single_lower_sensor_reads_what_it_reads_in_a_pair() -> None:
     assert list(upper_only.sensors) == ["upper"]
 
 
+def test_sensors_turned_on_the_skin() -> None:
+    kwargs: dict[str, object] = {
+        "seed": 3,
+        "reps": 2,
+        "scenario": "protocol-free",
+        "sensor_errors": IDEAL,
+        "rate_hz": 25.0,
+    }
+    plain = simulate("cat-cow-seated", **kwargs)  # type: ignore[arg-type]
+    flipped = simulate(
+        "cat-cow-seated",
+        mount_rotation={"lower": Rotation.from_euler("x", 180.0, degrees=True)},
+        **kwargs,  # type: ignore[arg-type]
+    )
+    assert flipped.sensors["upper"].equals(plain.sensors["upper"])
+    # Turned half a turn about its own x axis: y and z read the other way round.
+    expected = plain.sensors["lower"].acc_mps2 * np.array([1.0, -1.0, -1.0])
+    assert np.allclose(flipped.sensors["lower"].acc_mps2, expected, atol=1e-9)
+    assert "lower_mount_extra_rotation_xyzw" in flipped.meta
+    both = simulate("cat-cow-seated", mount_rotation=[0.0, 0.0, 1.0, 0.0], **kwargs)  # type: ignore[arg-type]
+    assert not both.sensors["upper"].equals(plain.sensors["upper"])
+
+
 @pytest.mark.parametrize("rate_hz", [25.0, 50.0])
 @pytest.mark.parametrize(("technique", "position"), CASES)
 def test_low_rates_work(technique: str, position: str | None, rate_hz: float) -> None:
@@ -462,6 +489,17 @@ def test_suite_spans_techniques_positions_rates_profiles_and_sensors() -> None:
     assert len(cases) == 60
     assert protocol_free_suite(200, seed=0)[:60] == cases
     assert protocol_free_suite(60, seed=1) != cases
+    assert not any("mount_rotation" in c for c in cases)
+    turned = protocol_free_suite(60, seed=0, axis_conventions=True)
+    assert [(c.technique, c.seed, c["rate_hz"], c.placements) for c in turned] == [
+        (c.technique, c.seed, c["rate_hz"], c.placements) for c in cases
+    ]
+    mounts = [tuple(c["mount_rotation"]["upper"]) for c in turned]
+    assert len(set(mounts)) > 10  # many of the 24 axis conventions
+    for quat in mounts:  # axis-aligned: every column of the matrix is ± a unit axis
+        matrix = Rotation.from_quat(quat).as_matrix()
+        assert np.allclose(np.sort(np.abs(matrix), axis=0), [[0, 0, 0], [0, 0, 0], [1, 1, 1]])
+    assert simulate(**turned[1]).meta["upper_mount_extra_rotation_xyzw"]
     assert {c.technique for c in cases} == set(TECHNIQUES)
     assert {c.kwargs.get("position") for c in cases if c.technique == "flexion-extension"} == {
         "standing",
@@ -505,6 +543,7 @@ def test_suite_spans_techniques_positions_rates_profiles_and_sensors() -> None:
         ({"n_sessions": 3, "scenario": "nope"}, "unknown scenario 'nope'"),
         ({"n_sessions": 3, "sensor_errors": "ideal"}, "sensor_errors must be a SensorErrorModel"),
         ({"n_sessions": 3, "single_sensor_share": 2.0}, "single_sensor_share must be a number"),
+        ({"n_sessions": 3, "axis_conventions": 1}, "axis_conventions must be True or False"),
     ],
 )
 def test_bad_suite_arguments(kwargs: dict[str, object], message: str) -> None:

@@ -10,6 +10,7 @@ import math
 from collections.abc import Mapping
 
 import numpy as np
+from scipy.spatial.transform import Rotation
 
 from spinecoach.conventions import EVENT_CALIBRATION_NEUTRAL, LOWER, PLACEMENTS, UPPER
 from spinecoach.errors import ConfigurationError
@@ -66,6 +67,43 @@ def check_errors(sensor_errors: object) -> SensorErrorModel:
             f"None, got {type(sensor_errors).__name__}"
         )
     return sensor_errors
+
+
+def _as_quaternion(value: object, what: str) -> FloatArray:
+    if isinstance(value, Rotation):
+        if not value.single:
+            raise ConfigurationError(f"{what} must be a single rotation, not a stack")
+        quat_xyzw: FloatArray = np.asarray(value.as_quat(), dtype=np.float64)
+        return quat_xyzw
+    try:
+        array = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        array = np.empty(0)
+    if array.shape != (4,) or not np.all(np.isfinite(array)) or np.linalg.norm(array) < 1e-9:
+        raise ConfigurationError(
+            f"{what} must be a scipy Rotation or a quaternion [x, y, z, w], got {value!r}"
+        )
+    out: FloatArray = array / np.linalg.norm(array)
+    return out
+
+
+def check_mount_rotation(mount_rotation: object) -> dict[str, FloatArray] | None:
+    """``None``, one rotation for both sensors, or ``{placement: rotation}`` (each a
+    scipy ``Rotation`` or a quaternion ``[x, y, z, w]``) → quaternions by placement."""
+    if mount_rotation is None:
+        return None
+    if isinstance(mount_rotation, Mapping):
+        mounts: dict[str, FloatArray] = {}
+        for placement, value in mount_rotation.items():
+            if placement not in PLACEMENTS:
+                raise ConfigurationError(
+                    f"mount_rotation names an unknown placement {placement!r}; use "
+                    f"{' or '.join(PLACEMENTS)}"
+                )
+            mounts[placement] = _as_quaternion(value, f"mount_rotation[{placement!r}]")
+        return mounts
+    quat_xyzw = _as_quaternion(mount_rotation, "mount_rotation")
+    return {placement: quat_xyzw for placement in PLACEMENTS}
 
 
 def check_placements(placements: object) -> tuple[str, ...]:

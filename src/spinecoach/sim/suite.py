@@ -27,6 +27,7 @@ from types import MappingProxyType
 from typing import Any, Final
 
 import numpy as np
+from scipy.spatial.transform import Rotation
 
 from spinecoach.conventions import (
     CAT_COW,
@@ -116,6 +117,7 @@ def protocol_free_suite(
     scenario: str = "protocol-free",
     sensor_errors: SensorErrorModel | None = None,
     single_sensor_share: float = SINGLE_SENSOR_SHARE,
+    axis_conventions: bool = False,
 ) -> list[SuiteCase]:
     """``n_sessions`` seeded protocol-free sessions spanning every technique.
 
@@ -128,6 +130,9 @@ def protocol_free_suite(
     :data:`~spinecoach.sim.SCENARIOS` (not ``"coached"``). ``single_sensor_share``
     (0–1) of the cases simulate the lower sensor only (``placements=("lower",)``; 0 for
     a suite where every case has both sensors: the other draws stay the same).
+    ``axis_conventions=True`` mounts each sensor with one of the 24 axis-aligned
+    rotations (another brand's axes: x down, z into the skin, ...), drawn per case from
+    a stream of its own (the other draws stay the same), as ``mount_rotation``.
     """
     if (
         isinstance(n_sessions, bool)
@@ -159,6 +164,11 @@ def protocol_free_suite(
         raise ConfigurationError(
             f"sensor_errors must be a SensorErrorModel or None, got {type(errors).__name__}"
         )
+    if not isinstance(axis_conventions, bool):
+        raise ConfigurationError(
+            f"axis_conventions must be True or False, got {axis_conventions!r}"
+        )
+    axes = Rotation.create_group("O").as_quat()  # the 24 proper axis permutations
     cases = []
     for k in range(n_sessions):
         rng = np.random.default_rng(np.random.SeedSequence([seed, k]))
@@ -180,5 +190,13 @@ def protocol_free_suite(
         if single:
             kwargs["placements"] = (LOWER,)
         session_seed = int(rng.integers(0, 2**31 - 1))
+        if axis_conventions:
+            picks = np.random.default_rng(np.random.SeedSequence([seed, k, 1])).integers(24, size=2)
+            kwargs["mount_rotation"] = MappingProxyType(
+                {
+                    p: tuple(float(v) for v in axes[i])
+                    for p, i in zip(PLACEMENTS, picks, strict=True)
+                }
+            )
         cases.append(SuiteCase(technique, session_seed, MappingProxyType(kwargs)))
     return cases

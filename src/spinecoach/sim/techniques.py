@@ -50,7 +50,7 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from types import MappingProxyType
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 
@@ -81,6 +81,7 @@ from spinecoach.sim.assemble import (
     assemble_recording,
     check_errors,
     check_flag,
+    check_mount_rotation,
     check_placements,
     check_rate,
     check_seed,
@@ -562,6 +563,7 @@ def simulate(
     scenario: str | Scenario = "coached",
     position: str | None = None,
     placements: tuple[str, ...] = PLACEMENTS,
+    mount_rotation: Any = None,
 ) -> Recording:
     """Simulate one exercise session of ``technique`` with two IMUs and ground truth.
 
@@ -579,10 +581,13 @@ def simulate(
     (:data:`TECHNIQUE_ALLOWED_POSITIONS`: flexion-extension ``"standing"`` or
     ``"seated"``; ``None`` = the technique's default); ``meta["position"]`` says which.
     ``placements`` are the sensors simulated, e.g. ``("lower",)`` for one belt-worn
-    sensor (each sensor reads the same whether alone or in a pair). The same arguments
-    always give a bit-identical recording; the body motion depends only on the seed,
-    technique, reps, sets, profile, scenario and position (not on the rate or the sensor
-    errors).
+    sensor (each sensor reads the same whether alone or in a pair). ``mount_rotation``
+    turns the sensors on the skin, e.g. another brand's axes or a sensor worn upside
+    down: ``None``, one scipy ``Rotation`` or quaternion ``[x, y, z, w]`` for both, or
+    ``{placement: rotation}`` (sensor → segment = nominal · misalignment · this). The
+    same arguments always give a bit-identical recording; the body motion depends only
+    on the seed, technique, reps, sets, profile, scenario and position (not on the rate
+    or the sensor errors).
 
     >>> rec = simulate("hip-hinge", seed=3, reps=2, sets=1)
     >>> rec.meta["position"], [e.kind for e in rec.events]
@@ -606,6 +611,7 @@ def simulate(
     plan_scenario = resolve_scenario(scenario)
     position = _check_position(technique, position)
     sensors = check_placements(placements)
+    mounts = check_mount_rotation(mount_rotation)
 
     body_seed, lower_seed, upper_seed = np.random.SeedSequence(seed).spawn(3)
     rng = np.random.default_rng(body_seed)
@@ -680,6 +686,7 @@ def simulate(
         sensor_seeds=(lower_seed, upper_seed),
         neutral_window_s=neutral_window,
         placements=sensors,
+        mount_rotations=mounts,
     )
 
 
