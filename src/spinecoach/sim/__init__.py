@@ -42,6 +42,9 @@ option                                 what the real recordings showed
                                        lower up to L5; noisier sensors of other brands,
                                        looser timestamps
 ``placements=("lower",)``              one belt-worn sensor only
+``mount_rotation=...``                 other brands' axes, sensors worn turned or
+                                       upside down (``protocol_free_suite(...,
+                                       axis_conventions=True)``)
 ``rate_hz=25.0`` / ``50.0``            25 and 50 Hz devices
 =====================================  ================================================
 
@@ -54,7 +57,9 @@ too far from upright for a frontal inclination), ``axial_rotation_deg`` (model Î
 ``thoracic_inclination_deg`` (absolute), ``breath_volume_norm`` (0 end of exhale, 1 end
 of inhale) and ``hip_height_m``. Truth is sampled on the true uniform grid; sensor
 timestamps carry jitter and dropped samples. The truth is always the T12/L1 and sacral
-segments, wherever the sensors sit.
+segments, wherever the sensors sit; with a placement spread it also holds
+``lumbar_flexion_at_sensors_deg`` and ``pelvic_tilt_at_sensors_deg`` (the spine where
+the sensors sit: the best an estimator can do from them).
 
 Random streams: the seed feeds independent streams for the body, the lower sensor and
 the upper sensor, so the same seed gives the same movement whatever the sensor errors,
