@@ -291,6 +291,14 @@ class Technique:
     cues: Mapping[str, str]
     cue_min_interval_s: float
     """Least time (s) between two spoken cues."""
+    other_positions: tuple[str, ...] = ()
+    """Further start positions the technique may be done in (``positions`` in the file
+    lists them all, :attr:`position` first)."""
+
+    @property
+    def positions(self) -> tuple[str, ...]:
+        """Every start position the technique may be done in, its usual one first."""
+        return (self.position, *self.other_positions)
 
     @property
     def fault_names(self) -> tuple[str, ...]:
@@ -651,7 +659,7 @@ class _Reader:
                 "faults",
                 "cues",
             ],
-            ["cue_min_interval_s"],
+            ["cue_min_interval_s", "positions"],
         )
         direction = table["direction"]
         if (
@@ -671,10 +679,12 @@ class _Reader:
         cues = self.cues(name, breathing, self.table(table, path, "cues"), f"{path}.cues")
         if "cue_min_interval_s" in table:
             interval = self.cue_interval(table, path)
+        position = self.choice(table, path, "position", tuple(POSITION_NOMINAL_INCLINATION_DEG))
+        others = self.positions(table, path, position)
         return Technique(
             name=name,
             title=self.text(table, path, "title", max_chars=60),
-            position=self.choice(table, path, "position", tuple(POSITION_NOMINAL_INCLINATION_DEG)),
+            position=position,
             summary=self.text(table, path, "summary"),
             start_position=self.text(table, path, "start_position"),
             instructions=self.instructions(table["instructions"], f"{path}.instructions"),
@@ -687,7 +697,30 @@ class _Reader:
             faults=faults,
             cues=cues,
             cue_min_interval_s=interval,
+            other_positions=others,
         )
+
+    def positions(self, table: Mapping[str, Any], path: str, position: str) -> tuple[str, ...]:
+        """The further start positions of ``positions`` (optional; ``position`` first)."""
+        if "positions" not in table:
+            return ()
+        field = f"{path}.positions"
+        value = table["positions"]
+        choices = tuple(POSITION_NOMINAL_INCLINATION_DEG)
+        if (
+            not isinstance(value, list)
+            or not value
+            or not all(isinstance(v, str) and v in choices for v in value)
+        ):
+            self.fail(field, f"expected an array of positions out of {', '.join(choices)}", value)
+        items = cast(list[str], value)
+        if items[0] != position or len(set(items)) != len(items):
+            self.fail(
+                field,
+                f"expected each position once, the technique's position {position!r} first",
+                value,
+            )
+        return tuple(items[1:])
 
     def instructions(self, value: object, path: str) -> tuple[str, ...]:
         if not isinstance(value, list) or not value:

@@ -6,6 +6,11 @@ and batch alike, so both give the same reps.
 
 It gives each rep's frames and excursions (start, peak and end, the hold, move and
 return phases, range); the engine turns them into measures, faults and quality.
+
+Start positions. A technique may be done in more than one position (flexion-extension
+standing or seated, :data:`TECHNIQUE_POSITIONS`); the detector counts in any of them.
+Reps last from about 1.5 s (a brisk seated flexion-extension) to over 20 s (one with
+5 s holds), so the shortest rep kept is 1 s for every technique.
 """
 
 from __future__ import annotations
@@ -16,8 +21,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from spinecoach.conventions import (
+    AXIAL_ROTATION,
+    CAT_COW,
+    CAT_COW_SEATED,
     FLEXION_EXTENSION,
     HIP_HINGE,
+    LATERAL_BEND,
     LUMBAR_FLEXION,
     PELVIC_TILT,
     PELVIC_TILT_DEG,
@@ -47,7 +56,13 @@ class TechniqueSpec:
     opposite: bool = False
     max_forward_deg: float = 110.0
     max_backward_deg: float = 35.0
-    min_rep_s: float = 2.0
+    min_rep_s: float = 1.0
+    other_positions: tuple[str, ...] = ()
+
+    @property
+    def positions(self) -> tuple[str, ...]:
+        """Every start position the technique may be done in, its usual one first."""
+        return (self.position, *self.other_positions)
 
 
 SPECS: Mapping[str, TechniqueSpec] = {
@@ -64,9 +79,52 @@ SPECS: Mapping[str, TechniqueSpec] = {
         opposite=True,
         max_forward_deg=150.0,
         max_backward_deg=70.0,
-        min_rep_s=4.0,
+        other_positions=("seated",),
     ),
 }
+
+#: Breath-led techniques counted from the movement when there is no pacer log (a
+#: recording made without the coach): one rep per cat (flexion) excursion with its cow
+#: (extension) half, as flexion-extension. Ranges: quadruped cat 8-16° and seated 5-10°
+#: from neutral (stiff to typical), so 4° and 3° start a rep. The last cat of a set has no
+#: cow after it: half of a 1.5 s cycle, so 0.5 s is the shortest kept.
+CYCLE_SPECS: Mapping[str, TechniqueSpec] = {
+    CAT_COW: TechniqueSpec(
+        CAT_COW,
+        "quadruped",
+        LUMBAR_FLEXION,
+        1.0,
+        on_deg=4.0,
+        opposite=True,
+        max_forward_deg=35.0,
+        max_backward_deg=35.0,
+        min_rep_s=0.5,
+    ),
+    CAT_COW_SEATED: TechniqueSpec(
+        CAT_COW_SEATED,
+        "seated",
+        LUMBAR_FLEXION,
+        1.0,
+        on_deg=3.0,
+        opposite=True,
+        max_forward_deg=35.0,
+        max_backward_deg=35.0,
+        min_rep_s=0.5,
+    ),
+}
+
+#: The start positions each hold technique may be done in (the catalogue's
+#: ``positions`` must agree: tests/exercises checks it).
+TECHNIQUE_POSITIONS: Mapping[str, tuple[str, ...]] = {n: s.positions for n, s in SPECS.items()}
+
+#: Signals kept with each rep: for the fault rules, and the out-of-plane check.
+REP_SIGNALS: tuple[str, ...] = (
+    UPPER_INCLINATION,
+    LUMBAR_FLEXION,
+    PELVIC_TILT_DEG,
+    LATERAL_BEND,
+    AXIAL_ROTATION,
+)
 
 
 @dataclass(frozen=True)
@@ -115,32 +173,40 @@ def analyse_rep(spec: TechniqueSpec, frames: RepFrames, index: int) -> HoldRep:
 class HoldRepDetector:
     """Streaming reps of one hold technique from angle frames."""
 
-    def __init__(self, technique: str) -> None:
-        if technique not in SPECS:
-            raise ConfigurationError(
-                f"no hold-rep detector for {technique!r}; this one covers {', '.join(SPECS)}"
-            )
-        self.spec = SPECS[technique]
+    def __init__(self, technique: str, *, spec: TechniqueSpec | None = None) -> None:
+        if spec is None:
+            if technique not in SPECS:
+                raise ConfigurationError(
+                    f"no hold-rep detector for {technique!r}; this one covers {', '.join(SPECS)}"
+                )
+            spec = SPECS[technique]
+        self.spec = spec
+        nominal = POSITION_NOMINAL_INCLINATION_DEG[self.spec.position]
+        others = {POSITION_NOMINAL_INCLINATION_DEG[p] for p in self.spec.other_positions}
         self.segmenter = RepSegmenter(
             SegmenterSettings(
-                position_nominal_deg=POSITION_NOMINAL_INCLINATION_DEG[self.spec.position],
+                position_nominal_deg=nominal,
+                other_positions_deg=tuple(sorted(others - {nominal})),
                 on_deg=self.spec.on_deg,
                 opposite=self.spec.opposite,
                 max_forward_deg=self.spec.max_forward_deg,
                 max_backward_deg=self.spec.max_backward_deg,
                 min_rep_s=self.spec.min_rep_s,
             ),
-            other_names=(UPPER_INCLINATION, LUMBAR_FLEXION, PELVIC_TILT_DEG),
+            other_names=REP_SIGNALS,
+            out_of_plane=(LATERAL_BEND, AXIAL_ROTATION),
+            lateral=(LATERAL_BEND,),
         )
         self.reps: list[HoldRep] = []
 
     def update(self, time_s: float, angles: Mapping[str, float]) -> HoldRep | None:
         main = self.spec.direction * angles[self.spec.main_signal]
+        nan = float("nan")
         done = self.segmenter.update(
             time_s,
             main,
             angles[TRUNK_INCLINATION],
-            (angles[UPPER_INCLINATION], angles[LUMBAR_FLEXION], angles[PELVIC_TILT_DEG]),
+            tuple(angles.get(name, nan) for name in REP_SIGNALS),
         )
         if done is None or done.time_s.shape[0] < 3:
             return None

@@ -5,6 +5,22 @@
 reps completed by this frame); :func:`detect_exercise` feeds a whole
 :class:`~spinecoach.motion.AngleFrames` through the same object, so batch and streaming
 give the same events.
+
+Recordings made without the coach (issue 13). Real files carry no annotations: no
+calibration rep, no breathing-pacer log. Then
+
+* the personal range comes from the session's own reps: each rep's time on target is
+  judged against the median range of the reps before it, and the result reports that
+  median with ``personal_range_source = "the session's reps"``;
+* cat-cow is counted from the movement (one rep per cat excursion with its cow half, see
+  :data:`~spinecoach.exercises.detect.CYCLE_SPECS`) instead of from the pacer's cycles;
+  the breath phase is not judged (there is no breath reference). A recording *with* the
+  coach's annotations but without its pacer log is still not scored (the log was lost;
+  the engine says so rather than guess). ``breath_source`` chooses explicitly.
+
+Start positions. A technique counts in every start position it allows
+(``Technique.positions``: flexion-extension standing or seated); the position note names
+them all when none was seen.
 """
 
 from __future__ import annotations
@@ -45,7 +61,7 @@ from spinecoach.exercises.catcow import (
     jerk_ratio,
 )
 from spinecoach.exercises.cues import CueScheduler
-from spinecoach.exercises.detect import SPECS, HoldRepDetector
+from spinecoach.exercises.detect import CYCLE_SPECS, SPECS, HoldRep, HoldRepDetector
 from spinecoach.exercises.faults import judge, quality, rep_measures
 from spinecoach.exercises.model import Discarded, ExerciseResult, Rep, SetSummary
 from spinecoach.exercises.position import classify_position
@@ -77,6 +93,11 @@ FAULTS_DETECTED: dict[str, tuple[str, ...]] = {
     "cat-cow-seated": ("breath-out-of-phase", "small-range", "jerky"),
 }
 
+
+#: Where a breath-led technique's reps come from: the pacer's log, the movement, or
+#: ``auto`` (the pacer's log when the annotations hold one; the movement when there are
+#: no annotations at all, a recording made without the coach).
+BREATH_SOURCES: tuple[str, ...] = ("auto", "pacer", "movement")
 
 #: A breath cycle with less lumbar swing than this (deg) had no movement.
 MIN_CYCLE_SWING_DEG = 2.0
@@ -124,12 +145,18 @@ class ExerciseEngine:
         annotations: Sequence[Event] = (),
         personal_range_deg: float | None = None,
         calibrated_position: str | None = None,
+        breath_source: str = "auto",
     ) -> None:
         if technique not in SUPPORTED:
             raise ConfigurationError(
                 f"the exercise engine does not cover {technique!r} yet; it covers "
                 + ", ".join(SUPPORTED)
             )
+        if breath_source not in BREATH_SOURCES:
+            raise ConfigurationError(
+                f"breath_source must be one of {', '.join(BREATH_SOURCES)}, got {breath_source!r}"
+            )
+        self.breath_source = breath_source
         self.technique = technique
         self.spec = (catalogue or default_catalogue()).technique(technique)
         nominal = POSITION_NOMINAL_INCLINATION_DEG[self.spec.position]
@@ -146,8 +173,16 @@ class ExerciseEngine:
         self._pacer_cycles: list[tuple[float, float, float]] = []
         self._pacer_dirty = True
         self._discarded: list[tuple[float, float, str]] = []
-        # Hold techniques: reps from movement; breath-led ones: from the pacer's cycles.
+        # Hold techniques: reps from movement; breath-led ones: from the pacer's cycles,
+        # or from the movement when there is no pacer (see the module notes).
         self._detector = HoldRepDetector(technique) if technique in SPECS else None
+        self._cycles = (
+            HoldRepDetector(technique, spec=CYCLE_SPECS[technique])
+            if technique in CYCLE_SPECS and breath_source != "pacer"
+            else None
+        )
+        self._positions = self.spec.positions
+        self._rep_position = self.spec.position
         self.cues = CueScheduler(self.spec)
         self._recent: deque[tuple[float, float]] = deque()
         self._ready_said = False
@@ -175,19 +210,21 @@ class ExerciseEngine:
             self._calibration_windows.append((event.start_s, event.end_s))
 
     def _track_position(self, time_s: float, angles: Mapping[str, float]) -> None:
-        """Seconds spent in each position; a rep in progress counts as the technique's."""
+        """Seconds spent in each position; a rep in progress counts as the position it
+        started in (one of the technique's)."""
         dt = 0.0 if self._last_time_s is None else time_s - self._last_time_s
         self._last_time_s = time_s
-        in_rep = self._detector is not None and self._detector.segmenter.in_rep
-        position = (
-            self.spec.position
-            if in_rep
-            else classify_position(
+        detector = self._detector or (self._cycles if self._movement_cycles else None)
+        in_rep = detector is not None and detector.segmenter.in_rep
+        if in_rep:
+            position = self._rep_position
+        else:
+            position = classify_position(
                 angles[TRUNK_INCLINATION],
                 angles[PELVIC_TILT_DEG],
                 calibrated=self.calibrated_position,
             )
-        )
+            self._rep_position = position if position in self._positions else self.spec.position
         self.position = position
         self._position_s[position] = self._position_s.get(position, 0.0) + dt
 
@@ -204,12 +241,32 @@ class ExerciseEngine:
             "reason": estimate.reason,
         }
 
+    @property
+    def _movement_cycles(self) -> bool:
+        """A breath-led technique counted from the movement (no pacer, no coach)."""
+        if self._cycles is None or self._pacer is not None:
+            return False
+        return self.breath_source == "movement" or not self._annotations
+
+    def _personal_range(self) -> tuple[float | None, str | None]:
+        """The personal range (deg) and where it came from: the history or the
+        calibration rep, else the median of the session's reps so far."""
+        if self.personal_range_deg is not None:
+            source = "calibration rep" if self.calibration_reps else "given"
+            return self.personal_range_deg, source
+        if self._calibration_windows:
+            return None, None  # the calibration rep is still to come
+        if self.reps:
+            return float(np.median([r.range_deg for r in self.reps])), "the session's reps"
+        return None, None
+
     def _time_on_target(self, t: np.ndarray, x: np.ndarray) -> float:
         """Seconds of the rep spent in the personal target band or beyond it (going further
         than the calibration rep is not a miss); NaN without a personal range."""
-        if self.personal_range_deg is None or t.shape[0] < 2:
+        personal, _source = self._personal_range()
+        if personal is None or t.shape[0] < 2:
             return math.nan
-        low, _high = self.spec.target.band(self.personal_range_deg)
+        low, _high = self.spec.target.band(personal)
         dt = np.diff(t, append=t[-1])
         return float(dt[x >= low].sum())
 
@@ -310,7 +367,10 @@ class ExerciseEngine:
                 self._pacer_cycles = _pacer_cycles(self._pacer)
                 self._pacer_dirty = False
             if self._pacer is None:
-                return []  # cat-cow is scored against the pacer's log only
+                if self._movement_cycles and self._cycles is not None:
+                    moved = self._cycles.update(time_s, angles)
+                    return [] if moved is None else self._movement_cycle_rep(moved)
+                return []  # a coached cat-cow is scored against the pacer's log only
             reps: list[Rep] = []
             for cycle in self._paced.update(time_s, main, trunk, self._pacer_cycles):
                 reps += self._paced_rep(cycle, self._pacer)
@@ -337,6 +397,35 @@ class ExerciseEngine:
             ex.return_s,
             done.opposite.hold_s if done.opposite else float("nan"),
             done.opposite.peak_deg if done.opposite else float("nan"),
+        )
+        return self._add(timing, measures)
+
+    def _movement_cycle_rep(self, cycle: HoldRep) -> list[Rep]:
+        """A cat excursion with its cow half, counted without a pacer: the swing is the
+        cat's flexion plus the cow's extension; the breath phase cannot be judged."""
+        t, x = cycle.frames.time_s, cycle.frames.main_deg
+        cow = cycle.opposite.peak_deg if cycle.opposite is not None else 0.0
+        swing = cycle.main.peak_deg + max(0.0, cow)
+        measures = {
+            "range_deg": swing,
+            "jerk_ratio": jerk_ratio(t, x),
+            "tempo_s": float(t[-1] - t[0]),
+            "lag_s": math.nan,
+            "in_phase_share": math.nan,
+        }
+        ex = cycle.main
+        timing = _Timing(
+            cycle.start_s,
+            ex.peak_s,
+            cycle.end_s,
+            swing,
+            0.0,
+            ex.peak_s,
+            ex.peak_s,
+            ex.move_s,
+            ex.return_s,
+            float("nan"),
+            float("nan"),
         )
         return self._add(timing, measures)
 
@@ -442,51 +531,63 @@ class ExerciseEngine:
             else:
                 last = sets[-1]
                 sets[-1] = SetSummary(last.index, last.start_s, rep.end_s, last.reps + 1)
+        personal, personal_source = self._personal_range()
         info: dict[str, Any] = {
             "technique": self.technique,
-            "personal_range_deg": self.personal_range_deg,
+            "personal_range_deg": personal,
             "calibration_reps": len(self.calibration_reps),
         }
+        if personal_source is not None:
+            info["personal_range_source"] = personal_source
         info["position_s"] = {k: round(v, 1) for k, v in sorted(self._position_s.items())}
         if set(self._position_s) <= {"unknown"}:
             info["position_note"] = (
                 "no trunk angle to recognise the position from: the upper sensor is "
                 "missing or was never calibrated, so no rep can be counted"
             )
-        elif self._position_s.get(self.spec.position, 0.0) < 5.0:
+        elif sum(self._position_s.get(p, 0.0) for p in self._positions) < 5.0:
+            where = " or ".join(self._positions)
             info["position_note"] = (
-                f"the sensors never showed the {self.spec.position} start position of "
+                f"the sensors never showed the {where} start position of "
                 f"{self.technique}: {self.spec.start_position}"
             )
         if self._breath_led:
             info["respiration_upper_sensor"] = self._respiration()
-            info["breath_source"] = (
-                "the breathing pacer's log"
-                if self._pacer is not None
-                else "none: the recording has no breathing-pacer log, so cat-cow cycles "
-                "cannot be scored (the upper sensor's respiration signal is masked by the "
-                "movement itself)"
-            )
-        if self.personal_range_deg is not None:
-            info["target_band_deg"] = list(self.spec.target.band(self.personal_range_deg))
+            if self._pacer is not None:
+                info["breath_source"] = "the breathing pacer's log"
+            elif self._movement_cycles:
+                info["breath_source"] = (
+                    "none: a recording made without the coach (no annotations), so each "
+                    "cycle was counted from the movement (a cat with its cow) and its "
+                    "timing against the breath was not judged"
+                )
+            else:
+                info["breath_source"] = (
+                    "none: the recording has no breathing-pacer log, so cat-cow cycles "
+                    "cannot be scored (the upper sensor's respiration signal is masked by "
+                    "the movement itself)"
+                )
+        if personal is not None:
+            info["target_band_deg"] = list(self.spec.target.band(personal))
         return ExerciseResult(
             technique=self.technique,
             reps=tuple(self.reps),
             sets=tuple(sets),
             cues=tuple(self.cues.cues),
             discarded=tuple(
-                Discarded(a, b, why)
-                for a, b, why in sorted(
-                    self._discarded
-                    + (
-                        self._paced.discarded
-                        if self._detector is None
-                        else self._detector.segmenter.discarded
-                    )
-                )
+                Discarded(a, b, why) for a, b, why in sorted(self._discarded + self._gone())
             ),
             info=info,
         )
+
+    def _gone(self) -> list[tuple[float, float, str]]:
+        """The detector's discarded movements."""
+        if self._detector is not None:
+            return self._detector.segmenter.discarded
+        gone = list(self._paced.discarded)
+        if self._cycles is not None:
+            gone += self._cycles.segmenter.discarded
+        return gone
 
 
 def detect_exercise(
@@ -497,10 +598,12 @@ def detect_exercise(
     catalogue: Catalogue | None = None,
     personal_range_deg: float | None = None,
     calibrated_position: str | None = None,
+    breath_source: str = "auto",
 ) -> ExerciseResult:
     """All reps, sets and cues of ``technique`` in a recording's angle frames (batch).
 
-    ``annotations`` are the recording's events (the calibration-rep window among them).
+    ``annotations`` are the recording's events (the calibration-rep window among them);
+    ``breath_source`` is one of :data:`BREATH_SOURCES` (see the module notes).
     """
     engine = ExerciseEngine(
         technique,
@@ -508,6 +611,7 @@ def detect_exercise(
         annotations=annotations,
         personal_range_deg=personal_range_deg,
         calibrated_position=calibrated_position,
+        breath_source=breath_source,
     )
     names = list(frames.angles)
     columns = [frames.angles[n].tolist() for n in names]
