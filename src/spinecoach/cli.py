@@ -11,6 +11,7 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -105,23 +106,172 @@ def _check_exercise(technique: str) -> str:
     return technique
 
 
-def _exercise_frames(recording: Any, technique: str) -> tuple[Any, dict[str, Any]]:
+#: Exit status when the recording was read but no clinical angle could be computed (the
+#: calibration reason says why).
+EXIT_NO_ANGLES = 3
+#: Exit status of ``analyze --exercise`` when angles were computed but no rep was found.
+EXIT_NO_REPS = 4
+
+
+@dataclass(frozen=True)
+class CalibrationChoice:
+    """The calibration options of analyze and validate, checked."""
+
+    method: str = "auto"
+    neutral_s: tuple[float, float] | None = None
+    stored: Any = None
+
+    def settings(self, position: str | None, technique: str | None = None) -> Any:
+        from spinecoach.motion import MotionSettings
+        from spinecoach.motion.autocal import movement_prior
+
+        prior = movement_prior(position or "standing", technique) if technique else None
+        return MotionSettings(
+            position=position,
+            calibration=self.method,
+            neutral_s=self.neutral_s,
+            movement=prior,
+            stored=self.stored,
+        )
+
+
+def _calibration_choice(
+    method: str, neutral: str | None, calibration_file: Path | None
+) -> CalibrationChoice:
+    """Check --calibration, --neutral START:END and --calibration-file (exit 2 if wrong)."""
+    from spinecoach.motion.autocal import CALIBRATION_METHODS, StoredCalibration
+
+    method = method.strip().lower()
+    if method not in CALIBRATION_METHODS:
+        _fail(
+            f"--calibration {method!r} is not a method; use one of: "
+            + ", ".join(CALIBRATION_METHODS)
+        )
+    window: tuple[float, float] | None = None
+    if neutral is not None:
+        parts = neutral.split(":")
+        try:
+            if len(parts) != 2:
+                raise ValueError
+            a, b = float(parts[0]), float(parts[1])
+        except ValueError:
+            _fail(
+                f"--neutral {neutral!r}: give START:END in seconds from the recording's "
+                "start, for example --neutral 0.2:1.0"
+            )
+        if not (np.isfinite(a) and np.isfinite(b) and 0.0 <= a < b):
+            _fail(f"--neutral {neutral!r}: START must be at least 0 and before END")
+        window = (a, b)
+    stored = None
+    if calibration_file is not None:
+        try:
+            payload = json.loads(calibration_file.read_text(encoding="utf-8"))
+        except OSError as error:
+            _fail(f"--calibration-file {calibration_file}: cannot read it ({error.strerror})")
+        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+            _fail(
+                f"--calibration-file {calibration_file} is not JSON ({error}); write one with "
+                "spinecoach analyze FILE --save-calibration PATH"
+            )
+        with _errors():
+            if not isinstance(payload, dict):
+                _fail(f"--calibration-file {calibration_file}: expected a JSON object")
+            stored = StoredCalibration.from_json(payload)
+    return CalibrationChoice(method, window, stored)
+
+
+CalibrationOption = Annotated[
+    str,
+    typer.Option(
+        "--calibration",
+        help="auto (annotations, a stored calibration, else from the movement itself: no "
+        "protocol needed), protocol (annotations or still + forward bend + still found in "
+        "the data), neutral-only (the neutral window with the nominal mounting's axes), none.",
+    ),
+]
+NeutralOption = Annotated[
+    str | None,
+    typer.Option(
+        "--neutral",
+        metavar="START:END",
+        help="Seconds of a neutral posture (upright or in the start position) to zero the "
+        "angles on, instead of finding one.",
+    ),
+]
+CalibrationFileOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--calibration-file",
+        help="Reuse the flexion axes saved with --save-calibration when the same sensors "
+        "are worn again (the neutral is taken afresh).",
+    ),
+]
+
+
+def _has_angles(frames: Any) -> bool:
+    return any(bool(np.isfinite(frames.angles[name]).any()) for name in ANGLE_COLUMNS)
+
+
+def _calibration_line(calibration: dict[str, Any]) -> str:
+    """One line on the calibration: method, confidence, windows and why."""
+    method = calibration.get("method") or "none"
+    confidence = calibration.get("confidence")
+    text = f"calibration: {method}"
+    if isinstance(confidence, int | float):
+        text += f" (confidence {confidence:.2f})"
+    windows = calibration.get("windows") or {}
+    neutral = windows.get("neutral_s")
+    if neutral and all(np.isfinite(v) for v in neutral):
+        text += f", neutral {neutral[0]:.2f}–{neutral[1]:.2f} s"
+    reason = calibration.get("reason")
+    if reason:
+        text += f" — {reason}"
+    return text
+
+
+def _cleaning_line(recording: Any) -> str | None:
+    """What the reader dropped from the files (duplicate rows, repeated time stamps)."""
+    from spinecoach.io import cleaning_report
+
+    report = cleaning_report(recording)
+    parts = []
+    for placement, counts in report.items():
+        dup = int(counts.get("duplicate_rows", 0))
+        rep = int(counts.get("repeated_timestamps", 0))
+        if dup or rep:
+            parts.append(
+                f"{placement}: {dup} duplicate row{'s' if dup != 1 else ''} and {rep} "
+                f"repeated time stamp{'s' if rep != 1 else ''} dropped "
+                f"(of {counts.get('rows_read', '?')} rows)"
+            )
+    return "file cleaning: " + "; ".join(parts) if parts else None
+
+
+def _exercise_frames(
+    recording: Any, technique: str, choice: CalibrationChoice | None = None
+) -> tuple[Any, dict[str, Any]]:
     """Angle frames calibrated in the recording's start position, or in the technique's
     when the file does not say (a CSV from another device)."""
-    from spinecoach.motion import MotionSettings, motion_process
+    from spinecoach.motion import motion_process
     from spinecoach.sim.techniques import TECHNIQUE_POSITIONS
 
     position = recording.meta.get("position") or TECHNIQUE_POSITIONS[technique]
-    frames, info = motion_process(recording, MotionSettings(position=position))
+    settings = (choice or CalibrationChoice()).settings(position, technique)
+    frames, info = motion_process(recording, settings)
     return frames, info
 
 
-def _detect(recording: Any, technique: str, step: Callable[[str], None]) -> tuple[Any, Any]:
-    """Angle frames and the exercise engine's result for one recording (two CLI steps)."""
+def _detect(
+    recording: Any,
+    technique: str,
+    step: Callable[[str], None],
+    choice: CalibrationChoice | None = None,
+) -> tuple[Any, Any, dict[str, Any]]:
+    """Angle frames, the exercise engine's result and the motion info (two CLI steps)."""
     from spinecoach.exercises import detect_exercise
 
     step("estimating angles")
-    frames, motion_info = _exercise_frames(recording, technique)
+    frames, motion_info = _exercise_frames(recording, technique, choice)
     step(f"finding {technique} reps")
     result = detect_exercise(
         frames,
@@ -129,7 +279,7 @@ def _detect(recording: Any, technique: str, step: Callable[[str], None]) -> tupl
         annotations=recording.events,
         calibrated_position=motion_info["position"],
     )
-    return frames, result
+    return frames, result, motion_info
 
 
 def _finite_or_none(value: Any) -> Any:
@@ -318,6 +468,31 @@ def _load(
     return load_recording(path, format=fmt, rate_hz=rate, mapping=mapping, placement=placement)
 
 
+def _load_paths(
+    paths: list[Path], fmt: str, rate: float | None, mapping: str | None, placement: str | None
+) -> Any:
+    """One recording file, or one file per sensor (``--placement lower,upper`` says which
+    is which; without it the first is the lower sensor and the second the upper one)."""
+    if len(paths) == 1:
+        return _load(paths[0], fmt, rate, mapping, placement)
+    if len(paths) != 2:
+        _fail(
+            f"{len(paths)} files given; pass one recording, or two files with one sensor each "
+            "(lower then upper, or say which with --placement lower,upper)"
+        )
+    from spinecoach.io import load_recordings
+
+    names = [p.strip().lower() for p in (placement or "lower,upper").split(",")]
+    if len(names) != 2 or sorted(names) != ["lower", "upper"]:
+        _fail(
+            f"--placement {placement!r} with two files: give both placements in the order of "
+            "the files, for example --placement upper,lower"
+        )
+    return load_recordings(
+        list(zip(paths, names, strict=True)), format=fmt, rate_hz=rate, mapping=mapping
+    )
+
+
 def _summary(frames: Any, info: dict[str, Any]) -> dict[str, Any]:
     angles: dict[str, Any] = {}
     for name in ANGLE_COLUMNS:
@@ -333,21 +508,62 @@ def _summary(frames: Any, info: dict[str, Any]) -> dict[str, Any]:
             "p5": round(float(np.percentile(ok, 5)), 2),
             "p95": round(float(np.percentile(ok, 95)), 2),
         }
-    return {
-        "frames": len(frames),
-        "rate_hz": frames.rate_hz,
-        "duration_s": round(float(frames.time_s[-1] - frames.time_s[0]), 3) if len(frames) else 0,
-        "angles_deg": angles,
-        "calibration": info["calibration"],
-        "unavailable": info["unavailable"],
-        "flag_counts": info["flag_counts"],
-        "position": info["position"],
+    return dict(
+        _finite_or_none(
+            {
+                "frames": len(frames),
+                "rate_hz": frames.rate_hz,
+                "duration_s": round(float(frames.time_s[-1] - frames.time_s[0]), 3)
+                if len(frames)
+                else 0,
+                "angles_deg": angles,
+                "calibration": info["calibration"],
+                "unavailable": info["unavailable"],
+                "flag_counts": info["flag_counts"],
+                "position": info["position"],
+                "sensors": info.get("sensors", {}),
+            }
+        )
+    )
+
+
+def _save_calibration(info: dict[str, Any], path: Path) -> None:
+    """Write the flexion axes for --calibration-file (atomically: never a half file)."""
+    from spinecoach.motion.autocal import StoredCalibration
+
+    segments = info["calibration"].get("segments") or {}
+    if not segments:
+        _fail(
+            f"--save-calibration {path}: nothing to save, no sensor was calibrated "
+            f"({info['calibration'].get('reason', 'no calibration')})"
+        )
+    payload = StoredCalibration.from_segments(segments).to_json()
+    payload["saved_from"] = {
+        "method": info["calibration"].get("method"),
+        "confidence": info["calibration"].get("confidence"),
     }
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        tmp.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
+        tmp.replace(path)
+    except OSError as error:
+        tmp.unlink(missing_ok=True)
+        _fail(f"--save-calibration {path}: cannot write it ({error.strerror})")
 
 
-@app.command()
+@app.command(
+    epilog="Exit status: 0 angles (and with --exercise, at least one rep) found; 2 bad "
+    "input or options (the message names the fix); 3 the file was read but no angle could "
+    "be computed (the calibration reason says why); 4 with --exercise, angles but no rep."
+)
 def analyze(
-    path: Annotated[Path, typer.Argument(help="Recording file.")],
+    paths: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Recording file, or two files with one sensor each (lower then upper; "
+            "or --placement upper,lower)."
+        ),
+    ],
     fmt: FormatOption = "auto",
     rate: RateOption = None,
     mapping: MappingOption = None,
@@ -361,17 +577,45 @@ def analyze(
         ),
     ] = None,
     exercise: ExerciseOption = None,
+    calibration: CalibrationOption = "auto",
+    neutral: NeutralOption = None,
+    calibration_file: CalibrationFileOption = None,
+    save_calibration: Annotated[
+        Path | None,
+        typer.Option(
+            "--save-calibration",
+            help="Write the sensors' flexion axes (JSON) to reuse with --calibration-file.",
+        ),
+    ] = None,
 ) -> None:
     """Estimate the clinical angles of a recording and summarise them; with --exercise,
     list the reps of that technique (range, hold, move and return times, quality, faults).
 
+    No calibration protocol is needed: the neutral posture and each sensor's flexion axis
+    come from the movement itself, and the output says which method was used, its windows
+    and how sure it is (--json: "calibration": {"method", "confidence", "windows",
+    "reason"}).
+
     Example: spinecoach analyze pt.screc --plot pt.png
 
     Example: spinecoach analyze hh.screc --exercise hip-hinge --plot hh.png
+
+    Example: spinecoach analyze lower.csv upper.csv --rate 50 --exercise flexion-extension
     """
+    choice = _calibration_choice(calibration, neutral, calibration_file)
+    name = " + ".join(p.name for p in paths)
     if exercise is not None:
         _analyze_exercise(
-            path, fmt, rate, mapping, placement, _check_exercise(exercise), as_json, plot
+            paths,
+            fmt,
+            rate,
+            mapping,
+            placement,
+            _check_exercise(exercise),
+            as_json,
+            plot,
+            choice,
+            save_calibration,
         )
         return
     from spinecoach.motion import motion_process
@@ -379,47 +623,69 @@ def analyze(
 
     with _errors(), _steps(3 if plot else 2, quiet=as_json) as step:
         step("reading")
-        recording = _load(path, fmt, rate, mapping, placement)
+        recording = _load_paths(paths, fmt, rate, mapping, placement)
         step("estimating angles")
-        frames, info = motion_process(recording)
-        if plot:
+        frames, info = motion_process(recording, choice.settings(None))
+        if plot and _has_angles(frames):
             step("plotting")
-            plot_angles(frames, info, plot, recording=recording, title=f"spinecoach — {path.name}")
+            plot_angles(frames, info, plot, recording=recording, title=f"spinecoach — {name}")
+    if save_calibration is not None:
+        _save_calibration(info, save_calibration)
     summary = _summary(frames, info)
-    if plot:
+    from spinecoach.io import cleaning_report
+
+    summary["cleaning"] = cleaning_report(recording)
+    if plot and _has_angles(frames):
         summary["plot"] = str(plot)
+    angles_found = _has_angles(frames)
     if as_json:
         sys.stdout.write(json.dumps(summary, indent=2) + "\n")
+        if not angles_found:
+            raise typer.Exit(code=EXIT_NO_ANGLES)
         return
-    table = Table(title=f"{path.name}: {summary['frames']} frames at {frames.rate_hz:g} Hz")
+    table = Table(title=f"{name}: {summary['frames']} frames at {frames.rate_hz:g} Hz")
     for column in ("angle", "min", "p5", "mean", "p95", "max"):
         table.add_column(column, justify="right" if column != "angle" else "left")
     missing: dict[str, str] = {}
-    for name, stats in summary["angles_deg"].items():
+    for angle, stats in summary["angles_deg"].items():
         if stats is None:
-            missing[name] = info["unavailable"].get(name, "no calibrated frames")
-            table.add_row(f"[dim]{name}[/]", "[dim]—[/]", "", "", "", "")
+            missing[angle] = info["unavailable"].get(angle) or info["calibration"].get(
+                "reason", "no calibrated frames"
+            )
+            table.add_row(f"[dim]{angle}[/]", "[dim]—[/]", "", "", "", "")
         else:
-            table.add_row(name, *(f"{stats[k]:.1f}" for k in ("min", "p5", "mean", "p95", "max")))
+            table.add_row(angle, *(f"{stats[k]:.1f}" for k in ("min", "p5", "mean", "p95", "max")))
     out_console.print(table)
     for reason in sorted(set(missing.values())):
         names = ", ".join(n for n, r in missing.items() if r == reason)
-        out_console.print(f"[dim]unavailable[/] {names}: {reason}")
-    out_console.print(f"calibration: {info['calibration']['note']}")
+        out_console.print(f"[dim]unavailable[/] {names}: {reason}", highlight=False)
+    out_console.print(_calibration_line(info["calibration"]), highlight=False, soft_wrap=True)
     for key, error in info["calibration"].items():
         if key.endswith("_error"):
             out_console.print(f"[yellow]{error}[/]")
+    cleaning = _cleaning_line(recording)
+    if cleaning:
+        out_console.print(cleaning, highlight=False)
     flagged = {k: v for k, v in info["flag_counts"].items() if v}
     if flagged:
         out_console.print(
             "quality flags (frames): " + ", ".join(f"{k}: {v}" for k, v in flagged.items())
         )
-    if plot:
+    if plot and angles_found:
         out_console.print(f"plot: {plot}")
+    if save_calibration is not None:
+        out_console.print(f"calibration saved: {save_calibration}")
+    if not angles_found:
+        err_console.print(
+            f"[bold red]no angles:[/] {info['calibration'].get('reason', 'not calibrated')}",
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(code=EXIT_NO_ANGLES)
 
 
 def _analyze_exercise(
-    path: Path,
+    paths: list[Path],
     fmt: str,
     rate: float | None,
     mapping: str | None,
@@ -427,25 +693,69 @@ def _analyze_exercise(
     technique: str,
     as_json: bool,
     plot: Path | None,
+    choice: CalibrationChoice,
+    save_calibration: Path | None,
 ) -> None:
     from spinecoach.exercises.plot import plot_exercise
+    from spinecoach.io import cleaning_report
 
+    name = " + ".join(p.name for p in paths)
     with _errors(), _steps(4 if plot else 3, quiet=as_json) as step:
         step("reading")
-        recording = _load(path, fmt, rate, mapping, placement)
-        frames, result = _detect(recording, technique, step)
-        if plot:
-            step("plotting")
-            plot_exercise(
-                frames, result, plot, recording=recording, title=f"spinecoach — {path.name}"
+        recording = _load_paths(paths, fmt, rate, mapping, placement)
+        step("estimating angles")
+        frames, motion_info = _exercise_frames(recording, technique, choice)
+        angles_found = _has_angles(frames)
+        result = None
+        if angles_found:
+            from spinecoach.exercises import detect_exercise
+
+            step(f"finding {technique} reps")
+            result = detect_exercise(
+                frames,
+                technique,
+                annotations=recording.events,
+                calibrated_position=motion_info["position"],
             )
+            if plot:
+                step("plotting")
+                plot_exercise(
+                    frames, result, plot, recording=recording, title=f"spinecoach — {name}"
+                )
+    if save_calibration is not None:
+        _save_calibration(motion_info, save_calibration)
+    calibration = dict(_finite_or_none(motion_info["calibration"]))
+    if result is None:
+        reason = motion_info["calibration"].get("reason", "not calibrated")
+        if as_json:
+            payload = {
+                "technique": technique,
+                "reps": [],
+                "calibration": calibration,
+                "unavailable": motion_info["unavailable"],
+                "cleaning": cleaning_report(recording),
+                "error": f"no angles: {reason}",
+            }
+            sys.stdout.write(json.dumps(payload, indent=2) + "\n")
+        else:
+            out_console.print(
+                _calibration_line(motion_info["calibration"]), highlight=False, soft_wrap=True
+            )
+            err_console.print(
+                f"[bold red]no angles, so no reps:[/] {reason}", highlight=False, soft_wrap=True
+            )
+        raise typer.Exit(code=EXIT_NO_ANGLES)
     payload = _exercise_payload(result)
+    payload["calibration"] = calibration
+    payload["cleaning"] = cleaning_report(recording)
     if plot:
         payload["plot"] = str(plot)
     if as_json:
         sys.stdout.write(json.dumps(payload, indent=2) + "\n")
+        if not result.reps:
+            raise typer.Exit(code=EXIT_NO_REPS)
         return
-    table = Table(title=f"{path.name}: {technique}")
+    table = Table(title=f"{name}: {technique}")
     columns = ("rep", "set", "at s", "range°", "hold s", "move s", "ret s", "qual")
     for column in columns:
         table.add_column(column, justify="right", no_wrap=True)
@@ -464,8 +774,18 @@ def _analyze_exercise(
         )
     out_console.print(table)
     out_console.print(_exercise_summary(result))
+    out_console.print(
+        _calibration_line(motion_info["calibration"]), highlight=False, soft_wrap=True
+    )
+    cleaning = _cleaning_line(recording)
+    if cleaning:
+        out_console.print(cleaning, highlight=False)
     if plot:
         out_console.print(f"plot: {plot}")
+    if save_calibration is not None:
+        out_console.print(f"calibration saved: {save_calibration}")
+    if not result.reps:
+        raise typer.Exit(code=EXIT_NO_REPS)
 
 
 def _validate_exercise(
@@ -476,6 +796,7 @@ def _validate_exercise(
     placement: str | None,
     technique: str,
     as_json: bool,
+    choice: CalibrationChoice | None = None,
 ) -> None:
     from spinecoach.exercises.validation import validate_exercise
 
@@ -487,7 +808,7 @@ def _validate_exercise(
                 f"{path} has no ground truth; --exercise validation needs a simulated "
                 f"recording (spinecoach simulate {technique} --out FILE)"
             )
-        _frames, result = _detect(recording, technique, step)
+        _frames, result, _motion = _detect(recording, technique, step, choice)
         report = validate_exercise(recording, result).as_dict()
     if as_json:
         sys.stdout.write(json.dumps(report, indent=2) + "\n")
@@ -556,6 +877,9 @@ def validate(
             "(see `spinecoach formats`).",
         ),
     ] = "csv",
+    calibration: CalibrationOption = "auto",
+    neutral: NeutralOption = None,
+    calibration_file: CalibrationFileOption = None,
 ) -> None:
     """Compare estimated angles with the embedded ground truth or a reference CSV: RMSE,
     bias and 95 % limits of agreement in degrees. With --exercise, compare the reps found
@@ -577,6 +901,7 @@ def validate(
     """
     from spinecoach.io.formats import is_landmark_format
 
+    choice = _calibration_choice(calibration, neutral, calibration_file)
     if is_landmark_format(fmt):
         if reference is None or posture or exercise is not None:
             _fail(
@@ -603,7 +928,9 @@ def validate(
                 "--reference compares angles and --exercise compares reps with the "
                 "simulator's ground truth; use one or the other"
             )
-        _validate_exercise(path, fmt, rate, mapping, placement, _check_exercise(exercise), as_json)
+        _validate_exercise(
+            path, fmt, rate, mapping, placement, _check_exercise(exercise), as_json, choice
+        )
         return
     from spinecoach.motion import motion_process
     from spinecoach.validate import compare_angles, load_reference_csv
@@ -623,10 +950,14 @@ def validate(
                 "angle columns (for example from optical motion capture)"
             )
         step("estimating angles")
-        frames, _info = motion_process(recording)
+        frames, info = motion_process(recording, choice.settings(None))
         step("comparing")
         result = compare_angles(frames, ref_time, ref_angles)
-    payload = {"reference": source, "angles": {k: v.as_dict() for k, v in result.items()}}
+    payload = {
+        "reference": source,
+        "angles": {k: v.as_dict() for k, v in result.items()},
+        "calibration": _finite_or_none(info["calibration"]),
+    }
     if as_json:
         sys.stdout.write(json.dumps(payload, indent=2) + "\n")
         return

@@ -133,7 +133,18 @@ def test_analyze_exercise_json_and_plot(hip_hinge_file: Path, tmp_path: Path) ->
     )
     assert done.returncode == 0, done.stderr
     payload = json.loads(done.stdout)
-    assert set(payload) == {"technique", "reps", "sets", "discarded", "info", "cues", "plot"}
+    assert set(payload) == {
+        "technique",
+        "reps",
+        "sets",
+        "discarded",
+        "info",
+        "cues",
+        "plot",
+        "calibration",
+        "cleaning",
+    }
+    assert payload["calibration"]["method"] == "annotations"
     assert payload["info"]["calibration_reps"] == 1 and payload["cues"]
     assert payload["technique"] == "hip-hinge"
     assert len(payload["reps"]) == 24

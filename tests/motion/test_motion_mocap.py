@@ -11,8 +11,8 @@ needs about half a second to find gravity.
 Three calibration paths, each named in the table and in the assertions:
 
 ``auto``
-    The protocol-free calibration (``MotionSettings(calibration="auto", neutral_s=...)``,
-    issue 13 item 1). The issue's gate runs on it; it is skipped until that option exists.
+    The protocol-free calibration (``MotionSettings(calibration="auto")``, issue 13 item
+    1), run as a user would: no declared neutral, no technique. The issue's gate runs on it.
 ``protocol``
     Interim: calibration annotations built from the optical truth
     (:func:`~spinecoach.sim.mocap.with_reference_calibration`: neutral = the reference
@@ -174,11 +174,9 @@ def _compare(
 
 
 def _auto_row(path: Path) -> Row:
+    # As a user would run it: no declared neutral, no technique, the default position.
     rec = _recording(path)
-    kwargs: dict[str, Any] = {"calibration": "auto"}
-    if "neutral_s" in {f.name for f in dataclasses.fields(MotionSettings)}:
-        kwargs["neutral_s"] = tuple(json.loads(rec.meta["reference_neutral_s"]))
-    frames, _ = motion_process(rec, MotionSettings(**kwargs))
+    frames, _ = motion_process(rec, MotionSettings(calibration="auto"))
     return _compare(rec, frames.time_s, frames[LUMBAR_FLEXION], "auto")
 
 
