@@ -445,7 +445,13 @@ def estimate_axis(
 def axes_from(y_axis: FloatArray, z_hint: FloatArray) -> FloatArray:
     """Rows X, Y, Z: Y as given, Z = ``z_hint`` made perpendicular, X = Y × Z."""
     y = _unit(y_axis)
-    z = _unit(z_hint - (z_hint @ y) * y)
+    # A hint along Y gives no Z (a sensor held so that up is its nominal left-right axis):
+    # fall back on the nominal anterior axis, then on any sensor axis.
+    for hint in (z_hint, np.cross(NOMINAL_SENSOR_AXES[0], y), *np.eye(3)):
+        perpendicular = hint - (hint @ y) * y
+        if float(np.linalg.norm(perpendicular)) > 0.3:
+            break
+    z = _unit(perpendicular)
     x = np.cross(y, z)
     axes = np.vstack([x, y, z])
     axes.setflags(write=False)
@@ -579,7 +585,7 @@ def decide_movement_calibration(
         axes=axes,
         neutral=neutral,
         movement_s=(float(t0), float(min(t_cut, max(float(s.time_s[-1]) for s in data.values())))),
-        decided_at_s=float(t_cut),
+        decided_at_s=float(min(t_cut, max(float(s.time_s[-1]) for s in data.values()))),
         confidence=round(overall, 2),
         sensor_confidence={p: round(c, 2) for p, c in confidence.items()},
         reason=reason,

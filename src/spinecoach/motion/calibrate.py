@@ -263,7 +263,9 @@ def decide(
         "windows": _neutral_info(neutral),
         "reason": reason,
         "note": reason,
-        "decided_at_s": float(t_cut),
+        "decided_at_s": float(
+            min(t_cut, max(float(s.time_s[-1]) for s in data.values() if s.time_s.size))
+        ),
     }
     return CalibrationOutcome(calibrations, info)
 
