@@ -15,6 +15,8 @@ Reps last from about 1.5 s (a brisk seated flexion-extension) to over 20 s (one 
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -27,6 +29,7 @@ from spinecoach.conventions import (
     FLEXION_EXTENSION,
     HIP_HINGE,
     LATERAL_BEND,
+    LOWER_INCLINATION,
     LUMBAR_FLEXION,
     PELVIC_TILT,
     PELVIC_TILT_DEG,
@@ -113,6 +116,37 @@ CYCLE_SPECS: Mapping[str, TechniqueSpec] = {
     ),
 }
 
+#: One sensor on the sacrum (a belt-worn sensor): no lumbar angle, no trunk. The position
+#: is read from the pelvis's own inclination, and flexion-extension and cat-cow from the
+#: pelvic tilt: (sign of the pelvic tilt in the working movement, change that starts a
+#: rep, deg). The pelvis turns 0.4-0.5x the lumbar flexion forward in a trunk flexion
+#: (a seated extension rolls it forward a little too, 2-4°, under the 5° that starts a
+#: rep) and 7-8° back in a cat. Pelvic tilt is not counted from the pelvis alone: a tilt
+#: is told from a bridge or a curl-up by the thorax staying still, which needs the upper
+#: sensor.
+LOWER_ONLY: Mapping[str, tuple[float, float]] = {
+    HIP_HINGE: (1.0, 4.0),
+    FLEXION_EXTENSION: (1.0, 5.0),
+    CAT_COW: (-1.0, 3.0),
+    CAT_COW_SEATED: (-1.0, 2.5),
+}
+
+
+def lower_only_spec(spec: TechniqueSpec) -> TechniqueSpec | None:
+    """The technique read from the lower sensor alone, or None when it cannot be."""
+    if spec.name not in LOWER_ONLY:
+        return None
+    direction, on_deg = LOWER_ONLY[spec.name]
+    # The pelvis's part of a brisk rep (without the lumbar extension half) is shorter.
+    return dataclasses.replace(
+        spec,
+        main_signal=PELVIC_TILT_DEG,
+        direction=direction,
+        on_deg=on_deg,
+        min_rep_s=min(spec.min_rep_s, 0.6),
+    )
+
+
 #: The start positions each hold technique may be done in (the catalogue's
 #: ``positions`` must agree: tests/exercises checks it).
 TECHNIQUE_POSITIONS: Mapping[str, tuple[str, ...]] = {n: s.positions for n, s in SPECS.items()}
@@ -171,7 +205,12 @@ def analyse_rep(spec: TechniqueSpec, frames: RepFrames, index: int) -> HoldRep:
 
 
 class HoldRepDetector:
-    """Streaming reps of one hold technique from angle frames."""
+    """Streaming reps of one hold technique from angle frames.
+
+    ``spec`` overrides the technique's :data:`SPECS` entry (the breath-led techniques
+    counted from the movement use :data:`CYCLE_SPECS`). A recording whose upper sensor
+    has not been seen is read from the lower one alone (:data:`LOWER_ONLY`).
+    """
 
     def __init__(self, technique: str, *, spec: TechniqueSpec | None = None) -> None:
         if spec is None:
@@ -181,35 +220,67 @@ class HoldRepDetector:
                 )
             spec = SPECS[technique]
         self.spec = spec
-        nominal = POSITION_NOMINAL_INCLINATION_DEG[self.spec.position]
-        others = {POSITION_NOMINAL_INCLINATION_DEG[p] for p in self.spec.other_positions}
-        self.segmenter = RepSegmenter(
+        self._both = self._segmenter(spec)
+        self._lower_spec = lower_only_spec(spec)
+        self._lower: RepSegmenter | None = None
+        #: "both" sensors, or the "lower" one alone (decided by the data: the upper
+        #: sensor never seen so far).
+        self.mode = "both"
+        self._seen_upper = False
+        self.reps: list[HoldRep] = []
+
+    @staticmethod
+    def _segmenter(spec: TechniqueSpec) -> RepSegmenter:
+        nominal = POSITION_NOMINAL_INCLINATION_DEG[spec.position]
+        others = {POSITION_NOMINAL_INCLINATION_DEG[p] for p in spec.other_positions}
+        return RepSegmenter(
             SegmenterSettings(
                 position_nominal_deg=nominal,
                 other_positions_deg=tuple(sorted(others - {nominal})),
-                on_deg=self.spec.on_deg,
-                opposite=self.spec.opposite,
-                max_forward_deg=self.spec.max_forward_deg,
-                max_backward_deg=self.spec.max_backward_deg,
-                min_rep_s=self.spec.min_rep_s,
+                on_deg=spec.on_deg,
+                opposite=spec.opposite,
+                max_forward_deg=spec.max_forward_deg,
+                max_backward_deg=spec.max_backward_deg,
+                min_rep_s=spec.min_rep_s,
             ),
             other_names=REP_SIGNALS,
             out_of_plane=(LATERAL_BEND, AXIAL_ROTATION),
             lateral=(LATERAL_BEND,),
         )
-        self.reps: list[HoldRep] = []
+
+    @property
+    def segmenter(self) -> RepSegmenter:
+        """The segmenter in use (two sensors, or the lower one alone)."""
+        return self._lower if self.mode == "lower" and self._lower is not None else self._both
+
+    @property
+    def discarded(self) -> list[tuple[float, float, str]]:
+        """Movements not counted, and why (both segmenters)."""
+        gone = list(self._both.discarded)
+        if self._lower is not None:
+            gone += self._lower.discarded
+        return sorted(gone)
 
     def update(self, time_s: float, angles: Mapping[str, float]) -> HoldRep | None:
-        main = self.spec.direction * angles[self.spec.main_signal]
         nan = float("nan")
+        trunk = angles[TRUNK_INCLINATION]
+        if math.isfinite(trunk):
+            self._seen_upper = True
+            self.mode = "both"
+        elif not self._seen_upper and self._lower_spec is not None:
+            self.mode = "lower"
+        spec = self.spec
+        if self.mode == "lower" and self._lower_spec is not None:
+            spec = self._lower_spec
+            trunk = angles.get(LOWER_INCLINATION, nan)
+            if self._lower is None:
+                self._lower = self._segmenter(spec)
+        main = spec.direction * angles[spec.main_signal]
         done = self.segmenter.update(
-            time_s,
-            main,
-            angles[TRUNK_INCLINATION],
-            tuple(angles.get(name, nan) for name in REP_SIGNALS),
+            time_s, main, trunk, tuple(angles.get(name, nan) for name in REP_SIGNALS)
         )
         if done is None or done.time_s.shape[0] < 3:
             return None
-        rep = analyse_rep(self.spec, done, len(self.reps) + 1)
+        rep = analyse_rep(spec, done, len(self.reps) + 1)
         self.reps.append(rep)
         return rep

@@ -39,6 +39,7 @@ from spinecoach.conventions import (
     CAT_COW,
     CAT_COW_SEATED,
     EVENT_CALIBRATION_REP,
+    LOWER_INCLINATION,
     LUMBAR_FLEXION,
     PELVIC_TILT_DEG,
     POSITION_NOMINAL_INCLINATION_DEG,
@@ -219,10 +220,11 @@ class ExerciseEngine:
         if in_rep:
             position = self._rep_position
         else:
+            trunk = angles[TRUNK_INCLINATION]
+            if detector is not None and detector.mode == "lower":
+                trunk = angles.get(LOWER_INCLINATION, math.nan)  # one sensor, on the sacrum
             position = classify_position(
-                angles[TRUNK_INCLINATION],
-                angles[PELVIC_TILT_DEG],
-                calibrated=self.calibrated_position,
+                trunk, angles[PELVIC_TILT_DEG], calibrated=self.calibrated_position
             )
             self._rep_position = position if position in self._positions else self.spec.position
         self.position = position
@@ -551,6 +553,13 @@ class ExerciseEngine:
                 f"the sensors never showed the {where} start position of "
                 f"{self.technique}: {self.spec.start_position}"
             )
+        detector = self._detector or (self._cycles if self._movement_cycles else None)
+        if detector is not None and detector.mode == "lower":
+            info["sensors_note"] = (
+                "one sensor, on the sacrum: reps counted from the pelvic tilt and the "
+                "position from the pelvis's inclination; no lumbar angle, side bend or twist "
+                "to judge"
+            )
         if self._breath_led:
             info["respiration_upper_sensor"] = self._respiration()
             if self._pacer is not None:
@@ -583,10 +592,10 @@ class ExerciseEngine:
     def _gone(self) -> list[tuple[float, float, str]]:
         """The detector's discarded movements."""
         if self._detector is not None:
-            return self._detector.segmenter.discarded
+            return self._detector.discarded
         gone = list(self._paced.discarded)
         if self._cycles is not None:
-            gone += self._cycles.segmenter.discarded
+            gone += self._cycles.discarded
         return gone
 
 

@@ -45,9 +45,11 @@ bend and of the axial rotation from the rep's first frame is compared with the r
 sagittal range: ``max_out_of_plane_share`` (0.5, "comparable or larger") of it and at
 least ``min_out_of_plane_deg`` rejects the rep. The lateral bend is a difference of two
 frontal inclinations from gravity, which a slightly turned sensor axis inflates by
-tan(inclination) in a deep bend; it is only read while the trunk is within
-``position_tolerance_deg`` of upright-in-position. The axial rotation (from the
-orientations) is read throughout. With one sensor neither exists and the test is skipped.
+tan(inclination) in a deep bend, and a heading offset between two sensors without a
+magnetometer leaks into the axial rotation as the trunk bends; both are therefore only
+read while the trunk is within ``position_tolerance_deg`` of the position's neutral (a
+side bend or a twist keeps the trunk there). With one sensor neither exists and the test
+is skipped.
 
 Position awareness. Nothing is counted until the person has been in one of the
 technique's start positions — trunk inclination within ``position_tolerance_deg`` of
@@ -626,10 +628,11 @@ class RepSegmenter:
             finite = np.flatnonzero(np.isfinite(values))
             if finite.size == 0:
                 continue  # one sensor: no lateral bend or axial rotation to compare
-            use = core & np.isfinite(values)
-            if i in self._lateral:
-                # A frontal inclination from gravity is only sound near upright.
-                use &= np.abs(lean) <= cfg.position_tolerance_deg
+            # Both are only sound near the position's neutral: the lateral bend is a
+            # difference of frontal inclinations from gravity (a slightly turned sensor axis
+            # inflates it by tan(inclination)), and a heading offset between two sensors
+            # without a magnetometer leaks into the axial rotation as the trunk bends.
+            use = core & np.isfinite(values) & (np.abs(lean) <= cfg.position_tolerance_deg)
             if np.any(use):
                 out = max(out, float(np.abs(values[use] - values[finite[0]]).max()))
         if out >= max(cfg.min_out_of_plane_deg, cfg.max_out_of_plane_share * rise):
