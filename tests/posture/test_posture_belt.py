@@ -154,9 +154,10 @@ def test_mobgap_walking_agreement(name: str, rate_hz: float) -> None:
     assert agree / total >= GATE_MOBGAP, (agree / total, report)
 
 
-#: Issue 13 asks for 0.90; measured 0.88–0.90 (see docs/posture.md): the gate holds what
-#: is reached so that a regression fails, and the shortfall is reported, not hidden.
-GATE_MOBGAP = 0.88
+#: Issue 13 asks for 0.90. Measured (docs/posture.md): 0.902 at 100 and 25 Hz, 0.894 at
+#: 50 Hz, in every orientation. The gate holds what is reached, so a regression fails;
+#: the 50 Hz shortfall is reported, not hidden.
+GATE_MOBGAP = 0.89
 
 
 def test_bending_minutes_are_stored_with_the_transitions() -> None:
@@ -172,3 +173,24 @@ def test_bending_minutes_are_stored_with_the_transitions() -> None:
     )
     rows, _ = rows_from_analysis([minute], [], datetime(2026, 1, 1, tzinfo=UTC))
     assert rows[0].seconds == {"transition": 23.0, "standing": 37.0}
+
+
+@pytest.mark.parametrize("name", list(AXES))
+def test_mobgap_forward_is_learnt_from_real_walking(name: str) -> None:
+    """On the real daily-living trials (Test11: walks, turns, sitting) forward is learnt,
+    whichever way the sensor is turned, and it is the sensor's +z: the direction the
+    Mobilise-D lower-back frame calls anterior, which the sitting tilts confirm (see
+    docs/posture.md)."""
+    from spinecoach.posture import PostureTracker
+
+    matrix = AXES[name]
+    for trial in (t for t in _trials() if "Test11" in t.name):
+        t, acc, gyr, _ = _read(trial)
+        tracker = PostureTracker(("lower",))
+        tracker.update("lower", t, acc @ matrix.T, gyr @ matrix.T)
+        tracker.finish()
+        assert tracker.trust().calibration == "learnt"
+        assert tracker.trust().trusted, (trial.name, tracker.trust().messages)
+        forward = tracker.alignment_axes["lower"][0]
+        expected = matrix @ np.array([0.0, 0.0, 1.0])
+        assert float(forward @ expected) > 0.7, (trial.name, forward)

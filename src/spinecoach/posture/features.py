@@ -56,6 +56,8 @@ GAITLAG: Final = slice(28, 37)
 N_FEATURES: Final = 37
 #: Half-width (s) of the smoothing of the magnitude before its crossings are counted.
 SMOOTH_S: Final = 0.06
+#: Hysteresis of the crossings: this share of the smoothed SD each side of the mean.
+HYSTERESIS: Final = 0.25
 #: Lag (s) of the quarter-step cross moment (a quarter of a step at ≈2 steps/s).
 GAIT_LAG_S: Final = 0.12
 
@@ -105,7 +107,7 @@ def second_features(
     smooth_mean = np.bincount(idx, weights=smooth, minlength=n) / safe
     smooth_dev = smooth - smooth_mean[idx]
     smooth_sd = np.sqrt(np.bincount(idx, weights=smooth_dev * smooth_dev, minlength=n) / safe)
-    band = 0.25 * smooth_sd[idx]
+    band = HYSTERESIS * smooth_sd[idx]
     level = np.where(smooth_dev > band, 1, np.where(smooth_dev < -band, -1, 0))
     decided = level != 0
     levels, owners = level[decided], idx[decided]

@@ -105,12 +105,14 @@ class ForwardLearner:
         ok = present & np.isfinite(norm) & (norm > 0)
         walk = walking & ok
         if np.any(walk):
-            self._up_sum += np.sum(rows[walk][:, F.ACC] / norm[walk][:, None], axis=0)
+            # Summed second after second (a running sum in time order), so the totals are
+            # the same bits however the seconds were batched.
+            self._up_sum = _running_sum(self._up_sum, rows[walk][:, F.ACC] / norm[walk][:, None])
             self._walk_s += int(np.count_nonzero(walk))
-            g0 = rows[walk][:, F.GAIT0]
-            gl = rows[walk][:, F.GAITLAG]
-            self._g0 += np.nansum(g0, axis=0).reshape(3, 3)
-            self._gl += np.nansum(gl, axis=0).reshape(3, 3)
+            g0 = np.nan_to_num(rows[walk][:, F.GAIT0])
+            gl = np.nan_to_num(rows[walk][:, F.GAITLAG])
+            self._g0 = _running_sum(self._g0.reshape(9), g0).reshape(3, 3)
+            self._gl = _running_sum(self._gl.reshape(9), gl).reshape(3, 3)
         with np.errstate(invalid="ignore"):
             still = ok & ~walking & (rows[:, F.ACC_STD] < STILL_ACC_STD_MPS2)
         if np.any(still):
@@ -205,6 +207,12 @@ class ForwardLearner:
             gait_share,
             posture_share,
         )
+
+
+def _running_sum(total: FloatArray, rows: FloatArray) -> FloatArray:
+    """``total + rows[0] + rows[1] + ...`` in that order."""
+    out: FloatArray = np.cumsum(np.vstack([total[None, :], rows]), axis=0)[-1]
+    return out
 
 
 def _axes(up: FloatArray, forward: FloatArray) -> FloatArray:

@@ -79,9 +79,11 @@ class PostureSettings:
     """Acceleration-magnitude SD over the second above this (m/s²) may be walking
     (quiet postures ≈0.02, walking at 1.3 m/s ≈1.4; real lower-back walks of
     ../shared/data/mobgap: 0.4–2; 0.6 agrees best with their reference bouts)."""
-    walking_crossings_per_s: tuple[float, float] = (2.0, 8.0)
-    """Mean-crossings of the acceleration magnitude per second for walking: twice the
-    step rate, steps at ≈1–4 /s (cadence 1.5–2.5 Hz typical)."""
+    walking_crossings_per_s: tuple[float, float] = (1.5, 7.0)
+    """Crossings of the mean by the smoothed acceleration magnitude per second for
+    walking: twice the step rate, steps at ≈0.8–3.5 /s (cadence 1.5–2.5 Hz typical; slow
+    walkers, e.g. with multiple sclerosis, near 1 /s). 1.5–7 agrees best with the real
+    walks of ../shared/data/mobgap."""
     walking_max_tilt_deg: float = 40.0
     """During walking the trunk is near upright; a tilt beyond this is implausible and
     marks the sensor orientation untrusted."""

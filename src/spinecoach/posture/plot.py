@@ -20,6 +20,7 @@ COLOURS: Final[dict[str, str]] = {
     "transition": "#bdbdbd",
     "upright": "#74c476",
     "unknown": "#ffffff",
+    "bending": "#8c510a",
 }
 
 

@@ -9,6 +9,7 @@ files through the same object, chunk by chunk).
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -61,6 +62,8 @@ _SITTING_CODES: Final = (CODE[SITTING_UPRIGHT], CODE[SITTING_SLOUCHED])
 MAX_CALIBRATION_READY_S: Final = 900.0
 #: Seconds held back while waiting for walking to find the neutral without calibration.
 MAX_HOLD_S: Final = 1800
+#: The learnt alignment is judged every this many seconds of data (whole multiples).
+LEARN_STEP_S: Final = 60
 #: Seconds of context each side of a second for the walking decision (labels lag by it).
 WALK_CONTEXT_S: Final = 3
 DEFAULT_SLOUCH_DEG: Final = 15.0
@@ -199,6 +202,12 @@ class PostureTracker:
         """The slouch threshold in use (deg lumbar flexion relative to standing)."""
         return DEFAULT_SLOUCH_DEG if self._slouch_deg is None else self._slouch_deg
 
+    @property
+    def alignment_axes(self) -> dict[str, FloatArray]:
+        """Per sensor, the body axes in sensor coordinates once settled (rows: anterior,
+        superior, right; unit vectors); empty before."""
+        return {p: axes.copy() for p, axes in self._axes.items()}
+
     def trust(self) -> TrustReport:
         """The day's trust so far, with the reasons."""
         two = len(self.placements) == 2
@@ -327,9 +336,20 @@ class PostureTracker:
         self._next = label_stop
         self._check_units(block)
         walking = self._walking_in_context(block, ahead)
-        self._held.append((start, block, walking))
-        self._held_seconds += label_stop - start
-        self._learn(start, block, walking)
+        # Learn and settle minute by minute (at whole multiples of LEARN_STEP_S), so the
+        # alignment changes at the same second however the data were batched.
+        cuts = [start]
+        cuts += list(range((start // LEARN_STEP_S + 1) * LEARN_STEP_S, label_stop, LEARN_STEP_S))
+        cuts.append(label_stop)
+        for a, b in itertools.pairwise(cuts):
+            piece = {p: rows[a - start : b - start] for p, rows in block.items()}
+            self._held.append((a, piece, walking[a - start : b - start]))
+            self._held_seconds += b - a
+            self._learn(a, piece, walking[a - start : b - start])
+            if b % LEARN_STEP_S == 0:
+                if self._calibration != "pending":
+                    self._release_held(force=False, out=out)
+                self._checkpoint(b)
         self._release_held(force=False, out=out)
         return out
 
@@ -398,7 +418,9 @@ class PostureTracker:
         return np.asarray(walking, dtype=np.bool_)
 
     def _resolve_alignment(self, force: bool) -> bool:
-        """Settle the axes when possible; True once settled."""
+        """Settle the axes when possible; True once settled. Without calibration windows
+        the learnt alignment is settled at checkpoints (:meth:`_checkpoint`) or, at the
+        end of the data, with whatever was learnt."""
         if self._calibration != "pending":
             return True
         if self._plan is not None:
@@ -409,19 +431,37 @@ class PostureTracker:
             self._plan = None
             for start, block, walking in self._held:
                 self._learn(start, block, walking)
-        estimates = {
-            p: self._learners[p].estimate(guess_axes=NOMINAL_AXES) for p in self.placements
-        }
-        resolved = all(e.resolved for e in estimates.values())
-        if not resolved and not force and self._held_seconds < MAX_HOLD_S:
+            self._settle_learnt(self._estimates(), at_s=None, force=True)
+            return True
+        if not force:
             return False
-        self._settle_learnt(estimates, at_s=None)
+        self._settle_learnt(self._estimates(), at_s=None, force=True)
         return True
 
-    def _settle_learnt(self, estimates: dict[str, ForwardEstimate], at_s: int | None) -> None:
-        """Axes from the learners (every sensor resolved: trusted; else the best guess,
-        not trusted, with the reason)."""
+    def _estimates(self) -> dict[str, ForwardEstimate]:
+        return {p: self._learners[p].estimate(guess_axes=NOMINAL_AXES) for p in self.placements}
+
+    def _checkpoint(self, at_s: int) -> None:
+        """At a whole minute of data: settle the learnt alignment when every sensor's
+        forward is known (or after MAX_HOLD_S of holding, with the best guess), or, once
+        settled on a guess, switch to the learnt axes from this second on."""
+        if self._calibration == "pending" and self._plan is None:
+            self._settle_learnt(
+                self._estimates(), at_s=None, force=self._held_seconds >= MAX_HOLD_S
+            )
+        elif self._calibration in ("learnt", "nominal") and not self._forward_resolved:
+            estimates = self._estimates()
+            if all(e.resolved for e in estimates.values()):
+                self._settle_learnt(estimates, at_s=at_s, force=True)
+
+    def _settle_learnt(
+        self, estimates: dict[str, ForwardEstimate], *, at_s: int | None, force: bool
+    ) -> None:
+        """Axes from the learners (every sensor resolved: trusted; else, when ``force``,
+        the best guess, not trusted, with the reason; else nothing changes)."""
         resolved = all(e.resolved for e in estimates.values())
+        if not resolved and not force:
+            return
         have_up = all(e.axes is not None for e in estimates.values())
         self._calibration = "learnt" if have_up else "nominal"
         for p, e in estimates.items():
@@ -448,16 +488,6 @@ class PostureTracker:
                 "until forward is learnt (walk for a minute, sit down and get up, or record "
                 "the calibration: a still standing hold and slow forward bends)"
             )
-
-    def _relearn(self) -> None:
-        """After a forced, unresolved settle: try again with the data seen since."""
-        if self._calibration not in ("learnt", "nominal") or self._forward_resolved:
-            return
-        estimates = {
-            p: self._learners[p].estimate(guess_axes=NOMINAL_AXES) for p in self.placements
-        }
-        if all(e.resolved for e in estimates.values()):
-            self._settle_learnt(estimates, at_s=self._next)
 
     def _window_ups(self, placement: str, window: tuple[float, float]) -> FloatArray:
         ups = []
@@ -508,7 +538,6 @@ class PostureTracker:
     def _release_held(self, *, force: bool, out: _BlockUpdate) -> None:
         if not self._held or not self._resolve_alignment(force):
             return
-        self._relearn()
         held, self._held, self._held_seconds = self._held, [], 0
         for start, block, walking in held:
             labelled = self._label(start, block, walking)
