@@ -59,6 +59,7 @@ bench: $(STAMP) $(CAMERA_STAMP)
 	$(PY) bench/exercises.py
 	$(PY) bench/latency.py
 	$(PY) bench/posture.py
+	$(PY) bench/realworld.py
 	$(CAMERA_PY) bench/camera.py
 
 clean:

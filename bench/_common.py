@@ -5,6 +5,7 @@ from __future__ import annotations
 import platform
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import TypeVar
 
 from rich.console import Console
@@ -29,3 +30,8 @@ def table(title: str, columns: list[str]) -> Table:
     for i, c in enumerate(columns):
         t.add_column(c, justify="left" if i == 0 else "right")
     return t
+
+
+#: The real recordings of other labs (``../shared/data`` from the project root; see its
+#: README). Benches that read them print a message and skip that part when it is absent.
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
