@@ -175,7 +175,17 @@ def belt(hours: float) -> bool:
     t = table(
         f"One belt sensor / phone, no calibration, turned about the vertical, {hours:g}-h "
         f"days with bends ({machine()})",
-        ["turn °", "tilt °", "roll °", "Hz", "trusted", "method", *CLASSES, "wrong & trusted"],
+        [
+            "turn °",
+            "tilt °",
+            "roll °",
+            "Hz",
+            "trusted",
+            "method",
+            *CLASSES,
+            "bent s → bending",
+            "wrong & trusted",
+        ],
     )
     ok = True
     for turn in range(0, 360, 30):
@@ -201,12 +211,30 @@ def belt(hours: float) -> bool:
             "yes" if result.trust.trusted else "no",
             result.trust.calibration,
             *(f"{per[c]:.0%} ({minutes[c]})" if minutes[c] else "—" for c in CLASSES),
+            _bent_recall(rec, result),
             str(report["wrong_trusted_minutes"]),
         )
-    t.add_row("target", "", "", "", "yes", "", *(">= 95 %",) * 4, "", "")
+    t.add_row("target", "", "", "", "yes", "", *(">= 95 %",) * 4, "", "", "")
     console.print(t)
     console.print("belt gates: " + ("[green]pass[/]" if ok else "[red]FAIL[/]"))
     return ok
+
+
+def _bent_recall(rec, result) -> str:  # type: ignore[no-untyped-def]
+    """Share of the true deep-bend seconds (inside a bend, 1 s from its ends) labelled
+    bending, and how many labelled lying or sitting."""
+    seconds = [
+        np.arange(np.ceil(e.start_s) + 1, np.floor(e.end_s) - 1)
+        for e in rec.truth.events
+        if e.kind == "activity" and e.label == "bending"
+    ]
+    if not seconds:
+        return "—"
+    index = np.concatenate(seconds).astype(int)
+    labels = [result.labels[i] for i in index if i < len(result.labels)]
+    bent = labels.count("bending") / len(labels)
+    wrong = sum(x in ("lying", "sitting-upright", "sitting-slouched") for x in labels)
+    return f"{bent:.0%} ({wrong} lying/sitting)"
 
 
 def mobgap() -> bool:
@@ -238,18 +266,11 @@ def mobgap() -> bool:
                     )
         reference = bouts.get("INDIP") or bouts.get("Stereophoto") or []
         loaded.append((trial.name, np.asarray(data["time_s"]), acc, gyr, reference))
-    columns = [f"{name} {rate:g} Hz" for name in axes for rate in (100, 50, 25)]
-    t = table(
-        "mobgap: per-second walking agreement with the reference bouts (INDIP, else "
-        "stereophotogrammetry)",
-        ["trial", "seconds", *columns],
-    )
-    totals = {c: [0, 0] for c in columns}
+    rates = (100, 50, 25)
+    per_trial: dict[tuple[str, int], dict[str, tuple[int, int]]] = {}
     for name, time_s, acc, gyr, reference in loaded:
-        cells = []
-        n_seconds = 0
         for axis_name, matrix in axes.items():
-            for rate in (100, 50, 25):
+            for rate in rates:
                 step = round(100 / rate)
                 sensor = SensorData.from_arrays(
                     "lower",
@@ -264,19 +285,31 @@ def mobgap() -> bool:
                 for a, b in reference:
                     truth |= (start + 0.5 >= a) & (start + 0.5 < b)
                 agree = int(np.count_nonzero((np.array(result.labels) == "walking") == truth))
-                column = f"{axis_name} {rate:g} Hz"
-                totals[column][0] += agree
-                totals[column][1] += start.shape[0]
-                n_seconds = start.shape[0]
-                cells.append(f"{agree / start.shape[0]:.0%}")
-        t.add_row(name, str(n_seconds), *cells)
-    overall = {c: a / n for c, (a, n) in totals.items()}
-    t.add_row(
-        "all trials", str(next(iter(totals.values()))[1]), *(f"{v:.1%}" for v in overall.values())
+                per_trial.setdefault((axis_name, rate), {})[name] = (agree, start.shape[0])
+    t = table(
+        "mobgap, as worn: per-second walking agreement with the reference bouts (INDIP, "
+        "else stereophotogrammetry)",
+        ["trial", "seconds", *(f"{r} Hz" for r in rates)],
     )
-    t.add_row("target", "", *(f">= {TARGET_MOBGAP:.0%}",) * len(columns))
+    for name, *_ in loaded:
+        cells = [per_trial[("as worn", r)][name] for r in rates]
+        t.add_row(name, str(cells[0][1]), *(f"{a / n:.0%}" for a, n in cells))
     console.print(t)
-    ok = min(overall.values()) >= TARGET_MOBGAP
+    t = table(
+        "mobgap, all trials together: turned about the vertical and resampled",
+        ["sensor axes", *(f"{r} Hz" for r in rates), "target"],
+    )
+    overall = []
+    for axis_name in axes:
+        row = []
+        for rate in rates:
+            values = per_trial[(axis_name, rate)].values()
+            share = sum(a for a, _ in values) / sum(n for _, n in values)
+            overall.append(share)
+            row.append(f"{share:.1%}")
+        t.add_row(axis_name, *row, f">= {TARGET_MOBGAP:.0%}")
+    console.print(t)
+    ok = min(overall) >= TARGET_MOBGAP
     console.print("mobgap gate: " + ("[green]pass[/]" if ok else "[red]FAIL[/]"))
     return ok
 

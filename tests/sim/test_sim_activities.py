@@ -184,3 +184,90 @@ def test_bad_arguments_name_the_argument() -> None:
         simulate_activities(schedule, seed=0, sensor_errors={})  # type: ignore[arg-type]
     with pytest.raises(ConfigurationError, match="magnetometer must be True or False"):
         simulate_activities(schedule, seed=0, magnetometer="yes")  # type: ignore[arg-type]
+
+
+# --- issue 13: a belt-worn sensor or phone, and deep bends -----------------------------
+
+
+def test_belt_sensor_is_upright_on_the_standing_pelvis() -> None:
+    """Ideal sensor at the back: while standing, gravity is on its x axis; turned 90° about
+    the vertical (on the hip) it still is, and the pelvis tilt of sitting moves gravity in
+    the sensor's x–z plane at the back and its x–y plane on the hip."""
+    from spinecoach.sim.activities import BeltWear
+
+    schedule = [("standing", 30.0), ("sitting-upright", 60.0)]
+    means = {}
+    for turn in (0.0, 90.0):
+        rec = simulate_activities(
+            schedule,
+            seed=4,
+            rate_hz=25.0,
+            sensor_errors=SensorErrorModel.ideal(),
+            wear=BeltWear(turn_deg=turn),
+        )
+        assert tuple(rec.sensors) == ("lower",) and rec.meta["wear"] == "belt"
+        assert not any(key.startswith("upper_") for key in rec.meta)
+        assert rec.meta["belt_turn_deg"] == f"{turn:g}"
+        stand = [e for e in _events(rec, EVENT_ACTIVITY) if e.label == "standing"][-1]
+        sit = [e for e in _events(rec, EVENT_ACTIVITY) if e.label == "sitting-upright"][0]
+        sensor = rec.sensors["lower"]
+
+        def mean_acc(event: Event, sensor=sensor) -> np.ndarray:  # type: ignore[no-untyped-def]
+            inside = (sensor.time_s > event.start_s + 2) & (sensor.time_s < event.end_s - 2)
+            return np.asarray(sensor.acc_mps2[inside].mean(axis=0))
+
+        means[turn] = (mean_acc(stand), mean_acc(sit))
+    for turn, (stand_acc, sit_acc) in means.items():
+        assert stand_acc[0] > 9.7 and np.hypot(stand_acc[1], stand_acc[2]) < 0.7, turn
+        change = sit_acc - stand_acc
+        sagittal = abs(change[2]) if turn == 0.0 else abs(change[1])
+        lateral = abs(change[1]) if turn == 0.0 else abs(change[2])
+        assert sagittal > 1.5 and lateral < 0.5, (turn, change)
+
+
+def test_belt_sensor_rolled_upside_down_and_without_gyroscope() -> None:
+    from spinecoach.sim.activities import BeltWear
+
+    rec = simulate_activities(
+        [("standing", 20.0)],
+        seed=1,
+        rate_hz=50.0,
+        sensor_errors=SensorErrorModel.ideal(),
+        wear=BeltWear(roll_deg=180.0, gyroscope=False),
+    )
+    sensor = rec.sensors["lower"]
+    assert np.median(sensor.acc_mps2[:, 0]) < -9.7
+    assert not sensor.has_gyroscope and np.all(np.isnan(sensor.gyr_dps))
+    assert sensor.rate_hz == 50.0
+
+
+def test_bending_bouts_have_truth_and_deep_forward_pelvis() -> None:
+    rec = simulate_activities(
+        [("standing", 20.0), ("bending", 120.0), ("walking", 20.0)],
+        seed=2,
+        rate_hz=25.0,
+        sensor_errors=SensorErrorModel.ideal(),
+    )
+    bends = [e for e in _events(rec, EVENT_ACTIVITY) if e.label == "bending"]
+    assert len(bends) >= 2
+    assert rec.truth is not None
+    t = rec.truth.time_s
+    for bend in bends:
+        inner = (t > bend.start_s + 3.0) & (t < bend.end_s - 3.0)
+        pelvis = rec.truth.series[PELVIC_TILT_DEG][inner]
+        assert 20.0 < float(np.median(pelvis)) < 65.0
+        assert float(np.median(rec.truth.series[LUMBAR_FLEXION][inner])) > 10.0
+    # Standing between the bends, and the events tile the bout.
+    labels = [e.label for e in _events(rec, EVENT_ACTIVITY)]
+    assert "standing" in labels[labels.index("bending") :]
+
+
+def test_bad_wear_is_refused() -> None:
+    from spinecoach.sim.activities import BeltWear
+
+    with pytest.raises(ConfigurationError, match="wear must be a BeltWear"):
+        simulate_activities([("standing", 10.0)], seed=0, wear="belt")  # type: ignore[arg-type]
+    with pytest.raises(ConfigurationError, match="BeltWear.turn_deg must be a finite angle"):
+        BeltWear(turn_deg=math.nan)
+    with pytest.raises(ConfigurationError, match="BeltWear.gyroscope must be True or False"):
+        BeltWear(gyroscope="no")  # type: ignore[arg-type]

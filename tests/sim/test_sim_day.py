@@ -253,3 +253,42 @@ def test_cli_writes_a_readable_day_and_prints_the_summary(tmp_path: Path) -> Non
 def test_docstring_examples() -> None:
     result = doctest.testmod(spinecoach.sim.day, optionflags=doctest.ELLIPSIS)
     assert result.failed == 0 and result.attempted >= 3
+
+
+def test_belt_day_has_one_sensor_and_the_same_truth() -> None:
+    from spinecoach.sim.activities import BeltWear
+
+    plain = simulate_day(5, hours=1.0, rate_hz=25.0)
+    belt = simulate_day(5, hours=1.0, rate_hz=25.0, wear=BeltWear(turn_deg=90.0, tilt_deg=10.0))
+    assert tuple(belt.sensors) == ("lower",)
+    assert plain.truth is not None and belt.truth is not None
+    assert belt.truth.equals(plain.truth)
+    assert not belt.sensors["lower"].equals(plain.sensors["lower"])
+    assert belt.meta["belt_tilt_deg"] == "10"
+
+
+def test_day_with_bends() -> None:
+    rec = simulate_day(6, hours=3.0, rate_hz=10.0, bends=True)
+    assert rec.meta["bends"] == "true"
+    labels = [e.label for e in _events(rec, EVENT_ACTIVITY)]
+    assert labels.count("bending") >= 2
+    assert rec.duration_s == pytest.approx(3 * 3600.0, abs=0.2)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ({"wear": "belt"}, "wear must be a BeltWear"),
+        ({"bends": "yes"}, "bends must be True or False"),
+    ],
+)
+def test_bad_wear_arguments(arguments: dict[str, object], message: str) -> None:
+    with pytest.raises(ConfigurationError, match=message):
+        simulate_day(1, **arguments)  # type: ignore[arg-type]
+
+
+def test_wear_and_mount_rotation_together_are_refused() -> None:
+    from spinecoach.sim.activities import BeltWear
+
+    with pytest.raises(ConfigurationError, match="give either wear .* or mount_rotation"):
+        simulate_day(1, wear=BeltWear(), mount_rotation=[0.0, 0.0, 1.0, 0.0])
