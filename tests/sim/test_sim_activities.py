@@ -209,7 +209,7 @@ def test_belt_sensor_is_upright_on_the_standing_pelvis() -> None:
         assert not any(key.startswith("upper_") for key in rec.meta)
         assert rec.meta["belt_turn_deg"] == f"{turn:g}"
         stand = [e for e in _events(rec, EVENT_ACTIVITY) if e.label == "standing"][-1]
-        sit = [e for e in _events(rec, EVENT_ACTIVITY) if e.label == "sitting-upright"][0]
+        sit = next(e for e in _events(rec, EVENT_ACTIVITY) if e.label == "sitting-upright")
         sensor = rec.sensors["lower"]
 
         def mean_acc(event: Event, sensor=sensor) -> np.ndarray:  # type: ignore[no-untyped-def]
@@ -267,7 +267,7 @@ def test_bad_wear_is_refused() -> None:
 
     with pytest.raises(ConfigurationError, match="wear must be a BeltWear"):
         simulate_activities([("standing", 10.0)], seed=0, wear="belt")  # type: ignore[arg-type]
-    with pytest.raises(ConfigurationError, match="BeltWear.turn_deg must be a finite angle"):
+    with pytest.raises(ConfigurationError, match=r"BeltWear\.turn_deg must be a finite angle"):
         BeltWear(turn_deg=math.nan)
-    with pytest.raises(ConfigurationError, match="BeltWear.gyroscope must be True or False"):
+    with pytest.raises(ConfigurationError, match=r"BeltWear\.gyroscope must be True or False"):
         BeltWear(gyroscope="no")  # type: ignore[arg-type]

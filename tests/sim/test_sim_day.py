@@ -290,5 +290,5 @@ def test_bad_wear_arguments(arguments: dict[str, object], message: str) -> None:
 def test_wear_and_mount_rotation_together_are_refused() -> None:
     from spinecoach.sim.activities import BeltWear
 
-    with pytest.raises(ConfigurationError, match="give either wear .* or mount_rotation"):
+    with pytest.raises(ConfigurationError, match=r"give either wear .* or mount_rotation"):
         simulate_day(1, wear=BeltWear(), mount_rotation=[0.0, 0.0, 1.0, 0.0])
