@@ -90,9 +90,7 @@ def test_supine_prior_signs_a_posterior_pelvic_tilt_negative() -> None:
 def test_streaming_equals_batch_with_the_protocol_free_calibration() -> None:
     """The tracker holds its frames until the calibration is decided, then emits them all:
     the same frames and numbers as batch, from the first sample on."""
-    rec = simulate(
-        "flexion-extension", seed=4, reps=4, scenario="protocol-free", rate_hz=50.0
-    )
+    rec = simulate("flexion-extension", seed=4, reps=4, scenario="protocol-free", rate_hz=50.0)
     assert rec.events == ()
     frames, info = motion_process(rec)
     tracker = MotionTracker(rates_hz={p: s.rate_hz for p, s in rec.sensors.items()})
@@ -142,7 +140,9 @@ def test_streaming_finish_decides_a_short_recording_like_batch() -> None:
     out += tracker.finish()
     assert not tracker.pending
     np.testing.assert_array_equal([f.angles[LUMBAR_FLEXION] for f in out], frames[LUMBAR_FLEXION])
-    assert info["calibration"]["decided_at_s"] == pytest.approx(float(short.sensors["lower"].time_s[-1]))
+    assert info["calibration"]["decided_at_s"] == pytest.approx(
+        float(short.sensors["lower"].time_s[-1])
+    )
 
 
 def test_declared_neutral_is_used_and_reported() -> None:
@@ -173,9 +173,9 @@ def test_every_method_says_what_it_did() -> None:
     assert (frames.flags & FLAG_LOW_CONFIDENCE).all()
     with pytest.raises(ConfigurationError, match="unknown calibration method 'magic'"):
         MotionSettings(calibration="magic")
-    with pytest.raises(ConfigurationError, match="neutral window .* START:END"):
+    with pytest.raises(ConfigurationError, match=r"neutral window .* START:END"):
         MotionSettings(neutral_s=(2.0, 1.0))
-    with pytest.raises(ConfigurationError, match="MovementPrior.coupling must be"):
+    with pytest.raises(ConfigurationError, match=r"MovementPrior\.coupling must be"):
         MovementPrior(coupling=0)
 
 
@@ -202,9 +202,7 @@ def test_stored_calibration_is_reused_when_the_same_sensors_are_worn_again() -> 
     assert "stored calibration" in info["calibration"]["reason"]
     np.testing.assert_allclose(frames[LUMBAR_FLEXION], 0.7 * symmetric(frames.time_s), atol=0.6)
     other = StoredCalibration({p: ("another-device", z) for p, (_d, z) in again.z_axes.items()})
-    named = Recording.create(
-        {p: replace(s, device="my-sensor") for p, s in rec.sensors.items()}
-    )
+    named = Recording.create({p: replace(s, device="my-sensor") for p, s in rec.sensors.items()})
     _, info = motion_process(named, MotionSettings(stored=other))
     assert info["calibration"]["method"] == "movement"
     with pytest.raises(ConfigurationError, match="not a spinecoach calibration file"):
@@ -237,7 +235,9 @@ def test_accelerometer_only_sensor_gives_inclination_from_gravity() -> None:
     out = []
     s = no_gyro["lower"]
     for i in range(s.n_samples):
-        out += tracker.update(SensorSample("lower", float(s.time_s[i]), s.acc_mps2[i], s.gyr_dps[i]))
+        out += tracker.update(
+            SensorSample("lower", float(s.time_s[i]), s.acc_mps2[i], s.gyr_dps[i])
+        )
     out += tracker.finish()
     one, _ = motion_process(Recording.create({"lower": s}))
     np.testing.assert_array_equal([f.angles[PELVIC_TILT_DEG] for f in out], one[PELVIC_TILT_DEG])
@@ -293,7 +293,8 @@ def test_protocol_free_suite_subset_calibrates_and_measures() -> None:
         rec = case.simulate()
         position = rec.meta["position"]
         frames, info = motion_process(
-            rec, MotionSettings(position=position, movement=movement_prior(position, case.technique))
+            rec,
+            MotionSettings(position=position, movement=movement_prior(position, case.technique)),
         )
         calibration = info["calibration"]
         assert calibration["method"] == "movement", case.name

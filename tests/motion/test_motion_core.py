@@ -257,3 +257,33 @@ def test_accelerometer_recovery_fires_after_the_timeout_in_seconds(rate_hz: floa
             break
     assert fired_at_s is not None, "the accelerometer recovery never fired within 60 s"
     assert 4.5 <= fired_at_s <= 5.5, fired_at_s
+
+
+def test_timestamp_jitter_does_not_add_periods_but_a_dropped_sample_does() -> None:
+    """Bluetooth timestamps jitter by a fifth of a period at 100 Hz: an interval of 1.6
+    periods after a late sample is not a dropped sample (that over-integrated the
+    gyroscope by several degrees in fast bends); a real drop still counts two periods, and
+    the streaming fusion counts the same."""
+    from spinecoach.motion.fusion import FusionSettings, SensorFusion, sample_periods
+
+    rng = np.random.default_rng(1)
+    n = 2000
+    k = np.arange(n, dtype=np.float64)
+    k[1000:] += 1.0  # sample 1000 was dropped
+    t = k / 100.0 + rng.normal(0.0, 0.002, n)
+    t = np.maximum.accumulate(t + np.arange(n) * 1e-9)
+    periods = sample_periods(t, 100.0, 0.25)
+    # The total time is integrated right within a period or two (the first sample's own
+    # jitter sets the reference), where rounding each interval adds a period every time
+    # one interval happens to be long (4 % of them here).
+    assert abs(int(periods[1:].sum()) - int(k[-1] - k[0])) <= 2
+    assert (periods <= 2).all() and 1 <= (periods == 2).sum() <= 3
+    assert (np.rint(np.diff(t) * 100.0) >= 2).sum() > 5  # the old per-interval rounding erred
+    fusion = SensorFusion(rate_hz=100.0, settings=FusionSettings())
+    acc = np.array([0.0, 0.0, 9.80665])
+    seen = []
+    for i in range(n):
+        before = fusion._segment_last  # the nominal index, for this check
+        fusion.update(float(t[i]), acc, np.zeros(3))
+        seen.append(fusion._segment_last - before if i else 1)
+    np.testing.assert_array_equal(seen, periods)

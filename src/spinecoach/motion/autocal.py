@@ -8,20 +8,24 @@ neutral
     The quietest short stretch near the start: the earliest run of at least
     ``neutral_min_s`` (0.2 s) in the first ``neutral_search_s``, within
     ``neutral_drift_deg`` of the posture the recording starts in (a held end of a bend is
-    still too, but it is not the neutral), in which every sensor is still (gyroscope under ``still_gyr_dps``, acceleration within ``still_acc_mps2`` of
-    gravity; without a gyroscope, the accelerometer steady), extended while still up to
-    ``neutral_max_s``. Failing that, the quietest 0.3 s there (``"quietest"``); failing
+    still too, but it is not the neutral), in which every sensor is still (gyroscope
+    under ``still_gyr_dps``, acceleration within ``still_acc_mps2`` of gravity; without
+    a gyroscope, the accelerometer steady), extended while still up to
+    ``neutral_max_s``. Failing that, the quietest 0.2 s there (``"quietest"``); failing
     that, a robust estimate over the session: the median up vector of its quietest fifth
     (``"session"``). The mean earth-up direction in the window is the segment's functional
     superior axis Y (relative angles are zero there), as in the coached calibration.
 sagittal axis
-    While the person moves, earth-up swings in the sensor frame. Its displacement away from
-    the neutral Y is measured in every horizontal direction; the direction of the largest
-    one-sided, asymmetric excursion (``fwd(φ) - fwd(φ + 180°)``) is the sagittal plane:
-    a forward bend goes much further than its backward counterpart, while a lateral bend
-    goes equally far to both sides and an axial rotation does not tilt at all, so neither
-    wins. This is the gravity picture of the gyroscope's dominant rotation axis, and it
-    works the same for accelerometer-only files.
+    While the person moves, earth-up swings in the sensor frame away from the neutral Y.
+    Every excursion (a peak of that tilt) votes for the line of its direction; a line
+    scores its votes plus those of its busier side (:func:`_vote_direction`). The exercise
+    is repeated, and one-sided movements (a hinge, a pelvic tilt) put every rep on the
+    same side, while distractors — lateral bends, rotations, knees rocking — are fewer and
+    split between left and right however large they are; an axial rotation of an upright
+    trunk does not tilt at all. Without clear peaks, the direction of the largest
+    asymmetric excursion (``fwd(φ) - fwd(φ + 180°)``) is taken. This is the gravity
+    picture of the gyroscope's dominant rotation axis, and it works the same for
+    accelerometer-only files.
 sign
     Which end of that direction is flexion comes from gravity plus a movement prior
     (:class:`MovementPrior`): upright, the trunk bends further forward than back; supine,
@@ -142,6 +146,9 @@ class AutoCalibrationSettings:
     early_other_deg: float = 3.0
     min_excursion_deg: float = 3.0
     direction_step_deg: float = 2.0
+    peak_min_deg: float = 3.0  # an excursion peak tilts at least this far from neutral
+    peak_prominence_deg: float = 2.0
+    vote_width_deg: float = 25.0  # a peak votes for lines within this of its direction
 
 
 @dataclass(frozen=True)
@@ -410,20 +417,26 @@ def estimate_axis(
         return AxisEstimate(y, e1, 0.0, 1.0, 0.0, time_s, np.zeros(0))
     h1 = up @ e1
     h2 = up @ e2
-    phi = np.radians(np.arange(0.0, 360.0, settings.direction_step_deg))
-    d = np.outer(np.cos(phi), h1) + np.outer(np.sin(phi), h2)  # (n_dir, n)
-    fwd = np.clip(np.percentile(d, 99.0, axis=1), 0.0, None)
-    half = phi.shape[0] // 2
-    back = np.roll(fwd, -half)
-    best = int(np.argmax(fwd - back))
-    u = np.cos(phi[best]) * e1 + np.sin(phi[best]) * e2  # where up moves in the excursion
-    excursion = float(np.degrees(np.arcsin(min(1.0, fwd[best]))))
-    opposite = float(np.degrees(np.arcsin(min(1.0, back[best]))))
-    quarter = half // 2
-    side = max(
-        float(fwd[(best + quarter) % phi.shape[0]]), float(fwd[(best - quarter) % phi.shape[0]])
-    )
-    sideways = float(np.degrees(np.arcsin(min(1.0, side))))
+    voted = _vote_direction(h1, h2, settings)
+    if voted is not None:
+        angle, excursion, opposite, sideways = voted
+    else:  # no clear excursion peaks: the largest asymmetric percentile excursion
+        phi = np.radians(np.arange(0.0, 360.0, settings.direction_step_deg))
+        d = np.outer(np.cos(phi), h1) + np.outer(np.sin(phi), h2)  # (n_dir, n)
+        fwd = np.clip(np.percentile(d, 99.0, axis=1), 0.0, None)
+        half = phi.shape[0] // 2
+        back = np.roll(fwd, -half)
+        best = int(np.argmax(fwd - back))
+        angle = float(phi[best])
+        excursion = float(np.degrees(np.arcsin(min(1.0, fwd[best]))))
+        opposite = float(np.degrees(np.arcsin(min(1.0, back[best]))))
+        quarter = half // 2
+        side = max(
+            float(fwd[(best + quarter) % phi.shape[0]]),
+            float(fwd[(best - quarter) % phi.shape[0]]),
+        )
+        sideways = float(np.degrees(np.arcsin(min(1.0, side))))
+    u = np.cos(angle) * e1 + np.sin(angle) * e2  # where up moves in the excursion
     # Flexion moves earth-up towards the segment's -X: X_raw = -u, Z = X × Y.
     x_raw = -u
     z_raw = _unit(np.cross(x_raw, y))
@@ -440,6 +453,62 @@ def estimate_axis(
         (e1, e2),
         np.column_stack([h1, h2]),
     )
+
+
+def _vote_direction(
+    h1: FloatArray, h2: FloatArray, settings: AutoCalibrationSettings
+) -> tuple[float, float, float, float] | None:
+    """The sagittal direction from the excursions: each excursion away from neutral (a
+    peak of the tilt) votes for its line; a line's score is its votes plus those of its
+    busier side. An exercise is repeated, and one-sided movements (a hinge, a pelvic tilt)
+    put every rep on the same side, while distractors (bends, rotations, rocking) are
+    fewer and split between left and right, however large they are.
+
+    Returns (direction angle in the (e1, e2) plane, excursion, opposite excursion,
+    sideways excursion), degrees for the last three; None without clear peaks.
+    """
+    from scipy.signal import find_peaks
+
+    m = np.hypot(h1, h2)
+    height = float(np.sin(np.radians(settings.peak_min_deg)))
+    peaks, _ = find_peaks(
+        m,
+        height=height,
+        prominence=float(np.sin(np.radians(settings.peak_prominence_deg))),
+        distance=max(1, round(0.4 * settings.decimate_hz)),
+    )
+    if peaks.size == 0:
+        return None
+    phi_k = np.arctan2(h2[peaks], h1[peaks])
+    mag_k = np.degrees(np.arcsin(np.clip(m[peaks], 0.0, 1.0)))
+    cos_on = float(np.cos(np.radians(settings.vote_width_deg)))
+    best_score = -1.0
+    best_theta = 0.0
+    for theta in np.radians(np.arange(0.0, 180.0, settings.direction_step_deg)):
+        c = np.cos(phi_k - theta)
+        on = np.abs(c) >= cos_on
+        pos = int(np.count_nonzero(on & (c > 0)))
+        neg = int(np.count_nonzero(on & (c < 0)))
+        score = pos + neg + max(pos, neg) + 1e-3 * float(mag_k[on].sum())
+        if score > best_score:
+            best_score, best_theta = score, float(theta)
+    c = np.cos(phi_k - best_theta)
+    on = np.abs(c) >= cos_on
+    # Refine the line: the magnitude-weighted mean of its peaks' directions (folded).
+    folded = np.where(c[on] >= 0, phi_k[on], phi_k[on] - np.pi)
+    w = mag_k[on]
+    line = float(np.arctan2((w * np.sin(folded)).sum(), (w * np.cos(folded)).sum()))
+    c = np.cos(phi_k - line)
+    on = np.abs(c) >= cos_on
+    plus = mag_k[on & (c > 0)]
+    minus = mag_k[on & (c < 0)]
+    top_plus = float(plus.max()) if plus.size else 0.0
+    top_minus = float(minus.max()) if minus.size else 0.0
+    side = mag_k[~on]
+    sideways = float(side.max()) if side.size else 0.0
+    if top_plus >= top_minus:
+        return line, top_plus, top_minus, sideways
+    return line + np.pi, top_minus, top_plus, sideways
 
 
 def axes_from(y_axis: FloatArray, z_hint: FloatArray) -> FloatArray:

@@ -8,8 +8,10 @@ quaternions; a test proves it.
 
 Timing. ``imufusion`` integrates with a fixed sample period. Timestamps jitter and
 samples get dropped, so each update uses ``n / rate_hz`` where ``n`` is the interval
-rounded to a whole number of nominal periods (at least 1): jitter is ignored, a dropped
-sample is integrated over two periods.
+a whole number of nominal periods (at least 1) from each sample's nominal index (its time
+since the start times the rate, rounded): a dropped sample is integrated over two
+periods, and timestamp jitter averages out instead of adding a period whenever one
+interval is long (:func:`sample_periods`).
 
 Gaps. After an interval longer than ``max_gap_s`` (a sensor that dropped out) the
 gyroscope is *not* integrated over the hole: one rotation rate held for seconds says
@@ -50,6 +52,7 @@ magnetometer µT.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import imufusion
@@ -168,11 +171,31 @@ def _make_filters(
     return ahrs, bias
 
 
-def sample_periods(time_s: FloatArray, rate_hz: float) -> NDArray[np.int64]:
-    """Whole nominal periods between consecutive samples (first sample: 1)."""
-    periods = np.ones(time_s.shape[0], dtype=np.int64)
-    if time_s.shape[0] > 1:
-        periods[1:] = np.maximum(1, np.rint(np.diff(time_s) * rate_hz).astype(np.int64))
+def sample_periods(
+    time_s: FloatArray, rate_hz: float, max_gap_s: float = np.inf
+) -> NDArray[np.int64]:
+    """Whole nominal periods between consecutive samples (first sample: 1).
+
+    Each sample's nominal index is its time since the start (or since the last gap)
+    times the rate, rounded, and at least one more than the previous sample's: a dropped
+    sample gives two periods, while timestamp jitter (Bluetooth arrival times jitter by a
+    fifth of a period at 100 Hz) averages out instead of adding a period whenever one
+    interval happens to be long. ``last_k = max(last_{k-1} + 1, idx_k)`` is computed as
+    ``k + cummax(idx - k)``; the streaming :class:`SensorFusion` does the same per sample.
+    """
+    n = time_s.shape[0]
+    periods = np.ones(n, dtype=np.int64)
+    if n < 2:
+        return periods
+    starts = [0, *(np.flatnonzero(np.diff(time_s) > max_gap_s) + 1).tolist()]
+    bounds = [*starts, n]
+    for a, b in itertools.pairwise(bounds):
+        if b - a < 2:
+            continue
+        idx = np.rint((time_s[a:b] - time_s[a]) * rate_hz).astype(np.int64)
+        k = np.arange(b - a, dtype=np.int64)
+        last = k + np.maximum.accumulate(idx - k)
+        periods[a + 1 : b] = np.diff(last)
     return periods
 
 
@@ -418,7 +441,7 @@ def fusion_quaternions(sensor: SensorData, settings: FusionSettings) -> FloatArr
     ahrs, bias = _make_filters(rate, settings)
     if n:
         _start_from_gravity(ahrs, sensor.acc_mps2[0])
-    periods = sample_periods(sensor.time_s, rate)
+    periods = sample_periods(sensor.time_s, rate, settings.max_gap_s)
     irregular = set(np.flatnonzero(periods != 1).tolist())
     gaps = set(np.flatnonzero(gaps_before(sensor.time_s, settings.max_gap_s)).tolist())
     seed = initial_bias(sensor.gyr_dps, sensor.acc_mps2, rate, settings)
@@ -499,6 +522,10 @@ class SensorFusion:
         #: orientation is the accelerometer's (:class:`AccelerometerUp`).
         self.accel_only: AccelerometerUp | None = None
         self._first_sample = True
+        self._segment_t0: float | None = None
+        self._segment_k = 0
+        self._segment_last = 0
+        self._segment_max = 0
 
     def update(
         self,
@@ -512,8 +539,21 @@ class SensorFusion:
         self.gap_before = False
         if self._last_time_s is not None:
             interval = time_s - self._last_time_s
-            periods = max(1, int(np.rint(interval * self.rate_hz)))
             self.gap_before = bool(interval > self.settings.max_gap_s)
+            if not self.gap_before:
+                # The same nominal index as :func:`sample_periods` (jitter averages out).
+                assert self._segment_t0 is not None
+                idx = int(np.rint((time_s - self._segment_t0) * self.rate_hz))
+                k = self._segment_k + 1
+                last = k + max(self._segment_max, idx - k)
+                periods = last - self._segment_last
+                self._segment_k, self._segment_last = k, last
+                self._segment_max = max(self._segment_max, idx - k)
+        if self._last_time_s is None or self.gap_before:
+            self._segment_t0 = time_s
+            self._segment_k = 0
+            self._segment_last = 0
+            self._segment_max = 0
         self._last_time_s = time_s
         if self.gap_before:
             periods = 1
