@@ -284,11 +284,14 @@ def _rep_rmse(rec: Recording, frames: object, info: dict[str, object], name: str
 
 
 def test_protocol_free_suite_subset_calibrates_and_measures() -> None:
-    """Every session calibrated (angles from the movement, no protocol); lumbar flexion
-    (pelvic tilt with one sensor) during the reps within 3° RMSE pooled over the subset and
-    in most sessions; the sessions that miss are the ones flagged low-confidence."""
-    errors: list[NDArray[np.float64]] = []
-    misses: list[tuple[str, float, float]] = []
+    """Every session calibrated from the movement (no protocol, no annotation). Hinge,
+    flexion-extension and pelvic tilt: lumbar flexion (pelvic tilt with one sensor) during
+    the reps within 3° RMSE pooled and in at least 85 % of sessions, with soft-tissue
+    artefact. Cat-cow goes about as far into cat as into cow, so which way is flexion cannot
+    be told without a protocol or a stored calibration: any session more than 5° off must
+    say so with a low confidence (< 0.5)."""
+    one_sided: list[float] = []
+    wrong_but_sure: list[tuple[str, float, float]] = []
     for case in SUBSET:
         rec = case.simulate()
         position = rec.meta["position"]
@@ -301,9 +304,12 @@ def test_protocol_free_suite_subset_calibrates_and_measures() -> None:
         name = LUMBAR_FLEXION if "upper" in rec.sensors else PELVIC_TILT_DEG
         assert np.isfinite(frames[name]).mean() > 0.95, case.name
         rmse = _rep_rmse(rec, frames, info, name)
-        errors.append(np.array([rmse]))
-        if rmse > 3.0:
-            misses.append((case.name, rmse, float(calibration["confidence"])))
-    rmses = np.concatenate(errors)
-    assert float(np.sqrt(np.mean(rmses**2))) <= 3.0 or np.median(rmses) <= 3.0, misses
-    assert np.mean(rmses <= 3.0) >= 0.6, misses
+        if not case.technique.startswith("cat-cow"):
+            one_sided.append(rmse)
+        if rmse > 5.0 and calibration["confidence"] >= 0.5:
+            wrong_but_sure.append((case.name, rmse, float(calibration["confidence"])))
+    rmses = np.array(one_sided)
+    assert len(rmses) >= 20
+    assert float(np.sqrt(np.mean(rmses**2))) <= 3.0, rmses
+    assert np.mean(rmses <= 3.0) >= 0.85, rmses
+    assert wrong_but_sure == []
