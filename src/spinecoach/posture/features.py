@@ -24,16 +24,16 @@ Feature columns (one row per second):
 ``q<i>_x/y/z``
     mean specific force of each quarter second (the calibration and the breath-paced
     cat-cow need more than one point per second)
-``gait0`` (3×3, row-major)
+``gait0`` (6: xx, xy, xz, yy, yz, zz)
     Σ y yᵀ over the second's samples, y = acceleration minus the second's mean (m²/s⁴):
     with the learnt "up" u, ``P·gait0·u`` (P the horizontal projector) is the horizontal
     acceleration in phase with the vertical bounce of walking
-``gaitlag`` (3×3, row-major)
-    Σ y(t) y(t + ≈0.12 s)ᵀ over pairs of samples inside the second (m²/s⁴): a quarter
-    step at ≈2 steps/s, so ``P·(gaitlag − gaitlagᵀ)·u`` is the horizontal acceleration
-    that *leads* the vertical one by a quarter step — forward in real walking (the
-    inverted pendulum: the trunk speeds up before it rises); see
-    :mod:`spinecoach.posture.forward`
+``gaitlag`` (3)
+    Σ y(t) × y(t + ≈0.12 s) over pairs of samples inside the second (m²/s⁴), the three
+    numbers of the antisymmetric part of Σ y(t) y(t + L)ᵀ: a quarter step at ≈2 steps/s,
+    so ``P·(that part)·u`` is the horizontal acceleration that *leads* the vertical one by
+    a quarter step — forward in real walking (the inverted pendulum: the trunk speeds up
+    before it rises); see :mod:`spinecoach.posture.forward` and :func:`gait_matrices`
 """
 
 from __future__ import annotations
@@ -51,9 +51,9 @@ ACC_STD: Final = 4
 GYR_RMS: Final = 5
 CROSSINGS: Final = 6
 QUARTERS: Final = slice(7, 19)
-GAIT0: Final = slice(19, 28)
-GAITLAG: Final = slice(28, 37)
-N_FEATURES: Final = 37
+GAIT0: Final = slice(19, 25)
+GAITLAG: Final = slice(25, 28)
+N_FEATURES: Final = 28
 #: Half-width (s) of the smoothing of the magnitude before its crossings are counted.
 SMOOTH_S: Final = 0.06
 #: Hysteresis of the crossings: this share of the smoothed SD each side of the mean.
@@ -136,25 +136,34 @@ def _gait_moments(
 ) -> None:
     """Fill the GAIT0 and GAITLAG columns (see the module docstring)."""
     have = out[:, COUNT] > 0
+    if not np.any(have):
+        return
     y = acc_mps2 - out[idx, 1:4]
-    for a in range(3):
-        for b in range(3):
-            w = y[:, a] * y[:, b]
-            out[have, 19 + 3 * a + b] = np.bincount(idx, weights=w, minlength=n)[have]
+    y0, y1, y2 = y[:, 0], y[:, 1], y[:, 2]
+    for column, weights in enumerate((y0 * y0, y0 * y1, y0 * y2, y1 * y1, y1 * y2, y2 * y2)):
+        out[have, GAIT0.start + column] = np.bincount(idx, weights=weights, minlength=n)[have]
     # Partner of each sample: the sample nearest to GAIT_LAG_S later, in the same second.
+    count = y.shape[0]
     target = time_s + GAIT_LAG_S
-    j = np.searchsorted(time_s, target, side="left")
-    j = np.minimum(j, time_s.shape[0] - 1)
+    j = np.minimum(np.searchsorted(time_s, target, side="left"), count - 1)
     before = np.maximum(j - 1, 0)
+    own = np.arange(count)
     closer = np.abs(time_s[before] - target) < np.abs(time_s[j] - target)
-    j = np.where(closer & (before > np.arange(time_s.shape[0])), before, j)
-    pair = (j > np.arange(time_s.shape[0])) & (idx[j] == idx)
-    i_idx = idx[pair]
-    yi, yj = y[pair], y[j[pair]]
-    for a in range(3):
-        for b in range(3):
-            w = yi[:, a] * yj[:, b]
-            out[have, 28 + 3 * a + b] = np.bincount(i_idx, weights=w, minlength=n)[have]
+    j = np.where(closer & (before > own), before, j)
+    pair = ((j > own) & (idx[j] == idx)).astype(np.float64)
+    z0, z1, z2 = y0[j] * pair, y1[j] * pair, y2[j] * pair
+    for column, weights in enumerate((y1 * z2 - y2 * z1, y2 * z0 - y0 * z2, y0 * z1 - y1 * z0)):
+        out[have, GAITLAG.start + column] = np.bincount(idx, weights=weights, minlength=n)[have]
+
+
+def gait_matrices(rows: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """(Σ y yᵀ, Σ y(t)y(t+L)ᵀ − its transpose) as 3×3 matrices from summed GAIT0 and
+    GAITLAG columns (one row of 6 + 3 values)."""
+    xx, xy, xz, yy, yz, zz = rows[GAIT0]
+    c0, c1, c2 = rows[GAITLAG]
+    g0 = np.array([[xx, xy, xz], [xy, yy, yz], [xz, yz, zz]])
+    antisymmetric = np.array([[0.0, c2, -c1], [-c2, 0.0, c0], [c1, -c0, 0.0]])
+    return g0, antisymmetric
 
 
 class SecondFeatureBuffer:
@@ -165,7 +174,7 @@ class SecondFeatureBuffer:
     >>> buf.add(t, np.tile([9.81, 0, 0], (150, 1)), np.zeros((150, 3)))
     >>> first, rows = buf.take()
     >>> first, rows.shape
-    (0, (1, 37))
+    (0, (1, 28))
     """
 
     def __init__(self) -> None:

@@ -88,8 +88,7 @@ class ForwardLearner:
         self.settings = settings
         self._up_sum = np.zeros(3)
         self._walk_s = 0
-        self._g0 = np.zeros((3, 3))
-        self._gl = np.zeros((3, 3))
+        self._gait = np.zeros(F.GAITLAG.stop - F.GAIT0.start)
         self._still_up: list[FloatArray] = []
         self._still_t: list[NDArray[np.int64]] = []
         self._still_n = 0
@@ -109,10 +108,8 @@ class ForwardLearner:
             # the same bits however the seconds were batched.
             self._up_sum = _running_sum(self._up_sum, rows[walk][:, F.ACC] / norm[walk][:, None])
             self._walk_s += int(np.count_nonzero(walk))
-            g0 = np.nan_to_num(rows[walk][:, F.GAIT0])
-            gl = np.nan_to_num(rows[walk][:, F.GAITLAG])
-            self._g0 = _running_sum(self._g0.reshape(9), g0).reshape(3, 3)
-            self._gl = _running_sum(self._gl.reshape(9), gl).reshape(3, 3)
+            gait = np.nan_to_num(rows[walk][:, F.GAIT0.start : F.GAITLAG.stop])
+            self._gait = _running_sum(self._gait, gait)
         with np.errstate(invalid="ignore"):
             still = ok & ~walking & (rows[:, F.ACC_STD] < STILL_ACC_STD_MPS2)
         if np.any(still):
@@ -141,8 +138,11 @@ class ForwardLearner:
             )
         up = self._up_sum / np.linalg.norm(self._up_sum)
         proj = np.eye(3) - np.outer(up, up)
-        c0 = proj @ self._g0 @ up
-        d = proj @ (self._gl - self._gl.T) @ up
+        row = np.zeros(F.N_FEATURES)
+        row[F.GAIT0.start : F.GAITLAG.stop] = self._gait
+        g0, antisymmetric = F.gait_matrices(row)
+        c0 = proj @ g0 @ up
+        d = proj @ antisymmetric @ up
         still_up = np.concatenate(self._still_up) if self._still_up else np.empty((0, 3))
         still_t = np.concatenate(self._still_t) if self._still_t else np.empty(0, np.int64)
         axis = _principal(np.outer(c0, c0) + np.outer(d, d), up)
