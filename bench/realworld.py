@@ -41,6 +41,7 @@ from __future__ import annotations
 import csv
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -326,8 +327,8 @@ def print_table(rows: list[Row]) -> None:
             walking = f"{row.walking[0] / row.walking[1]:.1%}" if row.walking[1] else "—"
         t.add_row(
             _label(row),
-            f"{row.rate_hz:.0f}",
-            f"{row.duration_s:.1f}",
+            _fmt(row.rate_hz, 0),
+            _fmt(row.duration_s, 1),
             row.method,
             _fmt(row.confidence),
             f"{share:.0%}",
@@ -350,6 +351,10 @@ def print_table(rows: list[Row]) -> None:
     )
 
 
+def _rms(values: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(values**2))) if values.size else float("nan")
+
+
 def summary(rows: list[Row]) -> None:
     motion = [r for r in rows if r.source.startswith(("mocap", "keraal"))]
     mocap = [r for r in motion if r.source.startswith("mocap")]
@@ -358,9 +363,9 @@ def summary(rows: list[Row]) -> None:
         pooled_mocap = np.concatenate([r.errors_deg for r in mocap]) if mocap else np.empty(0)
         within = [r for r in mocap if r.rmse_deg <= TARGET_RMSE_DEG]
         console.print(
-            f"lumbar flexion vs optical, pooled: {np.sqrt(np.mean(pooled**2)):.2f}° over "
+            f"lumbar flexion vs optical, pooled: {_fmt(_rms(pooled))}° over "
             f"{pooled.size} frames of {len(motion)} takes (mocap only: "
-            f"{np.sqrt(np.mean(pooled_mocap**2)):.2f}° over {pooled_mocap.size} frames); "
+            f"{_fmt(_rms(pooled_mocap))}° over {pooled_mocap.size} frames); "
             f"mocap takes within {TARGET_RMSE_DEG:g}°: {len(within)} of {len(mocap)}"
         )
         misses = [f"{r.name} {_fmt(r.rmse_deg)}°" for r in mocap if not r.rmse_deg <= 3.0]
@@ -402,6 +407,19 @@ def summary(rows: list[Row]) -> None:
     )
 
 
+def _guarded(run: Callable[[Path], Row], path: Path, source: str) -> Row:
+    """``run(path)``; a recording that raises gets a row naming the error, so one failure
+    does not hide the others (the table is what the bench is for)."""
+    try:
+        return run(path)
+    except Exception as error:  # reported in the table, not swallowed
+        name = path.name if source in ("fusion", "mobgap") else path.stem
+        message = f"ERROR {type(error).__name__}: {error}"[:60]
+        return Row(
+            source, name, float("nan"), float("nan"), "error", float("nan"), 0, 0, note=message
+        )
+
+
 def main() -> None:
     began = time.perf_counter()
     if not SHARED_DATA.is_dir():
@@ -410,20 +428,26 @@ def main() -> None:
     rows: list[Row] = []
     fusion = SHARED_DATA / "fusion" / "sensor_data.csv"
     if fusion.is_file():
-        rows.append(fusion_row(fusion))
+        rows.append(_guarded(fusion_row, fusion, "fusion"))
     else:
         console.print(f"[yellow]fusion recording not found at {fusion}: skipped[/]")
     takes = mocap_take_paths(SHARED_DATA) + keraal_vicon_paths(SHARED_DATA)
     if not takes:
         console.print(f"[yellow]no mocap/ or keraal/ takes under {SHARED_DATA}: skipped[/]")
-    rows += [mocap_row(p) for p in takes]
+    rows += [
+        _guarded(mocap_row, p, "keraal" if p.suffix == ".txt" else f"mocap/{p.parent.name}")
+        for p in takes
+    ]
     mobgap = SHARED_DATA / "mobgap"
     trials = (
         sorted(p for p in mobgap.iterdir() if (p / "imu.csv").is_file()) if mobgap.is_dir() else []
     )
     if not trials:
         console.print(f"[yellow]no mobgap trials under {mobgap}: skipped[/]")
-    rows += [mobgap_row(p) for p in trials]
+    rows += [_guarded(mobgap_row, p, "mobgap") for p in trials]
+    if not rows:
+        console.print("[yellow]no real recording found: nothing to show[/]")
+        return
     print_table(rows)
     summary(rows)
     console.print(f"run time: {time.perf_counter() - began:.1f} s")
