@@ -44,6 +44,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -161,6 +162,7 @@ class Outcome:
         return _rmse([self.errors])
 
 
+@cache
 def _suite(variant: str, n: int) -> list[Any]:
     errors = SensorErrorModel.real_world(placement_spread=variant == "spread")
     return protocol_free_suite(n, seed=0, sensor_errors=errors)
