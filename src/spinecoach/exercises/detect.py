@@ -61,6 +61,7 @@ class TechniqueSpec:
     max_backward_deg: float = 35.0
     min_rep_s: float = 1.0
     other_positions: tuple[str, ...] = ()
+    min_range_share: float = 0.15
 
     @property
     def positions(self) -> tuple[str, ...]:
@@ -121,10 +122,12 @@ CYCLE_SPECS: Mapping[str, TechniqueSpec] = {
 #: pelvic tilt: (sign of the pelvic tilt in the working movement, change that starts a
 #: rep, deg). The pelvis turns 0.4-0.5x the lumbar flexion forward in a trunk flexion
 #: (a seated extension rolls it forward a little too, 2-4°, under the 5° that starts a
-#: rep) and 7-8° back in a cat. Pelvic tilt is not counted from the pelvis alone: a tilt
-#: is told from a bridge or a curl-up by the thorax staying still, which needs the upper
-#: sensor.
+#: rep) and 7-8° back in a cat. Pelvic tilt's own signal is the pelvis (its faults that
+#: need the thorax, trunk compensation and bridging, cannot be judged). The engine allows
+#: this mode only for recordings made without the coach (no annotations): a coached
+#: session always has both sensors, so one missing there is reported, not worked around.
 LOWER_ONLY: Mapping[str, tuple[float, float]] = {
+    PELVIC_TILT: (-1.0, 3.0),
     HIP_HINGE: (1.0, 4.0),
     FLEXION_EXTENSION: (1.0, 5.0),
     CAT_COW: (-1.0, 3.0),
@@ -138,12 +141,16 @@ def lower_only_spec(spec: TechniqueSpec) -> TechniqueSpec | None:
         return None
     direction, on_deg = LOWER_ONLY[spec.name]
     # The pelvis's part of a brisk rep (without the lumbar extension half) is shorter.
+    # With no side bend or twist to compare, a rep's size against the others is the only
+    # guard against another movement's cross-talk (2-3° of pelvic tilt in a supine knee
+    # rock): 40 % of the median range, and 3° to start a supine tilt.
     return dataclasses.replace(
         spec,
         main_signal=PELVIC_TILT_DEG,
         direction=direction,
         on_deg=on_deg,
         min_rep_s=min(spec.min_rep_s, 0.6),
+        min_range_share=0.4,
     )
 
 
@@ -227,6 +234,8 @@ class HoldRepDetector:
         #: sensor never seen so far).
         self.mode = "both"
         self._seen_upper = False
+        #: Whether the lower sensor alone may be used (set by the engine).
+        self.lower_only_allowed = True
         self.reps: list[HoldRep] = []
 
     @staticmethod
@@ -242,6 +251,7 @@ class HoldRepDetector:
                 max_forward_deg=spec.max_forward_deg,
                 max_backward_deg=spec.max_backward_deg,
                 min_rep_s=spec.min_rep_s,
+                min_range_share=spec.min_range_share,
             ),
             other_names=REP_SIGNALS,
             out_of_plane=(LATERAL_BEND, AXIAL_ROTATION),
@@ -267,7 +277,7 @@ class HoldRepDetector:
         if math.isfinite(trunk):
             self._seen_upper = True
             self.mode = "both"
-        elif not self._seen_upper and self._lower_spec is not None:
+        elif not self._seen_upper and self._lower_spec is not None and self.lower_only_allowed:
             self.mode = "lower"
         spec = self.spec
         if self.mode == "lower" and self._lower_spec is not None:
@@ -279,6 +289,14 @@ class HoldRepDetector:
         done = self.segmenter.update(
             time_s, main, trunk, tuple(angles.get(name, nan) for name in REP_SIGNALS)
         )
+        return self._done(done, spec)
+
+    def finish(self) -> HoldRep | None:
+        """The data have ended: the rep in progress, if it had come back."""
+        spec = self._lower_spec if self.mode == "lower" and self._lower_spec else self.spec
+        return self._done(self.segmenter.finish(), spec)
+
+    def _done(self, done: RepFrames | None, spec: TechniqueSpec) -> HoldRep | None:
         if done is None or done.time_s.shape[0] < 3:
             return None
         rep = analyse_rep(spec, done, len(self.reps) + 1)

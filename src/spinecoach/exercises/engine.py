@@ -370,6 +370,7 @@ class ExerciseEngine:
                 self._pacer_dirty = False
             if self._pacer is None:
                 if self._movement_cycles and self._cycles is not None:
+                    self._cycles.lower_only_allowed = not self._annotations
                     moved = self._cycles.update(time_s, angles)
                     return [] if moved is None else self._movement_cycle_rep(moved)
                 return []  # a coached cat-cow is scored against the pacer's log only
@@ -379,9 +380,26 @@ class ExerciseEngine:
             return reps
         if self._detector is None:
             return []
+        # One sensor is a mode for recordings made without the coach (see detect.py).
+        self._detector.lower_only_allowed = not self._annotations
         done = self._detector.update(time_s, angles)
         if done is None:
             return []
+        return self._hold_rep(done)
+
+    def finish(self) -> list[Rep]:
+        """The data have ended (batch: after the last frame; live: when the session
+        stops): a rep that had come back counts, one still out does not."""
+        if self._detector is not None:
+            done = self._detector.finish()
+            return [] if done is None else self._hold_rep(done)
+        if self._movement_cycles and self._cycles is not None:
+            moved = self._cycles.finish()
+            return [] if moved is None else self._movement_cycle_rep(moved)
+        return []
+
+    def _hold_rep(self, done: HoldRep) -> list[Rep]:
+        """A detected hold-technique rep → measures, faults, quality."""
         measures = rep_measures(
             self.spec, done.frames, done.main, done.opposite, self._usual_ranges()
         )
@@ -626,4 +644,5 @@ def detect_exercise(
     columns = [frames.angles[n].tolist() for n in names]
     for k, t in enumerate(frames.time_s.tolist()):
         engine.update(t, {n: columns[j][k] for j, n in enumerate(names)})
+    engine.finish()
     return engine.result()

@@ -100,9 +100,7 @@ def rep_measures(
         "return_s": main.return_s if main.peak_deg >= MIN_RANGE_TO_TIME_DEG else nan,
         "phase_s": min(phases) if main.peak_deg >= MIN_RANGE_TO_TIME_DEG else nan,
         "range_deg": main.peak_deg,
-        "upper_change_deg": float(np.nanmax(np.abs(upper - upper[0])))
-        if upper is not None
-        else nan,
+        "upper_change_deg": _largest_change(upper),
         "excess_tilt_deg": main.peak_deg - usual,
         "lumbar_change_deg": _lumbar_change(lumbar),
         "end_offset_deg": _end_offset(t, x, main),
@@ -141,6 +139,15 @@ def quality(faults: Sequence[Fault], measures: Mapping[str, float]) -> tuple[int
         score -= cut
         reasons.append("movement less smooth than it could be")
     return max(0, round(score)), tuple(reasons)
+
+
+def _largest_change(values: NDArray[np.float64] | None) -> float:
+    """Largest absolute change from the rep's first frame (NaN without the signal, e.g.
+    one sensor on the sacrum: no upper sensor)."""
+    if values is None:
+        return math.nan
+    change = np.abs(values - values[0])
+    return float(np.nanmax(change)) if np.isfinite(change).any() else math.nan
 
 
 def _lumbar_change(lumbar: NDArray[np.float64] | None) -> float:

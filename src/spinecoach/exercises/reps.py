@@ -266,6 +266,8 @@ class _State:
     baseline: float | None = None
     # The baseline was seen to be neutral (armed on it once); kept across gaps.
     confirmed: bool = False
+    # Any data seen yet: the recording's first frame in position is taken as neutral.
+    started: bool = False
     nominal: float = 0.0
     active: bool = False
     frames_t: list[float] = field(default_factory=list)
@@ -412,11 +414,13 @@ class RepSegmenter:
         s.last_t = time_s
         if not (math.isfinite(main_deg) and math.isfinite(trunk_deg)):
             # No rep across missing data; the baseline (neutral) stays: see the module notes.
+            s.started = s.started or s.baseline is not None
             self._discard("no data (not calibrated or a gap)")
             self._lead.clear()
             s.prev_x = math.nan
             return None
         if not self._allowed(trunk_deg):
+            s.started = True
             self._discard("left the start position")
             s.baseline = None
             self._lead.clear()
@@ -425,6 +429,12 @@ class RepSegmenter:
         if s.baseline is None:
             s.baseline = main_deg
             s.confirmed = False
+            if not s.started:
+                # A recording starts with the person in position (they pressed start, or
+                # the calibration neutral was taken there): armed at once, so a rep that
+                # begins with the recording counts (a re-entry into position does not).
+                s.settle_s = cfg.settle_s
+        s.started = True
         x = main_deg - s.baseline
         lean = trunk_deg - s.nominal
         prev_x, s.prev_x = s.prev_x, x
@@ -582,6 +592,17 @@ class RepSegmenter:
                 s.valley_x, s.valley_i = x, len(s.frames_x) - 1
             elif x >= s.valley_x + cfg.turn:
                 return self._finish(s.valley_i + 1, rising=True)
+        return None
+
+    def finish(self) -> RepFrames | None:
+        """The data have ended: a rep that had come back (within ``return_share`` of its
+        range) ends with them; one still out is discarded."""
+        s = self._s
+        if not s.active:
+            return None
+        if s.returned:
+            return self._finish(len(s.frames_t))
+        self._discard("the recording ended during a rep")
         return None
 
     def _finish(self, end: int, *, rising: bool = False) -> RepFrames | None:

@@ -26,6 +26,11 @@ are None when undefined (nothing detected, nothing to find).
 Set-up. ``setup_false_reps`` counts detected reps that overlap any truth ``setup`` event
 (getting into or out of the start position is never a rep).
 
+Distractors. ``distractor_false_reps`` counts detected reps whose peak lies inside a
+truth ``distractor`` event (a lateral bend or an axial rotation of a protocol-free
+session): the rep is that other movement. It is kept out of ``as_dict`` (whose keys the
+CLI's JSON promises) and pooled by :func:`aggregate`.
+
 >>> from spinecoach.exercises import detect_exercise
 >>> from spinecoach.motion import motion_process
 >>> from spinecoach.sim import simulate
@@ -44,10 +49,27 @@ from typing import Any
 
 import numpy as np
 
-from spinecoach.conventions import EVENT_FAULT, EVENT_HOLD, EVENT_REP, EVENT_SETUP
+from spinecoach.conventions import (
+    ANGLE_COLUMNS,
+    AXIAL_ROTATION,
+    EVENT_DISTRACTOR,
+    EVENT_FAULT,
+    EVENT_HOLD,
+    EVENT_REP,
+    EVENT_SETUP,
+    LATERAL_BEND,
+    LOWER,
+    LOWER_INCLINATION,
+    LUMBAR_FLEXION,
+    PELVIC_TILT_DEG,
+    TRUNK_INCLINATION,
+    UPPER,
+    UPPER_INCLINATION,
+)
 from spinecoach.errors import ConfigurationError
 from spinecoach.exercises.model import ExerciseResult, Rep
-from spinecoach.recording import Event, Recording
+from spinecoach.motion.process import AngleFrames
+from spinecoach.recording import Event, GroundTruth, Recording
 
 #: Slack (s) when deciding whether a truth hold lies inside a true rep (float rounding).
 _INSIDE_TOLERANCE_S = 1e-6
@@ -110,6 +132,7 @@ class ExerciseValidation:
     hold_errors_s: tuple[float, ...]
     faults: Mapping[str, FaultScore]
     setup_false_reps: int
+    distractor_false_reps: int = 0
 
     @property
     def exact_count(self) -> bool:
@@ -189,13 +212,17 @@ def match_reps(true_reps: Sequence[Event], detected: Sequence[Rep]) -> tuple[Rep
     return tuple(sorted(matches, key=lambda m: m.true_index))
 
 
-def _truth_events(recording: Recording) -> tuple[Event, ...]:
+def _truth(recording: Recording) -> GroundTruth:
     if recording.truth is None:
         raise ConfigurationError(
             "this recording has no ground truth; exercise validation needs a simulated "
             "recording (make one with `spinecoach simulate TECHNIQUE --out FILE`)"
         )
-    return recording.truth.events
+    return recording.truth
+
+
+def _truth_events(recording: Recording) -> tuple[Event, ...]:
+    return _truth(recording).events
 
 
 def _true_faults(true_reps: Sequence[Event], faults: Iterable[Event]) -> list[set[str]]:
@@ -284,6 +311,10 @@ def validate_exercise(recording: Recording, result: ExerciseResult) -> ExerciseV
         any(_overlap_s(s.start_s, s.end_s, rep.start_s, rep.end_s) > 0.0 for s in setups)
         for rep in detected
     )
+    distractors = [e for e in by_time if e.kind == EVENT_DISTRACTOR]
+    distractor_false = sum(
+        any(d.start_s <= rep.peak_s <= d.end_s for d in distractors) for rep in detected
+    )
     return ExerciseValidation(
         technique=technique,
         reps_true=len(true_reps),
@@ -292,13 +323,44 @@ def validate_exercise(recording: Recording, result: ExerciseResult) -> ExerciseV
         hold_errors_s=tuple(hold_errors),
         faults={n: FaultScore(tp[n], fp[n], fn[n]) for n in names},
         setup_false_reps=int(setup_false),
+        distractor_false_reps=int(distractor_false),
     )
+
+
+def truth_frames(recording: Recording) -> AngleFrames:
+    """The simulator's true clinical angles (deg) as angle frames, on the truth's grid:
+    the exercise engine alone, without the motion core's errors (a placement the
+    recording does not carry has NaN angles, as the motion core would give).
+
+    >>> from spinecoach.sim import simulate
+    >>> frames = truth_frames(simulate("hip-hinge", seed=2, reps=2, sets=1))
+    >>> sorted(frames.angles) == sorted(ANGLE_COLUMNS)
+    True
+    """
+    truth = _truth(recording)
+    time_s = np.asarray(truth.time_s, dtype=np.float64)
+    nan = np.full(time_s.shape, np.nan)
+    angles = {
+        name: np.asarray(truth.series[name], dtype=np.float64) if name in truth.series else nan
+        for name in ANGLE_COLUMNS
+    }
+    placements = set(recording.sensors)
+    if UPPER not in placements:
+        for name in (LUMBAR_FLEXION, TRUNK_INCLINATION, UPPER_INCLINATION, LATERAL_BEND):
+            angles[name] = nan
+        angles[AXIAL_ROTATION] = nan
+    if LOWER not in placements:
+        for name in (LUMBAR_FLEXION, PELVIC_TILT_DEG, LOWER_INCLINATION, LATERAL_BEND):
+            angles[name] = nan
+        angles[AXIAL_ROTATION] = nan
+    rate = 1.0 / float(np.median(np.diff(time_s))) if time_s.size > 1 else 100.0
+    return AngleFrames(time_s, angles, np.zeros(time_s.shape, dtype=np.uint8), rate)
 
 
 def aggregate(validations: Iterable[ExerciseValidation]) -> dict[str, Any]:
     """Pool many sessions: ``{"sessions", "exact_count_share", "reps": {"true",
     "detected"}, "hold_error_s": {"median", "max", "n"}, "faults": {name: {...}},
-    "setup_false_reps"}``.
+    "setup_false_reps", "distractor_false_reps"}``.
 
     The exact-count share is the fraction (0–1) of sessions whose detected rep count
     equals the true one (None for no sessions); hold errors are pooled over every
@@ -331,4 +393,5 @@ def aggregate(validations: Iterable[ExerciseValidation]) -> dict[str, Any]:
         "hold_error_s": hold_error_summary(errors),
         "faults": {name: score.as_dict() for name, score in faults.items()},
         "setup_false_reps": sum(v.setup_false_reps for v in items),
+        "distractor_false_reps": sum(v.distractor_false_reps for v in items),
     }
