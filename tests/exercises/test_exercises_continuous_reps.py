@@ -314,11 +314,36 @@ def test_streaming_equals_batch(technique: str, position: str) -> None:
     names = list(frames.angles)
     for k, t in enumerate(frames.time_s.tolist()):
         streamed += engine.update(t, {n: float(frames.angles[n][k]) for n in names})
+    streamed += engine.finish()  # the data end (detect_exercise does the same)
     assert len(batch.reps) == 4
     assert [(r.start_s, r.peak_s, r.end_s, r.range_deg, r.quality) for r in streamed] == [
         (r.start_s, r.peak_s, r.end_s, r.range_deg, r.quality) for r in batch.reps
     ]
     assert engine.result().discarded == batch.discarded
+
+
+def test_a_rep_cut_by_the_end_of_the_data_counts_only_if_it_came_back() -> None:
+    """The recording stops during the last rep's return (counted: it came back within 35 %
+    of its range) or at its peak (not counted: it never came back)."""
+    sess = make_session("flexion-extension", "standing", 3, reps=3, pauses=False)
+    frames = to_frames(sess, "flexion-extension", 3)
+    last = sess.reps[-1]
+    peak_s = last[0] + 0.3 * (last[1] - last[0])  # the flexion lobe peaks at 30 %
+
+    def cut(at_s: float) -> AngleFrames:
+        keep = frames.time_s <= at_s
+        return AngleFrames(
+            frames.time_s[keep],
+            {k: v[keep] for k, v in frames.angles.items()},
+            frames.flags[keep],
+            frames.rate_hz,
+        )
+
+    returning = cut(last[0] + 0.58 * (last[1] - last[0]))  # just before neutral
+    assert len(detect_exercise(returning, "flexion-extension").reps) == 3
+    at_peak = detect_exercise(cut(peak_s), "flexion-extension")
+    assert len(at_peak.reps) == 2
+    assert any("ended during a rep" in d.reason for d in at_peak.discarded)
 
 
 def test_the_out_of_plane_check_can_fail_without_it_bends_count() -> None:
