@@ -113,7 +113,8 @@ class LiveSession:
         sent its first batch (the frame grid starts when all sensors have data).
     auto_calibration
         False (default) when the calibration windows are announced (``annotate``);
-        True lets the tracker find them in the data.
+        True lets the tracker calibrate from the data with the protocol-free calibration
+        (it holds the frames until it has seen enough movement, then sends them all).
     """
 
     def __init__(
@@ -402,9 +403,17 @@ class LiveSession:
         """End the session: its summary (once)."""
         if self.finished:
             return []
+        out: list[ServerMessage] = []
+        if self.tracker is not None:
+            # A protocol-free calibration still undecided holds its frames: decide now
+            # with what came, so the reps in them are counted (motion.MotionTracker).
+            for frame in self.tracker.finish():
+                self._frame(frame.time_s, frame.angles, frame.flags, out)
+            if self.recorder is not None and out:
+                self.recorder.add_results(self.engine.reps, self.engine.cues.cues)
         self.finished = True
         self.result = self.engine.result()
-        return [SummaryMessage(result=result_payload(self.result))]
+        return [*out, SummaryMessage(result=result_payload(self.result))]
 
 
 def _rounded(value: float) -> float | None:
