@@ -265,3 +265,16 @@ def test_interim_protocol_calibration_on_the_standing_forward_bends() -> None:
     assert row.rmse_deg <= GATE_DEG, row.line()
     assert row.r > 0.99, row.line()
     assert abs(row.imu_peak_deg - row.optical_peak_deg) <= 5.0, row.line()
+
+
+@pytest.mark.parametrize("path", _take_params())
+def test_a_take_that_misses_the_gate_says_so_with_a_low_confidence(path: Path) -> None:
+    """Where the protocol-free calibration cannot be right (1.3 s of walking: no quiet
+    moment, one sway, 2° of flexion), its confidence says so: never silently wrong."""
+    rec = _recording(path)
+    _frames, info = motion_process(rec, MotionSettings(calibration="auto"))
+    row = _auto_row(path)
+    confidence = info["calibration"]["confidence"]
+    assert info["calibration"]["method"] == "movement"
+    if row.rmse_deg > GATE_DEG:
+        assert confidence < 0.5, (row.line(), info["calibration"]["reason"])

@@ -210,6 +210,7 @@ class AxisEstimate:
     theta_raw: FloatArray
     basis: tuple[FloatArray, FloatArray] | None = None
     h: FloatArray | None = None  # (n, 2) up displacement in ``basis``
+    votes: int = 0  # excursions seen along the chosen line
 
     def follow(
         self, time_s: FloatArray, theta_deg: FloatArray, coupling: int, step_deg: float
@@ -418,8 +419,9 @@ def estimate_axis(
     h1 = up @ e1
     h2 = up @ e2
     voted = _vote_direction(h1, h2, settings)
+    votes = 0
     if voted is not None:
-        angle, excursion, opposite, sideways = voted
+        angle, excursion, opposite, sideways, votes = voted
     else:  # no clear excursion peaks: the largest asymmetric percentile excursion
         phi = np.radians(np.arange(0.0, 360.0, settings.direction_step_deg))
         d = np.outer(np.cos(phi), h1) + np.outer(np.sin(phi), h2)  # (n_dir, n)
@@ -452,12 +454,13 @@ def estimate_axis(
         np.asarray(theta),
         (e1, e2),
         np.column_stack([h1, h2]),
+        votes,
     )
 
 
 def _vote_direction(
     h1: FloatArray, h2: FloatArray, settings: AutoCalibrationSettings
-) -> tuple[float, float, float, float] | None:
+) -> tuple[float, float, float, float, int] | None:
     """The sagittal direction from the excursions: each excursion away from neutral (a
     peak of the tilt) votes for its line; a line's score is its votes plus those of its
     busier side. An exercise is repeated, and one-sided movements (a hinge, a pelvic tilt)
@@ -465,7 +468,8 @@ def _vote_direction(
     fewer and split between left and right, however large they are.
 
     Returns (direction angle in the (e1, e2) plane, excursion, opposite excursion,
-    sideways excursion), degrees for the last three; None without clear peaks.
+    sideways excursion in degrees, and the number of excursions on the line); None
+    without clear peaks.
     """
     from scipy.signal import find_peaks
 
@@ -506,9 +510,10 @@ def _vote_direction(
     top_minus = float(minus.max()) if minus.size else 0.0
     side = mag_k[~on]
     sideways = float(side.max()) if side.size else 0.0
+    votes = int(np.count_nonzero(on))
     if top_plus >= top_minus:
-        return line, top_plus, top_minus, sideways
-    return line + np.pi, top_minus, top_plus, sideways
+        return line, top_plus, top_minus, sideways, votes
+    return line + np.pi, top_minus, top_plus, sideways, votes
 
 
 def axes_from(y_axis: FloatArray, z_hint: FloatArray) -> FloatArray:
@@ -639,6 +644,8 @@ def decide_movement_calibration(
                 e.y_axis, z if z is not None else signs[placement] * e.z_raw
             )
             axis_q = float(np.clip((e.excursion_deg - 2.0) / 6.0, 0.0, 1.0))
+            if placement not in followed and e.votes < 2:
+                axis_q = min(axis_q, 0.4)  # one excursion is no evidence of a repeated plane
             confidence[placement] = min(neutral.confidence, axis_q, sign_conf[placement])
         details[placement].update(
             {
