@@ -277,4 +277,9 @@ def test_a_take_that_misses_the_gate_says_so_with_a_low_confidence(path: Path) -
     confidence = info["calibration"]["confidence"]
     assert info["calibration"]["method"] == "movement"
     if row.rmse_deg > GATE_DEG:
-        assert confidence < 0.5, (row.line(), info["calibration"]["reason"])
+        if row.take in FUSION_LIMITED:
+            # The calibration is right; the orientation itself misses (true mounting too).
+            assert _true_mount_row(path).rmse_deg > GATE_DEG - 0.5, row.line()
+            assert abs(row.rmse_deg - _true_mount_row(path).rmse_deg) < 0.5, row.line()
+        else:
+            assert confidence < 0.5, (row.line(), info["calibration"]["reason"])
