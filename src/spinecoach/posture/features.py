@@ -97,12 +97,21 @@ def second_features(
     seconds_index = np.arange(n)
     first = np.searchsorted(idx, seconds_index, side="left")
     last = np.searchsorted(idx, seconds_index, side="right") - 1
+    several = count > 1
+    span = np.ones(n)
+    span[several] = time_s[last[several]] - time_s[first[several]]
+    # The second's own sample interval (s), for windows counted in samples (cheaper than a
+    # search by time, and the same for evenly sampled data).
+    interval = np.where(several, span / np.maximum(count - 1.0, 1.0), 1.0)
+    interval = np.where(interval > 0, interval, 1.0)
+    own = np.arange(time_s.shape[0])
     # Crossings of the magnitude smoothed over ±SMOOTH_S (inside the second: real sensors
     # carry impact spikes and vibration well above the step rate), with hysteresis (a
     # quarter of the smoothed SD each side of the mean), so noise is not counted.
+    half = np.floor(SMOOTH_S / interval + 1e-9).astype(np.int64)[idx]
     cumulative = np.concatenate([[0.0], np.cumsum(mag)])
-    lo = np.maximum(np.searchsorted(time_s, time_s - SMOOTH_S, side="left"), first[idx])
-    hi = np.minimum(np.searchsorted(time_s, time_s + SMOOTH_S, side="right"), last[idx] + 1)
+    lo = np.maximum(own - half, first[idx])
+    hi = np.minimum(own + half + 1, last[idx] + 1)
     smooth = (cumulative[hi] - cumulative[lo]) / np.maximum(hi - lo, 1)
     smooth_mean = np.bincount(idx, weights=smooth, minlength=n) / safe
     smooth_dev = smooth - smooth_mean[idx]
@@ -115,11 +124,7 @@ def second_features(
     crossings = np.bincount(owners[1:][crossing], minlength=n).astype(np.float64)
     # Per second of data: scaled by the time the second's samples span (≈1 s), so a
     # second cut short by a gap is comparable; depends on this second's samples only.
-    several = count > 1
-    span = np.ones(n)
-    span[several] = time_s[last[several]] - time_s[first[several]]
-    span = np.maximum(span, 0.25)
-    out[have, CROSSINGS] = (crossings / span)[have]
+    out[have, CROSSINGS] = (crossings / np.maximum(span, 0.25))[have]
     quarter = np.minimum(((time_s - seconds) * 4.0).astype(np.int64), 3)
     qidx = idx * 4 + quarter
     qcount = np.bincount(qidx, minlength=4 * n).astype(np.float64)
@@ -127,14 +132,21 @@ def second_features(
     for j in range(3):
         qmean = np.bincount(qidx, weights=acc_mps2[:, j], minlength=4 * n) / qsafe
         out[:, 7 + j : 19 : 3] = qmean.reshape(n, 4)
-    _gait_moments(out, time_s, acc_mps2, idx, n)
+    lag = np.maximum(np.rint(GAIT_LAG_S / interval), 1).astype(np.int64)
+    _gait_moments(out, acc_mps2, idx, n, lag[idx], last[idx])
     return out
 
 
 def _gait_moments(
-    out: FloatArray, time_s: FloatArray, acc_mps2: FloatArray, idx: NDArray[np.int64], n: int
+    out: FloatArray,
+    acc_mps2: FloatArray,
+    idx: NDArray[np.int64],
+    n: int,
+    lag: NDArray[np.int64],
+    last: NDArray[np.int64],
 ) -> None:
-    """Fill the GAIT0 and GAITLAG columns (see the module docstring)."""
+    """Fill the GAIT0 and GAITLAG columns (see the module docstring); ``lag`` and
+    ``last``: per sample, the partner offset (samples) and the second's last sample."""
     have = out[:, COUNT] > 0
     if not np.any(have):
         return
@@ -142,15 +154,10 @@ def _gait_moments(
     y0, y1, y2 = y[:, 0], y[:, 1], y[:, 2]
     for column, weights in enumerate((y0 * y0, y0 * y1, y0 * y2, y1 * y1, y1 * y2, y2 * y2)):
         out[have, GAIT0.start + column] = np.bincount(idx, weights=weights, minlength=n)[have]
-    # Partner of each sample: the sample nearest to GAIT_LAG_S later, in the same second.
-    count = y.shape[0]
-    target = time_s + GAIT_LAG_S
-    j = np.minimum(np.searchsorted(time_s, target, side="left"), count - 1)
-    before = np.maximum(j - 1, 0)
-    own = np.arange(count)
-    closer = np.abs(time_s[before] - target) < np.abs(time_s[j] - target)
-    j = np.where(closer & (before > own), before, j)
-    pair = ((j > own) & (idx[j] == idx)).astype(np.float64)
+    # Partner of each sample: GAIT_LAG_S later (in samples of its second), same second.
+    j = np.arange(y.shape[0]) + lag
+    pair = (j <= last).astype(np.float64)
+    j = np.minimum(j, last)
     z0, z1, z2 = y0[j] * pair, y1[j] * pair, y2[j] * pair
     for column, weights in enumerate((y1 * z2 - y2 * z1, y2 * z0 - y0 * z2, y0 * z1 - y1 * z0)):
         out[have, GAITLAG.start + column] = np.bincount(idx, weights=weights, minlength=n)[have]
