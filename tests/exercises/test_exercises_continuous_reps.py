@@ -346,6 +346,25 @@ def test_a_rep_cut_by_the_end_of_the_data_counts_only_if_it_came_back() -> None:
     assert any("ended during a rep" in d.reason for d in at_peak.discarded)
 
 
+def test_angles_no_spine_makes_interrupt_a_rep() -> None:
+    """A rep during which the lateral bend reads 80° (a sensor handled or slipping) is not
+    counted, and the result says why; the reps after it are."""
+    sess = make_session("hip-hinge", "seated", 4, reps=4, pauses=True)
+    frames = to_frames(sess, "hip-hinge", 4)
+    second = sess.reps[1]
+    lateral = frames.angles[LATERAL_BEND].copy()
+    mid = (frames.time_s > second[0] + 0.3) & (frames.time_s < second[0] + 0.6)
+    lateral[mid] = 80.0
+    handled = AngleFrames(
+        frames.time_s, {**frames.angles, LATERAL_BEND: lateral}, frames.flags, frames.rate_hz
+    )
+    assert len(detect_exercise(frames, "hip-hinge").reps) == 4
+    result = detect_exercise(handled, "hip-hinge")
+    assert len(result.reps) == 3
+    assert not any(r.start_s <= second[0] + 0.45 <= r.end_s for r in result.reps)
+    assert any("angles no spine makes (lateral_bend_deg 80°)" in d.reason for d in result.discarded)
+
+
 def test_the_out_of_plane_check_can_fail_without_it_bends_count() -> None:
     """The same pelvic-tilt session with the lateral bend and axial rotation hidden (NaN:
     no second sensor to compare) counts the distractors' cross-talk as reps: the check is

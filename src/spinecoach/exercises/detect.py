@@ -154,6 +154,33 @@ def lower_only_spec(spec: TechniqueSpec) -> TechniqueSpec | None:
     )
 
 
+#: Angles (deg from the calibrated neutral) beyond what a lumbar spine does, with margin:
+#: flexion 60-85° and extension 20-35° (a deep standing bend in motion capture reaches
+#: 84°), lateral bend 25-35° and axial rotation 30-45° each way between thorax and pelvis.
+#: Frames beyond them are a sensor handled or slipping, or a calibration gone wrong, never
+#: a rep: the rep in progress is discarded and the segmenter starts again. The lateral
+#: bend and axial rotation are only read near the position's neutral (trunk within 35°):
+#: in a deep bend a frontal inclination from gravity is meaningless (see reps.py).
+HUMAN_LIMITS_DEG: Mapping[str, tuple[float, float]] = {
+    LUMBAR_FLEXION: (-60.0, 110.0),
+    LATERAL_BEND: (-60.0, 60.0),
+    AXIAL_ROTATION: (-75.0, 75.0),
+}
+
+
+def beyond_human_range(angles: Mapping[str, float], *, near_neutral: bool) -> str | None:
+    """The first angle out of :data:`HUMAN_LIMITS_DEG` and its value, or None
+    (``near_neutral``: the trunk is near the position's neutral, so the lateral bend and
+    axial rotation can be read)."""
+    for name, (low, high) in HUMAN_LIMITS_DEG.items():
+        if name != LUMBAR_FLEXION and not near_neutral:
+            continue
+        value = angles.get(name, math.nan)
+        if math.isfinite(value) and not low <= value <= high:
+            return f"{name} {value:.0f}°"
+    return None
+
+
 #: The start positions each hold technique may be done in (the catalogue's
 #: ``positions`` must agree: tests/exercises checks it).
 TECHNIQUE_POSITIONS: Mapping[str, tuple[str, ...]] = {n: s.positions for n, s in SPECS.items()}
@@ -285,6 +312,15 @@ class HoldRepDetector:
             trunk = angles.get(LOWER_INCLINATION, nan)
             if self._lower is None:
                 self._lower = self._segmenter(spec)
+        nominals = [POSITION_NOMINAL_INCLINATION_DEG[p] for p in spec.positions]
+        near = math.isfinite(trunk) and min(abs(trunk - n) for n in nominals) <= 35.0
+        strange = beyond_human_range(angles, near_neutral=near)
+        if strange is not None:
+            self.segmenter.interrupt(
+                f"angles no spine makes ({strange}): a sensor handled or slipping, or a "
+                "calibration gone wrong"
+            )
+            return None
         main = spec.direction * angles[spec.main_signal]
         done = self.segmenter.update(
             time_s, main, trunk, tuple(angles.get(name, nan) for name in REP_SIGNALS)

@@ -566,6 +566,9 @@ class RepSegmenter:
         rise = s.peak_x - s.start_x
         if not cfg.opposite and x - s.start_x <= -max(2.0 * cfg.on_deg, cfg.overshoot_share * rise):
             self._discard("went far past the start the other way: not this technique")
+            # The neutral it started from was not one (a hold taken for rest): re-take it.
+            s.baseline = None
+            self._lead.clear()
             return None
         if not s.returned and x - s.start_x <= cfg.return_share * rise:
             s.returned = True
@@ -593,6 +596,17 @@ class RepSegmenter:
             elif x >= s.valley_x + cfg.turn:
                 return self._finish(s.valley_i + 1, rising=True)
         return None
+
+    def interrupt(self, reason: str) -> None:
+        """The frames cannot be a person's movement (see the detector): the rep in
+        progress is discarded with ``reason``, the neutral is re-taken and the segmenter
+        must be armed again."""
+        s = self._s
+        s.started = True
+        self._discard(reason)
+        s.baseline = None
+        self._lead.clear()
+        s.prev_x = math.nan
 
     def finish(self) -> RepFrames | None:
         """The data have ended: a rep that had come back (within ``return_share`` of its
