@@ -194,3 +194,38 @@ def test_mobgap_forward_is_learnt_from_real_walking(name: str) -> None:
         forward = tracker.alignment_axes["lower"][0]
         expected = matrix @ np.array([0.0, 0.0, 1.0])
         assert float(forward @ expected) > 0.7, (trial.name, forward)
+
+
+def test_face_down_is_bending_while_brief_and_lying_once_it_lasts() -> None:
+    """A supine bout mirrored front to back is lying face down (≈90° forward): its
+    first prone_confirm_s seconds read as a deep stoop, the rest as lying."""
+    from spinecoach.sim import SensorErrorModel
+    from spinecoach.sim.activities import simulate_activities
+
+    schedule = [
+        ("standing", 60.0),
+        ("walking", 120.0),
+        ("sitting-upright", 300.0),
+        ("standing", 60.0),
+        ("bending", 120.0),
+        ("lying-supine", 300.0),
+        ("walking", 60.0),
+    ]
+    rec = simulate_activities(
+        schedule, seed=3, rate_hz=25.0, sensor_errors=SensorErrorModel.ideal(), wear=BeltWear()
+    )
+    assert rec.truth is not None
+    lying = next(e for e in rec.truth.events if e.label == "lying-supine")
+    sensor = rec.sensors["lower"]
+    inside = (sensor.time_s >= lying.start_s) & (sensor.time_s < lying.end_s)
+    acc = sensor.acc_mps2.copy()
+    acc[inside, 2] *= -1.0  # the sensor's z is the body's fore-aft axis at the back
+    prone = SensorData.from_arrays(
+        "lower", sensor.time_s, acc, sensor.gyr_dps, rate_hz=sensor.rate_hz
+    )
+    result = posture_process(replace(rec, sensors={"lower": prone}, events=()))
+    assert result.trust.trusted, result.trust.messages
+    first = int(np.ceil(lying.start_s)) + 3
+    labels = result.labels
+    assert set(labels[first : first + 50]) == {"bending"}
+    assert set(labels[first + 70 : int(lying.end_s) - 3]) == {"lying"}

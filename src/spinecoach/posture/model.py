@@ -64,8 +64,12 @@ class PostureSettings:
     relative to standing) = bending / stooping. Sitting down or standing up leans the
     pelvis ≈15° forward; a stoop to the floor 40–75°."""
     bending_max_tilt_deg: float = 80.0
-    """A forward inclination beyond this (deg) is lying face down, not a bend (prone
-    lying is ≈90° from standing; the deepest stoops stay below ≈75°)."""
+    """A forward inclination beyond this (deg) may be lying face down (≈90° from
+    standing) or the deepest stoop (a belt above the sacrum adds some lumbar flexion to
+    the pelvis' 60–70°): it is bending while it lasts at most ``prone_confirm_s``."""
+    prone_confirm_s: int = 60
+    """Seconds in a row beyond ``bending_max_tilt_deg`` forward after which it is lying
+    face down (stoops are brief; lying lasts)."""
     gait_sign_min_share: float = 0.6
     """The gait cue of the forward sign counts when the quarter-step-ahead part is at least
     this share of the fore-aft coupling with the vertical bounce (real lower-back walks:
@@ -115,10 +119,6 @@ class PostureSettings:
     """Breath cycles (pairs of crossings of the window median) a window needs."""
     desk_break_min_s: float = 45.0
     """Shortest desk break reported (s)."""
-    orientation_tolerance_deg: float = 50.0
-    """Without calibration: the walking 'up' may be this far (deg) from the nominal
-    mounting's (skin-mounting misalignment, ±20° per axis); a sensor upside down
-    (180°) or turned a quarter (90°) is far outside."""
     min_walking_for_check_s: int = 20
     """Walking seconds needed to learn "up" (uncalibrated)."""
     max_wait_s: float = 900.0
@@ -132,8 +132,9 @@ class PostureSecond:
 
     label: one of :data:`POSTURE_CLASSES`. Angles in degrees (NaN when not available):
     lumbar flexion relative to the standing neutral, trunk (upper) and pelvis (lower)
-    inclination relative to standing. trusted: data present and the sensor orientation
-    plausible.
+    inclination relative to standing (relative to upright walking when learnt). trusted:
+    data present and the sensor alignment known (calibrated, or up and forward learnt)
+    and plausible.
     """
 
     start_s: float
@@ -151,7 +152,7 @@ class MinuteSummary:
 
     seconds: seconds per class (only classes that occurred); slouched_s / sitting_s;
     means in degrees over the seconds where the angle exists (NaN when none); trusted:
-    every second with data and the sensor orientation plausible; coverage: share of
+    every second with data trusted (alignment known and plausible); coverage: share of
     the minute's seconds that had data.
     """
 

@@ -148,6 +148,7 @@ class PostureTracker:
         self._calibration = "pending"
         self._orientation_ok = True
         self._untrusted_labelled = 0
+        self._deep_run = 0
         self._units_checked = False
         self._annotations = list(annotations)
         self._plan = plan_from_events(self._annotations)
@@ -582,13 +583,17 @@ class PostureTracker:
             code[lying & ~walking] = CODE[LYING]
             # A deep forward bend: the reference segment far forward, mostly sagittal.
             ref_tilt = tilt[LOWER] if LOWER in tilt else tilt[UPPER]
-            bending = (
-                (ref > s.bending_deg)
-                & (ref_tilt < s.bending_max_tilt_deg)
-                & (ref > 0.7 * ref_tilt)
-                & ~walking
-            )
-            code[bending] = CODE[BENDING]
+            forward = (ref > s.bending_deg) & (ref > 0.7 * ref_tilt) & ~walking & present
+            code[forward & (ref_tilt < s.bending_max_tilt_deg)] = CODE[BENDING]
+            # Beyond bending_max_tilt_deg forward: a stoop to the floor while brief, lying
+            # face down once it lasts (causal: the run so far decides).
+            deep = forward & (ref_tilt >= s.bending_max_tilt_deg)
+            run = self._deep_run
+            for i, is_deep in enumerate(deep.tolist()):
+                run = run + 1 if is_deep else 0
+                if is_deep:
+                    code[i] = CODE[LYING] if run > s.prone_confirm_s else CODE[BENDING]
+            self._deep_run = run
             code[walking] = CODE[WALKING]
             code[~present] = CODE[UNKNOWN]
             self._debounce(code, lumbar, pelvis)
