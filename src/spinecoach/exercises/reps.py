@@ -41,7 +41,7 @@ Only the technique's plane counts. A lateral bend or an axial rotation shows a f
 degrees of sagittal cross-talk (an imperfect calibration, skin and sensor sliding over
 the bone), enough to start a rep on a small main signal. While the main signal is in the
 core of the rep (at least a quarter of its range), the largest change of the lateral
-bend and of the axial rotation from the rep's first frame is compared with the rep's
+bend and of the axial rotation from where the core begins is compared with the rep's
 sagittal range: ``max_out_of_plane_share`` (0.5, "comparable or larger") of it and at
 least ``min_out_of_plane_deg`` rejects the rep. The lateral bend is a difference of two
 frontal inclinations from gravity, which a slightly turned sensor axis inflates by
@@ -660,16 +660,18 @@ class RepSegmenter:
         out = 0.0
         for i in self._out_of_plane:
             values = rep.signals[self.other_names[i]]
-            finite = np.flatnonzero(np.isfinite(values))
-            if finite.size == 0:
+            if not np.isfinite(values).any():
                 continue  # one sensor: no lateral bend or axial rotation to compare
             # Both are only sound near the position's neutral: the lateral bend is a
             # difference of frontal inclinations from gravity (a slightly turned sensor axis
             # inflates it by tan(inclination)), and a heading offset between two sensors
             # without a magnetometer leaks into the axial rotation as the trunk bends.
+            # From where the core begins: a rep that starts in the tail of another
+            # movement does not inherit that movement's side bend or twist.
             use = core & np.isfinite(values) & (np.abs(lean) <= cfg.position_tolerance_deg)
             if np.any(use):
-                out = max(out, float(np.abs(values[use] - values[finite[0]]).max()))
+                ref = values[int(np.flatnonzero(use)[0])]
+                out = max(out, float(np.abs(values[use] - ref).max()))
         if out >= max(cfg.min_out_of_plane_deg, cfg.max_out_of_plane_share * rise):
             return (
                 f"out of the technique's plane ({out:.0f}° of side bend or twist for "
