@@ -28,11 +28,11 @@ takes seconds):
 3. Inclinations relative to upright: pelvis (lower), trunk (upper), lumbar flexion =
    upper − lower. Rules: walking (step-like seconds closed over 1-s gaps and trimmed by a
    second at each end: 3 s of context, so the labels lag the data by 3 s), lying (superior
-   axis > 55° from vertical) unless bending (the reference segment 30–80° forward, mostly
-   sagittal: a stoop is never lying nor sitting), transition (fast rotation or a step in
-   inclination), sitting (pelvis tilted > 8° posterior of upright), slouched (lumbar
-   flexion above the person's threshold; pelvis only with one lower sensor — less
-   certain), standing otherwise.
+   axis > 55° from vertical) unless bending (the reference segment > 25° forward, mostly
+   sagittal, and beyond 80° only for 60 s: a stoop is never lying nor sitting),
+   transition (fast rotation or a step in inclination), sitting (pelvis tilted > 8°
+   posterior of upright), slouched (lumbar flexion above the person's threshold; pelvis
+   only with one lower sensor — less certain), standing otherwise.
 4. Sitting bouts (interruptions under 8 s do not end one), breaks between bouts, desk
    breaks (a breath-paced lumbar swing while sitting), per-minute summaries with a trust
    flag.

@@ -59,10 +59,11 @@ class PostureSettings:
     lying_tilt_deg: float = 55.0
     """A segment's superior axis farther than this (deg) from vertical = lying (any side),
     except a forward bend (below)."""
-    bending_deg: float = 30.0
+    bending_deg: float = 25.0
     """Reference segment (pelvis, else trunk) inclined forward more than this (deg,
-    relative to standing) = bending / stooping. Sitting down or standing up leans the
-    pelvis ≈15° forward; a stoop to the floor 40–75°."""
+    relative to upright) = bending / stooping. Sitting down or standing up leans the
+    pelvis ≈15° forward (and is movement, a transition); leaning on a counter 10–20°;
+    a bend to a dishwasher ≈35–45°, a stoop to the floor 50–75°."""
     bending_max_tilt_deg: float = 80.0
     """A forward inclination beyond this (deg) may be lying face down (≈90° from
     standing) or the deepest stoop (a belt above the sacrum adds some lumbar flexion to

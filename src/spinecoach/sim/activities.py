@@ -15,7 +15,7 @@ tilt ±2°, obliquity ±4°, rotation ±5° and trunk counter-rotation, with tur
 
 Bending (``"bending"``, not in ``conventions.POSTURES``: an activity of the simulator and
 the posture analysis only): deep forward bends and stoops — gardening, loading a
-dishwasher, picking things up. Each bend goes down in 1.2–2.5 s to the pelvis 30–55°
+dishwasher, picking things up. Each bend goes down in 1.2–2.5 s to the pelvis 35–60°
 forward of standing with 15–40° more lumbar flexion (a stoop to the floor; McGill's
 lifting data and DESIGN.md's 45–60° standing flexion), holds 6–30 s with small shifts,
 and comes back up to stand for 2–6 s. Truth: an ``activity`` event ``"bending"`` from the
@@ -256,7 +256,7 @@ def _bending_bout(tl: Timeline, perf: Performer, base: Pose, duration_s: float) 
             tl.event(EVENT_ACTIVITY, stand_start, tl.now, label="standing")
         bend_start = tl.now
         bent = base.moved(
-            pelvis_deg=perf.uniform(30.0, 55.0),
+            pelvis_deg=perf.uniform(35.0, 60.0),
             lumbar_deg=perf.uniform(15.0, 40.0),
             thoracic_deg=perf.uniform(0.0, 10.0),
             hip_height_m=-perf.uniform(0.05, 0.15),
