@@ -163,23 +163,36 @@ def _distractor(sess: Session, rng: np.random.Generator, kind: str, side: float)
 
 
 def make_session(
-    technique: str, position: str, seed: int, *, reps: int, pauses: bool, rate_hz: float = 50.0
+    technique: str,
+    position: str,
+    seed: int,
+    *,
+    reps: int,
+    pauses: bool,
+    rate_hz: float = 50.0,
+    setup: bool | None = None,
+    before: bool | None = None,
 ) -> Session:
+    """A session (see the module docstring); ``setup`` (default: all but hip-hinge) and
+    ``before`` (distractors before the set; default: odd seeds) can be forced."""
     rng = np.random.default_rng(seed)
     key = technique if technique != "flexion-extension" else f"{technique}/{position}"
     (lo, hi), opposite = RANGES[key]
     sess = Session(rate_hz, position)
-    setup = technique != "hip-hinge"  # see test_a_sit_down_looks_like_a_hinge
+    if setup is None:
+        setup = technique != "hip-hinge"  # see test_a_sit_down_looks_like_a_hinge
+    if before is None:
+        before = seed % 2 == 1
     # Before the set-up: standing (supine, hands and knees, seated) or seated (standing).
-    before = float(rng.uniform(0.2, 0.5))
+    first_s = float(rng.uniform(0.2, 0.5))
     if position == "standing":
-        sess.add(before, main=10.0, pelvis=-15.0)
+        sess.add(first_s, main=10.0, pelvis=-15.0)
     else:
-        sess.add(before, trunk=-NOMINAL[position])
+        sess.add(first_s, trunk=-NOMINAL[position])
     if setup:
         _setup(sess, rng)
     sess.add(float(rng.uniform(0.3, 0.8)))  # people start within a second
-    if seed % 2:
+    if before:
         for kind in ("bend", "rotation"):
             _distractor(sess, rng, kind, 1.0)
             _distractor(sess, rng, kind, -1.0)
@@ -433,10 +446,13 @@ def test_cat_cow_from_the_movement_only_without_any_annotation() -> None:
     assert len(moved.reps) == 4
     assert "counted from the movement" in moved.info["breath_source"]
     assert all(math.isnan(r.measures["lag_s"]) for r in moved.reps)
-    # A coached recording (it has annotations) whose pacer log is missing: not scored.
+    # A coached recording (its practice rep is logged) whose pacer log is missing: not
+    # scored. Calibration windows pasted in by hand are not the coach.
     coached = detect_exercise(frames, "cat-cow", annotations=(Event("calibration-rep", 0, 1),))
     assert coached.reps == ()
     assert "no breathing-pacer log" in coached.info["breath_source"]
+    pasted = (Event("calibration-neutral", 0.0, 0.5), Event("calibration-functional", 0.5, 3))
+    assert len(detect_exercise(frames, "cat-cow", annotations=pasted).reps) == 4
     assert detect_exercise(frames, "cat-cow", breath_source="pacer").reps == ()
     with pytest.raises(ConfigurationError, match="breath_source must be one of auto"):
         detect_exercise(frames, "cat-cow", breath_source="camera")
@@ -452,3 +468,40 @@ def test_segmenter_settings_and_signal_names_are_checked(tmp_path: Path) -> None
     path.write_text(text, encoding="utf-8")
     with pytest.raises(CatalogueError, match="position 'standing' first"):
         load_catalogue(path)
+
+
+def _sacrum_only(frames: AngleFrames) -> AngleFrames:
+    """The frames a single sensor on the sacrum gives: no thorax, so no lumbar angle, no
+    trunk, no side bend or twist."""
+    nan = np.full(len(frames), np.nan)
+    gone = (LUMBAR_FLEXION, TRUNK_INCLINATION, UPPER_INCLINATION, LATERAL_BEND, AXIAL_ROTATION)
+    angles = {k: (nan if k in gone else v) for k, v in frames.angles.items()}
+    return AngleFrames(frames.time_s, angles, frames.flags, frames.rate_hz)
+
+
+@pytest.mark.parametrize(
+    ("technique", "position"), [("hip-hinge", "seated"), ("flexion-extension", "seated")]
+)
+def test_one_sensor_on_the_sacrum_counts_without_the_coach(technique: str, position: str) -> None:
+    """Continuous reps and the distractors after the set, from the sacrum alone. (Before
+    the first rep there is no rep to compare a movement's size with, and with one sensor
+    no side bend or twist: a set-up or a distractor there can count. Not asserted.)"""
+    for seed in range(4):
+        sess = make_session(
+            technique,
+            position,
+            seed,
+            reps=3 + seed % 2,
+            pauses=seed % 2 == 0,
+            setup=False,
+            before=False,
+        )
+        frames = _sacrum_only(to_frames(sess, technique, seed))
+        result = detect_exercise(frames, technique)
+        assert len(result.reps) == len(sess.reps), seed
+        assert "one sensor, on the sacrum" in result.info["sensors_note"]
+        assert "position_note" not in result.info
+        # The coach always records both sensors: there, one missing is reported instead.
+        coached = detect_exercise(frames, technique, annotations=(Event("calibration-rep", 0, 1),))
+        assert coached.reps == ()
+        assert "upper sensor is missing" in coached.info["position_note"]

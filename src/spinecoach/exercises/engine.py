@@ -6,8 +6,9 @@ reps completed by this frame); :func:`detect_exercise` feeds a whole
 :class:`~spinecoach.motion.AngleFrames` through the same object, so batch and streaming
 give the same events.
 
-Recordings made without the coach (issue 13). Real files carry no annotations: no
-calibration rep, no breathing-pacer log. Then
+Recordings made without the coach (issue 13). Real files carry none of the coach's
+annotations (:data:`COACH_EVENTS`: no practice rep, no breathing-pacer log; calibration
+windows pasted in by hand do not count as the coach). Then
 
 * the personal range comes from the session's own reps: each rep's time on target is
   judged against the median range of the reps before it, and the result reports that
@@ -16,7 +17,10 @@ calibration rep, no breathing-pacer log. Then
   :data:`~spinecoach.exercises.detect.CYCLE_SPECS`) instead of from the pacer's cycles;
   the breath phase is not judged (there is no breath reference). A recording *with* the
   coach's annotations but without its pacer log is still not scored (the log was lost;
-  the engine says so rather than guess). ``breath_source`` chooses explicitly.
+  the engine says so rather than guess). ``breath_source`` chooses explicitly;
+* a recording with only the sacrum sensor is read from the pelvic tilt (see
+  :data:`~spinecoach.exercises.detect.LOWER_ONLY`); in a coached one a missing upper sensor
+  is reported instead.
 
 Start positions. A technique counts in every start position it allows
 (``Technique.positions``: flexion-extension standing or seated); the position note names
@@ -38,6 +42,8 @@ import numpy as np
 from spinecoach.conventions import (
     CAT_COW,
     CAT_COW_SEATED,
+    EVENT_BREATH_EXHALE,
+    EVENT_BREATH_INHALE,
     EVENT_CALIBRATION_REP,
     LOWER_INCLINATION,
     LUMBAR_FLEXION,
@@ -95,9 +101,12 @@ FAULTS_DETECTED: dict[str, tuple[str, ...]] = {
 }
 
 
+#: Annotations only the coach writes: its practice rep and its breathing pacer.
+COACH_EVENTS: tuple[str, ...] = (EVENT_CALIBRATION_REP, EVENT_BREATH_INHALE, EVENT_BREATH_EXHALE)
+
 #: Where a breath-led technique's reps come from: the pacer's log, the movement, or
-#: ``auto`` (the pacer's log when the annotations hold one; the movement when there are
-#: no annotations at all, a recording made without the coach).
+#: ``auto`` (the pacer's log when the annotations hold one; the movement for a recording
+#: made without the coach, i.e. without any of :data:`COACH_EVENTS`).
 BREATH_SOURCES: tuple[str, ...] = ("auto", "pacer", "movement")
 
 #: A breath cycle with less lumbar swing than this (deg) had no movement.
@@ -244,11 +253,18 @@ class ExerciseEngine:
         }
 
     @property
+    def _coached(self) -> bool:
+        """The recording was made with the coach: it logged a practice (calibration) rep
+        or a breathing pacer. Calibration windows alone do not say so (they can be pasted
+        in by hand or come from another tool)."""
+        return any(e.kind in COACH_EVENTS for e in self._annotations)
+
+    @property
     def _movement_cycles(self) -> bool:
         """A breath-led technique counted from the movement (no pacer, no coach)."""
         if self._cycles is None or self._pacer is not None:
             return False
-        return self.breath_source == "movement" or not self._annotations
+        return self.breath_source == "movement" or not self._coached
 
     def _personal_range(self) -> tuple[float | None, str | None]:
         """The personal range (deg) and where it came from: the history or the
@@ -370,7 +386,7 @@ class ExerciseEngine:
                 self._pacer_dirty = False
             if self._pacer is None:
                 if self._movement_cycles and self._cycles is not None:
-                    self._cycles.lower_only_allowed = not self._annotations
+                    self._cycles.lower_only_allowed = not self._coached
                     moved = self._cycles.update(time_s, angles)
                     return [] if moved is None else self._movement_cycle_rep(moved)
                 return []  # a coached cat-cow is scored against the pacer's log only
@@ -381,7 +397,7 @@ class ExerciseEngine:
         if self._detector is None:
             return []
         # One sensor is a mode for recordings made without the coach (see detect.py).
-        self._detector.lower_only_allowed = not self._annotations
+        self._detector.lower_only_allowed = not self._coached
         done = self._detector.update(time_s, angles)
         if done is None:
             return []
@@ -584,9 +600,9 @@ class ExerciseEngine:
                 info["breath_source"] = "the breathing pacer's log"
             elif self._movement_cycles:
                 info["breath_source"] = (
-                    "none: a recording made without the coach (no annotations), so each "
-                    "cycle was counted from the movement (a cat with its cow) and its "
-                    "timing against the breath was not judged"
+                    "none: a recording made without the coach (no pacer log, no practice "
+                    "rep), so each cycle was counted from the movement (a cat with its cow) "
+                    "and its timing against the breath was not judged"
                 )
             else:
                 info["breath_source"] = (
