@@ -303,7 +303,7 @@ def print_table(rows: list[Row]) -> None:
             "recording",
             "Hz",
             "s",
-            "calibration",
+            "method",
             "conf.",
             "angles",
             "RMSE °",
