@@ -30,9 +30,12 @@ sign
     Which end of that direction is flexion comes from gravity plus a movement prior
     (:class:`MovementPrior`): upright, the trunk bends further forward than back; supine,
     the pelvic tilt goes posterior; on hands and knees the pelvis tilts posteriorly in the
-    cat. The sensor with the clearest asymmetric excursion takes its prior; a sensor whose
-    own movement is symmetric or small is signed by its correlation with that one and the
-    prior's coupling (the two segments turn the same way in a bend, opposite ways in a
+    cat. A movement as far one way as the other (cat-cow) cannot tell: the documented
+    mounting (sensor x up the spine) decides when the axis found is near its left-right
+    axis, with a low confidence. The sensor with the clearest asymmetric excursion takes
+    its prior (when every sensor moved as far both ways, the most repeated movement); a
+    sensor whose own movement is symmetric or small is signed by its correlation with that
+    one and the prior's coupling (the two segments turn the same way in a bend, opposite ways in a
     cat-cow).
 
 The decision is causal and taken once: at check times every ``check_every_s`` after the
@@ -593,9 +596,12 @@ def decide_movement_calibration(
             y, times, up, settings, max_excursion_deg=prior.max_excursion_deg
         )
     # Anchor: the clearest asymmetric excursion.
-    anchor = max(
-        estimates, key=lambda p: estimates[p].excursion_deg * (1.0 - estimates[p].asymmetry)
-    )
+    if max(1.0 - e.asymmetry for e in estimates.values()) > 0.4:
+        anchor = max(
+            estimates, key=lambda p: estimates[p].excursion_deg * (1.0 - estimates[p].asymmetry)
+        )
+    else:  # every sensor moved about as far both ways: the most repeated movement leads
+        anchor = max(estimates, key=lambda p: (estimates[p].votes, estimates[p].excursion_deg))
     a = estimates[anchor]
     # Two completed excursions: one could be the first half of a symmetric movement.
     clear = (
@@ -608,13 +614,28 @@ def decide_movement_calibration(
     signs: dict[str, int] = {anchor: prior.sign(anchor)}
     sign_conf: dict[str, float] = {anchor: float(np.clip((1.0 - a.asymmetry) / 0.5, 0.0, 1.0))}
     details: dict[str, dict[str, float | str]] = {}
+    anchor_from = "own excursion (anchor)"
+    if a.asymmetry > settings.early_asymmetry:
+        # As far one way as the other (cat-cow): the movement cannot say which way is
+        # flexion. Fall back on the documented mounting (sensor x up the spine) when the
+        # axis found is near its left-right axis; the confidence stays low either way.
+        nominal = NOMINAL_SENSOR_AXES[2] - (NOMINAL_SENSOR_AXES[2] @ a.y_axis) * a.y_axis
+        norm = float(np.linalg.norm(nominal))
+        along = float(a.z_raw @ nominal) / norm if norm > 1e-6 else 0.0
+        if abs(along) >= 0.5:
+            signs[anchor] = 1 if along > 0 else -1
+            sign_conf[anchor] = min(sign_conf[anchor], 0.45)
+            anchor_from = "the documented mounting (the movement is symmetric)"
     followed: dict[str, FloatArray] = {}
     for placement, e in estimates.items():
         if placement == anchor:
             continue
         own = float(np.clip((1.0 - e.asymmetry) / 0.5, 0.0, 1.0))
         follow = e.follow(a.time_s, signs[anchor] * a.theta_raw, prior.coupling, 2.0)
-        if follow is not None and follow[1] >= 0.6 and follow[1] >= own:
+        symmetric = e.asymmetry > 0.6
+        if follow is not None and (
+            (follow[1] >= 0.6 and follow[1] >= own) or (symmetric and follow[1] >= 0.3)
+        ):
             # Its tilt follows the anchor's sagittal angle: the same plane, and the
             # prior's coupling gives the sign.
             followed[placement] = follow[0]
@@ -629,7 +650,7 @@ def decide_movement_calibration(
             signs[placement] = prior.sign(placement)
             sign_conf[placement] = min(own, 0.3)
             details[placement] = {"sign_from": "movement prior (weak evidence)"}
-    details.setdefault(anchor, {})["sign_from"] = "own excursion (anchor)"
+    details.setdefault(anchor, {})["sign_from"] = anchor_from
     axes: dict[str, FloatArray] = {}
     confidence: dict[str, float] = {}
     for placement, e in estimates.items():
