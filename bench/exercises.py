@@ -64,7 +64,8 @@ from spinecoach.exercises.validation import (
     truth_frames,
     validate_exercise,
 )
-from spinecoach.motion import motion_process
+from spinecoach.motion import MotionSettings, motion_process
+from spinecoach.motion.autocal import movement_prior
 from spinecoach.sim import simulate
 from spinecoach.sim.suite import SuiteCase, protocol_free_suite
 
@@ -303,11 +304,14 @@ def run_free(job: tuple[int, int]) -> FreeSession:
     case: SuiteCase = protocol_free_suite(n, seed=0)[k]
     began = time.perf_counter()
     recording = case.simulate()
-    frames, info = motion_process(recording)
+    # As `spinecoach analyze --exercise TECHNIQUE` runs it: the technique's movement prior.
+    position = recording.meta["position"]
+    settings = MotionSettings(position=position, movement=movement_prior(position, case.technique))
+    frames, info = motion_process(recording, settings)
     pipeline = validate_exercise(recording, detect_exercise(frames, case.technique))
     alone = validate_exercise(recording, detect_exercise(truth_frames(recording), case.technique))
     calibration = info.get("calibration", {})
-    found = float(calibration.get("confidence") or 0.0) > 0.0 and bool(
+    found = calibration.get("method") not in (None, "none") and bool(
         np.isfinite(frames.angles[PELVIC_TILT_DEG]).any()
     )
     position = case.kwargs.get("position")
