@@ -27,7 +27,7 @@ takes seconds):
    within 50° of the nominal) is gone.
 3. Inclinations relative to upright: pelvis (lower), trunk (upper), lumbar flexion =
    upper − lower. Rules: walking (step-like seconds closed over 1-s gaps and trimmed by a
-   second at each end: 3 s of context, so the labels lag the data by 3 s), lying (superior
+   second at the end: 3 s of context, so the labels lag the data by 3 s), lying (superior
    axis > 55° from vertical) unless bending (the reference segment > 25° forward, mostly
    sagittal, and beyond 80° only for 60 s: a stoop is never lying nor sitting),
    transition (fast rotation or a step in inclination), sitting (pelvis tilted > 8°
