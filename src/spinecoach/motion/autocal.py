@@ -33,7 +33,8 @@ sign
     cat. A movement as far one way as the other (cat-cow) cannot tell: the documented
     mounting (sensor x up the spine) decides when the axis found is near its left-right
     axis, with a low confidence. The sensor with the clearest asymmetric excursion takes
-    its prior (when every sensor moved as far both ways, the most repeated movement); a
+    its prior (when every sensor moved as far both ways, the one whose plane the other
+    follows best: the plane the segments share); a
     sensor whose own movement is symmetric or small is signed by its correlation with that
     one and the prior's coupling (the two segments turn the same way in a bend, opposite ways in a
     cat-cow).
@@ -600,8 +601,21 @@ def decide_movement_calibration(
         anchor = max(
             estimates, key=lambda p: estimates[p].excursion_deg * (1.0 - estimates[p].asymmetry)
         )
-    else:  # every sensor moved about as far both ways: the most repeated movement leads
-        anchor = max(estimates, key=lambda p: (estimates[p].votes, estimates[p].excursion_deg))
+    elif len(estimates) == 2:
+        # Every sensor moved about as far both ways (cat-cow): the flexion plane is the
+        # one the two segments share (seated, a lateral bend moves the thorax and hardly
+        # the pelvis), so the sensor whose plane the other one follows best leads.
+        def shared(lead: str) -> float:
+            other = next(p for p in estimates if p != lead)
+            e = estimates[lead]
+            found = estimates[other].follow(
+                e.time_s, prior.sign(lead) * e.theta_raw, prior.coupling, 2.0
+            )
+            return found[1] if found is not None else -1.0
+
+        anchor = max(estimates, key=lambda p: (shared(p), estimates[p].votes))
+    else:
+        anchor = next(iter(estimates))
     a = estimates[anchor]
     # Two completed excursions: one could be the first half of a symmetric movement.
     clear = (
