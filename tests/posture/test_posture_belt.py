@@ -151,13 +151,17 @@ def test_mobgap_walking_agreement(name: str, rate_hz: float) -> None:
     total = sum(n for _, n in per_trial.values())
     assert total > 500
     report = {k: round(a / n, 3) for k, (a, n) in per_trial.items()}
-    assert agree / total >= GATE_MOBGAP, (agree / total, report)
+    # The issue's gate is on the recordings as they are (100 Hz); resampled to 50 and
+    # 25 Hz (extra checks, not the issue's) the agreement must hold what is reached.
+    gate = GATE_MOBGAP_NATIVE if rate_hz == 100.0 else GATE_MOBGAP
+    assert agree / total >= gate, (agree / total, report)
 
 
 #: Issue 13 asks for 0.90. Measured (docs/posture.md): 0.906 at 100 Hz, 0.894 at 50 Hz,
 #: 0.902 at 25 Hz, in every orientation. The gate holds what is reached, so a regression fails;
 #: the 50 Hz shortfall is reported, not hidden.
 GATE_MOBGAP = 0.89
+GATE_MOBGAP_NATIVE = 0.90
 
 
 def test_bending_minutes_are_stored_with_the_transitions() -> None:
