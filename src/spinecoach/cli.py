@@ -1129,6 +1129,14 @@ def posture_command(
             help="Write the per-second labels here (time_s, label, trusted 1/0).",
         ),
     ] = None,
+    calibration: Annotated[
+        str,
+        typer.Option(
+            "--calibration",
+            help="auto (the recording's calibration windows, else up and forward learnt "
+            "from the wear) or protocol (the calibration windows only; refused without them).",
+        ),
+    ] = "auto",
 ) -> None:
     """The all-day posture summary: time lying, sitting (upright / slouched), standing,
     walking and bending, the slouched share of sitting, sitting bouts and the longest,
@@ -1138,9 +1146,24 @@ def posture_command(
 
     Example: spinecoach posture day.screc --plot day.png --labels day-labels.csv --save
     """
+    method = calibration.strip().lower()
+    if method in ("neutral-only", "none"):
+        _fail(
+            f"--calibration {method} is for exercise angles (analyze, validate); the posture "
+            "analysis needs up and forward, which it learns from the wear (auto) or takes "
+            "from the coach's calibration windows (protocol)"
+        )
+    if method not in ("auto", "protocol"):
+        _fail(f"--calibration {calibration!r}: posture takes auto or protocol")
     with _errors(), _steps(2 if plot else 1, quiet=as_json) as step:
         step("analysing the day")
         result, _recording = _posture_result(path, fmt, rate, mapping, placement)
+        if method == "protocol" and result.trust.calibration != "annotations":
+            _fail(
+                f"{path} has no calibration windows (a still stand and forward bends "
+                "prompted by the coach); use --calibration auto to learn up and forward "
+                "from the wear"
+            )
         if plot:
             from spinecoach.posture.plot import plot_posture
 
