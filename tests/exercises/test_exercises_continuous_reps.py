@@ -505,3 +505,31 @@ def test_one_sensor_on_the_sacrum_counts_without_the_coach(technique: str, posit
         coached = detect_exercise(frames, technique, annotations=(Event("calibration-rep", 0, 1),))
         assert coached.reps == ()
         assert "upper sensor is missing" in coached.info["position_note"]
+
+
+def test_a_rep_ends_when_the_person_settles_a_little_off_the_neutral_taken() -> None:
+    """After a bend a person often stands a few degrees from the neutral the calibration
+    took (a squat, then quiet standing slightly extended): the rep ends once they have
+    settled there, instead of lasting until the next movement (vicon_squat's 14.6-s rep)."""
+    from spinecoach.conventions import ANGLE_COLUMNS
+
+    rate = 50.0
+    t = np.arange(0.0, 24.0, 1.0 / rate)
+    lumbar = np.zeros_like(t)
+    first = (t >= 1.0) & (t < 4.0)
+    lumbar[first] = 40.0 * np.sin(np.pi * (t[first] - 1.0) / 3.0) ** 2
+    lumbar[(t >= 4.0) & (t < 5.0)] = -3.5 * (t[(t >= 4.0) & (t < 5.0)] - 4.0)
+    lumbar[(t >= 5.0) & (t < 15.0)] = -3.5
+    second = (t >= 15.0) & (t < 18.0)
+    lumbar[second] = -3.5 + 43.5 * np.sin(np.pi * (t[second] - 15.0) / 3.0) ** 2
+    lumbar[t >= 18.0] = -3.5
+    angles = {name: np.zeros_like(t) for name in ANGLE_COLUMNS}
+    angles[LUMBAR_FLEXION] = lumbar
+    angles[TRUNK_INCLINATION] = 1.5 * lumbar
+    angles["upper_inclination_deg"] = 1.5 * lumbar
+    angles["pelvic_tilt_deg"] = 0.5 * lumbar
+    angles["lower_inclination_deg"] = 0.5 * lumbar
+    frames = AngleFrames(t, angles, np.zeros(t.shape[0], dtype=np.uint8), rate)
+    result = detect_exercise(frames, "flexion-extension")
+    assert len(result.reps) == 2, [(r.start_s, r.end_s) for r in result.reps]
+    assert result.reps[0].end_s < 8.0  # settled from 5 s: ended within the settle time

@@ -260,6 +260,13 @@ def excursion(t: FloatArray, x: FloatArray, share: float) -> Excursion:
     )
 
 
+#: A rep also ends once the person has settled for this long (s) within the rest band of
+#: one value, back within :data:`SETTLED_SHARE` of the rep's range from the baseline: their
+#: own neutral a few degrees off the one taken (after a squat, a stand a little extended).
+SETTLED_S = 2.0
+SETTLED_SHARE = 0.15
+
+
 @dataclass
 class _State:
     settle_s: float = 0.0
@@ -275,6 +282,10 @@ class _State:
     frames_other: list[list[float]] = field(default_factory=list)
     frames_lean: list[float] = field(default_factory=list)
     rest_since_s: float | None = None
+    # Settled off the baseline: the value the signal has stayed within the rest band of,
+    # and since when (a person back in their own neutral a few degrees from the one taken).
+    still_x: float = math.nan
+    still_since_s: float | None = None
     seen_opposite: bool = False
     last_t: float | None = None
     prev_x: float = math.nan
@@ -378,6 +389,7 @@ class RepSegmenter:
         s.active = False
         s.frames_t, s.frames_x, s.frames_other, s.frames_lean = [], [], [], []
         s.rest_since_s = None
+        s.still_x, s.still_since_s = math.nan, None
         s.seen_opposite = False
         s.returned = False
         s.valley_x, s.valley_i = math.inf, -1
@@ -589,6 +601,18 @@ class RepSegmenter:
                 return self._finish(end)
         else:
             s.rest_since_s = None
+        # Settled near (not at) the baseline: back, still for SETTLED_S within the rest
+        # band, and within SETTLED_SHARE of the rep's range (an extension hold is further).
+        if not math.isfinite(s.still_x) or abs(x - s.still_x) > band:
+            s.still_x, s.still_since_s = x, time_s
+        elif (
+            s.returned
+            and s.still_since_s is not None
+            and time_s - s.still_since_s >= SETTLED_S
+            and abs(x) <= max(2.0 * band, SETTLED_SHARE * rise)
+        ):
+            end = int(np.searchsorted(np.asarray(s.frames_t), s.still_since_s, side="right"))
+            return self._finish(max(end, 1))
         # The local minimum between two excursions (not inside an extension half).
         if s.returned and not s.seen_opposite:
             if x < s.valley_x:
