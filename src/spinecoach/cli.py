@@ -247,6 +247,18 @@ def _cleaning_line(recording: Any) -> str | None:
     return "file cleaning: " + "; ".join(parts) if parts else None
 
 
+def _upper_not_calibrated(recording: Any, motion_info: dict[str, Any]) -> str | None:
+    """A note when the upper sensor is in the file but got no calibration (and why)."""
+    calibration = motion_info.get("calibration") or {}
+    if "upper" not in recording.sensors or "upper" in (calibration.get("segments") or {}):
+        return None
+    why = calibration.get("upper_error") or calibration.get("reason") or "no calibration"
+    return (
+        "note: the upper sensor is in the file but was not calibrated, so no trunk angle "
+        f"and no rep: {why}"
+    )
+
+
 def _exercise_frames(
     recording: Any, technique: str, choice: CalibrationChoice | None = None
 ) -> tuple[Any, dict[str, Any]]:
@@ -773,7 +785,14 @@ def _analyze_exercise(
             ", ".join(rep.fault_names) or "[dim]—[/]",
         )
     out_console.print(table)
-    out_console.print(_exercise_summary(result))
+    summary_text = _exercise_summary(result)
+    upper_note = _upper_not_calibrated(recording, motion_info)
+    if upper_note and "never calibrated" in summary_text:
+        # Say what happened, not "missing": the sensor is in the file.
+        summary_text = "\n".join(
+            upper_note if "never calibrated" in line else line for line in summary_text.splitlines()
+        )
+    out_console.print(summary_text, highlight=False)
     out_console.print(
         _calibration_line(motion_info["calibration"]), highlight=False, soft_wrap=True
     )

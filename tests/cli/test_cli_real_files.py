@@ -183,3 +183,36 @@ def test_a_file_without_time_needs_its_rate(seated_trial: tuple[Path, Path, int]
     done = _run("analyze", str(lower), str(upper))
     assert done.returncode == 2
     assert "--rate" in done.stderr
+
+
+def test_an_upper_sensor_present_but_not_calibrated_is_named_with_the_cause(
+    tmp_path: Path,
+) -> None:
+    """The coach's windows are in the file, but the upper sensor did not move in the bends
+    (fallen off, say): the output says it is there and why it has no calibration, not that
+    it is missing; and with no rep the exit status is 4."""
+    from spinecoach.io import write_recording
+    from spinecoach.recording import Recording, SensorData
+
+    rec = simulate("flexion-extension", seed=2, reps=2, sets=1)
+    upper = rec.sensors["upper"]
+    still = SensorData.from_arrays(
+        "upper",
+        upper.time_s,
+        np.tile(upper.acc_mps2[0], (upper.n_samples, 1)),
+        np.zeros((upper.n_samples, 3)),
+        rate_hz=upper.rate_hz,
+    )
+    path = write_recording(
+        Recording.create(
+            {"lower": rec.sensors["lower"], "upper": still},
+            events=rec.events,
+            meta=dict(rec.meta),
+        ),
+        tmp_path / "fell-off.screc",
+    )
+    done = _run("analyze", str(path), "--exercise", "flexion-extension")
+    assert done.returncode == 4, done.stdout + done.stderr
+    assert "upper sensor is in the file but was not calibrated" in done.stdout
+    assert "turned only" in done.stdout
+    assert "missing or was never calibrated" not in done.stdout
