@@ -18,7 +18,8 @@ neutral
 sagittal axis
     While the person moves, earth-up swings in the sensor frame away from the neutral Y.
     Every excursion (a peak of that tilt) votes for the line of its direction; a line
-    scores its votes plus those of its busier side (:func:`_vote_direction`). The exercise
+    scores twice the votes of its busier side plus half those of the other
+    (:func:`_vote_direction`). The exercise
     is repeated, and one-sided movements (a hinge, a pelvic tilt) put every rep on the
     same side, while distractors — lateral bends, rotations, knees rocking — are fewer and
     split between left and right however large they are; an axial rotation of an upright
@@ -466,8 +467,8 @@ def _vote_direction(
     h1: FloatArray, h2: FloatArray, settings: AutoCalibrationSettings
 ) -> tuple[float, float, float, float, int] | None:
     """The sagittal direction from the excursions: each excursion away from neutral (a
-    peak of the tilt) votes for its line; a line's score is its votes plus those of its
-    busier side. An exercise is repeated, and one-sided movements (a hinge, a pelvic tilt)
+    peak of the tilt) votes for its line; a line scores twice the votes of its busier side
+    plus half those of the other. An exercise is repeated, and one-sided movements (a hinge, a pelvic tilt)
     put every rep on the same side, while distractors (bends, rotations, rocking) are
     fewer and split between left and right, however large they are.
 
@@ -497,7 +498,7 @@ def _vote_direction(
         on = np.abs(c) >= cos_on
         pos = int(np.count_nonzero(on & (c > 0)))
         neg = int(np.count_nonzero(on & (c < 0)))
-        score = pos + neg + max(pos, neg) + 1e-3 * float(mag_k[on].sum())
+        score = 2.0 * max(pos, neg) + 0.5 * min(pos, neg) + 1e-3 * float(mag_k[on].sum())
         if score > best_score:
             best_score, best_theta = score, float(theta)
     c = np.cos(phi_k - best_theta)
