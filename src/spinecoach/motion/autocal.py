@@ -469,8 +469,8 @@ def _vote_direction(
     """The sagittal direction from the excursions: each excursion away from neutral (a
     peak of the tilt) votes for its line; a line scores twice the votes of its busier side
     plus half those of the other. An exercise is repeated, and one-sided movements (a
-    hinge, a pelvic tilt) put every rep on the same side, while distractors (bends, rotations, rocking) are
-    fewer and split between left and right, however large they are.
+    hinge, a pelvic tilt) put every rep on the same side, while distractors (bends,
+    rotations, rocking) are fewer and split between left and right, however large.
 
     Returns (direction angle in the (e1, e2) plane, excursion, opposite excursion,
     sideways excursion in degrees, and the number of excursions on the line); None
