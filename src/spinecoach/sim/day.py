@@ -58,7 +58,6 @@ the 2-minute desk break do not).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -73,7 +72,6 @@ from spinecoach.conventions import (
     EVENT_CALIBRATION_NEUTRAL,
     EVENT_DESK_BREAK,
     EVENT_SITTING_BOUT,
-    PLACEMENTS,
 )
 from spinecoach.errors import ConfigurationError
 from spinecoach.recording import Recording
@@ -88,8 +86,13 @@ from spinecoach.sim.activities import (
     check_wear,
     single_sensor,
 )
-from spinecoach.sim.assemble import assemble_recording, check_errors, check_rate, check_seed
-from spinecoach.sim.body import FloatArray
+from spinecoach.sim.assemble import (
+    assemble_recording,
+    check_errors,
+    check_mount_rotation,
+    check_rate,
+    check_seed,
+)
 from spinecoach.sim.poses import ACTIVITY_POSES, STANDING, Pose
 from spinecoach.sim.profiles import PerformerProfile, resolve_profile
 from spinecoach.sim.sensors import SensorErrorModel
@@ -443,42 +446,6 @@ def _check_hours(hours: object) -> float:
     return float(hours)
 
 
-def _as_quaternion(value: object, what: str) -> FloatArray:
-    if isinstance(value, Rotation):
-        if not value.single:
-            raise ConfigurationError(f"{what} must be a single rotation, not a stack")
-        quat: FloatArray = np.asarray(value.as_quat(), dtype=np.float64)
-        return quat
-    try:
-        array = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        array = np.empty(0)
-    if array.shape != (4,) or not np.all(np.isfinite(array)) or np.linalg.norm(array) < 1e-9:
-        raise ConfigurationError(
-            f"{what} must be a scipy Rotation or a quaternion [x, y, z, w], got {value!r}"
-        )
-    out: FloatArray = array / np.linalg.norm(array)
-    return out
-
-
-def _check_mounts(mount_rotation: object) -> dict[str, FloatArray] | None:
-    """``None``, one rotation for both sensors, or ``{placement: rotation}``."""
-    if mount_rotation is None:
-        return None
-    if isinstance(mount_rotation, Mapping):
-        mounts: dict[str, FloatArray] = {}
-        for placement, value in mount_rotation.items():
-            if placement not in PLACEMENTS:
-                raise ConfigurationError(
-                    f"mount_rotation names an unknown placement {placement!r}; use "
-                    f"{' or '.join(PLACEMENTS)}"
-                )
-            mounts[placement] = _as_quaternion(value, f"mount_rotation[{placement!r}]")
-        return mounts
-    quat = _as_quaternion(mount_rotation, "mount_rotation")
-    return {placement: quat for placement in PLACEMENTS}
-
-
 # --- the day ---------------------------------------------------------------------------
 
 
@@ -526,7 +493,7 @@ def simulate_day(
     rate = check_rate(rate_hz)
     performer_profile = resolve_profile(profile)
     errors = check_errors(sensor_errors)
-    mounts = _check_mounts(mount_rotation)
+    mounts = check_mount_rotation(mount_rotation)
     check_wear(wear)
     if wear is not None:
         if mounts is not None:

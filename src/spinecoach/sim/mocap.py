@@ -118,7 +118,7 @@ import csv
 import json
 import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Final
@@ -150,7 +150,13 @@ from spinecoach.conventions import (
 from spinecoach.errors import ConfigurationError, InputFormatError
 from spinecoach.recording import Event, GroundTruth, Recording, SensorData
 from spinecoach.sim import quaternion as quat
-from spinecoach.sim.assemble import check_errors, check_flag, check_rate, check_seed
+from spinecoach.sim.assemble import (
+    check_errors,
+    check_flag,
+    check_mount_rotation,
+    check_rate,
+    check_seed,
+)
 from spinecoach.sim.body import FRONTAL_MIN_UP_Y, BodyMotion
 from spinecoach.sim.sensors import SensorErrorModel, simulate_imu
 
@@ -954,41 +960,6 @@ def flexion_excursions(
 # --- the recording --------------------------------------------------------------------
 
 
-def _check_mounts(mount_rotation: object) -> dict[str, FloatArray] | None:
-    """``None``, one rotation for both sensors, or ``{placement: rotation}``."""
-    if mount_rotation is None:
-        return None
-
-    def one(value: object, what: str) -> FloatArray:
-        if isinstance(value, Rotation):
-            if not value.single:
-                raise ConfigurationError(f"{what} must be a single rotation, not a stack")
-            return np.asarray(value.as_quat(), dtype=np.float64)
-        try:
-            array = np.asarray(value, dtype=np.float64)
-        except (TypeError, ValueError):
-            array = np.empty(0)
-        if array.shape != (4,) or not np.all(np.isfinite(array)) or np.linalg.norm(array) < 1e-9:
-            raise ConfigurationError(
-                f"{what} must be a scipy Rotation or a quaternion [x, y, z, w], got {value!r}"
-            )
-        out: FloatArray = array / np.linalg.norm(array)
-        return out
-
-    if isinstance(mount_rotation, Mapping):
-        mounts: dict[str, FloatArray] = {}
-        for placement, value in mount_rotation.items():
-            if placement not in PLACEMENTS:
-                raise ConfigurationError(
-                    f"mount_rotation names an unknown placement {placement!r}; use "
-                    f"{' or '.join(PLACEMENTS)}"
-                )
-            mounts[placement] = one(value, f"mount_rotation[{placement!r}]")
-        return mounts
-    q = one(mount_rotation, "mount_rotation")
-    return {placement: q for placement in PLACEMENTS}
-
-
 def virtual_imu_recording(
     take: MocapTake,
     *,
@@ -1018,7 +989,7 @@ def virtual_imu_recording(
             f"{type(take).__name__}"
         )
     errors = check_errors(sensor_errors)
-    mounts = _check_mounts(mount_rotation)
+    mounts = check_mount_rotation(mount_rotation)
     check_flag("magnetometer", magnetometer)
     window = quiet_window_s(take) if neutral_s is None else _check_window(neutral_s, take)
     body = mocap_body(take, rate_hz=rate_hz, cutoff_hz=cutoff_hz)
