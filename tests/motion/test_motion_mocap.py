@@ -64,10 +64,10 @@ SEED = 13
 # seconds (chair impacts reach 2 g). A calibration cannot remove that; the fusion must.
 FUSION_LIMITED = {"opencapS4_STS1", "opencapS4_STSAsym1", "opencapS4_STSweakLegs1"}
 FUSION_REASON = "AHRS started during the movement: several degrees of upper-sensor bias"
-# The protocol-free calibration (as of this writing) also misses the gate on the 1.3 s
-# walking takes: the dominant rotation of a walking pelvis and thorax is not sagittal, so
-# the flexion axis taken from the gyroscope is wrong (the correlation with the optical
-# angle is low or negative); with the true mounting the same data give about 1-1.5°.
+# The protocol-free calibration also misses the gate on the 1.3 s walking clips: no quiet
+# moment, one sway, 2° of flexion and more sway than flexion, so the flexion axis found
+# from the movement is not sagittal (with the true mounting the same data give 0.3-0.7°).
+# Each is flagged low-confidence (tested below).
 WALKING = {
     "opencapS4_walking1",
     "opencapS4_walking2",
@@ -76,7 +76,7 @@ WALKING = {
     "opencapS4_walkingTS2",
     "opencapS4_walkingTS3",
 }
-WALKING_REASON = "1.3 s of walking: the flexion axis from the gyroscope is not sagittal"
+WALKING_REASON = "1.3 s of walking: more sway than flexion, the axis found is not sagittal"
 HAS_AUTO_CALIBRATION = "calibration" in {f.name for f in dataclasses.fields(MotionSettings)}
 
 
