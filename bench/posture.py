@@ -40,7 +40,11 @@ import numpy as np
 
 from _common import console, machine, table
 from spinecoach.posture import posture_process
-from spinecoach.posture.validation import validate_posture
+from spinecoach.posture.validation import (
+    reference_walking_bouts,
+    validate_posture,
+    walking_agreement,
+)
 from spinecoach.sim.activities import BeltWear
 from spinecoach.sim.day import simulate_day
 
@@ -238,7 +242,6 @@ def _bent_recall(rec, result) -> str:  # type: ignore[no-untyped-def]
 
 
 def mobgap() -> bool:
-    import csv
 
     from spinecoach.recording import Recording, SensorData
 
@@ -257,14 +260,7 @@ def mobgap() -> bool:
         data = np.genfromtxt(trial / "imu.csv", delimiter=",", names=True)
         acc = np.column_stack([data[f"acc_{a}_g"] for a in "xyz"]) * 9.80665
         gyr = np.column_stack([data[f"gyr_{a}_dps"] for a in "xyz"])
-        bouts: dict[str, list[tuple[float, float]]] = {}
-        with (trial / "labels.csv").open() as handle:
-            for row in csv.DictReader(handle):
-                if row["kind"] == "walking_bout":
-                    bouts.setdefault(row["system"], []).append(
-                        (float(row["start_s"]), float(row["end_s"]))
-                    )
-        reference = bouts.get("INDIP") or bouts.get("Stereophoto") or []
+        reference = reference_walking_bouts(trial / "labels.csv")
         loaded.append((trial.name, np.asarray(data["time_s"]), acc, gyr, reference))
     rates = (100, 50, 25)
     per_trial: dict[tuple[str, int], dict[str, tuple[int, int]]] = {}
@@ -280,12 +276,9 @@ def mobgap() -> bool:
                     rate_hz=float(rate),
                 )
                 result = posture_process(Recording.create({"lower": sensor}))
-                start = result.timeline.start_s
-                truth = np.zeros(start.shape[0], dtype=bool)
-                for a, b in reference:
-                    truth |= (start + 0.5 >= a) & (start + 0.5 < b)
-                agree = int(np.count_nonzero((np.array(result.labels) == "walking") == truth))
-                per_trial.setdefault((axis_name, rate), {})[name] = (agree, start.shape[0])
+                per_trial.setdefault((axis_name, rate), {})[name] = walking_agreement(
+                    result, reference
+                )
     t = table(
         "mobgap, as worn: per-second walking agreement with the reference bouts (INDIP, "
         "else stereophotogrammetry)",

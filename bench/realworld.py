@@ -38,7 +38,6 @@ Run: .venv/bin/python bench/realworld.py
 
 from __future__ import annotations
 
-import csv
 import json
 import time
 from collections.abc import Callable
@@ -60,6 +59,7 @@ from spinecoach.io import load_recording
 from spinecoach.motion import AngleFrames, MotionSettings, motion_process
 from spinecoach.motion.autocal import movement_prior
 from spinecoach.posture import posture_process
+from spinecoach.posture.validation import reference_walking_bouts, walking_agreement
 from spinecoach.recording import Recording
 from spinecoach.sim.mocap import (
     EXCURSION_LABEL,
@@ -229,29 +229,12 @@ def fusion_row(path: Path) -> Row:
     )
 
 
-def _reference_bouts(labels: Path) -> list[tuple[float, float]]:
-    """The INDIP walking bouts, else the stereophotogrammetry ones (as the posture tests)."""
-    bouts: dict[str, list[tuple[float, float]]] = {}
-    with labels.open() as handle:
-        for row in csv.DictReader(handle):
-            if row["kind"] == "walking_bout":
-                bouts.setdefault(row["system"], []).append(
-                    (float(row["start_s"]), float(row["end_s"]))
-                )
-    return bouts.get("INDIP") or bouts.get("Stereophoto") or []
-
-
 def mobgap_row(trial: Path) -> Row:
     rec = load_recording(trial / "imu.csv", mapping="mobgap")
     frames, info = motion_process(rec, MotionSettings(calibration="auto"))
     method, confidence = _calibration(info)
     result = posture_process(rec)
-    start = result.timeline.start_s
-    truth = np.zeros(start.shape[0], dtype=bool)
-    bouts = _reference_bouts(trial / "labels.csv")
-    for a, b in bouts:
-        truth |= (start + 0.5 >= a) & (start + 0.5 < b)
-    walking = np.array(result.labels) == "walking"
+    bouts = reference_walking_bouts(trial / "labels.csv")
     trusted = "trusted" if result.trust.trusted else "untrusted"
     return Row(
         "mobgap",
@@ -262,7 +245,7 @@ def mobgap_row(trial: Path) -> Row:
         confidence,
         int(np.count_nonzero(np.isfinite(_main_angle(rec, frames)))),
         len(frames),
-        walking=(int(np.count_nonzero(walking == truth)), int(start.shape[0])),
+        walking=walking_agreement(result, bouts),
         note=f"{len(bouts)} bout{'s' if len(bouts) != 1 else ''}, {trusted}",
     )
 

@@ -9,7 +9,6 @@ vertical by 0..330° in 30° steps, tilted on the belt and rolled in the pouch, 
 
 from __future__ import annotations
 
-import csv
 from dataclasses import replace
 from pathlib import Path
 
@@ -17,7 +16,11 @@ import numpy as np
 import pytest
 
 from spinecoach.posture import posture_process
-from spinecoach.posture.validation import validate_posture
+from spinecoach.posture.validation import (
+    reference_walking_bouts,
+    validate_posture,
+    walking_agreement,
+)
 from spinecoach.recording import Recording, SensorData
 from spinecoach.sim.activities import BeltWear
 from spinecoach.sim.day import simulate_day
@@ -102,15 +105,7 @@ def _read(trial: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[tuple[f
     data = np.genfromtxt(trial / "imu.csv", delimiter=",", names=True)
     acc = np.column_stack([data[f"acc_{a}_g"] for a in "xyz"]) * G_MPS2
     gyr = np.column_stack([data[f"gyr_{a}_dps"] for a in "xyz"])
-    bouts: dict[str, list[tuple[float, float]]] = {}
-    with (trial / "labels.csv").open() as handle:
-        for row in csv.DictReader(handle):
-            if row["kind"] == "walking_bout":
-                bouts.setdefault(row["system"], []).append(
-                    (float(row["start_s"]), float(row["end_s"]))
-                )
-    # The INDIP bouts where the trial has them, else the stereophotogrammetry ones.
-    reference = bouts.get("INDIP") or bouts.get("Stereophoto") or []
+    reference = reference_walking_bouts(trial / "labels.csv")
     return np.asarray(data["time_s"]), acc, gyr, reference
 
 
@@ -134,12 +129,7 @@ def mobgap_agreement(axes: np.ndarray, rate_hz: float) -> dict[str, tuple[int, i
             "lower", t[::step], acc[::step] @ axes.T, gyr[::step] @ axes.T, rate_hz=rate_hz
         )
         result = posture_process(Recording.create({"lower": sensor}))
-        start = result.timeline.start_s
-        truth = np.zeros(start.shape[0], dtype=bool)
-        for a, b in reference:
-            truth |= (start + 0.5 >= a) & (start + 0.5 < b)
-        walking = np.array(result.labels) == "walking"
-        out[trial.name] = (int(np.count_nonzero(walking == truth)), int(start.shape[0]))
+        out[trial.name] = walking_agreement(result, reference)
     return out
 
 

@@ -12,11 +12,17 @@
   bout without any detected one counts its whole duration as the error.
 * ``slouch_share_error_pp``: detected slouched share of sitting minus the truth's
   (sitting-slouched activity time / sitting time), in percentage points.
+
+Against real reference walking bouts (``../shared/data/mobgap``: ``labels.csv`` from a
+second, independent system): :func:`reference_walking_bouts` reads them and
+:func:`walking_agreement` counts the seconds whose walking / not walking agrees.
 """
 
 from __future__ import annotations
 
+import csv
 import math
+from pathlib import Path
 from typing import Final
 
 import numpy as np
@@ -150,3 +156,27 @@ def validate_posture(result: PostureResult, truth: GroundTruth | None) -> dict[s
         },
         "trusted": result.trust.trusted,
     }
+
+
+def reference_walking_bouts(labels_csv: Path) -> list[tuple[float, float]]:
+    """The walking bouts (start_s, end_s) of a Mobilise-D ``labels.csv``: the INDIP
+    system's where the trial has them, else the stereophotogrammetry ones."""
+    bouts: dict[str, list[tuple[float, float]]] = {}
+    with Path(labels_csv).open(encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            if row["kind"] == "walking_bout":
+                bouts.setdefault(row["system"], []).append(
+                    (float(row["start_s"]), float(row["end_s"]))
+                )
+    return bouts.get("INDIP") or bouts.get("Stereophoto") or []
+
+
+def walking_agreement(result: PostureResult, bouts: list[tuple[float, float]]) -> tuple[int, int]:
+    """(seconds agreeing on walking or not, seconds compared): a second is walking in the
+    reference when its middle falls inside a bout."""
+    start = result.timeline.start_s
+    truth = np.zeros(start.shape[0], dtype=bool)
+    for a, b in bouts:
+        truth |= (start + 0.5 >= a) & (start + 0.5 < b)
+    walking = np.array(result.labels) == "walking"
+    return int(np.count_nonzero(walking == truth)), int(start.shape[0])
