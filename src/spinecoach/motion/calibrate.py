@@ -20,6 +20,7 @@ Every outcome carries ``info``: ``method``, ``confidence`` (0–1), ``windows``,
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -46,6 +47,7 @@ from spinecoach.motion.calibration import (
     calibrate_segment,
     rotate_by_quaternion,
 )
+from spinecoach.motion.gait import DEFAULT_GAIT, GaitSettings, gait_axis
 
 FloatArray = NDArray[np.float64]
 
@@ -270,6 +272,55 @@ def decide(
     return CalibrationOutcome(calibrations, info)
 
 
+def with_gait_axes(
+    result: MovementCalibration,
+    streams: Mapping[str, SensorStream],
+    gait: GaitSettings = DEFAULT_GAIT,
+) -> MovementCalibration:
+    """``result`` with the flexion axis of every sensor it is unsure of (confidence under
+    :data:`LOW_CONFIDENCE`) taken from the direction of walking where that sensor walked
+    (:mod:`.gait`); the neutral stays, and so does every sensor the movement was clear for.
+    """
+    axes = dict(result.axes)
+    confidence = dict(result.sensor_confidence)
+    details = {p: dict(d) for p, d in result.details.items()}
+    walked: list[str] = []
+    for placement, stream in streams.items():
+        if placement not in axes or confidence.get(placement, 0.0) >= LOW_CONFIDENCE:
+            continue
+        found = gait_axis(stream.time_s, stream.acc_mps2, gait)
+        if found is None:
+            continue
+        y = axes[placement][1]
+        if abs(float(found.z_axis @ y)) >= np.sin(np.radians(35.0)):
+            continue  # the neutral is too far from upright walking to share its axis
+        axes[placement] = axes_from(y, found.z_axis)
+        # The steps sign the axis well (module .gait); the neutral keeps its own quality.
+        confidence[placement] = round(min(result.neutral.confidence, 0.8), 2)
+        entry = details.setdefault(placement, {})
+        entry["sign_from"] = f"the direction of walking ({found.walking_s:.1f} s of steps)"
+        entry["confidence"] = confidence[placement]
+        walked.append(placement)
+    if not walked:
+        return result
+    names = " and ".join(walked)
+    reason = (
+        f"{result.reason}; the {names} sensor{'s' if len(walked) > 1 else ''}' flexion axis "
+        "from the direction of walking instead"
+        if len(walked) > 1
+        else f"{result.reason}; the {names} sensor's flexion axis from the direction of walking "
+        "instead"
+    )
+    return dataclasses.replace(
+        result,
+        axes=axes,
+        sensor_confidence=confidence,
+        confidence=round(min(confidence.values()), 2),
+        reason=reason,
+        details=details,
+    )
+
+
 def _movement(
     streams: Mapping[str, SensorStream],
     t0: float,
@@ -292,9 +343,10 @@ def _movement(
     )
     if result is None:
         return None
+    data = {p: s.until(t_cut) for p, s in streams.items()}
     return outcome_from_movement(
-        result,
-        {p: s.until(t_cut) for p, s in streams.items()},
+        with_gait_axes(result, data),
+        data,
         t0=t0,
         nominal=nominal,
         devices=devices,
