@@ -1035,7 +1035,14 @@ def _validate_camera(
 
 
 def _posture_result(
-    path: Path, fmt: str, rate: float | None, mapping: str | None, placement: str | None
+    path: Path,
+    fmt: str,
+    rate: float | None,
+    mapping: str | None,
+    placement: str | None,
+    *,
+    calibration: str = "auto",
+    neutral_s: tuple[float, float] | None = None,
 ) -> tuple[Any, Any]:
     """The posture analysis of a file: native files are read in chunks; other formats
     are loaded whole first. Returns (result, recording or None)."""
@@ -1043,9 +1050,9 @@ def _posture_result(
     from spinecoach.posture import posture_process
 
     if fmt in ("auto", "native") and is_native_file(path):
-        return posture_process(path), None
+        return posture_process(path, calibration=calibration, neutral_s=neutral_s), None
     recording = _load(path, fmt, rate, mapping, placement)
-    return posture_process(recording), recording
+    return posture_process(recording, calibration=calibration, neutral_s=neutral_s), recording
 
 
 def _save_posture(result: Any, path: Path, database: str | None) -> dict[str, int]:
@@ -1153,9 +1160,21 @@ def posture_command(
         typer.Option(
             "--calibration",
             help="auto (the recording's calibration windows, else up and forward learnt "
-            "from the wear) or protocol (the calibration windows only; refused without them).",
+            "from the wear), protocol (the calibration windows only; refused without them), "
+            "neutral-only (up from --neutral or the calibration windows' neutral, forward "
+            "from the documented mounting: sensor x up the spine, z out of the skin) or none "
+            "(up and forward from the documented mounting).",
         ),
     ] = "auto",
+    neutral: Annotated[
+        str | None,
+        typer.Option(
+            "--neutral",
+            metavar="START:END",
+            help="Seconds of standing still, upright: up is taken there instead of learnt "
+            "(with auto, forward is still learnt from the wear).",
+        ),
+    ] = None,
 ) -> None:
     """The all-day posture summary: time lying, sitting (upright / slouched), standing,
     walking and bending, the slouched share of sitting, sitting bouts and the longest,
@@ -1165,18 +1184,24 @@ def posture_command(
 
     Example: spinecoach posture day.screc --plot day.png --labels day-labels.csv --save
     """
-    method = calibration.strip().lower()
-    if method in ("neutral-only", "none"):
+    choice = _calibration_choice(calibration, neutral, None)
+    method = choice.method
+    if method == "none" and choice.neutral_s is not None:
         _fail(
-            f"--calibration {method} is for exercise angles (analyze, validate); the posture "
-            "analysis needs up and forward, which it learns from the wear (auto) or takes "
-            "from the coach's calibration windows (protocol)"
+            "--calibration none takes no --neutral: use neutral-only (up from the window, "
+            "forward from the mounting) or auto (forward learnt from the wear)"
         )
-    if method not in ("auto", "protocol"):
-        _fail(f"--calibration {calibration!r}: posture takes auto or protocol")
     with _errors(), _steps(2 if plot else 1, quiet=as_json) as step:
         step("analysing the day")
-        result, _recording = _posture_result(path, fmt, rate, mapping, placement)
+        result, _recording = _posture_result(
+            path,
+            fmt,
+            rate,
+            mapping,
+            placement,
+            calibration=method,
+            neutral_s=choice.neutral_s,
+        )
         if method == "protocol" and result.trust.calibration != "annotations":
             _fail(
                 f"{path} has no calibration windows (a still stand and forward bends "

@@ -121,9 +121,13 @@ def posture_process(
     settings: PostureSettings | None = None,
     placements: Sequence[str] | None = None,
     chunk_s: float = DEFAULT_CHUNK_S,
+    calibration: str = "auto",
+    neutral_s: tuple[float, float] | None = None,
 ) -> PostureResult:
     """Analyse a day: a :class:`Recording`, or the path of a native ``.screc`` file
-    (read ``chunk_s`` seconds at a time). ``placements`` defaults to every sensor in it.
+    (read ``chunk_s`` seconds at a time). ``placements`` defaults to every sensor in it;
+    ``calibration`` and ``neutral_s`` (s) say how up and forward are found (one of
+    :data:`~spinecoach.posture.tracker.POSTURE_CALIBRATIONS`, see there).
 
     Raises :class:`ConfigurationError` when a requested sensor is missing and
     :class:`~spinecoach.errors.UnitError` when the acceleration is not in m/s².
@@ -141,7 +145,12 @@ def posture_process(
         available = tuple(source.sensors)
         chosen = _choose(available, placements, "the recording")
         tracker = PostureTracker(
-            chosen, settings=settings, annotations=source.events, meta=source.meta
+            chosen,
+            settings=settings,
+            annotations=source.events,
+            meta=source.meta,
+            calibration=calibration,
+            neutral_s=neutral_s,
         )
         batches = _recording_batches(source, chosen, chunk_s)
         return replace(_run(tracker, batches), start_utc=source.start_utc)
@@ -156,7 +165,14 @@ def posture_process(
     with h5py.File(path, "r") as handle:
         meta, events, available = _file_header(handle, path)
         chosen = _choose(available, placements, str(path))
-        tracker = PostureTracker(chosen, settings=settings, annotations=events, meta=meta)
+        tracker = PostureTracker(
+            chosen,
+            settings=settings,
+            annotations=events,
+            meta=meta,
+            calibration=calibration,
+            neutral_s=neutral_s,
+        )
         result = _run(tracker, _file_batches(handle, path, chosen, chunk_s))
         start = _attr_text(handle, "start_utc")
     try:
