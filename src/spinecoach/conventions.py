@@ -116,6 +116,14 @@ ANGLE_COLUMNS: Final[tuple[str, ...]] = (
     UPPER_INCLINATION,
     LOWER_INCLINATION,
 )
+# Extra per-frame motion outputs that are not angles: the motion core adds them to its
+# frames (``AngleFrames.angles``) but they are never in ANGLE_COLUMNS, so the store, the
+# web page, the camera and the angle summaries (which iterate ANGLE_COLUMNS) leave them out.
+# Vertical displacement (m, up positive) of the lower (sacral) sensor, high-passed so it
+# does not drift (spinecoach.motion.height): a squat or a sit-down lowers it by 0.2-0.5 m,
+# a forward bend by a few centimetres. NaN without a lower sensor or its accelerometer.
+PELVIS_HEIGHT_M: Final = "pelvis_height_m"
+EXTRA_COLUMNS: Final[tuple[str, ...]] = (PELVIS_HEIGHT_M,)
 # The angles every accuracy gate is about, in report order.
 PRIMARY_ANGLES: Final[tuple[str, ...]] = (LUMBAR_FLEXION, PELVIC_TILT_DEG, TRUNK_INCLINATION)
 

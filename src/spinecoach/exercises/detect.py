@@ -11,6 +11,17 @@ Start positions. A technique may be done in more than one position (flexion-exte
 standing or seated, :data:`TECHNIQUE_POSITIONS`); the detector counts in any of them.
 Reps last from about 1.5 s (a brisk seated flexion-extension) to over 20 s (one with
 5 s holds), so the shortest rep kept is 1 s for every technique.
+
+Squats and sit-downs. In lumbar flexion and pelvic tilt a squat looks like a
+flexion-extension or a hip hinge (20-50° of lumbar flexion, 10-40° of pelvic tilt), but
+the pelvis goes down 0.2-0.5 m; in a standing or seated forward bend, and in a seated
+hinge, it turns about the hips and stays at its height. The motion core's
+``pelvis_height_m`` (the sacral sensor's vertical displacement,
+:mod:`spinecoach.motion.height`) is kept with each rep, and a flexion-extension or
+hip-hinge rep whose pelvis went down more than :data:`SQUAT_DROP_M` from its start to its
+deepest point is discarded with the reason, as an out-of-plane movement is (the
+segmenter's ``discarded``). Frames without the column (camera, stored sessions, older
+callers) are counted exactly as before.
 """
 
 from __future__ import annotations
@@ -33,6 +44,7 @@ from spinecoach.conventions import (
     LUMBAR_FLEXION,
     PELVIC_TILT,
     PELVIC_TILT_DEG,
+    PELVIS_HEIGHT_M,
     POSITION_NOMINAL_INCLINATION_DEG,
     TRUNK_INCLINATION,
     UPPER_INCLINATION,
@@ -62,6 +74,7 @@ class TechniqueSpec:
     min_rep_s: float = 1.0
     other_positions: tuple[str, ...] = ()
     min_range_share: float = 0.15
+    max_drop_m: float = math.inf
 
     @property
     def positions(self) -> tuple[str, ...]:
@@ -69,11 +82,24 @@ class TechniqueSpec:
         return (self.position, *self.other_positions)
 
 
+#: Pelvis drop (m, ``pelvis_height_m`` from a rep's start to its deepest point) above
+#: which a flexion-extension or hip-hinge "rep" was a squat or a sit-down. Chosen from
+#: the data (virtual IMUs from motion capture, 50 and 100 Hz, two seeds; simulated
+#: sessions at 25-100 Hz with real-world sensor errors): squats read 0.12-0.35 m (true
+#: drop 0.22-0.33 m; the high-pass of :mod:`spinecoach.motion.height` halves a fast
+#: squat), standing forward bends at most 0.02 m, simulated standing and seated
+#: flexion-extension and seated hip hinges at most 0.03 m. 0.07 m sits between them
+#: with a margin of about 1.7x each way; it still catches a 0.3 m squat or sit-down
+#: lowered over 3 s (read 0.09 m), not one lowered over 5 s (0.05 m).
+SQUAT_DROP_M = 0.07
+
 SPECS: Mapping[str, TechniqueSpec] = {
     PELVIC_TILT: TechniqueSpec(
         PELVIC_TILT, "supine", PELVIC_TILT_DEG, -1.0, on_deg=1.8, max_forward_deg=35.0
     ),
-    HIP_HINGE: TechniqueSpec(HIP_HINGE, "seated", PELVIC_TILT_DEG, 1.0, on_deg=4.0),
+    HIP_HINGE: TechniqueSpec(
+        HIP_HINGE, "seated", PELVIC_TILT_DEG, 1.0, on_deg=4.0, max_drop_m=SQUAT_DROP_M
+    ),
     FLEXION_EXTENSION: TechniqueSpec(
         FLEXION_EXTENSION,
         "standing",
@@ -84,6 +110,7 @@ SPECS: Mapping[str, TechniqueSpec] = {
         max_forward_deg=150.0,
         max_backward_deg=70.0,
         other_positions=("seated",),
+        max_drop_m=SQUAT_DROP_M,
     ),
 }
 
@@ -185,13 +212,15 @@ def beyond_human_range(angles: Mapping[str, float], *, near_neutral: bool) -> st
 #: ``positions`` must agree: tests/exercises checks it).
 TECHNIQUE_POSITIONS: Mapping[str, tuple[str, ...]] = {n: s.positions for n, s in SPECS.items()}
 
-#: Signals kept with each rep: for the fault rules, and the out-of-plane check.
+#: Signals kept with each rep: for the fault rules, the out-of-plane check and the
+#: squat check (the pelvis height, m: NaN or absent in frames without it).
 REP_SIGNALS: tuple[str, ...] = (
     UPPER_INCLINATION,
     LUMBAR_FLEXION,
     PELVIC_TILT_DEG,
     LATERAL_BEND,
     AXIAL_ROTATION,
+    PELVIS_HEIGHT_M,
 )
 
 
@@ -279,10 +308,12 @@ class HoldRepDetector:
                 max_backward_deg=spec.max_backward_deg,
                 min_rep_s=spec.min_rep_s,
                 min_range_share=spec.min_range_share,
+                max_drop_m=spec.max_drop_m,
             ),
             other_names=REP_SIGNALS,
             out_of_plane=(LATERAL_BEND, AXIAL_ROTATION),
             lateral=(LATERAL_BEND,),
+            vertical=PELVIS_HEIGHT_M,
         )
 
     @property

@@ -51,6 +51,15 @@ read while the trunk is within ``position_tolerance_deg`` of the position's neut
 side bend or a twist keeps the trunk there). With one sensor neither exists and the test
 is skipped.
 
+A squat or a sit-down is not a bend of the trunk. Its lumbar flexion (20–50°) and
+pelvic tilt (10–40°) look like a flexion-extension or a hip hinge, but the pelvis goes
+down 0.2–0.5 m, while in a standing or seated forward bend or a seated hinge it rotates
+about the hips and stays within a few centimetres of its height. With a ``vertical``
+signal (the motion core's ``pelvis_height_m``, :mod:`spinecoach.motion.height`), a rep
+whose pelvis went down more than ``max_drop_m`` from its first frame to its deepest
+point (the main signal's peak) is discarded with the reason. Frames without that signal
+(camera, stored sessions) are judged as before.
+
 Position awareness. Nothing is counted until the person has been in one of the
 technique's start positions — trunk inclination within ``position_tolerance_deg`` of
 the position's nominal value (``position_nominal_deg`` or ``other_positions_deg``). A
@@ -124,6 +133,10 @@ class SegmenterSettings:
     max_out_of_plane_share / min_out_of_plane_deg
         A rep whose lateral bend or axial rotation changed by at least this share of its
         sagittal range, and by at least ``min_out_of_plane_deg``, was another movement.
+    max_drop_m
+        A rep whose vertical signal (the pelvis height, m) went down more than this from
+        the rep's start to its deepest point was a squat or a sit-down (inf: not checked;
+        a rep without that signal is never rejected for it).
     opposite
         The technique has a second excursion the other way within the same rep
         (flexion-extension: flexion, then extension).
@@ -157,6 +170,7 @@ class SegmenterSettings:
     min_range_share: float = 0.15
     max_out_of_plane_share: float = 0.5
     min_out_of_plane_deg: float = 4.0
+    max_drop_m: float = math.inf
 
     @property
     def turn(self) -> float:
@@ -323,10 +337,12 @@ class RepSegmenter:
         *,
         out_of_plane: Sequence[str] = (),
         lateral: Sequence[str] = (),
+        vertical: str | None = None,
     ) -> None:
         self.settings = settings
         self.other_names = tuple(other_names)
-        unknown = [n for n in (*out_of_plane, *lateral) if n not in self.other_names]
+        named = (*out_of_plane, *lateral, *((vertical,) if vertical else ()))
+        unknown = [n for n in named if n not in self.other_names]
         if unknown:
             raise ConfigurationError(
                 f"out-of-plane signals {unknown} are not among the rep's signals "
@@ -334,6 +350,7 @@ class RepSegmenter:
             )
         self._out_of_plane = tuple(self.other_names.index(n) for n in out_of_plane)
         self._lateral = frozenset(self.other_names.index(n) for n in lateral)
+        self._vertical = self.other_names.index(vertical) if vertical else None
         self._s = _State()
         self.discarded: list[tuple[float, float, str]] = []
         self._lead: list[_Lead] = []
@@ -673,6 +690,19 @@ class RepSegmenter:
         self._ranges.append(float(rep.main_deg.max() - rep.main_deg[0]))
         return rep
 
+    def _drop_m(self, rep: RepFrames) -> float:
+        """How far (m) the vertical signal went down from the rep's first frame to its
+        deepest point (the main signal's peak); 0 without that signal (camera frames,
+        stored sessions, callers that do not give it)."""
+        if self._vertical is None:
+            return 0.0
+        height = rep.signals[self.other_names[self._vertical]]
+        peak = int(np.argmax(rep.main_deg))
+        span = height[: peak + 1]
+        if not np.isfinite(span).all():
+            return 0.0  # no such signal (NaN), or a hole in it: judged as without
+        return float(span[0] - span.min())
+
     def _reject(self, rep: RepFrames, lean: FloatArray) -> str | None:
         """Why a finished rep is not counted, or None."""
         cfg = self.settings
@@ -700,6 +730,12 @@ class RepSegmenter:
             return (
                 f"out of the technique's plane ({out:.0f}° of side bend or twist for "
                 f"{rise:.0f}° in the plane): another movement, not a rep"
+            )
+        drop = self._drop_m(rep)
+        if drop > cfg.max_drop_m:
+            return (
+                f"the pelvis went down {drop:.2f} m to the deepest point: a squat or a "
+                "sit-down, not a bend of the trunk"
             )
         if self._ranges and rise < cfg.min_range_share * float(np.median(self._ranges)):
             return "much smaller than the other reps (a fidget, not a rep)"

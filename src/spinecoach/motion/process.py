@@ -10,6 +10,12 @@ else the automatic detector) → calibrate each sensor (:mod:`.calibration`) →
 segment values → interpolate onto the output grid (the highest sensor rate, from the
 latest first sample to the earliest last sample) → clinical angles (:mod:`.angles`).
 
+Besides the angles, the frames carry the lower (sacral) sensor's vertical displacement
+``pelvis_height_m`` (:mod:`.height`: earth-frame vertical acceleration, double-integrated
+and high-passed at 0.1 Hz so it does not drift; NaN without a lower sensor), which the
+exercise detector reads to tell a squat or a sit-down from a forward bend. It is not an
+angle: it is not in ``ANGLE_COLUMNS`` and it does not depend on the calibration.
+
 Frames before the calibration is ready are NaN and flagged ``FLAG_NOT_CALIBRATED``.
 With one sensor only, the angles that need both are NaN and ``info["unavailable"]``
 says why.
@@ -38,6 +44,7 @@ from spinecoach.conventions import (
     LOWER_INCLINATION,
     LUMBAR_FLEXION,
     PELVIC_TILT_DEG,
+    PELVIS_HEIGHT_M,
     POSITION_NOMINAL_INCLINATION_DEG,
     TRUNK_INCLINATION,
     UPPER,
@@ -85,6 +92,7 @@ from spinecoach.motion.fusion import (
     fusion_quaternions,
     fusion_result,
 )
+from spinecoach.motion.height import pelvis_height_m
 from spinecoach.recording import Recording, SensorData
 
 FloatArray = NDArray[np.float64]
@@ -156,8 +164,11 @@ class AngleFrames:
     """Clinical angles on a regular time grid.
 
     time_s: (m,) seconds since the recording start; angles: name → (m,) degrees (the
-    ``ANGLE_COLUMNS`` of :mod:`spinecoach.conventions`); flags: (m,) bit mask of
-    ``FLAG_*`` from :mod:`spinecoach.motion.angles`.
+    ``ANGLE_COLUMNS`` of :mod:`spinecoach.conventions`), and from the motion pipeline
+    also the non-angle ``EXTRA_COLUMNS`` (``pelvis_height_m``: the lower sensor's
+    vertical displacement in metres, :mod:`.height`); code that wants the angles only
+    iterates ``ANGLE_COLUMNS``, and frames from elsewhere (camera, store) may lack the
+    extras; flags: (m,) bit mask of ``FLAG_*`` from :mod:`spinecoach.motion.angles`.
     """
 
     time_s: FloatArray
@@ -391,16 +402,46 @@ def motion_process(
         calibrations.get(UPPER),
         nominal,
     )
+    height = lower_height_frames(grid, recording, fused, settings)
     info["unavailable"] = unavailable_reasons(
         set(recording.sensors), calibrations, outcome.info, recording
     )
     info["flag_counts"] = {
         name: int(np.count_nonzero(flags & bit)) for bit, name in FLAG_NAMES.items()
     }
-    frames = AngleFrames(
-        time_s=grid, angles={k: angles[k] for k in ANGLE_COLUMNS}, flags=flags, rate_hz=rate
-    )
+    columns = {k: angles[k] for k in ANGLE_COLUMNS}
+    columns[PELVIS_HEIGHT_M] = height
+    frames = AngleFrames(time_s=grid, angles=columns, flags=flags, rate_hz=rate)
     return frames, info
+
+
+def lower_height_frames(
+    grid: FloatArray,
+    recording: Recording,
+    fused: Mapping[str, FusionResult],
+    settings: MotionSettings,
+) -> FloatArray:
+    """The lower sensor's vertical displacement (m, :mod:`.height`) at the frames; NaN
+    without a lower sensor. Independent of the calibration (it needs only the fused
+    orientation), so it is there before the angles are."""
+    lower = recording.sensors.get(LOWER)
+    if lower is None:
+        return np.full(grid.shape[0], np.nan)
+    height = pelvis_height_m(
+        lower.time_s,
+        lower.acc_mps2,
+        fused[LOWER].quaternion,
+        rate_hz=lower.rate_hz,
+        max_gap_s=settings.fusion.max_gap_s,
+    )
+    at_frames, _ = interpolate_frames(
+        grid,
+        lower.time_s,
+        height[:, None],
+        np.zeros(lower.n_samples, dtype=np.uint8),
+        max_gap_s=settings.fusion.max_gap_s,
+    )
+    return np.asarray(at_frames[:, 0], dtype=np.float64)
 
 
 def unavailable_reasons(

@@ -25,7 +25,13 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from spinecoach.conventions import LOWER, PLACEMENTS, POSITION_NOMINAL_INCLINATION_DEG, UPPER
+from spinecoach.conventions import (
+    LOWER,
+    PELVIS_HEIGHT_M,
+    PLACEMENTS,
+    POSITION_NOMINAL_INCLINATION_DEG,
+    UPPER,
+)
 from spinecoach.errors import ConfigurationError
 from spinecoach.motion.angles import (
     combine_frames,
@@ -55,6 +61,7 @@ from spinecoach.motion.flags import (
     FLAG_SETTLING,
 )
 from spinecoach.motion.fusion import SensorFusion, sample_flags, up_from_quaternion
+from spinecoach.motion.height import HeightEstimator, vertical_acceleration_mps2
 from spinecoach.motion.process import MotionSettings
 from spinecoach.recording import Event
 
@@ -77,7 +84,9 @@ class SensorSample:
 
 @dataclass(frozen=True)
 class AngleFrame:
-    """Clinical angles (deg) at one output time, with the quality flags (bit mask)."""
+    """Clinical angles (deg) at one output time, with the quality flags (bit mask);
+    ``angles`` also holds the non-angle ``pelvis_height_m`` (m, :mod:`.height`), as the
+    batch frames do."""
 
     time_s: float
     angles: Mapping[str, float]
@@ -97,6 +106,8 @@ class _SensorState:
     history_acc: list[FloatArray] = field(default_factory=list)
     history_gyr: list[FloatArray] = field(default_factory=list)
     history_flag: list[int] = field(default_factory=list)
+    history_height: list[float] = field(default_factory=list)
+    height: HeightEstimator | None = None
     accel_only: bool = False
     recent: deque[tuple[float, FloatArray, int]] = field(default_factory=deque)
 
@@ -146,6 +157,11 @@ class MotionTracker:
             p: _SensorState(
                 SensorFusion(rate_hz=r, settings=self.settings.fusion),
                 device=(devices or {}).get(p, "unknown"),
+                height=(
+                    HeightEstimator(rate_hz=r, max_gap_s=self.settings.fusion.max_gap_s)
+                    if p == LOWER
+                    else None
+                ),
             )
             for p, r in sorted(rates_hz.items(), key=lambda kv: PLACEMENTS.index(kv[0]))
         }
@@ -236,11 +252,15 @@ class MotionTracker:
             flag |= FLAG_ACCEL_ONLY
         if state.fusion.settling:
             flag |= FLAG_SETTLING
+        height = np.nan
+        if state.height is not None:
+            vertical = vertical_acceleration_mps2(acc[None, :], q[None, :])
+            height = state.height.update(sample.time_s, float(vertical[0]))
         if self._pending:
-            self._remember(state, sample.time_s, up, q, acc, gyr, flag)
+            self._remember(state, sample.time_s, up, q, acc, gyr, flag, height)
             return self._check_schedule()
         if state.calibration is None:
-            self._remember(state, sample.time_s, up, q, acc, gyr, flag)
+            self._remember(state, sample.time_s, up, q, acc, gyr, flag, height)
             if self._detector is not None and sample.placement == self._detect_on:
                 found = self._detector.update(sample.time_s, gyr, up)
                 if found is not None:
@@ -253,7 +273,7 @@ class MotionTracker:
             flag |= FLAG_NOT_CALIBRATED
         elif state.calibration is not None and state.calibration.confidence < LOW_CONFIDENCE:
             flag |= FLAG_LOW_CONFIDENCE
-        state.recent.append((sample.time_s, values, flag))
+        state.recent.append((sample.time_s, np.append(values, height), flag))
         return self._emit()
 
     def finish(self) -> list[AngleFrame]:
@@ -357,6 +377,7 @@ class MotionTracker:
             values = self._values(state, ups, qs)
             state.calibration = saved
             low = cal is not None and cal.confidence < LOW_CONFIDENCE
+            values = np.column_stack((values, np.array(state.history_height, dtype=np.float64)))
             for i in range(n):
                 flag = state.history_flag[i]
                 if np.isnan(values[i, 0]):
@@ -375,6 +396,7 @@ class MotionTracker:
         state.history_acc.clear()
         state.history_gyr.clear()
         state.history_flag.clear()
+        state.history_height.clear()
 
     def _remember(
         self,
@@ -385,6 +407,7 @@ class MotionTracker:
         acc: FloatArray,
         gyr: FloatArray,
         flag: int,
+        height: float = np.nan,
     ) -> None:
         state.history_t.append(time_s)
         state.history_up.append(up)
@@ -392,10 +415,12 @@ class MotionTracker:
         state.history_acc.append(acc)
         state.history_gyr.append(gyr)
         state.history_flag.append(flag)
+        state.history_height.append(height)
         if not self._pending and time_s - state.history_t[0] > CALIBRATION_BUFFER_S * 1.5:
             cut = int(np.searchsorted(np.array(state.history_t), time_s - CALIBRATION_BUFFER_S))
             del state.history_t[:cut], state.history_up[:cut], state.history_q[:cut]
             del state.history_acc[:cut], state.history_gyr[:cut], state.history_flag[:cut]
+            del state.history_height[:cut]
 
     def _calibrate(self, placement: str, state: _SensorState, plan: CalibrationPlan) -> None:
         streams = {placement: self._streams()[placement]}
@@ -435,6 +460,7 @@ class MotionTracker:
             if any(s.last_time_s < t_k for s in states.values()):
                 return frames
             per_sensor: dict[str, FloatArray] = {}
+            height = np.nan
             flags = 0
             for placement, state in states.items():
                 recent = state.recent
@@ -449,7 +475,9 @@ class MotionTracker:
                     np.array([lo[2], hi[2]], dtype=np.uint8),
                     max_gap_s=self.settings.fusion.max_gap_s,
                 )
-                per_sensor[placement] = values
+                per_sensor[placement] = values[:, :-1]
+                if placement == LOWER:
+                    height = float(values[0, -1])
                 flags |= int(frame_flags[0])
             angles = combine_frames(
                 per_sensor.get(LOWER),
@@ -458,5 +486,7 @@ class MotionTracker:
                 states[UPPER].calibration if UPPER in states else None,
                 self.nominal_inclination_deg,
             )
-            frames.append(AngleFrame(t_k, {k: float(v[0]) for k, v in angles.items()}, flags))
+            row = {k: float(v[0]) for k, v in angles.items()}
+            row[PELVIS_HEIGHT_M] = height
+            frames.append(AngleFrame(t_k, row, flags))
             self._next_k += 1
