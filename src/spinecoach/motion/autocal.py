@@ -39,6 +39,26 @@ sign
     sensor whose own movement is symmetric or small is signed by its correlation with that
     one and the prior's coupling (the two segments turn the same way in a bend, opposite ways in a
     cat-cow).
+the pelvis leads (cat-cow, pelvic tilt: :attr:`MovementPrior.lower_leads`)
+    In these the pelvis tilts through its whole range every rep while the distractors turn
+    the spine above it, and the thorax tilts little or not at all in the exercise's plane
+    (simulated truth: ±2-4° seated cat-cow and at most 1.5° in a pelvic tilt, against
+    15-35° in a seated lateral bend). So the lower sensor is the anchor whatever the
+    upper sensor's excursions look like, and the upper one follows it: the regression of
+    its tilt on the pelvis's sagittal angle over the moments it tilts less than
+    ``max(follow_tilt_min_deg, follow_tilt_factor ×`` the pelvis's excursion``)`` (a lateral
+    bend's tilt would otherwise outweigh the cat-cow's), kept from ``follow_min_r``; below
+    that the documented mounting gives its axis, with a confidence of 0.2. Their tilts are
+    a few degrees, so they are measured from the posture rested in (the median up of the
+    still moments within ``rest_near_deg`` of the neutral, when they add up to
+    ``rest_min_s``), not from the first quiet 0.2 s, which sits a degree or so off it. A
+    symmetric movement (cat-cow, :attr:`MovementPrior.symmetric`) is always signed by the
+    documented mounting when the axis found is near its left-right axis (its excursions
+    are as large both ways, whichever happened to come out larger) and its peaks count from
+    ``symmetric_peak_min_deg`` (a stiff seated cat-cow tilts the pelvis 2.5-4° each way).
+    A one-sided movement (the pelvic tilt, :attr:`MovementPrior.one_sided`) never mirrors
+    itself, while knees rocking go as far left as right: a peak with one within
+    ``mirror_ratio`` of its size the opposite way does not vote.
 
 The decision is causal and taken once: at check times every ``check_every_s`` after the
 start, from the data up to that time, as soon as the evidence is clear (two completed
@@ -60,7 +80,7 @@ neutral quality, the excursion size and the sign evidence) and a ``reason`` in w
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Final
 
 import numpy as np
@@ -101,6 +121,12 @@ class MovementPrior:
     #: Up-vector tilts beyond this from neutral (deg) are changes of position (getting up
     #: off the mat), not the exercise, and do not count for the axis.
     max_excursion_deg: float = 120.0
+    #: The movement goes as far one way as the other (cat-cow): its excursions cannot say
+    #: which way is flexion, and the lower sensor leads the axis search (see the notes).
+    symmetric: bool = False
+    #: The movement goes one way from neutral and back, never the other way (the pelvic
+    #: tilt): an excursion mirrored by one as large the other way is not the exercise.
+    one_sided: bool = False
 
     def __post_init__(self) -> None:
         for name in ("lower", "upper", "coupling"):
@@ -110,20 +136,26 @@ class MovementPrior:
     def sign(self, placement: str) -> int:
         return self.upper if placement == UPPER else self.lower
 
+    @property
+    def lower_leads(self) -> bool:
+        """The pelvis moves through its whole range every rep (cat-cow, pelvic tilt) while
+        the distractors turn the spine above it: the lower sensor leads the axis search."""
+        return self.symmetric or self.one_sided
+
 
 #: Priors by start position (used when the technique is not known).
 POSITION_PRIORS: Final[dict[str, MovementPrior]] = {
     "standing": MovementPrior(1, 1, 1),  # forward bends go further than extension
     "seated": MovementPrior(1, 1, 1, 100.0),  # seated trunk flexion, hinges
-    "supine": MovementPrior(-1, -1, 1, 40.0),  # the pelvic tilt is posterior
-    "quadruped": MovementPrior(-1, 1, -1, 45.0),  # the cat: pelvis back, thoracolumbar up
+    "supine": MovementPrior(-1, -1, 1, 40.0, one_sided=True),  # a posterior pelvic tilt
+    "quadruped": MovementPrior(-1, 1, -1, 45.0, symmetric=True),  # cat: pelvis back
 }
 
 #: Priors by technique (the exercise engine's analyses pass these).
 TECHNIQUE_PRIORS: Final[dict[str, MovementPrior]] = {
-    PELVIC_TILT: MovementPrior(-1, -1, 1, 40.0),
-    CAT_COW: MovementPrior(-1, 1, -1, 45.0),
-    CAT_COW_SEATED: MovementPrior(-1, 1, -1, 60.0),
+    PELVIC_TILT: MovementPrior(-1, -1, 1, 40.0, one_sided=True),
+    CAT_COW: MovementPrior(-1, 1, -1, 45.0, symmetric=True),
+    CAT_COW_SEATED: MovementPrior(-1, 1, -1, 60.0, symmetric=True),
     HIP_HINGE: MovementPrior(1, 1, 1, 100.0),
     FLEXION_EXTENSION: MovementPrior(1, 1, 1),
 }
@@ -154,6 +186,13 @@ class AutoCalibrationSettings:
     peak_min_deg: float = 3.0  # an excursion peak tilts at least this far from neutral
     peak_prominence_deg: float = 2.0
     vote_width_deg: float = 25.0  # a peak votes for lines within this of its direction
+    symmetric_peak_min_deg: float = 2.0  # peak_min_deg for a symmetric movement (cat-cow)
+    mirror_ratio: float = 2.0  # one-sided: a peak mirrored within this size ratio is dropped
+    rest_near_deg: float = 3.0  # rest posture: still moments within this of the neutral
+    rest_min_s: float = 1.0  # ... and at least this long in all
+    follow_tilt_min_deg: float = 8.0  # pelvis leads: the other sensor's tilts counted ...
+    follow_tilt_factor: float = 1.5  # ... up to max(min, factor × the pelvis's excursion)
+    follow_min_r: float = 0.5  # pelvis leads: the other sensor follows from this r
 
 
 @dataclass(frozen=True)
@@ -218,25 +257,39 @@ class AxisEstimate:
     votes: int = 0  # excursions seen along the chosen line
 
     def follow(
-        self, time_s: FloatArray, theta_deg: FloatArray, coupling: int, step_deg: float
+        self,
+        time_s: FloatArray,
+        theta_deg: FloatArray,
+        coupling: int,
+        step_deg: float,
+        *,
+        max_tilt_deg: float | None = None,
     ) -> tuple[FloatArray, float] | None:
         """The mediolateral axis along which this sensor's tilt correlates best with another
-        sensor's sagittal angle (same way when ``coupling`` is +1), and that correlation."""
+        sensor's sagittal angle (same way when ``coupling`` is +1), and that correlation.
+        With ``max_tilt_deg``, only the moments this sensor tilts less than that from its
+        neutral count (a lateral bend of the thorax tilts it further than a cat-cow)."""
         if self.basis is None or self.h is None or self.h.shape[0] < 5 or time_s.shape[0] < 5:
             return None
-        other = np.interp(self.time_s, time_s, theta_deg)
+        keep = np.ones(self.h.shape[0], dtype=np.bool_)
+        if max_tilt_deg is not None:
+            keep = np.linalg.norm(self.h, axis=1) <= np.sin(np.radians(max_tilt_deg))
+            if int(np.count_nonzero(keep)) < 5:
+                return None
+        other = np.interp(self.time_s[keep], time_s, theta_deg)
         if float(np.std(other)) < 1e-6:
             return None
         # The direction of largest covariance with the other angle (a regression, not
         # the largest correlation: any direction near the plane correlates almost fully).
-        h = self.h - self.h.mean(axis=0)
+        hk = self.h[keep]
+        h = hk - hk.mean(axis=0)
         o = other - other.mean()
         c = coupling * (h.T @ o)
         if float(np.linalg.norm(c)) < 1e-12:
             return None
         e1, e2 = self.basis
         u = _unit(c[0] * e1 + c[1] * e2)
-        d = self.h @ np.array([u @ e1, u @ e2])
+        d = h @ np.array([u @ e1, u @ e2])
         d = d - d.mean()
         denom = float(np.sqrt((d @ d) * (o @ o)))
         r = coupling * float(d @ o) / denom if denom > 0 else 0.0
@@ -409,6 +462,7 @@ def estimate_axis(
     settings: AutoCalibrationSettings,
     *,
     max_excursion_deg: float = 120.0,
+    one_sided: bool = False,
 ) -> AxisEstimate:
     """The sagittal direction from the up vectors (see the module notes); tilts beyond
     ``max_excursion_deg`` from the neutral are left out (a change of position)."""
@@ -423,7 +477,7 @@ def estimate_axis(
         return AxisEstimate(y, e1, 0.0, 1.0, 0.0, time_s, np.zeros(0))
     h1 = up @ e1
     h2 = up @ e2
-    voted = _vote_direction(h1, h2, settings)
+    voted = _vote_direction(h1, h2, settings, one_sided=one_sided)
     votes = 0
     if voted is not None:
         angle, excursion, opposite, sideways, votes = voted
@@ -464,7 +518,7 @@ def estimate_axis(
 
 
 def _vote_direction(
-    h1: FloatArray, h2: FloatArray, settings: AutoCalibrationSettings
+    h1: FloatArray, h2: FloatArray, settings: AutoCalibrationSettings, *, one_sided: bool = False
 ) -> tuple[float, float, float, float, int] | None:
     """The sagittal direction from the excursions: each excursion away from neutral (a
     peak of the tilt) votes for its line; a line scores twice the votes of its busier side
@@ -491,6 +545,23 @@ def _vote_direction(
     phi_k = np.arctan2(h2[peaks], h1[peaks])
     mag_k = np.degrees(np.arcsin(np.clip(m[peaks], 0.0, 1.0)))
     cos_on = float(np.cos(np.radians(settings.vote_width_deg)))
+    if one_sided:
+        # Knees rocking go as far left as right; a one-sided exercise never mirrors itself.
+        ratio = settings.mirror_ratio
+        mirrored = np.array(
+            [
+                bool(
+                    np.any(
+                        (np.cos(phi_k - phi_k[i]) <= -cos_on)
+                        & (mag_k >= mag_k[i] / ratio)
+                        & (mag_k <= ratio * mag_k[i])
+                    )
+                )
+                for i in range(phi_k.shape[0])
+            ]
+        )
+        if not mirrored.all():
+            phi_k, mag_k = phi_k[~mirrored], mag_k[~mirrored]
     best_score = -1.0
     best_theta = 0.0
     for theta in np.radians(np.arange(0.0, 180.0, settings.direction_step_deg)):
@@ -589,16 +660,32 @@ def decide_movement_calibration(
         )
     # Every movement counts, before the neutral window as well as after it.
     move_from = t0 - 1e-9
+    leads = prior.lower_leads and LOWER in data
+    vote_settings = settings
+    if prior.symmetric:
+        # A stiff seated cat-cow tilts the pelvis 2.5-4° each way.
+        vote_settings = replace(settings, peak_min_deg=settings.symmetric_peak_min_deg)
     estimates: dict[str, AxisEstimate] = {}
     for placement, stream in data.items():
         y = ups[placement]
         assert y is not None
         times, up = _decimated(stream, move_from, settings.decimate_hz)
-        estimates[placement] = estimate_axis(
-            y, times, up, settings, max_excursion_deg=prior.max_excursion_deg
+        # Small movements are measured from the posture rested in (see the notes).
+        rest = _rest_up(stream, t0, settings, y) if leads else None
+        e = estimate_axis(
+            y if rest is None else rest,
+            times,
+            up,
+            vote_settings,
+            max_excursion_deg=prior.max_excursion_deg,
+            one_sided=prior.one_sided,
         )
-    # Anchor: the clearest asymmetric excursion.
-    if max(1.0 - e.asymmetry for e in estimates.values()) > 0.4:
+        estimates[placement] = e if rest is None else replace(e, y_axis=y)
+    # Anchor: the lower sensor when the pelvis leads, else the clearest asymmetric
+    # excursion.
+    if leads:
+        anchor = LOWER
+    elif max(1.0 - e.asymmetry for e in estimates.values()) > 0.4:
         anchor = max(
             estimates, key=lambda p: estimates[p].excursion_deg * (1.0 - estimates[p].asymmetry)
         )
@@ -630,10 +717,11 @@ def decide_movement_calibration(
     sign_conf: dict[str, float] = {anchor: float(np.clip((1.0 - a.asymmetry) / 0.5, 0.0, 1.0))}
     details: dict[str, dict[str, float | str]] = {}
     anchor_from = "own excursion (anchor)"
-    if a.asymmetry > settings.early_asymmetry:
-        # As far one way as the other (cat-cow): the movement cannot say which way is
-        # flexion. Fall back on the documented mounting (sensor x up the spine) when the
-        # axis found is near its left-right axis; the confidence stays low either way.
+    if a.asymmetry > settings.early_asymmetry or prior.symmetric:
+        # As far one way as the other (cat-cow, however the excursions happened to come
+        # out): the movement cannot say which way is flexion. Fall back on the documented
+        # mounting (sensor x up the spine) when the axis found is near its left-right
+        # axis; the confidence stays low either way.
         nominal = NOMINAL_SENSOR_AXES[2] - (NOMINAL_SENSOR_AXES[2] @ a.y_axis) * a.y_axis
         norm = float(np.linalg.norm(nominal))
         along = float(a.z_raw @ nominal) / norm if norm > 1e-6 else 0.0
@@ -646,17 +734,41 @@ def decide_movement_calibration(
         if placement == anchor:
             continue
         own = float(np.clip((1.0 - e.asymmetry) / 0.5, 0.0, 1.0))
-        follow = e.follow(a.time_s, signs[anchor] * a.theta_raw, prior.coupling, 2.0)
-        symmetric = e.asymmetry > 0.6
-        if follow is not None and (
-            (follow[1] >= 0.6 and follow[1] >= own) or (symmetric and follow[1] >= 0.3)
-        ):
+        # When the pelvis leads, only the moments the other sensor tilts about as little
+        # as the pelvis count: a lateral bend tilts the thorax further than a cat-cow.
+        cut = (
+            max(settings.follow_tilt_min_deg, settings.follow_tilt_factor * a.excursion_deg)
+            if leads
+            else None
+        )
+        follow = e.follow(
+            a.time_s, signs[anchor] * a.theta_raw, prior.coupling, 2.0, max_tilt_deg=cut
+        )
+        if leads:
+            accept = follow is not None and follow[1] >= settings.follow_min_r
+        else:
+            accept = follow is not None and (
+                (follow[1] >= 0.6 and follow[1] >= own) or (e.asymmetry > 0.6 and follow[1] >= 0.3)
+            )
+        if accept:
+            assert follow is not None
             # Its tilt follows the anchor's sagittal angle: the same plane, and the
             # prior's coupling gives the sign.
             followed[placement] = follow[0]
             signs[placement] = 1
             sign_conf[placement] = float(np.clip(follow[1] / 0.8, 0.0, 1.0))
             details[placement] = {"sign_from": f"follows the {anchor} sensor (r={follow[1]:.2f})"}
+        elif leads:
+            # Its own excursions are another movement's (the seated thorax tilts 2-4° in
+            # a cat-cow, 15-35° in a lateral bend): the documented mounting, unsure.
+            followed[placement] = NOMINAL_SENSOR_AXES[2]
+            signs[placement] = 1
+            sign_conf[placement] = 0.2
+            r_text = "none" if follow is None else f"r={follow[1]:.2f}"
+            details[placement] = {
+                "sign_from": f"the documented mounting (it hardly follows the {anchor} "
+                f"sensor: {r_text})"
+            }
         elif e.excursion_deg >= 5.0 and e.asymmetry <= 0.6:
             signs[placement] = prior.sign(placement)
             sign_conf[placement] = own
@@ -703,6 +815,34 @@ def decide_movement_calibration(
         reason=reason,
         details=details,
     )
+
+
+def _rest_up(
+    stream: SensorStream, t0: float, settings: AutoCalibrationSettings, near: FloatArray
+) -> FloatArray | None:
+    """The median earth-up (sensor frame) over the still moments of the data within
+    ``rest_near_deg`` of ``near`` (the neutral up): the posture the person rests in between
+    movements (a held pelvic tilt is still too, but further away), or None when they add
+    up to less than ``rest_min_s``."""
+    t = stream.time_s
+    if t.size < 2:
+        return None
+    n_bins = int(np.floor((float(t[-1]) - t0) / settings.bin_s + 1e-9))
+    if n_bins < 1:
+        return None
+    edges = np.asarray(t0 + settings.bin_s * np.arange(n_bins + 1), dtype=np.float64)
+    still, _ = _bin_scores(stream, edges, settings)
+    idx = np.searchsorted(t, edges, side="left")
+    means = [
+        _unit(stream.up[int(idx[b]) : int(idx[b + 1])].mean(axis=0))
+        for b in np.flatnonzero(still)
+        if idx[b + 1] > idx[b]
+    ]
+    cos_near = np.cos(np.radians(settings.rest_near_deg))
+    means = [m for m in means if float(m @ near) >= cos_near]
+    if len(means) * settings.bin_s < settings.rest_min_s:
+        return None
+    return _unit(np.median(np.array(means), axis=0))
 
 
 def _excursions(theta: FloatArray, size_deg: float) -> int:
