@@ -533,3 +533,26 @@ def test_a_rep_ends_when_the_person_settles_a_little_off_the_neutral_taken() -> 
     result = detect_exercise(frames, "flexion-extension")
     assert len(result.reps) == 2, [(r.start_s, r.end_s) for r in result.reps]
     assert result.reps[0].end_s < 8.0  # settled from 5 s: ended within the settle time
+
+
+def test_a_heading_drift_is_no_twist_but_a_twist_and_back_is() -> None:
+    """Two sensors without a magnetometer drift apart in heading (real gyroscope biases:
+    1-2°/s, most in supine): the pelvic tilts are still counted under a 2°/s drift of the
+    axial rotation, while a 10° twist and back during a rep still rejects it."""
+    sess = make_session("pelvic-tilt", "supine", 2, reps=3, pauses=False)
+    frames = to_frames(sess, "pelvic-tilt", 2)
+    assert len(detect_exercise(frames, "pelvic-tilt").reps) == 3
+    t = frames.time_s
+    drifting = frames.angles[AXIAL_ROTATION] - 2.0 * (t - t[0])
+    drift = AngleFrames(
+        t, {**frames.angles, AXIAL_ROTATION: drifting}, frames.flags, frames.rate_hz
+    )
+    assert len(detect_exercise(drift, "pelvic-tilt").reps) == 3
+    second = sess.reps[1]
+    twist = frames.angles[AXIAL_ROTATION].copy()
+    middle = 0.5 * (second[0] + second[1])
+    twist += 10.0 * np.exp(-(((t - middle) / 0.6) ** 2))  # a twist and back within the rep
+    twisted = AngleFrames(t, {**frames.angles, AXIAL_ROTATION: twist}, frames.flags, frames.rate_hz)
+    result = detect_exercise(twisted, "pelvic-tilt")
+    assert len(result.reps) == 2
+    assert any("out of the technique's plane" in d.reason for d in result.discarded)

@@ -13,8 +13,9 @@
     changes from the rep's start: the automatic neutral sits a few degrees from the
     optical reference's quiet standing, and the first bend starts with the take); no
     flexion-extension rep in the KERAAL lateral-bend (ELK) and rotation (RTK) trials.
-    The take's squats between the bends (lumbar flexion 38-53°) are counted too: in
-    lumbar flexion they are flexion-extension excursions, and the hips are not measured.
+    The take's squats between the bends (lumbar flexion 38-53°) are not reps: the pelvis
+    goes down (``pelvis_height_m``); tests/exercises/test_exercises_squats.py checks that
+    the take gives exactly the two bends.
 """
 
 from __future__ import annotations

@@ -177,3 +177,19 @@ def test_walking_axis_is_the_same_streamed() -> None:
     assert tracker.calibration_info["reason"] == info["calibration"]["reason"]
     assert len(out) == len(frames)
     np.testing.assert_array_equal([f.angles[LUMBAR_FLEXION] for f in out], frames[LUMBAR_FLEXION])
+
+
+def test_no_simulated_exercise_session_takes_its_axis_from_walking() -> None:
+    """The walking cue stays out of exercise sessions: none of the first 36 protocol-free
+    sessions (every technique, 25-100 Hz) says its axis came from walking."""
+    from spinecoach.motion.autocal import movement_prior
+    from spinecoach.sim import protocol_free_suite
+
+    for case in protocol_free_suite(36, seed=0):
+        rec = case.simulate()
+        position = rec.meta["position"]
+        settings = MotionSettings(
+            position=position, movement=movement_prior(position, case.technique)
+        )
+        _, info = motion_process(rec, settings)
+        assert "walking" not in info["calibration"]["reason"], (case.name, info["calibration"])

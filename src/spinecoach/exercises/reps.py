@@ -48,8 +48,10 @@ frontal inclinations from gravity, which a slightly turned sensor axis inflates 
 tan(inclination) in a deep bend, and a heading offset between two sensors without a
 magnetometer leaks into the axial rotation as the trunk bends; both are therefore only
 read while the trunk is within ``position_tolerance_deg`` of the position's neutral (a
-side bend or a twist keeps the trunk there). With one sensor neither exists and the test
-is skipped.
+side bend or a twist keeps the trunk there). The axial rotation is measured against the
+line from the core's first to its last frame: the heading drift of two sensors without a
+magnetometer (1-2°/s with real gyroscope biases) is no twist, while a twist and back
+still is. With one sensor neither exists and the test is skipped.
 
 A squat or a sit-down is not a bend of the trunk. Its lumbar flexion (20–50°) and
 pelvic tilt (10–40°) look like a flexion-extension or a hip hinge, but the pelvis goes
@@ -94,6 +96,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
+from spinecoach.conventions import AXIAL_ROTATION
 from spinecoach.errors import ConfigurationError
 
 FloatArray = NDArray[np.float64]
@@ -724,8 +727,17 @@ class RepSegmenter:
             # movement does not inherit that movement's side bend or twist.
             use = core & np.isfinite(values) & (np.abs(lean) <= cfg.position_tolerance_deg)
             if np.any(use):
-                ref = values[int(np.flatnonzero(use)[0])]
-                out = max(out, float(np.abs(values[use] - ref).max()))
+                at = np.flatnonzero(use)
+                ref = values[at[0]] + np.zeros(at.shape[0])
+                if self.other_names[i] == AXIAL_ROTATION and at.shape[0] > 1:
+                    # Without a magnetometer the two sensors' headings drift apart
+                    # (1-2°/s with real gyroscope biases, most in supine): measured
+                    # against the line from the core's first to its last frame, a slow
+                    # drift is not a twist, and a twist and back still is.
+                    span = max(float(t[at[-1]] - t[at[0]]), 1e-9)
+                    slope = (values[at[-1]] - values[at[0]]) / span
+                    ref = ref + slope * (t[at] - t[at[0]])
+                out = max(out, float(np.abs(values[at] - ref).max()))
         if out >= max(cfg.min_out_of_plane_deg, cfg.max_out_of_plane_share * rise):
             return (
                 f"out of the technique's plane ({out:.0f}° of side bend or twist for "

@@ -53,6 +53,10 @@ FloatArray = NDArray[np.float64]
 
 #: Below this confidence the frames carry ``FLAG_LOW_CONFIDENCE``.
 LOW_CONFIDENCE = 0.5
+#: The walking cue (:func:`with_gait_axes`) is used only when the walking up lies within
+#: this (deg) of the neutral's up: the neutral was the upright posture walked in (seated
+#: pelvis 15-25° back), not lying or on hands and knees.
+GAIT_MAX_NEUTRAL_TILT_DEG = 35.0
 
 
 @dataclass(frozen=True, eq=False)
@@ -279,7 +283,9 @@ def with_gait_axes(
 ) -> MovementCalibration:
     """``result`` with the flexion axis of every sensor it is unsure of (confidence under
     :data:`LOW_CONFIDENCE`) taken from the direction of walking where that sensor walked
-    (:mod:`.gait`); the neutral stays, and so does every sensor the movement was clear for.
+    (:mod:`.gait`) in about the posture of the neutral (within
+    :data:`GAIT_MAX_NEUTRAL_TILT_DEG`); the neutral stays, and so does every sensor the
+    movement was clear for.
     """
     axes = dict(result.axes)
     confidence = dict(result.sensor_confidence)
@@ -292,8 +298,8 @@ def with_gait_axes(
         if found is None:
             continue
         y = axes[placement][1]
-        if abs(float(found.z_axis @ y)) >= np.sin(np.radians(35.0)):
-            continue  # the neutral is too far from upright walking to share its axis
+        if float(found.up @ y) < np.cos(np.radians(GAIT_MAX_NEUTRAL_TILT_DEG)):
+            continue  # the neutral is not the posture walked in (lying, on hands and knees)
         axes[placement] = axes_from(y, found.z_axis)
         # The steps sign the axis well (module .gait); the neutral keeps its own quality.
         confidence[placement] = round(min(result.neutral.confidence, 0.8), 2)
