@@ -264,10 +264,10 @@ def _exercise_frames(
 ) -> tuple[Any, dict[str, Any]]:
     """Angle frames calibrated in the recording's start position, or in the technique's
     when the file does not say (a CSV from another device)."""
+    from spinecoach.exercises.catalogue import default_catalogue
     from spinecoach.motion import motion_process
-    from spinecoach.sim.techniques import TECHNIQUE_POSITIONS
 
-    position = recording.meta.get("position") or TECHNIQUE_POSITIONS[technique]
+    position = recording.meta.get("position") or default_catalogue().technique(technique).position
     settings = (choice or CalibrationChoice()).settings(position, technique)
     frames, info = motion_process(recording, settings)
     return frames, info
@@ -1630,7 +1630,7 @@ def report(
 
     Example: spinecoach report --out report.pdf
     """
-    from spinecoach.program.report import write_report
+    from spinecoach.services.report import write_report
     from spinecoach.store.db import database_url
 
     with _errors():

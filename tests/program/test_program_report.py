@@ -16,7 +16,8 @@ from typer.testing import CliRunner
 from spinecoach.cli import app
 from spinecoach.program.onboarding import make_baseline, make_schedule
 from spinecoach.program.redflags import default_red_flags
-from spinecoach.program.report import ReportError, report_format, write_report
+from spinecoach.program.report import ReportError, report_format
+from spinecoach.services.report import write_report
 from spinecoach.store import program as sp
 from spinecoach.store.models import ProgramDecision
 from spinecoach.web.history import History

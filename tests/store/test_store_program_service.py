@@ -11,10 +11,10 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from spinecoach.errors import ConfigurationError
-from spinecoach.program import service
 from spinecoach.program.onboarding import Clearance, make_baseline, make_schedule
 from spinecoach.program.protocol import default_protocol
 from spinecoach.program.redflags import default_red_flags
+from spinecoach.services import program as service
 from spinecoach.store import program as sp
 from spinecoach.store.models import ProgramDecision, ProgramEnrolment, RepRecord
 from spinecoach.store.repository import add_pain, create_person, start_session

@@ -50,7 +50,7 @@ from spinecoach.conventions import (
     TECHNIQUES,
 )
 from spinecoach.errors import CatalogueError, ConfigurationError
-from spinecoach.sim.techniques import TECHNIQUE_FAULTS
+from spinecoach.exercises.vocabulary import TECHNIQUE_FAULTS
 
 CATALOGUE_VERSION: Final = 1
 """The ``catalogue_version`` this spinecoach reads."""
@@ -385,6 +385,13 @@ def load_catalogue(path: Path | str | None = None) -> Catalogue:
 def default_catalogue() -> Catalogue:
     """The packaged catalogue, read and validated once (cached)."""
     return load_catalogue()
+
+
+def start_position(technique: str) -> str | None:
+    """The usual start position of ``technique`` in the packaged catalogue, or None for a
+    name it does not have (the catalogue is the one place that says it)."""
+    found = default_catalogue().techniques.get(technique)
+    return None if found is None else found.position
 
 
 def _packaged_file() -> Traversable:

@@ -256,7 +256,7 @@ def _hold_errors(true_rep: Event, holds: Sequence[Event], rep: Rep) -> list[floa
 
 def _fault_names(technique: str) -> tuple[str, ...]:
     # The simulator's catalogue of injectable faults is the reference list of names.
-    from spinecoach.sim.techniques import TECHNIQUE_FAULTS
+    from spinecoach.exercises.vocabulary import TECHNIQUE_FAULTS
 
     return tuple(TECHNIQUE_FAULTS.get(technique, {}))
 

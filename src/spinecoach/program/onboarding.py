@@ -41,7 +41,7 @@ Traceback (most recent call last):
 spinecoach.errors.ConfigurationError: day=2099-01-01 is in the future ...
 
 "Today" is the calendar day of the server's local time zone (:func:`server_today`), the
-same notion as the program engine's default (:func:`spinecoach.program.service.update_program`
+same notion as the program engine's default (:func:`spinecoach.services.program.update_program`
 counts program days in the server's zone): spinecoach serves one person from their own
 machine or local network, so the server's calendar is the person's. A day after it is
 refused wherever a day records something that has happened (a check-in, a medication

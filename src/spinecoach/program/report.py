@@ -5,9 +5,10 @@ program, as a self-contained HTML file (charts embedded as base64 PNG) or a mult
 The summary says how morning pain changed against the minimal important change (a fall of
 ``outcome.mcid_mm`` or ``outcome.mcid_pct`` % of the start, whichever is smaller), the
 sessions done, the last decision and why, the medication trend and the function (PSFS)
-ratings. Reading the report never writes to the database (the engine decides, but
-nothing is stored). The file is written atomically: a temporary file beside it, then
-renamed; a failure leaves no half-written report.
+ratings. This module renders and writes given progress data (pure: no database);
+:mod:`spinecoach.services.report` reads the data, and reading never writes to the
+database (the engine decides, but nothing is stored). The file is written atomically: a
+temporary file beside it, then renamed; a failure leaves no half-written report.
 
 >>> report_format("progress.html"), report_format("progress.PDF")
 ('html', 'pdf')
@@ -21,16 +22,10 @@ import io
 import os
 import secrets
 from dataclasses import dataclass
-from datetime import tzinfo
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session
-
 from spinecoach.errors import ConfigurationError
-from spinecoach.program import service
 from spinecoach.program.recommend import DISCLAIMER
 
 FORMATS = {".html": "html", ".htm": "html", ".pdf": "pdf"}
@@ -76,7 +71,7 @@ def _mean(values: list[float]) -> float | None:
 
 
 def summarise(data: dict[str, Any]) -> Summary:
-    """The plain-language summary of :func:`spinecoach.program.service.progress_data`."""
+    """The plain-language summary of :func:`spinecoach.services.program.progress_data`."""
     sections: list[tuple[str, tuple[str, ...]]] = []
     po = data["pain_outcome"]
     mcid = data["mcid"]
@@ -357,55 +352,12 @@ def _write_atomic(out: Path, write: Any) -> Path:
     return out
 
 
-def _local_person(db: Session) -> int:
-    from spinecoach.store.models import Person
-    from spinecoach.web.history import LOCAL_PERSON_NAME
-
-    person = db.scalars(select(Person).where(Person.display_name == LOCAL_PERSON_NAME)).first()
-    if person is None:
-        raise ReportError(
-            "no local person in this database: complete onboarding first "
-            "(`spinecoach onboard` or the web page /onboarding), or give --person ID"
-        )
-    return person.id
-
-
-def report_data(
-    url: str, *, person_id: int | None = None, tz: tzinfo | None = None
-) -> dict[str, Any]:
-    """The progress data of the person's program in the database at ``url`` (read only)."""
-    from spinecoach.store.db import make_engine
-
-    engine = make_engine(url)
-    try:
-        with Session(engine) as db:
-            pid = _local_person(db) if person_id is None else person_id
-            try:
-                state = service.update_program(db, pid, tz=tz, store=False)
-            except ConfigurationError as error:
-                raise ReportError(f"no report: {error}") from None
-            return service.progress_data(db, state, tz=tz)
-    except SQLAlchemyError as error:
-        raise ReportError(
-            f"cannot read the program from the database ({type(error).__name__}); "
-            "check --database, and that the server or `spinecoach onboard` has used it"
-        ) from None
-    finally:
-        engine.dispose()
-
-
-def write_report(
-    url: str,
-    out: str | Path,
-    *,
-    person_id: int | None = None,
-    tz: tzinfo | None = None,
-) -> Path:
-    """Write the report of the person's program (default: the local person) to ``out``
-    (``.html`` or ``.pdf``); returns the path."""
+def write_report_file(data: dict[str, Any], out: str | Path) -> Path:
+    """Write the report of ``data`` (the program's progress data, see
+    :func:`spinecoach.services.report.report_data`) to ``out`` (``.html`` or ``.pdf``),
+    atomically; returns the path."""
     fmt = report_format(out)
     out = Path(out)
-    data = report_data(url, person_id=person_id, tz=tz)
     summary = summarise(data)
     figures = report_figures(data)
     if fmt == "html":

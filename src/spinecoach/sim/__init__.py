@@ -71,13 +71,14 @@ the magnetometer setting, the sensors simulated or the sample rate.
 (['lower', 'upper'], 'quadruped')
 """
 
+from spinecoach.exercises.vocabulary import TECHNIQUE_FAULTS
 from spinecoach.sim.activities import simulate_activities
 from spinecoach.sim.day import simulate_day
 from spinecoach.sim.profiles import PROFILES, REAL_WORLD_PROFILES, PerformerProfile
 from spinecoach.sim.scenarios import SCENARIOS, Scenario
 from spinecoach.sim.sensors import SensorErrorModel
 from spinecoach.sim.suite import SuiteCase, protocol_free_suite
-from spinecoach.sim.techniques import TECHNIQUE_FAULTS, simulate
+from spinecoach.sim.techniques import simulate
 
 __all__ = [
     "PROFILES",

@@ -76,6 +76,8 @@ from spinecoach.conventions import (
     TECHNIQUES,
 )
 from spinecoach.errors import ConfigurationError
+from spinecoach.exercises.catalogue import default_catalogue
+from spinecoach.exercises.vocabulary import TECHNIQUE_FAULTS
 from spinecoach.recording import Recording
 from spinecoach.sim.assemble import (
     assemble_recording,
@@ -93,26 +95,16 @@ from spinecoach.sim.sensors import SensorErrorModel
 from spinecoach.sim.timeline import Measure, Timeline
 
 TECHNIQUE_POSITIONS: Final[Mapping[str, str]] = MappingProxyType(
-    {
-        PELVIC_TILT: "supine",
-        CAT_COW: "quadruped",
-        CAT_COW_SEATED: "seated",
-        HIP_HINGE: "seated",
-        FLEXION_EXTENSION: "standing",
-    }
+    {name: default_catalogue().technique(name).position for name in TECHNIQUES}
 )
-"""Start position of each technique (keys of POSITION_NOMINAL_INCLINATION_DEG)."""
+"""Start position of each technique, from the catalogue (keys of
+POSITION_NOMINAL_INCLINATION_DEG)."""
 
 TECHNIQUE_ALLOWED_POSITIONS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
-    {
-        PELVIC_TILT: ("supine",),
-        CAT_COW: ("quadruped",),
-        CAT_COW_SEATED: ("seated",),
-        HIP_HINGE: ("seated",),
-        FLEXION_EXTENSION: ("standing", "seated"),
-    }
+    {name: default_catalogue().technique(name).positions for name in TECHNIQUES}
 )
-"""Start positions each technique can be simulated in (the first is the default)."""
+"""Start positions each technique can be simulated in (the first is the default), from
+the catalogue."""
 
 DEFAULT_REPS: Final[Mapping[str, int]] = MappingProxyType(
     {PELVIC_TILT: 10, CAT_COW: 8, CAT_COW_SEATED: 8, HIP_HINGE: 8, FLEXION_EXTENSION: 5}
@@ -125,48 +117,6 @@ DEFAULT_SETS: Final[Mapping[str, int]] = MappingProxyType(
 SET_REST_S: Final = 20.0
 """Nominal rest between sets (s), still in the start position."""
 
-TECHNIQUE_FAULTS: Final[Mapping[str, Mapping[str, str]]] = MappingProxyType(
-    {
-        PELVIC_TILT: MappingProxyType(
-            {
-                "short-hold": "hold shorter than the prescribed 3 s",
-                "return-too-fast": "return to neutral in under 1 s",
-                "small-tilt": "posterior pelvic tilt under 5°",
-                "trunk-compensation": "upper segment inclination changes by 5° or more",
-                "bridging": "pelvis lifted: hip centre up 6–10 cm with extra pelvic rotation",
-            }
-        ),
-        CAT_COW: MappingProxyType(
-            {
-                "breath-out-of-phase": "movement lags the breath by over 1 s, or is inverted",
-                "small-range": "lumbar flexion swing (cow to cat) of the cycle under 15°",
-                "jerky": "a 2–4 Hz oscillation of 1.5–3° on the lumbar angle",
-            }
-        ),
-        CAT_COW_SEATED: MappingProxyType(
-            {
-                "breath-out-of-phase": "movement lags the breath by over 1 s, or is inverted",
-                "small-range": "lumbar flexion swing (cow to cat) of the cycle under 8°",
-                "jerky": "a 2–4 Hz oscillation of 1.5–3° on the lumbar angle",
-            }
-        ),
-        HIP_HINGE: MappingProxyType(
-            {
-                "lumbar-rounding": "lumbar flexion of 15–25° while the trunk inclines",
-                "shallow-hinge": "pelvis forward rotation under 15°",
-                "incomplete-return": "rep ends with the pelvis over 5° from neutral",
-            }
-        ),
-        FLEXION_EXTENSION: MappingProxyType(
-            {
-                "short-hold": "hold shorter than prescribed (5 s flexion, 3 s extension)",
-                "too-fast": "flexion or return phases under 1 s",
-                "small-range": "lumbar flexion under 25°",
-            }
-        ),
-    }
-)
-"""Injectable form faults per technique, with the criterion each one meets."""
 
 _MAIN_SIGNAL: Final[Mapping[str, tuple[str, Measure]]] = MappingProxyType(
     {

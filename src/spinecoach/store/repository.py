@@ -57,6 +57,10 @@ from spinecoach.store.models import (
     SessionRecord,
 )
 
+#: Display name of the person a local install records for (the server, the terminal
+#: coach, onboarding and the report all mean this person when no other is named).
+LOCAL_PERSON_NAME: Final = "Local user"
+
 ZLIB_LEVEL: Final = 6
 LZMA_PRESET: Final = 6
 

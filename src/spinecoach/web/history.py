@@ -40,14 +40,13 @@ from spinecoach.store import live as store_live
 from spinecoach.store import repository
 from spinecoach.store.live import LiveRecorder
 from spinecoach.store.models import AngleBlock, PainEntry, Person, SampleBlock, SessionRecord
+from spinecoach.store.repository import LOCAL_PERSON_NAME
 
 
 class SessionStateError(ConfigurationError):
     """The session exists but cannot do that now (still running, already closed)."""
 
 
-#: Display name of the person the local server records sessions for.
-LOCAL_PERSON_NAME: Final = "Local user"
 #: ``sessions.source`` of a session fed with camera angle frames instead of samples.
 CAMERA_SOURCE: Final = "camera"
 
@@ -67,12 +66,10 @@ def replay_angle_frames(
     The flags are not fed: the engine reads the angles only (a frame the camera did
     not see has a NaN main signal).
     """
+    from spinecoach.exercises.catalogue import start_position
     from spinecoach.exercises.engine import ExerciseEngine
-    from spinecoach.sim.techniques import TECHNIQUE_POSITIONS
 
-    engine = ExerciseEngine(
-        technique, calibrated_position=position or TECHNIQUE_POSITIONS.get(technique)
-    )
+    engine = ExerciseEngine(technique, calibrated_position=position or start_position(technique))
     pending = sorted(annotations, key=lambda e: e.start_s)
     i = 0
     if frames is not None:

@@ -68,9 +68,9 @@ def render_session_plot(engine: Engine, person_id: int, session_id: int) -> tupl
     :class:`~spinecoach.errors.InputFormatError` for a corrupt stored recording or angle
     block.
     """
+    from spinecoach.exercises.catalogue import start_position
     from spinecoach.exercises.plot import plot_exercise
     from spinecoach.motion import MotionSettings, motion_process
-    from spinecoach.sim.techniques import TECHNIQUE_POSITIONS
 
     with Session(engine) as db:
         record = db.get(SessionRecord, session_id)
@@ -95,7 +95,7 @@ def render_session_plot(engine: Engine, person_id: int, session_id: int) -> tupl
             f"{len(result.reps)} reps"
         )
     if recording is not None:
-        position = recording.meta.get("position") or TECHNIQUE_POSITIONS.get(result.technique)
+        position = recording.meta.get("position") or start_position(result.technique)
         settings = MotionSettings(position=position) if position else MotionSettings()
         frames, _info = motion_process(recording, settings)
     else:

@@ -4,7 +4,7 @@ Page: ``/progress`` (the single-page app; charts drawn by ``static/progress.js``
 home view (technique chooser) shows the "Recommended for you" block from
 ``/api/program/today``.
 
-API (both run :func:`spinecoach.program.service.update_program` first, so a decision that
+API (both run :func:`spinecoach.services.program.update_program` first, so a decision that
 is due is stored; 409 when the person has no program, 422 for an unknown ``tz``):
 
 * ``GET /api/program/today?tz=Area/City`` — today's plan (level, exercises with their
@@ -36,7 +36,7 @@ from fastapi.responses import FileResponse
 from sqlalchemy.orm import Session
 
 from spinecoach.errors import ConfigurationError
-from spinecoach.program import service
+from spinecoach.services import program as service
 from spinecoach.store import program as store_program
 from spinecoach.web.history import History
 

@@ -37,12 +37,12 @@ import numpy as np
 
 from spinecoach.camera.live import AngleFrame
 from spinecoach.conventions import ANGLE_COLUMNS, PLACEMENTS
+from spinecoach.exercises.catalogue import default_catalogue
 from spinecoach.exercises.engine import ExerciseEngine
 from spinecoach.exercises.model import ExerciseResult
 from spinecoach.motion.flags import describe_flags
 from spinecoach.motion.stream import MotionTracker, SensorSample
 from spinecoach.recording import Event, Recording
-from spinecoach.sim.techniques import TECHNIQUE_POSITIONS
 from spinecoach.store.live import LiveRecorder
 from spinecoach.web.protocol import (
     AnnotationMessage,
@@ -128,7 +128,7 @@ class LiveSession:
         camera: bool = False,
     ) -> None:
         self.technique = technique
-        self.position = position or TECHNIQUE_POSITIONS[technique]
+        self.position = position or default_catalogue().technique(technique).position
         self.engine = ExerciseEngine(technique, calibrated_position=self.position)
         #: Fed with angle frames from a camera (:meth:`feed_frames`), not sensor samples.
         self.camera = camera

@@ -1,0 +1,127 @@
+"""The import rules of docs/architecture.md, checked on the source (issue 14).
+
+Data flows one way: ``sources → motion → exercises → coach → faces (web, cli)``, with
+``store`` beside, ``program`` (pure rules) on top and ``services`` between the faces and
+the store. Every import counts, also those inside functions (a lazy import is still a
+dependency). The nodes are the packages of ``spinecoach`` and its top-level modules.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections import defaultdict
+from pathlib import Path
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "spinecoach"
+
+#: Lower stages: sensors, signal processing, detectors, simulator, file formats.
+LOWER = ("sources", "motion", "exercises", "sim", "io", "camera", "posture")
+#: What the lower stages never import: the coach, the services, the faces, the store and
+#: the program (``coach`` and ``coach_devices`` are still top-level modules, ``onboard``
+#: is a face).
+HIGHER = ("coach", "coach_devices", "services", "web", "cli", "onboard", "store", "program")
+
+
+def _node(module: str) -> str:
+    """The package (or top-level module) a dotted ``spinecoach.…`` module belongs to."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else parts[0]
+
+
+def _module_name(path: Path) -> str:
+    rel = path.relative_to(SRC.parent).with_suffix("")
+    parts = list(rel.parts)
+    if parts[-1] == "__init__":
+        parts = parts[:-1]
+    return ".".join(parts)
+
+
+def import_graph() -> dict[str, dict[str, set[str]]]:
+    """node → imported node → the modules that import it (for the failure message)."""
+    graph: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    for path in SRC.rglob("*.py"):
+        name = _module_name(path)
+        node = _node(name)
+        package = name.split(".") if path.name == "__init__.py" else name.split(".")[:-1]
+        for item in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            targets: list[str] = []
+            if isinstance(item, ast.ImportFrom):
+                if item.level:
+                    base = package[: len(package) - (item.level - 1)]
+                    targets = [".".join([*base, *([item.module] if item.module else [])])]
+                else:
+                    targets = [item.module or ""]
+            elif isinstance(item, ast.Import):
+                targets = [alias.name for alias in item.names]
+            for target in targets:
+                if target.startswith("spinecoach.") and _node(target) != node:
+                    graph[node][_node(target)].add(name)
+    return graph
+
+
+def _cycles(graph: dict[str, dict[str, set[str]]]) -> list[list[str]]:
+    """Strongly connected components with more than one node (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on: set[str] = set()
+    found: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on.add(v)
+        for w in graph.get(v, {}):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                on.discard(w)
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for v in list(graph):
+        if v not in index:
+            visit(v)
+    return found
+
+
+def _breaks(
+    graph: dict[str, dict[str, set[str]]], low: tuple[str, ...], high: tuple[str, ...]
+) -> dict[str, list[str]]:
+    """Every forbidden edge from ``low`` to ``high`` with the modules that make it."""
+    return {f"{a} -> {b}": sorted(graph[a][b]) for a in low for b in high if b in graph.get(a, {})}
+
+
+def test_the_graph_sees_the_imports() -> None:
+    """The checker itself: it finds known edges (so the rules below cannot pass vacuously)."""
+    graph = import_graph()
+    assert "motion" in graph["exercises"]
+    assert "store" in graph["services"]
+    assert "spinecoach.services.report" in graph["services"]["program"]
+
+
+def test_lower_stages_never_import_higher_ones() -> None:
+    assert _breaks(import_graph(), LOWER, HIGHER) == {}
+
+
+def test_program_is_pure() -> None:
+    """The program's rules read plain values: no store, no web, no services."""
+    assert _breaks(import_graph(), ("program",), ("store", "web", "services", "cli")) == {}
+
+
+def test_services_sit_below_the_faces() -> None:
+    faces = ("web", "cli", "coach", "coach_devices", "onboard")
+    assert _breaks(import_graph(), ("services",), faces) == {}
+
+
+def test_no_import_cycles_between_packages() -> None:
+    assert _cycles(import_graph()) == []
