@@ -8,13 +8,14 @@ velocity: no noise, so the pipeline's answer can be compared with the truth tigh
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 from scipy.spatial.transform import Rotation
 
 from spinecoach.conventions import STANDARD_GRAVITY_MPS2
-from spinecoach.recording import SensorData
+from spinecoach.recording import Recording, SensorData
 
 R_UPRIGHT = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])
 
@@ -47,3 +48,19 @@ def bends(t: NDArray[np.float64]) -> NDArray[np.float64]:
     m2 = (t >= 20.0) & (t < 24.0)
     out[m2] = 5.0 * (1 - np.cos(2 * np.pi * (t[m2] - 20.0) / 4.0))
     return out
+
+
+def stream_samples(tracker: Any, recording: Recording) -> list[Any]:
+    """Feed every sample of ``recording`` to a ``MotionTracker`` in time order, one at a
+    time (sensors interleaved as they would arrive live), then ``finish()``; returns all
+    the frames emitted."""
+    from spinecoach.motion import SensorSample
+
+    samples = sorted(
+        (float(s.time_s[i]), p, i) for p, s in recording.sensors.items() for i in range(s.n_samples)
+    )
+    out: list[Any] = []
+    for t, p, i in samples:
+        s = recording.sensors[p]
+        out += tracker.update(SensorSample(p, t, s.acc_mps2[i], s.gyr_dps[i]))
+    return out + tracker.finish()

@@ -9,7 +9,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from motion_analytic import sagittal_sensor
+from motion_analytic import sagittal_sensor, stream_samples
 from numpy.typing import NDArray
 from scipy.spatial.transform import Rotation
 
@@ -494,14 +494,7 @@ def test_streaming_equals_batch_when_the_pelvis_leads(technique: str) -> None:
     tracker = MotionTracker(
         rates_hz={p: s.rate_hz for p, s in rec.sensors.items()}, settings=settings
     )
-    samples = sorted(
-        (float(s.time_s[i]), p, i) for p, s in rec.sensors.items() for i in range(s.n_samples)
-    )
-    out = []
-    for t, p, i in samples:
-        s = rec.sensors[p]
-        out += tracker.update(SensorSample(p, t, s.acc_mps2[i], s.gyr_dps[i]))
-    out += tracker.finish()
+    out = stream_samples(tracker, rec)
     assert tracker.calibration_info is not None
     assert tracker.calibration_info["sensors"] == info["calibration"]["sensors"]
     assert len(out) == len(frames)

@@ -13,10 +13,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from motion_analytic import stream_samples
 
 from spinecoach.conventions import LUMBAR_FLEXION
 from spinecoach.errors import ConfigurationError
-from spinecoach.motion import MotionSettings, MotionTracker, SensorSample, motion_process
+from spinecoach.motion import MotionSettings, MotionTracker, motion_process
 from spinecoach.motion.gait import GaitSettings, gait_axis
 from spinecoach.recording import Recording
 
@@ -165,14 +166,7 @@ def test_walking_axis_is_the_same_streamed() -> None:
         rates_hz={p: s.rate_hz for p, s in rec.sensors.items()},
         settings=MotionSettings(calibration="auto"),
     )
-    samples = sorted(
-        (float(s.time_s[i]), p, i) for p, s in rec.sensors.items() for i in range(s.n_samples)
-    )
-    out = []
-    for t, p, i in samples:
-        s = rec.sensors[p]
-        out += tracker.update(SensorSample(p, t, s.acc_mps2[i], s.gyr_dps[i]))
-    out += tracker.finish()
+    out = stream_samples(tracker, rec)
     assert tracker.calibration_info is not None
     assert tracker.calibration_info["reason"] == info["calibration"]["reason"]
     assert len(out) == len(frames)

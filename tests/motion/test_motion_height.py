@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from motion_analytic import stream_samples
 from scipy.spatial.transform import Rotation
 
 from spinecoach.conventions import ANGLE_COLUMNS, PELVIS_HEIGHT_M, STANDARD_GRAVITY_MPS2
@@ -22,7 +23,7 @@ from spinecoach.motion.height import (
     pelvis_height_m,
     vertical_acceleration_mps2,
 )
-from spinecoach.motion.stream import MotionTracker, SensorSample
+from spinecoach.motion.stream import MotionTracker
 from spinecoach.recording import Recording, SensorData
 from spinecoach.sim import simulate
 from spinecoach.sim.suite import protocol_free_suite
@@ -154,14 +155,7 @@ def _stream(rec: Recording, *, annotations: bool) -> list:  # type: ignore[type-
         rates_hz={p: s.rate_hz for p, s in rec.sensors.items()},
         annotations=rec.events if annotations else (),
     )
-    samples = sorted(
-        (float(s.time_s[i]), p, i) for p, s in rec.sensors.items() for i in range(s.n_samples)
-    )
-    out = []
-    for t, p, i in samples:
-        s = rec.sensors[p]
-        out += tracker.update(SensorSample(p, t, s.acc_mps2[i], s.gyr_dps[i]))
-    return out + tracker.finish()
+    return stream_samples(tracker, rec)
 
 
 @pytest.mark.parametrize("which", ["coached", "protocol-free"])
