@@ -309,14 +309,8 @@ def with_gait_axes(
         walked.append(placement)
     if not walked:
         return result
-    names = " and ".join(walked)
-    reason = (
-        f"{result.reason}; the {names} sensor{'s' if len(walked) > 1 else ''}' flexion axis "
-        "from the direction of walking instead"
-        if len(walked) > 1
-        else f"{result.reason}; the {names} sensor's flexion axis from the direction of walking "
-        "instead"
-    )
+    whose = f"the {walked[0]} sensor's" if len(walked) == 1 else "the lower and upper sensors'"
+    reason = f"{result.reason}; {whose} flexion axis from the direction of walking instead"
     return dataclasses.replace(
         result,
         axes=axes,
