@@ -22,7 +22,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 from spinecoach import __version__
-from spinecoach.conventions import ANGLE_COLUMNS, TECHNIQUES
+from spinecoach.conventions import ANGLE_COLUMNS, TECHNIQUES, finite_or_none
 from spinecoach.errors import SpinecoachError
 
 app = typer.Typer(
@@ -294,45 +294,8 @@ def _detect(
     return frames, result, motion_info
 
 
-def _finite_or_none(value: Any) -> Any:
-    """The same structure with NaN/inf floats as None, so --json prints valid JSON."""
-    if isinstance(value, float):
-        return value if np.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: _finite_or_none(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_finite_or_none(v) for v in value]
-    return value
-
-
 def _one_decimal(value: float) -> str:
     return f"{value:.1f}" if np.isfinite(value) else "—"
-
-
-def _exercise_payload(result: Any) -> dict[str, Any]:
-    payload: dict[str, Any] = {
-        "technique": result.technique,
-        "reps": [rep.as_dict() for rep in result.reps],
-        "sets": [
-            {
-                "index": s.index,
-                "start_s": round(s.start_s, 3),
-                "end_s": round(s.end_s, 3),
-                "reps": s.reps,
-            }
-            for s in result.sets
-        ],
-        "discarded": [
-            {"start_s": round(d.start_s, 3), "end_s": round(d.end_s, 3), "reason": d.reason}
-            for d in result.discarded
-        ],
-        "info": dict(result.info),
-        "cues": [
-            {"time_s": round(c.time_s, 2), "key": c.key, "text": c.text, "reason": c.reason}
-            for c in result.cues
-        ],
-    }
-    return dict(_finite_or_none(payload))
 
 
 def _exercise_summary(result: Any) -> str:
@@ -521,7 +484,7 @@ def _summary(frames: Any, info: dict[str, Any]) -> dict[str, Any]:
             "p95": round(float(np.percentile(ok, 95)), 2),
         }
     return dict(
-        _finite_or_none(
+        finite_or_none(
             {
                 "frames": len(frames),
                 "rate_hz": frames.rate_hz,
@@ -736,7 +699,7 @@ def _analyze_exercise(
                 )
     if save_calibration is not None:
         _save_calibration(motion_info, save_calibration)
-    calibration = dict(_finite_or_none(motion_info["calibration"]))
+    calibration = dict(finite_or_none(motion_info["calibration"]))
     if result is None:
         reason = motion_info["calibration"].get("reason", "not calibrated")
         if as_json:
@@ -757,7 +720,7 @@ def _analyze_exercise(
                 f"[bold red]no angles, so no reps:[/] {reason}", highlight=False, soft_wrap=True
             )
         raise typer.Exit(code=EXIT_NO_ANGLES)
-    payload = _exercise_payload(result)
+    payload = result.as_dict()
     payload["calibration"] = calibration
     payload["cleaning"] = cleaning_report(recording)
     if plot:
@@ -975,7 +938,7 @@ def validate(
     payload = {
         "reference": source,
         "angles": {k: v.as_dict() for k, v in result.items()},
-        "calibration": _finite_or_none(info["calibration"]),
+        "calibration": finite_or_none(info["calibration"]),
     }
     if as_json:
         sys.stdout.write(json.dumps(payload, indent=2) + "\n")
@@ -1099,7 +1062,7 @@ def _validate_posture(
         result = posture_process(recording)
         step("comparing")
         report = validate_posture(result, recording.truth)
-    payload = _finite_or_none(json.loads(json.dumps(report, default=float)))
+    payload = finite_or_none(json.loads(json.dumps(report, default=float)))
     if as_json:
         sys.stdout.write(json.dumps(payload, indent=2) + "\n")
         return
@@ -1223,7 +1186,7 @@ def posture_command(
         with _errors():
             summary["saved"] = _save_posture(result, path, database)
     if as_json:
-        sys.stdout.write(json.dumps(_finite_or_none(summary), indent=2) + "\n")
+        sys.stdout.write(json.dumps(finite_or_none(summary), indent=2) + "\n")
         return
     table = Table(title=f"{path.name}: the day's posture")
     table.add_column("what")
@@ -1665,7 +1628,7 @@ def simulate_program(
 
             payload["plots"] = [str(path) for path in plot_program(run, plot)]
     if as_json:
-        sys.stdout.write(json.dumps(_finite_or_none(payload), indent=2) + "\n")
+        sys.stdout.write(json.dumps(finite_or_none(payload), indent=2) + "\n")
         return
     table = Table(title=f"persona {persona}: {payload['expected']}")
     for column in ("week", "decision", "level", "VAS mm", "done"):

@@ -43,7 +43,8 @@ hertz (``_hz``). Convert once, in the adapter that reads the outside world.
 
 from __future__ import annotations
 
-from typing import Final, Literal
+import math
+from typing import Any, Final, Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -173,3 +174,19 @@ def inclination_from_up_deg(up_x: ArrayLike, up_y: ArrayLike) -> NDArray[np.floa
 def frontal_inclination_from_up_deg(up_z: ArrayLike, up_y: ArrayLike) -> NDArray[np.float64]:
     """Frontal-plane inclination (deg, bending to the right positive), see above."""
     return np.asarray(np.degrees(np.arctan2(-np.asarray(up_z), np.asarray(up_y))), dtype=np.float64)
+
+
+def finite_or_none(value: Any) -> Any:
+    """The same structure with NaN and infinite floats as None: JSON has no NaN, so every
+    JSON spinecoach writes (``--json``, the server's messages) goes through this.
+
+    >>> finite_or_none({"a": [1.0, float("nan")], "b": (float("inf"), "x")})
+    {'a': [1.0, None], 'b': [None, 'x']}
+    """
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: finite_or_none(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [finite_or_none(v) for v in value]
+    return value

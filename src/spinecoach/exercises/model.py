@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from spinecoach.conventions import finite_or_none
+
 
 @dataclass(frozen=True)
 class Fault:
@@ -118,3 +120,30 @@ class ExerciseResult:
     cues: tuple[Cue, ...]
     discarded: tuple[Discarded, ...]
     info: Mapping[str, Any]
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready (NaN as None): what ``analyze --json`` prints and the live
+        session's summary message carries."""
+        payload = {
+            "technique": self.technique,
+            "reps": [rep.as_dict() for rep in self.reps],
+            "sets": [
+                {
+                    "index": s.index,
+                    "start_s": round(s.start_s, 3),
+                    "end_s": round(s.end_s, 3),
+                    "reps": s.reps,
+                }
+                for s in self.sets
+            ],
+            "discarded": [
+                {"start_s": round(d.start_s, 3), "end_s": round(d.end_s, 3), "reason": d.reason}
+                for d in self.discarded
+            ],
+            "info": dict(self.info),
+            "cues": [
+                {"time_s": round(c.time_s, 3), "key": c.key, "text": c.text, "reason": c.reason}
+                for c in self.cues
+            ],
+        }
+        return dict(finite_or_none(payload))

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import math
 from typing import Annotated, Any, Final, Literal
 
 import numpy as np
@@ -406,14 +405,3 @@ def check_samples(message: SamplesMessage) -> None:
             f"{magnitude:.2f}, but gravity alone reads 9.81 m/s² (this looks like g)",
             f"send acceleration in m/s²: multiply values in g by {STANDARD_GRAVITY_MPS2}",
         )
-
-
-def finite_or_none(value: Any) -> Any:
-    """The same structure with NaN/inf floats as None (JSON has no NaN)."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: finite_or_none(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [finite_or_none(v) for v in value]
-    return value

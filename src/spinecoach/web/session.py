@@ -36,7 +36,7 @@ from typing import Any, Final, Literal
 import numpy as np
 
 from spinecoach.camera.live import AngleFrame
-from spinecoach.conventions import ANGLE_COLUMNS, PLACEMENTS
+from spinecoach.conventions import ANGLE_COLUMNS, PLACEMENTS, finite_or_none
 from spinecoach.exercises.catalogue import default_catalogue
 from spinecoach.exercises.engine import ExerciseEngine
 from spinecoach.exercises.model import ExerciseResult
@@ -55,7 +55,6 @@ from spinecoach.web.protocol import (
     ServerMessage,
     StateMessage,
     SummaryMessage,
-    finite_or_none,
 )
 
 #: Rate (Hz) of the ``frame`` messages: enough for a smooth gauge and trace, a quarter of
@@ -74,33 +73,6 @@ REPLAY_SILENCE_S: Final = 0.2
 Item = SensorSample | Event
 #: The "placement" of a camera session's frames (watchdog counts, stored config).
 CAMERA_PLACEMENT: Final = "camera"
-
-
-def result_payload(result: ExerciseResult) -> dict[str, Any]:
-    """An :class:`ExerciseResult` as JSON-ready data (NaN as None)."""
-    payload = {
-        "technique": result.technique,
-        "reps": [rep.as_dict() for rep in result.reps],
-        "sets": [
-            {
-                "index": s.index,
-                "start_s": round(s.start_s, 3),
-                "end_s": round(s.end_s, 3),
-                "reps": s.reps,
-            }
-            for s in result.sets
-        ],
-        "cues": [
-            {"t": round(c.time_s, 4), "key": c.key, "text": c.text, "reason": c.reason}
-            for c in result.cues
-        ],
-        "discarded": [
-            {"start_s": round(d.start_s, 3), "end_s": round(d.end_s, 3), "reason": d.reason}
-            for d in result.discarded
-        ],
-        "info": dict(result.info),
-    }
-    return dict(finite_or_none(payload))
 
 
 class LiveSession:
@@ -413,7 +385,7 @@ class LiveSession:
                 self.recorder.add_results(self.engine.reps, self.engine.cues.cues)
         self.finished = True
         self.result = self.engine.result()
-        return [*out, SummaryMessage(result=result_payload(self.result))]
+        return [*out, SummaryMessage(result=self.result.as_dict())]
 
 
 def _rounded(value: float) -> float | None:
