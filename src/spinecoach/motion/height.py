@@ -114,6 +114,16 @@ class HeightEstimator:
         self._state = [[0.0, 0.0] for _ in self._sos]
         self._last_time_s: float | None = None
 
+    @property
+    def last_time_s(self) -> float | None:
+        """Time (s) of the last sample fed, None before any."""
+        return self._last_time_s
+
+    @property
+    def filter_state(self) -> tuple[tuple[float, float], ...]:
+        """The filter's internal state, one pair per second-order section (0 at rest)."""
+        return tuple((st[0], st[1]) for st in self._state)
+
     def reset(self) -> None:
         """Start again from rest (0 m, no velocity)."""
         for st in self._state:
