@@ -7,8 +7,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from spinecoach.deskbreak import LastPrompt, in_quiet_hours, should_prompt
-from spinecoach.store.posture import DeskBreakSettings
+from spinecoach.posture.deskbreak import (
+    DeskBreakSettings,
+    LastPrompt,
+    in_quiet_hours,
+    should_prompt,
+)
 
 T0 = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 
@@ -77,7 +81,7 @@ def test_after_a_desk_break_done_the_clock_starts_again() -> None:
 def test_docstring_examples() -> None:
     import doctest
 
-    import spinecoach.deskbreak as module
+    import spinecoach.posture.deskbreak as module
 
     result = doctest.testmod(module)
     assert result.failed == 0 and result.attempted > 0

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from spinecoach.posture.deskbreak import DeskBreakSettings
 from spinecoach.sim.activities import simulate_activities
 from spinecoach.sources.live import SourceHub
 from spinecoach.store import posture as store
@@ -32,7 +33,7 @@ def test_the_monitor_follows_placed_devices_and_prompts(tmp_path: Path) -> None:
     day = simulate_activities(SCHEDULE, seed=5, rate_hz=25.0)
     history = History.open(f"sqlite:///{tmp_path / 'h.sqlite3'}")
     with Session(history.engine) as db:
-        store.save_settings(db, history.person_id, store.DeskBreakSettings(sitting_limit_min=5))
+        store.save_settings(db, history.person_id, DeskBreakSettings(sitting_limit_min=5))
     hub = SourceHub()
     feeds = {}
     for placement in day.sensors:

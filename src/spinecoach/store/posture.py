@@ -29,7 +29,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -37,6 +37,9 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from spinecoach.errors import ConfigurationError
+from spinecoach.posture.deskbreak import (
+    DeskBreakSettings,
+)
 from spinecoach.store.models import (
     DESK_BREAK_OUTCOMES,
     POSTURE_CLASSES,
@@ -46,8 +49,6 @@ from spinecoach.store.models import (
     SittingBout,
 )
 
-DEFAULT_SITTING_LIMIT_MIN = 45.0
-DEFAULT_SNOOZE_MIN = 10.0
 SITTING_CLASSES = ("sitting_upright", "sitting_slouched")
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
@@ -68,17 +69,6 @@ class BoutRow:
     start_utc: datetime
     end_utc: datetime
     slouched_s: float = 0.0
-
-
-@dataclass(frozen=True)
-class DeskBreakSettings:
-    sitting_limit_min: float = DEFAULT_SITTING_LIMIT_MIN
-    snooze_min: float = DEFAULT_SNOOZE_MIN
-    quiet_start: str | None = None
-    quiet_end: str | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def rows_from_analysis(

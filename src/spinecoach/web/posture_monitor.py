@@ -16,7 +16,7 @@ from one of two sources:
 Each completed minute and sitting bout is stored (:mod:`spinecoach.store.posture`);
 raw samples are not. The current sitting run is followed second by second (sitting
 upright or slouched; non-sitting seconds shorter than the tracker's ``bout_gap_s`` do
-not end it). When it passes the person's limit the :func:`~spinecoach.deskbreak.
+not end it). When it passes the person's limit the :func:`~spinecoach.posture.deskbreak.
 should_prompt` decision opens a prompt (stored ``pending``); the page shows it and
 answers *start* (the seated cat-cow session begins: ``started``), *snooze* or
 *dismiss*. A seated cat-cow session completed while a prompt is open, with at least one
@@ -40,7 +40,7 @@ from typing import Any, Final, Literal
 import numpy as np
 from sqlalchemy.orm import Session
 
-from spinecoach.deskbreak import LastPrompt, should_prompt
+from spinecoach.posture.deskbreak import LastPrompt, should_prompt
 from spinecoach.posture.model import SITTING_CLASSES, MinuteSummary, PostureUpdate, SittingBout
 from spinecoach.posture.tracker import PostureTracker
 from spinecoach.recording import Recording

@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from spinecoach.errors import ConfigurationError
+from spinecoach.posture.deskbreak import DeskBreakSettings
 from spinecoach.store import posture as store
 from spinecoach.web.history import History
 from spinecoach.web.posture_monitor import PostureMonitor
@@ -160,7 +161,7 @@ async def get_posture_settings(request: Request) -> dict[str, Any]:
 @router.put("/api/posture/settings")
 async def put_posture_settings(body: SettingsIn, request: Request) -> dict[str, Any]:
     history: History = request.app.state.history
-    settings = store.DeskBreakSettings(**body.model_dump())
+    settings = DeskBreakSettings(**body.model_dump())
 
     def write() -> dict[str, Any]:
         with Session(history.engine) as db:

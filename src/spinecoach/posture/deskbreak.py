@@ -24,12 +24,38 @@ False
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, time, timedelta, tzinfo
+from typing import Any
 
-from spinecoach.store.posture import DeskBreakSettings
+__all__ = [
+    "DEFAULT_SITTING_LIMIT_MIN",
+    "DEFAULT_SNOOZE_MIN",
+    "DeskBreakSettings",
+    "LastPrompt",
+    "PromptDecision",
+    "in_quiet_hours",
+    "should_prompt",
+]
 
-__all__ = ["DeskBreakSettings", "LastPrompt", "PromptDecision", "in_quiet_hours", "should_prompt"]
+#: Minutes of sitting before the desk break is prompted, and of a snooze (defaults).
+DEFAULT_SITTING_LIMIT_MIN = 45.0
+DEFAULT_SNOOZE_MIN = 10.0
+
+
+@dataclass(frozen=True)
+class DeskBreakSettings:
+    """A person's desk-break settings: the sitting limit and the snooze (min), and quiet
+    hours (local ``HH:MM``, both or neither; may wrap midnight). Stored by
+    :mod:`spinecoach.store.posture`."""
+
+    sitting_limit_min: float = DEFAULT_SITTING_LIMIT_MIN
+    snooze_min: float = DEFAULT_SNOOZE_MIN
+    quiet_start: str | None = None
+    quiet_end: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 @dataclass(frozen=True)
