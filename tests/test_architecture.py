@@ -125,3 +125,20 @@ def test_services_sit_below_the_faces() -> None:
 
 def test_no_import_cycles_between_packages() -> None:
     assert _cycles(import_graph()) == []
+
+
+def test_no_module_imports_another_modules_private_names() -> None:
+    """What a module offers to others is public: no ``from x import _name`` across modules."""
+    private = []
+    for path in SRC.rglob("*.py"):
+        name = _module_name(path)
+        for item in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(item, ast.ImportFrom) and (item.module or "").startswith("spinecoach"):
+                private += [
+                    f"{name}: from {item.module} import {alias.name}"
+                    for alias in item.names
+                    if alias.name.startswith("_")
+                    and not alias.name.startswith("__")
+                    and item.module != name
+                ]
+    assert private == []

@@ -806,10 +806,10 @@ def _start_message(settings: CoachSettings) -> StartMessage:
     )
 
 
-def _build_simulation(settings: CoachSettings) -> tuple[LiveSession, SimulatedSource, Recording]:
+def build_simulation(settings: CoachSettings) -> tuple[LiveSession, SimulatedSource, Recording]:
     """The simulated recording and its session, made by the server's own function from the
     start message a browser would send, so both coaches run the same session."""
-    from spinecoach.web.live import _build_simulation as build_live_simulation
+    from spinecoach.web.live import build_simulation as build_live_simulation
 
     return build_live_simulation(_start_message(settings))
 
@@ -1035,7 +1035,7 @@ def run_session(
             history=history,
             pain_before_mm=pain_before_mm,
         )
-    session, source, recording = _build_simulation(settings)
+    session, source, recording = build_simulation(settings)
     if history is not None:
         _store_live(history, session, _start_message(settings), pain_before_mm)
     view = CoachView(

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from spinecoach.motion.stream import SensorSample
-from spinecoach.web.live import _build_simulation
+from spinecoach.web.live import build_simulation
 from spinecoach.web.protocol import ServerMessage, StartMessage
 from spinecoach.web.session import ReplayControl, replay_simulation
 
@@ -26,7 +26,7 @@ def test_a_rehearsed_silence_lasts_its_full_length_in_wall_time(
     slow: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     start = StartMessage(type="start", technique="pelvic-tilt", reps=2, sim_outage_s=OUTAGE_S)
-    session, source, _ = _build_simulation(start)
+    session, source, _ = build_simulation(start)
     fed: list[tuple[float, float, float]] = []  # (wall after feeding, first t, last t)
     feed = session.feed
     control = ReplayControl()

@@ -23,7 +23,7 @@ from numpy.typing import NDArray
 from spinecoach.conventions import LUMBAR_FLEXION, UPPER_INCLINATION
 from spinecoach.exercises.catalogue import Technique
 from spinecoach.exercises.model import Fault
-from spinecoach.exercises.reps import Excursion, RepFrames, _speed
+from spinecoach.exercises.reps import Excursion, RepFrames, signal_speed
 
 #: The return of a tilt smaller than this (deg) is too small to time reliably (an
 #: extension half of flexion-extension is timed from twice this).
@@ -55,7 +55,7 @@ def log_dimensionless_jerk(t: np.ndarray, x: np.ndarray) -> float:
 
 def _end_offset(t: np.ndarray, x: np.ndarray, main: Excursion) -> float:
     """|main signal| where the return movement first comes to rest (0.3 s slow)."""
-    speed = _speed(t, x)
+    speed = signal_speed(t, x)
     after = np.flatnonzero(t >= main.hold_end_s)
     if after.size == 0:
         return abs(float(x[-1]))

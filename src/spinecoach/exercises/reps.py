@@ -228,7 +228,7 @@ def _min_jerk_tail(share: float) -> float:
     return 1.0 - s
 
 
-def _speed(t: FloatArray, x: FloatArray) -> FloatArray:
+def signal_speed(t: FloatArray, x: FloatArray) -> FloatArray:
     """Centred speed over ±0.05 s (deg/s), the buffered rep being available whole."""
     if t.shape[0] < 3:
         return np.zeros_like(x)
@@ -247,7 +247,7 @@ def excursion(t: FloatArray, x: FloatArray, share: float) -> Excursion:
     """
     i_peak = int(np.argmax(x))
     peak = float(x[i_peak])
-    speed = _speed(t, x)
+    speed = signal_speed(t, x)
     out_v = float(speed[: i_peak + 1].max()) if i_peak > 0 else 0.0
     back_v = float(speed[i_peak:].max())
     # A floor keeps noise from counting as movement; the tail uses the share in effect.

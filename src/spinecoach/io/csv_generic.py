@@ -109,9 +109,9 @@ MAG_UNITS: Final[dict[str, tuple[str, ...]]] = {
     "nT": ("nt", "nanotesla"),
 }
 # value_in_project_unit = value * multiply / divide (dividing keeps 1/1000 exact-ish).
-_TIME_DIVIDE: Final = {"s": 1.0, "ms": 1e3, "us": 1e6, "ns": 1e9}
-_ACC_MULTIPLY: Final = {"m/s2": 1.0, "g": STANDARD_GRAVITY_MPS2, "mg": STANDARD_GRAVITY_MPS2 / 1e3}
-_MAG_SCALE: Final = {"uT": (1.0, 1.0), "mT": (1e3, 1.0), "gauss": (100.0, 1.0), "nT": (1.0, 1e3)}
+TIME_DIVIDE: Final = {"s": 1.0, "ms": 1e3, "us": 1e6, "ns": 1e9}
+ACC_MULTIPLY: Final = {"m/s2": 1.0, "g": STANDARD_GRAVITY_MPS2, "mg": STANDARD_GRAVITY_MPS2 / 1e3}
+MAG_SCALE: Final = {"uT": (1.0, 1.0), "mT": (1e3, 1.0), "gauss": (100.0, 1.0), "nT": (1.0, 1e3)}
 
 DELIMITER_NAMES: Final = {",": "comma", "\t": "tab", ";": "semicolon"}
 EPOCH_THRESHOLD_S: Final = 1e8  # a "relative" time above this is Unix time (> 3 years)
@@ -121,7 +121,7 @@ _MAPPING_EXAMPLE: Final = "time=t:ms,acc=ax,ay,az:g,gyr=gx,gy,gz:dps"
 NO_GYROSCOPE: Final = "none"  # mapping text for an accelerometer-only file: "gyr=none"
 
 
-def _canonical(unit: str, table: Mapping[str, tuple[str, ...]], what: str) -> str:
+def canonical_column(unit: str, table: Mapping[str, tuple[str, ...]], what: str) -> str:
     key = unit.strip().lower()
     for name, spellings in table.items():
         if key == name.lower() or key in spellings:
@@ -166,9 +166,15 @@ class SensorColumns:
             object.__setattr__(self, "gyr", _three_columns(self.gyr, "gyr"))
         if self.mag is not None:
             object.__setattr__(self, "mag", _three_columns(self.mag, "mag"))
-        object.__setattr__(self, "acc_unit", _canonical(self.acc_unit, ACC_UNITS, "accelerometer"))
-        object.__setattr__(self, "gyr_unit", _canonical(self.gyr_unit, GYR_UNITS, "gyroscope"))
-        object.__setattr__(self, "mag_unit", _canonical(self.mag_unit, MAG_UNITS, "magnetometer"))
+        object.__setattr__(
+            self, "acc_unit", canonical_column(self.acc_unit, ACC_UNITS, "accelerometer")
+        )
+        object.__setattr__(
+            self, "gyr_unit", canonical_column(self.gyr_unit, GYR_UNITS, "gyroscope")
+        )
+        object.__setattr__(
+            self, "mag_unit", canonical_column(self.mag_unit, MAG_UNITS, "magnetometer")
+        )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -202,7 +208,7 @@ class CsvMapping:
             if not name:
                 raise ConfigurationError("the time column name is empty; pass None for no time")
             object.__setattr__(self, "time", name)
-        object.__setattr__(self, "time_unit", _canonical(self.time_unit, TIME_UNITS, "time"))
+        object.__setattr__(self, "time_unit", canonical_column(self.time_unit, TIME_UNITS, "time"))
 
     @classmethod
     def of(
@@ -439,7 +445,7 @@ class _RawSensor:
 
 
 @dataclass(frozen=True)
-class _Table:
+class CsvTable:
     """The text of a delimited file split into its header and data lines."""
 
     source: str
@@ -454,7 +460,7 @@ def _normalise(name: str) -> str:
     return name.strip().casefold()
 
 
-def _decode(data: bytes) -> str:
+def decode_text(data: bytes) -> str:
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:
             return data.decode("utf-16")
@@ -482,7 +488,7 @@ def _split_row(line: str, delimiter: str) -> list[str]:
         return line.split(delimiter)
 
 
-def _read_text_table(source: str | os.PathLike[str]) -> _Table:
+def _read_text_table(source: str | os.PathLike[str]) -> CsvTable:
     """Read a delimited text file into header and data lines (no number parsing)."""
     path = Path(source)
     try:
@@ -495,10 +501,10 @@ def _read_text_table(source: str | os.PathLike[str]) -> _Table:
         ) from exc
     except OSError as exc:
         raise InputFormatError(path, "expected a readable file", found=str(exc)) from exc
-    return _table_from_text(str(path), _decode(data))
+    return table_from_text(str(path), decode_text(data))
 
 
-def _table_from_text(source: str, text: str) -> _Table:
+def table_from_text(source: str, text: str) -> CsvTable:
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     lines = text.split("\n")
@@ -524,10 +530,10 @@ def _table_from_text(source: str, text: str) -> _Table:
     header = [h.strip() for h in _split_row(lines[0], delimiter)]
     body = lines[1:]
     decimal_comma = delimiter != "," and any("," in line for line in body)
-    return _Table(source, header, body, delimiter, decimal_comma)
+    return CsvTable(source, header, body, delimiter, decimal_comma)
 
 
-def _resolve(table: _Table, mapping: CsvMapping) -> dict[str, int]:
+def _resolve(table: CsvTable, mapping: CsvMapping) -> dict[str, int]:
     """Column name (as in the mapping) -> index in the header."""
     positions: dict[str, list[int]] = {}
     for index, name in enumerate(table.header):
@@ -558,17 +564,17 @@ def _resolve(table: _Table, mapping: CsvMapping) -> dict[str, int]:
     return resolved
 
 
-def _line_of(table: _Table, row: int) -> int:
+def _line_of(table: CsvTable, row: int) -> int:
     return int(table.row_lines[row]) if table.row_lines is not None else row + 2
 
 
-def _cell_text(table: _Table, row: int, index: int) -> str:
+def _cell_text(table: CsvTable, row: int, index: int) -> str:
     line = table.lines[_line_of(table, row) - 2]
     cells = _split_row(line, table.delimiter)
     return cells[index] if index < len(cells) else ""
 
 
-def _parse_fast(table: _Table, used: list[int]) -> FloatArray | None:
+def _parse_fast(table: CsvTable, used: list[int]) -> FloatArray | None:
     """All used columns as floats, or None when anything is unusual (then go slow)."""
     d = table.delimiter
     lines = table.lines
@@ -598,7 +604,7 @@ def _parse_fast(table: _Table, used: list[int]) -> FloatArray | None:
     return np.asarray(values, dtype=np.float64)
 
 
-def _parse_slow(table: _Table, used: list[int]) -> tuple[FloatArray, NDArray[np.int64]]:
+def _parse_slow(table: CsvTable, used: list[int]) -> tuple[FloatArray, NDArray[np.int64]]:
     """Row-by-row parse that reports the first bad row or cell exactly."""
     ncols = len(table.header)
     name_of = {i: table.header[i] for i in used}
@@ -650,7 +656,7 @@ def _parse_slow(table: _Table, used: list[int]) -> tuple[FloatArray, NDArray[np.
     return array, np.array(row_lines, dtype=np.int64)
 
 
-def _to_float(table: _Table, text: str, *, line: int, column: str) -> float:
+def _to_float(table: CsvTable, text: str, *, line: int, column: str) -> float:
     cleaned = text.strip()
     if table.decimal_comma:
         cleaned = cleaned.replace(",", ".")
@@ -670,7 +676,7 @@ def _to_float(table: _Table, text: str, *, line: int, column: str) -> float:
         ) from None
 
 
-def _parse(table: _Table, used: list[int]) -> tuple[_Table, FloatArray]:
+def parse_table(table: CsvTable, used: list[int]) -> tuple[CsvTable, FloatArray]:
     fast = _parse_fast(table, used)
     if fast is not None:
         return table, fast
@@ -678,7 +684,7 @@ def _parse(table: _Table, used: list[int]) -> tuple[_Table, FloatArray]:
     return replace(table, row_lines=row_lines), values
 
 
-def _check_finite(table: _Table, values: FloatArray, used: list[int]) -> None:
+def check_finite(table: CsvTable, values: FloatArray, used: list[int]) -> None:
     finite = np.isfinite(values)
     if finite.all():
         return
@@ -694,7 +700,7 @@ def _check_finite(table: _Table, values: FloatArray, used: list[int]) -> None:
     )
 
 
-def _rate_from_interval(interval_s: float) -> float:
+def rate_from_interval(interval_s: float) -> float:
     rate = 1.0 / interval_s
     nearest = round(rate)
     if nearest > 0 and abs(rate - nearest) <= 1e-4 * rate:
@@ -702,7 +708,7 @@ def _rate_from_interval(interval_s: float) -> float:
     return float(f"{rate:.4g}")
 
 
-def _time_backwards(table: _Table, row: int, index: int) -> InputFormatError:
+def _time_backwards(table: CsvTable, row: int, index: int) -> InputFormatError:
     line, before = _line_of(table, row), _line_of(table, row - 1)
     return InputFormatError(
         table.source,
@@ -715,7 +721,9 @@ def _time_backwards(table: _Table, row: int, index: int) -> InputFormatError:
     )
 
 
-def _check_time(table: _Table, raw_time: FloatArray, divide: float, index: int, unit: str) -> float:
+def check_time(
+    table: CsvTable, raw_time: FloatArray, divide: float, index: int, unit: str
+) -> float:
     """Check time increases strictly at a plausible rate; return the median step (s)."""
     steps = np.diff(raw_time)
     bad = np.flatnonzero(~(steps > 0))
@@ -736,8 +744,8 @@ def _check_time(table: _Table, raw_time: FloatArray, divide: float, index: int, 
 
 
 def drop_repeated_rows(
-    table: _Table, values: FloatArray, raw_time: FloatArray, index: int
-) -> tuple[_Table, FloatArray, FloatArray, RowCounts]:
+    table: CsvTable, values: FloatArray, raw_time: FloatArray, index: int
+) -> tuple[CsvTable, FloatArray, FloatArray, RowCounts]:
     """Drop the rows whose time repeats the row above (see :mod:`spinecoach.io.cleaning`).
 
     ``values`` are the parsed rows, ``raw_time`` their time stamps in the file's unit
@@ -773,8 +781,8 @@ def _is_datetime_text(text: str) -> bool:
     return bool(_DATE_RE.match(text.strip().strip('"').strip()))
 
 
-def _column_texts(table: _Table, index: int) -> list[str]:
-    """The text of column ``index`` in every data row, in the order :func:`_parse` reads."""
+def _column_texts(table: CsvTable, index: int) -> list[str]:
+    """The text of column ``index`` in every data row, in the order :func:`parse_table` reads."""
     lines = table.lines
     if not any('"' in line for line in lines):
         d, cut = table.delimiter, index + 1
@@ -818,7 +826,7 @@ def _parse_datetimes_fast(texts: list[str]) -> tuple[FloatArray, datetime] | Non
     return micro / 1e6, first
 
 
-def _parse_datetimes(table: _Table, index: int) -> tuple[FloatArray, datetime]:
+def _parse_datetimes(table: CsvTable, index: int) -> tuple[FloatArray, datetime]:
     """A date-time column as seconds since its first row, and that first date-time.
 
     ISO-8601 (``2024-03-01 10:15:02.120``, ``2024-03-01T10:15:02.120Z``,
@@ -870,7 +878,7 @@ def _parse_datetimes(table: _Table, index: int) -> tuple[FloatArray, datetime]:
     return out, first
 
 
-def _check_acc_unit(table: _Table, raw: FloatArray, columns: SensorColumns) -> None:
+def _check_acc_unit(table: CsvTable, raw: FloatArray, columns: SensorColumns) -> None:
     median = float(np.median(np.linalg.norm(raw, axis=1)))
     names = ",".join(columns.acc)
     if columns.acc_unit == "m/s2" and 0.5 <= median <= 2.0:
@@ -889,7 +897,7 @@ def _check_acc_unit(table: _Table, raw: FloatArray, columns: SensorColumns) -> N
         )
 
 
-def _check_gyr_unit(table: _Table, raw: FloatArray, columns: SensorColumns) -> None:
+def _check_gyr_unit(table: CsvTable, raw: FloatArray, columns: SensorColumns) -> None:
     if columns.gyr_unit != "rad/s" or columns.gyr is None:
         return  # small deg/s values are plausible (slow movement): no guess
     speed = float(np.percentile(np.linalg.norm(raw, axis=1), 99))
@@ -904,7 +912,7 @@ def _check_gyr_unit(table: _Table, raw: FloatArray, columns: SensorColumns) -> N
 
 
 def _read_sensors(
-    table: _Table,
+    table: CsvTable,
     mapping: CsvMapping,
     rate_hz: float | None,
     *,
@@ -927,14 +935,14 @@ def _read_sensors(
     )
     used = sorted(set(positions.values()) - ({time_index} if dated else set()))
     column_of = {index: k for k, index in enumerate(used)}
-    table, values = _parse(table, used)
+    table, values = parse_table(table, used)
     if values.shape[0] < 2:  # pragma: no cover - slow path keeps every non-empty line
         raise InputFormatError(
             table.source,
             "expected at least 2 data rows below the header",
             found=f"{values.shape[0]} rows",
         )
-    _check_finite(table, values, used)
+    check_finite(table, values, used)
 
     n = values.shape[0]
     clock: datetime | None = None
@@ -961,7 +969,7 @@ def _read_sensors(
             if found_unit is None and rate_hz is not None:
                 name = table.header[time_index]
                 step = float(np.median(np.diff(raw_time)))
-                rates = ", ".join(f"{u}: {d / step:.4g} Hz" for u, d in _TIME_DIVIDE.items())
+                rates = ", ".join(f"{u}: {d / step:.4g} Hz" for u, d in TIME_DIVIDE.items())
                 raise UnitError(
                     f"{table.source}, column {name!r}: the header does not say the time unit "
                     f"and no unit makes its median step {step:.6g} fit the declared "
@@ -970,9 +978,9 @@ def _read_sensors(
                     "keep --rate"
                 )
             time_unit = found_unit or "s"
-        divide = 1.0 if dated else _TIME_DIVIDE[time_unit]
-        interval = _check_time(table, raw_time, divide, time_index, time_unit)
-        rate = rate_hz if rate_hz is not None else _rate_from_interval(interval)
+        divide = 1.0 if dated else TIME_DIVIDE[time_unit]
+        interval = check_time(table, raw_time, divide, time_index, time_unit)
+        rate = rate_hz if rate_hz is not None else rate_from_interval(interval)
 
     def take(names: Sequence[str]) -> FloatArray:
         return np.ascontiguousarray(values[:, [column_of[positions[n]] for n in names]])
@@ -993,7 +1001,7 @@ def _read_sensors(
                 mag_raw = None
         decided[placement] = columns
         _check_acc_unit(table, acc_raw, columns)
-        acc = acc_raw * _ACC_MULTIPLY[columns.acc_unit] if columns.acc_unit != "m/s2" else acc_raw
+        acc = acc_raw * ACC_MULTIPLY[columns.acc_unit] if columns.acc_unit != "m/s2" else acc_raw
         if gyr_raw is None:
             gyr = np.full((acc.shape[0], 3), np.nan)
         else:
@@ -1001,7 +1009,7 @@ def _read_sensors(
             gyr = np.degrees(gyr_raw) if columns.gyr_unit == "rad/s" else gyr_raw
         mag = None
         if mag_raw is not None:
-            multiply, divide_by = _MAG_SCALE[columns.mag_unit]
+            multiply, divide_by = MAG_SCALE[columns.mag_unit]
             mag = mag_raw
             if multiply != 1.0:
                 mag = mag * multiply
@@ -1029,7 +1037,7 @@ def _as_mapping(mapping: CsvMapping | str | None, placement: str | None) -> CsvM
 
 
 def _mapping_for(
-    table: _Table, mapping: CsvMapping | None, placement: str | None, rate_hz: float | None
+    table: CsvTable, mapping: CsvMapping | None, placement: str | None, rate_hz: float | None
 ) -> tuple[CsvMapping, frozenset[str], bool]:
     """The mapping to read ``table`` with: the one given, or one recognised from the header.
 
@@ -1301,7 +1309,7 @@ def header_fields(path: str | os.PathLike[str], *, max_bytes: int = 65536) -> li
             head = stream.read(max_bytes)
     except OSError:
         return None
-    text = _decode(head)
+    text = decode_text(head)
     first = text.replace("\r\n", "\n").replace("\r", "\n").split("\n", 1)[0]
     delimiter = _sniff_delimiter(first)
     if delimiter is None:

@@ -49,15 +49,15 @@ import numpy as np
 from spinecoach.conventions import LOWER
 from spinecoach.errors import ConfigurationError, UnitError
 from spinecoach.io.csv_generic import (
-    _TIME_DIVIDE,
     ACC_UNITS,
     GYR_UNITS,
     GYRO_FULL_SCALE_RADPS,
     MAG_UNITS,
+    TIME_DIVIDE,
     TIME_UNITS,
     CsvMapping,
     SensorColumns,
-    _canonical,
+    canonical_column,
 )
 from spinecoach.recording import FloatArray
 
@@ -123,7 +123,7 @@ def _unit_of(kind: str, text: str) -> str | None:
         if key in spellings:
             return name
     try:
-        return _canonical(text, _TABLES[kind], kind)
+        return canonical_column(text, _TABLES[kind], kind)
     except ConfigurationError:
         return None
 
@@ -260,7 +260,7 @@ def time_unit_from_steps(raw_time: FloatArray, *, rate_hz: float | None = None) 
     low, high = GUESS_RATE_HZ
     if rate_hz is not None:
         low, high = 0.9 * rate_hz, 1.1 * rate_hz
-    fits = [unit for unit, divide in _TIME_DIVIDE.items() if low <= divide / step <= high]
+    fits = [unit for unit, divide in TIME_DIVIDE.items() if low <= divide / step <= high]
     return fits[0] if len(fits) == 1 else None
 
 

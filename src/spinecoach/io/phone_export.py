@@ -40,13 +40,13 @@ from spinecoach.errors import InputFormatError, UnitError
 from spinecoach.io.cleaning import RowCounts
 from spinecoach.io.csv_generic import (
     GYRO_FULL_SCALE_RADPS,
-    _check_finite,
-    _check_time,
-    _decode,
-    _parse,
-    _Table,
-    _table_from_text,
+    CsvTable,
+    check_finite,
+    check_time,
+    decode_text,
     drop_repeated_rows,
+    parse_table,
+    table_from_text,
 )
 from spinecoach.recording import FloatArray
 
@@ -149,16 +149,16 @@ class ExportFiles:
 
     def text(self, member: str) -> str:
         """The member's whole text (UTF-8, UTF-16 with BOM or Latin-1)."""
-        return _decode(self._read(member, None))
+        return decode_text(self._read(member, None))
 
     def head(self, member: str) -> list[str]:
         """The member's column names from its first line (empty when it has none)."""
-        text = _decode(self._read(member, HEADER_BYTES))
+        text = decode_text(self._read(member, HEADER_BYTES))
         first = text.replace("\r\n", "\n").replace("\r", "\n").split("\n", 1)[0]
         if not first.strip():
             return []
         try:
-            return list(_table_from_text("header", first).header)
+            return list(table_from_text("header", first).header)
         except InputFormatError:
             return []
 
@@ -178,7 +178,7 @@ class Columns:
     """One file's parsed columns: ``values[k]`` is the column at ``indices[k]``."""
 
     source: str
-    table: _Table
+    table: CsvTable
     indices: tuple[int, ...]
     values: FloatArray
 
@@ -201,7 +201,7 @@ class Columns:
         """Header column ``index`` as time, checked to increase strictly at a plausible
         rate, divided by ``divide`` (1e9 for nanoseconds)."""
         raw = self.column(index)
-        _check_time(self.table, raw, divide, index, unit)
+        check_time(self.table, raw, divide, index, unit)
         return raw
 
 
@@ -230,7 +230,7 @@ def read_columns(export: ExportFiles, member: str, indices: Sequence[int], *, fi
             found="an empty file",
             fix=fix,
         )
-    table = _table_from_text(source, text)
+    table = table_from_text(source, text)
     if len(table.lines) < 2:
         raise InputFormatError(
             source,
@@ -239,8 +239,8 @@ def read_columns(export: ExportFiles, member: str, indices: Sequence[int], *, fi
             fix=fix,
         )
     used = sorted(set(indices))
-    table, values = _parse(table, used)
-    _check_finite(table, values, used)
+    table, values = parse_table(table, used)
+    check_finite(table, values, used)
     return Columns(source, table, tuple(used), values)
 
 

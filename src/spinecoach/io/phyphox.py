@@ -50,13 +50,13 @@ from spinecoach.conventions import LOWER, PLACEMENTS
 from spinecoach.errors import ConfigurationError, InputFormatError
 from spinecoach.io.cleaning import RowCounts, cleaning_meta
 from spinecoach.io.csv_generic import (
-    _ACC_MULTIPLY,
-    _MAG_SCALE,
+    ACC_MULTIPLY,
     ACC_UNITS,
     GYR_UNITS,
+    MAG_SCALE,
     MAG_UNITS,
-    _canonical,
-    _rate_from_interval,
+    canonical_column,
+    rate_from_interval,
 )
 from spinecoach.io.phone_export import (
     ExportFiles,
@@ -170,7 +170,7 @@ def _read(
 
 def _unit(export: ExportFiles, sensor: _Found, table: dict[str, tuple[str, ...]], what: str) -> str:
     try:
-        return _canonical(sensor.unit, table, what)
+        return canonical_column(sensor.unit, table, what)
     except ConfigurationError:
         raise InputFormatError(
             export.source(sensor.member),
@@ -237,12 +237,12 @@ def read_phyphox(path: str | os.PathLike[str], *, placement: str = LOWER) -> Rec
         others = {"gyroscope": (gyr_t, gyr)}
         mag_scale = (1.0, 1.0)
         if "mag" in found:
-            mag_scale = _MAG_SCALE[_unit(export, found["mag"], MAG_UNITS, "magnetometer")]
+            mag_scale = MAG_SCALE[_unit(export, found["mag"], MAG_UNITS, "magnetometer")]
             _, mag_t, mag = _read(export, found["mag"], counts)
             others["magnetometer"] = (mag_t, mag)
         start_utc = _start_utc(export)
     time_s, aligned = align_streams(str(path), ("accelerometer", acc_t), others)
-    acc_mps2 = acc[np.isin(acc_t, time_s)] * _ACC_MULTIPLY[acc_unit]
+    acc_mps2 = acc[np.isin(acc_t, time_s)] * ACC_MULTIPLY[acc_unit]
     fix = (
         "Check the unit in the column headings; export again from phyphox without editing the files"
     )
@@ -254,7 +254,7 @@ def read_phyphox(path: str | os.PathLike[str], *, placement: str = LOWER) -> Rec
     mag_ut = aligned.get("magnetometer")
     if mag_ut is not None:
         mag_ut = mag_ut * mag_scale[0] / mag_scale[1]
-    rate_hz = _rate_from_interval(float(np.median(np.diff(time_s))))
+    rate_hz = rate_from_interval(float(np.median(np.diff(time_s))))
     if start_utc is not None:
         start_utc = datetime.fromtimestamp(start_utc.timestamp() + float(time_s[0]), UTC)
     sensor = SensorData.from_arrays(

@@ -70,7 +70,7 @@ import numpy as np
 from spinecoach.conventions import LOWER, PLACEMENTS
 from spinecoach.errors import ConfigurationError, InputFormatError
 from spinecoach.io.cleaning import RowCounts, cleaning_meta
-from spinecoach.io.csv_generic import _rate_from_interval
+from spinecoach.io.csv_generic import rate_from_interval
 from spinecoach.io.phone_export import (
     ExportFiles,
     align_streams,
@@ -274,7 +274,7 @@ def read_sensor_logger(
         acc_mps2 = -acc_mps2  # iOS's inertial-force signs → the specific force
     check_gyr_radps(gyr.source, aligned["gyroscope"], fix=_FIX_UNITS)
     gyr_dps = np.degrees(aligned["gyroscope"])
-    rate_hz = _rate_from_interval(float(np.median(np.diff(time_s))))
+    rate_hz = rate_from_interval(float(np.median(np.diff(time_s))))
     start_utc = None
     if acc.start_ns is not None:
         start_utc = datetime.fromtimestamp((acc.start_ns + float(time_s[0]) * 1e9) / 1e9, UTC)

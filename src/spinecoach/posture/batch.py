@@ -35,7 +35,7 @@ from spinecoach.posture.model import (
     SittingBreak,
     TrustReport,
 )
-from spinecoach.posture.tracker import CODE, PostureTracker, SecondBlock, _BlockUpdate, _concat_all
+from spinecoach.posture.tracker import CODE, BlockUpdate, PostureTracker, SecondBlock, concat_blocks
 from spinecoach.recording import Event, FloatArray, Recording
 
 DEFAULT_CHUNK_S: Final = 600.0
@@ -196,9 +196,9 @@ def _choose(available: Sequence[str], wanted: Sequence[str] | None, where: str) 
 
 def _run(tracker: PostureTracker, batches: Iterator[Batch]) -> PostureResult:
     blocks: list[SecondBlock] = []
-    total = _BlockUpdate()
+    total = BlockUpdate()
 
-    def keep(out: _BlockUpdate) -> None:
+    def keep(out: BlockUpdate) -> None:
         if out.block is not None:
             blocks.append(out.block)
         total.minutes.extend(out.minutes)
@@ -209,9 +209,9 @@ def _run(tracker: PostureTracker, batches: Iterator[Batch]) -> PostureResult:
     for placement, t, acc, gyr in batches:
         keep(tracker.feed(placement, t, acc, gyr))
     keep(tracker.feed_end())
-    from spinecoach.posture.tracker import _empty_block
+    from spinecoach.posture.tracker import empty_block
 
-    timeline = _concat_all(blocks) if blocks else _empty_block()
+    timeline = concat_blocks(blocks) if blocks else empty_block()
     return PostureResult(
         timeline=timeline,
         minutes=tuple(total.minutes),

@@ -112,7 +112,7 @@ class SecondBlock:
 
 
 @dataclass
-class _BlockUpdate:
+class BlockUpdate:
     block: SecondBlock | None = None
     minutes: list[MinuteSummary] = field(default_factory=list)
     bouts: list[SittingBout] = field(default_factory=list)
@@ -291,7 +291,7 @@ class PostureTracker:
         return item
 
     # feeding ------------------------------------------------------------------------------
-    def feed(self, placement: str, time_s: Any, acc_mps2: Any, gyr_dps: Any) -> _BlockUpdate:
+    def feed(self, placement: str, time_s: Any, acc_mps2: Any, gyr_dps: Any) -> BlockUpdate:
         if placement not in self._buffers:
             raise ConfigurationError(
                 f"this tracker follows the {' and '.join(self.placements)} sensor(s); got a "
@@ -310,7 +310,7 @@ class PostureTracker:
         self._buffers[placement].add(t, acc, gyr)
         return self._drain(final=False)
 
-    def feed_end(self) -> _BlockUpdate:
+    def feed_end(self) -> BlockUpdate:
         for buffer in self._buffers.values():
             buffer.flush()
         out = self._drain(final=True)
@@ -329,9 +329,9 @@ class PostureTracker:
             else:
                 self._rows[p] = (have[0], np.concatenate([have[1], rows]))
 
-    def _drain(self, *, final: bool) -> _BlockUpdate:
+    def _drain(self, *, final: bool) -> BlockUpdate:
         self._collect()
-        out = _BlockUpdate()
+        out = BlockUpdate()
         firsts = [r[0] for r in self._rows.values() if r is not None]
         limits = [b.complete_until for b in self._buffers.values()]
         known = [x for x in limits if x is not None]
@@ -662,7 +662,7 @@ class PostureTracker:
         return True
 
     # labelling ---------------------------------------------------------------------------
-    def _release_held(self, *, force: bool, out: _BlockUpdate) -> None:
+    def _release_held(self, *, force: bool, out: BlockUpdate) -> None:
         if not self._held or not self._resolve_alignment(force):
             return
         held, self._held, self._held_seconds = self._held, [], 0
@@ -789,18 +789,18 @@ class PostureTracker:
                 self._still_state, self._stand_run = "", 0
 
     # aggregation ---------------------------------------------------------------------------
-    def _after_label(self, block: SecondBlock, out: _BlockUpdate) -> None:
+    def _after_label(self, block: SecondBlock, out: BlockUpdate) -> None:
         out.block = block if out.block is None else _concat(out.block, block)
         self._minutes(block, out)
         self._bouts(block, out)
         self._desk_breaks(block, out)
 
-    def _minutes(self, block: SecondBlock, out: _BlockUpdate, *, final: bool = False) -> None:
+    def _minutes(self, block: SecondBlock, out: BlockUpdate, *, final: bool = False) -> None:
         if len(block):
             self._minute_rows.append(block)
         if not self._minute_rows:
             return
-        rows = _concat_all(self._minute_rows)
+        rows = concat_blocks(self._minute_rows)
         minute = np.floor(rows.start_s / 60.0)
         edges = np.flatnonzero(np.diff(minute)) + 1
         bounds = [0, *edges.tolist(), len(rows)]
@@ -811,7 +811,7 @@ class PostureTracker:
         keep = bounds[complete]
         self._minute_rows = [_slice(rows, keep, len(rows))] if keep < len(rows) else []
 
-    def _bouts(self, block: SecondBlock, out: _BlockUpdate) -> None:
+    def _bouts(self, block: SecondBlock, out: BlockUpdate) -> None:
         gap_limit = self.settings.bout_gap_s
         codes = block.code.tolist()
         starts = block.start_s.tolist()
@@ -839,7 +839,7 @@ class PostureTracker:
             if self._gap_run >= gap_limit:
                 self._end_bout(out, stand_after=self._gap_stand, walk_after=self._gap_walk)
 
-    def _end_bout(self, out: _BlockUpdate, *, stand_after: int, walk_after: int) -> None:
+    def _end_bout(self, out: BlockUpdate, *, stand_after: int, walk_after: int) -> None:
         assert self._bout_start is not None
         end = self._bout_last_sit + 1.0
         if end - self._bout_start >= self.settings.min_bout_s:
@@ -859,7 +859,7 @@ class PostureTracker:
         self._bout_start = None
         self._gap_run = self._gap_stand = self._gap_walk = 0
 
-    def _desk_breaks(self, block: SecondBlock, out: _BlockUpdate, *, final: bool = False) -> None:
+    def _desk_breaks(self, block: SecondBlock, out: BlockUpdate, *, final: bool = False) -> None:
         s = self.settings
         w = s.desk_break_window_s
         two = len(self.placements) == 2
@@ -909,14 +909,14 @@ class PostureTracker:
         if final and self._db_start is not None:
             self._emit_desk_break(out)
 
-    def _emit_desk_break(self, out: _BlockUpdate) -> None:
+    def _emit_desk_break(self, out: BlockUpdate) -> None:
         assert self._db_start is not None
         if self._db_end - self._db_start >= self.settings.desk_break_min_s:
             out.desk_breaks.append(DeskBreak(self._db_start, self._db_end, "detected"))
         self._db_start = None
 
-    def _close(self, out: _BlockUpdate) -> None:
-        empty = _empty_block()
+    def _close(self, out: BlockUpdate) -> None:
+        empty = empty_block()
         self._minutes(empty, out, final=True)
         if self._bout_start is not None:
             self._end_bout(out, stand_after=self._gap_stand, walk_after=self._gap_walk)
@@ -925,7 +925,7 @@ class PostureTracker:
         out.desk_breaks.extend(self._db_external)
         self._db_external = []
 
-    def _public(self, out: _BlockUpdate) -> PostureUpdate:
+    def _public(self, out: BlockUpdate) -> PostureUpdate:
         return PostureUpdate(
             seconds=out.block.seconds() if out.block is not None else (),
             minutes=tuple(out.minutes),
@@ -935,7 +935,7 @@ class PostureTracker:
         )
 
 
-def _empty_block() -> SecondBlock:
+def empty_block() -> SecondBlock:
     return SecondBlock(
         np.empty(0),
         np.empty(0, dtype=np.int8),
@@ -947,7 +947,7 @@ def _empty_block() -> SecondBlock:
     )
 
 
-def _concat_all(blocks: list[SecondBlock]) -> SecondBlock:
+def concat_blocks(blocks: list[SecondBlock]) -> SecondBlock:
     if len(blocks) == 1:
         return blocks[0]
     return SecondBlock(*(np.concatenate([getattr(b, f) for b in blocks]) for f in _FIELDS))
@@ -965,7 +965,7 @@ _FIELDS: Final = (
 
 
 def _concat(a: SecondBlock, b: SecondBlock) -> SecondBlock:
-    return _concat_all([a, b])
+    return concat_blocks([a, b])
 
 
 def _slice(block: SecondBlock, a: int, b: int) -> SecondBlock:

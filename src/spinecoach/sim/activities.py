@@ -209,7 +209,7 @@ def _check_schedule(schedule: object) -> list[tuple[str, float]]:
     return bouts
 
 
-def _bout_pose(perf: Performer, activity: str, heading_deg: float) -> Pose:
+def bout_pose(perf: Performer, activity: str, heading_deg: float) -> Pose:
     if activity == BENDING:  # bends start and end standing
         return replace(STANDING, heading_deg=heading_deg)
     pose = ACTIVITY_POSES[activity]
@@ -232,7 +232,9 @@ def _transition_stages(source: str, target: str, target_pose: Pose) -> list[tupl
     return [(target_pose, 2.0 if source in _SITTING else 1.5)]
 
 
-def _transition(tl: Timeline, perf: Performer, source: str, target: str, target_pose: Pose) -> None:
+def transition_segment(
+    tl: Timeline, perf: Performer, source: str, target: str, target_pose: Pose
+) -> None:
     stages = _transition_stages(source, target, target_pose)
     nominal = sum(seconds for _, seconds in stages)
     factor = float(np.clip(nominal * perf.uniform(0.9, 1.1), 1.5, 4.0)) / nominal
@@ -287,7 +289,9 @@ def _bending_bout(tl: Timeline, perf: Performer, base: Pose, duration_s: float) 
         tl.event(EVENT_ACTIVITY, stand_start, tl.now, label="standing")
 
 
-def _bout(tl: Timeline, perf: Performer, activity: str, base: Pose, duration_s: float) -> None:
+def bout_segment(
+    tl: Timeline, perf: Performer, activity: str, base: Pose, duration_s: float
+) -> None:
     """Fill ``duration_s`` with the posture: holds, small shifts, turns when walking."""
     if activity == BENDING:
         _bending_bout(tl, perf, base, duration_s)
@@ -359,12 +363,12 @@ def simulate_activities(
     tl.event(EVENT_CALIBRATION_NEUTRAL, 0.0, NEUTRAL_S, annotate=True)
     tl.event(EVENT_ACTIVITY, 0.0, NEUTRAL_S, label="standing")
     functional_calibration(tl, perf)
-    _bout(tl, perf, "standing", STANDING, bouts[0][1] - NEUTRAL_S)
+    bout_segment(tl, perf, "standing", STANDING, bouts[0][1] - NEUTRAL_S)
     previous = "standing"
     for activity, duration_s in bouts[1:]:
-        pose = _bout_pose(perf, activity, tl.pose.heading_deg)
-        _transition(tl, perf, previous, activity, pose)
-        _bout(tl, perf, activity, pose, duration_s)
+        pose = bout_pose(perf, activity, tl.pose.heading_deg)
+        transition_segment(tl, perf, previous, activity, pose)
+        bout_segment(tl, perf, activity, pose, duration_s)
         previous = activity
 
     meta = {

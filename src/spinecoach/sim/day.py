@@ -79,12 +79,12 @@ from spinecoach.sim.activities import (
     BENDING,
     NEUTRAL_S,
     BeltWear,
-    _bout,
-    _bout_pose,
-    _transition,
     belt_mount_rotation,
+    bout_pose,
+    bout_segment,
     check_wear,
     single_sensor,
+    transition_segment,
 )
 from spinecoach.sim.assemble import (
     assemble_recording,
@@ -452,8 +452,8 @@ def _check_hours(hours: object) -> float:
 def _enter(
     tl: Timeline, perf: Performer, previous: str, target: str, pose: Pose, duration_s: float
 ) -> None:
-    _transition(tl, perf, previous, target, pose)
-    _bout(tl, perf, target, pose, duration_s)
+    transition_segment(tl, perf, previous, target, pose)
+    bout_segment(tl, perf, target, pose, duration_s)
 
 
 def simulate_day(
@@ -522,7 +522,7 @@ def simulate_day(
     tl.event(EVENT_ACTIVITY, 0.0, NEUTRAL_S, label="standing")
     functional_calibration(tl, perf)
     first = max(blocks[0].seconds - NEUTRAL_S, 5.0)
-    _bout(tl, perf, "standing", STANDING, first)
+    bout_segment(tl, perf, "standing", STANDING, first)
     previous = "standing"
     for block in blocks[1:]:
         seconds = max(block.seconds, 5.0)
@@ -531,15 +531,15 @@ def simulate_day(
             level = perf.uniform(*_MODES[block.mode].start)
             pose = _plateau(perf, person, level, pose_heading)
             target = person.label(_flexion(pose))
-            _transition(tl, perf, previous, target, pose)
+            transition_segment(tl, perf, previous, target, pose)
             previous = _sitting_bout(tl, perf, person, block, seconds, level, time_scale)
         else:
-            pose = _bout_pose(perf, block.kind, pose_heading)
+            pose = bout_pose(perf, block.kind, pose_heading)
             _enter(tl, perf, previous, block.kind, pose, seconds)
             previous = block.kind
-    bed = _bout_pose(perf, "lying-supine", tl.pose.heading_deg)
-    _transition(tl, perf, previous, "lying-supine", bed)
-    _bout(tl, perf, "lying-supine", bed, max(total_s - tl.now, 5.0))
+    bed = bout_pose(perf, "lying-supine", tl.pose.heading_deg)
+    transition_segment(tl, perf, previous, "lying-supine", bed)
+    bout_segment(tl, perf, "lying-supine", bed, max(total_s - tl.now, 5.0))
 
     meta = {
         "kind": "working-day",

@@ -64,12 +64,12 @@ from spinecoach.sim.assemble import JOINT_LATERAL_BEND
 from spinecoach.sim.poses import Pose
 from spinecoach.sim.scenarios import Scenario
 from spinecoach.sim.techniques import (
-    _CAT_COW_SHAPES,
+    CAT_COW_SHAPES,
     FLEXION_SHAPES,
     Performer,
-    _record_rep,
-    _timed_hold,
     flexion_poses,
+    record_rep,
+    timed_hold,
 )
 from spinecoach.sim.timeline import Measure, Timeline
 
@@ -120,7 +120,7 @@ def _phases(perf: Performer, move_s: float, shares: tuple[float, ...]) -> list[f
 
 def _hold_if(tl: Timeline, seconds: float, label: str) -> None:
     if seconds > 0.0:
-        _timed_hold(tl, seconds, label)
+        timed_hold(tl, seconds, label)
 
 
 def _flexion_extension_rep(
@@ -142,7 +142,7 @@ def _flexion_extension_rep(
     faults = ["short-hold"]  # a rep of at most a few seconds never holds 5 s and 3 s
     if min(phases) < FAST_PHASE_S:
         faults.append("too-fast")
-    _record_rep(tl, FLEXION_EXTENSION, start, faults)
+    record_rep(tl, FLEXION_EXTENSION, start, faults)
 
 
 def _pelvic_tilt_rep(tl: Timeline, perf: Performer, neutral: Pose, scenario: Scenario) -> None:
@@ -157,7 +157,7 @@ def _pelvic_tilt_rep(tl: Timeline, perf: Performer, neutral: Pose, scenario: Sce
     _hold_if(tl, hold, "posterior-tilt")
     tl.move(return_s, neutral)
     faults = ["short-hold" if hold < 3.0 else "", "return-too-fast" if return_s < 1.0 else ""]
-    _record_rep(tl, PELVIC_TILT, start, faults)
+    record_rep(tl, PELVIC_TILT, start, faults)
 
 
 def _hip_hinge_rep(tl: Timeline, perf: Performer, neutral: Pose, scenario: Scenario) -> None:
@@ -169,7 +169,7 @@ def _hip_hinge_rep(tl: Timeline, perf: Performer, neutral: Pose, scenario: Scena
     start = tl.now
     tl.move(out_s, target)
     tl.move(back_s, neutral)
-    _record_rep(tl, HIP_HINGE, start, [])
+    record_rep(tl, HIP_HINGE, start, [])
 
 
 def _pause(tl: Timeline, perf: Performer, scenario: Scenario) -> float:
@@ -182,7 +182,7 @@ def _pause(tl: Timeline, perf: Performer, scenario: Scenario) -> float:
 def _cat_cow_set(
     tl: Timeline, perf: Performer, neutral: Pose, scenario: Scenario, technique: str, reps: int
 ) -> None:
-    cow_deg, cat_deg, pelvis_deg, least_range, _ = _CAT_COW_SHAPES[technique]
+    cow_deg, cat_deg, pelvis_deg, least_range, _ = CAT_COW_SHAPES[technique]
     shortest_inhale = 0.4 * scenario.rep_duration_s[0]
     lag = min(perf.profile.breath_lag_s, MAX_BREATH_LAG_S, 0.5 * shortest_inhale)
     breath_start = tl.now - lag  # the breath leads the movement
@@ -206,7 +206,7 @@ def _cat_cow_set(
         tl.paced_breath(breath_start, inhale, rep_s - inhale)
         tl.move_until(breath_start + inhale + lag, cow)
         tl.move_until(breath_start + rep_s + lag, cat)
-        _record_rep(tl, technique, start, [])
+        record_rep(tl, technique, start, [])
         breath_start += rep_s
         if index < reps - 1:
             breath_start += _pause(tl, perf, scenario)

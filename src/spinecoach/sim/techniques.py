@@ -185,7 +185,7 @@ class Performer:
         return names[int(self.rng.integers(len(names)))]
 
 
-def _record_rep(
+def record_rep(
     tl: Timeline, technique: str, start_s: float, faults: tuple[str, ...] | list[str]
 ) -> None:
     tl.event(EVENT_REP, start_s, tl.now, label=technique, measure=_MAIN_SIGNAL[technique])
@@ -194,7 +194,7 @@ def _record_rep(
             tl.event(EVENT_FAULT, start_s, tl.now, label=name)
 
 
-def _timed_hold(tl: Timeline, seconds: float, label: str) -> None:
+def timed_hold(tl: Timeline, seconds: float, label: str) -> None:
     start = tl.now
     tl.hold(seconds)
     tl.event(EVENT_HOLD, start, tl.now, label=label)
@@ -269,15 +269,15 @@ def _pelvic_tilt_set(tl: Timeline, perf: Performer, neutral: Pose, reps: int) ->
         tl.move(tilt_s, target)
         breath_free_s = tl.now
         hold_s, full = perf.hold(3.0)
-        _timed_hold(tl, hold_s, "posterior-tilt")
+        timed_hold(tl, hold_s, "posterior-tilt")
         fast = fault == "return-too-fast"
         tl.move(perf.uniform(0.45, 0.8) if fast else max(1.5, perf.duration(2.5)), neutral)
-        _record_rep(tl, PELVIC_TILT, start, [fault, "" if full else "short-hold"])
+        record_rep(tl, PELVIC_TILT, start, [fault, "" if full else "short-hold"])
         perf.pause(tl, 2.5)
 
 
 # (cow lumbar, cat lumbar, pelvis, least non-fault range, small-range fault range) in deg
-_CAT_COW_SHAPES: Final = {
+CAT_COW_SHAPES: Final = {
     CAT_COW: (15.0, 16.0, 8.0, 18.0, (8.0, 12.5)),
     CAT_COW_SEATED: (10.0, 10.0, 7.0, 10.0, (4.0, 6.5)),
 }
@@ -285,7 +285,7 @@ _BREATH_LAG_FAULT_S: Final = 1.0
 
 
 def _cat_cow_set(tl: Timeline, perf: Performer, neutral: Pose, reps: int, technique: str) -> None:
-    cow_deg, cat_deg, pelvis_deg, least_range, small_range = _CAT_COW_SHAPES[technique]
+    cow_deg, cat_deg, pelvis_deg, least_range, small_range = CAT_COW_SHAPES[technique]
     profile = perf.profile
     v = 0.5 * profile.variability
     breath_start = tl.now
@@ -342,7 +342,7 @@ def _cat_cow_set(tl: Timeline, perf: Performer, neutral: Pose, reps: int, techni
         faults = [fault]
         if lag > _BREATH_LAG_FAULT_S and fault != "breath-out-of-phase":
             faults.append("breath-out-of-phase")  # the profile itself lags too much
-        _record_rep(tl, technique, start, faults)
+        record_rep(tl, technique, start, faults)
         breath_start += inhale + exhale
     tl.move(perf.duration(2.0), neutral)
 
@@ -359,12 +359,12 @@ def _hip_hinge_set(tl: Timeline, perf: Performer, neutral: Pose, reps: int) -> N
         target = neutral.moved(pelvis_deg=hinge, lumbar_deg=lumbar, **perf.wobble())
         start = tl.now
         tl.move(perf.duration(1.75), target)
-        _timed_hold(tl, perf.duration(1.0), "hinge")
+        timed_hold(tl, perf.duration(1.0), "hinge")
         end = neutral
         if fault == "incomplete-return":
             end = neutral.moved(pelvis_deg=perf.uniform(6.5, 10.0), lumbar_deg=perf.uniform(0, 2))
         tl.move(perf.duration(1.75), end)
-        _record_rep(tl, HIP_HINGE, start, [fault])
+        record_rep(tl, HIP_HINGE, start, [fault])
         perf.pause(tl, 1.2)
         if end != neutral:
             tl.move(perf.duration(1.5), neutral)
@@ -422,14 +422,14 @@ def _flexion_extension_set(
         start = tl.now
         tl.move(phase_s(2.75), bend)
         flex_s, flex_full = perf.hold(5.0)
-        _timed_hold(tl, flex_s, "flexion")
+        timed_hold(tl, flex_s, "flexion")
         tl.move(phase_s(2.75), neutral)
         perf.pause(tl, 1.0)
         tl.move(phase_s(2.0), arch)
         ext_s, ext_full = perf.hold(3.0)
-        _timed_hold(tl, ext_s, "extension")
+        timed_hold(tl, ext_s, "extension")
         tl.move(phase_s(2.0), neutral)
-        _record_rep(
+        record_rep(
             tl, FLEXION_EXTENSION, start, [fault, "" if flex_full and ext_full else "short-hold"]
         )
         perf.pause(tl, 2.0)

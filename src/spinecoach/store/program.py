@@ -91,7 +91,7 @@ from spinecoach.store.models import (
     PsfsEntry,
     RedFlagScreening,
 )
-from spinecoach.store.repository import _aware_utc, _person, _transaction, json_safe
+from spinecoach.store.repository import aware_utc, in_transaction, json_safe, person_or_raise
 
 #: The engine's decision that stops the program and refers the person to a clinician.
 STOP_REFER = "stop-refer"
@@ -127,7 +127,7 @@ class CheckinOutcome:
 # Reading ---------------------------------------------------------------------------------
 def active_enrolment(db: Session, person_id: int) -> ProgramEnrolment | None:
     """The person's ``active`` program, if any."""
-    _person(db, person_id)
+    person_or_raise(db, person_id)
     query = select(ProgramEnrolment).where(
         ProgramEnrolment.person_id == person_id, ProgramEnrolment.status == "active"
     )
@@ -136,7 +136,7 @@ def active_enrolment(db: Session, person_id: int) -> ProgramEnrolment | None:
 
 def latest_enrolment(db: Session, person_id: int) -> ProgramEnrolment | None:
     """The person's newest program, whatever its status."""
-    _person(db, person_id)
+    person_or_raise(db, person_id)
     query = (
         select(ProgramEnrolment)
         .where(ProgramEnrolment.person_id == person_id)
@@ -147,7 +147,7 @@ def latest_enrolment(db: Session, person_id: int) -> ProgramEnrolment | None:
 
 def list_screenings(db: Session, person_id: int) -> list[RedFlagScreening]:
     """Every red-flag screening of a person, oldest first."""
-    _person(db, person_id)
+    person_or_raise(db, person_id)
     query = (
         select(RedFlagScreening)
         .where(RedFlagScreening.person_id == person_id)
@@ -180,7 +180,7 @@ def stop_decision(db: Session, enrolment: ProgramEnrolment) -> ProgramDecision |
 
 def list_psfs(db: Session, person_id: int, *, enrolment_id: int | None = None) -> list[PsfsEntry]:
     """PSFS ratings of a person (optionally one enrolment's), oldest first."""
-    _person(db, person_id)
+    person_or_raise(db, person_id)
     query = select(PsfsEntry).where(PsfsEntry.person_id == person_id)
     if enrolment_id is not None:
         query = query.where(PsfsEntry.enrolment_id == enrolment_id)
@@ -189,7 +189,7 @@ def list_psfs(db: Session, person_id: int, *, enrolment_id: int | None = None) -
 
 def list_medication(db: Session, person_id: int) -> list[MedicationEntry]:
     """Medication entries of a person, by day."""
-    _person(db, person_id)
+    person_or_raise(db, person_id)
     query = (
         select(MedicationEntry)
         .where(MedicationEntry.person_id == person_id)
@@ -293,7 +293,7 @@ def onboard(
     PSFS entries, medication, schedule, sensors) is stored with the screening. One
     transaction. A person with an active program gets an :class:`EnrolmentStateError`.
     """
-    when = _aware_utc(now, "now")
+    when = aware_utc(now, "now")
     result = screen(answers, flags)
     try:
         return _onboard(db, person_id, answers, baseline, result, when, clearance, tz)
@@ -317,8 +317,8 @@ def _onboard(
     clearance: ob.Clearance | None,
     tz: tzinfo | None,
 ) -> OnboardingOutcome:
-    with _transaction(db):
-        _person(db, person_id)
+    with in_transaction(db):
+        person_or_raise(db, person_id)
         if active_enrolment(db, person_id) is not None:
             raise EnrolmentStateError(
                 f"person {person_id} already has an active program; finish or stop it "
@@ -445,9 +445,9 @@ def rescreen(
     the active program, if there is one, in the same transaction; the advice stored (and
     to show) is then :attr:`ScreeningResult.advice_during_program` ("stop the exercise
     program for now …"), else the before-the-program advice."""
-    when = _aware_utc(now, "now")
+    when = aware_utc(now, "now")
     result = screen(answers, flags)
-    with _transaction(db):
+    with in_transaction(db):
         enrolment = active_enrolment(db, person_id)
         if enrolment is not None and result.stop:
             enrolment.status = "stopped"
@@ -476,12 +476,12 @@ def end_enrolment(
     now: datetime | None = None,
 ) -> ProgramEnrolment:
     """End an active program as ``completed`` or ``stopped`` (a stop needs a reason)."""
-    when = _aware_utc(now, "now")
+    when = aware_utc(now, "now")
     if status not in ("completed", "stopped"):
         raise ConfigurationError(f"status {status!r}: a program ends 'completed' or 'stopped'")
     if status == "stopped" and not reason.strip():
         raise ConfigurationError("reason: say why the program is stopped")
-    with _transaction(db):
+    with in_transaction(db):
         enrolment = db.get(ProgramEnrolment, enrolment_id)
         if enrolment is None:
             raise ConfigurationError(f"no program with id {enrolment_id}")
@@ -551,10 +551,10 @@ def log_medication(
     server's zone, :func:`spinecoach.program.onboarding.server_today`)."""
     doses = ob.check_doses(doses_per_day)
     text = ob.check_note(note)
-    when = _aware_utc(now, "now")
+    when = aware_utc(now, "now")
     day = _day_text(taken_on, ob.server_today(when, tz))
-    with _transaction(db):
-        _person(db, person_id)
+    with in_transaction(db):
+        person_or_raise(db, person_id)
         enrolment = active_enrolment(db, person_id)
         return _medication(
             db, person_id, None if enrolment is None else enrolment.id, doses, day, text, when
@@ -578,12 +578,12 @@ def daily_checkin(
     vas = ob.check_vas_mm(vas_mm)
     doses = ob.check_doses(doses_per_day)
     text = ob.check_note(note)
-    when = _aware_utc(now, "now")
+    when = aware_utc(now, "now")
     day = _day_text(taken_on, ob.server_today(when, tz))
-    with _transaction(db):
+    with in_transaction(db):
         enrolment = _require_active(db, person_id)
         # Not repository.add_pain: its own transaction would commit this one early when
-        # the caller's session had auto-begun (see repository._transaction).
+        # the caller's session had auto-begun (see repository.in_transaction).
         pain = PainEntry(person_id=person_id, vas_mm=vas, context="morning", recorded_utc=when)
         db.add(pain)
         medication = _medication(db, person_id, enrolment.id, doses, day, text, when)
@@ -599,8 +599,8 @@ def add_weekly_psfs(
 ) -> list[PsfsEntry]:
     """The weekly PSFS of an active program: a 0–10 score for every activity chosen at
     onboarding (``scores``: activity → score), all or nothing."""
-    when = _aware_utc(now, "now")
-    with _transaction(db):
+    when = aware_utc(now, "now")
+    with in_transaction(db):
         enrolment = _require_active(db, person_id)
         activities = baseline_activities(db, enrolment)
         if not activities:
@@ -660,8 +660,8 @@ def add_decision(
             f"stop_reason={stop_reason!r}: only a {STOP_REFER} decision stops the program, "
             "and the reason says why"
         )
-    when = _aware_utc(decided_utc, "decided_utc")
-    with _transaction(db):
+    when = aware_utc(decided_utc, "decided_utc")
+    with in_transaction(db):
         enrolment = db.get(ProgramEnrolment, enrolment_id)
         if enrolment is None:
             raise ConfigurationError(f"no program with id {enrolment_id}")

@@ -66,7 +66,7 @@ LZMA_PRESET: Final = 6
 
 
 @contextmanager
-def _transaction(db: Session) -> Iterator[None]:
+def in_transaction(db: Session) -> Iterator[None]:
     outer = db.get_transaction()
     if outer is None:
         with db.begin():
@@ -83,7 +83,7 @@ def _transaction(db: Session) -> Iterator[None]:
             yield
 
 
-def _aware_utc(value: datetime | None, name: str) -> datetime:
+def aware_utc(value: datetime | None, name: str) -> datetime:
     if value is None:
         return datetime.now(UTC)
     if value.tzinfo is None:
@@ -91,7 +91,7 @@ def _aware_utc(value: datetime | None, name: str) -> datetime:
     return value.astimezone(UTC)
 
 
-def _person(db: Session, person_id: int) -> Person:
+def person_or_raise(db: Session, person_id: int) -> Person:
     person = db.get(Person, person_id)
     if person is None:
         raise ConfigurationError(f"no person with id {person_id}; create one first")
@@ -139,7 +139,7 @@ def create_person(db: Session, display_name: str) -> Person:
         raise ConfigurationError(
             f"display_name must be 1 to 200 characters, got {len(name)}: {display_name!r}"
         )
-    with _transaction(db):
+    with in_transaction(db):
         person = Person(display_name=name, created_utc=datetime.now(UTC))
         db.add(person)
     return person
@@ -151,9 +151,9 @@ def start_session(
     """Start an ``active`` session of ``technique`` for a person (now, unless given)."""
     if not 1 <= len(technique) <= 64:
         raise ConfigurationError(f"technique must be 1 to 64 characters, got {technique!r}")
-    started = _aware_utc(started_utc, "started_utc")
-    with _transaction(db):
-        _person(db, person_id)
+    started = aware_utc(started_utc, "started_utc")
+    with in_transaction(db):
+        person_or_raise(db, person_id)
         record = SessionRecord(
             person_id=person_id,
             technique=technique,
@@ -167,7 +167,7 @@ def start_session(
 
 def list_sessions(db: Session, person_id: int) -> list[SessionRecord]:
     """A person's sessions, newest first."""
-    _person(db, person_id)
+    person_or_raise(db, person_id)
     query = (
         select(SessionRecord)
         .where(SessionRecord.person_id == person_id)
@@ -271,8 +271,8 @@ def save_result(
     All or nothing: if any row is refused, nothing of the result is stored and the
     session stays as it was.
     """
-    ended = _aware_utc(ended_utc, "ended_utc")
-    with _transaction(db):
+    ended = aware_utc(ended_utc, "ended_utc")
+    with in_transaction(db):
         record = _session(db, session_id)
         if record.technique != result.technique:
             raise ConfigurationError(
@@ -368,9 +368,9 @@ def add_pain(
         raise ConfigurationError(
             f"pain context {context!r} is unknown; use one of {', '.join(PAIN_CONTEXTS)}"
         )
-    recorded = _aware_utc(recorded_utc, "recorded_utc")
-    with _transaction(db):
-        _person(db, person_id)
+    recorded = aware_utc(recorded_utc, "recorded_utc")
+    with in_transaction(db):
+        person_or_raise(db, person_id)
         if session_id is not None and _session(db, session_id).person_id != person_id:
             raise ConfigurationError(
                 f"session {session_id} belongs to another person than {person_id}"
@@ -420,7 +420,7 @@ def attach_recording(
         if compression == "zlib"
         else lzma.compress(raw, preset=LZMA_PRESET)
     )
-    with _transaction(db):
+    with in_transaction(db):
         record = _session(db, session_id)
         blob = RecordingBlob(
             format_version=FORMAT_VERSION,

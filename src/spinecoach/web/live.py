@@ -137,7 +137,7 @@ def live_config(
     return config
 
 
-def _build_simulation(
+def build_simulation(
     message: StartMessage,
 ) -> tuple[LiveSession, SimulatedSource, Recording]:
     """Simulate the recording and make its session (worker thread: ~0.1 s of work)."""
@@ -305,7 +305,7 @@ class LiveConnection:
             await self._send(session.state_message())
             self._start_helpers(running)
             return
-        session, sim, _recording = await asyncio.to_thread(_build_simulation, message)
+        session, sim, _recording = await asyncio.to_thread(build_simulation, message)
         running = _Running(session, source, pain_before_mm=message.pain_before_mm)
         await self._store_live(running, message)
         self._running = running
