@@ -142,3 +142,21 @@ def test_no_module_imports_another_modules_private_names() -> None:
                     and item.module != name
                 ]
     assert private == []
+
+
+def test_every_package_says_what_it_offers() -> None:
+    """Each package's ``__init__`` has ``__all__``, and every name in it exists."""
+    import importlib
+
+    missing = []
+    for init in sorted(SRC.glob("*/__init__.py")):
+        name = _module_name(init)
+        module = importlib.import_module(name)
+        offered = getattr(module, "__all__", None)
+        if not offered:
+            missing.append(name)
+            continue
+        for item in offered:
+            if not hasattr(module, item) and importlib.util.find_spec(f"{name}.{item}") is None:
+                missing.append(f"{name}.{item}")
+    assert missing == []

@@ -19,3 +19,15 @@
     Decode Bluetooth LE notification payloads (Polar PMD frames, declared ``struct``
     layouts) into samples in the project's units.
 """
+
+#: The modules this package offers (imported on use, so importing the package stays
+#: cheap).
+__all__ = [
+    "ble",
+    "ble_decode",
+    "cli_sensors",
+    "live",
+    "phyphox_remote",
+    "sensor_logger_push",
+    "timealign",
+]

@@ -4,3 +4,22 @@ Nothing is created at import time; :func:`spinecoach.web.app.create_app` builds 
 and its lifespan makes what the server needs. The live protocol is documented in
 ``docs/live-protocol.md``.
 """
+
+#: The modules this package offers (imported on use, so importing the package stays
+#: cheap).
+__all__ = [
+    "app",
+    "camera",
+    "device_routes",
+    "devices",
+    "history",
+    "live",
+    "plots",
+    "posture_monitor",
+    "posture_routes",
+    "program_routes",
+    "progress_routes",
+    "protocol",
+    "session",
+    "settings",
+]
