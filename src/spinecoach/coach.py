@@ -90,8 +90,10 @@ from spinecoach.errors import SpinecoachError
 from spinecoach.web.protocol import (
     CameraMessage,
     CueMessage,
+    ErrorMessage,
     FrameMessage,
     PhaseMessage,
+    ProtocolError,
     RepMessage,
     ServerMessage,
     StateMessage,
@@ -104,7 +106,6 @@ if TYPE_CHECKING:
     from spinecoach.exercises.catalogue import Technique
     from spinecoach.exercises.model import ExerciseResult
     from spinecoach.recording import Recording
-    from spinecoach.store.live import LiveRecorder
     from spinecoach.web.history import History
     from spinecoach.web.protocol import StartMessage
     from spinecoach.web.session import LiveSession, ReplayControl, SimulatedSource
@@ -461,6 +462,8 @@ class CoachView:
     camera: CameraMessage | None = None
     #: Why the session is paused (``user``, ``sensor-silent``, ``out-of-frame``).
     paused_reason: str | None = None
+    #: The latest problem the session reported (``not-saved``: the history is not kept).
+    notice: ErrorMessage | None = None
 
     def apply(self, message: ServerMessage) -> None:
         if isinstance(message, FrameMessage):
@@ -497,6 +500,8 @@ class CoachView:
                 self.calibration = message
         elif isinstance(message, CameraMessage):
             self.camera = message
+        elif isinstance(message, ErrorMessage):
+            self.notice = message
 
     @property
     def practising(self) -> bool:
@@ -671,6 +676,8 @@ def render_view(view: CoachView) -> RenderableType:
         grid.add_row("", paused)
     if view.stopping:
         grid.add_row("", Text("stopping… (Ctrl+C again quits at once)", style="yellow"))
+    if view.notice is not None:
+        grid.add_row("", Text(notice_text(view.notice), style="bold yellow"))
 
     cue_text = Text(view.cue.text if view.cue else "…", style="bold", justify="center")
     keys = "space/p pause · q or Ctrl+C stop" if view.keys_enabled else "Ctrl+C stops"
@@ -716,7 +723,19 @@ def progress_line(message: ServerMessage, view: CoachView) -> str | None:
             return f"{view.t_s:7.1f} s  " + "; ".join(changes)
     if isinstance(message, CameraMessage):
         return _camera_progress(message, view.camera, view.t_s)
+    if isinstance(message, ErrorMessage):
+        return f"{view.t_s:7.1f} s  {notice_text(message)}"
     return None
+
+
+def notice_text(message: ErrorMessage) -> str:
+    """A problem the session reported, in one line: what happened and what to do.
+
+    >>> notice_text(ErrorMessage(code="not-saved", message="not saved", fix="check it"))
+    'not saved: not saved; check it'
+    """
+    what = "not saved" if message.code == "not-saved" else message.code
+    return f"{what}: {message.message}; {message.fix}"
 
 
 def _camera_progress(message: CameraMessage, last: CameraMessage | None, t_s: float) -> str | None:
@@ -821,21 +840,29 @@ def _store_live(
     pain_before_mm: float | None,
     *,
     camera: str | None = None,
-) -> None:
+) -> tuple[str, str] | None:
     """Store the session from its first moment, as the server does (see
-    :mod:`spinecoach.store.live`): the recorder collects what it receives and produces.
-    ``start`` says the source (and its devices); ``camera``: a camera session's camera."""
+    :mod:`spinecoach.store.live` and :func:`spinecoach.services.live.begin_storing`): the
+    recorder collects what it receives and produces. ``start`` says the source (and its
+    devices); ``camera``: a camera session's camera. Returns None, or what to show when
+    the session could not be stored (it then runs without being saved)."""
+    from spinecoach.services.live import begin_storing
     from spinecoach.web.live import live_config
 
     source = start.source or "sim"
-    recorder = history.start_live(
-        session.technique,
-        source=source,
-        live_config=live_config(session, source, start, camera=camera),
-        pain_before_mm=pain_before_mm,
-    )
-    session.recorder = recorder
-    session.session_id = recorder.session_id
+    config = live_config(session, source, start, camera=camera)
+
+    def begin() -> Any:
+        return history.start_live(
+            session.technique, source=source, live_config=config, pain_before_mm=pain_before_mm
+        )
+
+    return begin_storing(begin, session)
+
+
+def _not_saved(texts: tuple[str, str]) -> ServerMessage:
+    """The message the server sends when a session is not saved, for the terminal."""
+    return ProtocolError("not-saved", *texts).as_message()
 
 
 async def _cancel(*tasks: asyncio.Task[Any] | None) -> None:
@@ -847,22 +874,21 @@ async def _cancel(*tasks: asyncio.Task[Any] | None) -> None:
                 await task
 
 
-async def _store_loop(history: History, recorder: LiveRecorder) -> None:
-    """Commit the session's new data every FLUSH_INTERVAL_S (a failed commit keeps its
-    data for the next one)."""
-    from spinecoach.store.live import FLUSH_INTERVAL_S
+def _store_task(
+    history: History | None, session: LiveSession, output: _Output
+) -> asyncio.Task[None] | None:
+    """The task that commits a stored session as it runs (None: not stored); a failed
+    commit is shown as the server shows it (:func:`spinecoach.services.live.store_loop`)."""
+    from spinecoach.services.live import store_loop
 
-    while True:
-        await asyncio.sleep(FLUSH_INTERVAL_S)
-        with contextlib.suppress(Exception):
-            await asyncio.to_thread(history.flush, recorder)
-
-
-def _store_task(history: History | None, session: LiveSession) -> asyncio.Task[None] | None:
-    """The task that commits a stored session as it runs (None: not stored)."""
-    if history is None or session.recorder is None:
+    recorder = session.recorder
+    if history is None or recorder is None:
         return None
-    return asyncio.create_task(_store_loop(history, session.recorder))
+
+    async def warn(texts: tuple[str, str]) -> None:
+        output.show([_not_saved(texts)])
+
+    return asyncio.create_task(store_loop(lambda: history.flush(recorder), warn))
 
 
 class _Output:
@@ -884,6 +910,14 @@ class _Output:
         if self.live is not None:
             self.draw(force=True)
             self.live.__exit__(None, None, None)
+
+    def note(self, message: ServerMessage) -> None:
+        """Take a message before the panel is up: the view keeps it (drawn when the panel
+        starts), and a log without a terminal prints it at once."""
+        self.view.apply(message)
+        line = progress_line(message, self.view) if self.live is None else None
+        if line is not None:
+            self.console.print(line, highlight=False, markup=False, soft_wrap=True)
 
     def show(self, messages: Sequence[ServerMessage]) -> None:
         for message in messages:
@@ -975,7 +1009,7 @@ async def _replay(
 ) -> None:
     from spinecoach.web.session import replay_simulation
 
-    store = _store_task(history, session)
+    store = _store_task(history, session, output)
     try:
         with (
             _ctrl_c_stops(control, output.view),
@@ -1036,8 +1070,9 @@ def run_session(
             pain_before_mm=pain_before_mm,
         )
     session, source, recording = build_simulation(settings)
+    not_saved = None
     if history is not None:
-        _store_live(history, session, _start_message(settings), pain_before_mm)
+        not_saved = _store_live(history, session, _start_message(settings), pain_before_mm)
     view = CoachView(
         technique,
         planned_reps=int(recording.meta.get("reps", technique.dose.reps)),
@@ -1046,6 +1081,8 @@ def run_session(
     control = control or ReplayControl()
     live = console.is_terminal and not console.is_dumb_terminal
     output = _Output(console, view, live=live)
+    if not_saved is not None:
+        output.note(_not_saved(not_saved))
     interrupted = False
     try:
         asyncio.run(
@@ -1216,13 +1253,15 @@ async def _device_session(
                     "devices": {p: f.id for p, f in feeds.items()},
                 }
             )
-            _store_live(history, session, start, pain_before_mm)
+            failed = _store_live(history, session, start, pain_before_mm)
+            if failed is not None:
+                output.note(_not_saved(failed))
 
         async def emit(messages: list[ServerMessage]) -> None:
             output.show(messages)
 
         pump = DevicePump(session, feeds, origin_host_s=time.monotonic(), emit=emit)
-        store = _store_task(history, session)
+        store = _store_task(history, session, output)
         task = asyncio.create_task(pump.run())
         try:
             with (
@@ -1315,13 +1354,15 @@ async def _camera_session(
     label = source.spec.label
     if history is not None:
         start = StartMessage(type="start", technique=settings.technique, source="camera")
-        _store_live(history, session, start, pain_before_mm, camera=label)
+        failed = _store_live(history, session, start, pain_before_mm, camera=label)
+        if failed is not None:
+            output.note(_not_saved(failed))
 
     async def emit(messages: list[ServerMessage]) -> None:
         output.show(messages)
 
     pump = CameraPump(session, source, camera_coach, emit, speed=settings.speed)
-    store = _store_task(history, session)
+    store = _store_task(history, session, output)
     task = asyncio.create_task(pump.run())
     try:
         with (

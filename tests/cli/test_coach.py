@@ -452,3 +452,28 @@ def test_killed_coach_leaves_an_interrupted_session_that_closes_with_its_reps(
     assert closed["summary"]["interrupted"] is True
     assert closed["summary"]["reps"] >= 1
     assert closed["reps"][0]["range_deg"] == pytest.approx(entry["reps"][0]["range_deg"])
+
+
+def test_the_terminal_coach_on_a_damaged_history_runs_and_says_not_saved(
+    tmp_path: Path,
+) -> None:
+    """The same behaviour as the server (spinecoach.services.live): the session that
+    cannot be stored is coached to its end, and the log says it was not saved."""
+    from sqlalchemy import text
+
+    from spinecoach.web.history import History
+
+    history = History.open(_url(tmp_path / "history.sqlite3"))
+    with history.engine.begin() as db:
+        db.execute(text("PRAGMA foreign_keys=OFF"))
+        db.execute(text("DROP TABLE sessions"))
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=200, color_system=None)
+    settings = CoachSettings("pelvic-tilt", seed=2, reps=2, speed=1000.0)
+    try:
+        outcome = run_session(settings, console, history=history)
+    finally:
+        history.close()
+    log = buffer.getvalue()
+    assert "not saved: the session could not be saved to the history" in log
+    assert len(outcome.result.reps) == 2 and outcome.session_id is None

@@ -3,6 +3,8 @@ write a person's data through :mod:`spinecoach.store` and apply the pure rules o
 :mod:`spinecoach.program`. Nothing below them (sensors, motion, exercises, program,
 store) imports them.
 
+``live``
+    Keeping a live session in the history while it runs (one behaviour for every face).
 ``program``
     The program engine on a person's stored data: update the program, progress data,
     the day's plan (:func:`~spinecoach.services.program.update_program`, ...).

@@ -46,9 +46,10 @@ from spinecoach.conventions import PLACEMENTS
 from spinecoach.errors import ConfigurationError, SpinecoachError
 from spinecoach.exercises.engine import SUPPORTED
 from spinecoach.recording import Recording
+from spinecoach.services.live import begin_storing, store_loop
 from spinecoach.sim import PROFILES, simulate
 from spinecoach.sources.live import DeviceFeed, SourceHub
-from spinecoach.store.live import FLUSH_INTERVAL_S, without_samples
+from spinecoach.store.live import LiveRecorder, without_samples
 from spinecoach.web.camera import CameraEnded, CameraPump
 from spinecoach.web.devices import DevicePump
 from spinecoach.web.history import History
@@ -432,39 +433,35 @@ class LiveConnection:
             await self._send(_SERVER_ERROR.as_message())
 
     async def _store_live(self, running: _Running, message: StartMessage) -> None:
-        """Store the session from its first moment (when the server keeps a history)."""
-        if self.history is None:
+        """Store the session from its first moment (when the server keeps a history);
+        :func:`spinecoach.services.live.begin_storing` says what happens on a failure."""
+        history = self.history
+        if history is None:
             return
         session = running.session
-        try:
-            recorder = await asyncio.to_thread(
-                self.history.start_live,
+        config = live_config(
+            session,
+            running.source,
+            message,
+            camera=(
+                running.pump.source.spec.label if isinstance(running.pump, CameraPump) else None
+            ),
+        )
+
+        def start() -> LiveRecorder:
+            return history.start_live(
                 session.technique,
                 source=running.source,
-                live_config=live_config(
-                    session,
-                    running.source,
-                    message,
-                    camera=(
-                        running.pump.source.spec.label
-                        if isinstance(running.pump, CameraPump)
-                        else None
-                    ),
-                ),
+                live_config=config,
                 pain_before_mm=running.pain_before_mm,
             )
-        except Exception:  # coaching goes on; the log says why it is not stored
-            log.exception("storing the live session failed; it runs without being saved")
-            await self._send(
-                ProtocolError(
-                    "not-saved",
-                    "the session could not be saved to the history (see the server log)",
-                    "the coaching goes on; check the database, then start a new session",
-                ).as_message()
-            )
-            return
-        session.recorder = recorder
-        session.session_id = recorder.session_id
+
+        failed = await asyncio.to_thread(begin_storing, start, session)
+        if failed is not None:
+            await self._not_saved(failed)
+
+    async def _not_saved(self, texts: tuple[str, str]) -> None:
+        await self._send(ProtocolError("not-saved", *texts).as_message())
 
     def _start_helpers(self, running: _Running) -> None:
         running.helpers.append(asyncio.create_task(self._watchdog(running)))
@@ -480,27 +477,12 @@ class LiveConnection:
         running.helpers.clear()
 
     async def _store_loop(self, running: _Running) -> None:
-        """Commit the session's new data every FLUSH_INTERVAL_S until it ends."""
+        """Commit the session's new data every FLUSH_INTERVAL_S until it ends
+        (:func:`spinecoach.services.live.store_loop`)."""
         recorder = running.session.recorder
         history = self.history
         assert recorder is not None and history is not None
-        warned = False
-        while True:
-            await asyncio.sleep(FLUSH_INTERVAL_S)
-            try:
-                await asyncio.to_thread(history.flush, recorder)
-                warned = False
-            except Exception:  # kept in memory and retried at the next tick
-                log.exception("committing the live session failed; retrying")
-                if not warned:
-                    warned = True
-                    await self._send(
-                        ProtocolError(
-                            "not-saved",
-                            "the latest data could not be saved yet; it is kept and retried",
-                            "check the database; the session goes on",
-                        ).as_message()
-                    )
+        await store_loop(lambda: history.flush(recorder), self._not_saved)
 
     async def _watchdog(self, running: _Running) -> None:
         """Pause the session while a sensor sends nothing (see the module docstring)."""
