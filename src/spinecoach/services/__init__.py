@@ -13,7 +13,5 @@ store) imports them.
     write_report`).
 """
 
-from spinecoach.services.program import progress_data, update_program
-from spinecoach.services.report import report_data, write_report
-
-__all__ = ["progress_data", "report_data", "update_program", "write_report"]
+#: The modules this package offers (imported on use: the program engine is heavy to import).
+__all__ = ["live", "program", "report"]
