@@ -41,7 +41,7 @@ typecheck: $(STAMP)
 
 unit: $(STAMP)
 	bash scripts/ensure-system-packages.sh
-	$(VENV)/bin/pytest --cov --cov-report=term:skip-covered --durations=15
+	$(VENV)/bin/pytest --cov --cov-report=term:skip-covered --durations=20
 
 # The real MediaPipe pose model on photographs shipped in installed packages, and the
 # camera tests with the stand-in model again on numpy<2. SPINECOACH_REQUIRE_CAMERA=1 makes
