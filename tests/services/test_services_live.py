@@ -24,8 +24,8 @@ def _broken_history(tmp_path: Path) -> History:
     return history
 
 
-def test_a_session_that_cannot_be_stored_runs_unsaved_and_says_so(tmp_path: Path) -> None:
-    history = _broken_history(tmp_path)
+def _begin(history: History) -> tuple[tuple[str, str] | None, SimpleNamespace]:
+    """begin_storing a pelvic-tilt session in ``history``: (what to show, the session)."""
     session = SimpleNamespace(recorder=None, session_id=None)
     try:
         failed = begin_storing(
@@ -36,24 +36,19 @@ def test_a_session_that_cannot_be_stored_runs_unsaved_and_says_so(tmp_path: Path
         )
     finally:
         history.close()
+    return failed, session
+
+
+def test_a_session_that_cannot_be_stored_runs_unsaved_and_says_so(tmp_path: Path) -> None:
+    failed, session = _begin(_broken_history(tmp_path))
     assert failed == NOT_SAVED_AT_START
     assert session.recorder is None and session.session_id is None
 
 
 def test_a_stored_session_gets_its_recorder(tmp_path: Path) -> None:
-    history = History.open(f"sqlite:///{tmp_path / 'history.sqlite3'}")
-    session = SimpleNamespace(recorder=None, session_id=None)
-    try:
-        failed = begin_storing(
-            lambda: history.start_live(
-                "pelvic-tilt", source="sim", live_config={}, pain_before_mm=None
-            ),
-            session,
-        )
-        assert failed is None
-        assert session.recorder is not None and session.session_id == session.recorder.session_id
-    finally:
-        history.close()
+    failed, session = _begin(History.open(f"sqlite:///{tmp_path / 'history.sqlite3'}"))
+    assert failed is None
+    assert session.recorder is not None and session.session_id == session.recorder.session_id
 
 
 def test_failed_commits_are_said_once_per_run_of_failures() -> None:
