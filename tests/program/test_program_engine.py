@@ -380,3 +380,14 @@ def test_next_prescription_never_leaves_the_levels() -> None:
     assert next_prescription(rx(P.top_level), "progress", day=7) == rx(P.top_level)
     assert next_prescription(rx(0), "regress", day=7) == rx(0)
     assert next_prescription(rx(2), "progress", day=7).since_day == 8
+
+
+@pytest.mark.parametrize("name", ["spinecoach.program.lights", "spinecoach.program.measures"])
+def test_engine_rule_modules_docstring_examples_run(name: str) -> None:
+    """The traffic light and the measures moved out of engine.py keep runnable examples."""
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
+    assert result.failed == 0
+    assert result.attempted > 0

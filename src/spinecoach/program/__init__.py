@@ -7,6 +7,8 @@ what :mod:`spinecoach.store` stored; never touches sensors or the database."""
 __all__ = [
     "calendar",
     "engine",
+    "lights",
+    "measures",
     "model",
     "onboarding",
     "painmodel",
@@ -15,5 +17,6 @@ __all__ = [
     "recommend",
     "redflags",
     "report",
+    "review",
     "simulate",
 ]

@@ -1,0 +1,208 @@
+"""The pain-monitoring traffic light of the program engine: pure rules that judge each
+session green, amber or red from the pain before and after it and the next morning, with
+reasons that cite the numbers they used. Every threshold comes from the protocol file
+(``data/program.toml``); :mod:`spinecoach.program.engine` decides on these lights.
+
+Also the small helpers every rule of the engine shares: the history by program day
+(:func:`by_day`), a day's morning pain (:func:`morning_of`) and the worst light
+(:func:`worst_light`).
+
+>>> from spinecoach.program.model import SessionOutcome
+>>> session_light(SessionOutcome("main", 40.0, 65.0), day=1, morning_before_mm=None,
+...               next_morning_mm=None).reasons[0].code
+'pain-rise-red'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from spinecoach.errors import ConfigurationError
+from spinecoach.program.model import DataValue, DayLog, Light, Reason, SessionOutcome
+from spinecoach.program.protocol import Protocol, default_protocol
+
+_ORDER: dict[Light, int] = {"green": 0, "amber": 1, "red": 2}
+
+
+def mm_text(value: float) -> str:
+    """A VAS in mm as whole millimetres, for the reasons' texts.
+
+    >>> mm_text(24.6)
+    '25'
+    """
+    return f"{value:.0f}"
+
+
+def worst_light(lights: Sequence[Light]) -> Light | None:
+    """The worst of ``lights`` (red > amber > green), None for none."""
+    worst: Light | None = None
+    for light in lights:
+        if worst is None or _ORDER[light] > _ORDER[worst]:
+            worst = light
+    return worst
+
+
+def by_day(history: Sequence[DayLog]) -> dict[int, DayLog]:
+    """The history by program day; two logs for one day are refused."""
+    days: dict[int, DayLog] = {}
+    for log in history:
+        if log.day in days:
+            raise ConfigurationError(f"the history has two logs for day {log.day}; merge them")
+        days[log.day] = log
+    return days
+
+
+def morning_of(days: Mapping[int, DayLog], day: int) -> float | None:
+    """The morning VAS (mm) of ``day``, None when not logged."""
+    log = days.get(day)
+    return None if log is None else log.morning_vas_mm
+
+
+@dataclass(frozen=True)
+class SessionLight:
+    """The traffic light of one session and the reasons behind it."""
+
+    day: int
+    slot: str
+    light: Light
+    reasons: tuple[Reason, ...]
+
+
+def _rise_light(
+    session: SessionOutcome, day: int, base: dict[str, DataValue], p: Protocol
+) -> list[tuple[Light, Reason]]:
+    """Red above the amber limit of the rise during the session, amber above the safe zone."""
+    green = p.value("pain.green_max_rise_mm")
+    amber = p.value("pain.amber_max_rise_mm")
+    rise = session.rise_mm
+    before, after = session.vas_before_mm, session.vas_after_mm
+    where = (
+        f"during the {session.slot} session on day {day} ({mm_text(before)} → {mm_text(after)} mm)"
+    )
+    if rise > amber:
+        text = (
+            f"pain rose {mm_text(rise)} mm {where}, above the {amber:g} mm amber limit "
+            f"({p.cite('pain.amber_max_rise_mm')})"
+        )
+        return [("red", Reason("pain-rise-red", text, {**base, "limit_mm": amber}))]
+    if rise > green:
+        text = (
+            f"pain rose {mm_text(rise)} mm {where}: amber, above the {green:g} mm safe "
+            f"zone ({p.cite('pain.green_max_rise_mm')})"
+        )
+        return [("amber", Reason("pain-rise-amber", text, {**base, "limit_mm": green}))]
+    return []
+
+
+def _after_light(
+    session: SessionOutcome, day: int, base: dict[str, DataValue], p: Protocol
+) -> list[tuple[Light, Reason]]:
+    """Red when the pain after the session is severe."""
+    severe = p.value("pain.severe_after_mm")
+    after = session.vas_after_mm
+    if after < severe:
+        return []
+    text = (
+        f"pain after the {session.slot} session on day {day} was {mm_text(after)} mm, "
+        f"at or above {severe:g} mm ({p.cite('pain.severe_after_mm')})"
+    )
+    return [("red", Reason("pain-after-severe", text, {**base, "limit_mm": severe}))]
+
+
+def _morning_light(
+    session: SessionOutcome,
+    day: int,
+    base: dict[str, DataValue],
+    morning_before_mm: float | None,
+    next_morning_mm: float | None,
+    p: Protocol,
+) -> list[tuple[Light, Reason]]:
+    """Red when the pain had not settled by the next morning, amber above the tolerance;
+    nothing without both mornings."""
+    if morning_before_mm is None or next_morning_mm is None:
+        return []
+    tolerance = p.value("pain.morning_tolerance_mm")
+    morning_red = p.value("pain.morning_red_rise_mm")
+    change = next_morning_mm - morning_before_mm
+    data = {
+        **base,
+        "morning_before_mm": morning_before_mm,
+        "next_morning_mm": next_morning_mm,
+        "morning_change_mm": round(change, 1),
+    }
+    text = (
+        f"the morning after day {day}'s {session.slot} session pain was {mm_text(change)} mm "
+        f"higher ({mm_text(morning_before_mm)} → {mm_text(next_morning_mm)} mm)"
+    )
+    if change > morning_red:
+        why = (
+            f"{text}: it had not settled overnight (more than {morning_red:g} mm, "
+            f"{p.cite('pain.morning_red_rise_mm')})"
+        )
+        return [("red", Reason("morning-red", why, {**data, "limit_mm": morning_red}))]
+    if change > tolerance:
+        why = (
+            f"{text}: amber, above the {tolerance:g} mm allowed "
+            f"({p.cite('pain.morning_tolerance_mm')})"
+        )
+        return [("amber", Reason("morning-amber", why, {**data, "limit_mm": tolerance}))]
+    return []
+
+
+def session_light(
+    session: SessionOutcome,
+    *,
+    day: int,
+    morning_before_mm: float | None,
+    next_morning_mm: float | None,
+    protocol: Protocol | None = None,
+) -> SessionLight:
+    """Judge one session by the pain-monitoring traffic light.
+
+    ``morning_before_mm`` is the pain on the morning of the session's day and
+    ``next_morning_mm`` on the morning after (either None when not reported; the morning
+    rule is then not applied).
+
+    >>> from spinecoach.program.model import SessionOutcome
+    >>> session_light(SessionOutcome("main", 40.0, 52.0), day=3, morning_before_mm=40.0,
+    ...               next_morning_mm=41.0).light
+    'amber'
+    """
+    p = protocol or default_protocol()
+    base: dict[str, DataValue] = {
+        "day": day,
+        "slot": session.slot,
+        "vas_before_mm": session.vas_before_mm,
+        "vas_after_mm": session.vas_after_mm,
+        "rise_mm": round(session.rise_mm, 1),
+    }
+    lights = [
+        *_rise_light(session, day, base, p),
+        *_after_light(session, day, base, p),
+        *_morning_light(session, day, base, morning_before_mm, next_morning_mm, p),
+    ]
+    if not lights:
+        return SessionLight(day, session.slot, "green", ())
+    worst = worst_light([light for light, _ in lights])
+    assert worst is not None  # lights is not empty
+    return SessionLight(day, session.slot, worst, tuple(r for light, r in lights if light == worst))
+
+
+def day_lights(
+    days: Mapping[int, DayLog], day: int, protocol: Protocol | None = None
+) -> tuple[SessionLight, ...]:
+    """The lights of every session of ``day`` (using the next morning when logged)."""
+    log = days.get(day)
+    if log is None:
+        return ()
+    return tuple(
+        session_light(
+            s,
+            day=day,
+            morning_before_mm=log.morning_vas_mm,
+            next_morning_mm=morning_of(days, day + 1),
+            protocol=protocol,
+        )
+        for s in log.sessions
+    )
