@@ -106,7 +106,7 @@ if TYPE_CHECKING:
     from spinecoach.exercises.catalogue import Technique
     from spinecoach.exercises.model import ExerciseResult
     from spinecoach.recording import Recording
-    from spinecoach.web.history import History
+    from spinecoach.services.history import History
     from spinecoach.web.protocol import StartMessage
     from spinecoach.web.session import LiveSession, ReplayControl, SimulatedSource
 
@@ -1421,7 +1421,7 @@ def coach(
         console.print(render_summary(outcome))
         console.print("not saved (--no-save)")
         return outcome
-    from spinecoach.web.history import History
+    from spinecoach.services.history import History
 
     def failed(error: Exception) -> CoachError:
         return CoachError(

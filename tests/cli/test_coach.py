@@ -415,8 +415,9 @@ def test_killed_coach_leaves_an_interrupted_session_that_closes_with_its_reps(
     leaves the session with everything up to the last second, closable with its summary."""
     from datetime import UTC, datetime, timedelta
 
+    from spinecoach.services.history import History
     from spinecoach.store.live import STALE_AFTER_S, mark_stale_interrupted
-    from spinecoach.web.history import History
+    from spinecoach.web.deps import replay_live_samples
 
     database = tmp_path / "history.sqlite3"
     args = ["pelvic-tilt", "--seed", "1", "--speed", "8", "--pain-before", "35"]
@@ -435,7 +436,7 @@ def test_killed_coach_leaves_an_interrupted_session_that_closes_with_its_reps(
     process.kill()
     process.communicate(timeout=30)
 
-    history = History.open(_url(database))
+    history = History.open(_url(database), replay_samples=replay_live_samples)
     try:
         engine = history.engine
         with Session(engine) as db:
@@ -461,7 +462,7 @@ def test_the_terminal_coach_on_a_damaged_history_runs_and_says_not_saved(
     cannot be stored is coached to its end, and the log says it was not saved."""
     from sqlalchemy import text
 
-    from spinecoach.web.history import History
+    from spinecoach.services.history import History
 
     history = History.open(_url(tmp_path / "history.sqlite3"))
     with history.engine.begin() as db:

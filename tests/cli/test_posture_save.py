@@ -12,9 +12,9 @@ from typer.testing import CliRunner
 
 from spinecoach.cli import app
 from spinecoach.io.native import write_recording
+from spinecoach.services.history import History
 from spinecoach.sim.activities import simulate_activities
 from spinecoach.store import posture as store
-from spinecoach.web.history import History
 
 runner = CliRunner()
 

@@ -17,10 +17,10 @@ from spinecoach.cli import app
 from spinecoach.program.onboarding import make_baseline, make_schedule
 from spinecoach.program.redflags import default_red_flags
 from spinecoach.program.report import ReportError, report_format
+from spinecoach.services.history import History
 from spinecoach.services.report import write_report
 from spinecoach.store import program as sp
 from spinecoach.store.models import ProgramDecision
-from spinecoach.web.history import History
 
 runner = CliRunner()
 N_CHARTS = 6

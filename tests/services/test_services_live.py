@@ -11,8 +11,8 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import text
 
+from spinecoach.services.history import History
 from spinecoach.services.live import NOT_SAVED_AT_START, NOT_SAVED_YET, begin_storing, store_loop
-from spinecoach.web.history import History
 
 
 def _broken_history(tmp_path: Path) -> History:

@@ -445,9 +445,9 @@ def test_interrupted_session_is_closed_from_the_history_page(
 
     from sqlalchemy.orm import Session
 
+    from spinecoach.services.history import History
     from spinecoach.sim import simulate
     from spinecoach.store.live import STALE_AFTER_S, mark_stale_interrupted
-    from spinecoach.web.history import History
     from spinecoach.web.live import live_config
     from spinecoach.web.protocol import StartMessage
     from spinecoach.web.session import LiveSession, SimulatedSource

@@ -25,10 +25,10 @@ from spinecoach.exercises.engine import ExerciseEngine
 from spinecoach.exercises.model import ExerciseResult
 from spinecoach.motion.process import AngleFrames
 from spinecoach.recording import Event
+from spinecoach.services.history import History, replay_angle_frames
 from spinecoach.store import live as store_live
 from spinecoach.store.models import SessionRecord
 from spinecoach.web import plots
-from spinecoach.web.history import History, replay_angle_frames
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

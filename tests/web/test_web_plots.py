@@ -18,12 +18,12 @@ from websockets.sync.client import connect
 
 from spinecoach.exercises.engine import detect_exercise
 from spinecoach.motion import MotionSettings, motion_process
+from spinecoach.services.history import LOCAL_PERSON_NAME, History
 from spinecoach.sim import simulate
 from spinecoach.store import repository
 from spinecoach.store.db import make_engine
 from spinecoach.store.models import Person
 from spinecoach.web import plots
-from spinecoach.web.history import LOCAL_PERSON_NAME, History
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

@@ -14,10 +14,10 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from spinecoach.posture.deskbreak import DeskBreakSettings
+from spinecoach.services.history import History
 from spinecoach.sim.activities import simulate_activities
 from spinecoach.sources.live import SourceHub
 from spinecoach.store import posture as store
-from spinecoach.web.history import History
 from spinecoach.web.posture_monitor import PostureMonitor
 
 SCHEDULE = [

@@ -3,6 +3,9 @@ write a person's data through :mod:`spinecoach.store` and apply the pure rules o
 :mod:`spinecoach.program`. Nothing below them (sensors, motion, exercises, program,
 store) imports them.
 
+``history``
+    A person's sessions: stored live while they run, listed, closed after an
+    interruption (:class:`~spinecoach.services.history.History`).
 ``live``
     Keeping a live session in the history while it runs (one behaviour for every face).
 ``program``
@@ -14,4 +17,4 @@ store) imports them.
 """
 
 #: The modules this package offers (imported on use: the program engine is heavy to import).
-__all__ = ["live", "program", "report"]
+__all__ = ["history", "live", "program", "report"]

@@ -13,7 +13,7 @@ server that stopped (killed, crashed, power cut): :func:`mark_stale_interrupted`
 ``interrupted``. Everything committed up to then is kept; :func:`stored_recording`
 assembles its samples and annotations into a :class:`~spinecoach.recording.Recording`,
 which can be replayed through the same engine to close the session with its summary
-(``spinecoach.web.history.History.close_interrupted``).
+(``spinecoach.services.history.History.close_interrupted``).
 
 When a session ends normally, :func:`complete_live_session` assembles the blocks into the
 session's compressed recording, deletes the blocks and stores the final result (which

@@ -10,9 +10,9 @@ and its lifespan makes what the server needs. The live protocol is documented in
 __all__ = [
     "app",
     "camera",
+    "deps",
     "device_routes",
     "devices",
-    "history",
     "live",
     "plots",
     "posture_monitor",

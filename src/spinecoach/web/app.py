@@ -5,7 +5,7 @@ Routes are thin: the page (``/`` and ``/history``, static files from the package
 after a session, each session's plot as a PNG, :mod:`spinecoach.web.plots`) and
 ``/ws/live`` (the live protocol, ``docs/live-protocol.md``), which hands the socket to
 :class:`~spinecoach.web.live.LiveConnection`. The database engine and the default local
-person are made in the lifespan (:class:`~spinecoach.web.history.History`).
+person are made in the lifespan (:class:`~spinecoach.services.history.History`).
 """
 
 from __future__ import annotations
@@ -32,10 +32,11 @@ from spinecoach.errors import ConfigurationError, InputFormatError, SpinecoachEr
 from spinecoach.exercises.catalogue import Catalogue, default_catalogue
 from spinecoach.exercises.engine import SUPPORTED
 from spinecoach.recording import Recording
+from spinecoach.services.history import History, SessionStateError
 from spinecoach.sources.live import SourceHub
+from spinecoach.web.deps import replay_live_samples
 from spinecoach.web.device_routes import router as device_router
 from spinecoach.web.device_routes import stop_all_sources
-from spinecoach.web.history import History, SessionStateError
 from spinecoach.web.live import LiveConnection
 from spinecoach.web.plots import PlotNotFound, SessionPlots
 from spinecoach.web.posture_monitor import PostureMonitor
@@ -75,7 +76,9 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
         app.state.catalogue = default_catalogue()
-        history = await asyncio.to_thread(History.open, settings.database_url)
+        history = await asyncio.to_thread(
+            History.open, settings.database_url, replay_samples=replay_live_samples
+        )
         app.state.history = history
         app.state.hub = SourceHub()
         app.state.push_joiners = {}

@@ -18,7 +18,7 @@ so they are plotted as they are, and the title says "camera".
 * Only the sessions of the server's person are plotted; any other id is "not found".
 
 >>> import asyncio, tempfile
->>> from spinecoach.web.history import History
+>>> from spinecoach.services.history import History
 >>> with tempfile.TemporaryDirectory() as folder:
 ...     history = History.open(f"sqlite:///{folder}/demo.sqlite3")
 ...     plots = SessionPlots(history)
@@ -42,10 +42,10 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from spinecoach.errors import SpinecoachError
+from spinecoach.services.history import History
 from spinecoach.store import repository
 from spinecoach.store.live import stored_angle_frames
 from spinecoach.store.models import SessionRecord
-from spinecoach.web.history import History
 
 #: How many session PNGs the server keeps in memory (about 50–100 kB each).
 PLOT_CACHE_SIZE: Final = 32
@@ -109,7 +109,7 @@ def render_session_plot(engine: Engine, person_id: int, session_id: int) -> tupl
 
 
 class SessionPlots:
-    """Session PNGs of one :class:`~spinecoach.web.history.History`, rendered one at a
+    """Session PNGs of one :class:`~spinecoach.services.history.History`, rendered one at a
     time off the event loop, completed ones cached (LRU of ``cache_size``)."""
 
     def __init__(self, history: History, *, cache_size: int = PLOT_CACHE_SIZE) -> None:

@@ -44,9 +44,9 @@ from spinecoach.posture.deskbreak import LastPrompt, should_prompt
 from spinecoach.posture.model import SITTING_CLASSES, MinuteSummary, PostureUpdate, SittingBout
 from spinecoach.posture.tracker import PostureTracker
 from spinecoach.recording import Recording
+from spinecoach.services.history import History
 from spinecoach.sources.live import SourceHub
 from spinecoach.store import posture as store
-from spinecoach.web.history import History
 
 log = logging.getLogger(__name__)
 

@@ -29,8 +29,8 @@ from sqlalchemy.orm import Session
 
 from spinecoach.errors import ConfigurationError
 from spinecoach.posture.deskbreak import DeskBreakSettings
+from spinecoach.services.history import History
 from spinecoach.store import posture as store
-from spinecoach.web.history import History
 from spinecoach.web.posture_monitor import PostureMonitor
 
 router = APIRouter()

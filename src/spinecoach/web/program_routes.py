@@ -36,7 +36,7 @@ future …``); nothing is stored then:
 * ``GET /api/program/calendar.ics?start=YYYY-MM-DD`` — the routine as iCalendar.
 
 The database work runs in a worker thread (``asyncio.to_thread``); the person is the
-server's local person (:class:`~spinecoach.web.history.History`).
+server's local person (:class:`~spinecoach.services.history.History`).
 """
 
 from __future__ import annotations
@@ -58,9 +58,9 @@ from spinecoach.errors import ConfigurationError
 from spinecoach.program import onboarding as ob
 from spinecoach.program.calendar import reminder_times, routine_calendar
 from spinecoach.program.redflags import DISCLAIMER, ScreeningResult, default_red_flags
+from spinecoach.services.history import History
 from spinecoach.store import program as store_program
 from spinecoach.store.models import PainEntry, ProgramEnrolment
-from spinecoach.web.history import History
 
 PAGES = ("/onboarding", "/checkin", "/psfs", "/program", "/screening")
 Clock = Annotated[str, Field(pattern=ob.CLOCK_PATTERN, description="HH:MM, 24-hour clock")]

@@ -37,8 +37,8 @@ from sqlalchemy.orm import Session
 
 from spinecoach.errors import ConfigurationError
 from spinecoach.services import program as service
+from spinecoach.services.history import History
 from spinecoach.store import program as store_program
-from spinecoach.web.history import History
 
 TzQuery = Annotated[
     str | None,

@@ -1,4 +1,5 @@
-"""The server's history service: stores live sessions while they run and lists them.
+"""The history service: stores live sessions while they run and lists them (used by the
+server, the terminal coach, onboarding and the program).
 
 A live session is stored from its first moment (:meth:`History.start_live`), committed
 about every half second while it runs (:meth:`History.flush`, see
@@ -13,6 +14,12 @@ Every call is synchronous database work; the app runs it in a worker thread
 (``asyncio.to_thread``) so the event loop stays free. The server keeps one default
 local person (the schema is multi-user; sign-in is not built yet).
 
+Design choice: services sit below the faces and the coach, so replaying an interrupted
+session's stored *samples* through the live session (fusion, calibration, engine) is
+not done here but by a :class:`SampleReplay` the face gives to :meth:`History.open`
+(the server gives :func:`spinecoach.web.deps.replay_live_samples`). A camera session's
+angle frames need only the exercise engine and are replayed here.
+
 >>> import tempfile
 >>> with tempfile.TemporaryDirectory() as folder:
 ...     history = History.open(f"sqlite:///{folder}/demo.sqlite3")
@@ -24,8 +31,8 @@ local person (the schema is multi-user; sign-in is not built yet).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Final
+from dataclasses import dataclass, field
+from typing import Any, Final, Protocol
 
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
@@ -34,7 +41,7 @@ from sqlalchemy.orm import Session
 from spinecoach.errors import ConfigurationError
 from spinecoach.exercises.model import ExerciseResult
 from spinecoach.motion.process import AngleFrames
-from spinecoach.recording import Event
+from spinecoach.recording import Event, Recording
 from spinecoach.store import db as store_db
 from spinecoach.store import live as store_live
 from spinecoach.store import repository
@@ -50,6 +57,24 @@ class SessionStateError(ConfigurationError):
 #: ``sessions.source`` of a session fed with camera angle frames instead of samples.
 CAMERA_SOURCE: Final = "camera"
 
+__all__ = [
+    "CAMERA_SOURCE",
+    "History",
+    "SampleReplay",
+    "SessionStateError",
+    "replay_angle_frames",
+]
+
+
+class SampleReplay(Protocol):
+    """Replays an interrupted session's stored samples as live: the exercise result of
+    ``technique`` on ``recording`` (None: no sample was stored) with the session's
+    stored ``live_config`` (placements, position, auto-calibration)."""
+
+    def __call__(
+        self, technique: str, recording: Recording | None, live_config: Mapping[str, Any]
+    ) -> ExerciseResult: ...
+
 
 def replay_angle_frames(
     technique: str,
@@ -61,7 +86,7 @@ def replay_angle_frames(
     """The exercise engine's result on stored angle frames, fed as a live camera session
     feeds them: frame by frame, each annotation announced at its start (before a frame
     at the same time), the engine calibrated in ``position`` (default: the technique's
-    start position, as :class:`~spinecoach.web.session.LiveSession`).
+    start position, as the live session).
 
     The flags are not fed: the engine reads the angles only (a frame the camera did
     not see has a NaN main signal).
@@ -87,15 +112,19 @@ def replay_angle_frames(
 
 @dataclass
 class History:
-    """Sessions of the local person in the database behind ``engine``."""
+    """Sessions of the local person in the database behind ``engine``; ``replay_samples``
+    closes interrupted sample sessions (see :meth:`close_interrupted`)."""
 
     engine: Engine
     person_id: int
+    replay_samples: SampleReplay | None = field(default=None, repr=False)
 
     @classmethod
-    def open(cls, url: str | None) -> History:
+    def open(cls, url: str | None, *, replay_samples: SampleReplay | None = None) -> History:
         """Migrate the database at ``url`` (default: see ``store.db.database_url``), make
-        its engine and the default local person when there is none yet."""
+        its engine and the default local person when there is none yet.
+        ``replay_samples``: how :meth:`close_interrupted` replays stored samples (without
+        it only camera sessions can be closed)."""
         resolved = store_db.database_url(url)
         store_db.upgrade(resolved)
         engine = store_db.make_engine(resolved)
@@ -108,7 +137,7 @@ class History:
             person_id = person.id
         with Session(engine) as db:
             store_live.mark_stale_interrupted(db)
-        return cls(engine, person_id)
+        return cls(engine, person_id, replay_samples)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -163,15 +192,14 @@ class History:
 
     def close_interrupted(self, session_id: int) -> dict[str, Any]:
         """Close an ``interrupted`` session of this person with its summary: the stored
-        samples and annotations are replayed through the same engine as live (a camera
-        session's angle frames through the exercise engine, see
-        :func:`replay_angle_frames`).
+        samples and annotations are replayed through the same engine as live (by
+        :attr:`replay_samples`; a camera session's angle frames through the exercise
+        engine, see :func:`replay_angle_frames`).
 
         Raises :class:`~spinecoach.errors.ConfigurationError` (with the reason) for an
-        unknown session, one that is still running or one already closed.
+        unknown session, one that is still running or one already closed, or a sample
+        session when this history has no :attr:`replay_samples`.
         """
-        from spinecoach.web.session import LiveSession, SimulatedSource
-
         with Session(self.engine) as db:
             store_live.mark_stale_interrupted(db)
             record = db.get(SessionRecord, session_id)
@@ -197,22 +225,13 @@ class History:
             )
             recorded_s = float(frames.time_s[-1] - frames.time_s[0]) if frames is not None else 0.0
             return self._close(session_id, replayed, recorded_s)
-        session = LiveSession(
-            technique,
-            rates_hz=(
-                {p: s.rate_hz for p, s in recording.sensors.items()}
-                if recording is not None
-                else None
-            ),
-            placements=tuple(config.get("placements") or ("lower", "upper")),
-            position=config.get("position"),
-            auto_calibration=bool(config.get("auto_calibration", False)),
-        )
-        if recording is not None:
-            session.feed(SimulatedSource.from_recording(recording).items)
-        session.finish()
-        result = session.result
-        assert result is not None
+        if self.replay_samples is None:
+            raise ConfigurationError(
+                f"session {session_id} has stored samples, and this history cannot replay "
+                "them: open it with History.open(url, replay_samples=...) "
+                "(the server's is spinecoach.web.deps.replay_live_samples)"
+            )
+        result = self.replay_samples(technique, recording, config)
         recorded_s = recording.duration_s if recording is not None else 0.0
         return self._close(session_id, result, recorded_s)
 
