@@ -15,7 +15,7 @@ from io_testdata import OWN_HEADER, OWN_HEADER_MAG, own_csv
 from spinecoach.conventions import STANDARD_GRAVITY_MPS2
 from spinecoach.errors import ConfigurationError, InputFormatError, UnitError
 from spinecoach.io import CsvMapping, SensorColumns, default_mapping, parse_mapping, read_csv
-from spinecoach.io.csv_generic import MAG_UNITS
+from spinecoach.io.csv_units import MAG_UNITS
 
 SIMPLE = "time=t:s,acc=ax,ay,az:m/s2,gyr=gx,gy,gz:dps"
 

@@ -24,7 +24,8 @@ from spinecoach.conventions import STANDARD_GRAVITY_MPS2
 from spinecoach.errors import ConfigurationError, InputFormatError, UnitError
 from spinecoach.io import (
     cleaning_report,
-    csv_generic,
+    csv_table,
+    csv_time,
     detect_format,
     load_recording,
     load_recordings,
@@ -639,7 +640,7 @@ def test_a_large_file_with_repeats_is_parsed_in_one_numpy_pass(
     def no_slow_path(*_: object) -> None:
         raise AssertionError("the file was read row by row")
 
-    monkeypatch.setattr(csv_generic, "_parse_slow", no_slow_path)
+    monkeypatch.setattr(csv_table, "_parse_slow", no_slow_path)
     rec = read_csv(path)
     assert rec.sensors["lower"].n_samples == n
     assert cleaning_report(rec)["lower"] == {
@@ -660,7 +661,7 @@ def test_date_times_read_in_one_pass_equal_row_by_row(
     ]
     path = _write(tmp_path, _dated(stamps))
     fast = read_csv(path, mapping=MAPPING_G)
-    monkeypatch.setattr(csv_generic, "_parse_datetimes_fast", lambda _: None)
+    monkeypatch.setattr(csv_time, "_parse_datetimes_fast", lambda _: None)
     slow = read_csv(path, mapping=MAPPING_G)
     assert fast.sensors["lower"].equals(slow.sensors["lower"])
     assert fast.start_utc == slow.start_utc and dict(fast.meta) == dict(slow.meta)

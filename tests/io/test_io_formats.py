@@ -15,6 +15,10 @@ from spinecoach.errors import ConfigurationError, InputFormatError
 from spinecoach.io import (
     FORMATS,
     csv_generic,
+    csv_mapping,
+    csv_table,
+    csv_time,
+    csv_units,
     describe_formats,
     detect_format,
     formats,
@@ -129,7 +133,9 @@ def test_explicit_format_and_options(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "module", [native, csv_generic, fusion_module, formats], ids=lambda m: m.__name__
+    "module",
+    [native, csv_generic, csv_mapping, csv_table, csv_time, csv_units, fusion_module, formats],
+    ids=lambda m: m.__name__,
 )
 def test_docstring_examples_run(module: object) -> None:
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)  # type: ignore[arg-type]

@@ -3,7 +3,9 @@
 * :mod:`~spinecoach.io.native` — spinecoach's own lossless HDF5 format (``.screc``):
   :func:`write_recording`, :func:`read_recording`.
 * :mod:`~spinecoach.io.csv_generic` — any CSV with a column/unit :class:`CsvMapping`
-  (or its one-line text form, :func:`parse_mapping`): :func:`read_csv`.
+  (or its one-line text form, :func:`parse_mapping`): :func:`read_csv`. Its pieces:
+  :mod:`~spinecoach.io.csv_mapping` (the mapping), :mod:`~spinecoach.io.csv_units`,
+  :mod:`~spinecoach.io.csv_table` (delimiters, numbers), :mod:`~spinecoach.io.csv_time`.
 * :mod:`~spinecoach.io.fusion_csv` — the x-io Fusion CSV layout: :func:`read_fusion_csv`.
 * :mod:`~spinecoach.io.sensor_logger` — Sensor Logger app exports (zip or folder):
   :func:`read_sensor_logger`.
@@ -56,12 +58,12 @@ does no I/O.
 """
 
 from spinecoach.io.cleaning import cleaning_report
-from spinecoach.io.csv_generic import (
+from spinecoach.io.csv_generic import read_csv
+from spinecoach.io.csv_mapping import (
     CsvMapping,
     SensorColumns,
     default_mapping,
     parse_mapping,
-    read_csv,
 )
 from spinecoach.io.formats import (
     FORMATS,

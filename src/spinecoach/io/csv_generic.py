@@ -1,49 +1,35 @@
 """Generic CSV reader: any delimited text file with a header row and a column mapping.
 
-A :class:`CsvMapping` says which column holds the time (and in which unit) and, per
-sensor placement, which three columns hold the accelerometer, gyroscope and optional
-magnetometer axes and in which unit. Values are converted to the project's units
-(seconds, m/s², deg/s, µT) once, here.
+A :class:`~spinecoach.io.csv_mapping.CsvMapping` says which column holds the time (and
+in which unit) and, per sensor placement, which three columns hold the accelerometer,
+gyroscope and optional magnetometer axes and in which unit. Values are converted to the
+project's units (seconds, m/s², deg/s, µT) once, here. This module offers the reading
+functions (:func:`read_csv`, :func:`read_csv_preset`) and, for convenience, the mapping
+names users write with them (:class:`CsvMapping`, :class:`SensorColumns`,
+:func:`parse_mapping`, :func:`default_mapping`). The pieces live beside it:
+
+* :mod:`~spinecoach.io.csv_mapping` — the mapping and its one-line text form;
+* :mod:`~spinecoach.io.csv_units` — unit spellings, conversion and unit sanity checks
+  (an accelerometer whose median magnitude is about 1 while declared in m/s², or about
+  9.8 while declared in g; a gyroscope declared in rad/s faster than 35 rad/s);
+* :mod:`~spinecoach.io.csv_table` — delimiters, decimal commas, quoted fields, header
+  and number parsing with messages naming file, line, column and the text found;
+* :mod:`~spinecoach.io.csv_time` — time checks, repeated rows, rate, date-times.
 
 What is accepted, and why:
 
 * One file per sensor, one wide file holding both sensors (a mapping with ``lower``
   and ``upper``), or a folder holding one file per sensor whose names contain
   ``lower`` / ``upper``.
-* Comma, tab or semicolon between fields, sniffed from the header row. With tab or
-  semicolon, decimal commas (``1,25``) are accepted, as spreadsheet programs in many
-  locales write them. Quoted fields (``"1.5"``) are accepted.
-* A header row is required; column names are matched case-insensitively and with
-  surrounding spaces ignored. Unmapped columns may hold anything (text, empty cells).
-* Empty lines at the end are ignored; an empty line inside the data is an error
-  (it usually means two files were pasted together).
 * Without a time column, ``rate_hz`` gives ``time_s = arange(n) / rate_hz``. With a
-  time column the rate is the median sample interval (rounded to 4 significant
-  digits, or to the whole hertz when within 0.01 %) unless ``rate_hz`` is given.
+  time column the rate is the median sample interval unless ``rate_hz`` is given.
   A time column whose first value is above 1e8 s (more than three years) is taken as
   Unix time: ``start_utc`` becomes that instant and ``time_s`` counts from it.
-  A time column holding ISO-8601 date-times (recognised by its first cell, or the
-  unit ``datetime``) counts seconds from its first row; with a zone, that row is
+  A date-time column counts seconds from its first row; with a zone, that row is
   ``start_utc``, without one ``meta["start_local_time"]`` keeps the wall-clock time.
-* Rows whose time repeats the row above are dropped and counted (exact duplicates and
-  repeated time stamps, the first row kept; see :mod:`spinecoach.io.cleaning`); time
-  going backwards is an error. Without a time column nothing is dropped.
-* Every mapped value must be a finite number; the error names the file, the line
-  (1-based, as an editor shows it), the column, the text found and what was expected.
 * No gyroscope (``gyr=none``, :class:`SensorColumns` ``gyr=None``): ``gyr_dps`` is
   all NaN. Without a mapping, spinecoach's own names, the Fusion header, or common
   names recognised by :mod:`spinecoach.io.guess` (``AccX``, ``acc_x`` ...) are used.
-* Unit sanity checks (only where the answer is unambiguous): an accelerometer whose
-  median magnitude is about 1 while declared in m/s² (or about 9.8 while declared in
-  g) raises :class:`~spinecoach.errors.UnitError`; so does a gyroscope declared in
-  rad/s whose 99th-percentile speed exceeds 35 rad/s (2000 deg/s, the full scale of
-  body-worn gyroscopes), and a time column whose median step gives a rate below
-  1 Hz or above 20 kHz.
-
-Speed: the happy path parses with :func:`numpy.loadtxt` (about a second for 360 000
-rows; dropping repeated rows works on the parsed arrays, and date-times are parsed by
-numpy in one pass, 0.8-1.5 s for 360 000 rows); only when that fails is the file
-walked row by row with :mod:`csv` to find and report the exact bad cell.
 
 The mapping also has a one-line text form for the command line (see
 :func:`parse_mapping`)::
@@ -57,377 +43,64 @@ The mapping also has a one-line text form for the command line (see
 
 from __future__ import annotations
 
-import csv
-import itertools
 import math
 import os
-import re
-import warnings
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Final
 
 import numpy as np
-from numpy.typing import NDArray
 
-from spinecoach.conventions import (
-    ACC_COLUMNS,
-    GYR_COLUMNS,
-    LOWER,
-    MAG_COLUMNS,
-    PLACEMENTS,
-    STANDARD_GRAVITY_MPS2,
-    TIME_S,
-)
+from spinecoach.conventions import ACC_COLUMNS, GYR_COLUMNS, LOWER, PLACEMENTS, TIME_S
 from spinecoach.errors import ConfigurationError, InputFormatError, UnitError
-from spinecoach.io.cleaning import RowCounts, cleaning_meta, drop_repeated_times
+from spinecoach.io.cleaning import RowCounts, cleaning_meta
+from spinecoach.io.csv_mapping import (
+    MAPPING_EXAMPLE,
+    CsvMapping,
+    SensorColumns,
+    default_mapping,
+    parse_mapping,
+)
+from spinecoach.io.csv_table import (
+    CsvTable,
+    cell_text,
+    check_finite,
+    parse_table,
+    read_text_table,
+    resolve_columns,
+)
+from spinecoach.io.csv_time import (
+    check_time,
+    drop_repeated_rows,
+    is_datetime_text,
+    parse_datetimes,
+    rate_from_interval,
+)
+from spinecoach.io.csv_units import (
+    TIME_DIVIDE,
+    acc_to_mps2,
+    check_acc_unit,
+    check_gyr_unit,
+    gyr_to_dps,
+    mag_to_ut,
+)
 from spinecoach.recording import FloatArray, Recording, SensorData
 
-# Units: canonical name -> accepted spellings (compared lower-cased) ---------------------
-TIME_UNITS: Final[dict[str, tuple[str, ...]]] = {
-    "s": ("s", "sec", "second", "seconds"),
-    "ms": ("ms", "msec", "millisecond", "milliseconds"),
-    "us": ("us", "µs", "μs", "usec", "microsecond", "microseconds"),
-    "ns": ("ns", "nsec", "nanosecond", "nanoseconds"),
-    "datetime": ("datetime", "iso", "iso8601", "iso-8601", "date"),
-}
-ACC_UNITS: Final[dict[str, tuple[str, ...]]] = {
-    "m/s2": ("m/s2", "m/s^2", "m/s²", "mps2"),
-    "g": ("g",),
-    "mg": ("mg", "milli-g", "millig"),
-}
-GYR_UNITS: Final[dict[str, tuple[str, ...]]] = {
-    "deg/s": ("deg/s", "dps", "°/s", "degps"),
-    "rad/s": ("rad/s", "rads", "radps"),
-}
-MAG_UNITS: Final[dict[str, tuple[str, ...]]] = {
-    "uT": ("ut", "µt", "μt", "microtesla"),
-    "mT": ("mt", "millitesla"),
-    "gauss": ("gauss", "gs"),
-    "nT": ("nt", "nanotesla"),
-}
-# value_in_project_unit = value * multiply / divide (dividing keeps 1/1000 exact-ish).
-TIME_DIVIDE: Final = {"s": 1.0, "ms": 1e3, "us": 1e6, "ns": 1e9}
-ACC_MULTIPLY: Final = {"m/s2": 1.0, "g": STANDARD_GRAVITY_MPS2, "mg": STANDARD_GRAVITY_MPS2 / 1e3}
-MAG_SCALE: Final = {"uT": (1.0, 1.0), "mT": (1e3, 1.0), "gauss": (100.0, 1.0), "nT": (1.0, 1e3)}
+__all__ = [
+    "EPOCH_THRESHOLD_S",
+    "CsvMapping",
+    "SensorColumns",
+    "default_mapping",
+    "parse_mapping",
+    "read_csv",
+    "read_csv_preset",
+]
 
-DELIMITER_NAMES: Final = {",": "comma", "\t": "tab", ";": "semicolon"}
 EPOCH_THRESHOLD_S: Final = 1e8  # a "relative" time above this is Unix time (> 3 years)
-GYRO_FULL_SCALE_RADPS: Final = 35.0  # 2000 deg/s: no body-worn gyroscope reads more
-RATE_PLAUSIBLE_HZ: Final = (1.0, 20_000.0)
-_MAPPING_EXAMPLE: Final = "time=t:ms,acc=ax,ay,az:g,gyr=gx,gy,gz:dps"
-NO_GYROSCOPE: Final = "none"  # mapping text for an accelerometer-only file: "gyr=none"
 
 
-def canonical_column(unit: str, table: Mapping[str, tuple[str, ...]], what: str) -> str:
-    key = unit.strip().lower()
-    for name, spellings in table.items():
-        if key == name.lower() or key in spellings:
-            return name
-    raise ConfigurationError(f"unknown {what} unit {unit!r}; use one of {', '.join(table)}")
-
-
-def _three_columns(columns: Sequence[str], what: str) -> tuple[str, str, str]:
-    names = tuple(str(c).strip() for c in columns)
-    if len(names) != 3 or not all(names):
-        raise ConfigurationError(
-            f"{what} needs three non-empty column names (x, y, z), got {list(columns)!r}"
-        )
-    return names[0], names[1], names[2]
-
-
-@dataclass(frozen=True, kw_only=True)
-class SensorColumns:
-    """Where one sensor's axes are in a CSV file and in which units.
-
-    ``gyr`` is ``None`` for an accelerometer-only file (the sensor is then read with
-    ``gyr_dps`` full of NaN; :attr:`SensorData.has_gyroscope` is False).
-    ``acc_unit``: ``"m/s2"``, ``"g"`` or ``"mg"``; ``gyr_unit``: ``"deg/s"`` or ``"rad/s"``;
-    ``mag_unit``: ``"uT"``, ``"mT"``, ``"gauss"`` or ``"nT"``. Common spellings
-    (``"dps"``, ``"m/s^2"``, ``"µT"``...) are accepted and normalised.
-
-    >>> SensorColumns(acc=("ax", "ay", "az"), acc_unit="G", gyr=("gx", "gy", "gz")).acc_unit
-    'g'
-    """
-
-    acc: tuple[str, str, str]
-    gyr: tuple[str, str, str] | None
-    acc_unit: str = "m/s2"
-    gyr_unit: str = "deg/s"
-    mag: tuple[str, str, str] | None = None
-    mag_unit: str = "uT"
-
-    def __post_init__(self) -> None:
-        # Normalise in place: the instance is still being built, so this is not mutation.
-        object.__setattr__(self, "acc", _three_columns(self.acc, "acc"))
-        if self.gyr is not None:
-            object.__setattr__(self, "gyr", _three_columns(self.gyr, "gyr"))
-        if self.mag is not None:
-            object.__setattr__(self, "mag", _three_columns(self.mag, "mag"))
-        object.__setattr__(
-            self, "acc_unit", canonical_column(self.acc_unit, ACC_UNITS, "accelerometer")
-        )
-        object.__setattr__(
-            self, "gyr_unit", canonical_column(self.gyr_unit, GYR_UNITS, "gyroscope")
-        )
-        object.__setattr__(
-            self, "mag_unit", canonical_column(self.mag_unit, MAG_UNITS, "magnetometer")
-        )
-
-
-@dataclass(frozen=True, kw_only=True)
-class CsvMapping:
-    """Column/unit mapping of a CSV file: a time column and one or two sensors.
-
-    ``time`` is the time column's name, or ``None`` when the file has none (then pass
-    ``rate_hz`` when reading). ``time_unit`` is ``"s"``, ``"ms"``, ``"us"`` or ``"ns"``.
-    ``lower`` / ``upper`` give the sensor columns per placement; a one-sensor mapping
-    may be stored under another placement when read (``placement=`` argument).
-
-    >>> m = CsvMapping(time="t", time_unit="ms",
-    ...                lower=SensorColumns(acc=("ax", "ay", "az"), gyr=("gx", "gy", "gz")))
-    >>> m.to_text()
-    'time=t:ms,acc=ax,ay,az:m/s2,gyr=gx,gy,gz:deg/s'
-    """
-
-    time: str | None
-    time_unit: str = "s"
-    lower: SensorColumns | None = None
-    upper: SensorColumns | None = None
-
-    def __post_init__(self) -> None:
-        if self.lower is None and self.upper is None:
-            raise ConfigurationError(
-                "a CSV mapping needs at least one sensor (lower or upper); "
-                f"for example {_MAPPING_EXAMPLE!r}"
-            )
-        if self.time is not None:
-            name = str(self.time).strip()
-            if not name:
-                raise ConfigurationError("the time column name is empty; pass None for no time")
-            object.__setattr__(self, "time", name)
-        object.__setattr__(self, "time_unit", canonical_column(self.time_unit, TIME_UNITS, "time"))
-
-    @classmethod
-    def of(
-        cls, placement: str, columns: SensorColumns, *, time: str | None, time_unit: str = "s"
-    ) -> CsvMapping:
-        """A one-sensor mapping with the sensor under ``placement`` (lower or upper)."""
-        if placement not in PLACEMENTS:
-            raise ConfigurationError(
-                f"unknown sensor placement {placement!r}; use one of {', '.join(PLACEMENTS)}"
-            )
-        if placement == LOWER:
-            return cls(time=time, time_unit=time_unit, lower=columns)
-        return cls(time=time, time_unit=time_unit, upper=columns)
-
-    @property
-    def sensors(self) -> dict[str, SensorColumns]:
-        """The sensors by placement, lower first."""
-        found = {LOWER: self.lower, "upper": self.upper}
-        return {p: c for p, c in found.items() if c is not None}
-
-    def relabeled(self, placement: str) -> CsvMapping:
-        """This one-sensor mapping with its sensor stored under ``placement``."""
-        sensors = list(self.sensors.values())
-        if len(sensors) != 1:
-            raise ConfigurationError(
-                "the mapping names both sensors (lower and upper), so a placement cannot be "
-                "chosen; drop the placement option"
-            )
-        return CsvMapping.of(placement, sensors[0], time=self.time, time_unit=self.time_unit)
-
-    def columns(self) -> list[str]:
-        """Every column name the mapping uses (time first)."""
-        names = [] if self.time is None else [self.time]
-        for columns in self.sensors.values():
-            names += [*columns.acc, *(columns.gyr or ()), *(columns.mag or ())]
-        return names
-
-    def to_text(self) -> str:
-        """The one-line text form read by :func:`parse_mapping` (see there)."""
-        for name in self.columns():
-            if any(c in name for c in ",;:=") or name != name.strip():
-                raise ConfigurationError(
-                    f"column name {name!r} cannot be written in the mapping text form "
-                    "(it holds , ; : = or surrounding spaces); use CsvMapping in Python"
-                )
-        items = [] if self.time is None else [f"time={self.time}:{self.time_unit}"]
-        sensors = self.sensors
-        for placement, columns in sensors.items():
-            prefix = "" if list(sensors) == [LOWER] else f"{placement}."
-            items.append(f"{prefix}acc={','.join(columns.acc)}:{columns.acc_unit}")
-            if columns.gyr is None:
-                items.append(f"{prefix}gyr={NO_GYROSCOPE}")
-            else:
-                items.append(f"{prefix}gyr={','.join(columns.gyr)}:{columns.gyr_unit}")
-            if columns.mag is not None:
-                items.append(f"{prefix}mag={','.join(columns.mag)}:{columns.mag_unit}")
-        return ",".join(items)
-
-
-_ITEM_RE: Final = re.compile(
-    r"^\s*(?:(lower|upper)\s*\.\s*)?(time|acc|gyr|mag)\s*=(.*)$", re.IGNORECASE | re.DOTALL
-)
-
-
-def parse_mapping(text: str, *, placement: str = LOWER) -> CsvMapping:
-    """Parse the one-line mapping form used on the command line.
-
-    Syntax: items ``key=value`` separated by ``,`` or ``;``::
-
-        time=<column>[:<unit>]                 unit s (default), ms, us, ns, or datetime
-                                               (ISO-8601 date-times, also found by content)
-        acc=<x>,<y>,<z>[:<unit>]               unit m/s2 (default; mps2, m/s^2), g or mg
-        gyr=<x>,<y>,<z>[:<unit>]               unit deg/s (default; dps) or rad/s (rads);
-        gyr=none                               the file has no gyroscope columns
-        mag=<x>,<y>,<z>[:<unit>]               optional; unit uT (default), mT, gauss, nT
-
-    ``acc``/``gyr``/``mag`` may be prefixed with a placement, ``lower.acc=...`` and
-    ``upper.acc=...``, for a wide file holding both sensors; unprefixed items belong
-    to ``placement``. Without a ``time`` item the file has no time column (then pass
-    ``rate_hz``). Units are case-insensitive. Column names cannot contain
-    ``, ; : =``; use :class:`CsvMapping` in Python for those.
-
-    >>> m = parse_mapping("time=Time (s):s,acc=ax,ay,az:g,gyr=gx,gy,gz:dps")
-    >>> m.lower.acc, m.lower.acc_unit, m.time
-    (('ax', 'ay', 'az'), 'g', 'Time (s)')
-    >>> parse_mapping("lower.acc=a,b,c;lower.gyr=d,e,f;upper.acc=g,h,i;upper.gyr=j,k,l").upper.acc
-    ('g', 'h', 'i')
-    """
-    tokens = re.split(r"[,;]", text)
-    while tokens and not tokens[-1].strip():
-        tokens.pop()
-    items: list[tuple[str, str, list[str]]] = []  # (placement or "", key, value parts)
-    for token in tokens:
-        match = _ITEM_RE.match(token)
-        if match:
-            prefix, key, first = match.groups()
-            items.append(((prefix or "").lower(), key.lower(), [first]))
-        elif items:
-            items[-1][2].append(token)
-        else:
-            raise ConfigurationError(
-                f"mapping {text!r} must start with an item such as 'time=<column>' or "
-                f"'acc=<x>,<y>,<z>:<unit>', found {token.strip()!r}; for example "
-                f"{_MAPPING_EXAMPLE!r}"
-            )
-    if not items:
-        raise ConfigurationError(f"the mapping is empty; for example {_MAPPING_EXAMPLE!r}")
-    prefixes = {prefix for prefix, key, _ in items if key != "time"}
-    if "" in prefixes and len(prefixes) > 1:
-        raise ConfigurationError(
-            f"mapping {text!r} mixes items with and without a placement prefix; prefix "
-            "every acc/gyr/mag item with lower. or upper., or none of them"
-        )
-    seen: set[tuple[str, str]] = set()
-    time: str | None = None
-    time_unit = "s"
-    parts: dict[str, dict[str, tuple[tuple[str, ...] | None, str | None]]] = {}
-    for prefix, key, values in items:
-        label = f"{prefix + '.' if prefix else ''}{key}"
-        if (prefix, key) in seen:
-            raise ConfigurationError(f"mapping {text!r} gives {label!r} twice; keep one")
-        seen.add((prefix, key))
-        *columns, last = values
-        unit: str | None = None
-        if ":" in last:
-            last, unit = last.rsplit(":", 1)
-        columns.append(last)
-        names = tuple(c.strip() for c in columns)
-        if key == "gyr" and len(names) == 1 and names[0].casefold() == NO_GYROSCOPE:
-            parts.setdefault(prefix or placement, {})[key] = (None, None)
-            continue
-        if key == "time":
-            if prefix:
-                raise ConfigurationError(
-                    f"mapping item {label!r}: the time column is shared, write 'time=<column>'"
-                )
-            if len(names) != 1 or not names[0]:
-                raise ConfigurationError(
-                    f"mapping item {label!r} needs one column name, e.g. 'time=t:ms'"
-                )
-            time, time_unit = names[0], unit if unit is not None else "s"
-            continue
-        if len(names) != 3 or not all(names):
-            raise ConfigurationError(
-                f"mapping item {label!r} needs three column names x,y,z, e.g. "
-                f"'{key}=x,y,z', found {','.join(columns)!r}"
-            )
-        parts.setdefault(prefix or placement, {})[key] = (names, unit)
-    sensors: dict[str, SensorColumns] = {}
-    for where, given in parts.items():
-        if where not in PLACEMENTS:
-            raise ConfigurationError(
-                f"unknown sensor placement {where!r}; use one of {', '.join(PLACEMENTS)}"
-            )
-        missing = [k for k in ("acc", "gyr") if k not in given]
-        if missing:
-            raise ConfigurationError(
-                f"mapping {text!r} has no {' and '.join(missing)} item for the {where} sensor; "
-                f"for example {_MAPPING_EXAMPLE!r} ('gyr=none' for a file without gyroscope)"
-            )
-        acc, acc_unit = given["acc"]
-        gyr, gyr_unit = given["gyr"]
-        mag, mag_unit = given.get("mag", (None, None))
-        if acc is None:  # pragma: no cover - only gyr takes "none"
-            raise ConfigurationError(f"mapping {text!r} needs accelerometer columns")
-        sensors[where] = SensorColumns(
-            acc=_three_columns(acc, "acc"),
-            acc_unit=acc_unit or "m/s2",
-            gyr=None if gyr is None else _three_columns(gyr, "gyr"),
-            gyr_unit=gyr_unit or "deg/s",
-            mag=None if mag is None else _three_columns(mag, "mag"),
-            mag_unit=mag_unit or "uT",
-        )
-    if not sensors:
-        raise ConfigurationError(
-            f"mapping {text!r} names no sensor columns; for example {_MAPPING_EXAMPLE!r}"
-        )
-    return CsvMapping(
-        time=time, time_unit=time_unit, lower=sensors.get(LOWER), upper=sensors.get("upper")
-    )
-
-
-def default_mapping(header: Sequence[str], *, placement: str = LOWER) -> CsvMapping | None:
-    """The mapping for spinecoach's own column names, or ``None`` if the header has none.
-
-    One sensor: ``time_s, acc_x_mps2, acc_y_mps2, acc_z_mps2, gyr_x_dps, gyr_y_dps,
-    gyr_z_dps`` and optionally ``mag_x_ut, mag_y_ut, mag_z_ut`` (the names of
-    :mod:`spinecoach.conventions`). Both sensors in one file: the same names prefixed
-    with the placement, ``lower_acc_x_mps2`` ... ``upper_gyr_z_dps``. ``time_s`` may be
-    missing (then pass ``rate_hz``). Names are matched case-insensitively.
-
-    >>> default_mapping(["time_s", *ACC_COLUMNS, *GYR_COLUMNS]).lower.gyr
-    ('gyr_x_dps', 'gyr_y_dps', 'gyr_z_dps')
-    """
-    names = {_normalise(h) for h in header}
-
-    def sensor(prefix: str) -> SensorColumns | None:
-        acc = tuple(prefix + c for c in ACC_COLUMNS)
-        gyr = tuple(prefix + c for c in GYR_COLUMNS)
-        mag = tuple(prefix + c for c in MAG_COLUMNS)
-        if not all(c in names for c in (*acc, *gyr)):
-            return None
-        return SensorColumns(
-            acc=_three_columns(acc, "acc"),
-            gyr=_three_columns(gyr, "gyr"),
-            mag=_three_columns(mag, "mag") if all(c in names for c in mag) else None,
-        )
-
-    time = TIME_S if TIME_S in names else None
-    wide = {p: sensor(f"{p}_") for p in PLACEMENTS}
-    if any(wide.values()):
-        return CsvMapping(time=time, lower=wide[LOWER], upper=wide["upper"])
-    single = sensor("")
-    if single is None:
-        return None
-    return CsvMapping.of(placement, single, time=time)
-
-
-# Reading ------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class _RawSensor:
     """One sensor read from a table in project units, except time: ``time_raw /
@@ -445,470 +118,16 @@ class _RawSensor:
 
 
 @dataclass(frozen=True)
-class CsvTable:
-    """The text of a delimited file split into its header and data lines."""
+class _TimeAxis:
+    """A table's time as read: ``raw / divide`` is seconds; ``clock`` the date-time of
+    ``raw == 0`` (date-time columns), ``unit`` the time unit decided."""
 
-    source: str
-    header: list[str]  # column names as in the file, stripped
-    lines: list[str]  # data lines (trailing empty lines removed)
-    delimiter: str
-    decimal_comma: bool
-    row_lines: NDArray[np.int64] | None = field(default=None)  # None: row i is line i + 2
-
-
-def _normalise(name: str) -> str:
-    return name.strip().casefold()
-
-
-def decode_text(data: bytes) -> str:
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        try:
-            return data.decode("utf-16")
-        except UnicodeDecodeError:
-            pass
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        # Old spreadsheet exports; latin-1 never fails, so a binary file still ends
-        # in a precise "expected a number" error instead of a decoding crash.
-        return data.decode("latin-1")
-
-
-def _sniff_delimiter(header: str) -> str | None:
-    unquoted = re.sub(r'"[^"]*"', "", header)
-    counts = {d: unquoted.count(d) for d in ("\t", ";", ",")}
-    best = max(counts, key=lambda d: counts[d])  # ties: tab, then semicolon, then comma
-    return best if counts[best] else None
-
-
-def _split_row(line: str, delimiter: str) -> list[str]:
-    try:
-        return next(csv.reader([line], delimiter=delimiter, quotechar='"'), [])
-    except csv.Error:
-        return line.split(delimiter)
-
-
-def _read_text_table(source: str | os.PathLike[str]) -> CsvTable:
-    """Read a delimited text file into header and data lines (no number parsing)."""
-    path = Path(source)
-    try:
-        data = path.read_bytes()
-    except IsADirectoryError as exc:
-        raise InputFormatError(path, "expected a file", found="a folder") from exc
-    except FileNotFoundError as exc:
-        raise InputFormatError(
-            path, "expected an existing file", found="nothing at this path", fix="Check the path"
-        ) from exc
-    except OSError as exc:
-        raise InputFormatError(path, "expected a readable file", found=str(exc)) from exc
-    return table_from_text(str(path), decode_text(data))
-
-
-def table_from_text(source: str, text: str) -> CsvTable:
-    if "\r" in text:
-        text = text.replace("\r\n", "\n").replace("\r", "\n")
-    lines = text.split("\n")
-    while lines and not lines[-1].strip():
-        lines.pop()
-    if not lines or not lines[0].strip():
-        raise InputFormatError(
-            source,
-            "expected a header row with the column names",
-            line=1,
-            found="" if lines else "an empty file",
-            fix="Put the column names in the first line, separated by commas, tabs or semicolons",
-        )
-    delimiter = _sniff_delimiter(lines[0])
-    if delimiter is None:
-        raise InputFormatError(
-            source,
-            "expected a header row with column names separated by commas, tabs or semicolons",
-            line=1,
-            found=lines[0],
-            fix="Check that this is a CSV file with a header row",
-        )
-    header = [h.strip() for h in _split_row(lines[0], delimiter)]
-    body = lines[1:]
-    decimal_comma = delimiter != "," and any("," in line for line in body)
-    return CsvTable(source, header, body, delimiter, decimal_comma)
-
-
-def _resolve(table: CsvTable, mapping: CsvMapping) -> dict[str, int]:
-    """Column name (as in the mapping) -> index in the header."""
-    positions: dict[str, list[int]] = {}
-    for index, name in enumerate(table.header):
-        positions.setdefault(_normalise(name), []).append(index)
-    resolved: dict[str, int] = {}
-    for name in mapping.columns():
-        found = positions.get(_normalise(name), [])
-        if not found:
-            shown = ", ".join(repr(h) for h in table.header)
-            raise InputFormatError(
-                table.source,
-                f"expected a column named {name!r} in the header",
-                line=1,
-                column=name,
-                fix=f"The header has {shown}; pass a mapping that names this file's columns, "
-                f"for example --mapping '{_MAPPING_EXAMPLE}'",
-            )
-        if len(found) > 1:
-            raise InputFormatError(
-                table.source,
-                "expected each mapped column name once in the header",
-                line=1,
-                column=name,
-                found=f"{len(found)} columns with this name",
-                fix="Rename the duplicated columns",
-            )
-        resolved[name] = found[0]
-    return resolved
-
-
-def _line_of(table: CsvTable, row: int) -> int:
-    return int(table.row_lines[row]) if table.row_lines is not None else row + 2
-
-
-def _cell_text(table: CsvTable, row: int, index: int) -> str:
-    line = table.lines[_line_of(table, row) - 2]
-    cells = _split_row(line, table.delimiter)
-    return cells[index] if index < len(cells) else ""
-
-
-def _parse_fast(table: CsvTable, used: list[int]) -> FloatArray | None:
-    """All used columns as floats, or None when anything is unusual (then go slow)."""
-    d = table.delimiter
-    lines = table.lines
-    if any('"' in line for line in lines):
-        return None
-    counts = np.fromiter(
-        map(str.count, lines, itertools.repeat(d)), dtype=np.int64, count=len(lines)
-    )
-    if np.any(counts != len(table.header) - 1):
-        return None
-    if table.decimal_comma:
-        lines = [line.replace(",", ".") for line in lines]
-    try:
-        values = np.loadtxt(
-            lines,
-            delimiter=d,
-            usecols=used,
-            comments=None,
-            quotechar=None,
-            ndmin=2,
-            dtype=np.float64,
-        )
-    except (ValueError, OverflowError, TypeError):
-        return None
-    if values.shape != (len(table.lines), len(used)):
-        return None
-    return np.asarray(values, dtype=np.float64)
-
-
-def _parse_slow(table: CsvTable, used: list[int]) -> tuple[FloatArray, NDArray[np.int64]]:
-    """Row-by-row parse that reports the first bad row or cell exactly."""
-    ncols = len(table.header)
-    name_of = {i: table.header[i] for i in used}
-    values: list[list[float]] = []
-    row_lines: list[int] = []
-    reader = csv.reader(table.lines, delimiter=table.delimiter, quotechar='"')
-    consumed = 0
-    while True:
-        line = consumed + 2
-        try:
-            row = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:
-            raise InputFormatError(
-                table.source,
-                "expected a well-formed CSV row",
-                line=line,
-                found=str(exc),
-                fix="Check the quotes on this line",
-            ) from exc
-        consumed = reader.line_num
-        if not any(cell.strip() for cell in row):
-            raise InputFormatError(
-                table.source,
-                "expected a data row, found an empty line",
-                line=line,
-                fix="Remove empty lines inside the data (empty lines at the end are fine)",
-            )
-        extra = row[ncols:]
-        if len(row) < ncols or any(cell.strip() for cell in extra):
-            fix = f"Every row needs {ncols} fields separated by {DELIMITER_NAMES[table.delimiter]}s"
-            if table.delimiter == ",":
-                fix += "; numbers with decimal commas need semicolons or tabs between fields"
-            raise InputFormatError(
-                table.source,
-                f"expected {ncols} fields like the header",
-                line=line,
-                found=f"{len(row)} fields",
-                fix=fix,
-            )
-        parsed: list[float] = []
-        for index in used:
-            text = row[index]
-            parsed.append(_to_float(table, text, line=line, column=name_of[index]))
-        values.append(parsed)
-        row_lines.append(line)
-    array = np.array(values, dtype=np.float64).reshape(len(values), len(used))
-    return array, np.array(row_lines, dtype=np.int64)
-
-
-def _to_float(table: CsvTable, text: str, *, line: int, column: str) -> float:
-    cleaned = text.strip()
-    if table.decimal_comma:
-        cleaned = cleaned.replace(",", ".")
-    try:
-        if not cleaned or "_" in cleaned:
-            raise ValueError(cleaned)
-        return float(cleaned)
-    except ValueError:
-        decimal = "a decimal comma" if table.decimal_comma else "a decimal point"
-        raise InputFormatError(
-            table.source,
-            f"expected a number (with {decimal})",
-            line=line,
-            column=column,
-            found=text,
-            fix=f"Correct or delete line {line}",
-        ) from None
-
-
-def parse_table(table: CsvTable, used: list[int]) -> tuple[CsvTable, FloatArray]:
-    fast = _parse_fast(table, used)
-    if fast is not None:
-        return table, fast
-    values, row_lines = _parse_slow(table, used)
-    return replace(table, row_lines=row_lines), values
-
-
-def check_finite(table: CsvTable, values: FloatArray, used: list[int]) -> None:
-    finite = np.isfinite(values)
-    if finite.all():
-        return
-    row, col = (int(i) for i in np.argwhere(~finite)[0])
-    line = _line_of(table, row)
-    raise InputFormatError(
-        table.source,
-        "expected a finite number",
-        line=line,
-        column=table.header[used[col]],
-        found=_cell_text(table, row, used[col]),
-        fix=f"Replace the missing or infinite value on line {line} or delete the line",
-    )
-
-
-def rate_from_interval(interval_s: float) -> float:
-    rate = 1.0 / interval_s
-    nearest = round(rate)
-    if nearest > 0 and abs(rate - nearest) <= 1e-4 * rate:
-        return float(nearest)
-    return float(f"{rate:.4g}")
-
-
-def _time_backwards(table: CsvTable, row: int, index: int) -> InputFormatError:
-    line, before = _line_of(table, row), _line_of(table, row - 1)
-    return InputFormatError(
-        table.source,
-        f"expected time to increase strictly, to more than "
-        f"{_cell_text(table, row - 1, index).strip()!r} on line {before}",
-        line=line,
-        column=table.header[index],
-        found=_cell_text(table, row, index),
-        fix="Sort the rows by time and remove repeated rows",
-    )
-
-
-def check_time(
-    table: CsvTable, raw_time: FloatArray, divide: float, index: int, unit: str
-) -> float:
-    """Check time increases strictly at a plausible rate; return the median step (s)."""
-    steps = np.diff(raw_time)
-    bad = np.flatnonzero(~(steps > 0))
-    if bad.size:
-        raise _time_backwards(table, int(bad[0]) + 1, index)
-    interval = float(np.median(steps)) / divide
-    rate = 1.0 / interval
-    low, high = RATE_PLAUSIBLE_HZ
-    if not low <= rate <= high:
-        other = "ms" if rate < low else "s"
-        raise UnitError(
-            f"{table.source}, column {table.header[index]!r}: with time in {unit} the median "
-            f"step is {interval:.6g} s ({rate:.6g} Hz), not a rate a body-worn sensor records "
-            f"at ({low:g} to {high:g} Hz). If the column is in other units, say so in the "
-            f"mapping, for example 'time={table.header[index]}:{other}'"
-        )
-    return interval
-
-
-def drop_repeated_rows(
-    table: CsvTable, values: FloatArray, raw_time: FloatArray, index: int
-) -> tuple[CsvTable, FloatArray, FloatArray, RowCounts]:
-    """Drop the rows whose time repeats the row above (see :mod:`spinecoach.io.cleaning`).
-
-    ``values`` are the parsed rows, ``raw_time`` their time stamps in the file's unit
-    and ``index`` the time column's index in the header (for messages). Returns the
-    table (with the line numbers of the kept rows), the kept values and times, and
-    the counts. Time going backwards raises :class:`InputFormatError`.
-    """
-    kept = drop_repeated_times(raw_time, values)
-    if kept.backwards is not None:
-        raise _time_backwards(table, kept.backwards, index)
-    if not kept.counts.dropped:
-        return table, values, raw_time, kept.counts
-    n = int(raw_time.shape[0])
-    lines = table.row_lines if table.row_lines is not None else np.arange(2, n + 2)
-    if int(np.count_nonzero(kept.keep)) < 2:
-        first = kept.first_dropped
-        raise InputFormatError(
-            table.source,
-            "expected at least 2 data rows with different time stamps",
-            line=None if first is None else _line_of(table, first),
-            column=table.header[index],
-            found=f"{n} rows, {kept.counts.dropped} of them repeating the time of the row above",
-            fix="Record for longer or pick another file",
-        )
-    table = replace(table, row_lines=np.ascontiguousarray(lines[kept.keep], dtype=np.int64))
-    return table, values[kept.keep], raw_time[kept.keep], kept.counts
-
-
-_DATE_RE: Final = re.compile(r"^\d{4}[-/]\d{2}[-/]\d{2}(?:[T ]|$)")
-
-
-def _is_datetime_text(text: str) -> bool:
-    return bool(_DATE_RE.match(text.strip().strip('"').strip()))
-
-
-def _column_texts(table: CsvTable, index: int) -> list[str]:
-    """The text of column ``index`` in every data row, in the order :func:`parse_table` reads."""
-    lines = table.lines
-    if not any('"' in line for line in lines):
-        d, cut = table.delimiter, index + 1
-        return [
-            (cells[index] if len(cells) > index else "")
-            for cells in (line.split(d, cut) for line in lines)
-        ]
-    reader = csv.reader(lines, delimiter=table.delimiter, quotechar='"')
-    return [row[index] if len(row) > index else "" for row in reader]
-
-
-_ZONE_RE: Final = re.compile(r"(Z|[+-]\d{2}:?\d{2})$")
-
-
-def _parse_datetimes_fast(texts: list[str]) -> tuple[FloatArray, datetime] | None:
-    """Date-times parsed by numpy in one pass when every row has the first row's layout
-    and zone (the usual file, about 20 times faster); None sends them row by row."""
-    first_text = texts[0].strip()
-    if not _DATE_RE.match(first_text) or '"' in first_text or first_text[4] != "-":
-        return None
-    try:
-        first = datetime.fromisoformat(first_text)
-    except ValueError:
-        return None
-    zone = _ZONE_RE.search(first_text)
-    suffix = zone.group(1) if zone and first.tzinfo is not None else ""
-    if suffix:
-        if not all(t.endswith(suffix) for t in texts):
-            return None
-        cut = -len(suffix)
-        texts = [t[:cut] for t in texts]
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error")
-            stamps = np.array(texts, dtype="datetime64[us]")
-    except (ValueError, TypeError, Warning):
-        return None
-    if np.isnat(stamps).any():
-        return None
-    micro = (stamps - stamps[0]).astype(np.int64)
-    return micro / 1e6, first
-
-
-def _parse_datetimes(table: CsvTable, index: int) -> tuple[FloatArray, datetime]:
-    """A date-time column as seconds since its first row, and that first date-time.
-
-    ISO-8601 (``2024-03-01 10:15:02.120``, ``2024-03-01T10:15:02.120Z``,
-    ``...+01:00``; ``2024/03/01`` also accepted). Every row must have a time zone if
-    the first has one, and none if it has none (mixed clocks cannot be ordered).
-    """
-    texts = _column_texts(table, index)
-    fast = _parse_datetimes_fast(texts)
-    if fast is not None:
-        return fast
-    column = table.header[index]
-    one_s = timedelta(seconds=1)
-    first: datetime | None = None
-    out = np.empty(len(texts), dtype=np.float64)
-    for row, text in enumerate(texts):
-        cleaned = text.strip().strip('"').strip()
-        if len(cleaned) > 10 and cleaned[4:5] == "/" and cleaned[7:8] == "/":
-            cleaned = cleaned[:10].replace("/", "-") + cleaned[10:]
-        try:
-            stamp = datetime.fromisoformat(cleaned)
-            if first is None:
-                first = stamp
-            out[row] = (stamp - first) / one_s
-        except ValueError:
-            line = _line_of(table, row)
-            raise InputFormatError(
-                table.source,
-                "expected a date and time like '2024-03-01 10:15:02.120' (ISO-8601, as in "
-                "the first row)",
-                line=line,
-                column=column,
-                found=text,
-                fix=f"Correct or delete line {line}",
-            ) from None
-        except TypeError:
-            line = _line_of(table, row)
-            zone = "with" if first is not None and first.tzinfo is not None else "without"
-            raise InputFormatError(
-                table.source,
-                f"expected every time {zone} a time zone, as in the first row",
-                line=line,
-                column=column,
-                found=text,
-                fix="Write every time in the same clock (all with a zone such as +01:00 or Z, "
-                "or all without)",
-            ) from None
-    if first is None:  # pragma: no cover - callers check for 2 rows first
-        raise InputFormatError(table.source, "expected data rows below the header", found="none")
-    return out, first
-
-
-def _check_acc_unit(table: CsvTable, raw: FloatArray, columns: SensorColumns) -> None:
-    median = float(np.median(np.linalg.norm(raw, axis=1)))
-    names = ",".join(columns.acc)
-    if columns.acc_unit == "m/s2" and 0.5 <= median <= 2.0:
-        raise UnitError(
-            f"{table.source}, columns {names}: the accelerometer is declared in m/s² but its "
-            f"median magnitude is {median:.3g}, which looks like g (at rest a sensor reads "
-            f"1 g = 9.81 m/s²). If the file is in g, pass the unit g: 'acc={names}:g'. "
-            "spinecoach needs acceleration including gravity"
-        )
-    if columns.acc_unit == "g" and 4.9 <= median <= 19.6:
-        raise UnitError(
-            f"{table.source}, columns {names}: the accelerometer is declared in g but its "
-            f"median magnitude is {median:.3g}, which looks like m/s² (at rest a sensor reads "
-            f"9.81 m/s² = 1 g). If the file is in m/s², pass the unit m/s2: "
-            f"'acc={names}:m/s2'"
-        )
-
-
-def _check_gyr_unit(table: CsvTable, raw: FloatArray, columns: SensorColumns) -> None:
-    if columns.gyr_unit != "rad/s" or columns.gyr is None:
-        return  # small deg/s values are plausible (slow movement): no guess
-    speed = float(np.percentile(np.linalg.norm(raw, axis=1), 99))
-    if speed > GYRO_FULL_SCALE_RADPS:
-        names = ",".join(columns.gyr)
-        raise UnitError(
-            f"{table.source}, columns {names}: the gyroscope is declared in rad/s but its "
-            f"99th-percentile speed is {speed:.3g}, above the 35 rad/s (2000 deg/s) full "
-            f"scale of body-worn gyroscopes; it looks like deg/s. Pass the unit dps: "
-            f"'gyr={names}:dps'"
-        )
+    raw: FloatArray
+    divide: float
+    rate_hz: float
+    counts: RowCounts
+    clock: datetime | None
+    unit: str
 
 
 def _read_sensors(
@@ -921,7 +140,7 @@ def _read_sensors(
     """Parse, clean and convert the mapped columns; returns the sensors and the mapping
     with every unit in ``undecided`` (``time``, ``acc``, ``gyr``, ``mag``: units a
     guessed mapping could not read from the header) decided from the data."""
-    positions = _resolve(table, mapping)
+    positions = resolve_columns(table, mapping)
     if len(table.lines) < 2:
         raise InputFormatError(
             table.source,
@@ -931,7 +150,7 @@ def _read_sensors(
         )
     time_index = None if mapping.time is None else positions[mapping.time]
     dated = time_index is not None and (
-        mapping.time_unit == "datetime" or _is_datetime_text(_cell_text(table, 0, time_index))
+        mapping.time_unit == "datetime" or is_datetime_text(cell_text(table, 0, time_index))
     )
     used = sorted(set(positions.values()) - ({time_index} if dated else set()))
     column_of = {index: k for k, index in enumerate(used)}
@@ -943,44 +162,13 @@ def _read_sensors(
             found=f"{values.shape[0]} rows",
         )
     check_finite(table, values, used)
-
-    n = values.shape[0]
-    clock: datetime | None = None
-    time_unit = mapping.time_unit
     if time_index is None:
-        if rate_hz is None:
-            raise ConfigurationError(
-                f"{table.source} has no time column in the mapping; pass rate_hz (--rate) "
-                "with the sampling rate in hertz, or name the time column"
-            )
-        raw_time, divide, rate = np.arange(n, dtype=np.float64), rate_hz, rate_hz
-        counts = RowCounts(n)
+        time = _counted_time(table, values.shape[0], rate_hz, mapping.time_unit)
     else:
-        if dated:
-            raw_time, clock = _parse_datetimes(table, time_index)
-            time_unit = "datetime"
-        else:
-            raw_time = np.ascontiguousarray(values[:, column_of[time_index]])
-        table, values, raw_time, counts = drop_repeated_rows(table, values, raw_time, time_index)
-        if "time" in undecided and not dated:
-            from spinecoach.io.guess import time_unit_from_steps  # local: guess builds on us
-
-            found_unit = time_unit_from_steps(raw_time, rate_hz=rate_hz)
-            if found_unit is None and rate_hz is not None:
-                name = table.header[time_index]
-                step = float(np.median(np.diff(raw_time)))
-                rates = ", ".join(f"{u}: {d / step:.4g} Hz" for u, d in TIME_DIVIDE.items())
-                raise UnitError(
-                    f"{table.source}, column {name!r}: the header does not say the time unit "
-                    f"and no unit makes its median step {step:.6g} fit the declared "
-                    f"{rate_hz:g} Hz ({rates}). Name the unit in a mapping, for example "
-                    f"'time={name}:ms,...', or leave the time column out of the mapping and "
-                    "keep --rate"
-                )
-            time_unit = found_unit or "s"
-        divide = 1.0 if dated else TIME_DIVIDE[time_unit]
-        interval = check_time(table, raw_time, divide, time_index, time_unit)
-        rate = rate_hz if rate_hz is not None else rate_from_interval(interval)
+        time_column = None if dated else column_of[time_index]
+        table, values, time = _time_column(
+            table, values, time_column, time_index, mapping.time_unit, rate_hz, undecided
+        )
 
     def take(names: Sequence[str]) -> FloatArray:
         return np.ascontiguousarray(values[:, [column_of[positions[n]] for n in names]])
@@ -988,41 +176,110 @@ def _read_sensors(
     sensors: dict[str, _RawSensor] = {}
     decided: dict[str, SensorColumns] = {}
     for placement, columns in mapping.sensors.items():
-        acc_raw = take(columns.acc)
-        gyr_raw = None if columns.gyr is None else take(columns.gyr)
-        mag_raw = None if columns.mag is None else take(columns.mag)
-        if undecided & {"acc", "gyr", "mag"}:
-            from spinecoach.io.guess import decide_units  # local: guess builds on us
-
-            columns = decide_units(
-                table.source, columns, undecided, acc_raw, gyr_raw, mag_raw, rate_hz=float(rate)
-            )
-            if columns.mag is None:
-                mag_raw = None
+        columns, acc, gyr, mag = _convert_sensor(table, columns, take, undecided, time.rate_hz)
         decided[placement] = columns
-        _check_acc_unit(table, acc_raw, columns)
-        acc = acc_raw * ACC_MULTIPLY[columns.acc_unit] if columns.acc_unit != "m/s2" else acc_raw
-        if gyr_raw is None:
-            gyr = np.full((acc.shape[0], 3), np.nan)
-        else:
-            _check_gyr_unit(table, gyr_raw, columns)
-            gyr = np.degrees(gyr_raw) if columns.gyr_unit == "rad/s" else gyr_raw
-        mag = None
-        if mag_raw is not None:
-            multiply, divide_by = MAG_SCALE[columns.mag_unit]
-            mag = mag_raw
-            if multiply != 1.0:
-                mag = mag * multiply
-            if divide_by != 1.0:
-                mag = mag / divide_by
-        sensors[placement] = _RawSensor(raw_time, divide, acc, gyr, mag, float(rate), counts, clock)
+        sensors[placement] = _RawSensor(
+            time.raw, time.divide, acc, gyr, mag, float(time.rate_hz), time.counts, time.clock
+        )
     final = CsvMapping(
         time=mapping.time,
-        time_unit=time_unit,
+        time_unit=time.unit,
         lower=decided.get(LOWER),
         upper=decided.get("upper"),
     )
     return sensors, final
+
+
+def _counted_time(table: CsvTable, n: int, rate_hz: float | None, unit: str) -> _TimeAxis:
+    """The time of a table without time column: sample ``k`` at ``k / rate_hz``."""
+    if rate_hz is None:
+        raise ConfigurationError(
+            f"{table.source} has no time column in the mapping; pass rate_hz (--rate) "
+            "with the sampling rate in hertz, or name the time column"
+        )
+    return _TimeAxis(np.arange(n, dtype=np.float64), rate_hz, rate_hz, RowCounts(n), None, unit)
+
+
+def _time_column(
+    table: CsvTable,
+    values: FloatArray,
+    time_column: int | None,
+    time_index: int,
+    time_unit: str,
+    rate_hz: float | None,
+    undecided: frozenset[str],
+) -> tuple[CsvTable, FloatArray, _TimeAxis]:
+    """The time column at header index ``time_index`` read and checked, repeated rows
+    dropped (the table and values returned are the kept rows). ``time_column`` is its
+    index in ``values``, or ``None`` for a date-time column (parsed from the text)."""
+    clock: datetime | None = None
+    dated = time_column is None
+    if time_column is None:
+        raw_time, clock = parse_datetimes(table, time_index)
+        time_unit = "datetime"
+    else:
+        raw_time = np.ascontiguousarray(values[:, time_column])
+    table, values, raw_time, counts = drop_repeated_rows(table, values, raw_time, time_index)
+    if "time" in undecided and not dated:
+        time_unit = _time_unit_from_data(table, raw_time, time_index, rate_hz)
+    divide = 1.0 if dated else TIME_DIVIDE[time_unit]
+    interval = check_time(table, raw_time, divide, time_index, time_unit)
+    rate = rate_hz if rate_hz is not None else rate_from_interval(interval)
+    return table, values, _TimeAxis(raw_time, divide, rate, counts, clock, time_unit)
+
+
+def _time_unit_from_data(
+    table: CsvTable, raw_time: FloatArray, time_index: int, rate_hz: float | None
+) -> str:
+    """The unit of a time column whose header does not say it, from its steps."""
+    from spinecoach.io.guess import time_unit_from_steps  # local: guess builds on us
+
+    found_unit = time_unit_from_steps(raw_time, rate_hz=rate_hz)
+    if found_unit is None and rate_hz is not None:
+        name = table.header[time_index]
+        step = float(np.median(np.diff(raw_time)))
+        rates = ", ".join(f"{u}: {d / step:.4g} Hz" for u, d in TIME_DIVIDE.items())
+        raise UnitError(
+            f"{table.source}, column {name!r}: the header does not say the time unit "
+            f"and no unit makes its median step {step:.6g} fit the declared "
+            f"{rate_hz:g} Hz ({rates}). Name the unit in a mapping, for example "
+            f"'time={name}:ms,...', or leave the time column out of the mapping and "
+            "keep --rate"
+        )
+    return found_unit or "s"
+
+
+def _convert_sensor(
+    table: CsvTable,
+    columns: SensorColumns,
+    take: Callable[[Sequence[str]], FloatArray],
+    undecided: frozenset[str],
+    rate_hz: float,
+) -> tuple[SensorColumns, FloatArray, FloatArray, FloatArray | None]:
+    """One sensor's columns (units decided where ``undecided``), checked and converted:
+    the columns and the accelerometer (m/s²), gyroscope (deg/s, NaN without one) and
+    magnetometer (µT) values."""
+    acc_raw = take(columns.acc)
+    gyr_raw = None if columns.gyr is None else take(columns.gyr)
+    mag_raw = None if columns.mag is None else take(columns.mag)
+    if undecided & {"acc", "gyr", "mag"}:
+        from spinecoach.io.guess import decide_units  # local: guess builds on us
+
+        columns = decide_units(
+            table.source, columns, undecided, acc_raw, gyr_raw, mag_raw, rate_hz=float(rate_hz)
+        )
+        if columns.mag is None:
+            mag_raw = None
+    check_acc_unit(table.source, acc_raw, columns.acc, columns.acc_unit)
+    acc = acc_to_mps2(acc_raw, columns.acc_unit)
+    if gyr_raw is None:
+        gyr = np.full((acc.shape[0], 3), np.nan)
+    else:
+        if columns.gyr is not None:
+            check_gyr_unit(table.source, gyr_raw, columns.gyr, columns.gyr_unit)
+        gyr = gyr_to_dps(gyr_raw, columns.gyr_unit)
+    mag = None if mag_raw is None else mag_to_ut(mag_raw, columns.mag_unit)
+    return columns, acc, gyr, mag
 
 
 def _check_rate(rate_hz: float | None) -> None:
@@ -1066,7 +323,7 @@ def _mapping_for(
                 line=1,
                 found=", ".join(table.header),
                 fix=f"Pass a mapping that names this file's columns and units, for example "
-                f"--mapping '{_MAPPING_EXAMPLE}'" + (f" ({reason})" if reason else ""),
+                f"--mapping '{MAPPING_EXAMPLE}'" + (f" ({reason})" if reason else ""),
             )
         if mapping.time is None and rate_hz is None and not guessed:
             # Own sensor names with another time column (``timestamp``, ``datetime``...).
@@ -1203,7 +460,7 @@ def read_csv(
     source = Path(path)
     if source.is_dir():
         return _read_folder(source, parsed, rate_hz, placement)
-    table = _read_text_table(source)
+    table = read_text_table(source)
     resolved, undecided, guessed = _mapping_for(table, parsed, placement, rate_hz)
     raw, final = _read_sensors(table, resolved, rate_hz, undecided=undecided)
     meta = {"source_format": "csv", "source_file": source.name}
@@ -1238,7 +495,7 @@ def read_csv_preset(
     :class:`~spinecoach.errors.InputFormatError` says ``expected_header`` and ``fix``.
     """
     _check_rate(rate_hz)
-    table = _read_text_table(path)
+    table = read_text_table(path)
     mapping = choose_mapping(list(table.header))
     if mapping is None:
         raise InputFormatError(
@@ -1291,32 +548,9 @@ def _read_folder(
         )
     raw: dict[str, _RawSensor] = {}
     for where, file in files.items():
-        table = _read_text_table(file)
+        table = read_text_table(file)
         resolved, undecided, _ = _mapping_for(table, mapping, where, rate_hz)
         read, _ = _read_sensors(table, resolved, rate_hz, undecided=undecided)
         raw.update(read)
     meta = {"source_format": "csv", "source_file": ", ".join(f.name for f in files.values())}
     return _finish(str(folder), raw, device="csv", meta=meta)
-
-
-def header_fields(path: str | os.PathLike[str], *, max_bytes: int = 65536) -> list[str] | None:
-    """The column names of a delimited text file's first line, or None if it has none.
-
-    Reads at most ``max_bytes``; used by format detection.
-    """
-    try:
-        with open(path, "rb") as stream:
-            head = stream.read(max_bytes)
-    except OSError:
-        return None
-    text = decode_text(head)
-    first = text.replace("\r\n", "\n").replace("\r", "\n").split("\n", 1)[0]
-    delimiter = _sniff_delimiter(first)
-    if delimiter is None:
-        return None
-    return [h.strip() for h in _split_row(first, delimiter)]
-
-
-def known_columns(header: Iterable[str]) -> set[str]:
-    """The normalised (trimmed, case-folded) column names of a header."""
-    return {_normalise(h) for h in header}

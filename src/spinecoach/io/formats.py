@@ -39,7 +39,9 @@ from typing import Any, Final
 from spinecoach.conventions import PLACEMENTS
 from spinecoach.errors import ConfigurationError, InputFormatError
 from spinecoach.io.cleaning import CLEANING_META_KEY, RowCounts, cleaning_meta, cleaning_report
-from spinecoach.io.csv_generic import CsvMapping, default_mapping, header_fields, read_csv
+from spinecoach.io.csv_generic import read_csv
+from spinecoach.io.csv_mapping import CsvMapping, default_mapping
+from spinecoach.io.csv_table import header_fields
 from spinecoach.io.fusion_csv import fusion_mapping, read_fusion_csv
 from spinecoach.io.guess import guess_mapping
 from spinecoach.io.native import FILE_EXTENSION, is_native_file, read_recording

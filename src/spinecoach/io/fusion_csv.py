@@ -26,13 +26,9 @@ from typing import Final
 
 from spinecoach.conventions import LOWER, PLACEMENTS
 from spinecoach.errors import ConfigurationError
-from spinecoach.io.csv_generic import (
-    CsvMapping,
-    SensorColumns,
-    header_fields,
-    known_columns,
-    read_csv_preset,
-)
+from spinecoach.io.csv_generic import read_csv_preset
+from spinecoach.io.csv_mapping import CsvMapping, SensorColumns
+from spinecoach.io.csv_table import header_fields, known_columns
 from spinecoach.recording import Recording
 
 FUSION_TIME: Final = "Time (s)"

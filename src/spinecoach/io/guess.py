@@ -48,15 +48,14 @@ import numpy as np
 
 from spinecoach.conventions import LOWER
 from spinecoach.errors import ConfigurationError, UnitError
-from spinecoach.io.csv_generic import (
+from spinecoach.io.csv_mapping import CsvMapping, SensorColumns
+from spinecoach.io.csv_units import (
     ACC_UNITS,
     GYR_UNITS,
     GYRO_FULL_SCALE_RADPS,
     MAG_UNITS,
     TIME_DIVIDE,
     TIME_UNITS,
-    CsvMapping,
-    SensorColumns,
     canonical_column,
 )
 from spinecoach.recording import FloatArray

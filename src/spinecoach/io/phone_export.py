@@ -38,16 +38,15 @@ import numpy as np
 
 from spinecoach.errors import InputFormatError, UnitError
 from spinecoach.io.cleaning import RowCounts
-from spinecoach.io.csv_generic import (
-    GYRO_FULL_SCALE_RADPS,
+from spinecoach.io.csv_table import (
     CsvTable,
     check_finite,
-    check_time,
     decode_text,
-    drop_repeated_rows,
     parse_table,
     table_from_text,
 )
+from spinecoach.io.csv_time import check_time, drop_repeated_rows
+from spinecoach.io.csv_units import GYRO_FULL_SCALE_RADPS
 from spinecoach.recording import FloatArray
 
 ZIP_SIGNATURES: Final = (b"PK\x03\x04", b"PK\x05\x06")

@@ -49,14 +49,14 @@ import numpy as np
 from spinecoach.conventions import LOWER, PLACEMENTS
 from spinecoach.errors import ConfigurationError, InputFormatError
 from spinecoach.io.cleaning import RowCounts, cleaning_meta
-from spinecoach.io.csv_generic import (
+from spinecoach.io.csv_time import rate_from_interval
+from spinecoach.io.csv_units import (
     ACC_MULTIPLY,
     ACC_UNITS,
     GYR_UNITS,
     MAG_SCALE,
     MAG_UNITS,
     canonical_column,
-    rate_from_interval,
 )
 from spinecoach.io.phone_export import (
     ExportFiles,

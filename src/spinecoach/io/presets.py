@@ -30,7 +30,7 @@ from typing import Final
 
 from spinecoach.conventions import LOWER
 from spinecoach.errors import ConfigurationError
-from spinecoach.io.csv_generic import CsvMapping, parse_mapping
+from spinecoach.io.csv_mapping import CsvMapping, parse_mapping
 
 
 @dataclass(frozen=True)

@@ -70,7 +70,7 @@ import numpy as np
 from spinecoach.conventions import LOWER, PLACEMENTS
 from spinecoach.errors import ConfigurationError, InputFormatError
 from spinecoach.io.cleaning import RowCounts, cleaning_meta
-from spinecoach.io.csv_generic import rate_from_interval
+from spinecoach.io.csv_time import rate_from_interval
 from spinecoach.io.phone_export import (
     ExportFiles,
     align_streams,
