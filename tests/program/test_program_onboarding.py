@@ -17,7 +17,15 @@ STAMP = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 @pytest.mark.parametrize(
     "name",
-    ["spinecoach.program.onboarding", "spinecoach.program.calendar", "spinecoach.store.program"],
+    [
+        "spinecoach.program.onboarding",
+        "spinecoach.program.calendar",
+        "spinecoach.program.enrolment",
+        "spinecoach.store.program",
+        "spinecoach.store.base",
+        "spinecoach.services.program",
+        "spinecoach.services.program_history",
+    ],
 )
 def test_program_docstring_examples(name: str) -> None:
     result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)

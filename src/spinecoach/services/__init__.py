@@ -18,3 +18,4 @@ store) imports them.
 
 #: The modules this package offers (imported on use: the program engine is heavy to import).
 __all__ = ["history", "live", "program", "report"]
+__all__ += ["program_history", "program_progress"]

@@ -13,100 +13,116 @@ Times are timezone-aware UTC :class:`~datetime.datetime` values (columns ``*_utc
 in :mod:`spinecoach.store.migrations`, never by ``create_all``; a test checks that the
 migrations and these models agree.
 
+The models are in three modules along the schema's seams — sessions and pain here, the
+6-week program in :mod:`spinecoach.store.program_models`, posture monitoring in
+:mod:`spinecoach.store.posture_models` — on the shared base of
+:mod:`spinecoach.store.base`; this module offers all of them (import models from here).
+The store holds persistence only: models and repositories taking plain values; the
+program's rules are in :mod:`spinecoach.program`, applied by :mod:`spinecoach.services`.
+
 Importing this module only defines classes: no engine, no I/O.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Any, ClassVar, Final
+from datetime import datetime
+from typing import Any, Final
 
 from sqlalchemy import (
-    JSON,
     CheckConstraint,
-    DateTime,
     Float,
     ForeignKey,
     Index,
     Integer,
     LargeBinary,
-    MetaData,
     String,
     Text,
     UniqueConstraint,
     text,
 )
-from sqlalchemy.dialects import postgresql
-from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-# Stable constraint names, so later migrations can alter them on every backend.
-NAMING_CONVENTION: Final = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
+from spinecoach.store.base import (
+    COMPRESSIONS,
+    DOSES_MAX_PER_DAY,
+    ENROLMENT_STATUSES,
+    EVENT_KINDS,
+    NAMING_CONVENTION,
+    PAIN_CONTEXTS,
+    PSFS_CONTEXTS,
+    PSFS_MAX_SCORE,
+    RED_FLAG_URGENCIES,
+    SCREENING_CONTEXTS,
+    SCREENING_RESULTS,
+    SESSION_STATUSES,
+    VAS_MAX_MM,
+    VAS_MIN_MM,
+    Base,
+    JSONType,
+    UTCDateTime,
+    check_in,
+    utc_now,
+)
+from spinecoach.store.posture_models import (
+    DESK_BREAK_OUTCOMES,
+    POSTURE_CLASSES,
+    DeskBreakPrompt,
+    PostureMinute,
+    PostureSettings,
+    SittingBout,
+)
+from spinecoach.store.program_models import (
+    MedicationEntry,
+    ProgramDecision,
+    ProgramEnrolment,
+    PsfsEntry,
+    RedFlagScreening,
+)
 
-SESSION_STATUSES: Final = ("active", "completed", "interrupted")
-PAIN_CONTEXTS: Final = ("before", "after", "morning")
-EVENT_KINDS: Final = ("cue", "annotation", "discarded")
-COMPRESSIONS: Final = ("zlib", "lzma")
-VAS_MIN_MM: Final = 0.0
-VAS_MAX_MM: Final = 100.0
-ENROLMENT_STATUSES: Final = ("active", "stopped", "completed")
-SCREENING_RESULTS: Final = ("clear", "stop")
-SCREENING_CONTEXTS: Final = ("onboarding", "rescreen")
-RED_FLAG_URGENCIES: Final = ("emergency", "urgent", "soon")
-PSFS_CONTEXTS: Final = ("baseline", "weekly")
-PSFS_MAX_SCORE: Final = 10
-DOSES_MAX_PER_DAY: Final = 24
-
-# JSON on SQLite, JSONB (indexable, compact) on PostgreSQL.
-JSONType = JSON().with_variant(postgresql.JSONB(), "postgresql")
-
-
-def _in(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
-
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """A timezone-aware UTC datetime on every backend.
-
-    PostgreSQL stores ``timestamptz``; SQLite has no time zones, so the value is stored
-    as naive UTC and marked UTC again when read. Naive datetimes are refused on write,
-    because their meaning depends on the machine's clock settings.
-    """
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError(f"naive datetime {value!r}: pass a timezone-aware UTC time")
-        value = value.astimezone(UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map: ClassVar[dict[Any, Any]] = {
-        datetime: UTCDateTime(),
-        dict[str, Any]: JSONType,
-    }
+__all__ = [
+    "ANGLE_BLOCK_FLAGS",
+    "ANGLE_BLOCK_TIME",
+    "COMPRESSIONS",
+    "DESK_BREAK_OUTCOMES",
+    "DOSES_MAX_PER_DAY",
+    "ENROLMENT_STATUSES",
+    "EVENT_KINDS",
+    "NAMING_CONVENTION",
+    "PAIN_CONTEXTS",
+    "POSTURE_CLASSES",
+    "PSFS_CONTEXTS",
+    "PSFS_MAX_SCORE",
+    "RED_FLAG_URGENCIES",
+    "SAMPLE_BLOCK_COLUMNS",
+    "SCREENING_CONTEXTS",
+    "SCREENING_RESULTS",
+    "SESSION_STATUSES",
+    "VAS_MAX_MM",
+    "VAS_MIN_MM",
+    "AngleBlock",
+    "Base",
+    "DeskBreakPrompt",
+    "EventRecord",
+    "ExerciseSet",
+    "JSONType",
+    "MedicationEntry",
+    "PainEntry",
+    "Person",
+    "PostureMinute",
+    "PostureSettings",
+    "ProgramDecision",
+    "ProgramEnrolment",
+    "PsfsEntry",
+    "RecordingBlob",
+    "RedFlagScreening",
+    "RepRecord",
+    "SampleBlock",
+    "SessionRecord",
+    "SittingBout",
+    "UTCDateTime",
+    "check_in",
+    "utc_now",
+]
 
 
 class Person(Base):
@@ -141,7 +157,7 @@ class SessionRecord(Base):
 
     __tablename__ = "sessions"
     __table_args__ = (
-        CheckConstraint(_in("status", SESSION_STATUSES), name="status"),
+        CheckConstraint(check_in("status", SESSION_STATUSES), name="status"),
         Index("ix_sessions_person_id_started_utc", "person_id", "started_utc"),
     )
 
@@ -257,7 +273,7 @@ class EventRecord(Base):
 
     __tablename__ = "events"
     __table_args__ = (
-        CheckConstraint(_in("kind", EVENT_KINDS), name="kind"),
+        CheckConstraint(check_in("kind", EVENT_KINDS), name="kind"),
         CheckConstraint("end_s >= start_s", name="order"),
     )
 
@@ -281,7 +297,7 @@ class PainEntry(Base):
     __tablename__ = "pain_entries"
     __table_args__ = (
         CheckConstraint(f"vas_mm >= {VAS_MIN_MM:g} AND vas_mm <= {VAS_MAX_MM:g}", name="vas_mm"),
-        CheckConstraint(_in("context", PAIN_CONTEXTS), name="context"),
+        CheckConstraint(check_in("context", PAIN_CONTEXTS), name="context"),
         Index("ix_pain_entries_person_id_recorded_utc", "person_id", "recorded_utc"),
     )
 
@@ -305,7 +321,7 @@ class RecordingBlob(Base):
     """
 
     __tablename__ = "recording_blobs"
-    __table_args__ = (CheckConstraint(_in("compression", COMPRESSIONS), name="compression"),)
+    __table_args__ = (CheckConstraint(check_in("compression", COMPRESSIONS), name="compression"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     session_id: Mapped[int] = mapped_column(
@@ -395,282 +411,3 @@ class AngleBlock(Base):
     created_utc: Mapped[datetime] = mapped_column(default=utc_now)
 
     session: Mapped[SessionRecord] = relationship(back_populates="angle_blocks")
-
-
-# The 6-week program (migration 0004; services in spinecoach.store.program) -------------
-class ProgramEnrolment(Base):
-    """One person's 6-week program, from onboarding to its end.
-
-    ``status`` is ``active`` (at most one per person, a partial unique index), ``stopped``
-    (``stop_reason`` says why, for example a red flag) or ``completed``. An enrolment
-    stopped by the onboarding screening has no baseline; any other has one:
-    ``baseline_vas_mm`` (0–100 mm), ``baseline_doses_per_day`` (0–24), ``schedule`` (JSON:
-    ``morning_time``, ``work_start``, ``work_end`` as local ``HH:MM`` or null,
-    ``desk_break_every_min``) and ``sensors`` (JSON list). The baseline PSFS activities
-    are :class:`PsfsEntry` rows with context ``baseline``.
-    """
-
-    __tablename__ = "program_enrolments"
-    __table_args__ = (
-        CheckConstraint(_in("status", ENROLMENT_STATUSES), name="status"),
-        CheckConstraint("status <> 'stopped' OR stop_reason <> ''", name="stop_reason"),
-        CheckConstraint("status = 'active' OR ended_utc IS NOT NULL", name="ended"),
-        CheckConstraint(
-            "status = 'stopped' OR (baseline_vas_mm IS NOT NULL "
-            "AND baseline_doses_per_day IS NOT NULL)",
-            name="baseline",
-        ),
-        CheckConstraint(
-            f"baseline_vas_mm IS NULL OR (baseline_vas_mm >= {VAS_MIN_MM:g} "
-            f"AND baseline_vas_mm <= {VAS_MAX_MM:g})",
-            name="baseline_vas_mm",
-        ),
-        CheckConstraint(
-            "baseline_doses_per_day IS NULL OR (baseline_doses_per_day >= 0 "
-            f"AND baseline_doses_per_day <= {DOSES_MAX_PER_DAY})",
-            name="baseline_doses",
-        ),
-        Index(
-            "uq_program_enrolments_person_active",
-            "person_id",
-            unique=True,
-            sqlite_where=text("status = 'active'"),
-            postgresql_where=text("status = 'active'"),
-        ),
-    )
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
-    status: Mapped[str] = mapped_column(String(16))
-    started_utc: Mapped[datetime] = mapped_column(default=utc_now)
-    ended_utc: Mapped[datetime | None] = mapped_column(default=None)
-    stop_reason: Mapped[str] = mapped_column(Text, default="")
-    baseline_vas_mm: Mapped[float | None] = mapped_column(Float)
-    baseline_doses_per_day: Mapped[int | None] = mapped_column(Integer)
-    schedule: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    sensors: Mapped[list[str]] = mapped_column(JSONType, default=list)
-
-
-class RedFlagScreening(Base):
-    """The answers to the red-flag questions and what they meant, every time they are
-    asked: at onboarding and at any later re-screening (``context``).
-
-    ``answers`` maps question id to yes (true) / no (false); ``flagged`` lists the ids
-    answered yes; ``result`` is ``stop`` (with ``urgency`` and the ``advice`` shown) or
-    ``clear`` (no urgency, no advice). ``red_flags_version`` is the question file's.
-    """
-
-    __tablename__ = "red_flag_screenings"
-    __table_args__ = (
-        CheckConstraint(_in("result", SCREENING_RESULTS), name="result"),
-        CheckConstraint(_in("context", SCREENING_CONTEXTS), name="context"),
-        CheckConstraint(
-            "(result = 'stop' AND urgency IS NOT NULL "
-            f"AND {_in('urgency', RED_FLAG_URGENCIES)} AND advice <> '') "
-            "OR (result = 'clear' AND urgency IS NULL)",
-            name="urgency",
-        ),
-        Index("ix_red_flag_screenings_person_id_screened_utc", "person_id", "screened_utc"),
-    )
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
-    enrolment_id: Mapped[int | None] = mapped_column(
-        ForeignKey("program_enrolments.id", ondelete="SET NULL"), index=True
-    )
-    screened_utc: Mapped[datetime] = mapped_column(default=utc_now)
-    context: Mapped[str] = mapped_column(String(16))
-    answers: Mapped[dict[str, Any]] = mapped_column()
-    flagged: Mapped[list[str]] = mapped_column(JSONType)
-    result: Mapped[str] = mapped_column(String(8))
-    urgency: Mapped[str | None] = mapped_column(String(16))
-    advice: Mapped[str] = mapped_column(Text, default="")
-    red_flags_version: Mapped[int] = mapped_column(Integer)
-
-
-class PsfsEntry(Base):
-    """One Patient-Specific Functional Scale rating: an activity scored 0 (unable) to 10
-    (as before the problem), at the ``baseline`` or in a ``weekly`` check."""
-
-    __tablename__ = "psfs_entries"
-    __table_args__ = (
-        CheckConstraint(f"score >= 0 AND score <= {PSFS_MAX_SCORE}", name="score"),
-        CheckConstraint(_in("context", PSFS_CONTEXTS), name="context"),
-        CheckConstraint("activity <> ''", name="activity"),
-        Index("ix_psfs_entries_person_id_recorded_utc", "person_id", "recorded_utc"),
-    )
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
-    enrolment_id: Mapped[int] = mapped_column(
-        ForeignKey("program_enrolments.id", ondelete="CASCADE"), index=True
-    )
-    recorded_utc: Mapped[datetime] = mapped_column(default=utc_now)
-    context: Mapped[str] = mapped_column(String(16))
-    activity: Mapped[str] = mapped_column(String(200))
-    score: Mapped[int] = mapped_column(Integer)
-
-
-class MedicationEntry(Base):
-    """Pain-medication use on one local calendar day: whole doses (0–24) and a note.
-
-    ``taken_on`` is the person's local day as ISO text ``YYYY-MM-DD`` (a UTC time cannot
-    say which day it was for them; the text sorts like a date and exports as-is). One
-    entry per person and day (a second check-in the same day replaces it).
-    """
-
-    __tablename__ = "medication_entries"
-    __table_args__ = (
-        CheckConstraint(
-            f"doses_per_day >= 0 AND doses_per_day <= {DOSES_MAX_PER_DAY}", name="doses"
-        ),
-        CheckConstraint("taken_on LIKE '____-__-__'", name="taken_on"),
-        UniqueConstraint("person_id", "taken_on", name="uq_medication_entries_person_day"),
-    )
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
-    enrolment_id: Mapped[int | None] = mapped_column(
-        ForeignKey("program_enrolments.id", ondelete="SET NULL"), index=True
-    )
-    taken_on: Mapped[str] = mapped_column(String(10))
-    doses_per_day: Mapped[int] = mapped_column(Integer)
-    note: Mapped[str] = mapped_column(Text, default="")
-    recorded_utc: Mapped[datetime] = mapped_column(default=utc_now)
-
-
-class ProgramDecision(Base):
-    """A decision of the program engine (progress, hold, regress, …) for a program week,
-    with the ``prescription`` it made and the ``reasons`` (the data it used), both JSON."""
-
-    __tablename__ = "program_decisions"
-    __table_args__ = (
-        CheckConstraint("week >= 1", name="week"),
-        CheckConstraint("kind <> ''", name="kind"),
-        Index("ix_program_decisions_enrolment_id_decided_utc", "enrolment_id", "decided_utc"),
-    )
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
-    enrolment_id: Mapped[int] = mapped_column(
-        ForeignKey("program_enrolments.id", ondelete="CASCADE")
-    )
-    decided_utc: Mapped[datetime] = mapped_column(default=utc_now)
-    week: Mapped[int] = mapped_column(Integer)
-    kind: Mapped[str] = mapped_column(String(32))
-    prescription: Mapped[dict[str, Any]] = mapped_column()
-    reasons: Mapped[list[Any]] = mapped_column(JSONType)
-
-
-#: Posture classes of the per-minute summaries (seconds of each; ``upright``: still and
-#: upright but sitting and standing not told apart (upper sensor only); ``unknown``: no
-#: trusted data), stored in the ``<class>_s`` columns of ``posture_minutes``.
-POSTURE_CLASSES: Final[tuple[str, ...]] = (
-    "lying",
-    "sitting_upright",
-    "sitting_slouched",
-    "standing",
-    "walking",
-    "transition",
-    "upright",
-    "unknown",
-)
-DESK_BREAK_OUTCOMES: Final[tuple[str, ...]] = (
-    "pending",
-    "started",
-    "done",
-    "snoozed",
-    "dismissed",
-    "expired",
-)
-
-
-class PostureMinute(Base):
-    """One minute of the working day: seconds in each posture class, the mean lumbar
-    flexion and trunk inclination (deg; NULL without data), and whether the analysis
-    trusted the sensors. One row per person and minute (a re-analysis replaces it)."""
-
-    __tablename__ = "posture_minutes"
-    __table_args__ = (
-        UniqueConstraint("person_id", "minute_utc", name="uq_posture_minutes_person_minute"),
-        CheckConstraint(
-            " AND ".join(f"{c}_s >= 0 AND {c}_s <= 60.5" for c in POSTURE_CLASSES),
-            name="seconds",
-        ),
-    )
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
-    minute_utc: Mapped[datetime] = mapped_column()
-    lying_s: Mapped[float] = mapped_column(Float, default=0.0)
-    sitting_upright_s: Mapped[float] = mapped_column(Float, default=0.0)
-    sitting_slouched_s: Mapped[float] = mapped_column(Float, default=0.0)
-    standing_s: Mapped[float] = mapped_column(Float, default=0.0)
-    walking_s: Mapped[float] = mapped_column(Float, default=0.0)
-    transition_s: Mapped[float] = mapped_column(Float, default=0.0)
-    upright_s: Mapped[float] = mapped_column(Float, default=0.0)
-    unknown_s: Mapped[float] = mapped_column(Float, default=0.0)
-    lumbar_flexion_deg: Mapped[float | None] = mapped_column(Float)
-    trunk_inclination_deg: Mapped[float | None] = mapped_column(Float)
-    trusted: Mapped[bool] = mapped_column(default=True)
-    source: Mapped[str] = mapped_column(String(64), default="")
-
-
-class SittingBout(Base):
-    """A sitting bout: start and end (UTC), seconds slouched, where it was measured."""
-
-    __tablename__ = "sitting_bouts"
-    __table_args__ = (
-        CheckConstraint("end_utc >= start_utc", name="order"),
-        CheckConstraint("slouched_s >= 0", name="slouched"),
-        UniqueConstraint("person_id", "start_utc", name="uq_sitting_bouts_person_start"),
-    )
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
-    start_utc: Mapped[datetime] = mapped_column()
-    end_utc: Mapped[datetime] = mapped_column()
-    slouched_s: Mapped[float] = mapped_column(Float, default=0.0)
-    source: Mapped[str] = mapped_column(String(64), default="")
-
-
-class DeskBreakPrompt(Base):
-    """A desk-break prompt and what came of it: ``done`` (a seated cat-cow session with
-    reps the exercise engine detected, ``session_id``), ``snoozed``, ``dismissed``,
-    ``expired`` (the person stood up), or still ``pending``/``started``."""
-
-    __tablename__ = "desk_break_prompts"
-    __table_args__ = (
-        CheckConstraint(_in("outcome", DESK_BREAK_OUTCOMES), name="outcome"),
-        Index("ix_desk_break_prompts_person_id_prompted_utc", "person_id", "prompted_utc"),
-    )
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
-    sitting_since_utc: Mapped[datetime] = mapped_column()
-    prompted_utc: Mapped[datetime] = mapped_column()
-    outcome: Mapped[str] = mapped_column(String(16), default="pending")
-    outcome_utc: Mapped[datetime | None] = mapped_column()
-    session_id: Mapped[int | None] = mapped_column(
-        ForeignKey("sessions.id", ondelete="SET NULL"), index=True
-    )
-    reps: Mapped[int | None] = mapped_column(Integer)
-
-
-class PostureSettings(Base):
-    """A person's desk-break settings: the sitting limit before a prompt (minutes), the
-    snooze length, and quiet hours (local ``HH:MM``; none: always on)."""
-
-    __tablename__ = "posture_settings"
-    __table_args__ = (
-        CheckConstraint("sitting_limit_min >= 5 AND sitting_limit_min <= 240", name="limit"),
-        CheckConstraint("snooze_min >= 1 AND snooze_min <= 120", name="snooze"),
-    )
-
-    person_id: Mapped[int] = mapped_column(
-        ForeignKey("people.id", ondelete="CASCADE"), primary_key=True
-    )
-    sitting_limit_min: Mapped[float] = mapped_column(Float, default=45.0)
-    snooze_min: Mapped[float] = mapped_column(Float, default=10.0)
-    quiet_start: Mapped[str | None] = mapped_column(String(5))
-    quiet_end: Mapped[str | None] = mapped_column(String(5))

@@ -1,5 +1,16 @@
-"""Service functions of the 6-week program: onboarding, red-flag screenings, tracking
-(daily VAS, weekly PSFS, medication) and the engine's decisions.
+"""Storing the 6-week program: onboarding, red-flag screenings, tracking (daily VAS,
+weekly PSFS, medication) and the engine's decisions.
+
+The layers: this package holds persistence only — the models and the functions that read
+and write them on plain values, one transaction per request. What the records mean and
+what a request decides (does a red flag stop the program, does a restart need a
+clinician's clearance, what the stop reason and the advice say, which check-in values
+are accepted) are pure rules of :mod:`spinecoach.program.enrolment` (and
+:mod:`spinecoach.program.onboarding`, :mod:`spinecoach.program.redflags`) that these
+functions apply before they write; the engine's decisions are made by
+:mod:`spinecoach.services.program` and stored here. The reads are in
+:mod:`spinecoach.store.program_queries`, the tracking in
+:mod:`spinecoach.store.program_tracking`; this module offers all their names.
 
 Tables (migration ``0004``; every row belongs to a person, ``ON DELETE CASCADE``):
 
@@ -68,15 +79,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, tzinfo
+from datetime import datetime, tzinfo
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from spinecoach.errors import ConfigurationError
+from spinecoach.program import enrolment as rules
 from spinecoach.program import onboarding as ob
+from spinecoach.program.enrolment import STOP_REFER, EnrolmentStateError
 from spinecoach.program.redflags import (
     RED_FLAGS_VERSION,
     RedFlag,
@@ -84,22 +96,56 @@ from spinecoach.program.redflags import (
     screen,
 )
 from spinecoach.store.models import (
-    MedicationEntry,
-    PainEntry,
     ProgramDecision,
     ProgramEnrolment,
     PsfsEntry,
     RedFlagScreening,
 )
+from spinecoach.store.program_queries import (
+    active_enrolment,
+    baseline_activities,
+    enrolment_schedule,
+    latest_enrolment,
+    list_decisions,
+    list_medication,
+    list_psfs,
+    list_screenings,
+    stop_decision,
+    stop_screening,
+)
+from spinecoach.store.program_tracking import (
+    CheckinOutcome,
+    add_weekly_psfs,
+    daily_checkin,
+    log_medication,
+)
 from spinecoach.store.repository import aware_utc, in_transaction, json_safe, person_or_raise
 
-#: The engine's decision that stops the program and refers the person to a clinician.
-STOP_REFER = "stop-refer"
-
-
-class EnrolmentStateError(ConfigurationError):
-    """The person's program is not in a state that allows this (already enrolled, no
-    active program, program stopped)."""
+__all__ = [
+    "STOP_REFER",
+    "CheckinOutcome",
+    "EnrolmentStateError",
+    "OnboardingOutcome",
+    "active_enrolment",
+    "add_decision",
+    "add_weekly_psfs",
+    "baseline_activities",
+    "daily_checkin",
+    "end_enrolment",
+    "enrolment_schedule",
+    "latest_enrolment",
+    "list_decisions",
+    "list_medication",
+    "list_psfs",
+    "list_screenings",
+    "log_medication",
+    "onboard",
+    "rescreen",
+    "restart_needs_clearance",
+    "stop_cause",
+    "stop_decision",
+    "stop_screening",
+]
 
 
 @dataclass(frozen=True)
@@ -114,126 +160,6 @@ class OnboardingOutcome:
     @property
     def stopped(self) -> bool:
         return self.result.stop
-
-
-@dataclass(frozen=True)
-class CheckinOutcome:
-    """A daily check-in: the morning pain entry and the day's medication entry."""
-
-    pain: PainEntry
-    medication: MedicationEntry
-
-
-# Reading ---------------------------------------------------------------------------------
-def active_enrolment(db: Session, person_id: int) -> ProgramEnrolment | None:
-    """The person's ``active`` program, if any."""
-    person_or_raise(db, person_id)
-    query = select(ProgramEnrolment).where(
-        ProgramEnrolment.person_id == person_id, ProgramEnrolment.status == "active"
-    )
-    return db.scalars(query).first()
-
-
-def latest_enrolment(db: Session, person_id: int) -> ProgramEnrolment | None:
-    """The person's newest program, whatever its status."""
-    person_or_raise(db, person_id)
-    query = (
-        select(ProgramEnrolment)
-        .where(ProgramEnrolment.person_id == person_id)
-        .order_by(ProgramEnrolment.started_utc.desc(), ProgramEnrolment.id.desc())
-    )
-    return db.scalars(query).first()
-
-
-def list_screenings(db: Session, person_id: int) -> list[RedFlagScreening]:
-    """Every red-flag screening of a person, oldest first."""
-    person_or_raise(db, person_id)
-    query = (
-        select(RedFlagScreening)
-        .where(RedFlagScreening.person_id == person_id)
-        .order_by(RedFlagScreening.screened_utc, RedFlagScreening.id)
-    )
-    return list(db.scalars(query))
-
-
-def stop_screening(db: Session, enrolment: ProgramEnrolment) -> RedFlagScreening | None:
-    """The newest screening with a red flag that belongs to ``enrolment`` (the one that
-    stopped it), None when it was not stopped by a red flag."""
-    query = (
-        select(RedFlagScreening)
-        .where(RedFlagScreening.enrolment_id == enrolment.id, RedFlagScreening.result == "stop")
-        .order_by(RedFlagScreening.screened_utc.desc(), RedFlagScreening.id.desc())
-    )
-    return db.scalars(query).first()
-
-
-def stop_decision(db: Session, enrolment: ProgramEnrolment) -> ProgramDecision | None:
-    """The newest ``stop-refer`` decision of ``enrolment`` (the engine's stop: a jump in
-    pain or a red flag), None when the engine never stopped it."""
-    query = (
-        select(ProgramDecision)
-        .where(ProgramDecision.enrolment_id == enrolment.id, ProgramDecision.kind == STOP_REFER)
-        .order_by(ProgramDecision.decided_utc.desc(), ProgramDecision.id.desc())
-    )
-    return db.scalars(query).first()
-
-
-def list_psfs(db: Session, person_id: int, *, enrolment_id: int | None = None) -> list[PsfsEntry]:
-    """PSFS ratings of a person (optionally one enrolment's), oldest first."""
-    person_or_raise(db, person_id)
-    query = select(PsfsEntry).where(PsfsEntry.person_id == person_id)
-    if enrolment_id is not None:
-        query = query.where(PsfsEntry.enrolment_id == enrolment_id)
-    return list(db.scalars(query.order_by(PsfsEntry.recorded_utc, PsfsEntry.id)))
-
-
-def list_medication(db: Session, person_id: int) -> list[MedicationEntry]:
-    """Medication entries of a person, by day."""
-    person_or_raise(db, person_id)
-    query = (
-        select(MedicationEntry)
-        .where(MedicationEntry.person_id == person_id)
-        .order_by(MedicationEntry.taken_on)
-    )
-    return list(db.scalars(query))
-
-
-def list_decisions(db: Session, enrolment_id: int) -> list[ProgramDecision]:
-    """The program engine's decisions for one enrolment, oldest first."""
-    query = (
-        select(ProgramDecision)
-        .where(ProgramDecision.enrolment_id == enrolment_id)
-        .order_by(ProgramDecision.decided_utc, ProgramDecision.id)
-    )
-    return list(db.scalars(query))
-
-
-def baseline_activities(db: Session, enrolment: ProgramEnrolment) -> list[str]:
-    """The PSFS activities chosen at onboarding, in the order given."""
-    query = (
-        select(PsfsEntry.activity)
-        .where(PsfsEntry.enrolment_id == enrolment.id, PsfsEntry.context == "baseline")
-        .order_by(PsfsEntry.id)
-    )
-    return list(db.scalars(query))
-
-
-def enrolment_schedule(enrolment: ProgramEnrolment) -> ob.Schedule:
-    """The stored schedule of an enrolment as a validated :class:`Schedule`."""
-    if not enrolment.schedule:
-        raise EnrolmentStateError(
-            f"program {enrolment.id} has no schedule (it was stopped at the screening)"
-        )
-    return ob.schedule_from_dict(enrolment.schedule)
-
-
-def _require_active(db: Session, person_id: int) -> ProgramEnrolment:
-    enrolment = active_enrolment(db, person_id)
-    if enrolment is None:
-        raise EnrolmentStateError(
-            f"person {person_id} has no active program; complete onboarding first"
-        )
-    return enrolment
 
 
 # Screening and onboarding -----------------------------------------------------------------
@@ -259,11 +185,6 @@ def _screening_row(
         advice=result.advice if advice is None else advice,
         red_flags_version=RED_FLAGS_VERSION,
     )
-
-
-def _stop_reason(result: ScreeningResult) -> str:
-    ids = ", ".join(f.id for f in result.flagged)
-    return f"red flag ({result.urgency}): {ids}"
 
 
 def onboard(
@@ -307,6 +228,54 @@ def onboard(
         ) from None
 
 
+def _stopped_enrolment(
+    db: Session, person_id: int, result: ScreeningResult, when: datetime
+) -> ProgramEnrolment:
+    """A program stopped at the onboarding screening (it keeps no baseline)."""
+    enrolment = ProgramEnrolment(
+        person_id=person_id,
+        status="stopped",
+        started_utc=when,
+        ended_utc=when,
+        stop_reason=rules.screening_stop_reason(result),
+        schedule={},
+        sensors=[],
+    )
+    db.add(enrolment)
+    return enrolment
+
+
+def _active_enrolment(
+    db: Session, person_id: int, baseline: ob.Baseline, when: datetime
+) -> ProgramEnrolment:
+    """An active program with its baseline: VAS, medication, schedule, sensors, and the
+    PSFS activities as ``baseline`` PSFS entries."""
+    enrolment = ProgramEnrolment(
+        person_id=person_id,
+        status="active",
+        started_utc=when,
+        stop_reason="",
+        baseline_vas_mm=baseline.vas_mm,
+        baseline_doses_per_day=baseline.doses_per_day,
+        schedule=ob.schedule_to_dict(baseline.schedule),
+        sensors=list(baseline.sensors),
+    )
+    db.add(enrolment)
+    db.flush()
+    db.add_all(
+        PsfsEntry(
+            person_id=person_id,
+            enrolment_id=enrolment.id,
+            recorded_utc=when,
+            context="baseline",
+            activity=a.activity,
+            score=a.score,
+        )
+        for a in baseline.psfs
+    )
+    return enrolment
+
+
 def _onboard(
     db: Session,
     person_id: int,
@@ -328,45 +297,14 @@ def _onboard(
         if stopped is not None and not result.stop:
             _record_clearance(db, stopped, clearance, when, tz)
         if result.stop:
-            enrolment = ProgramEnrolment(
-                person_id=person_id,
-                status="stopped",
-                started_utc=when,
-                ended_utc=when,
-                stop_reason=_stop_reason(result),
-                schedule={},
-                sensors=[],
-            )
-            db.add(enrolment)
+            enrolment = _stopped_enrolment(db, person_id, result, when)
         elif baseline is None:
             raise ConfigurationError(
                 "baseline: no red flag was reported, so the baseline (pain, function, "
                 "medication, schedule, sensors) is needed to start the program"
             )
         else:
-            enrolment = ProgramEnrolment(
-                person_id=person_id,
-                status="active",
-                started_utc=when,
-                stop_reason="",
-                baseline_vas_mm=baseline.vas_mm,
-                baseline_doses_per_day=baseline.doses_per_day,
-                schedule=ob.schedule_to_dict(baseline.schedule),
-                sensors=list(baseline.sensors),
-            )
-            db.add(enrolment)
-            db.flush()
-            db.add_all(
-                PsfsEntry(
-                    person_id=person_id,
-                    enrolment_id=enrolment.id,
-                    recorded_utc=when,
-                    context="baseline",
-                    activity=a.activity,
-                    score=a.score,
-                )
-                for a in baseline.psfs
-            )
+            enrolment = _active_enrolment(db, person_id, baseline, when)
         db.flush()
         screening = _screening_row(
             person_id,
@@ -386,9 +324,11 @@ def restart_needs_clearance(db: Session, person_id: int) -> ProgramEnrolment | N
     ``stop-refer`` decision of the engine (a new program then needs a clinician's
     clearance, see :func:`onboard`), else None."""
     latest = latest_enrolment(db, person_id)
-    if latest is None or latest.status != "stopped":
-        return None
-    if stop_screening(db, latest) is None and stop_decision(db, latest) is None:
+    if latest is None or not rules.needs_clearance(
+        latest.status,
+        stopped_by_red_flag=stop_screening(db, latest) is not None,
+        stopped_by_engine=stop_decision(db, latest) is not None,
+    ):
         return None
     return latest
 
@@ -397,14 +337,10 @@ def stop_cause(db: Session, enrolment: ProgramEnrolment) -> str:
     """Why a program that needs clearance was stopped, in words for the person: the red
     flag they reported, else the cause of the engine's ``stop-refer`` decision."""
     if stop_screening(db, enrolment) is not None:
-        return "of a warning sign you reported"
+        return rules.stop_cause(stopped_by_red_flag=True, decision_codes=())
     decision = stop_decision(db, enrolment)
     codes = [] if decision is None else [r.get("code") for r in decision.reasons]
-    if "red-flag" in codes:
-        return "of a warning sign you reported"
-    if "pain-jump" in codes:
-        return "your pain jumped"
-    return "the program advised you to see a doctor or physiotherapist"
+    return rules.stop_cause(stopped_by_red_flag=False, decision_codes=codes)
 
 
 def _record_clearance(
@@ -418,19 +354,13 @@ def _record_clearance(
     stopped_on = ob.server_today(end, tz)
     if clearance is None:
         raise EnrolmentStateError(
-            f"clearance: your last program was stopped on {stopped_on.isoformat()} because "
-            f"{stop_cause(db, stopped)}; start again only once a doctor or "
-            "physiotherapist has seen you and agreed that you can exercise, and confirm it "
-            "with the day you were seen"
+            rules.clearance_missing_message(stopped_on, stop_cause(db, stopped))
         )
     # Validated again here: the stop day is only known now.
     checked = ob.make_clearance(
         True, clearance.seen_on, stopped_on=stopped_on, today=ob.server_today(when, tz)
     )
-    stopped.stop_reason = (
-        f"{stopped.stop_reason}; cleared to restart: seen by a doctor or physiotherapist on "
-        f"{checked.seen_on.isoformat()} (confirmed by the person {when:%Y-%m-%d %H:%M} UTC)"
-    )
+    stopped.stop_reason = rules.cleared_stop_reason(stopped.stop_reason, checked.seen_on, when)
 
 
 def rescreen(
@@ -452,7 +382,7 @@ def rescreen(
         if enrolment is not None and result.stop:
             enrolment.status = "stopped"
             enrolment.ended_utc = when
-            enrolment.stop_reason = _stop_reason(result)
+            enrolment.stop_reason = rules.screening_stop_reason(result)
         screening = _screening_row(
             person_id,
             answers,
@@ -460,7 +390,7 @@ def rescreen(
             context="rescreen",
             enrolment_id=None if enrolment is None else enrolment.id,
             when=when,
-            advice=result.advice if enrolment is None else result.advice_during_program,
+            advice=rules.rescreen_advice(result, enrolled=enrolment is not None),
         )
         db.add(screening)
         db.flush()
@@ -477,10 +407,7 @@ def end_enrolment(
 ) -> ProgramEnrolment:
     """End an active program as ``completed`` or ``stopped`` (a stop needs a reason)."""
     when = aware_utc(now, "now")
-    if status not in ("completed", "stopped"):
-        raise ConfigurationError(f"status {status!r}: a program ends 'completed' or 'stopped'")
-    if status == "stopped" and not reason.strip():
-        raise ConfigurationError("reason: say why the program is stopped")
+    rules.check_end(status, reason)
     with in_transaction(db):
         enrolment = db.get(ProgramEnrolment, enrolment_id)
         if enrolment is None:
@@ -492,146 +419,6 @@ def end_enrolment(
         enrolment.stop_reason = reason.strip()
         db.flush()
     return enrolment
-
-
-# Tracking ------------------------------------------------------------------------------------
-def _day_text(taken_on: date | str, today: date, field: str = "taken_on") -> str:
-    """``taken_on`` as ``YYYY-MM-DD``; a day after ``today`` is refused (it has not
-    happened yet)."""
-    if isinstance(taken_on, datetime) or not isinstance(taken_on, date | str):
-        raise ConfigurationError(f"{field}={taken_on!r}: give the local day as a date (YYYY-MM-DD)")
-    if isinstance(taken_on, str):
-        try:
-            taken_on = date.fromisoformat(taken_on)
-        except ValueError:
-            raise ConfigurationError(
-                f"{field}={taken_on!r} is not a day: use YYYY-MM-DD, for example 2026-03-02"
-            ) from None
-    return ob.check_not_future(taken_on, field, today=today).isoformat()
-
-
-def _medication(
-    db: Session,
-    person_id: int,
-    enrolment_id: int | None,
-    doses: int,
-    day: str,
-    note: str,
-    when: datetime,
-) -> MedicationEntry:
-    entry = db.scalars(
-        select(MedicationEntry).where(
-            MedicationEntry.person_id == person_id, MedicationEntry.taken_on == day
-        )
-    ).first()
-    if entry is None:
-        entry = MedicationEntry(person_id=person_id, taken_on=day)
-        db.add(entry)
-    entry.enrolment_id = enrolment_id
-    entry.doses_per_day = doses
-    entry.note = note
-    entry.recorded_utc = when
-    db.flush()
-    return entry
-
-
-def log_medication(
-    db: Session,
-    person_id: int,
-    doses_per_day: int,
-    *,
-    taken_on: date | str,
-    note: str = "",
-    now: datetime | None = None,
-    tz: tzinfo | None = None,
-) -> MedicationEntry:
-    """Record the pain-medication doses of a local day (replacing that day's entry).
-
-    ``taken_on`` may not come after today, the day of ``now`` in ``tz`` (default: the
-    server's zone, :func:`spinecoach.program.onboarding.server_today`)."""
-    doses = ob.check_doses(doses_per_day)
-    text = ob.check_note(note)
-    when = aware_utc(now, "now")
-    day = _day_text(taken_on, ob.server_today(when, tz))
-    with in_transaction(db):
-        person_or_raise(db, person_id)
-        enrolment = active_enrolment(db, person_id)
-        return _medication(
-            db, person_id, None if enrolment is None else enrolment.id, doses, day, text, when
-        )
-
-
-def daily_checkin(
-    db: Session,
-    person_id: int,
-    *,
-    vas_mm: float,
-    doses_per_day: int,
-    taken_on: date | str,
-    note: str = "",
-    now: datetime | None = None,
-    tz: tzinfo | None = None,
-) -> CheckinOutcome:
-    """The daily check-in of an active program: the morning VAS (a ``morning`` pain
-    entry) and the day's medication, both or neither. ``taken_on`` may not come after
-    today, the day of ``now`` in ``tz`` (default: the server's zone)."""
-    vas = ob.check_vas_mm(vas_mm)
-    doses = ob.check_doses(doses_per_day)
-    text = ob.check_note(note)
-    when = aware_utc(now, "now")
-    day = _day_text(taken_on, ob.server_today(when, tz))
-    with in_transaction(db):
-        enrolment = _require_active(db, person_id)
-        # Not repository.add_pain: its own transaction would commit this one early when
-        # the caller's session had auto-begun (see repository.in_transaction).
-        pain = PainEntry(person_id=person_id, vas_mm=vas, context="morning", recorded_utc=when)
-        db.add(pain)
-        medication = _medication(db, person_id, enrolment.id, doses, day, text, when)
-    return CheckinOutcome(pain=pain, medication=medication)
-
-
-def add_weekly_psfs(
-    db: Session,
-    person_id: int,
-    scores: Mapping[str, object],
-    *,
-    now: datetime | None = None,
-) -> list[PsfsEntry]:
-    """The weekly PSFS of an active program: a 0–10 score for every activity chosen at
-    onboarding (``scores``: activity → score), all or nothing."""
-    when = aware_utc(now, "now")
-    with in_transaction(db):
-        enrolment = _require_active(db, person_id)
-        activities = baseline_activities(db, enrolment)
-        if not activities:
-            raise EnrolmentStateError(
-                "this program has no PSFS activities (none were given at onboarding)"
-            )
-        unknown = [a for a in scores if a not in activities]
-        missing = [a for a in activities if a not in scores]
-        if unknown or missing:
-            problems = []
-            if missing:
-                problems.append("missing: " + ", ".join(repr(a) for a in missing))
-            if unknown:
-                problems.append("not chosen at onboarding: " + ", ".join(repr(a) for a in unknown))
-            raise ConfigurationError(
-                "scores: rate each activity chosen at onboarding once (" + "; ".join(problems) + ")"
-            )
-        entries = [
-            PsfsEntry(
-                person_id=person_id,
-                enrolment_id=enrolment.id,
-                recorded_utc=when,
-                context="weekly",
-                activity=activity,
-                score=ob.check_psfs_score(scores[activity], f"scores[{activity!r}]"),
-            )
-            for activity in activities
-        ]
-        db.add_all(entries)
-        db.flush()
-    return entries
 
 
 # Engine decisions -----------------------------------------------------------------------------
@@ -651,15 +438,7 @@ def add_decision(
     ``stop_reason`` (a ``stop-refer`` decision only): an ``active`` enrolment is stopped
     in the same transaction, ending at ``decided_utc`` with that reason (an enrolment
     that already ended is left as it is)."""
-    if isinstance(week, bool) or not isinstance(week, int) or week < 1:
-        raise ConfigurationError(f"week={week!r}: program weeks are whole numbers from 1")
-    if not isinstance(kind, str) or not 1 <= len(kind) <= 32:
-        raise ConfigurationError(f"kind={kind!r}: name the decision in 1 to 32 characters")
-    if stop_reason is not None and (kind != STOP_REFER or not stop_reason.strip()):
-        raise ConfigurationError(
-            f"stop_reason={stop_reason!r}: only a {STOP_REFER} decision stops the program, "
-            "and the reason says why"
-        )
+    rules.check_decision(week, kind, stop_reason)
     when = aware_utc(decided_utc, "decided_utc")
     with in_transaction(db):
         enrolment = db.get(ProgramEnrolment, enrolment_id)
