@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from spinecoach.errors import ConfigurationError
-from spinecoach.sources.ble import load_struct_protocol, struct_protocol_from_dict
+from spinecoach.sources.ble_struct import load_struct_protocol, struct_protocol_from_dict
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "examples" / "ble-device.toml"
 

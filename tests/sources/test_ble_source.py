@@ -28,30 +28,29 @@ import pytest
 from bleak.exc import BleakError
 from typer.testing import CliRunner
 
+from spinecoach.coach.events import FrameEvent as FrameMessage
+from spinecoach.coach.session import LiveSession
 from spinecoach.conventions import STANDARD_GRAVITY_MPS2 as G
 from spinecoach.errors import ConfigurationError, InputFormatError, SourceUnavailableError
 from spinecoach.exercises.model import Rep
 from spinecoach.recording import Event, Recording, SensorData
 from spinecoach.sim import SensorErrorModel, simulate
-from spinecoach.sources import ble, cli_sensors
-from spinecoach.sources.ble import (
+from spinecoach.sources import ble, ble_pmd, ble_scan, ble_transport, cli_sensors
+from spinecoach.sources.ble import BleDeviceSource
+from spinecoach.sources.ble_decode import PacketLayout
+from spinecoach.sources.ble_pmd import (
     PMD_CONTROL_UUID,
     PMD_DATA_UUID,
     PMD_SERVICE_UUID,
-    Advertisement,
-    BleakTransport,
-    BleDeviceSource,
-    FoundDevice,
     PolarPmdProtocol,
-    StructProtocol,
     pmd_response,
     pmd_settings,
-    scan,
 )
-from spinecoach.sources.ble_decode import PacketLayout
+from spinecoach.sources.ble_scan import Advertisement, FoundDevice, scan
+from spinecoach.sources.ble_struct import StructProtocol
+from spinecoach.sources.ble_transport import BleakTransport
 from spinecoach.sources.live import DeviceFeed
-from spinecoach.web.protocol import AnnotationMessage, FrameMessage
-from spinecoach.web.session import LiveSession
+from spinecoach.web.protocol import AnnotationMessage
 
 ACC, GYRO = 2, 5
 RATE_HZ = 52.0
@@ -274,7 +273,7 @@ class FakePolarDevice:
 
 
 class FakeTransport:
-    """A :class:`~spinecoach.sources.ble.BleTransport` wired to a fake device."""
+    """A :class:`~spinecoach.sources.ble_transport.BleTransport` wired to a fake device."""
 
     def __init__(self, device: FakePolarDevice) -> None:
         self.device = device
@@ -862,7 +861,7 @@ def test_control_point_responses_and_settings() -> None:
         pmd_settings(bytes.fromhex("00 02 1a00"))
     acc = {0: [25.0, 50.0, 100.0, 200.0], 1: [16.0], 2: [2.0, 4.0, 8.0]}
     gyr = {0: [26.0, 52.0, 104.0], 1: [16.0], 2: [250.0, 500.0]}
-    a, g = ble.choose_pmd_settings(acc, gyr)  # no common rate: each nearest to 52 Hz
+    a, g = ble_pmd.choose_pmd_settings(acc, gyr)  # no common rate: each nearest to 52 Hz
     assert (a.sample_rate_hz, g.sample_rate_hz, a.range, g.range) == (50, 52, 8, 500)
 
 
@@ -982,5 +981,6 @@ def test_cli_scan_table_and_json(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_doctests() -> None:
-    result = doctest.testmod(ble, optionflags=doctest.ELLIPSIS)
-    assert result.failed == 0 and result.attempted >= 6
+    modules = (ble, ble_pmd, ble_scan, ble_transport)
+    results = [doctest.testmod(m, optionflags=doctest.ELLIPSIS) for m in modules]
+    assert sum(r.failed for r in results) == 0 and sum(r.attempted for r in results) >= 6

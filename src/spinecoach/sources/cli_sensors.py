@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.table import Table
 
 from spinecoach.errors import SourceUnavailableError
-from spinecoach.sources.ble import FoundDevice, scan
+from spinecoach.sources.ble_scan import FoundDevice, scan
 
 app = typer.Typer(
     name="sensors",
