@@ -88,9 +88,9 @@ def populate(engine: Engine, real: Session1) -> Ids:
 
 
 def kind_of(table: Table, name: str) -> str:
-    from spinecoach.store.export import _kind
+    from spinecoach.store.export_formats import column_kind
 
-    return _kind(table.c[name])
+    return column_kind(table.c[name])
 
 
 def db_rows(engine: Engine, table: Table) -> list[dict[str, Any]]:
@@ -316,11 +316,11 @@ def test_store_export_needs_the_current_schema(empty_url: str, tmp_path: Path) -
 
 
 def test_store_export_reads_in_a_transaction_that_cannot_write(url: str) -> None:
-    from spinecoach.store.export import _snapshot
+    from spinecoach.store.export_snapshot import read_only_snapshot
 
     with (
         pytest.raises(ConfigurationError, match="could not read the database") as caught,
-        _snapshot(url) as (connection, revision),
+        read_only_snapshot(url) as (connection, revision),
     ):
         assert revision == head_revision()
         connection.execute(text("DELETE FROM people"))
@@ -366,6 +366,16 @@ def test_store_export_docstring_examples() -> None:
     from spinecoach.store import export
 
     result = doctest.testmod(export, optionflags=doctest.ELLIPSIS)
+    assert result.failed == 0 and result.attempted > 0
+
+
+def test_store_export_formats_docstring_examples() -> None:
+    """The file formats, moved out of export.py, keep a runnable example."""
+    import doctest
+
+    from spinecoach.store import export_formats
+
+    result = doctest.testmod(export_formats, optionflags=doctest.ELLIPSIS)
     assert result.failed == 0 and result.attempted > 0
 
 

@@ -8,7 +8,6 @@ from datetime import tzinfo
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -16,12 +15,11 @@ from spinecoach.errors import ConfigurationError
 from spinecoach.program.report import ReportError, write_report_file
 from spinecoach.services import program as service
 from spinecoach.store.db import make_engine
-from spinecoach.store.models import Person
-from spinecoach.store.repository import LOCAL_PERSON_NAME
+from spinecoach.store.repository import local_person
 
 
 def _local_person(db: Session) -> int:
-    person = db.scalars(select(Person).where(Person.display_name == LOCAL_PERSON_NAME)).first()
+    person = local_person(db)
     if person is None:
         raise ReportError(
             "no local person in this database: complete onboarding first "

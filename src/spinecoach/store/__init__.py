@@ -16,6 +16,8 @@ __all__ = [
     "base",
     "db",
     "export",
+    "export_formats",
+    "export_snapshot",
     "live",
     "models",
     "pgserver",

@@ -77,52 +77,53 @@ Design choices:
 
 from __future__ import annotations
 
-import base64
-import csv
 import hashlib
-import io
 import json
-import math
 import os
 import secrets
 import shutil
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from importlib import resources
 from pathlib import Path
 from typing import Any, Final
 
-from sqlalchemy import (
-    JSON,
-    Boolean,
-    Column,
-    DateTime,
-    Float,
-    Integer,
-    LargeBinary,
-    String,
-    Table,
-    event,
-    select,
-    text,
-)
-from sqlalchemy.engine import Connection, Engine, make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy import Table, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
-from sqlalchemy.pool import ConnectionPoolEntry, NullPool
 from sqlalchemy.sql import ColumnElement, Select
 
 from spinecoach import __version__
 from spinecoach.errors import ConfigurationError
 from spinecoach.io.native import FORMAT_VERSION
-from spinecoach.motion.process import AngleFrames
-from spinecoach.store.db import SQLITE_BUSY_TIMEOUT_MS, make_engine, migrations_path
+from spinecoach.store.export_formats import (
+    BLOB_TABLE,
+    angles_csv_bytes,
+    angles_parquet_bytes,
+    exported_columns,
+    table_csv_bytes,
+    table_parquet_bytes,
+)
+from spinecoach.store.export_snapshot import head_revision, read_only_snapshot
 from spinecoach.store.live import stored_angle_frames, stored_recording
 from spinecoach.store.models import Base
-from spinecoach.store.repository import json_safe, recording_file_bytes, recording_to_bytes
+from spinecoach.store.repository import recording_file_bytes, recording_to_bytes
+
+__all__ = [
+    "ANGLES_FOLDER",
+    "EXPORT_FORMATS",
+    "MANIFEST_FORMAT",
+    "MANIFEST_NAME",
+    "MANIFEST_VERSION",
+    "RECORDINGS_FOLDER",
+    "ExportSummary",
+    "angles_filename",
+    "export_database",
+    "head_revision",
+    "is_export",
+    "recording_filename",
+]
 
 #: ``formats`` values: which table files to write.
 EXPORT_FORMATS: Final = ("csv", "parquet", "both")
@@ -132,9 +133,8 @@ ANGLES_FOLDER: Final = "angles"
 #: ``manifest.json`` says ``"format": MANIFEST_FORMAT``; a folder with it is an export.
 MANIFEST_FORMAT: Final = "spinecoach-export"
 MANIFEST_VERSION: Final = 1
-_BLOB_TABLE: Final = "recording_blobs"
-_BLOB_COLUMN: Final = "data"
-_ANGLE_TABLE: Final = "angle_blocks"
+#: The table of a camera session's angle blocks (also written decoded, per session).
+ANGLE_TABLE: Final = "angle_blocks"
 
 
 @dataclass(frozen=True)
@@ -199,7 +199,7 @@ def export_database(
     created_parents = _make_parents(out.parent)
     partial = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
     try:
-        with _snapshot(url) as (connection, revision):
+        with read_only_snapshot(url) as (connection, revision):
             summary = _write_export(connection, revision, partial, out, person_id, formats)
         _move_into_place(partial, out)
     except BaseException:
@@ -268,238 +268,6 @@ def _move_into_place(partial: Path, out: Path) -> None:
     shutil.rmtree(old)
 
 
-# Reading the database ------------------------------------------------------------------------
-def _sqlite_read_only(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
-    dbapi_connection.isolation_level = None
-    cursor = dbapi_connection.cursor()
-    try:
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-        # SQLite itself refuses every write on this connection.
-        cursor.execute("PRAGMA query_only=ON")
-    finally:
-        cursor.close()
-
-
-def _sqlite_begin_deferred(connection: Connection) -> None:
-    # A deferred transaction reads one WAL snapshot without taking the write lock, so a
-    # running server keeps saving sessions while the export reads.
-    connection.exec_driver_sql("BEGIN")
-
-
-def _read_engine(url: str) -> Engine:
-    try:
-        parsed = make_url(url)
-    except ArgumentError as exc:
-        raise ConfigurationError(
-            f"database URL {url!r} is not valid ({exc}); use for example "
-            "'sqlite:////path/to/spinecoach.sqlite3'"
-        ) from exc
-    backend = parsed.get_backend_name()
-    if backend == "postgresql":
-        return make_engine(url, poolclass=NullPool)
-    if backend != "sqlite":
-        raise ConfigurationError(
-            f"database URL {url!r}: export reads SQLite and PostgreSQL databases only"
-        )
-    database = parsed.database or ""
-    if database in ("", ":memory:") or database.startswith("file:"):
-        raise ConfigurationError(
-            f"database URL {url!r}: give the path of an SQLite file, "
-            "'sqlite:////path/to/spinecoach.sqlite3'"
-        )
-    if not Path(database).is_file():
-        raise ConfigurationError(
-            f"there is no database at {database} (from {url!r}); give the URL of an "
-            "existing history with --database or SPINECOACH_DATABASE_URL"
-        )
-    from sqlalchemy import create_engine
-
-    engine = create_engine(parsed, poolclass=NullPool)
-    event.listen(engine, "connect", _sqlite_read_only)
-    event.listen(engine, "begin", _sqlite_begin_deferred)
-    return engine
-
-
-def head_revision() -> str:
-    """The schema revision this version of spinecoach writes and reads."""
-    from alembic.script import ScriptDirectory
-
-    with resources.as_file(migrations_path()) as location:
-        head = ScriptDirectory(str(location)).get_current_head()
-    if head is None:  # pragma: no cover - the package ships its migrations
-        raise ConfigurationError("the package has no database migrations; reinstall it")
-    return head
-
-
-@contextmanager
-def _snapshot(url: str) -> Iterator[tuple[Connection, str]]:
-    """One read-only transaction on the database at ``url`` (rolled back at the end), and
-    the database's schema revision."""
-    from alembic.runtime.migration import MigrationContext
-
-    engine = _read_engine(url)
-    try:
-        with engine.connect() as connection:
-            if connection.dialect.name == "postgresql":
-                connection.execute(
-                    text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-                )
-            revision = MigrationContext.configure(connection).get_current_revision()
-            head = head_revision()
-            if revision is None:
-                raise ConfigurationError(
-                    f"the database at {_shown(url)} has no spinecoach tables; nothing to export"
-                )
-            if revision != head:
-                raise ConfigurationError(
-                    f"the database at {_shown(url)} is at schema revision {revision}, this "
-                    f"spinecoach reads {head}; start `spinecoach serve --database URL` with "
-                    "this version once to upgrade it (export never changes the database)"
-                )
-            try:
-                yield connection, revision
-            finally:
-                connection.rollback()
-    except SQLAlchemyError as exc:
-        raise ConfigurationError(
-            f"could not read the database at {_shown(url)}: {exc.__class__.__name__}: "
-            f"{str(exc).splitlines()[0]}"
-        ) from exc
-    finally:
-        engine.dispose()
-
-
-def _shown(url: str) -> str:
-    """``url`` without its password, for messages."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return "(invalid URL)"
-
-
-# Columns ---------------------------------------------------------------------------------------
-def _kind(column: Column[Any]) -> str:
-    """``json``, ``datetime``, ``bytes``, ``bool``, ``int``, ``float`` or ``str``."""
-    kind = column.type
-    if isinstance(kind, JSON):
-        return "json"
-    impl = getattr(kind, "impl", kind)  # TypeDecorator (UTCDateTime) → its storage type
-    for sql_type, name in (
-        (DateTime, "datetime"),
-        (LargeBinary, "bytes"),
-        (Boolean, "bool"),
-        (Integer, "int"),
-        (Float, "float"),
-        (String, "str"),  # Text is a String
-    ):
-        if isinstance(impl, sql_type):
-            return name
-    raise ConfigurationError(  # pragma: no cover - a new column type needs a decision here
-        f"column {column.table.name}.{column.name} has type {kind!r}, which export does "
-        "not know how to write; add it to spinecoach.store.export._kind"
-    )
-
-
-def _exported_columns(table: Table) -> list[Column[Any]]:
-    return [c for c in table.columns if not (table.name == _BLOB_TABLE and c.name == _BLOB_COLUMN)]
-
-
-def _csv_cell(value: Any, kind: str) -> str:
-    if value is None:
-        return ""
-    if kind == "json":
-        return json.dumps(json_safe(value), ensure_ascii=False, separators=(",", ":"))
-    if kind == "datetime":
-        return str(value.astimezone(UTC).isoformat(timespec="microseconds"))
-    if kind == "bytes":
-        return base64.b64encode(value).decode("ascii")
-    if kind == "bool":
-        return "true" if value else "false"
-    if kind == "float":
-        return repr(float(value))  # the shortest text that reads back bit-exact
-    return str(value)
-
-
-def _csv_bytes(columns: Sequence[Column[Any]], rows: Sequence[Sequence[Any]]) -> bytes:
-    kinds = [_kind(c) for c in columns]
-    buffer = io.StringIO(newline="")
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow([c.name for c in columns])
-    for row in rows:
-        writer.writerow([_csv_cell(v, k) for v, k in zip(row, kinds, strict=True)])
-    return buffer.getvalue().encode("utf-8")
-
-
-def _parquet_bytes(table: Table, columns: Sequence[Column[Any]], rows: Sequence[Any]) -> bytes:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    arrow_types = {
-        "int": pa.int64(),
-        "float": pa.float64(),
-        "str": pa.string(),
-        "json": pa.string(),
-        "datetime": pa.timestamp("us", tz="UTC"),
-        "bytes": pa.binary(),
-        "bool": pa.bool_(),
-    }
-    fields = []
-    arrays = []
-    for i, column in enumerate(columns):
-        kind = _kind(column)
-        values = [row[i] for row in rows]
-        if kind == "json":
-            values = [None if v is None else _csv_cell(v, "json") for v in values]
-        metadata = {"spinecoach.type": "json"} if kind == "json" else None
-        fields.append(
-            pa.field(
-                column.name, arrow_types[kind], nullable=bool(column.nullable), metadata=metadata
-            )
-        )
-        arrays.append(pa.array(values, type=arrow_types[kind]))
-    schema = pa.schema(fields, metadata={"spinecoach.table": table.name, "spinecoach": __version__})
-    sink = io.BytesIO()
-    pq.write_table(pa.Table.from_arrays(arrays, schema=schema), sink)
-    return sink.getvalue()
-
-
-def _angles_csv_bytes(frames: AngleFrames) -> bytes:
-    """Angle frames as CSV: ``time_s``, the angle columns, ``flags``; NaN is empty."""
-    names = list(frames.angles)
-    columns = [frames.time_s.tolist(), *(frames.angles[n].tolist() for n in names)]
-    flags = frames.flags.tolist()
-    buffer = io.StringIO(newline="")
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["time_s", *names, "flags"])
-    for k, value in enumerate(flags):
-        writer.writerow([*("" if math.isnan(c[k]) else repr(c[k]) for c in columns), str(value)])
-    return buffer.getvalue().encode("utf-8")
-
-
-def _angles_parquet_bytes(session_id: int, frames: AngleFrames) -> bytes:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    names = list(frames.angles)
-    table = pa.table(
-        {
-            "time_s": pa.array(frames.time_s, type=pa.float64()),
-            **{n: pa.array(frames.angles[n], type=pa.float64()) for n in names},
-            "flags": pa.array(frames.flags, type=pa.uint8()),
-        }
-    )
-    table = table.replace_schema_metadata(
-        {
-            "spinecoach.angles_of_session": str(session_id),
-            "spinecoach.units": "time_s: s; angles: deg; flags: spinecoach.motion.flags bits",
-            "spinecoach": __version__,
-        }
-    )
-    sink = io.BytesIO()
-    pq.write_table(table, sink)
-    return sink.getvalue()
-
-
 # Writing ---------------------------------------------------------------------------------------
 def _person_filter(table: Table, person_id: int, session_ids: Select[Any]) -> ColumnElement[bool]:
     if table.name == "people":
@@ -533,6 +301,117 @@ class _Folder:
         return digest
 
 
+@dataclass
+class _Written:
+    """What an export wrote so far: table entries of the manifest and their rows, the
+    recordings, the sessions without one, the angle-frame files."""
+
+    tables: dict[str, Any] = field(default_factory=dict)
+    rows: dict[str, list[Any]] = field(default_factory=dict)
+    recordings: list[dict[str, Any]] = field(default_factory=list)
+    without: list[int] = field(default_factory=list)
+    angle_files: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _write_tables(
+    connection: Connection, folder: _Folder, person_id: int | None, formats: str, out: _Written
+) -> None:
+    """Every table of the schema, ordered by primary key (one person's rows with
+    ``person_id``)."""
+    metadata = Base.metadata
+    sessions = metadata.tables["sessions"]
+    owned_sessions = select(sessions.c.id).where(sessions.c.person_id == person_id)
+    for table in metadata.sorted_tables:
+        columns = exported_columns(table)
+        query = select(*columns).order_by(*table.primary_key.columns)
+        if person_id is not None:
+            query = query.where(_person_filter(table, person_id, owned_sessions))
+        rows = [tuple(row) for row in connection.execute(query)]
+        out.rows[table.name] = rows
+        written = []
+        if formats in ("csv", "both"):
+            folder.write(f"{table.name}.csv", table_csv_bytes(columns, rows))
+            written.append(f"{table.name}.csv")
+        if formats in ("parquet", "both"):
+            folder.write(f"{table.name}.parquet", table_parquet_bytes(table, columns, rows))
+            written.append(f"{table.name}.parquet")
+        out.tables[table.name] = {
+            "rows": len(rows),
+            "columns": [c.name for c in columns],
+            "files": written,
+        }
+
+
+def _write_recordings(db: Session, folder: _Folder, session_ids: list[int], out: _Written) -> None:
+    """Each session's recording, bit-exact: the stored one, else assembled from its live
+    blocks; a session with neither is listed without a recording."""
+    blob_columns = [c.name for c in exported_columns(Base.metadata.tables[BLOB_TABLE])]
+    blobs = {
+        row[blob_columns.index("session_id")]: dict(zip(blob_columns, row, strict=True))
+        for row in out.rows[BLOB_TABLE]
+    }
+    for session_id in session_ids:
+        blob = blobs.get(session_id)
+        if blob is not None:
+            data = recording_file_bytes(db, session_id)  # decompressed, SHA-256 verified
+            version = blob["format_version"]
+        else:
+            # A session still running or interrupted: its samples are in live blocks.
+            from_blocks = stored_recording(db, session_id)
+            if from_blocks is None:
+                out.without.append(session_id)
+                continue
+            data = recording_to_bytes(from_blocks)
+            version = FORMAT_VERSION
+        name = recording_filename(session_id)
+        digest = folder.write(name, data)
+        out.recordings.append(
+            {
+                "session_id": session_id,
+                "file": name,
+                "sha256": digest,
+                "size_bytes": len(data),
+                "format_version": version,
+                "from_live_blocks": blob is None,
+            }
+        )
+        db.expunge_all()  # one recording in memory at a time
+
+
+def _write_angle_frames(
+    db: Session, folder: _Folder, session_ids: list[int], formats: str, out: _Written
+) -> None:
+    """Each camera session's angle frames, decoded, one file per format."""
+    blocks_session = [c.name for c in exported_columns(Base.metadata.tables[ANGLE_TABLE])].index(
+        "session_id"
+    )
+    camera_sessions = sorted(
+        {row[blocks_session] for row in out.rows[ANGLE_TABLE]} & set(session_ids)
+    )
+    for session_id in camera_sessions:
+        frames = stored_angle_frames(db, session_id)  # verified while decoding
+        if frames is None:  # pragma: no cover - it has blocks in this snapshot
+            continue
+        written = []
+        if formats in ("csv", "both"):
+            name = angles_filename(session_id, "csv")
+            folder.write(name, angles_csv_bytes(frames))
+            written.append(name)
+        if formats in ("parquet", "both"):
+            name = angles_filename(session_id, "parquet")
+            folder.write(name, angles_parquet_bytes(session_id, frames))
+            written.append(name)
+        out.angle_files.append(
+            {
+                "session_id": session_id,
+                "files": written,
+                "frames": len(frames),
+                "columns": ["time_s", *frames.angles, "flags"],
+            }
+        )
+        db.expunge_all()
+
+
 def _write_export(
     connection: Connection,
     revision: str,
@@ -541,104 +420,19 @@ def _write_export(
     person_id: int | None,
     formats: str,
 ) -> ExportSummary:
-    metadata = Base.metadata
-    sessions = metadata.tables["sessions"]
-    people = metadata.tables["people"]
+    people = Base.metadata.tables["people"]
     if (
         person_id is not None
         and connection.scalar(select(people.c.id).where(people.c.id == person_id)) is None
     ):
         raise ConfigurationError(f"no person with id {person_id}; nothing to export")
-    owned_sessions = select(sessions.c.id).where(sessions.c.person_id == person_id)
-
     folder = _Folder(partial)
-    tables: dict[str, Any] = {}
-    rows_by_table: dict[str, list[Any]] = {}
-    for table in metadata.sorted_tables:
-        columns = _exported_columns(table)
-        query = select(*columns).order_by(*table.primary_key.columns)
-        if person_id is not None:
-            query = query.where(_person_filter(table, person_id, owned_sessions))
-        rows = [tuple(row) for row in connection.execute(query)]
-        rows_by_table[table.name] = rows
-        written = []
-        if formats in ("csv", "both"):
-            folder.write(f"{table.name}.csv", _csv_bytes(columns, rows))
-            written.append(f"{table.name}.csv")
-        if formats in ("parquet", "both"):
-            folder.write(f"{table.name}.parquet", _parquet_bytes(table, columns, rows))
-            written.append(f"{table.name}.parquet")
-        tables[table.name] = {
-            "rows": len(rows),
-            "columns": [c.name for c in columns],
-            "files": written,
-        }
-
-    session_ids = [row[0] for row in rows_by_table["sessions"]]
-    blocks_session = [c.name for c in _exported_columns(metadata.tables[_ANGLE_TABLE])].index(
-        "session_id"
-    )
-    blob_columns = [c.name for c in _exported_columns(metadata.tables[_BLOB_TABLE])]
-    blobs = {
-        row[blob_columns.index("session_id")]: dict(zip(blob_columns, row, strict=True))
-        for row in rows_by_table[_BLOB_TABLE]
-    }
-    recordings = []
-    without = []
+    written = _Written()
+    _write_tables(connection, folder, person_id, formats, written)
+    session_ids = [row[0] for row in written.rows["sessions"]]
     with Session(bind=connection) as db:
-        for session_id in session_ids:
-            blob = blobs.get(session_id)
-            if blob is not None:
-                data = recording_file_bytes(db, session_id)  # decompressed, SHA-256 verified
-                version = blob["format_version"]
-            else:
-                # A session still running or interrupted: its samples are in live blocks.
-                from_blocks = stored_recording(db, session_id)
-                if from_blocks is None:
-                    without.append(session_id)
-                    continue
-                data = recording_to_bytes(from_blocks)
-                version = FORMAT_VERSION
-            name = recording_filename(session_id)
-            digest = folder.write(name, data)
-            recordings.append(
-                {
-                    "session_id": session_id,
-                    "file": name,
-                    "sha256": digest,
-                    "size_bytes": len(data),
-                    "format_version": version,
-                    "from_live_blocks": blob is None,
-                }
-            )
-            db.expunge_all()  # one recording in memory at a time
-
-        camera_sessions = sorted(
-            {row[blocks_session] for row in rows_by_table[_ANGLE_TABLE]} & set(session_ids)
-        )
-        angle_files = []
-        for session_id in camera_sessions:
-            frames = stored_angle_frames(db, session_id)  # verified while decoding
-            if frames is None:  # pragma: no cover - it has blocks in this snapshot
-                continue
-            written = []
-            if formats in ("csv", "both"):
-                name = angles_filename(session_id, "csv")
-                folder.write(name, _angles_csv_bytes(frames))
-                written.append(name)
-            if formats in ("parquet", "both"):
-                name = angles_filename(session_id, "parquet")
-                folder.write(name, _angles_parquet_bytes(session_id, frames))
-                written.append(name)
-            angle_files.append(
-                {
-                    "session_id": session_id,
-                    "files": written,
-                    "frames": len(frames),
-                    "columns": ["time_s", *frames.angles, "flags"],
-                }
-            )
-            db.expunge_all()
+        _write_recordings(db, folder, session_ids, written)
+        _write_angle_frames(db, folder, session_ids, formats, written)
 
     manifest = {
         "format": MANIFEST_FORMAT,
@@ -649,12 +443,12 @@ def _write_export(
         "database_backend": connection.dialect.name,
         "person_id": person_id,
         "formats": ["csv", "parquet"] if formats == "both" else [formats],
-        "tables": tables,
+        "tables": written.tables,
         "recordings": {
-            "files": recordings,
-            "sessions_without_recording": without,
+            "files": written.recordings,
+            "sessions_without_recording": written.without,
         },
-        "angle_frames": {"files": angle_files},
+        "angle_frames": {"files": written.angle_files},
         "files": dict(sorted(folder.files.items())),
     }
     (partial / MANIFEST_NAME).write_text(
@@ -662,10 +456,10 @@ def _write_export(
     )
     return ExportSummary(
         out=out,
-        rows={name: entry["rows"] for name, entry in tables.items()},
-        recordings=tuple(r["session_id"] for r in recordings),
-        sessions_without_recording=tuple(without),
+        rows={name: entry["rows"] for name, entry in written.tables.items()},
+        recordings=tuple(r["session_id"] for r in written.recordings),
+        sessions_without_recording=tuple(written.without),
         files=len(folder.files) + 1,
         schema_revision=revision,
-        angle_frames=tuple(entry["session_id"] for entry in angle_files),
+        angle_frames=tuple(entry["session_id"] for entry in written.angle_files),
     )

@@ -145,6 +145,13 @@ def create_person(db: Session, display_name: str) -> Person:
     return person
 
 
+def local_person(db: Session) -> Person | None:
+    """The local install's person (named :data:`LOCAL_PERSON_NAME`), None before the
+    first use."""
+    query = select(Person).where(Person.display_name == LOCAL_PERSON_NAME).limit(1)
+    return db.scalars(query).first()
+
+
 def start_session(
     db: Session, person_id: int, technique: str, *, started_utc: datetime | None = None
 ) -> SessionRecord:
