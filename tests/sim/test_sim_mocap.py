@@ -29,7 +29,7 @@ from spinecoach.conventions import (
     TRUNK_INCLINATION,
 )
 from spinecoach.errors import ConfigurationError, InputFormatError
-from spinecoach.sim import SensorErrorModel, mocap
+from spinecoach.sim import SensorErrorModel, mocap, mocap_take
 from spinecoach.sim import quaternion as quat
 from spinecoach.sim.mocap import (
     MocapTake,
@@ -97,8 +97,9 @@ def _ramp(n: int, start: int, stop: int, peak_deg: float) -> np.ndarray:
 # --- analytic: frames and signs ---------------------------------------------------------
 
 
-def test_docstring_examples() -> None:
-    result = doctest.testmod(mocap, optionflags=doctest.ELLIPSIS)
+@pytest.mark.parametrize("module", [mocap, mocap_take], ids=lambda m: m.__name__)
+def test_docstring_examples(module: object) -> None:
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)  # type: ignore[arg-type]
     assert result.failed == 0 and result.attempted > 0
 
 
