@@ -70,9 +70,7 @@ def _mean(values: list[float]) -> float | None:
     return sum(values) / len(values) if values else None
 
 
-def summarise(data: dict[str, Any]) -> Summary:
-    """The plain-language summary of :func:`spinecoach.services.program.progress_data`."""
-    sections: list[tuple[str, tuple[str, ...]]] = []
+def _pain_lines(data: dict[str, Any]) -> tuple[str, ...]:
     po = data["pain_outcome"]
     mcid = data["mcid"]
     base = data["baseline_vas_mm"]
@@ -81,66 +79,66 @@ def summarise(data: dict[str, Any]) -> Summary:
     ]
     if po["current_vas_mm"] is None:
         pain.append("There are no morning pain ratings yet: do the daily check-in.")
-    else:
-        pain.append(
-            f"The average of your recent mornings is {_n(po['current_vas_mm'])} mm, "
-            f"a change of {po['change_mm']:+.0f} mm ({po['change_pct']:+.0f} %)."
-        )
-        threshold = (
-            f"An important change is a fall of {mcid['mm']:g} mm or {mcid['pct']:g} % "
-            f"(to {_n(mcid['line_mm'])} mm or below)"
-        )
-        pain.append(
-            f"{threshold}: reached." if po["mcid_reached"] else f"{threshold}: not reached yet."
-        )
-    sections.append(("Pain", tuple(pain)))
+        return tuple(pain)
+    pain.append(
+        f"The average of your recent mornings is {_n(po['current_vas_mm'])} mm, "
+        f"a change of {po['change_mm']:+.0f} mm ({po['change_pct']:+.0f} %)."
+    )
+    threshold = (
+        f"An important change is a fall of {mcid['mm']:g} mm or {mcid['pct']:g} % "
+        f"(to {_n(mcid['line_mm'])} mm or below)"
+    )
+    pain.append(
+        f"{threshold}: reached." if po["mcid_reached"] else f"{threshold}: not reached yet."
+    )
+    return tuple(pain)
 
+
+def _adherence_lines(data: dict[str, Any]) -> tuple[str, ...]:
     adh = data["adherence_total"]
     full = sum(a["done"] >= a["prescribed"] for a in data["adherence"])
-    sections.append(
-        (
-            "Sessions done",
-            (
-                f"Day {data['day']} of {data['days']}: {adh['done']} of {adh['prescribed']} "
-                f"sessions done ({100 * adh['share']:.0f} %); every session done on {full} of "
-                f"{len(data['adherence'])} days.",
-            ),
-        )
+    return (
+        f"Day {data['day']} of {data['days']}: {adh['done']} of {adh['prescribed']} "
+        f"sessions done ({100 * adh['share']:.0f} %); every session done on {full} of "
+        f"{len(data['adherence'])} days.",
     )
 
-    decisions = data["decisions"]
-    if decisions:
-        last = decisions[-1]
-        lines = [
-            f"Last decision (day {last['day']}, week {last['week']}): "
-            f"{KIND_TEXT.get(last['kind'], last['kind'])}. Why:"
-        ]
-        lines.extend(f"• {r['text']}" for r in last["reasons"])
-    else:
-        lines = ["No decision has been stored yet."]
-    sections.append(("Last decision", tuple(lines)))
 
+def _decision_lines(data: dict[str, Any]) -> tuple[str, ...]:
+    decisions = data["decisions"]
+    if not decisions:
+        return ("No decision has been stored yet.",)
+    last = decisions[-1]
+    lines = [
+        f"Last decision (day {last['day']}, week {last['week']}): "
+        f"{KIND_TEXT.get(last['kind'], last['kind'])}. Why:"
+    ]
+    lines.extend(f"• {r['text']}" for r in last["reasons"])
+    return tuple(lines)
+
+
+def _medication_lines(data: dict[str, Any]) -> tuple[str, ...]:
     meds = data["medication"]
     start_doses = data["baseline_doses_per_day"]
-    if meds:
-        first = _mean([m["doses_per_day"] for m in meds[:7]])
-        recent = _mean([m["doses_per_day"] for m in meds[-7:]])
-        trend = (
-            "fewer"
-            if recent is not None and start_doses is not None and recent < start_doses
-            else "more"
-            if recent is not None and start_doses is not None and recent > start_doses
-            else "about the same"
-        )
-        med = (
-            f"{_n(start_doses)} doses a day at the start; {len(meds)} days logged, "
-            f"{_n(first, 1)} a day in the first week logged and {_n(recent, 1)} a day "
-            f"recently ({trend} than at the start)."
-        )
-    else:
-        med = f"{_n(start_doses)} doses a day at the start; none logged since."
-    sections.append(("Pain medication", (med,)))
+    if not meds:
+        return (f"{_n(start_doses)} doses a day at the start; none logged since.",)
+    first = _mean([m["doses_per_day"] for m in meds[:7]])
+    recent = _mean([m["doses_per_day"] for m in meds[-7:]])
+    trend = (
+        "fewer"
+        if recent is not None and start_doses is not None and recent < start_doses
+        else "more"
+        if recent is not None and start_doses is not None and recent > start_doses
+        else "about the same"
+    )
+    return (
+        f"{_n(start_doses)} doses a day at the start; {len(meds)} days logged, "
+        f"{_n(first, 1)} a day in the first week logged and {_n(recent, 1)} a day "
+        f"recently ({trend} than at the start).",
+    )
 
+
+def _psfs_lines(data: dict[str, Any]) -> tuple[str, ...]:
     psfs = data["psfs"]
     activities = list(dict.fromkeys(p["activity"] for p in psfs))
     lines = []
@@ -154,32 +152,43 @@ def summarise(data: dict[str, Any]) -> Summary:
                 f"{activity}: {rows[0]['score']}/10 at the start, {latest['score']}/10 "
                 f"in week {latest['week']}."
             )
-    sections.append(("Function (PSFS, 0 = unable, 10 = as before)", tuple(lines or ["–"])))
-    return Summary(tuple(sections))
+    return tuple(lines or ["–"])
 
 
-def report_figures(data: dict[str, Any]) -> list[tuple[str, str, Any]]:
-    """The report's charts: (title, text alternative, matplotlib Figure) each."""
-    import matplotlib
+def summarise(data: dict[str, Any]) -> Summary:
+    """The plain-language summary of :func:`spinecoach.services.program.progress_data`."""
+    return Summary(
+        (
+            ("Pain", _pain_lines(data)),
+            ("Sessions done", _adherence_lines(data)),
+            ("Last decision", _decision_lines(data)),
+            ("Pain medication", _medication_lines(data)),
+            ("Function (PSFS, 0 = unable, 10 = as before)", _psfs_lines(data)),
+        )
+    )
 
-    matplotlib.use("Agg")
+
+#: One chart of the report: (title, text alternative, matplotlib Figure).
+Chart = tuple[str, str, Any]
+
+
+def _axes(title: str, ylabel: str, xlabel: str = "Program day") -> tuple[Any, Any]:
+    """A report-sized figure with one gridded axes, whole numbers on x."""
     from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
 
-    figures: list[tuple[str, str, Any]] = []
-    last = max(data["day"], 2)
+    fig = Figure(figsize=(7.5, 3.6), layout="constrained")
+    ax = fig.add_subplot()
+    ax.set_title(title)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    return fig, ax
 
-    def new(title: str, ylabel: str, xlabel: str = "Program day") -> tuple[Any, Any]:
-        fig = Figure(figsize=(7.5, 3.6), layout="constrained")
-        ax = fig.add_subplot()
-        ax.set_title(title)
-        ax.set_xlabel(xlabel)
-        ax.set_ylabel(ylabel)
-        ax.grid(alpha=0.3)
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        return fig, ax
 
-    fig, ax = new("Morning pain", "VAS (mm)")
+def _morning_chart(data: dict[str, Any], last: int) -> Chart:
+    fig, ax = _axes("Morning pain", "VAS (mm)")
     days = [m["day"] for m in data["morning_vas"]]
     ax.plot(days, [m["vas_mm"] for m in data["morning_vas"]], "o-", label="morning pain")
     ax.axhline(data["baseline_vas_mm"], color="0.35", ls="--", label="start")
@@ -193,16 +202,16 @@ def report_figures(data: dict[str, Any]) -> list[tuple[str, str, Any]]:
     ax.set_ylim(0, 100)
     ax.set_xlim(0.5, last + 0.5)
     ax.legend(loc="upper right", fontsize=8)
-    figures.append(
-        (
-            "Morning pain",
-            f"Morning pain over {len(days)} days; start {data['baseline_vas_mm']:g} mm, "
-            f"important change at {mcid['line_mm']:g} mm.",
-            fig,
-        )
+    return (
+        "Morning pain",
+        f"Morning pain over {len(days)} days; start {data['baseline_vas_mm']:g} mm, "
+        f"important change at {mcid['line_mm']:g} mm.",
+        fig,
     )
 
-    fig, ax = new("Sessions done each day", "sessions")
+
+def _adherence_chart(data: dict[str, Any], last: int) -> Chart:
+    fig, ax = _axes("Sessions done each day", "sessions")
     adh = data["adherence"]
     ax.bar(
         [a["day"] for a in adh], [a["prescribed"] for a in adh], color="0.85", label="prescribed"
@@ -210,14 +219,17 @@ def report_figures(data: dict[str, Any]) -> list[tuple[str, str, Any]]:
     ax.bar([a["day"] for a in adh], [a["done"] for a in adh], color="#2e7d32", label="done")
     ax.set_xlim(0.5, last + 0.5)
     ax.legend(loc="upper right", fontsize=8)
-    figures.append(
-        (
-            "Sessions done each day",
-            f"{data['adherence_total']['done']} of {data['adherence_total']['prescribed']} "
-            "sessions done.",
-            fig,
-        )
+    return (
+        "Sessions done each day",
+        f"{data['adherence_total']['done']} of {data['adherence_total']['prescribed']} "
+        "sessions done.",
+        fig,
     )
+
+
+def _movement_chart(data: dict[str, Any], last: int) -> Chart:
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     sessions = data["sessions"]
     fig = Figure(figsize=(7.5, 4.6), layout="constrained")
@@ -235,36 +247,42 @@ def report_figures(data: dict[str, Any]) -> list[tuple[str, str, Any]]:
     for a in (ax1, ax2):
         a.grid(alpha=0.3)
         a.xaxis.set_major_locator(MaxNLocator(integer=True))
-    figures.append(
-        (
-            "Movement range and rep quality",
-            f"{len(sessions)} session{'' if len(sessions) == 1 else 's'}: mean range and "
-            "mean rep quality of each.",
-            fig,
-        )
+    return (
+        "Movement range and rep quality",
+        f"{len(sessions)} session{'' if len(sessions) == 1 else 's'}: mean range and "
+        "mean rep quality of each.",
+        fig,
     )
 
-    fig, ax = new("Pain medication", "doses per day")
+
+def _medication_chart(data: dict[str, Any], last: int) -> Chart:
+    fig, ax = _axes("Pain medication", "doses per day")
     meds = data["medication"]
     ax.bar([m["day"] for m in meds], [m["doses_per_day"] for m in meds], color="#862e9c")
     if data["baseline_doses_per_day"] is not None:
         ax.axhline(data["baseline_doses_per_day"], color="0.35", ls="--", label="at the start")
         ax.legend(loc="upper right", fontsize=8)
     ax.set_xlim(0.5, last + 0.5)
-    figures.append(("Pain medication", f"Doses on {len(meds)} logged days.", fig))
+    return ("Pain medication", f"Doses on {len(meds)} logged days.", fig)
 
-    fig, ax = new("Function (PSFS) by week", "score (0–10)", "Week (0 = start)")
+
+def _psfs_chart(data: dict[str, Any], last: int) -> Chart:
+    fig, ax = _axes("Function (PSFS) by week", "score (0–10)", "Week (0 = start)")
     for activity in dict.fromkeys(p["activity"] for p in data["psfs"]):
         rows = [p for p in data["psfs"] if p["activity"] == activity]
         ax.plot([p["week"] for p in rows], [p["score"] for p in rows], "o-", label=activity)
     ax.set_ylim(0, 10)
     if data["psfs"]:
         ax.legend(loc="lower right", fontsize=8)
-    figures.append(("Function (PSFS)", "Each activity's score by week.", fig))
+    return ("Function (PSFS)", "Each activity's score by week.", fig)
 
-    fig, ax = new("Pain before and after each session", "VAS (mm)")
+
+def _session_pain_chart(data: dict[str, Any], last: int) -> Chart:
+    fig, ax = _axes("Pain before and after each session", "VAS (mm)")
     pairs = [
-        s for s in sessions if s["vas_before_mm"] is not None and s["vas_after_mm"] is not None
+        s
+        for s in data["sessions"]
+        if s["vas_before_mm"] is not None and s["vas_after_mm"] is not None
     ]
     for s in pairs:
         ax.plot([s["day"], s["day"]], [s["vas_before_mm"], s["vas_after_mm"]], c="0.5")
@@ -275,8 +293,24 @@ def report_figures(data: dict[str, Any]) -> list[tuple[str, str, Any]]:
     if pairs:
         ax.legend(loc="upper right", fontsize=8)
     rated_text = f"{len(pairs)} session{'' if len(pairs) == 1 else 's'} rated."
-    figures.append(("Pain before and after", rated_text, fig))
-    return figures
+    return ("Pain before and after", rated_text, fig)
+
+
+def report_figures(data: dict[str, Any]) -> list[Chart]:
+    """The report's charts: (title, text alternative, matplotlib Figure) each."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    last = max(data["day"], 2)
+    charts = (
+        _morning_chart,
+        _adherence_chart,
+        _movement_chart,
+        _medication_chart,
+        _psfs_chart,
+        _session_pain_chart,
+    )
+    return [chart(data, last) for chart in charts]
 
 
 def _png(fig: Any) -> bytes:
