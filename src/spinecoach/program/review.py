@@ -10,6 +10,7 @@ decision.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 from spinecoach.program.lights import day_lights
 from spinecoach.program.measures import Adherence, adherence, mean_or_none, window_mornings
@@ -60,16 +61,24 @@ def _adherence_too_low(
     return "hold", reasons
 
 
-def _light_criteria(
-    days: Mapping[int, DayLog],
-    first: int,
-    day: int,
-    span: dict[str, DataValue],
-    p: Protocol,
-    missing: list[Reason],
-    met: list[Reason],
-) -> None:
+@dataclass
+class _Week:
+    """The week under review (days ``first``–``day``) and the criteria found so far:
+    ``missing`` (what stops progress) and ``met``, in the order they are shown."""
+
+    days: Mapping[int, DayLog]
+    first: int
+    day: int
+    span: dict[str, DataValue]
+    p: Protocol
+    missing: list[Reason] = field(default_factory=list)
+    met: list[Reason] = field(default_factory=list)
+
+
+def _light_criteria(week: _Week) -> None:
     """No red session in the week, at most ``progression.max_amber_sessions`` amber ones."""
+    days, first, day, span, p = week.days, week.first, week.day, week.span, week.p
+    missing, met = week.missing, week.met
     lights = [sl for d in range(first, day + 1) for sl in day_lights(days, d, p)]
     reds = [sl for sl in lights if sl.light == "red"]
     ambers = [sl for sl in lights if sl.light == "amber"]
@@ -100,16 +109,10 @@ def _light_criteria(
         met.append(Reason("pain-ok", light_text, light_data))
 
 
-def _sensor_criteria(
-    days: Mapping[int, DayLog],
-    first: int,
-    day: int,
-    span: dict[str, DataValue],
-    p: Protocol,
-    missing: list[Reason],
-    met: list[Reason],
-) -> None:
+def _sensor_criteria(week: _Week) -> None:
     """Mean rep quality and the share of holds held; without reps, judged without them."""
+    days, first, day, span, p = week.days, week.first, week.day, week.span, week.p
+    missing, met = week.missing, week.met
     reps = [
         r
         for d in range(first, day + 1)
@@ -150,16 +153,10 @@ def _sensor_criteria(
         (met if success >= min_success else missing).append(h_reason)
 
 
-def _trend_criterion(
-    days: Mapping[int, DayLog],
-    first: int,
-    day: int,
-    span: dict[str, DataValue],
-    p: Protocol,
-    missing: list[Reason],
-    met: list[Reason],
-) -> None:
+def _trend_criterion(week: _Week) -> None:
     """Mean morning pain not rising week on week by more than the tolerance."""
+    days, first, day, span, p = week.days, week.first, week.day, week.span, week.p
+    missing, met = week.missing, week.met
     every = p.review_every_days
     this_week = mean_or_none(window_mornings(days, first, day))
     last_week = mean_or_none(window_mornings(days, first - every, first - 1))
@@ -214,8 +211,8 @@ def weekly_review(
     if adh.share < p.value("adherence.lighter_below_share"):
         return _adherence_too_low(adh, adh_text, adh_data, current, day, p)
 
-    missing: list[Reason] = []
-    met: list[Reason] = []
+    week = _Week(days, first, day, span, p)
+    missing, met = week.missing, week.met
     at_level = day - current.since_day + 1
     min_days = int(p.value("progression.min_days_at_level"))
     if at_level < min_days:
@@ -227,15 +224,15 @@ def weekly_review(
                 {"days_at_level": at_level, "limit_days": min_days},
             )
         )
-    _light_criteria(days, first, day, span, p, missing, met)
+    _light_criteria(week)
     adh_reason = Reason(
         "adherence",
         f"{adh_text} ({100 * needed:.0f} % needed to progress)",
         {**adh_data, "limit": needed},
     )
     (met if adh.share >= needed else missing).append(adh_reason)
-    _sensor_criteria(days, first, day, span, p, missing, met)
-    _trend_criterion(days, first, day, span, p, missing, met)
+    _sensor_criteria(week)
+    _trend_criterion(week)
 
     if missing:
         return "hold", [*missing, *met]
