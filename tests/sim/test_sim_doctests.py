@@ -11,6 +11,7 @@ MODULES = [
     "spinecoach.sim",
     "spinecoach.sim.activities",
     "spinecoach.sim.body",
+    "spinecoach.sim.performer",
     "spinecoach.sim.poses",
     "spinecoach.sim.profiles",
     "spinecoach.sim.protocol_free",

@@ -59,10 +59,10 @@ from spinecoach.sim.assemble import (
     check_seed,
 )
 from spinecoach.sim.body import FloatArray
+from spinecoach.sim.performer import Performer, functional_calibration
 from spinecoach.sim.poses import ACTIVITY_POSES, SIT_DOWN_POSE, SIT_TO_LIE_POSE, STANDING, Pose
 from spinecoach.sim.profiles import PROFILES
 from spinecoach.sim.sensors import R_MOUNT_NOMINAL, SensorErrorModel
-from spinecoach.sim.techniques import Performer, functional_calibration
 from spinecoach.sim.timeline import Timeline
 
 NEUTRAL_S = 5.0

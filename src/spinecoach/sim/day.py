@@ -37,7 +37,7 @@ Truth events (``rec.truth.events``, seconds since the start)
         ``meal``, ``train`` or ``sofa``.
     ``desk-break``
         A seated cat-cow of about 2 minutes done at the desk (the set of
-        :func:`~spinecoach.sim.techniques.technique_set`, label ``cat-cow-seated``) inside
+        :func:`~spinecoach.sim.technique_sets.technique_set`, label ``cat-cow-seated``) inside
         a desk sitting bout; the person first sits up, so the activity there is
         ``sitting-upright``. Its ``rep`` (and any ``fault``) truth events stay; the
         breath pacer annotations are dropped.
@@ -93,10 +93,11 @@ from spinecoach.sim.assemble import (
     check_rate,
     check_seed,
 )
+from spinecoach.sim.performer import Performer, functional_calibration
 from spinecoach.sim.poses import ACTIVITY_POSES, STANDING, Pose
 from spinecoach.sim.profiles import PerformerProfile, resolve_profile
 from spinecoach.sim.sensors import SensorErrorModel
-from spinecoach.sim.techniques import Performer, functional_calibration, technique_set
+from spinecoach.sim.technique_sets import technique_set
 from spinecoach.sim.timeline import Timeline
 
 NOMINAL_DAY_H = 16.0

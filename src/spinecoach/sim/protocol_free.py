@@ -61,16 +61,10 @@ from spinecoach.conventions import (
     PELVIC_TILT,
 )
 from spinecoach.sim.assemble import JOINT_LATERAL_BEND
+from spinecoach.sim.performer import Performer, record_rep, timed_hold
 from spinecoach.sim.poses import Pose
 from spinecoach.sim.scenarios import Scenario
-from spinecoach.sim.techniques import (
-    CAT_COW_SHAPES,
-    FLEXION_SHAPES,
-    Performer,
-    flexion_poses,
-    record_rep,
-    timed_hold,
-)
+from spinecoach.sim.technique_sets import CAT_COW_SHAPES, FLEXION_SHAPES, flexion_poses
 from spinecoach.sim.timeline import Measure, Timeline
 
 MAX_BREATH_LAG_S: Final = 0.3
