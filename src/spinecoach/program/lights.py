@@ -69,6 +69,18 @@ class SessionLight:
     reasons: tuple[Reason, ...]
 
 
+def _graded(
+    value_mm: float, *, red: tuple[float, Reason], amber: tuple[float, Reason]
+) -> list[tuple[Light, Reason]]:
+    """Red with its reason when ``value_mm`` is above the red limit, else amber above the
+    amber limit, else nothing (each given as (limit in mm, reason))."""
+    grades: tuple[tuple[Light, tuple[float, Reason]], ...] = (("red", red), ("amber", amber))
+    for light, (limit_mm, reason) in grades:
+        if value_mm > limit_mm:
+            return [(light, reason)]
+    return []
+
+
 def _rise_light(
     session: SessionOutcome, day: int, base: dict[str, DataValue], p: Protocol
 ) -> list[tuple[Light, Reason]]:
@@ -80,19 +92,19 @@ def _rise_light(
     where = (
         f"during the {session.slot} session on day {day} ({mm_text(before)} → {mm_text(after)} mm)"
     )
-    if rise > amber:
-        text = (
-            f"pain rose {mm_text(rise)} mm {where}, above the {amber:g} mm amber limit "
-            f"({p.cite('pain.amber_max_rise_mm')})"
-        )
-        return [("red", Reason("pain-rise-red", text, {**base, "limit_mm": amber}))]
-    if rise > green:
-        text = (
-            f"pain rose {mm_text(rise)} mm {where}: amber, above the {green:g} mm safe "
-            f"zone ({p.cite('pain.green_max_rise_mm')})"
-        )
-        return [("amber", Reason("pain-rise-amber", text, {**base, "limit_mm": green}))]
-    return []
+    red_text = (
+        f"pain rose {mm_text(rise)} mm {where}, above the {amber:g} mm amber limit "
+        f"({p.cite('pain.amber_max_rise_mm')})"
+    )
+    amber_text = (
+        f"pain rose {mm_text(rise)} mm {where}: amber, above the {green:g} mm safe "
+        f"zone ({p.cite('pain.green_max_rise_mm')})"
+    )
+    return _graded(
+        rise,
+        red=(amber, Reason("pain-rise-red", red_text, {**base, "limit_mm": amber})),
+        amber=(green, Reason("pain-rise-amber", amber_text, {**base, "limit_mm": green})),
+    )
 
 
 def _after_light(
@@ -135,19 +147,18 @@ def _morning_light(
         f"the morning after day {day}'s {session.slot} session pain was {mm_text(change)} mm "
         f"higher ({mm_text(morning_before_mm)} → {mm_text(next_morning_mm)} mm)"
     )
-    if change > morning_red:
-        why = (
-            f"{text}: it had not settled overnight (more than {morning_red:g} mm, "
-            f"{p.cite('pain.morning_red_rise_mm')})"
-        )
-        return [("red", Reason("morning-red", why, {**data, "limit_mm": morning_red}))]
-    if change > tolerance:
-        why = (
-            f"{text}: amber, above the {tolerance:g} mm allowed "
-            f"({p.cite('pain.morning_tolerance_mm')})"
-        )
-        return [("amber", Reason("morning-amber", why, {**data, "limit_mm": tolerance}))]
-    return []
+    red_text = (
+        f"{text}: it had not settled overnight (more than {morning_red:g} mm, "
+        f"{p.cite('pain.morning_red_rise_mm')})"
+    )
+    amber_text = (
+        f"{text}: amber, above the {tolerance:g} mm allowed ({p.cite('pain.morning_tolerance_mm')})"
+    )
+    return _graded(
+        change,
+        red=(morning_red, Reason("morning-red", red_text, {**data, "limit_mm": morning_red})),
+        amber=(tolerance, Reason("morning-amber", amber_text, {**data, "limit_mm": tolerance})),
+    )
 
 
 def session_light(
