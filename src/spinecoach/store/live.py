@@ -253,25 +253,41 @@ def decode_block(block: SampleBlock) -> np.ndarray:
     source = (
         f"sample block {block.seq} of the {block.placement} sensor of session {block.session_id}"
     )
+    fix = "the samples of this block cannot be recovered; close the session without it"
+    return _float_rows(
+        block.data,
+        block.n_samples,
+        block.n_columns,
+        source=source,
+        what="samples",
+        unit="samples",
+        fix=fix,
+    )
+
+
+def _float_rows(
+    data: bytes, n_rows: int, n_columns: int, *, source: str, what: str, unit: str, fix: str
+) -> np.ndarray:
+    """The ``(n_rows, n_columns)`` float64 rows of a zlib-compressed block, its size
+    checked; for the messages, ``what`` the block holds and ``unit`` a row."""
     try:
-        raw = zlib.decompress(block.data)
+        raw = zlib.decompress(data)
     except zlib.error as exc:
         raise InputFormatError(
             source,
-            "expected zlib-compressed samples: the stored block is corrupt",
+            f"expected zlib-compressed {what}: the stored block is corrupt",
             found=str(exc),
-            fix="the samples of this block cannot be recovered; close the session without it",
+            fix=fix,
         ) from exc
-    expected = block.n_samples * block.n_columns * 8
+    expected = n_rows * n_columns * 8
     if len(raw) != expected:
         raise InputFormatError(
             source,
-            f"expected {expected} bytes ({block.n_samples} samples × {block.n_columns} "
-            "float64 columns)",
+            f"expected {expected} bytes ({n_rows} {unit} × {n_columns} float64 columns)",
             found=f"{len(raw)} bytes",
-            fix="the samples of this block cannot be recovered; close the session without it",
+            fix=fix,
         )
-    return np.frombuffer(raw, dtype="<f8").reshape(block.n_samples, block.n_columns)
+    return np.frombuffer(raw, dtype="<f8").reshape(n_rows, n_columns)
 
 
 def encode_angle_rows(rows: np.ndarray) -> bytes:
@@ -302,24 +318,15 @@ def decode_angle_block(block: AngleBlock) -> np.ndarray:
             found=repr(block.columns)[:200],
             fix=fix,
         )
-    try:
-        raw = zlib.decompress(block.data)
-    except zlib.error as exc:
-        raise InputFormatError(
-            source,
-            "expected zlib-compressed angle frames: the stored block is corrupt",
-            found=str(exc),
-            fix=fix,
-        ) from exc
-    expected = block.n_frames * len(columns) * 8
-    if len(raw) != expected:
-        raise InputFormatError(
-            source,
-            f"expected {expected} bytes ({block.n_frames} frames × {len(columns)} float64 columns)",
-            found=f"{len(raw)} bytes",
-            fix=fix,
-        )
-    rows = np.frombuffer(raw, dtype="<f8").reshape(block.n_frames, len(columns))
+    rows = _float_rows(
+        block.data,
+        block.n_frames,
+        len(columns),
+        source=source,
+        what="angle frames",
+        unit="frames",
+        fix=fix,
+    )
     marks = rows[:, -1]
     if not np.all((marks >= 0) & (marks <= 255) & (marks == np.floor(marks))):
         raise InputFormatError(
