@@ -74,9 +74,8 @@ from spinecoach.conventions import (
     EVENT_SITTING_BOUT,
 )
 from spinecoach.errors import ConfigurationError
-from spinecoach.recording import Recording
+from spinecoach.recording import FloatArray, Recording
 from spinecoach.sim.activities import (
-    BENDING,
     NEUTRAL_S,
     BeltWear,
     belt_mount_rotation,
@@ -93,6 +92,7 @@ from spinecoach.sim.assemble import (
     check_rate,
     check_seed,
 )
+from spinecoach.sim.day_plan import NOMINAL_DAY_H, SITTING, DayBlock, plan_day, with_bends
 from spinecoach.sim.performer import Performer, functional_calibration
 from spinecoach.sim.poses import ACTIVITY_POSES, STANDING, Pose
 from spinecoach.sim.profiles import PerformerProfile, resolve_profile
@@ -100,8 +100,6 @@ from spinecoach.sim.sensors import SensorErrorModel
 from spinecoach.sim.technique_sets import technique_set
 from spinecoach.sim.timeline import Timeline
 
-NOMINAL_DAY_H = 16.0
-"""Length (h) of the reference day; other lengths compress or stretch it."""
 MIN_HOURS = 1.0
 MAX_HOURS = 24.0
 SLOUCH_MARGIN_DEG = 1.5
@@ -111,7 +109,6 @@ DESK_BREAK_S = 120.0
 
 _UPRIGHT = "sitting-upright"
 _SLOUCHED = "sitting-slouched"
-_SITTING = "sitting"
 
 
 @dataclass(frozen=True)
@@ -132,16 +129,6 @@ _MODES: dict[str, _SitMode] = {
     "train": _SitMode((0.3, 0.6), (5.0, 15.0), (1.0, 1.2), (20.0, 40.0), (0.2, 0.4)),
     "sofa": _SitMode((0.8, 1.0), (20.0, 40.0), (1.1, 1.3), (30.0, 60.0), (0.6, 0.9)),
 }
-
-
-@dataclass(frozen=True)
-class _Block:
-    """One planned bout: a posture (or ``"sitting"`` with a setting) and nominal seconds."""
-
-    kind: str
-    seconds: float
-    mode: str = ""
-    desk_breaks: int = 0
 
 
 @dataclass(frozen=True)
@@ -266,7 +253,7 @@ def _sitting_bout(
     tl: Timeline,
     perf: Performer,
     person: _Person,
-    block: _Block,
+    block: DayBlock,
     duration_s: float,
     level: float,
     time_scale: float,
@@ -308,126 +295,6 @@ def _sitting_bout(
     track.close()
     tl.event(EVENT_SITTING_BOUT, start, tl.now, label=block.mode)
     return track.label
-
-
-# --- the plan of a day (nominal seconds of a 16 h day) ---------------------------------
-
-
-def _minutes(rng: np.random.Generator, low: float, high: float) -> float:
-    return 60.0 * float(rng.uniform(low, high))
-
-
-def _on_the_move(rng: np.random.Generator, total_s: float) -> list[_Block]:
-    """Alternating standing and walking (getting ready, cooking, errands)."""
-    blocks: list[_Block] = []
-    left = total_s
-    kind = "standing" if rng.random() < 0.5 else "walking"
-    while left > 30.0:
-        seconds = min(left, _minutes(rng, 0.5, 3.0) if kind == "walking" else _minutes(rng, 1, 6))
-        blocks.append(_Block(kind, seconds))
-        left -= seconds
-        kind = "walking" if kind == "standing" else "standing"
-    return blocks
-
-
-def _commute(rng: np.random.Generator) -> list[_Block]:
-    blocks = [_Block("walking", _minutes(rng, 5, 15)), _Block("standing", _minutes(rng, 2, 8))]
-    if rng.random() < 0.75:
-        blocks.append(_Block(_SITTING, _minutes(rng, 10, 40), "train"))
-    else:
-        blocks.append(_Block("standing", _minutes(rng, 10, 30)))
-    blocks.append(_Block("walking", _minutes(rng, 5, 15)))
-    return blocks
-
-
-def _short_break(rng: np.random.Generator) -> list[_Block]:
-    """1–10 min away from the desk: a walk, a coffee standing, a walk back."""
-    blocks = [_Block("walking", _minutes(rng, 1, 3))]
-    if rng.random() < 0.8:
-        blocks += [_Block("standing", _minutes(rng, 1, 6)), _Block("walking", _minutes(rng, 1, 3))]
-    return blocks
-
-
-def _work(rng: np.random.Generator, total_s: float) -> list[_Block]:
-    """Desk bouts of 15–100 min, meetings of 20–60 min, short breaks in between."""
-    blocks: list[_Block] = []
-    left = total_s
-    while left > 300.0:
-        if blocks:
-            pause = _short_break(rng)
-            blocks += pause
-            left -= sum(b.seconds for b in pause)
-        if rng.random() < 0.3:
-            seconds = min(left, _minutes(rng, 20, 60))
-            blocks.append(_Block(_SITTING, seconds, "meeting"))
-        else:
-            seconds = min(left, _minutes(rng, 15, 100))
-            blocks.append(_Block(_SITTING, seconds, "desk"))
-        left -= seconds
-    return blocks
-
-
-def _plan_day(rng: np.random.Generator, hours: float) -> list[_Block]:
-    """The day's bouts before the final lying in bed (seconds).
-
-    Drawn for a 16 h day, then compressed by ``hours / 16``; the bouts fill the day up
-    to the final 20–60 min (compressed too) in bed: a day drawn too long is shortened
-    evenly, a day drawn short gets a longer evening (60 % on the move, 40 % on the sofa).
-    """
-    blocks = [_Block("standing", _minutes(rng, 2, 5))]
-    blocks += _on_the_move(rng, _minutes(rng, 35, 55))
-    blocks.append(_Block(_SITTING, _minutes(rng, 10, 25), "meal"))
-    blocks += _on_the_move(rng, _minutes(rng, 10, 25))
-    blocks += _commute(rng)
-    blocks += _work(rng, _minutes(rng, 150, 200))
-    blocks += [  # lunch
-        _Block("walking", _minutes(rng, 5, 12)),
-        _Block("standing", _minutes(rng, 3, 8)),
-        _Block(_SITTING, _minutes(rng, 20, 40), "meal"),
-        _Block("walking", _minutes(rng, 5, 12)),
-    ]
-    blocks += _work(rng, _minutes(rng, 160, 210))
-    blocks += _commute(rng)
-    blocks += _on_the_move(rng, _minutes(rng, 50, 90))
-    blocks.append(_Block(_SITTING, _minutes(rng, 15, 30), "meal"))
-    if rng.random() < 0.7:
-        blocks.append(_Block("walking", _minutes(rng, 20, 50)))
-        blocks.append(_Block("standing", _minutes(rng, 2, 8)))
-    evening = len(blocks)
-    blocks.append(_Block(_SITTING, _minutes(rng, 30, 80), "sofa"))
-    if rng.random() < 0.7:
-        blocks.append(_Block("lying-supine", _minutes(rng, 15, 45)))
-        blocks.append(_Block(_SITTING, _minutes(rng, 10, 40), "sofa"))
-    blocks += _on_the_move(rng, _minutes(rng, 10, 25))
-    # Desk breaks: none on some days, several on others, in desk bouts of 25 min or more.
-    count = int(rng.choice(5, p=[0.25, 0.25, 0.2, 0.15, 0.15]))
-    desks = [i for i, b in enumerate(blocks) if b.mode == "desk" and b.seconds >= 1500.0]
-    for index in rng.permutation(desks)[:count]:
-        blocks[int(index)] = replace(blocks[int(index)], desk_breaks=1)
-
-    time_scale = hours / NOMINAL_DAY_H
-    blocks = [replace(b, seconds=b.seconds * time_scale) for b in blocks]
-    available = hours * 3600.0 - _minutes(rng, 20.0, 60.0) * time_scale
-    available -= 15.0 + 3.0 * len(blocks)  # calibration bends and transitions
-    drawn = sum(b.seconds for b in blocks)
-    if drawn > available:
-        return _merged([replace(b, seconds=b.seconds * available / drawn) for b in blocks])
-    gap = available - drawn
-    sofa = blocks[evening]
-    more = _on_the_move(rng, 0.6 * gap)
-    blocks[evening] = replace(sofa, seconds=sofa.seconds + 0.4 * gap)
-    return _merged(blocks[:evening] + more + blocks[evening:])
-
-
-def _merged(blocks: list[_Block]) -> list[_Block]:
-    """Join neighbouring standing, walking or lying blocks into one bout."""
-    out: list[_Block] = []
-    for block in blocks:
-        if out and block.kind != _SITTING and out[-1].kind == block.kind:
-            out[-1] = replace(out[-1], seconds=out[-1].seconds + block.seconds)
-        else:
-            out.append(block)
-    return out
 
 
 # --- arguments -------------------------------------------------------------------------
@@ -495,14 +362,7 @@ def simulate_day(
     performer_profile = resolve_profile(profile)
     errors = check_errors(sensor_errors)
     mounts = check_mount_rotation(mount_rotation)
-    check_wear(wear)
-    if wear is not None:
-        if mounts is not None:
-            raise ConfigurationError(
-                "give either wear (one belt-worn sensor) or mount_rotation (two sensors on "
-                "the back), not both; turn a belt sensor with BeltWear(roll_deg=...)"
-            )
-        mounts = {"lower": belt_mount_rotation(wear)}
+    mounts = _wear_mounts(wear, mounts)
     if not isinstance(bends, bool):
         raise ConfigurationError(f"bends must be True or False, got {bends!r}")
 
@@ -511,47 +371,15 @@ def simulate_day(
     perf = Performer(rng, performer_profile)
     heading = float(rng.uniform(0.0, 360.0))
     person = _Person.draw(perf)
-    blocks = _plan_day(rng, day_hours)
+    blocks = plan_day(rng, day_hours)
     if bends:
-        blocks = _with_bends(np.random.default_rng([seed, 7]), blocks, day_hours)
+        blocks = with_bends(np.random.default_rng([seed, 7]), blocks, day_hours)
     total_s = day_hours * 3600.0
     time_scale = day_hours / NOMINAL_DAY_H
 
-    tl = Timeline(STANDING)
-    tl.hold(NEUTRAL_S)
-    tl.event(EVENT_CALIBRATION_NEUTRAL, 0.0, NEUTRAL_S, annotate=True)
-    tl.event(EVENT_ACTIVITY, 0.0, NEUTRAL_S, label="standing")
-    functional_calibration(tl, perf)
-    first = max(blocks[0].seconds - NEUTRAL_S, 5.0)
-    bout_segment(tl, perf, "standing", STANDING, first)
-    previous = "standing"
-    for block in blocks[1:]:
-        seconds = max(block.seconds, 5.0)
-        pose_heading = tl.pose.heading_deg
-        if block.kind == _SITTING:
-            level = perf.uniform(*_MODES[block.mode].start)
-            pose = _plateau(perf, person, level, pose_heading)
-            target = person.label(_flexion(pose))
-            transition_segment(tl, perf, previous, target, pose)
-            previous = _sitting_bout(tl, perf, person, block, seconds, level, time_scale)
-        else:
-            pose = bout_pose(perf, block.kind, pose_heading)
-            _enter(tl, perf, previous, block.kind, pose, seconds)
-            previous = block.kind
-    bed = bout_pose(perf, "lying-supine", tl.pose.heading_deg)
-    transition_segment(tl, perf, previous, "lying-supine", bed)
-    bout_segment(tl, perf, "lying-supine", bed, max(total_s - tl.now, 5.0))
+    tl = _day_timeline(perf, person, blocks, total_s, time_scale)
 
-    meta = {
-        "kind": "working-day",
-        "profile": performer_profile.name,
-        "day_hours": f"{day_hours:g}",
-        "slouch_threshold_deg": f"{person.threshold_deg:.6f}",
-        "upright_sitting_flexion_deg": f"{_flexion(person.upright):.6f}",
-        "slouched_sitting_flexion_deg": f"{_flexion(person.slouched):.6f}",
-    }
-    if bends:
-        meta["bends"] = "true"
+    meta = _day_meta(performer_profile, person, day_hours, bends=bends)
     rec = assemble_recording(
         tl.finish(rng, heading_deg=heading),
         seed=seed,
@@ -566,26 +394,68 @@ def simulate_day(
     return rec if wear is None else single_sensor(rec, wear)
 
 
-def _with_bends(rng: np.random.Generator, blocks: list[_Block], hours: float) -> list[_Block]:
-    """Deep-bend bouts (2–6 min of a 16 h day, at least 60 s) taken out of 2–4 standing
-    bouts of at least 100 s: the day keeps its length, standing around them stays."""
-    time_scale = hours / NOMINAL_DAY_H
-    standing = [i for i, b in enumerate(blocks) if b.kind == "standing" and b.seconds >= 100.0]
-    count = min(len(standing), int(rng.integers(2, 5)))
-    chosen = sorted(int(i) for i in rng.permutation(standing)[:count])
-    out: list[_Block] = []
-    for i, block in enumerate(blocks):
-        if i not in chosen:
-            out.append(block)
-            continue
-        bend_s = min(max(_minutes(rng, 2.0, 6.0) * time_scale, 60.0), 0.6 * block.seconds)
-        before = 0.5 * (block.seconds - bend_s)
-        out += [
-            _Block("standing", before),
-            _Block(BENDING, bend_s),
-            _Block("standing", block.seconds - before - bend_s),
-        ]
-    return out
+def _wear_mounts(
+    wear: BeltWear | None, mounts: dict[str, FloatArray] | None
+) -> dict[str, FloatArray] | None:
+    """The sensor mount rotations: ``mounts``, or the belt's when ``wear`` is given."""
+    check_wear(wear)
+    if wear is not None:
+        if mounts is not None:
+            raise ConfigurationError(
+                "give either wear (one belt-worn sensor) or mount_rotation (two sensors on "
+                "the back), not both; turn a belt sensor with BeltWear(roll_deg=...)"
+            )
+        mounts = {"lower": belt_mount_rotation(wear)}
+    return mounts
+
+
+def _day_timeline(
+    perf: Performer, person: _Person, blocks: list[DayBlock], total_s: float, time_scale: float
+) -> Timeline:
+    """The day's movement: calibration, then each planned bout and the transitions
+    between them, then lying in bed until ``total_s``."""
+    tl = Timeline(STANDING)
+    tl.hold(NEUTRAL_S)
+    tl.event(EVENT_CALIBRATION_NEUTRAL, 0.0, NEUTRAL_S, annotate=True)
+    tl.event(EVENT_ACTIVITY, 0.0, NEUTRAL_S, label="standing")
+    functional_calibration(tl, perf)
+    first = max(blocks[0].seconds - NEUTRAL_S, 5.0)
+    bout_segment(tl, perf, "standing", STANDING, first)
+    previous = "standing"
+    for block in blocks[1:]:
+        seconds = max(block.seconds, 5.0)
+        pose_heading = tl.pose.heading_deg
+        if block.kind == SITTING:
+            level = perf.uniform(*_MODES[block.mode].start)
+            pose = _plateau(perf, person, level, pose_heading)
+            target = person.label(_flexion(pose))
+            transition_segment(tl, perf, previous, target, pose)
+            previous = _sitting_bout(tl, perf, person, block, seconds, level, time_scale)
+        else:
+            pose = bout_pose(perf, block.kind, pose_heading)
+            _enter(tl, perf, previous, block.kind, pose, seconds)
+            previous = block.kind
+    bed = bout_pose(perf, "lying-supine", tl.pose.heading_deg)
+    transition_segment(tl, perf, previous, "lying-supine", bed)
+    bout_segment(tl, perf, "lying-supine", bed, max(total_s - tl.now, 5.0))
+    return tl
+
+
+def _day_meta(
+    profile: PerformerProfile, person: _Person, day_hours: float, *, bends: bool
+) -> dict[str, str]:
+    """The recording's ``meta`` for a day (the person's sitting flexions and threshold)."""
+    meta = {
+        "kind": "working-day",
+        "profile": profile.name,
+        "day_hours": f"{day_hours:g}",
+        "slouch_threshold_deg": f"{person.threshold_deg:.6f}",
+        "upright_sitting_flexion_deg": f"{_flexion(person.upright):.6f}",
+        "slouched_sitting_flexion_deg": f"{_flexion(person.slouched):.6f}",
+    }
+    if bends:
+        meta["bends"] = "true"
+    return meta
 
 
 def day_truth_summary(recording: Recording) -> dict[str, Any]:
