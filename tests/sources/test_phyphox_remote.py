@@ -31,14 +31,10 @@ import pytest
 
 from spinecoach.recording import SensorData
 from spinecoach.sim import simulate
-from spinecoach.sources import phyphox_remote
+from spinecoach.sources import phyphox_config, phyphox_remote
 from spinecoach.sources.live import DeviceFeed, DeviceState
-from spinecoach.sources.phyphox_remote import (
-    NOT_MEASURING,
-    PhyphoxExperimentError,
-    PhyphoxRemoteSource,
-    phyphox_experiment,
-)
+from spinecoach.sources.phyphox_config import PhyphoxExperimentError, phyphox_experiment
+from spinecoach.sources.phyphox_remote import NOT_MEASURING, PhyphoxRemoteSource
 
 ACC = ("accX", "accY", "accZ", "acc_time")
 GYR = ("gyrX", "gyrY", "gyrZ", "gyr_time")
@@ -542,4 +538,5 @@ def test_experiment_errors_name_what_is_missing() -> None:
 
 
 def test_docstring_examples() -> None:
-    assert doctest.testmod(phyphox_remote, raise_on_error=True).attempted >= 3
+    modules = (phyphox_remote, phyphox_config)
+    assert sum(doctest.testmod(m, raise_on_error=True).attempted for m in modules) >= 3
