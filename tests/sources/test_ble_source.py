@@ -28,8 +28,6 @@ import pytest
 from bleak.exc import BleakError
 from typer.testing import CliRunner
 
-from spinecoach.coach.events import FrameEvent as FrameMessage
-from spinecoach.coach.session import LiveSession
 from spinecoach.conventions import STANDARD_GRAVITY_MPS2 as G
 from spinecoach.errors import ConfigurationError, InputFormatError, SourceUnavailableError
 from spinecoach.exercises.model import Rep
@@ -50,7 +48,8 @@ from spinecoach.sources.ble_scan import Advertisement, FoundDevice, scan
 from spinecoach.sources.ble_struct import StructProtocol
 from spinecoach.sources.ble_transport import BleakTransport
 from spinecoach.sources.live import DeviceFeed
-from spinecoach.web.protocol import AnnotationMessage
+from spinecoach.web.protocol import AnnotationMessage, FrameMessage
+from spinecoach.web.session import LiveSession
 
 ACC, GYRO = 2, 5
 RATE_HZ = 52.0
