@@ -63,7 +63,7 @@ import io
 import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 
@@ -256,22 +256,11 @@ def read_sensor_logger(
         (acc.source.rsplit("/", 1)[-1], acc.time_s),
         {name: (s.time_s, s.xyz) for name, s in others.items()},
     )
-    keep = np.isin(acc.time_s, time_s)
-    acc_mps2 = acc.xyz[keep]
     convention = frames if frames != "auto" else (platform or "android")
     acc_file = acc.source.rsplit("/", 1)[-1]
-    in_g = False
-    if acc_file == UNCALIBRATED_FILE and convention == "ios":
-        # iOS writes uncalibrated acceleration in g unless units were standardised.
-        in_g = 0.5 < float(np.median(np.linalg.norm(acc_mps2, axis=1))) < 1.5
-        if in_g:
-            acc_mps2 = acc_mps2 * STANDARD_GRAVITY_MPS2
-    if "gravity" in aligned:
-        check_acc_mps2(others["gravity"].source, aligned["gravity"], fix=_FIX_UNITS)
-        acc_mps2 = acc_mps2 + aligned["gravity"]
-    check_acc_mps2(acc.source, acc_mps2, fix=_FIX_UNITS)
-    if convention == "ios":
-        acc_mps2 = -acc_mps2  # iOS's inertial-force signs → the specific force
+    acc_mps2, in_g = _specific_force_mps2(
+        acc, np.isin(acc.time_s, time_s), aligned, others, convention
+    )
     check_gyr_radps(gyr.source, aligned["gyroscope"], fix=_FIX_UNITS)
     gyr_dps = np.degrees(aligned["gyroscope"])
     rate_hz = rate_from_interval(float(np.median(np.diff(time_s))))
@@ -301,3 +290,29 @@ def read_sensor_logger(
         counts = counts + stream.counts
     meta.update(cleaning_meta({placement: counts}))
     return Recording.create({placement: sensor}, start_utc=start_utc, meta=meta)
+
+
+def _specific_force_mps2(
+    acc: _Stream,
+    keep: np.ndarray[Any, np.dtype[np.bool_]],
+    aligned: dict[str, FloatArray],
+    others: dict[str, _Stream],
+    convention: str,
+) -> tuple[FloatArray, bool]:
+    """The kept acceleration rows as specific force in m/s² (gravity added when the
+    export gives it apart, iOS signs turned), and whether they were read in g."""
+    acc_mps2 = acc.xyz[keep]
+    acc_file = acc.source.rsplit("/", 1)[-1]
+    in_g = False
+    if acc_file == UNCALIBRATED_FILE and convention == "ios":
+        # iOS writes uncalibrated acceleration in g unless units were standardised.
+        in_g = 0.5 < float(np.median(np.linalg.norm(acc_mps2, axis=1))) < 1.5
+        if in_g:
+            acc_mps2 = acc_mps2 * STANDARD_GRAVITY_MPS2
+    if "gravity" in aligned:
+        check_acc_mps2(others["gravity"].source, aligned["gravity"], fix=_FIX_UNITS)
+        acc_mps2 = acc_mps2 + aligned["gravity"]
+    check_acc_mps2(acc.source, acc_mps2, fix=_FIX_UNITS)
+    if convention == "ios":
+        acc_mps2 = -acc_mps2  # iOS's inertial-force signs → the specific force
+    return acc_mps2, in_g

@@ -293,6 +293,27 @@ class DeviceFeed:
             return None
         device_t, acc, gyr = device_t[fresh], acc[fresh], gyr[fresh]
         mag = None if mag is None else mag[fresh]
+        host_t = self._host_times(device_t, arrival)
+        self._update_rate(device_t)
+        stored = self._split_at_gaps(device_t, host_t, acc, gyr, mag)
+        self._last_device_s = float(device_t[-1])
+        self._last_host_s = float(host_t[-1])
+        self.samples += len(device_t)
+        for piece in stored:
+            self._buffer.append(piece)
+            for subscriber in self._subscribers:
+                subscriber.offer(piece)
+        while self._buffer and self._buffer[0].time_s[-1] < host_t[-1] - BUFFER_S:
+            self._buffer.popleft()
+        if self._state != "connected":
+            self.set_state("connected", "receiving data")
+        if len(stored) == 1:
+            return stored[0]
+        return SampleBatch(self.id, host_t, acc, gyr, mag, stored[0].gap_before)
+
+    def _host_times(self, device_t: FloatArray, arrival: float) -> FloatArray:
+        """The host times (s) of fresh samples: the device clock mapped through the clock
+        fit, strictly increasing (each at least 1 µs after the one before)."""
         previous = self._last_arrival_s
         if previous is not None:  # host receive times never go back (a monotonic clock)
             arrival = max(arrival, previous)
@@ -308,7 +329,17 @@ class DeviceFeed:
             adjusted = np.maximum.accumulate(np.maximum(host_t - spread, floor)) + spread
             self.time_adjusted += int(np.count_nonzero(np.abs(adjusted - host_t) > 1e-9))
             host_t = adjusted
-        self._update_rate(device_t)
+        return host_t
+
+    def _split_at_gaps(
+        self,
+        device_t: FloatArray,
+        host_t: FloatArray,
+        acc: FloatArray,
+        gyr: FloatArray,
+        mag: FloatArray | None,
+    ) -> list[SampleBatch]:
+        """The batch cut at every hole, counted in :attr:`gaps` and :attr:`lost_s`."""
         # Gaps: any hole between two samples, before the batch or inside it; the batch
         # is split there so the sample after each hole starts a batch marked gap_before.
         period = 1.0 / self._rate_hz if self._rate_hz else 0.0
@@ -335,20 +366,7 @@ class DeviceFeed:
             )
             stored.append(piece)
             self._recent.append((float(piece.time_s[0]), float(piece.time_s[-1]), hole))
-        self._last_device_s = float(device_t[-1])
-        self._last_host_s = float(host_t[-1])
-        self.samples += len(device_t)
-        for piece in stored:
-            self._buffer.append(piece)
-            for subscriber in self._subscribers:
-                subscriber.offer(piece)
-        while self._buffer and self._buffer[0].time_s[-1] < host_t[-1] - BUFFER_S:
-            self._buffer.popleft()
-        if self._state != "connected":
-            self.set_state("connected", "receiving data")
-        if len(stored) == 1:
-            return stored[0]
-        return SampleBatch(self.id, host_t, acc, gyr, mag, stored[0].gap_before)
+        return stored
 
     def _update_rate(self, device_t: FloatArray) -> None:
         """The nominal rate: the median sample interval of the first batches."""
