@@ -1,7 +1,7 @@
 """Storing the 6-week program: onboarding, red-flag screenings, tracking (daily VAS,
 weekly PSFS, medication) and the engine's decisions.
 
-The layers: this package holds persistence only — the models and the functions that read
+The layers: the store holds persistence only — the models and the functions that read
 and write them on plain values, one transaction per request. What the records mean and
 what a request decides (does a red flag stop the program, does a restart need a
 clinician's clearance, what the stop reason and the advice say, which check-in values
