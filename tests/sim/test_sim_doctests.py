@@ -17,6 +17,7 @@ MODULES = [
     "spinecoach.sim.protocol_free",
     "spinecoach.sim.quaternion",
     "spinecoach.sim.scenarios",
+    "spinecoach.sim.sensor_errors",
     "spinecoach.sim.sensors",
     "spinecoach.sim.suite",
     "spinecoach.sim.techniques",

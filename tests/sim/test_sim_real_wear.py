@@ -15,7 +15,7 @@ from spinecoach.sim import SensorErrorModel, simulate
 from spinecoach.sim.body import R_UPRIGHT, synthesize_body
 from spinecoach.sim.poses import STANDING
 from spinecoach.sim.quaternion import about_axis
-from spinecoach.sim.sensors import (
+from spinecoach.sim.real_wear import (
     LEVEL_SPACING_M,
     LUMBAR_LEVELS,
     THORACIC_SHARE_LEVELS,

@@ -25,12 +25,8 @@ from spinecoach.sim.body import (
     window_mean,
     wrap_deg,
 )
-from spinecoach.sim.sensors import (
-    SensorErrorModel,
-    placed_segment,
-    placement_level,
-    simulate_imu,
-)
+from spinecoach.sim.real_wear import placed_segment, placement_level
+from spinecoach.sim.sensors import SensorErrorModel, simulate_imu
 from spinecoach.sim.timeline import MotionPlan, PlannedEvent
 
 SIMULATOR_VERSION = "1"

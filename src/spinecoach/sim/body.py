@@ -144,6 +144,11 @@ BLOCK_SAMPLES = 1 << 16
 (n, channels) keyframe array or (n, 3) temporaries, only its outputs."""
 
 
+def sample_blocks(n: int) -> list[tuple[int, int]]:
+    """``(start, stop)`` of the blocks of :data:`BLOCK_SAMPLES` that cover ``n`` samples."""
+    return [(a, min(a + BLOCK_SAMPLES, n)) for a in range(0, n, BLOCK_SAMPLES)]
+
+
 def synthesize_body(plan: MotionPlan, rate_hz: float) -> BodyMotion:
     """Sample ``plan`` at ``rate_hz`` (Hz) and build the body's kinematics.
 
@@ -152,107 +157,160 @@ def synthesize_body(plan: MotionPlan, rate_hz: float) -> BodyMotion:
     on the whole array); the hip path is a running sum over the whole day.
     """
     n = sample_count(plan.duration_s, rate_hz)
-    dt = 1.0 / rate_hz
-    t = np.arange(n, dtype=np.float64) / rate_hz
+    out = _BodyBuffers.empty(np.arange(n, dtype=np.float64) / rate_hz)
+    blocks = sample_blocks(n)
     keys = MinJerkSampler(plan.key_time_s, plan.key_values)
     breaths = MinJerkSampler(plan.breath_time_s, plan.breath_values)
-    osc = plan.oscillators
-    pelvis = np.empty((n, 4))
-    upper = np.empty((n, 4))
-    thorax = np.empty((n, 4))
-    gamma = np.empty(n)
-    volume = np.empty(n)
-    hip = np.zeros((n, 3))
-    sites = {LOWER: np.empty((n, 3)), UPPER: np.empty((n, 3))}
-    # Channels pass 2 needs again, kept from pass 1 (sampling them twice costs more).
-    later = {name: np.empty(n) for name in ("walk", "heading_deg", "hip_forward_m", "hip_height_m")}
-    depth = np.empty(n)
-    blocks = [(a, min(a + BLOCK_SAMPLES, n)) for a in range(0, n, BLOCK_SAMPLES)]
-
-    def directions(psi: FloatArray) -> tuple[FloatArray, FloatArray]:
-        psi_rad = np.radians(psi)
-        zeros = np.zeros(psi.shape[0])
-        forward = np.column_stack([np.cos(psi_rad), np.sin(psi_rad), zeros])
-        left = np.column_stack([-np.sin(psi_rad), np.cos(psi_rad), zeros])
-        return forward, left
-
     # Pass 1: rotations, breath and the hip's walking velocity (its trapezoid steps).
     previous_velocity: FloatArray | None = None
     for a, b in blocks:
-        tb = t[a:b]
-        values = keys.sample(tb)
-
-        def ch(name: str, values: FloatArray = values) -> FloatArray:
-            column: FloatArray = values[:, _CH[name]]
-            return column
-
-        for name, column in later.items():
-            column[a:b] = ch(name)
-        breath = breaths.sample(tb)
-        depth[a:b] = breath[:, 1]
-        vol = np.clip(breath[:, 0], 0.0, 1.0)
-        volume[a:b] = vol
-        resp = breath[:, 1] * (vol - 0.5)
-        sway, walk = ch("sway"), ch("walk")
-        stride = 2.0 * np.pi * (STEP_RATE_HZ / 2.0) * tb + osc.gait_phase_rad
-        gait_rotation = _GAIT_ROTATION_DEG * walk * np.cos(stride)
-        gait_obliquity = _GAIT_OBLIQUITY_DEG * walk * np.sin(stride)
-
-        theta_p = ch("pelvis_deg") + sway * osc.sway_deg(tb, 0)
-        theta_p += _GAIT_TILT_DEG * walk * np.sin(2.0 * stride)
-        phi_p = ch("pelvis_lateral_deg") + sway * osc.sway_deg(tb, 1) + gait_obliquity
-        gamma_p = ch("pelvis_axial_deg") + gait_rotation
-        lam = ch("lumbar_deg") + sway * osc.sway_deg(tb, 2) - _RESP_LUMBAR_DEG * resp
-        lam += ch("jerk_deg") * np.sin(2.0 * np.pi * osc.jerk_freq_hz * tb)
-        beta = ch("lumbar_lateral_deg") - _GAIT_LATERAL_COMPENSATION * gait_obliquity
-        gamma[a:b] = ch("lumbar_axial_deg") - _GAIT_COUNTER_ROTATION * gait_rotation
-        psi = plan.heading_deg + ch("heading_deg")
-
-        pelvis[a:b] = quat.multiply(
-            quat.multiply(quat.about_axis(2, psi), _Q_UPRIGHT),
-            _sagittal_frontal_axial(-theta_p, phi_p, gamma_p),
+        previous_velocity = _rotations_block(
+            plan, keys, breaths, out, a, b, 1.0 / rate_hz, previous_velocity
         )
-        upper[a:b] = quat.multiply(pelvis[a:b], _sagittal_frontal_axial(-lam, beta, gamma[a:b]))
-        thorax[a:b] = quat.multiply(upper[a:b], quat.about_axis(2, -ch("thoracic_deg")))
-
-        forward, _ = directions(psi)
-        velocity = forward * (WALK_SPEED_MPS * walk)[:, None]
-        if previous_velocity is None:  # cumulative_trapezoid: hip[0] = 0
-            hip[1:b] = 0.5 * (velocity[1:] + velocity[:-1]) * dt
-        else:
-            hip[a] = 0.5 * (velocity[0] + previous_velocity) * dt
-            hip[a + 1 : b] = 0.5 * (velocity[1:] + velocity[:-1]) * dt
-        previous_velocity = velocity[-1].copy()
-
-    np.cumsum(hip[1:], axis=0, out=hip[1:])
-
+    np.cumsum(out.hip[1:], axis=0, out=out.hip[1:])
     # Pass 2: the hip's posture offsets and gait, and the sensor sites.
     for a, b in blocks:
-        tb = t[a:b]
-        walk = later["walk"][a:b]
-        stride = 2.0 * np.pi * (STEP_RATE_HZ / 2.0) * tb + osc.gait_phase_rad
-        forward, left = directions(plan.heading_deg + later["heading_deg"][a:b])
-        hip_b = hip[a:b]
-        hip_b += forward * later["hip_forward_m"][a:b][:, None]
-        hip_b += left * (_GAIT_SIDE_SWAY_M * walk * np.sin(stride))[:, None]
-        hip_b[:, 2] = later["hip_height_m"][a:b] + _GAIT_BOB_M * walk * np.sin(2.0 * stride)
-
-        upper_offset = np.tile(UPPER_SITE_M, (b - a, 1))
-        upper_offset[:, 0] -= _RESP_WALL_M * depth[a:b] * volume[a:b]
-        l5s1 = hip_b + quat.rotate(pelvis[a:b], L5S1_SITE_M)
-        sites[LOWER][a:b] = hip_b + quat.rotate(pelvis[a:b], LOWER_SITE_M)
-        sites[UPPER][a:b] = l5s1 + quat.rotate(upper[a:b], upper_offset)
+        _sites_block(plan, out, a, b)
     return BodyMotion(
-        time_s=t,
+        time_s=out.t,
         rate_hz=float(rate_hz),
-        pelvis=pelvis,
-        upper=upper,
-        thorax=thorax,
-        lumbar_axial_deg=gamma,
-        hip_m=hip,
-        site_m=sites,
-        breath_volume_norm=volume,
+        pelvis=out.pelvis,
+        upper=out.upper,
+        thorax=out.thorax,
+        lumbar_axial_deg=out.gamma,
+        hip_m=out.hip,
+        site_m=out.sites,
+        breath_volume_norm=out.volume,
     )
+
+
+@dataclass(frozen=True, eq=False)
+class _BodyBuffers:
+    """The arrays :func:`synthesize_body` fills block by block (n samples each)."""
+
+    t: FloatArray
+    pelvis: FloatArray
+    upper: FloatArray
+    thorax: FloatArray
+    gamma: FloatArray
+    volume: FloatArray
+    hip: FloatArray
+    sites: dict[str, FloatArray]
+    #: Channels pass 2 needs again, kept from pass 1 (sampling them twice costs more).
+    later: dict[str, FloatArray]
+    depth: FloatArray
+
+    @classmethod
+    def empty(cls, t: FloatArray) -> _BodyBuffers:
+        n = t.shape[0]
+        return cls(
+            t=t,
+            pelvis=np.empty((n, 4)),
+            upper=np.empty((n, 4)),
+            thorax=np.empty((n, 4)),
+            gamma=np.empty(n),
+            volume=np.empty(n),
+            hip=np.zeros((n, 3)),
+            sites={LOWER: np.empty((n, 3)), UPPER: np.empty((n, 3))},
+            later={
+                name: np.empty(n)
+                for name in ("walk", "heading_deg", "hip_forward_m", "hip_height_m")
+            },
+            depth=np.empty(n),
+        )
+
+
+def _directions(psi: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Horizontal forward and left unit vectors (n, 3) for headings ``psi`` (deg)."""
+    psi_rad = np.radians(psi)
+    zeros = np.zeros(psi.shape[0])
+    forward = np.column_stack([np.cos(psi_rad), np.sin(psi_rad), zeros])
+    left = np.column_stack([-np.sin(psi_rad), np.cos(psi_rad), zeros])
+    return forward, left
+
+
+def _rotations_block(
+    plan: MotionPlan,
+    keys: MinJerkSampler,
+    breaths: MinJerkSampler,
+    out: _BodyBuffers,
+    a: int,
+    b: int,
+    dt: float,
+    previous_velocity: FloatArray | None,
+) -> FloatArray:
+    """Pass 1 on samples ``a:b``: segment rotations, breath, the hip's walking velocity
+    steps (``out.hip``, summed later). Returns the block's last velocity (m/s)."""
+    osc = plan.oscillators
+    tb = out.t[a:b]
+    values = keys.sample(tb)
+
+    def ch(name: str, values: FloatArray = values) -> FloatArray:
+        column: FloatArray = values[:, _CH[name]]
+        return column
+
+    for name, column in out.later.items():
+        column[a:b] = ch(name)
+    breath = breaths.sample(tb)
+    out.depth[a:b] = breath[:, 1]
+    vol = np.clip(breath[:, 0], 0.0, 1.0)
+    out.volume[a:b] = vol
+    resp = breath[:, 1] * (vol - 0.5)
+    sway, walk = ch("sway"), ch("walk")
+    stride = 2.0 * np.pi * (STEP_RATE_HZ / 2.0) * tb + osc.gait_phase_rad
+    gait_rotation = _GAIT_ROTATION_DEG * walk * np.cos(stride)
+    gait_obliquity = _GAIT_OBLIQUITY_DEG * walk * np.sin(stride)
+
+    theta_p = ch("pelvis_deg") + sway * osc.sway_deg(tb, 0)
+    theta_p += _GAIT_TILT_DEG * walk * np.sin(2.0 * stride)
+    phi_p = ch("pelvis_lateral_deg") + sway * osc.sway_deg(tb, 1) + gait_obliquity
+    gamma_p = ch("pelvis_axial_deg") + gait_rotation
+    lam = ch("lumbar_deg") + sway * osc.sway_deg(tb, 2) - _RESP_LUMBAR_DEG * resp
+    lam += ch("jerk_deg") * np.sin(2.0 * np.pi * osc.jerk_freq_hz * tb)
+    beta = ch("lumbar_lateral_deg") - _GAIT_LATERAL_COMPENSATION * gait_obliquity
+    out.gamma[a:b] = ch("lumbar_axial_deg") - _GAIT_COUNTER_ROTATION * gait_rotation
+    psi = plan.heading_deg + ch("heading_deg")
+
+    out.pelvis[a:b] = quat.multiply(
+        quat.multiply(quat.about_axis(2, psi), _Q_UPRIGHT),
+        _sagittal_frontal_axial(-theta_p, phi_p, gamma_p),
+    )
+    out.upper[a:b] = quat.multiply(
+        out.pelvis[a:b], _sagittal_frontal_axial(-lam, beta, out.gamma[a:b])
+    )
+    out.thorax[a:b] = quat.multiply(out.upper[a:b], quat.about_axis(2, -ch("thoracic_deg")))
+
+    forward, _ = _directions(psi)
+    velocity = forward * (WALK_SPEED_MPS * walk)[:, None]
+    hip = out.hip
+    if previous_velocity is None:  # cumulative_trapezoid: hip[0] = 0
+        hip[1:b] = 0.5 * (velocity[1:] + velocity[:-1]) * dt
+    else:
+        hip[a] = 0.5 * (velocity[0] + previous_velocity) * dt
+        hip[a + 1 : b] = 0.5 * (velocity[1:] + velocity[:-1]) * dt
+    last: FloatArray = velocity[-1].copy()
+    return last
+
+
+def _sites_block(plan: MotionPlan, out: _BodyBuffers, a: int, b: int) -> None:
+    """Pass 2 on samples ``a:b``: the hip's posture offsets and gait added to its path,
+    and the two sensor sites (m)."""
+    osc = plan.oscillators
+    tb = out.t[a:b]
+    later = out.later
+    walk = later["walk"][a:b]
+    stride = 2.0 * np.pi * (STEP_RATE_HZ / 2.0) * tb + osc.gait_phase_rad
+    forward, left = _directions(plan.heading_deg + later["heading_deg"][a:b])
+    hip_b = out.hip[a:b]
+    hip_b += forward * later["hip_forward_m"][a:b][:, None]
+    hip_b += left * (_GAIT_SIDE_SWAY_M * walk * np.sin(stride))[:, None]
+    hip_b[:, 2] = later["hip_height_m"][a:b] + _GAIT_BOB_M * walk * np.sin(2.0 * stride)
+
+    upper_offset = np.tile(UPPER_SITE_M, (b - a, 1))
+    upper_offset[:, 0] -= _RESP_WALL_M * out.depth[a:b] * out.volume[a:b]
+    l5s1 = hip_b + quat.rotate(out.pelvis[a:b], L5S1_SITE_M)
+    out.sites[LOWER][a:b] = hip_b + quat.rotate(out.pelvis[a:b], LOWER_SITE_M)
+    out.sites[UPPER][a:b] = l5s1 + quat.rotate(out.upper[a:b], upper_offset)
 
 
 def earth_up_in_segment(rotation: FloatArray) -> FloatArray:
