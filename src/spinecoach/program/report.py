@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from spinecoach.errors import ConfigurationError
+from spinecoach.program.measures import mean_or_none
 from spinecoach.program.recommend import DISCLAIMER
 
 FORMATS = {".html": "html", ".htm": "html", ".pdf": "pdf"}
@@ -64,10 +65,6 @@ class Summary:
 
 def _n(value: float | None, digits: int = 0) -> str:
     return "–" if value is None else f"{value:.{digits}f}"
-
-
-def _mean(values: list[float]) -> float | None:
-    return sum(values) / len(values) if values else None
 
 
 def _pain_lines(data: dict[str, Any]) -> tuple[str, ...]:
@@ -122,8 +119,8 @@ def _medication_lines(data: dict[str, Any]) -> tuple[str, ...]:
     start_doses = data["baseline_doses_per_day"]
     if not meds:
         return (f"{_n(start_doses)} doses a day at the start; none logged since.",)
-    first = _mean([m["doses_per_day"] for m in meds[:7]])
-    recent = _mean([m["doses_per_day"] for m in meds[-7:]])
+    first = mean_or_none([m["doses_per_day"] for m in meds[:7]])
+    recent = mean_or_none([m["doses_per_day"] for m in meds[-7:]])
     trend = (
         "fewer"
         if recent is not None and start_doses is not None and recent < start_doses

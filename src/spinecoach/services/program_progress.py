@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
-from spinecoach.program.measures import adherence, pain_outcome
+from spinecoach.program.measures import adherence, mean_or_none, pain_outcome
 from spinecoach.program.model import Prescription
 from spinecoach.program.protocol import Protocol, default_protocol
 from spinecoach.program.recommend import main_session_days
@@ -95,7 +95,9 @@ def today_data(state: ProgramState) -> dict[str, Any]:
 
 
 def _mean(values: Sequence[float]) -> float | None:
-    return round(sum(values) / len(values), 1) if values else None
+    """The mean to 0.1, None for none."""
+    mean = mean_or_none(values)
+    return None if mean is None else round(mean, 1)
 
 
 def _levels_by_day(state: ProgramState, p: Protocol) -> dict[int, Prescription]:
