@@ -35,12 +35,14 @@ import numpy as np
 import uvicorn
 
 from _common import console, machine, table
+from spinecoach.coach.session import LiveSession
 from spinecoach.exercises.engine import SUPPORTED
 from spinecoach.motion.stream import MotionTracker
 from spinecoach.recording import Event
 from spinecoach.sim import simulate
+from spinecoach.sources.simulated import SimulatedSource
 from spinecoach.web.app import create_app
-from spinecoach.web.session import LiveSession, SimulatedSource
+from spinecoach.web.protocol import to_message
 from spinecoach.web.settings import Settings
 
 IN_PROCESS_TARGET_MS = 5.0
@@ -115,7 +117,7 @@ def run_session(technique: str, seed: int, reps: int | None, timings: Timings) -
         timings.tracker_cpu.append((cpu() - end_cpu) / 1e6)
         timings.feed.append((end - start) / 1e6)
         timings.feed_cpu.append((end_cpu - start_cpu) / 1e6)
-        timings.is_event.append(any(m.type in EVENT_TYPES for m in out))
+        timings.is_event.append(any(to_message(m).type in EVENT_TYPES for m in out))
 
 
 def in_process(seeds: list[int], reps: int) -> float:

@@ -17,15 +17,50 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "spinecoach"
 #: Lower stages: sensors, signal processing, detectors, simulator, file formats.
 LOWER = ("sources", "motion", "exercises", "sim", "io", "camera", "posture")
 #: What the lower stages never import: the coach, the services, the faces, the store and
-#: the program (``coach`` and ``coach_devices`` are still top-level modules, ``onboard``
-#: is a face).
-HIGHER = ("coach", "coach_devices", "services", "web", "cli", "onboard", "store", "program")
+#: the program.
+HIGHER = ("coach", "coach.terminal", "services", "web", "cli", "store", "program")
+#: The faces: the web server, the command line and the terminal coach.
+FACES = ("web", "cli", "coach.terminal")
+#: Sub-packages that are nodes of their own: the terminal coach is a face that lives
+#: beside the live session it shows (issue 14 item 4), not part of it.
+OWN_NODES = ("coach.terminal",)
+#: The terminal coach's imports from ``web``: the routes of its small ingest server for
+#: phones pushing with Sensor Logger (``coach.terminal.devices``), shared with the
+#: server so the two cannot drift apart.
+TERMINAL_WEB_IMPORTS = {
+    "spinecoach.coach.terminal.devices": {
+        "spinecoach.web.routes.devices",
+        "spinecoach.web.settings",
+    }
+}
 
 
 def _node(module: str) -> str:
-    """The package (or top-level module) a dotted ``spinecoach.…`` module belongs to."""
+    """The package (or top-level module) a dotted ``spinecoach.…`` module belongs to
+    (or one of :data:`OWN_NODES`)."""
     parts = module.split(".")
+    for own in OWN_NODES:
+        if module == f"spinecoach.{own}" or module.startswith(f"spinecoach.{own}."):
+            return own
     return parts[1] if len(parts) > 1 else parts[0]
+
+
+def module_imports() -> dict[str, set[str]]:
+    """Every ``spinecoach`` module → the ``spinecoach`` modules it imports (any depth)."""
+    found: dict[str, set[str]] = defaultdict(set)
+    for path in SRC.rglob("*.py"):
+        name = _module_name(path)
+        package = name.split(".") if path.name == "__init__.py" else name.split(".")[:-1]
+        for item in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(item, ast.ImportFrom):
+                if item.level:
+                    base = package[: len(package) - (item.level - 1)]
+                    found[name].add(".".join([*base, *([item.module] if item.module else [])]))
+                elif (item.module or "").startswith("spinecoach"):
+                    found[name].add(item.module or "")
+            elif isinstance(item, ast.Import):
+                found[name].update(a.name for a in item.names if a.name.startswith("spinecoach"))
+    return found
 
 
 def _module_name(path: Path) -> str:
@@ -119,8 +154,25 @@ def test_program_is_pure() -> None:
 
 
 def test_services_sit_below_the_faces() -> None:
-    faces = ("web", "cli", "coach", "coach_devices", "onboard")
-    assert _breaks(import_graph(), ("services",), faces) == {}
+    assert _breaks(import_graph(), ("services",), ("coach", *FACES)) == {}
+
+
+def test_the_coach_knows_no_face() -> None:
+    """The live session, its pumps and the runner import nothing from the faces."""
+    graph = import_graph()
+    assert "coach" in graph["web"]  # the checker sees the web's use of the coach
+    assert _breaks(graph, ("coach",), FACES) == {}
+
+
+def test_the_terminal_coach_uses_only_the_ingest_routes_of_the_web() -> None:
+    """The terminal face never imports the cli, and from the web only what its ingest
+    server needs (:data:`TERMINAL_WEB_IMPORTS`)."""
+    found = {
+        module: {t for t in targets if _node(t) in ("web", "cli")}
+        for module, targets in module_imports().items()
+        if _node(module) == "coach.terminal"
+    }
+    assert {m: t for m, t in found.items() if t} == TERMINAL_WEB_IMPORTS
 
 
 def test_no_import_cycles_between_packages() -> None:

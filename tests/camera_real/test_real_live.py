@@ -19,9 +19,11 @@ from test_real_video import black, still
 
 from spinecoach.camera.live import CameraCoach
 from spinecoach.camera.source import CameraSource
-from spinecoach.web.camera import CameraPump
-from spinecoach.web.protocol import CameraMessage, ServerMessage, StateMessage
-from spinecoach.web.session import LiveSession
+from spinecoach.coach.camera import CameraPump
+from spinecoach.coach.events import CameraEvent as CameraMessage
+from spinecoach.coach.events import LiveEvent as ServerMessage
+from spinecoach.coach.events import StateEvent as StateMessage
+from spinecoach.coach.session import LiveSession
 
 
 async def _coach(path: Path, technique: str) -> tuple[str, list[ServerMessage], LiveSession]:

@@ -28,6 +28,8 @@ import pytest
 from bleak.exc import BleakError
 from typer.testing import CliRunner
 
+from spinecoach.coach.events import FrameEvent as FrameMessage
+from spinecoach.coach.session import LiveSession
 from spinecoach.conventions import STANDARD_GRAVITY_MPS2 as G
 from spinecoach.errors import ConfigurationError, InputFormatError, SourceUnavailableError
 from spinecoach.exercises.model import Rep
@@ -48,8 +50,7 @@ from spinecoach.sources.ble_scan import Advertisement, FoundDevice, scan
 from spinecoach.sources.ble_struct import StructProtocol
 from spinecoach.sources.ble_transport import BleakTransport
 from spinecoach.sources.live import DeviceFeed
-from spinecoach.web.protocol import AnnotationMessage, FrameMessage
-from spinecoach.web.session import LiveSession
+from spinecoach.web.protocol import AnnotationMessage
 
 ACC, GYRO = 2, 5
 RATE_HZ = 52.0

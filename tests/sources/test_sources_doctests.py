@@ -10,7 +10,7 @@ import pytest
 MODULES = [
     "spinecoach.sources.live",
     "spinecoach.sources.sensor_logger_push",
-    "spinecoach.coach_devices",
+    "spinecoach.coach.terminal.devices",
 ]
 
 

@@ -445,12 +445,14 @@ def test_interrupted_session_is_closed_from_the_history_page(
 
     from sqlalchemy.orm import Session
 
+    from spinecoach.coach.runner import live_config
+    from spinecoach.coach.session import LiveSession
     from spinecoach.services.history import History
     from spinecoach.sim import simulate
+    from spinecoach.sources.simulated import SimulatedSource
     from spinecoach.store.live import STALE_AFTER_S, mark_stale_interrupted
-    from spinecoach.web.live import live_config
+    from spinecoach.web.live import live_start
     from spinecoach.web.protocol import StartMessage
-    from spinecoach.web.session import LiveSession, SimulatedSource
 
     recording = simulate("pelvic-tilt", seed=6, reps=4)
     session = LiveSession(
@@ -464,7 +466,7 @@ def test_interrupted_session_is_closed_from_the_history_page(
         recorder = history.start_live(
             "pelvic-tilt",
             source="sim",
-            live_config=live_config(session, "sim", start),
+            live_config=live_config(session, live_start(start, "sim")),
             pain_before_mm=25,
         )
         session.recorder = recorder

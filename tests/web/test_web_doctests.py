@@ -7,7 +7,7 @@ import importlib
 
 import pytest
 
-MODULES = ["spinecoach.web.protocol", "spinecoach.web.session", "spinecoach.web.settings"]
+MODULES = ["spinecoach.web.protocol", "spinecoach.web.settings"]
 
 
 @pytest.mark.parametrize("name", MODULES)

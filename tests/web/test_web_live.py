@@ -11,11 +11,11 @@ from web_client import LiveServer, collect_until, receive, send
 from websockets.sync.client import connect
 
 from spinecoach import __version__
+from spinecoach.coach.session import UI_FRAME_RATE_HZ
 from spinecoach.exercises import SUPPORTED, detect_exercise
 from spinecoach.motion import motion_process
 from spinecoach.sim import simulate
 from spinecoach.web.protocol import PROTOCOL_VERSION
-from spinecoach.web.session import UI_FRAME_RATE_HZ
 
 
 def test_hello_on_connect(live_server: LiveServer) -> None:

@@ -8,7 +8,7 @@ camera cannot see, and the motion core's quality flags), the calibration windows
 breathing phases the coach has found or announced, and a :class:`CameraStatus` for the
 person (is anyone in the picture, what to fix, which step).
 
-Steps, as the sensor coach's (:class:`spinecoach.web.devices.CoachScript`), but what a
+Steps, as the sensor coach's (:class:`spinecoach.coach.devices.CoachScript`), but what a
 camera can check:
 
 ``framing``   the person gets into the picture for the technique

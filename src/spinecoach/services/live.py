@@ -8,6 +8,10 @@ web socket and the terminal coach).
   :data:`~spinecoach.store.live.FLUSH_INTERVAL_S`. A failed commit keeps its data in
   memory for the next tick; it is logged every time and the face shows
   :data:`NOT_SAVED_YET` once per run of failures (again after a commit succeeded).
+* :func:`finish_storing` completes the stored session with its result. When that
+  fails, the person still gets the summary (without a session id); the failure is
+  logged and the face shows :data:`NOT_SAVED_AT_END` (the session stays in the history as
+  interrupted, and can be closed there with its summary).
 
 The faces pass callables (the history's ``start_live`` and ``flush`` bound to their
 arguments, and how to show a message), so this module needs neither the web nor the
@@ -34,6 +38,13 @@ NOT_SAVED_AT_START: Final = (
 NOT_SAVED_YET: Final = (
     "the latest data could not be saved yet; it is kept and retried",
     "check the database; the session goes on",
+)
+
+#: (what happened, what to do) when the finished session could not be completed.
+NOT_SAVED_AT_END: Final = (
+    "the end of the session could not be saved to the history (see the log)",
+    "check the database; the history shows the session as interrupted and can close it "
+    "with its summary",
 )
 
 
@@ -70,3 +81,13 @@ async def store_loop(
             if not warned:
                 warned = True
                 await on_failure(NOT_SAVED_YET)
+
+
+def finish_storing(complete: Callable[[], int]) -> tuple[int | None, tuple[str, str] | None]:
+    """Complete the stored session with ``complete()`` (returns its id): ``(id, None)``,
+    or ``(None, NOT_SAVED_AT_END)`` after logging why it failed."""
+    try:
+        return complete(), None
+    except Exception:  # the person still gets the summary; the log says why
+        log.exception("saving the session to the history failed")
+        return None, NOT_SAVED_AT_END

@@ -1,5 +1,11 @@
 """Where sensor data comes from, live.
 
+:mod:`spinecoach.sources.base`
+    :class:`~spinecoach.sources.base.Source`: the one protocol of every live source
+    (async iteration of samples, angle frames or events; a status; close).
+:mod:`spinecoach.sources.simulated`
+    :class:`~spinecoach.sources.simulated.SimulatedSource`: a simulated recording's
+    samples and windows in time order.
 :mod:`spinecoach.sources.live`
     :class:`~spinecoach.sources.live.DeviceFeed` and
     :class:`~spinecoach.sources.live.SourceHub`: every live device's samples on the
@@ -23,11 +29,13 @@
 #: The modules this package offers (imported on use, so importing the package stays
 #: cheap).
 __all__ = [
+    "base",
     "ble",
     "ble_decode",
     "cli_sensors",
     "live",
     "phyphox_remote",
     "sensor_logger_push",
+    "simulated",
     "timealign",
 ]

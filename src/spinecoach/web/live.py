@@ -16,9 +16,15 @@ Alongside a running session two small tasks run:
   goes on by itself when samples come again. Nothing received is dropped; the gap is
   flagged in the frames.
 
+The session itself is the coach's (:mod:`spinecoach.coach`): this module maps the start
+message to a :class:`~spinecoach.coach.runner.LiveStart`, makes the session and its pump,
+and drives the one :class:`~spinecoach.coach.runner.LiveRun` the terminal coach uses too
+(storing, the save loop, the summary); the events it emits go out as the protocol's
+messages (:func:`spinecoach.web.protocol.to_message`).
+
 A session with ``"source": "devices"`` is fed by the live devices the server knows
 (phones pushing or polled, Bluetooth LE sensors; :mod:`spinecoach.sources.live`) through
-a :class:`~spinecoach.web.devices.DevicePump`, which also leads the calibration and the
+a :class:`~spinecoach.coach.devices.DevicePump`, which also leads the calibration and the
 breathing pacer. Its watchdog timeout per sensor is the server's ``sensor_timeout_s`` or
 2.5 times the device's usual time between batches, whichever is longer (a phone that
 pushes every 0.5 s is not "silent" between two pushes).
@@ -35,24 +41,26 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Final
 
+import numpy as np
 from starlette.websockets import WebSocket
 
 from spinecoach import __version__
 from spinecoach.camera.live import CameraCoach
 from spinecoach.camera.source import CameraSource
+from spinecoach.coach.camera import CameraPump
+from spinecoach.coach.devices import DevicePump
+from spinecoach.coach.events import LiveEvent, LiveInputError, SummaryEvent, stamp_cues
+from spinecoach.coach.runner import LiveRun, LiveStart, Pump, SourceKind, build_simulation
+from spinecoach.coach.session import LiveSession, ReplayPump
 from spinecoach.conventions import PLACEMENTS
 from spinecoach.errors import ConfigurationError, SpinecoachError
 from spinecoach.exercises.engine import SUPPORTED
-from spinecoach.recording import Recording
-from spinecoach.services.live import begin_storing, store_loop
-from spinecoach.sim import PROFILES, simulate
+from spinecoach.recording import Event
+from spinecoach.services.history import History
+from spinecoach.sim import PROFILES
 from spinecoach.sources.live import DeviceFeed, SourceHub
-from spinecoach.store.live import LiveRecorder, without_samples
-from spinecoach.web.camera import CameraEnded, CameraPump
-from spinecoach.web.devices import DevicePump
-from spinecoach.web.history import History
 from spinecoach.web.protocol import (
     AnnotationMessage,
     ClientMessage,
@@ -64,10 +72,9 @@ from spinecoach.web.protocol import (
     ServerMessage,
     StartMessage,
     StopMessage,
-    SummaryMessage,
     parse_client_message,
+    to_message,
 )
-from spinecoach.web.session import LiveSession, ReplayControl, SimulatedSource, replay_simulation
 from spinecoach.web.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -82,13 +89,17 @@ CAMERA_TIMEOUT_S: Final = 3.0
 
 @dataclass
 class _Running:
-    session: LiveSession
-    source: str
-    control: ReplayControl = field(default_factory=ReplayControl)
+    run: LiveRun
     task: asyncio.Task[None] | None = None
-    pain_before_mm: float | None = None
     helpers: list[asyncio.Task[None]] = field(default_factory=list)
-    pump: DevicePump | CameraPump | None = None
+
+    @property
+    def session(self) -> LiveSession:
+        return self.run.session
+
+    @property
+    def source(self) -> str:
+        return self.run.start.source
 
 
 #: What the client is told when a session stops on a server error (the log says why).
@@ -99,12 +110,6 @@ _SERVER_ERROR: Final = ProtocolError(
 )
 
 
-def _stamp_cues(messages: Sequence[ServerMessage], wall_ms: float) -> list[ServerMessage]:
-    """``messages`` with ``wall_ms`` (Unix ms when their samples arrived) on each cue."""
-    stamp = {"wall_ms": round(wall_ms, 1)}
-    return [m.model_copy(update=stamp) if m.type == "cue" else m for m in messages]
-
-
 def _no_session(kind: str) -> ProtocolError:
     return ProtocolError(
         "no-session",
@@ -113,48 +118,40 @@ def _no_session(kind: str) -> ProtocolError:
     )
 
 
-def live_config(
-    session: LiveSession, source: str, message: StartMessage, *, camera: str | None = None
-) -> dict[str, Any]:
-    """What replaying a stored live session needs (kept with the session); ``camera``:
-    the camera of a camera session (``camera:0``, ``video:PATH``)."""
-    config: dict[str, Any] = {
-        "placements": list(session.placements),
-        "rates_hz": session.rates_hz,
-        "position": session.position,
-        "auto_calibration": message.calibration == "auto",
-    }
-    if source == "devices":
-        config["devices"] = dict(message.devices or {})
-    if source == "camera":
-        config["camera"] = camera
-    if source == "sim":
-        config["sim"] = {
-            "seed": message.seed,
-            "profile": message.profile,
-            "reps": message.reps,
-            "outage_s": message.sim_outage_s,
-        }
-    return config
-
-
-def build_simulation(
+def live_start(
     message: StartMessage,
-) -> tuple[LiveSession, SimulatedSource, Recording]:
-    """Simulate the recording and make its session (worker thread: ~0.1 s of work)."""
-    recording = simulate(
-        message.technique, seed=message.seed, reps=message.reps, profile=message.profile
-    )
-    if message.sim_outage_s is not None:
-        start, duration = message.sim_outage_s
-        recording = without_samples(recording, start, start + duration)
-    session = LiveSession(
-        message.technique,
-        rates_hz={p: s.rate_hz for p, s in recording.sensors.items()},
-        position=recording.meta.get("position"),
+    source: SourceKind,
+    *,
+    devices: dict[str, str] | None = None,
+    camera: str | None = None,
+) -> LiveStart:
+    """The coach's :class:`~spinecoach.coach.runner.LiveStart` of a start message;
+    ``source``: the message's or the server's default; ``devices``: the devices chosen
+    (default: the message's); ``camera``: a camera session's camera."""
+    return LiveStart(
+        technique=message.technique,
+        source=source,
+        seed=message.seed,
+        profile=message.profile,
+        reps=message.reps,
+        placements=tuple(message.placements),
         auto_calibration=message.calibration == "auto",
+        pain_before_mm=message.pain_before_mm,
+        sim_outage_s=message.sim_outage_s,
+        devices=devices
+        if devices is not None
+        else {str(p): d for p, d in (message.devices or {}).items()},
+        camera=camera,
     )
-    return session, SimulatedSource.from_recording(recording), recording
+
+
+def _samples_of(message: SamplesMessage) -> tuple[np.ndarray, ...]:
+    """A checked ``samples`` message's arrays (s, m/s², deg/s, µT)."""
+    return (
+        np.asarray(message.t, dtype=np.float64),
+        np.asarray(message.acc_mps2, dtype=np.float64),
+        np.asarray(message.gyr_dps, dtype=np.float64),
+    )
 
 
 class LiveConnection:
@@ -197,8 +194,8 @@ class LiveConnection:
                     text = received.get("bytes") or b""
                 try:
                     await self._handle(parse_client_message(text))
-                except ProtocolError as error:
-                    await self._send(error.as_message())
+                except LiveInputError as error:  # the client's message or data
+                    await self._send(to_message(error.as_notice()))
                 except SpinecoachError as error:  # the pipeline refused the data
                     await self._send(
                         ProtocolError(
@@ -225,6 +222,13 @@ class LiveConnection:
         for message in messages:
             await self._outbox.put(message)
 
+    async def _send_events(self, events: Sequence[LiveEvent]) -> None:
+        await self._send(*(to_message(event) for event in events))
+
+    async def _emit(self, events: list[LiveEvent]) -> None:
+        """A pump's events: each cue stamped with the Unix time (ms) its data arrived."""
+        await self._send_events(stamp_cues(events, time.time() * 1e3))
+
     async def _send_loop(self) -> None:
         while (message := await self._outbox.get()) is not None:
             await self.websocket.send_text(message.model_dump_json())
@@ -245,28 +249,31 @@ class LiveConnection:
                 )
             if isinstance(message, SamplesMessage):
                 received_ms = time.time() * 1e3
-                out = await asyncio.to_thread(running.session.add_samples, message)
-                await self._send(*_stamp_cues(out, received_ms))
+                time_s, acc_mps2, gyr_dps = _samples_of(message)
+                mag_ut = (
+                    None if message.mag_ut is None else np.asarray(message.mag_ut, dtype=np.float64)
+                )
+                out = await asyncio.to_thread(
+                    running.session.add_batch,
+                    message.placement,
+                    message.rate_hz,
+                    time_s,
+                    acc_mps2,
+                    gyr_dps,
+                    mag_ut,
+                )
+                await self._send_events(stamp_cues(out, received_ms))
             else:
-                await self._send(*running.session.annotate(message))
+                window = Event(message.kind, message.start_s, message.end_s)
+                await self._send_events(running.session.feed([window]))
         elif isinstance(message, PauseMessage | ResumeMessage):
-            paused = isinstance(message, PauseMessage)
-            if running.pump is not None:
-                running.pump.paused = paused
-            if running.source != "sim":
-                await self._send(*running.session.set_paused(paused))
-            elif paused:
-                running.control.pause()  # the replay task says so in a state message
-            else:
-                running.control.resume()
+            await running.run.set_paused(isinstance(message, PauseMessage))
         elif isinstance(message, StopMessage):
-            if running.source == "sim":
-                running.control.stop()  # the replay task sends the summary
-            elif isinstance(running.pump, CameraPump):
-                running.pump.stop()  # the camera task sends the summary
+            if running.task is not None and not running.task.done():
+                running.run.stop()  # the session's task sends the summary
             else:
                 self._running = None
-                await self._send(*await self._finish(running))
+                await self._finish(running)
 
     async def _start(self, message: StartMessage) -> None:
         if self._running is not None:
@@ -289,30 +296,30 @@ class LiveConnection:
             )
         source = message.source or self.settings.source
         if source == "devices":
-            await self._start_devices(message)
-            return
-        if source == "camera":
-            await self._start_camera(message)
-            return
-        if source == "external":
+            run = self._devices_run(message)
+        elif source == "camera":
+            run = await self._camera_run(message)
+        elif source == "external":
             session = LiveSession(
                 message.technique,
                 placements=message.placements,
                 auto_calibration=message.calibration == "auto",
             )
-            running = _Running(session, source, pain_before_mm=message.pain_before_mm)
-            await self._store_live(running, message)
-            self._running = running
-            await self._send(session.state_message())
-            self._start_helpers(running)
-            return
-        session, sim, _recording = await asyncio.to_thread(build_simulation, message)
-        running = _Running(session, source, pain_before_mm=message.pain_before_mm)
-        await self._store_live(running, message)
+            run = self._run(session, live_start(message, "external"))
+        else:
+            start = live_start(message, "sim")
+            session, sim, _recording = await asyncio.to_thread(build_simulation, start)
+            pump = ReplayPump(session, sim, self._send_events, speed=self.settings.sim_speed)
+            run = self._run(session, start, pump)
+        await run.begin()
+        running = _Running(run)
         self._running = running
-        await self._send(session.state_message())
-        self._start_helpers(running)
-        running.task = asyncio.create_task(self._replay(running, sim))
+        running.helpers.append(asyncio.create_task(self._watchdog(running)))
+        if run.pump is not None:
+            running.task = asyncio.create_task(self._drive(running))
+
+    def _run(self, session: LiveSession, start: LiveStart, pump: Pump | None = None) -> LiveRun:
+        return LiveRun(session, start, emit=self._send_events, history=self.history, pump=pump)
 
     def _device_feeds(self, message: StartMessage) -> dict[str, DeviceFeed]:
         """The feeds a device session reads, by placement (checked: known, sending)."""
@@ -349,27 +356,17 @@ class LiveConnection:
             feeds[placement] = feed
         return feeds
 
-    async def _start_devices(self, message: StartMessage) -> None:
+    def _devices_run(self, message: StartMessage) -> LiveRun:
         feeds = self._device_feeds(message)
         session = LiveSession(
             message.technique,
             rates_hz={p: float(f.rate_hz or 0.0) for p, f in feeds.items()},
         )
-        running = _Running(session, "devices", pain_before_mm=message.pain_before_mm)
-        running.pump = DevicePump(
-            session,
-            feeds,
-            origin_host_s=time.monotonic(),
-            emit=self._emit,
-        )
-        message = message.model_copy(update={"devices": {p: f.id for p, f in feeds.items()}})
-        await self._store_live(running, message)
-        self._running = running
-        await self._send(session.state_message())
-        self._start_helpers(running)
-        running.helpers.append(asyncio.create_task(self._pump(running, running.pump)))
+        pump = DevicePump(session, feeds, origin_host_s=time.monotonic(), emit=self._emit)
+        start = live_start(message, "devices", devices={p: f.id for p, f in feeds.items()})
+        return self._run(session, start, pump)
 
-    async def _start_camera(self, message: StartMessage) -> None:
+    async def _camera_run(self, message: StartMessage) -> LiveRun:
         try:
             coach = CameraCoach(message.technique)
         except ConfigurationError as error:
@@ -390,83 +387,21 @@ class LiveConnection:
                 "simulator or your own sensors",
             ) from error
         session = LiveSession(message.technique, camera=True)
-        running = _Running(session, "camera", pain_before_mm=message.pain_before_mm)
         pump = CameraPump(session, source, coach, self._emit, speed=self.settings.video_speed)
-        running.pump = pump
-        await self._store_live(running, message)
-        self._running = running
-        await self._send(session.state_message())
-        self._start_helpers(running)
-        running.task = asyncio.create_task(self._camera(running, pump))
+        return self._run(session, live_start(message, "camera", camera=source.spec.label), pump)
 
-    async def _camera(self, running: _Running, pump: CameraPump) -> None:
+    async def _drive(self, running: _Running) -> None:
+        """Run the session's pump to its end, then finish it with its summary."""
         try:
-            try:
-                ended = await pump.run()
-            except CameraEnded as error:
-                ended = str(error)
-                await self._send(
-                    ProtocolError(
-                        "camera-ended",
-                        ended,
-                        "check the camera; what was done so far is in the summary and saved",
-                    ).as_message()
-                )
-            await self._send(*await self._finish(running, ended=ended))
+            ended = await running.run.run()
+            await self._finish(running, ended=ended)
         except Exception:  # the connection survives a failed session
-            log.exception("camera session failed")
+            log.exception("%s session failed", running.source)
             await self._send(_SERVER_ERROR.as_message())
-        finally:
-            if self._running is running:
-                self._running = None
-
-    async def _emit(self, messages: list[ServerMessage]) -> None:
-        await self._send(*_stamp_cues(messages, time.time() * 1e3))
-
-    async def _pump(self, running: _Running, pump: DevicePump) -> None:
-        try:
-            await pump.run()
-        except asyncio.CancelledError:
-            raise
-        except Exception:  # the connection survives a failed session
-            log.exception("device session failed")
-            await self._send(_SERVER_ERROR.as_message())
-
-    async def _store_live(self, running: _Running, message: StartMessage) -> None:
-        """Store the session from its first moment (when the server keeps a history);
-        :func:`spinecoach.services.live.begin_storing` says what happens on a failure."""
-        history = self.history
-        if history is None:
-            return
-        session = running.session
-        config = live_config(
-            session,
-            running.source,
-            message,
-            camera=(
-                running.pump.source.spec.label if isinstance(running.pump, CameraPump) else None
-            ),
-        )
-
-        def start() -> LiveRecorder:
-            return history.start_live(
-                session.technique,
-                source=running.source,
-                live_config=config,
-                pain_before_mm=running.pain_before_mm,
-            )
-
-        failed = await asyncio.to_thread(begin_storing, start, session)
-        if failed is not None:
-            await self._not_saved(failed)
-
-    async def _not_saved(self, texts: tuple[str, str]) -> None:
-        await self._send(ProtocolError("not-saved", *texts).as_message())
-
-    def _start_helpers(self, running: _Running) -> None:
-        running.helpers.append(asyncio.create_task(self._watchdog(running)))
-        if running.session.recorder is not None:
-            running.helpers.append(asyncio.create_task(self._store_loop(running)))
+            if running.source == "devices":  # the person stops it and gets the summary
+                return
+        if self._running is running:
+            self._running = None
 
     async def _stop_helpers(self, running: _Running) -> None:
         for task in running.helpers:
@@ -476,18 +411,10 @@ class LiveConnection:
                 await task
         running.helpers.clear()
 
-    async def _store_loop(self, running: _Running) -> None:
-        """Commit the session's new data every FLUSH_INTERVAL_S until it ends
-        (:func:`spinecoach.services.live.store_loop`)."""
-        recorder = running.session.recorder
-        history = self.history
-        assert recorder is not None and history is not None
-        await store_loop(lambda: history.flush(recorder), self._not_saved)
-
     async def _watchdog(self, running: _Running) -> None:
         """Pause the session while a sensor sends nothing (see the module docstring)."""
         session = running.session
-        pump = running.pump
+        pump = running.run.pump
         clock = asyncio.get_running_loop().time
 
         def received(placement: str) -> int:
@@ -499,16 +426,16 @@ class LiveConnection:
             base = self.settings.sensor_timeout_s
             if isinstance(pump, CameraPump):  # the pose model loads with the first image
                 return max(base, CAMERA_TIMEOUT_S)
-            if pump is None:
-                return base
-            return max(base, 2.5 * pump.feeds[placement].typical_arrival_interval_s)
+            if isinstance(pump, DevicePump):
+                return max(base, 2.5 * pump.feeds[placement].typical_arrival_interval_s)
+            return base
 
         last_count = {p: received(p) for p in session.placements}
         last_change = dict.fromkeys(session.placements, clock())
         while True:
             await asyncio.sleep(WATCHDOG_TICK_S)
             now = clock()
-            replay_paused = running.source == "sim" and running.control.paused
+            replay_paused = isinstance(pump, ReplayPump) and pump.paused
             for placement in session.placements:
                 count = received(placement)
                 if count != last_count[placement] or replay_paused:
@@ -516,34 +443,16 @@ class LiveConnection:
                     last_change[placement] = now
             silent = tuple(p for p in session.placements if now - last_change[p] > timeout(p))
             if silent != session.silent_sensors and not session.finished:
-                await self._send(*session.set_silent(silent))
+                await self._send_events(session.set_silent(silent))
 
-    async def _finish(self, running: _Running, *, ended: str = "") -> list[ServerMessage]:
-        """The session's summary, its last data and result saved to the history first
-        (in a worker thread)."""
+    async def _finish(self, running: _Running, *, ended: str = "") -> None:
+        """End the session: the runner saves its last data and result and sends its
+        summary (:meth:`~spinecoach.coach.runner.LiveRun.finish`)."""
         await self._stop_helpers(running)
-        messages = running.session.finish()
-        result = running.session.result
-        recorder = running.session.recorder
-        if self.history is None or recorder is None or result is None or not messages:
-            self._tell_finished(running, None)
-            return messages
-        try:
-            session_id = await asyncio.to_thread(
-                self.history.complete_live,
-                recorder,
-                result,
-                summary_extra={"ended": ended} if ended else None,
-            )
-        except Exception:  # the person still gets the summary; the log says why
-            log.exception("saving the session to the history failed")
-            self._tell_finished(running, None)
-            return messages
-        self._tell_finished(running, session_id)
-        return [
-            m.model_copy(update={"session_id": session_id}) if isinstance(m, SummaryMessage) else m
-            for m in messages
-        ]
+        events = await running.run.finish(ended=ended)
+        summary = next((e for e in events if isinstance(e, SummaryEvent)), None)
+        if summary is not None:
+            self._tell_finished(running, summary.session_id)
 
     def _tell_finished(self, running: _Running, session_id: int | None) -> None:
         result = running.session.result
@@ -553,17 +462,3 @@ class LiveConnection:
             self.on_finished(running.session.technique, session_id, len(result.reps))
         except Exception:  # the summary still goes out
             log.exception("the session-finished hook failed")
-
-    async def _replay(self, running: _Running, sim: SimulatedSource) -> None:
-        try:
-            async for messages in replay_simulation(
-                running.session, sim, speed=self.settings.sim_speed, control=running.control
-            ):
-                await self._send(*messages)
-            await self._send(*await self._finish(running))
-        except Exception:  # the connection survives a failed session
-            log.exception("live session failed")
-            await self._send(_SERVER_ERROR.as_message())
-        finally:
-            if self._running is running:
-                self._running = None

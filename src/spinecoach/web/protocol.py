@@ -10,6 +10,9 @@ codes.
 A message the server cannot use raises :class:`ProtocolError`, which carries the
 ``error`` message's code, what is wrong and the fix; the connection survives it.
 
+The live session emits face-free events (:mod:`spinecoach.coach.events`); :func:`to_message`
+is the one place that turns an event into its wire message.
+
 >>> parse_client_message('{"type": "pause"}')
 PauseMessage(type='pause')
 >>> try:
@@ -28,6 +31,18 @@ from typing import Annotated, Any, Final, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
+from spinecoach.coach.events import (
+    CameraEvent,
+    CueEvent,
+    FrameEvent,
+    LiveEvent,
+    LiveInputError,
+    NoticeEvent,
+    PhaseEvent,
+    RepEvent,
+    StateEvent,
+    SummaryEvent,
+)
 from spinecoach.conventions import (
     EVENT_BREATH_EXHALE,
     EVENT_BREATH_INHALE,
@@ -36,7 +51,6 @@ from spinecoach.conventions import (
     EVENT_CALIBRATION_REP,
     STANDARD_GRAVITY_MPS2,
 )
-from spinecoach.errors import SpinecoachError
 
 PROTOCOL_VERSION: Final = 1
 """Raised whenever a message changes in a way an existing client would misread."""
@@ -81,17 +95,15 @@ ERROR_CODES: Final[dict[str, str]] = {
 }
 
 
-class ProtocolError(SpinecoachError):
+class ProtocolError(LiveInputError):
     """A client message the server cannot use: ``code`` (see :data:`ERROR_CODES`),
-    ``message`` (what is wrong) and ``fix`` (what to send instead)."""
+    ``message`` (what is wrong) and ``fix`` (what to send instead). The live session's
+    own :class:`~spinecoach.coach.events.LiveInputError` is sent the same way."""
 
     def __init__(self, code: str, message: str, fix: str) -> None:
         if code not in ERROR_CODES:
             raise ValueError(f"unknown protocol error code {code!r}")
-        self.code = code
-        self.message = message
-        self.fix = fix
-        super().__init__(f"{code}: {message}. {fix}")
+        super().__init__(code, message, fix)
 
     def as_message(self) -> ErrorMessage:
         return ErrorMessage(code=self.code, message=self.message, fix=self.fix)
@@ -219,6 +231,51 @@ ServerMessage = (
     | CameraMessage
     | ErrorMessage
 )
+
+
+def to_message(event: LiveEvent) -> ServerMessage:
+    """The wire message of a live session's event (the one mapping; fields as named).
+
+    >>> to_message(PhaseEvent(kind="breath-inhale", start_s=1.0, end_s=4.0)).type
+    'annotation'
+    """
+    if isinstance(event, FrameEvent):
+        return FrameMessage(t=event.t, angles=dict(event.angles), flags=list(event.flags))
+    if isinstance(event, RepEvent):
+        return RepMessage(rep=dict(event.rep))
+    if isinstance(event, CueEvent):
+        return CueMessage(
+            t=event.t, key=event.key, text=event.text, reason=event.reason, wall_ms=event.wall_ms
+        )
+    if isinstance(event, StateEvent):
+        return StateMessage(
+            calibrated=event.calibrated,
+            position=event.position,
+            reps=event.reps,
+            set=event.set,
+            paused=event.paused,
+            target_band_deg=event.target_band_deg,
+            paused_reason=event.paused_reason,
+            silent_sensors=event.silent_sensors,
+            session_id=event.session_id,
+        )
+    if isinstance(event, PhaseEvent):
+        return PhaseMessage(kind=event.kind, start_s=event.start_s, end_s=event.end_s)
+    if isinstance(event, CameraEvent):
+        return CameraMessage(
+            step=event.step,
+            person=event.person,
+            framed=event.framed,
+            messages=list(event.messages),
+            view=event.view,
+            fps=event.fps,
+            source=event.source,
+        )
+    if isinstance(event, SummaryEvent):
+        return SummaryMessage(result=dict(event.result), session_id=event.session_id)
+    if isinstance(event, NoticeEvent):
+        return ErrorMessage(code=event.code, message=event.message, fix=event.fix)
+    raise TypeError(f"not a live event: {event!r}")
 
 
 # --- client → server ----------------------------------------------------------------------

@@ -8,6 +8,7 @@ stops at once with the fix."""
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import io
 import re
@@ -26,21 +27,14 @@ from spinecoach.camera.live import UNSEEN_PAUSE_S
 from spinecoach.camera.source import CameraSource, VideoFrame
 from spinecoach.camera.synthetic import FPS, ScriptedPoseModel, rep_profile, side_skeleton
 from spinecoach.cli import app
-from spinecoach.coach import (
-    CoachError,
-    CoachSettings,
-    CoachView,
-    coach,
-    progress_line,
-    render_view,
-    run_session,
-)
+from spinecoach.coach.camera import MAX_BATCH
+from spinecoach.coach.events import CameraEvent, StateEvent
+from spinecoach.coach.session import ReplayControl
+from spinecoach.coach.terminal import CoachError, CoachSettings, CoachView, coach, run_session
+from spinecoach.coach.terminal.display import progress_line, render_view
 from spinecoach.exercises.catalogue import default_catalogue
 from spinecoach.store import db as store_db
 from spinecoach.store.models import PainEntry, SessionRecord
-from spinecoach.web.camera import MAX_BATCH
-from spinecoach.web.protocol import CameraMessage, StateMessage
-from spinecoach.web.session import ReplayControl
 
 runner = CliRunner()
 #: The person's hinges; the first is the practice rep (not counted).
@@ -240,17 +234,17 @@ def test_a_webcam_that_stops_ends_the_session_with_what_was_done(tmp_path: Path)
 def test_the_live_panel_shows_the_camera_and_why_it_paused() -> None:
     technique = default_catalogue().technique("hip-hinge")
     view = CoachView(technique, planned_reps=8, planned_sets=1, camera_source=VIDEO)
-    framed = CameraMessage(
+    framed = CameraEvent(
         step="sets", person=True, framed=True, messages=[], view="side", fps=30.0, source=VIDEO
     )
     view.apply(framed)
     screen = _screen(view)
     assert "camera" in screen and "in the picture, framed (30 images/s)" in screen
     assert VIDEO in screen and "Set 1 of 1" in screen
-    gone = framed.model_copy(
-        update={"person": False, "framed": False, "messages": ["Nobody is in the picture."]}
+    gone = dataclasses.replace(
+        framed, person=False, framed=False, messages=["Nobody is in the picture."]
     )
-    state = StateMessage(
+    state = StateEvent(
         calibrated=True,
         position="seated",
         reps=2,

@@ -19,28 +19,28 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-import spinecoach.coach as coach_module
+import spinecoach.coach.terminal as coach_module
+import spinecoach.coach.terminal.display as display_module
+import spinecoach.coach.terminal.settings as settings_module
 from spinecoach.cli import app
-from spinecoach.coach import (
-    CoachError,
-    CoachSettings,
-    CoachView,
-    ask_pain,
+from spinecoach.coach.events import CueEvent, FrameEvent, LiveEvent, PhaseEvent
+from spinecoach.coach.session import LiveSession
+from spinecoach.coach.terminal import CoachError, CoachSettings, CoachView, run_session
+from spinecoach.coach.terminal.display import (
     countdown_text,
     gauge_text,
     render_view,
     resample_trace,
-    run_session,
     sparkline,
 )
+from spinecoach.coach.terminal.settings import ask_pain
 from spinecoach.exercises.catalogue import default_catalogue
 from spinecoach.exercises.engine import SUPPORTED
 from spinecoach.sim import simulate
+from spinecoach.sources.simulated import SimulatedSource
 from spinecoach.store import db as store_db
 from spinecoach.store import repository
 from spinecoach.store.models import PainEntry, Person
-from spinecoach.web.protocol import CueMessage, FrameMessage, PhaseMessage, ServerMessage
-from spinecoach.web.session import LiveSession, SimulatedSource
 
 runner = CliRunner()
 SUMMARY = re.compile(r"^(\d+) reps? in (\d+) sets?", re.MULTILINE)
@@ -124,12 +124,16 @@ def test_sparkline_and_trace_bins() -> None:
 
 
 def test_doctests() -> None:
-    result = doctest.testmod(coach_module, optionflags=doctest.ELLIPSIS)
-    assert result.attempted >= 5 and result.failed == 0
+    results = [
+        doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+        for module in (coach_module, display_module, settings_module)
+    ]
+    attempted = sum(result.attempted for result in results)
+    assert attempted >= 5 and all(result.failed == 0 for result in results)
 
 
 # --- the view over real session messages ---------------------------------------------------------
-def _messages(technique: str, seed: int, reps: int) -> list[ServerMessage]:
+def _messages(technique: str, seed: int, reps: int) -> list[LiveEvent]:
     recording = simulate(technique, seed=seed, reps=reps)
     session = LiveSession(
         technique,
@@ -155,7 +159,7 @@ def test_cat_cow_view_shows_the_pacer_phase_with_its_countdown() -> None:
     for message in _messages("cat-cow", seed=2, reps=2):
         view.apply(message)
         b = view.breath
-        if isinstance(message, FrameMessage) and b is not None and b.start_s + 1.0 < view.t_s:
+        if isinstance(message, FrameEvent) and b is not None and b.start_s + 1.0 < view.t_s:
             if view.t_s > b.end_s or checked >= 2:
                 continue
             label, left, share = view.breath_phase() or ("", math.nan, math.nan)
@@ -175,10 +179,10 @@ def test_pelvic_tilt_view_counts_the_hold_down_and_marks_the_band() -> None:
     seen_hold = False
     for message in _messages("pelvic-tilt", seed=1, reps=2):
         view.apply(message)
-        if isinstance(message, CueMessage) and message.key == "hold":
+        if isinstance(message, CueEvent) and message.key == "hold":
             hold_at = message.t
         if (
-            isinstance(message, FrameMessage)
+            isinstance(message, FrameEvent)
             and view.hold_start_s is not None
             and view.t_s - view.hold_start_s > 1.0
             and not seen_hold
@@ -197,8 +201,8 @@ def test_pelvic_tilt_view_counts_the_hold_down_and_marks_the_band() -> None:
 def test_view_step_follows_the_calibration_windows() -> None:
     view = _view("pelvic-tilt")
     assert view.step_text().startswith("Getting ready")
-    view.apply(PhaseMessage(kind="calibration-neutral", start_s=10.0, end_s=15.0))
-    view.apply(FrameMessage(t=11.2, angles={}, flags=["calibration not done"]))
+    view.apply(PhaseEvent(kind="calibration-neutral", start_s=10.0, end_s=15.0))
+    view.apply(FrameEvent(t=11.2, angles={}, flags=["calibration not done"]))
     assert view.step_text() == "Calibration 2 of 3: get into position and hold still"
     assert view.step_seconds_left() == pytest.approx(3.8)
     screen = _render(view)

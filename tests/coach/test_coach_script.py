@@ -23,6 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
+from spinecoach.coach.devices import NEUTRAL_HOLD_S, SETTLE_S, STEP_LIMIT_S, CoachScript
+from spinecoach.coach.session import LiveSession
 from spinecoach.conventions import (
     EVENT_CALIBRATION_FUNCTIONAL,
     EVENT_CALIBRATION_NEUTRAL,
@@ -32,8 +34,6 @@ from spinecoach.conventions import (
 from spinecoach.recording import Event, Recording
 from spinecoach.sim import simulate
 from spinecoach.sim.techniques import TECHNIQUE_POSITIONS
-from spinecoach.web.devices import NEUTRAL_HOLD_S, SETTLE_S, STEP_LIMIT_S, CoachScript
-from spinecoach.web.session import LiveSession
 
 TECHNIQUES = ("pelvic-tilt", "hip-hinge", "flexion-extension")
 SEEDS = range(5)

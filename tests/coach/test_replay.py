@@ -9,10 +9,10 @@ import time
 
 import pytest
 
+from spinecoach.coach.events import LiveEvent
+from spinecoach.coach.runner import LiveStart, build_simulation
+from spinecoach.coach.session import ReplayControl, replay_simulation
 from spinecoach.motion.stream import SensorSample
-from spinecoach.web.live import build_simulation
-from spinecoach.web.protocol import ServerMessage, StartMessage
-from spinecoach.web.session import ReplayControl, replay_simulation
 
 SPEED = 50.0
 OUTAGE_S = (10.0, 10.0)
@@ -25,13 +25,13 @@ SLOW_FEED_S = 0.02
 def test_a_rehearsed_silence_lasts_its_full_length_in_wall_time(
     slow: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    start = StartMessage(type="start", technique="pelvic-tilt", reps=2, sim_outage_s=OUTAGE_S)
+    start = LiveStart("pelvic-tilt", reps=2, sim_outage_s=OUTAGE_S)
     session, source, _ = build_simulation(start)
     fed: list[tuple[float, float, float]] = []  # (wall after feeding, first t, last t)
     feed = session.feed
     control = ReplayControl()
 
-    def timed_feed(chunk: list[object]) -> list[ServerMessage]:
+    def timed_feed(chunk: list[object]) -> list[LiveEvent]:
         if slow:
             time.sleep(SLOW_FEED_S)
         out = feed(chunk)  # type: ignore[arg-type]

@@ -1,10 +1,13 @@
 """A live session: one technique's motion tracker and exercise engine, fed by the
-simulator or by ``samples`` messages, producing the protocol's outgoing messages.
+simulator, live devices, a camera or a client's samples, producing the events a face
+shows (:mod:`spinecoach.coach.events`).
 
-:class:`LiveSession` is the synchronous core (no I/O): :meth:`LiveSession.add_samples`,
-:meth:`LiveSession.annotate` and :meth:`LiveSession.feed` return the messages to send.
-:func:`replay_simulation` drives a session from a simulated recording at ``speed`` times
-real time.
+:class:`LiveSession` is the synchronous core (no I/O): :meth:`LiveSession.add_batch`,
+:meth:`LiveSession.annotate`, :meth:`LiveSession.feed` and :meth:`LiveSession.feed_frames`
+return the events to show. :func:`replay_simulation` drives a session from a
+:class:`~spinecoach.sources.simulated.SimulatedSource` at ``speed`` times real time;
+:class:`ReplayPump` runs that replay as a pump of the one runner
+(:mod:`spinecoach.coach.runner`).
 
 Keeping the event loop free: a sample costs about 0.15 ms (fusion, calibration, angles,
 rep detection), so the work is done in ``asyncio.to_thread`` per batch, and batches are
@@ -14,12 +17,12 @@ milliseconds, so pause, stop and other connections stay responsive even at a hig
 replay speed. A session is only ever touched by one thread at a time: each call is
 awaited before the next.
 
-Frames go to the client decimated to :data:`UI_FRAME_RATE_HZ` (every frame is still used
-by the engine); every rep and every cue is sent, a ``state`` message when the state
-changes, and a ``summary`` at stop or at the end of a simulated session.
+Frames are emitted decimated to :data:`UI_FRAME_RATE_HZ` (every frame is still used by
+the engine); every rep and every cue is emitted, a state event when the state changes,
+and a summary at stop or at the end of a simulated session.
 
 >>> session = LiveSession("pelvic-tilt", rates_hz={"lower": 100.0, "upper": 100.0})
->>> session.state_message().calibrated
+>>> session.state_event().calibrated
 False
 """
 
@@ -27,35 +30,35 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import dataclasses
 import math
 import time
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Final, Literal
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from typing import Any, Final, Protocol
 
 import numpy as np
 
 from spinecoach.camera.live import AngleFrame
+from spinecoach.coach.events import (
+    CueEvent,
+    FrameEvent,
+    LiveEvent,
+    LiveInputError,
+    PausedReason,
+    PhaseEvent,
+    RepEvent,
+    StateEvent,
+    SummaryEvent,
+)
 from spinecoach.conventions import ANGLE_COLUMNS, PLACEMENTS, finite_or_none
 from spinecoach.exercises.catalogue import default_catalogue
 from spinecoach.exercises.engine import ExerciseEngine
 from spinecoach.exercises.model import ExerciseResult
 from spinecoach.motion.flags import describe_flags
 from spinecoach.motion.stream import MotionTracker, SensorSample
-from spinecoach.recording import Event, Recording
+from spinecoach.recording import Event
+from spinecoach.sources.simulated import Item, SimulatedSource
 from spinecoach.store.live import LiveRecorder
-from spinecoach.web.protocol import (
-    AnnotationMessage,
-    CueMessage,
-    FrameMessage,
-    PhaseMessage,
-    ProtocolError,
-    RepMessage,
-    SamplesMessage,
-    ServerMessage,
-    StateMessage,
-    SummaryMessage,
-)
 
 #: Rate (Hz) of the ``frame`` messages: enough for a smooth gauge and trace, a quarter of
 #: the 100 Hz sensor data, so a phone on Wi-Fi is not flooded.
@@ -70,9 +73,19 @@ REPLAY_TICK_S: Final = 1.0 / UI_FRAME_RATE_HZ
 #: backlog never compresses a silence into nothing.
 REPLAY_SILENCE_S: Final = 0.2
 
-Item = SensorSample | Event
 #: The "placement" of a camera session's frames (watchdog counts, stored config).
 CAMERA_PLACEMENT: Final = "camera"
+
+
+class Window(Protocol):
+    """A window marked in session time (s): calibration or breathing pacer phase."""
+
+    @property
+    def kind(self) -> str: ...
+    @property
+    def start_s(self) -> float: ...
+    @property
+    def end_s(self) -> float: ...
 
 
 class LiveSession:
@@ -114,7 +127,7 @@ class LiveSession:
         self._pending: list[Item] = []
         self._cues_sent = 0
         self._last_frame_t = -math.inf
-        self._state: StateMessage | None = None
+        self._state: StateEvent | None = None
         self.user_paused = False
         #: Sensors that stopped sending (set by the connection's watchdog).
         self.silent_sensors: tuple[str, ...] = ()
@@ -145,17 +158,6 @@ class LiveSession:
         )
 
     # -- inputs --------------------------------------------------------------------------
-    def add_samples(self, message: SamplesMessage) -> list[ServerMessage]:
-        """A checked ``samples`` message (see ``protocol.check_samples``)."""
-        return self.add_batch(
-            message.placement,
-            message.rate_hz,
-            np.asarray(message.t, dtype=np.float64),
-            np.asarray(message.acc_mps2, dtype=np.float64),
-            np.asarray(message.gyr_dps, dtype=np.float64),
-            None if message.mag_ut is None else np.asarray(message.mag_ut, dtype=np.float64),
-        )
-
     def add_batch(
         self,
         placement: str,
@@ -164,11 +166,12 @@ class LiveSession:
         acc_mps2: np.ndarray[Any, np.dtype[np.float64]],
         gyr_dps: np.ndarray[Any, np.dtype[np.float64]],
         mag_ut: np.ndarray[Any, np.dtype[np.float64]] | None = None,
-    ) -> list[ServerMessage]:
+    ) -> list[LiveEvent]:
         """One sensor's samples in time order (session seconds, m/s², deg/s, µT): a
-        ``samples`` message or a live device's batch."""
+        client's ``samples`` message or a live device's batch. Raises
+        :class:`~spinecoach.coach.events.LiveInputError` for data it cannot use."""
         if placement not in self.placements:
-            raise ProtocolError(
+            raise LiveInputError(
                 "unknown-placement",
                 f"samples from the {placement} sensor, but the session was started with "
                 + ", ".join(self.placements),
@@ -176,7 +179,7 @@ class LiveSession:
             )
         known = self._rates.get(placement)
         if known is not None and not math.isclose(known, rate_hz, rel_tol=1e-9):
-            raise ProtocolError(
+            raise LiveInputError(
                 "rate-changed",
                 f"the {placement} sensor's rate_hz was {known:g} and is now {rate_hz:g}",
                 "keep rate_hz the same for the whole session, or start a new session",
@@ -185,7 +188,7 @@ class LiveSession:
             return []
         last = self._last_t.get(placement, -math.inf)
         if time_s[0] <= last:
-            raise ProtocolError(
+            raise LiveInputError(
                 "out-of-order",
                 f"the {placement} batch starts at {float(time_s[0])} s, not after the previous "
                 f"sample ({last} s)",
@@ -206,11 +209,13 @@ class LiveSession:
                 self._make_tracker()
         return self.feed(items)
 
-    def annotate(self, message: AnnotationMessage) -> list[ServerMessage]:
-        """A calibration window or pacer phase marked by the client."""
-        return self.feed([Event(message.kind, message.start_s, message.end_s)])
+    def annotate(self, window: Window) -> list[LiveEvent]:
+        """A calibration window or pacer phase marked by the client (anything with a
+        ``kind``, ``start_s`` and ``end_s``: an :class:`~spinecoach.recording.Event`, the
+        web's annotation message)."""
+        return self.feed([Event(window.kind, window.start_s, window.end_s)])
 
-    def feed(self, items: Sequence[Item]) -> list[ServerMessage]:
+    def feed(self, items: Sequence[Item]) -> list[LiveEvent]:
         """Samples and annotations in time order → the messages to send.
 
         With a :attr:`recorder`, everything received and every rep and cue produced is
@@ -228,7 +233,7 @@ class LiveSession:
             recorder.add_results(self.engine.reps, self.engine.cues.cues)
         return out
 
-    def _process(self, items: Sequence[Item]) -> list[ServerMessage]:
+    def _process(self, items: Sequence[Item]) -> list[LiveEvent]:
         if self.tracker is None:
             self._pending.extend(items)
             return []
@@ -236,7 +241,7 @@ class LiveSession:
             items = [*self._pending, *items]
             self._pending = []
         tracker = self.tracker
-        out: list[ServerMessage] = []
+        out: list[LiveEvent] = []
         for item in items:
             if isinstance(item, Event):
                 tracker.add_annotation(item)
@@ -246,7 +251,7 @@ class LiveSession:
                 self._frame(frame.time_s, frame.angles, frame.flags, out)
         return out
 
-    def feed_frames(self, items: Sequence[AngleFrame | Event]) -> list[ServerMessage]:
+    def feed_frames(self, items: Sequence[AngleFrame | Event]) -> list[LiveEvent]:
         """A camera session's angle frames and windows in time order → the messages.
 
         The frames go straight to the exercise engine (no motion tracker); with a
@@ -268,7 +273,7 @@ class LiveSession:
                     ).reshape(len(frames), len(ANGLE_COLUMNS)),
                     np.array([f.flags for f in frames], dtype=np.uint8),
                 )
-        out: list[ServerMessage] = []
+        out: list[LiveEvent] = []
         for item in items:
             if isinstance(item, Event):
                 self._annotation(item, out)
@@ -278,16 +283,16 @@ class LiveSession:
             recorder.add_results(self.engine.reps, self.engine.cues.cues)
         return out
 
-    def _annotation(self, event: Event, out: list[ServerMessage]) -> None:
+    def _annotation(self, event: Event, out: list[LiveEvent]) -> None:
         self.engine.add_annotation(event)
         out.append(
-            PhaseMessage(
+            PhaseEvent(
                 kind=event.kind, start_s=round(event.start_s, 4), end_s=round(event.end_s, 4)
             )
         )
 
     def _frame(
-        self, time_s: float, angles: Mapping[str, float], flags: int, out: list[ServerMessage]
+        self, time_s: float, angles: Mapping[str, float], flags: int, out: list[LiveEvent]
     ) -> None:
         """One frame of angles through the engine; its messages appended to ``out``."""
         engine = self.engine
@@ -295,31 +300,32 @@ class LiveSession:
         if time_s - self._last_frame_t >= 1.0 / UI_FRAME_RATE_HZ - 1e-9:
             self._last_frame_t = time_s
             out.append(
-                FrameMessage(
+                FrameEvent(
                     t=round(time_s, 4),
                     angles={name: _rounded(angles.get(name, math.nan)) for name in ANGLE_COLUMNS},
-                    flags=describe_flags(flags),
+                    flags=tuple(describe_flags(flags)),
                 )
             )
-        out.extend(RepMessage(rep=finite_or_none(rep.as_dict())) for rep in reps)
+        out.extend(RepEvent(rep=finite_or_none(rep.as_dict())) for rep in reps)
         cues = engine.cues.cues
         while self._cues_sent < len(cues):
             cue = cues[self._cues_sent]
             self._cues_sent += 1
             out.append(
-                CueMessage(t=round(cue.time_s, 4), key=cue.key, text=cue.text, reason=cue.reason)
+                CueEvent(t=round(cue.time_s, 4), key=cue.key, text=cue.text, reason=cue.reason)
             )
         out.extend(self._state_if_changed())
 
     # -- state ---------------------------------------------------------------------------
-    def state_message(self) -> StateMessage:
+    def state_event(self) -> StateEvent:
+        """The session's state now."""
         reps = self.engine.reps
         personal = self.engine.personal_range_deg
         band = None
         if personal is not None and math.isfinite(personal):
             low, high = self.engine.spec.target.band(personal)
             band = (round(low, 2), round(high, 2))
-        reason: Literal["user", "sensor-silent", "out-of-frame"] | None = None
+        reason: PausedReason | None = None
         if self.silent_sensors:
             reason = "sensor-silent"
         elif self.out_of_frame:
@@ -331,7 +337,7 @@ class LiveSession:
             if self.camera
             else self.tracker is not None and self.tracker.calibrated
         )
-        return StateMessage(
+        return StateEvent(
             calibrated=calibrated,
             position=self.engine.position,
             reps=len(reps),
@@ -349,33 +355,33 @@ class LiveSession:
         person is out of the picture."""
         return self.user_paused or bool(self.silent_sensors) or self.out_of_frame
 
-    def _state_if_changed(self) -> list[ServerMessage]:
-        state = self.state_message()
+    def _state_if_changed(self) -> list[LiveEvent]:
+        state = self.state_event()
         if state == self._state:
             return []
         self._state = state
         return [state]
 
-    def set_paused(self, paused: bool) -> list[ServerMessage]:
+    def set_paused(self, paused: bool) -> list[LiveEvent]:
         self.user_paused = paused
         return self._state_if_changed()
 
-    def set_silent(self, placements: Sequence[str]) -> list[ServerMessage]:
+    def set_silent(self, placements: Sequence[str]) -> list[LiveEvent]:
         """Sensors that sent nothing for the timeout (empty: data flows again)."""
         self.silent_sensors = tuple(placements)
         return self._state_if_changed()
 
-    def set_camera(self, *, calibrated: bool, out_of_frame: bool) -> list[ServerMessage]:
+    def set_camera(self, *, calibrated: bool, out_of_frame: bool) -> list[LiveEvent]:
         """A camera session's calibration and framing state (from the camera pump)."""
         self.camera_calibrated = calibrated
         self.out_of_frame = out_of_frame
         return self._state_if_changed()
 
-    def finish(self) -> list[ServerMessage]:
+    def finish(self) -> list[LiveEvent]:
         """End the session: its summary (once)."""
         if self.finished:
             return []
-        out: list[ServerMessage] = []
+        out: list[LiveEvent] = []
         if self.tracker is not None:
             # A protocol-free calibration still undecided holds its frames: decide now
             # with what came, so the reps in them are counted (motion.MotionTracker).
@@ -385,48 +391,11 @@ class LiveSession:
                 self.recorder.add_results(self.engine.reps, self.engine.cues.cues)
         self.finished = True
         self.result = self.engine.result()
-        return [*out, SummaryMessage(result=self.result.as_dict())]
+        return [*out, SummaryEvent(result=self.result.as_dict())]
 
 
 def _rounded(value: float) -> float | None:
     return round(value, 3) if math.isfinite(value) else None
-
-
-@dataclass
-class SimulatedSource:
-    """A simulated recording's samples and annotations in time order.
-
-    An annotation comes due at its start: the coach prompts the window (a neutral hold,
-    the calibration rep, a pacer phase) and knows its planned end when it does.
-    """
-
-    times_s: list[float]
-    items: list[Item]
-
-    @classmethod
-    def from_recording(cls, recording: Recording) -> SimulatedSource:
-        keyed: list[tuple[float, int, str, Item]] = [
-            (event.start_s, 0, event.kind, event) for event in recording.events
-        ]
-        for placement, sensor in recording.sensors.items():
-            mag = sensor.mag_ut
-            keyed.extend(
-                (
-                    float(t),
-                    1,
-                    placement,
-                    SensorSample(
-                        placement,
-                        float(t),
-                        sensor.acc_mps2[i],
-                        sensor.gyr_dps[i],
-                        None if mag is None else mag[i],
-                    ),
-                )
-                for i, t in enumerate(sensor.time_s)
-            )
-        keyed.sort(key=lambda k: (k[0], k[1], k[2]))
-        return cls([k[0] for k in keyed], [k[3] for k in keyed])
 
 
 class ReplayControl:
@@ -477,7 +446,7 @@ async def replay_simulation(
     speed: float,
     control: ReplayControl,
     clock: Callable[[], float] | None = None,
-) -> AsyncIterator[list[ServerMessage]]:
+) -> AsyncIterator[list[LiveEvent]]:
     """Feed ``source`` to ``session`` as time passes (``speed`` × real time).
 
     Yields the messages of each processed chunk; stops early when ``control`` is stopped.
@@ -491,7 +460,7 @@ async def replay_simulation(
     wall_start = now()
     to_unix_s = time.time() - wall_start  # the loop clock → Unix time, read once
 
-    def due_unix_ms(cue: CueMessage) -> float:
+    def due_unix_ms(cue: CueEvent) -> float:
         time_s = _completing_sample_s(source, cue.t, session.placements)
         return round(1e3 * (to_unix_s + wall_start + (time_s - t0) / speed), 1)
 
@@ -523,8 +492,63 @@ async def replay_simulation(
             wall_start = max(wall_start, now() - (source.times_s[j - 1] - t0) / speed)
         if messages:
             yield [
-                m.model_copy(update={"wall_ms": due_unix_ms(m)}) if isinstance(m, CueMessage) else m
+                dataclasses.replace(m, wall_ms=due_unix_ms(m)) if isinstance(m, CueEvent) else m
                 for m in messages
             ]
         else:
             await asyncio.sleep(0)
+
+
+Emit = Callable[[list[LiveEvent]], Awaitable[None]]
+
+
+class ReplayPump:
+    """A simulated session as a pump of the runner: :func:`replay_simulation` of
+    ``source`` into ``session`` at ``speed`` × real time, each chunk's events handed to
+    ``emit``. Pause, resume and stop go through ``control`` (shared with a face that
+    has its own keys)."""
+
+    def __init__(
+        self,
+        session: LiveSession,
+        source: SimulatedSource,
+        emit: Emit,
+        *,
+        speed: float,
+        control: ReplayControl | None = None,
+    ) -> None:
+        self.session = session
+        self.source = source
+        self.emit = emit
+        self.speed = speed
+        self.control = control or ReplayControl()
+        #: The replay reports its own pause (state event), so the runner does not.
+        self.reports_pause = True
+
+    @property
+    def paused(self) -> bool:
+        return self.control.paused
+
+    @paused.setter
+    def paused(self, paused: bool) -> None:
+        if paused:
+            self.control.pause()
+        else:
+            self.control.resume()
+
+    @property
+    def received(self) -> dict[str, int]:
+        """Samples fed so far by sensor (the watchdog's count)."""
+        return self.session.samples_by_placement
+
+    def stop(self) -> None:
+        self.control.stop()
+        self.source.close()
+
+    async def run(self) -> str:
+        """Until the recording's end or :meth:`stop`; returns "" (nothing to say)."""
+        async for events in replay_simulation(
+            self.session, self.source, speed=self.speed, control=self.control
+        ):
+            await self.emit(events)
+        return ""

@@ -1,19 +1,19 @@
 """Coaching from the camera: the pump that feeds a camera
-:class:`~spinecoach.web.session.LiveSession` from a
+:class:`~spinecoach.coach.session.LiveSession` from a
 :class:`~spinecoach.camera.source.CameraSource`.
 
 A reader thread iterates the source (OpenCV reads the image, MediaPipe finds the pose:
 tens of milliseconds per frame, never on the event loop) and hands each
 :class:`~spinecoach.camera.source.CameraFrame` to the loop. The pump takes what has
 arrived, runs it through the :class:`~spinecoach.camera.live.CameraCoach` and the session
-in a worker thread (one call at a time), and gives the resulting messages to ``emit``:
-the session's frames, reps, cues, calibration windows and state, and a ``camera`` message
+in a worker thread (one call at a time), and gives the resulting events to ``emit``:
+the session's frames, reps, cues, calibration windows and state, and a camera event
 (what the camera sees and what to fix) when it changes and every
 :data:`STATUS_INTERVAL_S`.
 
 A video file (``video:PATH``) plays at ``speed`` times real time (its own time stamps);
 a webcam runs in real time. When the video ends :meth:`CameraPump.run` returns
-``"the video ended"`` and the connection finishes the session with its summary; a webcam
+``"the video ended"`` and the runner finishes the session with its summary; a webcam
 that stops delivering images raises :class:`CameraEnded`. While the person pauses, frames
 are read (the camera status stays live) but not given to the coach or the engine, so no
 rep spans a pause. Frames are never stored; only the engine's angle frames are (by the
@@ -24,26 +24,25 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import math
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Final
 
 from spinecoach.camera.live import AngleFrame, CameraCoach, CameraStatus
 from spinecoach.camera.source import CameraFrame, CameraSource
+from spinecoach.coach.events import CameraEvent, LiveEvent
+from spinecoach.coach.session import CAMERA_PLACEMENT, Emit, LiveSession
 from spinecoach.errors import SpinecoachError
 from spinecoach.recording import Event
-from spinecoach.web.protocol import CameraMessage, ServerMessage
-from spinecoach.web.session import CAMERA_PLACEMENT, LiveSession
 
 #: Seconds between two ``camera`` messages when nothing changes.
 STATUS_INTERVAL_S: Final = 0.5
 #: Most frames handed to the worker thread in one call.
 MAX_BATCH: Final = 30
-
-Emit = Callable[[list[ServerMessage]], Awaitable[None]]
 
 
 class CameraEnded(SpinecoachError):
@@ -65,11 +64,13 @@ class CameraPump:
     paused: bool = False
     #: Frames read from the camera since the start (fed or not), for the watchdog.
     received: dict[str, int] = field(default_factory=lambda: {CAMERA_PLACEMENT: 0})
-    _last_status: CameraMessage | None = None
+    _last_status: CameraEvent | None = None
     _last_status_wall: float = 0.0
     _frame_walls: list[float] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
     _first_wall: float = math.nan
+    #: The camera reports no pause of its own: the runner says it (a state event).
+    reports_pause = False
 
     def stop(self) -> None:
         """End the session from any thread: :meth:`run` returns after the frame under way."""
@@ -110,7 +111,7 @@ class CameraPump:
 
         reader = threading.Thread(target=read, name="spinecoach-camera", daemon=True)
         reader.start()
-        inflight: asyncio.Future[list[ServerMessage]] | None = None
+        inflight: asyncio.Future[list[LiveEvent]] | None = None
         try:
             while True:
                 item = await queue.get()
@@ -158,9 +159,9 @@ class CameraPump:
                     await inflight
             await asyncio.to_thread(reader.join, 5.0)
 
-    def _feed(self, batch: list[CameraFrame]) -> list[ServerMessage]:
+    def _feed(self, batch: list[CameraFrame]) -> list[LiveEvent]:
         """Frames through the coach and the session (worker thread, one call at a time)."""
-        out: list[ServerMessage] = []
+        out: list[LiveEvent] = []
         status: CameraStatus | None = None
         if self.paused:
             # Read but not coached: the camera status stays live, no rep spans the pause.
@@ -182,23 +183,23 @@ class CameraPump:
         out.extend(self._status_message(status))
         return out
 
-    def _status_message(self, status: CameraStatus) -> list[ServerMessage]:
+    def _status_message(self, status: CameraStatus) -> list[LiveEvent]:
         walls = self._frame_walls
         # Frames over the last second, once a whole second has been seen.
         fps = len(walls) if walls and walls[-1] - self._first_wall >= 1.0 else None
-        message = CameraMessage(
+        message = CameraEvent(
             step=status.step,
             person=status.person,
             framed=status.framed,
-            messages=list(status.messages),
+            messages=tuple(status.messages),
             view=status.view,
             fps=None if fps is None else float(fps),
             source=self.source.spec.label,
         )
         now = time.monotonic()
-        changed = self._last_status is None or message.model_copy(
-            update={"fps": None}
-        ) != self._last_status.model_copy(update={"fps": None})
+        changed = self._last_status is None or dataclasses.replace(
+            message, fps=None
+        ) != dataclasses.replace(self._last_status, fps=None)
         if not changed and now - self._last_status_wall < STATUS_INTERVAL_S:
             return []
         self._last_status = message

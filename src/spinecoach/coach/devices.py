@@ -1,5 +1,5 @@
 """Coaching from live devices: the calibration the coach leads, and the pump that feeds
-a :class:`~spinecoach.web.session.LiveSession` from device feeds.
+a :class:`~spinecoach.coach.session.LiveSession` from device feeds.
 
 The simulator's recordings carry their own calibration windows and breathing phases; a
 real sensor does not, so the coach leads the same steps as the simulated sessions (whose
@@ -13,7 +13,7 @@ who is slower or quicker than a countdown is still calibrated on the right secon
 :class:`DevicePump` reads each placement's :class:`~spinecoach.sources.live.DeviceFeed`
 from the session's start, converts host times to session seconds, feeds the session in a
 worker thread (one call at a time) with the script's windows, and hands the resulting
-messages to ``emit``. While the person pauses, samples are not fed (the hole is a gap to
+events to ``emit``. While the person pauses, samples are not fed (the hole is a gap to
 the tracker, so no rep spans a pause); the feed keeps receiving and the device status
 stays visible.
 """
@@ -23,13 +23,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Final
 
 import numpy as np
 from numpy.typing import NDArray
 
+from spinecoach.coach.events import LiveEvent, PhaseEvent
+from spinecoach.coach.session import Emit, LiveSession
 from spinecoach.conventions import (
     EVENT_BREATH_EXHALE,
     EVENT_BREATH_INHALE,
@@ -39,8 +41,6 @@ from spinecoach.conventions import (
 )
 from spinecoach.recording import Event
 from spinecoach.sources.live import DeviceFeed, SampleBatch, Subscription
-from spinecoach.web.protocol import PhaseMessage, ServerMessage
-from spinecoach.web.session import LiveSession
 
 FloatArray = NDArray[np.float64]
 
@@ -87,7 +87,7 @@ class CoachScript:
 
     Feed every sample of the leading sensor (the lower one when there is one) with
     :meth:`update`; it returns ``(prompts, windows)``: prompts are for the person (an
-    ``annotation`` message with a provisional end, shown with a countdown; not given to
+    phase event with a provisional end, shown with a countdown; not given to
     the tracker), windows are the calibration windows found in the data, given to the
     session when found (the tracker accepts windows that lie in the past). The practice
     rep's window is announced when the step starts, with a provisional end (the limit):
@@ -127,8 +127,8 @@ class CoachScript:
 
     def update(
         self, time_s: FloatArray, acc_mps2: FloatArray, gyr_dps: FloatArray
-    ) -> tuple[list[PhaseMessage], list[Event]]:
-        prompts: list[PhaseMessage] = []
+    ) -> tuple[list[PhaseEvent], list[Event]]:
+        prompts: list[PhaseEvent] = []
         windows: list[Event] = []
         rates = np.linalg.norm(gyr_dps, axis=1)
         for t, acc, rate in zip(time_s.tolist(), acc_mps2, rates.tolist(), strict=True):
@@ -143,8 +143,8 @@ class CoachScript:
                 self._inhale = not self._inhale
         return prompts, windows
 
-    def _prompt(self, kind: str, t: float, length_s: float) -> PhaseMessage:
-        return PhaseMessage(kind=kind, start_s=round(t, 4), end_s=round(t + length_s, 4))
+    def _prompt(self, kind: str, t: float, length_s: float) -> PhaseEvent:
+        return PhaseEvent(kind=kind, start_s=round(t, 4), end_s=round(t + length_s, 4))
 
     def _enter(self, step: str, t: float) -> None:
         self.step = step
@@ -158,7 +158,7 @@ class CoachScript:
         t: float,
         acc: FloatArray,
         rate_dps: float,
-        prompts: list[PhaseMessage],
+        prompts: list[PhaseEvent],
         windows: list[Event],
     ) -> None:
         dt = 0.0 if math.isnan(self._last_t) else max(0.0, t - self._last_t)
@@ -262,9 +262,6 @@ class CoachScript:
                 self._enter("done", t)
 
 
-Emit = Callable[[list[ServerMessage]], Awaitable[None]]
-
-
 @dataclass
 class DevicePump:
     """Feed ``session`` from ``feeds`` (by placement) from host time ``origin_host_s``."""
@@ -278,9 +275,11 @@ class DevicePump:
     paused: bool = False
     #: Samples received from each placement's device since the start (fed or not).
     received: dict[str, int] = field(default_factory=dict)
-    _inflight: asyncio.Future[list[ServerMessage]] | None = None
+    _inflight: asyncio.Future[list[LiveEvent]] | None = None
     #: The sensor whose data lead the calibration steps.
     leading: str = ""
+    _task: asyncio.Task[object] | None = None
+    _stopping: bool = False
 
     def __post_init__(self) -> None:
         for placement, feed in self.feeds.items():
@@ -293,8 +292,30 @@ class DevicePump:
             self.script = CoachScript(self.session.technique, self.session.position)
         self.leading = "lower" if "lower" in self.feeds else next(iter(self.feeds))
 
-    async def run(self) -> None:
-        """Until cancelled (the session's stop) or until a feed's reader overflows."""
+    #: Devices report no pause of their own: the runner says it (a state event).
+    reports_pause = False
+
+    def stop(self) -> None:
+        """End the session: :meth:`run` returns "" (the batch under way is fed first)."""
+        self._stopping = True
+        if self._task is not None:
+            self._task.cancel()
+
+    async def run(self) -> str:
+        """Until :meth:`stop` (returns "") or cancelled, or until a feed's reader
+        overflows (raises)."""
+        self._task = asyncio.current_task()
+        if self._stopping:
+            return ""
+        try:
+            await self._pump()
+        except asyncio.CancelledError:
+            if self._stopping:
+                return ""
+            raise
+        return ""
+
+    async def _pump(self) -> None:
         merged: asyncio.Queue[tuple[str, SampleBatch]] = asyncio.Queue()
         subscriptions: dict[str, Subscription] = {
             placement: feed.subscribe(since_host_s=self.origin_host_s)
@@ -329,13 +350,13 @@ class DevicePump:
             for placement, subscription in subscriptions.items():
                 self.feeds[placement].unsubscribe(subscription)
 
-    def _feed(self, placement: str, batch: SampleBatch) -> list[ServerMessage]:
+    def _feed(self, placement: str, batch: SampleBatch) -> list[LiveEvent]:
         """One batch into the session, with the script's prompts and windows (worker
         thread; the pump awaits each call before the next)."""
         session, script = self.session, self.script
         assert script is not None
         time_s = batch.time_s - self.origin_host_s
-        out: list[ServerMessage] = list(
+        out: list[LiveEvent] = list(
             session.add_batch(
                 placement,
                 self.rates_hz[placement],

@@ -17,8 +17,8 @@ Sources (``--source``):
     ``?placement=`` in the push URL).
 
 The sources run in this process, feeding a :class:`~spinecoach.sources.live.SourceHub`;
-the session is the live coach's own :class:`~spinecoach.web.session.LiveSession` fed by
-the same :class:`~spinecoach.web.devices.DevicePump` (which leads the calibration), so
+the session is the live coach's own :class:`~spinecoach.coach.session.LiveSession` fed by
+the same :class:`~spinecoach.coach.devices.DevicePump` (which leads the calibration), so
 the terminal and the web page coach alike. Until every sensor sends, the display says
 which ones it is waiting for, with each device's state; after
 :data:`WAIT_FOR_DATA_S` without data the command stops and says what each device is doing.
@@ -179,8 +179,8 @@ async def _ingest_server(
     import uvicorn
     from fastapi import FastAPI
 
-    from spinecoach.web.device_routes import lan_address
-    from spinecoach.web.device_routes import router as device_router
+    from spinecoach.web.routes.devices import lan_address
+    from spinecoach.web.routes.devices import router as device_router
     from spinecoach.web.settings import Settings
 
     host, port = _listen(listen)

@@ -1,0 +1,27 @@
+"""The live coach, independent of any face: one technique's session fed by a source,
+what it emits, and the one runner that stores it while it runs.
+
+:mod:`spinecoach.coach.events`
+    The frozen events a live session emits (frame, rep, cue, state, phase, camera,
+    summary, notice); the web maps them to its wire messages, the terminal draws them.
+:mod:`spinecoach.coach.session`
+    :class:`~spinecoach.coach.session.LiveSession` (motion tracker and exercise engine,
+    no I/O), the simulated replay and its pump.
+:mod:`spinecoach.coach.devices`
+    The calibration the coach leads from live devices' data, and their pump.
+:mod:`spinecoach.coach.camera`
+    The camera's pump (a reader thread, the camera coach, the session).
+:mod:`spinecoach.coach.runner`
+    The one runner: source → session → save loop → events, used by the web socket and
+    the terminal coach; how to start a simulated session and what to keep to replay it.
+:mod:`spinecoach.coach.terminal`
+    The terminal face (``spinecoach coach``): display, keys, devices started in-process.
+
+Design choice: importing the package imports nothing (no Rich, no engines); the modules
+are imported on use. Nothing under ``coach`` but the terminal face imports ``web`` or
+``cli`` (tests/test_architecture.py).
+"""
+
+#: The modules this package offers (imported on use, so importing the package stays
+#: cheap).
+__all__ = ["camera", "devices", "events", "runner", "session", "terminal"]

@@ -1,0 +1,171 @@
+"""What a live session tells its face: frozen values, one per kind of news.
+
+A :class:`~spinecoach.coach.session.LiveSession` (and the pumps and the runner around it)
+emits these events; a face turns them into what it shows. The web socket maps each one to
+its wire message in one function (``spinecoach.web.protocol.to_message``), the terminal
+draws them. The fields are the live protocol's (``docs/live-protocol.md``): seconds,
+degrees, Unix milliseconds; a value that is not known is None.
+
+Design choice: plain frozen dataclasses, not the web's pydantic models, so the live
+session knows nothing of HTTP and the terminal needs no web package. Change a field
+here and in ``web/protocol.py`` together (tests/web check the wire format).
+
+>>> cue = CueEvent(t=12.5, key="hold", text="Hold it", reason="top of the tilt")
+>>> dataclasses.replace(cue, wall_ms=1.0).wall_ms
+1.0
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from spinecoach.errors import SpinecoachError
+
+PausedReason = Literal["user", "sensor-silent", "out-of-frame"]
+
+
+@dataclass(frozen=True)
+class FrameEvent:
+    """Clinical angles (deg) at session time ``t`` (s); None where not available;
+    ``flags``: the signal-quality flags in words."""
+
+    t: float
+    angles: Mapping[str, float | None]
+    flags: Sequence[str]
+
+
+@dataclass(frozen=True)
+class RepEvent:
+    """A completed rep (``Rep.as_dict()``: times in s, angles in deg)."""
+
+    rep: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class CueEvent:
+    """Something to say or show now, with why; ``wall_ms``: Unix time (ms) at which the
+    sample that triggered it came due (a replay) or arrived (live data)."""
+
+    t: float
+    key: str
+    text: str
+    reason: str
+    wall_ms: float | None = None
+
+
+@dataclass(frozen=True)
+class StateEvent:
+    """The session's state; emitted when any field changes. ``paused_reason``: ``user``,
+    ``sensor-silent`` or ``out-of-frame`` (None when running); ``session_id``: the
+    session as stored in the history while it runs (None: not stored)."""
+
+    calibrated: bool
+    position: str
+    reps: int
+    set: int
+    paused: bool
+    target_band_deg: tuple[float, float] | None = None
+    paused_reason: PausedReason | None = None
+    silent_sensors: tuple[str, ...] = ()
+    session_id: int | None = None
+
+
+@dataclass(frozen=True)
+class PhaseEvent:
+    """A window of the session came due (calibration or breathing pacer phase), s; the
+    wire calls it ``annotation``."""
+
+    kind: str
+    start_s: float
+    end_s: float
+
+
+@dataclass(frozen=True)
+class CameraEvent:
+    """A camera session: what the camera sees (``step``: framing, neutral, practice or
+    sets; ``messages``: what to fix, most important first; ``fps``: images per second
+    over the last second; ``source``: ``camera:0``, ``video:clip.mp4``)."""
+
+    step: str
+    person: bool
+    framed: bool
+    messages: Sequence[str]
+    view: str
+    fps: float | None = None
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class SummaryEvent:
+    """The session's result (``ExerciseResult.as_dict()``); ``session_id``: the saved
+    session in the history (None when not saved)."""
+
+    result: Mapping[str, Any]
+    session_id: int | None = None
+
+
+@dataclass(frozen=True)
+class NoticeEvent:
+    """A problem to tell the person, the session going on or ended: ``code`` (a live
+    protocol error code such as ``not-saved`` or ``camera-ended``), what happened and
+    what to do."""
+
+    code: str
+    message: str
+    fix: str
+
+
+LiveEvent = (
+    FrameEvent
+    | RepEvent
+    | CueEvent
+    | StateEvent
+    | PhaseEvent
+    | CameraEvent
+    | SummaryEvent
+    | NoticeEvent
+)
+
+
+class LiveInputError(SpinecoachError):
+    """Data a live session cannot use (a sensor it was not started with, a changed
+    rate, samples out of order): ``code`` (a live protocol error code), ``message`` (what
+    is wrong) and ``fix``. The session is unchanged; the face tells the sender."""
+
+    def __init__(self, code: str, message: str, fix: str) -> None:
+        self.code = code
+        self.message = message
+        self.fix = fix
+        super().__init__(f"{code}: {message}. {fix}")
+
+    def as_notice(self) -> NoticeEvent:
+        return NoticeEvent(code=self.code, message=self.message, fix=self.fix)
+
+
+def stamp_cues(events: Sequence[LiveEvent], wall_ms: float) -> list[LiveEvent]:
+    """``events`` with ``wall_ms`` (Unix ms, rounded to 0.1) on each cue.
+
+    >>> stamp_cues([CueEvent(t=1.0, key="k", text="t", reason="r")], 5.04)[0].wall_ms
+    5.0
+    """
+    stamp = round(wall_ms, 1)
+    return [dataclasses.replace(e, wall_ms=stamp) if isinstance(e, CueEvent) else e for e in events]
+
+
+__all__ = [
+    "CameraEvent",
+    "CueEvent",
+    "FrameEvent",
+    "LiveEvent",
+    "LiveInputError",
+    "NoticeEvent",
+    "PausedReason",
+    "PhaseEvent",
+    "RepEvent",
+    "StateEvent",
+    "SummaryEvent",
+    "stamp_cues",
+]

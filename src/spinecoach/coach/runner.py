@@ -1,0 +1,280 @@
+"""The one runner of a live session: source → session → save loop → events, for every face.
+
+A face (the web socket, the terminal) makes a :class:`LiveSession`, and for a source
+that is not fed by the face itself a pump (:class:`~spinecoach.coach.session.ReplayPump`
+for the simulator, :class:`~spinecoach.coach.devices.DevicePump` for live devices,
+:class:`~spinecoach.coach.camera.CameraPump` for the camera), then drives a
+:class:`LiveRun`:
+
+1. :meth:`LiveRun.begin` stores the session from its first moment (when the face keeps a
+   history), emits its state and starts the save loop (a commit every half second);
+2. :meth:`LiveRun.run` runs the pump to its end, or until :meth:`LiveRun.stop`;
+   :meth:`LiveRun.set_paused` pauses and resumes;
+3. :meth:`LiveRun.finish` ends the session: the save loop stops, the last data and the
+   result are saved, the summary is emitted with the stored session's id.
+
+Everything the person should see goes through ``emit`` as
+:mod:`~spinecoach.coach.events`. Saving follows :mod:`spinecoach.services.live`, one
+behaviour for every face: a session that cannot be stored runs unsaved, a commit or a
+completion that fails is logged and told (a ``not-saved`` notice), never swallowed.
+
+:func:`build_simulation` and :func:`live_config` are what a face needs to start a
+simulated session and to keep how to replay it; :class:`LiveStart` says what to start,
+as plain values (the web maps its start message to it).
+
+Design choice: no results passed back through shared lists; :meth:`LiveRun.run` returns
+why the source ended, :meth:`LiveRun.finish` the events it emitted (the summary last).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final, Literal, Protocol
+
+from spinecoach.coach.camera import CameraEnded
+from spinecoach.coach.events import LiveEvent, NoticeEvent, SummaryEvent
+from spinecoach.coach.session import Emit, LiveSession
+from spinecoach.conventions import PLACEMENTS
+from spinecoach.exercises.model import ExerciseResult
+from spinecoach.recording import Recording
+from spinecoach.services.live import begin_storing, finish_storing, store_loop
+from spinecoach.sim import simulate
+from spinecoach.sources.simulated import SimulatedSource
+from spinecoach.store.live import LiveRecorder, without_samples
+
+SourceKind = Literal["sim", "external", "devices", "camera"]
+#: The fix told with a ``camera-ended`` notice.
+CAMERA_ENDED_FIX: Final = "check the camera; what was done so far is in the summary and saved"
+
+
+@dataclass(frozen=True)
+class LiveStart:
+    """What to start: ``technique`` from ``source`` (``sim``, ``external``, ``devices``,
+    ``camera``). The simulator takes ``seed``, ``profile``, ``reps`` (per set; None: the
+    technique's dose) and ``sim_outage_s`` (``(start_s, duration_s)`` of sensor silence
+    to rehearse a drop-out); ``placements``: the sensors an external client declares;
+    ``auto_calibration``: calibrate from the data (no announced windows);
+    ``pain_before_mm``: 0–100 mm VAS or None; ``devices``: the device id worn as each
+    sensor; ``camera``: a camera session's camera (``camera:0``, ``video:PATH``)."""
+
+    technique: str
+    source: SourceKind = "sim"
+    seed: int = 0
+    profile: str = "typical"
+    reps: int | None = None
+    placements: tuple[str, ...] = PLACEMENTS
+    auto_calibration: bool = False
+    pain_before_mm: float | None = None
+    sim_outage_s: tuple[float, float] | None = None
+    devices: Mapping[str, str] | None = None
+    camera: str | None = None
+
+
+def live_config(session: LiveSession, start: LiveStart) -> dict[str, Any]:
+    """What replaying a stored live session needs (kept with the session)."""
+    config: dict[str, Any] = {
+        "placements": list(session.placements),
+        "rates_hz": session.rates_hz,
+        "position": session.position,
+        "auto_calibration": start.auto_calibration,
+    }
+    if start.source == "devices":
+        config["devices"] = dict(start.devices or {})
+    if start.source == "camera":
+        config["camera"] = start.camera
+    if start.source == "sim":
+        config["sim"] = {
+            "seed": start.seed,
+            "profile": start.profile,
+            "reps": start.reps,
+            "outage_s": start.sim_outage_s,
+        }
+    return config
+
+
+def build_simulation(start: LiveStart) -> tuple[LiveSession, SimulatedSource, Recording]:
+    """Simulate the recording and make its session (worker thread: ~0.1 s of work)."""
+    recording = simulate(start.technique, seed=start.seed, reps=start.reps, profile=start.profile)
+    if start.sim_outage_s is not None:
+        begin_s, duration_s = start.sim_outage_s
+        recording = without_samples(recording, begin_s, begin_s + duration_s)
+    session = LiveSession(
+        start.technique,
+        rates_hz={p: s.rate_hz for p, s in recording.sensors.items()},
+        position=recording.meta.get("position"),
+        auto_calibration=start.auto_calibration,
+    )
+    return session, SimulatedSource.from_recording(recording), recording
+
+
+class LiveHistory(Protocol):
+    """What the runner needs of a history (``spinecoach.services.history.History``)."""
+
+    def start_live(
+        self,
+        technique: str,
+        *,
+        source: str,
+        live_config: Mapping[str, Any],
+        pain_before_mm: float | None,
+    ) -> LiveRecorder: ...
+
+    def flush(self, recorder: LiveRecorder) -> None: ...
+
+    def complete_live(
+        self,
+        recorder: LiveRecorder,
+        result: ExerciseResult,
+        *,
+        summary_extra: Mapping[str, Any] | None = None,
+    ) -> int: ...
+
+
+class Pump(Protocol):
+    """A source feeding a session in the background: runs until its end or :meth:`stop`
+    (returns why it ended, "" when stopped); ``paused`` holds the data back;
+    ``reports_pause``: it emits its own state on a pause; ``received``: items received
+    by placement (fed or not)."""
+
+    paused: bool
+    reports_pause: bool
+
+    @property
+    def received(self) -> dict[str, int]: ...
+
+    def stop(self) -> None: ...
+
+    async def run(self) -> str: ...
+
+
+class LiveRun:
+    """One live session from its start to its summary (see the module docstring).
+
+    ``emit`` gets every event to show; ``history`` (None: nothing is saved) keeps the
+    session; ``pump`` feeds it (None: the face feeds it, e.g. a client's samples);
+    ``on_finished`` is told when it ends (its failure is the face's to log).
+    """
+
+    def __init__(
+        self,
+        session: LiveSession,
+        start: LiveStart,
+        *,
+        emit: Emit,
+        history: LiveHistory | None = None,
+        pump: Pump | None = None,
+    ) -> None:
+        self.session = session
+        self.start = start
+        self.emit = emit
+        self.history = history
+        self.pump = pump
+        self._store: asyncio.Task[None] | None = None
+
+    async def begin(self) -> None:
+        """Store the session (when there is a history), emit its state, start saving."""
+        history, session = self.history, self.session
+        if history is not None:
+            config = live_config(session, self.start)
+
+            def start_live() -> LiveRecorder:
+                return history.start_live(
+                    session.technique,
+                    source=self.start.source,
+                    live_config=config,
+                    pain_before_mm=self.start.pain_before_mm,
+                )
+
+            failed = await asyncio.to_thread(begin_storing, start_live, session)
+            if failed is not None:
+                await self.not_saved(failed)
+        await self.emit([session.state_event()])
+        recorder = session.recorder
+        if history is not None and recorder is not None:
+            self._store = asyncio.create_task(
+                store_loop(lambda: history.flush(recorder), self.not_saved)
+            )
+
+    async def not_saved(self, texts: tuple[str, str]) -> None:
+        """Tell the person what was not saved: (what happened, what to do)."""
+        await self.emit([NoticeEvent("not-saved", *texts)])
+
+    @property
+    def paused(self) -> bool:
+        return self.session.user_paused if self.pump is None else self.pump.paused
+
+    async def set_paused(self, paused: bool) -> None:
+        """Pause or resume: the pump holds its data back; the state says so."""
+        pump = self.pump
+        if pump is not None:
+            pump.paused = paused
+        if pump is None or not pump.reports_pause:
+            await self.emit(self.session.set_paused(paused))
+
+    def stop(self) -> None:
+        """Ask the pump to end (:meth:`run` then returns); nothing without a pump."""
+        if self.pump is not None:
+            self.pump.stop()
+
+    async def run(self) -> str:
+        """Run the pump to its end; why it ended ("" when stopped). A camera that stops
+        delivering images ends it too: a ``camera-ended`` notice, and its reason."""
+        if self.pump is None:
+            return ""
+        try:
+            return await self.pump.run()
+        except CameraEnded as error:
+            await self.emit([NoticeEvent("camera-ended", str(error), CAMERA_ENDED_FIX)])
+            return str(error)
+
+    async def finish(self, *, ended: str = "") -> list[LiveEvent]:
+        """End the session (once): stop saving, save its last data and result, emit its
+        last events and summary (with the stored session's id). ``ended``: why it ended,
+        kept with the stored summary. Returns the events emitted ([] when finished
+        already)."""
+        await self.stop_saving()
+        session = self.session
+        events = session.finish()
+        if not events:
+            return []
+        session_id = None
+        history, recorder, result = self.history, session.recorder, session.result
+        if history is not None and recorder is not None and result is not None:
+            extra = {"ended": ended} if ended else None
+
+            def complete() -> int:
+                return history.complete_live(recorder, result, summary_extra=extra)
+
+            session_id, failed = await asyncio.to_thread(finish_storing, complete)
+            if failed is not None:
+                await self.not_saved(failed)
+        events = [
+            dataclasses.replace(e, session_id=session_id) if isinstance(e, SummaryEvent) else e
+            for e in events
+        ]
+        await self.emit(events)
+        return events
+
+    async def stop_saving(self) -> None:
+        """Stop the save loop (the last data are saved by :meth:`finish`)."""
+        task, self._store = self._store, None
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+__all__ = [
+    "CAMERA_ENDED_FIX",
+    "LiveHistory",
+    "LiveRun",
+    "LiveStart",
+    "Pump",
+    "SourceKind",
+    "build_simulation",
+    "live_config",
+]

@@ -1,0 +1,84 @@
+"""The simulator as a live source: a simulated recording's samples and annotations in
+time order (:class:`SimulatedSource`).
+
+The replay's pacing (``speed`` × real time, pauses, silences) is the coach's
+(:func:`spinecoach.coach.session.replay_simulation`); this source only orders the items
+and satisfies the :class:`~spinecoach.sources.base.Source` protocol (its async
+iteration gives them all at once, unpaced).
+
+>>> from spinecoach.sim import simulate
+>>> source = SimulatedSource.from_recording(simulate("pelvic-tilt", seed=1, reps=1))
+>>> source.times_s == sorted(source.times_s), source.status.state
+(True, 'ready')
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+from spinecoach.motion.stream import SensorSample
+from spinecoach.recording import Event, Recording
+from spinecoach.sources.base import SourceState, SourceStatus
+
+#: One item of a sensor source: a sample, or a window (calibration, breathing phase).
+Item = SensorSample | Event
+
+
+@dataclass
+class SimulatedSource:
+    """A simulated recording's samples and annotations in time order.
+
+    An annotation comes due at its start: the coach prompts the window (a neutral hold,
+    the calibration rep, a pacer phase) and knows its planned end when it does.
+    """
+
+    times_s: list[float]
+    items: list[Item]
+    _state: SourceState = field(default="ready", repr=False)
+
+    @classmethod
+    def from_recording(cls, recording: Recording) -> SimulatedSource:
+        keyed: list[tuple[float, int, str, Item]] = [
+            (event.start_s, 0, event.kind, event) for event in recording.events
+        ]
+        for placement, sensor in recording.sensors.items():
+            mag = sensor.mag_ut
+            keyed.extend(
+                (
+                    float(t),
+                    1,
+                    placement,
+                    SensorSample(
+                        placement,
+                        float(t),
+                        sensor.acc_mps2[i],
+                        sensor.gyr_dps[i],
+                        None if mag is None else mag[i],
+                    ),
+                )
+                for i, t in enumerate(sensor.time_s)
+            )
+        keyed.sort(key=lambda k: (k[0], k[1], k[2]))
+        return cls([k[0] for k in keyed], [k[3] for k in keyed])
+
+    @property
+    def status(self) -> SourceStatus:
+        """``ready`` until iterated, ``running``, then ``closed`` (at the end or closed)."""
+        return SourceStatus(self._state)
+
+    async def __aiter__(self) -> AsyncIterator[Item]:
+        if self._state == "closed":
+            return
+        self._state = "running"
+        for item in self.items:
+            if self.status.state == "closed":  # closed while iterating
+                return
+            yield item
+        self._state = "closed"
+
+    def close(self) -> None:
+        self._state = "closed"
+
+
+__all__ = ["Item", "SimulatedSource"]
