@@ -216,19 +216,7 @@ def assemble_recording(
         window = neutral_window_s
     body = synthesize_body(plan, rate_hz)
     series = truth_series(body, position=position, neutral_window=window)
-    measured: Mapping[str, FloatArray] = series
-    if any(e.measure is not None and e.measure[0] == JOINT_LATERAL_BEND for e in plan.events):
-        measured = {**series, JOINT_LATERAL_BEND: joint_lateral_bend_deg(body.pelvis, body.upper)}
-    events = tuple(
-        Event(
-            kind=e.kind,
-            start_s=round(e.start_s, 9),
-            end_s=round(e.end_s, 9),
-            label=e.label,
-            value=_measured(e, body.time_s, measured),
-        )
-        for e in plan.events
-    )
+    events = _truth_events(plan, body, series)
     annotations = tuple(
         event for event, planned in zip(events, plan.events, strict=True) if planned.annotate
     )
@@ -266,3 +254,22 @@ def assemble_recording(
     del body  # the sampled body is no longer needed: free it before the truth is copied
     truth = GroundTruth.create(time_s, series, events)
     return Recording.create(sensors, events=annotations, meta=all_meta, truth=truth)
+
+
+def _truth_events(
+    plan: MotionPlan, body: BodyMotion, series: Mapping[str, FloatArray]
+) -> tuple[Event, ...]:
+    """The plan's events with their measured values (a rep's main-signal change, deg)."""
+    measured: Mapping[str, FloatArray] = series
+    if any(e.measure is not None and e.measure[0] == JOINT_LATERAL_BEND for e in plan.events):
+        measured = {**series, JOINT_LATERAL_BEND: joint_lateral_bend_deg(body.pelvis, body.upper)}
+    return tuple(
+        Event(
+            kind=e.kind,
+            start_s=round(e.start_s, 9),
+            end_s=round(e.end_s, 9),
+            label=e.label,
+            value=_measured(e, body.time_s, measured),
+        )
+        for e in plan.events
+    )

@@ -27,6 +27,7 @@ from types import MappingProxyType
 from typing import Any, Final
 
 import numpy as np
+from numpy.typing import NDArray
 from scipy.spatial.transform import Rotation
 
 from spinecoach.conventions import (
@@ -168,35 +169,44 @@ def protocol_free_suite(
         raise ConfigurationError(
             f"axis_conventions must be True or False, got {axis_conventions!r}"
         )
-    axes = Rotation.create_group("O").as_quat()  # the 24 proper axis permutations
-    cases = []
-    for k in range(n_sessions):
-        rng = np.random.default_rng(np.random.SeedSequence([seed, k]))
-        technique, position = SUITE_TECHNIQUES[k % len(SUITE_TECHNIQUES)]
-        rate = SUITE_RATES_HZ[int(rng.integers(len(SUITE_RATES_HZ)))]
-        profile = SUITE_PROFILES[int(rng.integers(len(SUITE_PROFILES)))]
-        reps = SUITE_REPS[int(rng.integers(len(SUITE_REPS)))]
-        single = bool(rng.random() < single_sensor_share)
-        kwargs: dict[str, Any] = {
-            "reps": reps,
-            "sets": 2 if technique == HIP_HINGE else 1,
-            "rate_hz": rate,
-            "profile": profile,
-            "sensor_errors": errors,
-            "scenario": scenario,
-        }
-        if position is not None:
-            kwargs["position"] = position
-        if single:
-            kwargs["placements"] = (LOWER,)
-        session_seed = int(rng.integers(0, 2**31 - 1))
-        if axis_conventions:
-            picks = np.random.default_rng(np.random.SeedSequence([seed, k, 1])).integers(24, size=2)
-            kwargs["mount_rotation"] = MappingProxyType(
-                {
-                    p: tuple(float(v) for v in axes[i])
-                    for p, i in zip(PLACEMENTS, picks, strict=True)
-                }
-            )
-        cases.append(SuiteCase(technique, session_seed, MappingProxyType(kwargs)))
-    return cases
+    axes = Rotation.create_group("O").as_quat() if axis_conventions else None
+    return [
+        _suite_case(seed, k, scenario, errors, single_sensor_share, axes) for k in range(n_sessions)
+    ]
+
+
+def _suite_case(
+    seed: int,
+    k: int,
+    scenario: str,
+    errors: SensorErrorModel,
+    single_sensor_share: float,
+    axes: NDArray[np.float64] | None,
+) -> SuiteCase:
+    """Case ``k`` of the suite seeded by ``seed`` (see :func:`protocol_free_suite`);
+    ``axes``: the 24 axis-aligned rotations to mount the sensors with, or None."""
+    rng = np.random.default_rng(np.random.SeedSequence([seed, k]))
+    technique, position = SUITE_TECHNIQUES[k % len(SUITE_TECHNIQUES)]
+    rate = SUITE_RATES_HZ[int(rng.integers(len(SUITE_RATES_HZ)))]
+    profile = SUITE_PROFILES[int(rng.integers(len(SUITE_PROFILES)))]
+    reps = SUITE_REPS[int(rng.integers(len(SUITE_REPS)))]
+    single = bool(rng.random() < single_sensor_share)
+    kwargs: dict[str, Any] = {
+        "reps": reps,
+        "sets": 2 if technique == HIP_HINGE else 1,
+        "rate_hz": rate,
+        "profile": profile,
+        "sensor_errors": errors,
+        "scenario": scenario,
+    }
+    if position is not None:
+        kwargs["position"] = position
+    if single:
+        kwargs["placements"] = (LOWER,)
+    session_seed = int(rng.integers(0, 2**31 - 1))
+    if axes is not None:  # the 24 proper axis permutations, from a stream of their own
+        picks = np.random.default_rng(np.random.SeedSequence([seed, k, 1])).integers(24, size=2)
+        kwargs["mount_rotation"] = MappingProxyType(
+            {p: tuple(float(v) for v in axes[i]) for p, i in zip(PLACEMENTS, picks, strict=True)}
+        )
+    return SuiteCase(technique, session_seed, MappingProxyType(kwargs))
