@@ -123,6 +123,27 @@ def read_keraal_blazepose(
     ``image_size`` is the video's (width, height) in pixels.
     """
     source = Path(path)
+    positions = _blazepose_positions(source)
+    frames = [_blazepose_frame(source, key, joints) for key, joints in positions.items()]
+    frames.sort(key=lambda item: item[0])
+    numbers = np.array([f for f, _ in frames])
+    if numbers.shape[0] > 1 and np.any(np.diff(numbers) <= 0):
+        raise InputFormatError(source, "each frame number once", column="positions")
+    landmarks = np.array([p for _, p in frames], dtype=np.float64)
+    if mirrored:
+        landmarks = landmarks[:, _mirror_swap(), :]
+        landmarks[..., 0] = 1.0 - landmarks[..., 0]
+    return LandmarkSequence.from_arrays(
+        (numbers - numbers[0]) / rate_hz,
+        landmarks,
+        image_size=image_size,
+        coordinates="image",
+        source=str(source),
+    )
+
+
+def _blazepose_positions(source: Path) -> dict[str, object]:
+    """The ``positions`` object of a KERAAL BlazePose JSON file (frame → joints)."""
     try:
         text = source.read_text(encoding="utf-8")
     except OSError as error:
@@ -147,55 +168,43 @@ def read_keraal_blazepose(
             found=None if not isinstance(data, dict) else ", ".join(list(data)[:5]) or "{}",
             fix="Pass a KERAAL BlazePose file (G3-BP-...json) or another --format",
         )
-    frames: list[tuple[float, list[list[float]]]] = []
-    for key, joints in positions.items():
-        try:
-            frame = float(key)
-        except ValueError:
+    return positions
+
+
+def _blazepose_frame(source: Path, key: str, joints: object) -> tuple[float, list[list[float]]]:
+    """One frame of ``positions``: its number and the 33 joints [x, y, z] in KERAAL order."""
+    try:
+        frame = float(key)
+    except ValueError:
+        raise InputFormatError(
+            source, "frame numbers as keys of positions", column=f"positions.{key}"
+        ) from None
+    if not isinstance(joints, dict):
+        raise InputFormatError(
+            source, "an object of joint name → [x, y, z]", column=f"positions.{key}"
+        )
+    points: list[list[float]] = []
+    for joint in KERAAL_JOINTS:
+        value = joints.get(joint)
+        field = f"positions.{key}.{joint}"
+        if value is None:
             raise InputFormatError(
-                source, "frame numbers as keys of positions", column=f"positions.{key}"
-            ) from None
-        if not isinstance(joints, dict):
-            raise InputFormatError(
-                source, "an object of joint name → [x, y, z]", column=f"positions.{key}"
+                source,
+                "all 33 BlazePose joints in every frame",
+                column=field,
+                found="missing",
+                fix="Joint names follow the KERAAL readme (Nose, Left_eye_inner, ...)",
             )
-        points: list[list[float]] = []
-        for joint in KERAAL_JOINTS:
-            value = joints.get(joint)
-            field = f"positions.{key}.{joint}"
-            if value is None:
-                raise InputFormatError(
-                    source,
-                    "all 33 BlazePose joints in every frame",
-                    column=field,
-                    found="missing",
-                    fix="Joint names follow the KERAAL readme (Nose, Left_eye_inner, ...)",
-                )
-            if (
-                not isinstance(value, list)
-                or len(value) != 3
-                or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
-            ):
-                raise InputFormatError(
-                    source, "three numbers [x, y, z]", column=field, found=json.dumps(value)
-                )
-            points.append([float(v) for v in value])
-        frames.append((frame, points))
-    frames.sort(key=lambda item: item[0])
-    numbers = np.array([f for f, _ in frames])
-    if numbers.shape[0] > 1 and np.any(np.diff(numbers) <= 0):
-        raise InputFormatError(source, "each frame number once", column="positions")
-    landmarks = np.array([p for _, p in frames], dtype=np.float64)
-    if mirrored:
-        landmarks = landmarks[:, _mirror_swap(), :]
-        landmarks[..., 0] = 1.0 - landmarks[..., 0]
-    return LandmarkSequence.from_arrays(
-        (numbers - numbers[0]) / rate_hz,
-        landmarks,
-        image_size=image_size,
-        coordinates="image",
-        source=str(source),
-    )
+        if (
+            not isinstance(value, list)
+            or len(value) != 3
+            or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
+        ):
+            raise InputFormatError(
+                source, "three numbers [x, y, z]", column=field, found=json.dumps(value)
+            )
+        points.append([float(v) for v in value])
+    return frame, points
 
 
 @dataclass(frozen=True, eq=False)

@@ -290,7 +290,49 @@ def check_framing(
     xy = planar_xy(points, image_size=image_size)
     span = np.array([float(image_size[0]), float(image_size[1])]) if image_size else np.ones(2)
 
-    # in_frame ------------------------------------------------------------------------
+    trunk = _trunk_length(xy)
+    issues += _in_frame_issues(points, vis, ids, view, cfg, trunk=trunk, span=span)
+    ratio = _width_ratio(xy, trunk)
+    issues += _view_issues(view, cfg, ratio)
+    roll = _floor_roll_deg(xy, vis, side, view, cfg)
+    issues += _level_issues(cfg, roll)
+
+    nose_ahead = float(xy[NOSE, 0] - 0.5 * (xy[LEFT_EAR, 0] + xy[RIGHT_EAR, 0]))
+    facing: Literal["left", "right"] = "right" if nose_ahead >= 0 else "left"
+    return FramingCheck(not issues, tuple(issues), ratio, roll, side, facing)
+
+
+def _trunk_length(xy: FloatArray) -> float:
+    """Shoulder-centre to hip-centre distance in the picture (``xy``'s units)."""
+    shoulder_mid = 0.5 * (xy[LEFT_SHOULDER] + xy[RIGHT_SHOULDER])
+    hip_mid = 0.5 * (xy[LEFT_HIP] + xy[RIGHT_HIP])
+    trunk = float(np.linalg.norm(shoulder_mid - hip_mid))
+    return trunk
+
+
+def _width_ratio(xy: FloatArray, trunk: float) -> float:
+    """Mean shoulder and hip width over the trunk length: small seen from the side."""
+    widths = [
+        float(np.linalg.norm(xy[LEFT_SHOULDER] - xy[RIGHT_SHOULDER])),
+        float(np.linalg.norm(xy[LEFT_HIP] - xy[RIGHT_HIP])),
+    ]
+    ratio = float(np.mean(widths)) / trunk if trunk > 0 else math.nan
+    return ratio
+
+
+def _in_frame_issues(
+    points: FloatArray,
+    vis: FloatArray,
+    ids: list[int],
+    view: CameraView,
+    cfg: FramingSettings,
+    *,
+    trunk: float,
+    span: FloatArray,
+) -> list[FramingIssue]:
+    """Is the whole body (the parts ``ids`` of the better-seen side) in the picture, seen,
+    and large enough?"""
+    issues: list[FramingIssue] = []
     m = cfg.margin
     nx, ny = points[:, 0], points[:, 1]
     out_bottom = [i for i in ids if ny[i] > 1.0 - m]
@@ -346,9 +388,6 @@ def check_framing(
                 "is in the way and the room is well lit.",
             )
         )
-    shoulder_mid = 0.5 * (xy[LEFT_SHOULDER] + xy[RIGHT_SHOULDER])
-    hip_mid = 0.5 * (xy[LEFT_HIP] + xy[RIGHT_HIP])
-    trunk = float(np.linalg.norm(shoulder_mid - hip_mid))
     if not out_top and not out_bottom and trunk < cfg.min_trunk_share * float(span.max()):
         issues.append(
             FramingIssue(
@@ -356,13 +395,12 @@ def check_framing(
                 "You are small in the picture: come closer to the camera (about 2–3 m away).",
             )
         )
+    return issues
 
-    # view ------------------------------------------------------------------------------
-    widths = [
-        float(np.linalg.norm(xy[LEFT_SHOULDER] - xy[RIGHT_SHOULDER])),
-        float(np.linalg.norm(xy[LEFT_HIP] - xy[RIGHT_HIP])),
-    ]
-    ratio = float(np.mean(widths)) / trunk if trunk > 0 else math.nan
+
+def _view_issues(view: CameraView, cfg: FramingSettings, ratio: float) -> list[FramingIssue]:
+    """Is the person seen from the side (or the front) the technique needs?"""
+    issues: list[FramingIssue] = []
     if view.view == "side" and math.isfinite(ratio) and ratio > cfg.side_max_ratio:
         more = "a little more " if ratio < cfg.front_min_ratio else ""
         issues.append(
@@ -374,8 +412,17 @@ def check_framing(
         )
     elif view.view == "front" and math.isfinite(ratio) and ratio < cfg.front_min_ratio:
         issues.append(FramingIssue("view", "Turn to face the camera."))
+    return issues
 
-    # level -----------------------------------------------------------------------------
+
+def _floor_roll_deg(
+    xy: FloatArray,
+    vis: FloatArray,
+    side: Literal["left", "right"],
+    view: CameraView,
+    cfg: FramingSettings,
+) -> float:
+    """The picture's roll (deg) from the floor line of the better-seen side (NaN unseen)."""
     if view.floor == "sole":
         a, b = PARTS["heel"], PARTS["toes"]
     else:
@@ -386,6 +433,12 @@ def check_framing(
         d = xy[b[k]] - xy[a[k]]
         if float(np.linalg.norm(d)) > 1e-9:
             roll = _wrap_line_deg(float(d[0]), float(d[1]))
+    return roll
+
+
+def _level_issues(cfg: FramingSettings, roll: float) -> list[FramingIssue]:
+    """Is the camera level?"""
+    issues: list[FramingIssue] = []
     if math.isfinite(roll) and abs(roll) > cfg.max_roll_deg:
         low = "right" if roll > 0 else "left"
         issues.append(
@@ -396,7 +449,4 @@ def check_framing(
                 "it) until the floor looks level.",
             )
         )
-
-    nose_ahead = float(xy[NOSE, 0] - 0.5 * (xy[LEFT_EAR, 0] + xy[RIGHT_EAR, 0]))
-    facing: Literal["left", "right"] = "right" if nose_ahead >= 0 else "left"
-    return FramingCheck(not issues, tuple(issues), ratio, roll, side, facing)
+    return issues

@@ -169,18 +169,11 @@ def back_curvature(
     chord = float(np.linalg.norm(h - s))
     if chord < 5.0:
         return _nothing("the shoulder and hip are on top of each other (not a side view)", chord)
-    height, width = m.shape
     u = (h - s) / chord
     n = back_normal(s, h, facing)
     stations = np.linspace(cfg.span[0], cfg.span[1], cfg.n_stations) * chord
     depth = np.arange(0.0, cfg.max_depth * chord, 1.0)
-    # (stations, depth, 2) sample points along each ray, nearest pixel.
-    base = s + stations[:, None] * u
-    points = base[:, None, :] + depth[None, :, None] * n
-    col = np.rint(points[..., 0]).astype(np.int64)
-    row = np.rint(points[..., 1]).astype(np.int64)
-    inside_image = (col >= 0) & (col < width) & (row >= 0) & (row < height)
-    values = np.where(inside_image, m[row.clip(0, height - 1), col.clip(0, width - 1)], 0.0)
+    values = _ray_samples(m, s + stations[:, None] * u, n, depth)
     person = values >= cfg.threshold
     starts_inside = person[:, 0]
     left_person = ~person
@@ -193,6 +186,42 @@ def back_curvature(
     d = depth[exit_index[valid]] - 0.5
     along = stations[valid]
     contour = s + along[:, None] * u + d[:, None] * n
+    sagitta, residual, contour_chord = _parabola_fit(stations, along, d)
+    ratio = sagitta / contour_chord
+    curvature = math.degrees(4.0 * math.atan(2.0 * ratio))
+    confidence, reason = _confidence(
+        values, valid, exit_index, cfg, residual=residual, contour_chord=contour_chord, chord=chord
+    )
+    return BackCurvature(
+        curvature_deg=curvature,
+        deviation_ratio=ratio,
+        sagitta_px=sagitta,
+        chord_px=chord,
+        confidence=confidence,
+        contour_xy=np.asarray(contour, dtype=np.float64),
+        reason=reason,
+    )
+
+
+def _ray_samples(m: FloatArray, base: FloatArray, n: FloatArray, depth: FloatArray) -> FloatArray:
+    """The mask's nearest-pixel values (stations, depth) along rays from the points
+    ``base`` in direction ``n``; 0 outside the image."""
+    height, width = m.shape
+    points = base[:, None, :] + depth[None, :, None] * n
+    col = np.rint(points[..., 0]).astype(np.int64)
+    row = np.rint(points[..., 1]).astype(np.int64)
+    inside_image = (col >= 0) & (col < width) & (row >= 0) & (row < height)
+    values: FloatArray = np.where(
+        inside_image, m[row.clip(0, height - 1), col.clip(0, width - 1)], 0.0
+    )
+    return values
+
+
+def _parabola_fit(
+    stations: FloatArray, along: FloatArray, d: FloatArray
+) -> tuple[float, float, float]:
+    """A parabola through the edge depths ``d`` (px) at ``along``: its sagitta (middle −
+    mean of the ends), rms residual and end-to-end chord (px)."""
     # Parabola in a centred, scaled coordinate; sagitta = middle − mean of the ends.
     a_len = stations[-1] - stations[0]
     q = (along - 0.5 * (stations[0] + stations[-1])) / (0.5 * a_len)
@@ -202,9 +231,21 @@ def back_curvature(
     end_a = float(np.polyval(coef, -1.0))
     end_b = float(np.polyval(coef, 1.0))
     contour_chord = math.hypot(a_len, end_b - end_a)
-    ratio = sagitta / contour_chord
-    curvature = math.degrees(4.0 * math.atan(2.0 * ratio))
-    # Confidence: coverage × crispness × fit × size.
+    return sagitta, residual, contour_chord
+
+
+def _confidence(
+    values: FloatArray,
+    valid: NDArray[np.bool_],
+    exit_index: NDArray[np.int64],
+    cfg: SilhouetteSettings,
+    *,
+    residual: float,
+    contour_chord: float,
+    chord: float,
+) -> tuple[float, str]:
+    """Confidence (0–1: coverage × crispness × fit × size) and the reason of the worst
+    factor when it is below 0.9 (else "")."""
     coverage = float(np.count_nonzero(valid)) / cfg.n_stations
     idx = np.flatnonzero(valid)
     around = np.concatenate(
@@ -222,13 +263,4 @@ def back_curvature(
     }
     confidence = coverage * crisp * fit * size
     worst = min(parts, key=lambda k: parts[k])
-    reason = worst if parts[worst] < 0.9 else ""
-    return BackCurvature(
-        curvature_deg=curvature,
-        deviation_ratio=ratio,
-        sagitta_px=sagitta,
-        chord_px=chord,
-        confidence=confidence,
-        contour_xy=np.asarray(contour, dtype=np.float64),
-        reason=reason,
-    )
+    return confidence, (worst if parts[worst] < 0.9 else "")
