@@ -8,9 +8,10 @@ command line, :func:`default_mapping` recognises spinecoach's own column names. 
 names are matched case-insensitively and with surrounding spaces ignored
 (:func:`normalise_name`). The reader itself is :mod:`spinecoach.io.csv_generic`.
 
->>> mapping = parse_mapping("time=t:ms,acc=ax,ay,az:g,gyr=gx,gy,gz:rad/s")
->>> mapping.time, mapping.time_unit, mapping.lower.acc_unit, mapping.lower.gyr_unit
-('t', 'ms', 'g', 'rad/s')
+>>> parse_mapping("acc=ax,ay,az:g,gyr=none").lower.gyr is None  # accelerometer only
+True
+>>> normalise_name("  Acc_X ")
+'acc_x'
 """
 
 from __future__ import annotations

@@ -386,13 +386,19 @@ class _Reader:
         except UnicodeDecodeError as exc:
             raise self.fail(where, "expected UTF-8 text", found="undecodable bytes") from exc
 
-    def attr_text(self, obj: h5py.HLObject, name: str) -> str:
+    def _attr(self, obj: h5py.HLObject, name: str, kind: str) -> tuple[str, Any]:
+        """Where the attribute ``name`` of ``obj`` is (for messages) and its value, a
+        0-d array unwrapped; a missing one fails naming ``kind`` (text, number)."""
         where = f"{obj.name}@{name}" if obj.name != "/" else f"/@{name}"
         if name not in obj.attrs:
-            raise self.fail(where, "expected a text attribute here", found="nothing")
+            raise self.fail(where, f"expected a {kind} attribute here", found="nothing")
         value = obj.attrs[name]
         if isinstance(value, np.ndarray) and value.shape == ():
             value = value[()]
+        return where, value
+
+    def attr_text(self, obj: h5py.HLObject, name: str) -> str:
+        where, value = self._attr(obj, name, "text")
         if isinstance(value, bytes | np.bytes_):
             try:
                 value = bytes(value).decode("utf-8")
@@ -403,12 +409,7 @@ class _Reader:
         return value
 
     def attr_number(self, obj: h5py.HLObject, name: str) -> float | int:
-        where = f"{obj.name}@{name}" if obj.name != "/" else f"/@{name}"
-        if name not in obj.attrs:
-            raise self.fail(where, "expected a number attribute here", found="nothing")
-        value = obj.attrs[name]
-        if isinstance(value, np.ndarray) and value.shape == ():
-            value = value[()]
+        where, value = self._attr(obj, name, "number")
         if isinstance(value, bool | np.bool_) or not isinstance(
             value, int | float | np.integer | np.floating
         ):

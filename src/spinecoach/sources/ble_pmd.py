@@ -49,6 +49,7 @@ from numpy.typing import NDArray
 from spinecoach.errors import ConfigurationError, InputFormatError
 from spinecoach.sources.ble_decode import PMD_ACC, PMD_GYRO, ImuSamples, pmd_decode, pmd_header
 from spinecoach.sources.ble_transport import BleTransport, PacketCallback, StreamRefusedError
+from spinecoach.sources.timealign import interpolate_bracketed
 
 FloatArray = NDArray[np.float64]
 
@@ -288,15 +289,11 @@ class AccGyrJoiner:
         self.unpaired += int(early.sum())
         t = acc_t[ready]
         out = None
-        if len(t):
-            hi = np.searchsorted(gyr_t, t, side="left")
-            lo = np.maximum(hi - 1, 0)
-            exact = gyr_t[hi] == t
-            usable = exact | (gyr_t[hi] - gyr_t[lo] <= self.max_bracket_s)
+        if len(t):  # ready: between the first and the newest gyro sample
+            usable, gyr = interpolate_bracketed(t, gyr_t, self._gyr, max_gap_s=self.max_bracket_s)
             self.unpaired += int((~usable).sum())
             t_ok = t[usable]
             if len(t_ok):
-                gyr = np.column_stack([np.interp(t_ok, gyr_t, self._gyr[:, c]) for c in range(3)])
                 out = ImuSamples(time_s=t_ok, acc_mps2=self._acc[ready][usable], gyr_dps=gyr)
         waiting = ~early & ~ready
         self._acc_t, self._acc = acc_t[waiting], self._acc[waiting]

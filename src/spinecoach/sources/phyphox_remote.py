@@ -83,6 +83,7 @@ from spinecoach.sources.phyphox_config import (
     phyphox_experiment,
     phyphox_url,
 )
+from spinecoach.sources.timealign import interpolate_bracketed
 
 __all__ = [
     "DEFAULT_BACKOFF_S",
@@ -145,16 +146,7 @@ class _Pairer:
         due = t <= self.gyr_t[-1]  # acc is sorted: the due samples come first
         n_due = int(due.sum())
         t_due, acc_due = t[:n_due], self.acc[:n_due]
-        right = np.searchsorted(self.gyr_t, t_due, side="left")
-        exact = (right < len(self.gyr_t)) & (
-            self.gyr_t[np.minimum(right, len(self.gyr_t) - 1)] == t_due
-        )
-        left = np.maximum(right - 1, 0)
-        hole = self.gyr_t[np.minimum(right, len(self.gyr_t) - 1)] - self.gyr_t[left]
-        ok = exact | ((right > 0) & (hole <= self.max_hole_s))
-        gyr_due = np.column_stack(
-            [np.interp(t_due[ok], self.gyr_t, self.gyr[:, k]) for k in range(3)]
-        ).reshape(-1, 3)
+        ok, gyr_due = interpolate_bracketed(t_due, self.gyr_t, self.gyr, max_gap_s=self.max_hole_s)
         if n_due:
             consumed = t_due[-1]
             keep_from = max(int(np.searchsorted(self.gyr_t, consumed, side="right")) - 1, 0)

@@ -396,3 +396,29 @@ def clock_align(
         meta=MappingProxyType(meta),
     )
     return aligned, {"reference": reference, "sensors": info_sensors}
+
+
+def interpolate_bracketed(
+    time_s: FloatArray, grid_t_s: FloatArray, values: FloatArray, *, max_gap_s: float
+) -> tuple[NDArray[np.bool_], FloatArray]:
+    """Pair one stream's samples with another's: ``values`` (n, 3) sampled at the sorted
+    times ``grid_t_s`` (s), linearly interpolated at ``time_s`` (s, sorted, none after
+    ``grid_t_s[-1]``) wherever a sample lies on both sides no more than ``max_gap_s``
+    apart (or one at exactly that time). Returns the mask of the times paired and the
+    values there ((k, 3)); nothing is extrapolated or interpolated over a hole.
+
+    >>> ok, v = interpolate_bracketed(np.array([0.5, 1.5, 2.0]), np.array([0.0, 1.0, 2.0]),
+    ...                               np.array([[0.0] * 3, [1.0] * 3, [5.0] * 3]), max_gap_s=1.0)
+    >>> ok.tolist(), v[:, 0].tolist()
+    ([True, True, True], [0.5, 3.0, 5.0])
+    """
+    last = len(grid_t_s) - 1
+    right = np.searchsorted(grid_t_s, time_s, side="left")
+    at_right = grid_t_s[np.minimum(right, last)]
+    exact = (right <= last) & (at_right == time_s)
+    hole = at_right - grid_t_s[np.maximum(right - 1, 0)]
+    ok: NDArray[np.bool_] = exact | ((right > 0) & (hole <= max_gap_s))
+    paired: FloatArray = np.column_stack(
+        [np.interp(time_s[ok], grid_t_s, values[:, k]) for k in range(3)]
+    ).reshape(-1, 3)
+    return ok, paired
