@@ -64,7 +64,12 @@ from spinecoach.sim.assemble import JOINT_LATERAL_BEND
 from spinecoach.sim.performer import Performer, record_rep, timed_hold
 from spinecoach.sim.poses import Pose
 from spinecoach.sim.scenarios import Scenario
-from spinecoach.sim.technique_sets import CAT_COW_SHAPES, FLEXION_SHAPES, flexion_poses
+from spinecoach.sim.technique_sets import (
+    CAT_COW_SHAPES,
+    FLEXION_SHAPES,
+    cat_cow_poses,
+    flexion_poses,
+)
 from spinecoach.sim.timeline import Measure, Timeline
 
 MAX_BREATH_LAG_S: Final = 0.3
@@ -184,18 +189,7 @@ def _cat_cow_set(
         rep_s = rep_duration_s(perf, scenario)
         inhale = rep_s * perf.uniform(0.4, 0.5)
         scale = max(perf.vary(), least_range / (cow_deg + cat_deg))
-        cow = neutral.moved(
-            pelvis_deg=pelvis_deg * scale,
-            lumbar_deg=-cow_deg * scale,
-            thoracic_deg=-0.5 * cow_deg * scale,
-            **perf.wobble(),
-        )
-        cat = neutral.moved(
-            pelvis_deg=-pelvis_deg * scale,
-            lumbar_deg=cat_deg * scale,
-            thoracic_deg=0.5 * cat_deg * scale,
-            **perf.wobble(),
-        )
+        cow, cat = cat_cow_poses(perf, neutral, scale, cow_deg, cat_deg, pelvis_deg)
         start = tl.now
         tl.paced_breath(breath_start, inhale, rep_s - inhale)
         tl.move_until(breath_start + inhale + lag, cow)

@@ -72,6 +72,32 @@ CAT_COW_SHAPES: Final = {
 _BREATH_LAG_FAULT_S: Final = 1.0
 
 
+def cat_cow_poses(
+    perf: Performer,
+    neutral: Pose,
+    scale: float,
+    cow_deg: float,
+    cat_deg: float,
+    pelvis_deg: float,
+) -> tuple[Pose, Pose]:
+    """The cow (arched) and cat (rounded) poses of one breath cycle from ``neutral``: the
+    shape's lumbar, pelvis (deg) and half as much thoracic movement times ``scale``, each
+    with the performer's small wobble (drawn cow first)."""
+    cow = neutral.moved(
+        pelvis_deg=pelvis_deg * scale,
+        lumbar_deg=-cow_deg * scale,
+        thoracic_deg=-0.5 * cow_deg * scale,
+        **perf.wobble(),
+    )
+    cat = neutral.moved(
+        pelvis_deg=-pelvis_deg * scale,
+        lumbar_deg=cat_deg * scale,
+        thoracic_deg=0.5 * cat_deg * scale,
+        **perf.wobble(),
+    )
+    return cow, cat
+
+
 def _cat_cow_set(tl: Timeline, perf: Performer, neutral: Pose, reps: int, technique: str) -> None:
     cow_deg, cat_deg, pelvis_deg, least_range, small_range = CAT_COW_SHAPES[technique]
     profile = perf.profile
@@ -101,18 +127,7 @@ def _cat_cow_set(tl: Timeline, perf: Performer, neutral: Pose, reps: int, techni
         else:
             scale = max(perf.vary(), least_range / (cow_deg + cat_deg))
         jerk = perf.uniform(1.5, 3.0) if fault == "jerky" else 0.0
-        cow = neutral.moved(
-            pelvis_deg=pelvis_deg * scale,
-            lumbar_deg=-cow_deg * scale,
-            thoracic_deg=-0.5 * cow_deg * scale,
-            **perf.wobble(),
-        )
-        cat = neutral.moved(
-            pelvis_deg=-pelvis_deg * scale,
-            lumbar_deg=cat_deg * scale,
-            thoracic_deg=0.5 * cat_deg * scale,
-            **perf.wobble(),
-        )
+        cow, cat = cat_cow_poses(perf, neutral, scale, cow_deg, cat_deg, pelvis_deg)
         first, second = (cat, cow) if inverted else (cow, cat)
         start = tl.now
         tl.paced_breath(breath_start, inhale, exhale)
