@@ -161,6 +161,23 @@ class CoachScript:
         prompts: list[PhaseEvent],
         windows: list[Event],
     ) -> None:
+        gravity, still = self._follow(t, acc, rate_dps)
+        limit = STEP_LIMIT_S.get(self.step, math.inf)
+        late = t - self._step_start > limit
+        if self.step == "waiting":
+            self._t0 = t
+            self._enter("functional", t)
+            prompts.append(self._prompt(EVENT_CALIBRATION_FUNCTIONAL, t, 15.0 + SETTLE_S))
+        elif self.step == "functional":
+            self._functional(t, gravity, late, limit, prompts, windows)
+        elif self.step == "position":
+            self._position(t, gravity, still, late, limit, windows)
+        elif self.step == "practice":  # followed only to say when it was not seen
+            self._practice(t, gravity, still, late, limit)
+
+    def _follow(self, t: float, acc: FloatArray, rate_dps: float) -> tuple[FloatArray, bool]:
+        """Update the smoothed gravity direction, stillness and movement with one sample;
+        (gravity direction, still)."""
         dt = 0.0 if math.isnan(self._last_t) else max(0.0, t - self._last_t)
         self._last_t = t
         unit = acc / max(float(np.linalg.norm(acc)), 1e-9)
@@ -169,7 +186,6 @@ class CoachScript:
         else:
             alpha = dt / (GRAVITY_TAU_S + dt)
             self._gravity = self._gravity + alpha * (unit - self._gravity)
-        gravity = self._gravity
         still = rate_dps < STILL_DPS
         if still:
             if math.isnan(self._still_since):
@@ -177,89 +193,106 @@ class CoachScript:
         else:
             self._still_since = math.nan
         self._moved_deg += rate_dps * dt
-        limit = STEP_LIMIT_S.get(self.step, math.inf)
-        late = t - self._step_start > limit
-        if self.step == "waiting":
-            self._t0 = t
-            self._enter("functional", t)
-            prompts.append(self._prompt(EVENT_CALIBRATION_FUNCTIONAL, t, 15.0 + SETTLE_S))
-        elif self.step == "functional":
-            if t - self._t0 < SETTLE_S:
-                self._reference = gravity.copy()
-                return
-            assert self._reference is not None
-            deviation = _angle_deg(gravity, self._reference)
-            if not self._away and deviation > BEND_AWAY_DEG:
-                self._away = True
-                if math.isnan(self._first_move_t):
-                    self._first_move_t = t
-            elif self._away and deviation < BEND_BACK_DEG:
-                self._away = False
-                self._bends += 1
-                self._last_return_t = t
-            done = self._bends >= FUNCTIONAL_BENDS and t - self._last_return_t >= 0.3
-            if done or late:
-                if late:
-                    self.notes.append(
-                        f"functional calibration: {self._bends} of {FUNCTIONAL_BENDS} bends "
-                        f"seen in {limit:.0f} s; the window was taken as it was"
-                    )
-                start = (
-                    self._first_move_t - 1.0
-                    if math.isfinite(self._first_move_t)
-                    else self._t0 + SETTLE_S
+        return self._gravity, still
+
+    def _functional(
+        self,
+        t: float,
+        gravity: FloatArray,
+        late: bool,
+        limit: float,
+        prompts: list[PhaseEvent],
+        windows: list[Event],
+    ) -> None:
+        """The bends: count them; close the window after the third (or when late)."""
+        if t - self._t0 < SETTLE_S:
+            self._reference = gravity.copy()
+            return
+        assert self._reference is not None
+        deviation = _angle_deg(gravity, self._reference)
+        if not self._away and deviation > BEND_AWAY_DEG:
+            self._away = True
+            if math.isnan(self._first_move_t):
+                self._first_move_t = t
+        elif self._away and deviation < BEND_BACK_DEG:
+            self._away = False
+            self._bends += 1
+            self._last_return_t = t
+        done = self._bends >= FUNCTIONAL_BENDS and t - self._last_return_t >= 0.3
+        if done or late:
+            if late:
+                self.notes.append(
+                    f"functional calibration: {self._bends} of {FUNCTIONAL_BENDS} bends "
+                    f"seen in {limit:.0f} s; the window was taken as it was"
                 )
-                start = max(start, self._t0 + SETTLE_S)
-                windows.append(Event(EVENT_CALIBRATION_FUNCTIONAL, start, t))
-                self._enter("position", t)
-                prompts.append(self._prompt(EVENT_CALIBRATION_NEUTRAL, t, 10.0 + NEUTRAL_HOLD_S))
-        elif self.step == "position":
-            assert self._reference is not None
-            ready = self.position == "standing" or self._moved_deg >= SETUP_MOVEMENT_DEG
-            if self.position in ("supine", "quadruped"):
-                ready = ready and _angle_deg(gravity, self._reference) >= LYING_CHANGE_DEG
-            if not ready:
-                self._still_since = math.nan
-                self._neutral_sum, self._neutral_n = None, 0
-            elif still:
-                self._neutral_sum = (
-                    gravity if self._neutral_sum is None else self._neutral_sum + gravity
+            start = (
+                self._first_move_t - 1.0
+                if math.isfinite(self._first_move_t)
+                else self._t0 + SETTLE_S
+            )
+            start = max(start, self._t0 + SETTLE_S)
+            windows.append(Event(EVENT_CALIBRATION_FUNCTIONAL, start, t))
+            self._enter("position", t)
+            prompts.append(self._prompt(EVENT_CALIBRATION_NEUTRAL, t, 10.0 + NEUTRAL_HOLD_S))
+
+    def _position(
+        self,
+        t: float,
+        gravity: FloatArray,
+        still: bool,
+        late: bool,
+        limit: float,
+        windows: list[Event],
+    ) -> None:
+        """The neutral hold in the start position; then the practice rep's window."""
+        assert self._reference is not None
+        ready = self.position == "standing" or self._moved_deg >= SETUP_MOVEMENT_DEG
+        if self.position in ("supine", "quadruped"):
+            ready = ready and _angle_deg(gravity, self._reference) >= LYING_CHANGE_DEG
+        if not ready:
+            self._still_since = math.nan
+            self._neutral_sum, self._neutral_n = None, 0
+        elif still:
+            self._neutral_sum = (
+                gravity if self._neutral_sum is None else self._neutral_sum + gravity
+            )
+            self._neutral_n += 1
+        else:
+            self._neutral_sum, self._neutral_n = None, 0
+        held = ready and still and t - self._still_since >= NEUTRAL_HOLD_S
+        if held or late:
+            if late and not held:
+                self.notes.append(
+                    "neutral hold: no 5 s of stillness in the start position within "
+                    f"{limit:.0f} s; the last 5 s were taken"
                 )
-                self._neutral_n += 1
-            else:
-                self._neutral_sum, self._neutral_n = None, 0
-            held = ready and still and t - self._still_since >= NEUTRAL_HOLD_S
-            if held or late:
-                if late and not held:
-                    self.notes.append(
-                        "neutral hold: no 5 s of stillness in the start position within "
-                        f"{limit:.0f} s; the last 5 s were taken"
-                    )
-                start = t - NEUTRAL_HOLD_S
-                windows.append(Event(EVENT_CALIBRATION_NEUTRAL, start, t))
-                self._reference = (
-                    gravity.copy()
-                    if self._neutral_sum is None
-                    else self._neutral_sum / self._neutral_n
-                )
-                self._neutral_end = t
-                self._enter("practice", t)
-                # Announced now with a provisional end: the engine takes the first rep in
-                # it as the practice rep, and the reps after it as the sets'.
-                windows.append(Event(EVENT_CALIBRATION_REP, t, t + STEP_LIMIT_S["practice"]))
-                if self.technique in PACED_TECHNIQUES:
-                    self._next_breath_s = t
-        elif self.step == "practice":  # followed only to say when it was not seen
-            assert self._reference is not None
-            deviation = _angle_deg(gravity, self._reference)
-            if deviation > PRACTICE_AWAY_DEG:
-                self._away = True
-            back = self._away and deviation < PRACTICE_BACK_DEG
-            if back and still and t - self._still_since >= PRACTICE_STILL_S:
-                self._enter("done", t)
-            elif late:
-                self.notes.append(f"practice rep: not seen within {limit:.0f} s")
-                self._enter("done", t)
+            start = t - NEUTRAL_HOLD_S
+            windows.append(Event(EVENT_CALIBRATION_NEUTRAL, start, t))
+            self._reference = (
+                gravity.copy() if self._neutral_sum is None else self._neutral_sum / self._neutral_n
+            )
+            self._neutral_end = t
+            self._enter("practice", t)
+            # Announced now with a provisional end: the engine takes the first rep in
+            # it as the practice rep, and the reps after it as the sets'.
+            windows.append(Event(EVENT_CALIBRATION_REP, t, t + STEP_LIMIT_S["practice"]))
+            if self.technique in PACED_TECHNIQUES:
+                self._next_breath_s = t
+
+    def _practice(
+        self, t: float, gravity: FloatArray, still: bool, late: bool, limit: float
+    ) -> None:
+        """The practice rep: away and back, then still (or late)."""
+        assert self._reference is not None
+        deviation = _angle_deg(gravity, self._reference)
+        if deviation > PRACTICE_AWAY_DEG:
+            self._away = True
+        back = self._away and deviation < PRACTICE_BACK_DEG
+        if back and still and t - self._still_since >= PRACTICE_STILL_S:
+            self._enter("done", t)
+        elif late:
+            self.notes.append(f"practice rep: not seen within {limit:.0f} s")
+            self._enter("done", t)
 
 
 @dataclass

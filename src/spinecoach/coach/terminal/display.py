@@ -346,6 +346,40 @@ def gauge_scale(band_deg: tuple[float, float] | None) -> tuple[float, float]:
     return GAUGE_LOW_DEG, high
 
 
+def _add_status_rows(grid: Table, view: CoachView) -> None:
+    """The rows under the measures: position, signal flags, sensors, camera, pause,
+    stopping and the latest notice."""
+    tech = view.technique
+    position = Text(view.position)
+    if view.position not in ("unknown", tech.position):
+        position.append(f"  (start position: {tech.position})", style="yellow")
+    grid.add_row("position", position)
+    flags = view.shown_flags()
+    if flags:
+        grid.add_row("signal", Text(", ".join(flags), style="bold red"))
+    if view.devices:
+        grid.add_row("sensors", Text(view.devices))
+    if view.camera_source:
+        sight = view.camera
+        if sight is None:
+            camera = Text("starting…", style="yellow")
+        else:
+            style = "green" if sight.framed else "bold yellow" if sight.person else "bold red"
+            camera = Text(camera_status_text(sight), style=style)
+        camera.append(f"  {view.camera_source}", style="dim")
+        grid.add_row("camera", camera)
+    if view.paused:
+        paused = Text("PAUSED", style="bold reverse yellow")
+        why = _PAUSE_REASONS.get(view.paused_reason or "")
+        if why:
+            paused.append(f"  {why}", style="bold yellow")
+        grid.add_row("", paused)
+    if view.stopping:
+        grid.add_row("", Text("stopping… (Ctrl+C again quits at once)", style="yellow"))
+    if view.notice is not None:
+        grid.add_row("", Text(notice_text(view.notice), style="bold yellow"))
+
+
 def render_view(view: CoachView) -> RenderableType:
     """The live display of ``view``: one panel of measures and one of the latest cue."""
     tech = view.technique
@@ -394,34 +428,7 @@ def render_view(view: CoachView) -> RenderableType:
         pacer.append("▰" * filled + "▱" * (20 - filled), style="magenta")
         grid.add_row("breathing", pacer)
 
-    position = Text(view.position)
-    if view.position not in ("unknown", tech.position):
-        position.append(f"  (start position: {tech.position})", style="yellow")
-    grid.add_row("position", position)
-    flags = view.shown_flags()
-    if flags:
-        grid.add_row("signal", Text(", ".join(flags), style="bold red"))
-    if view.devices:
-        grid.add_row("sensors", Text(view.devices))
-    if view.camera_source:
-        sight = view.camera
-        if sight is None:
-            camera = Text("starting…", style="yellow")
-        else:
-            style = "green" if sight.framed else "bold yellow" if sight.person else "bold red"
-            camera = Text(camera_status_text(sight), style=style)
-        camera.append(f"  {view.camera_source}", style="dim")
-        grid.add_row("camera", camera)
-    if view.paused:
-        paused = Text("PAUSED", style="bold reverse yellow")
-        why = _PAUSE_REASONS.get(view.paused_reason or "")
-        if why:
-            paused.append(f"  {why}", style="bold yellow")
-        grid.add_row("", paused)
-    if view.stopping:
-        grid.add_row("", Text("stopping… (Ctrl+C again quits at once)", style="yellow"))
-    if view.notice is not None:
-        grid.add_row("", Text(notice_text(view.notice), style="bold yellow"))
+    _add_status_rows(grid, view)
 
     cue_text = Text(view.cue.text if view.cue else "…", style="bold", justify="center")
     keys = "space/p pause · q or Ctrl+C stop" if view.keys_enabled else "Ctrl+C stops"
