@@ -221,7 +221,7 @@ def test_constant_memory_state_does_not_grow() -> None:
             sel = (s.time_s >= second) & (s.time_s < second + 1)
             tracker.update(s.placement, s.time_s[sel], s.acc_mps2[sel], s.gyr_dps[sel])
         if second > 120:
-            sizes.append(len(tracker._minute_rows) + len(tracker._held))
+            sizes.append(len(tracker._day.minute_rows) + len(tracker._held))
     assert max(sizes) <= 3
 
 

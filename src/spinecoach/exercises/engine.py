@@ -46,7 +46,6 @@ from spinecoach.conventions import (
     EVENT_BREATH_INHALE,
     EVENT_CALIBRATION_REP,
     LOWER_INCLINATION,
-    LUMBAR_FLEXION,
     PELVIC_TILT_DEG,
     POSITION_NOMINAL_INCLINATION_DEG,
     TRUNK_INCLINATION,
@@ -70,6 +69,7 @@ from spinecoach.exercises.catcow import (
 from spinecoach.exercises.cues import CueScheduler
 from spinecoach.exercises.detect import CYCLE_SPECS, SPECS, HoldRep, HoldRepDetector
 from spinecoach.exercises.faults import judge, quality, rep_measures
+from spinecoach.exercises.live_cues import LiveCueing
 from spinecoach.exercises.model import Discarded, ExerciseResult, Rep, SetSummary
 from spinecoach.exercises.position import classify_position
 from spinecoach.motion.process import AngleFrames
@@ -194,14 +194,7 @@ class ExerciseEngine:
         self._positions = self.spec.positions
         self._rep_position = self.spec.position
         self.cues = CueScheduler(self.spec)
-        self._recent: deque[tuple[float, float]] = deque()
-        self._ready_said = False
-        self._hold_start_s: float | None = None
-        self._released = False
-        self._kept_long = False
-        self._last_rep_end_s: float | None = None
-        self._start_said_after: float | None = None
-        self._phases_cued = 0
+        self._cueing = LiveCueing(self.spec, self.cues, breath_led=self._breath_led)
         self.reps: list[Rep] = []
         self._annotations: list[Event] = list(annotations)
         self._calibration_windows = [
@@ -303,77 +296,10 @@ class ExerciseEngine:
         return reps
 
     def _live_cues(self, time_s: float, angles: Mapping[str, float], reps: list[Rep]) -> None:
-        for rep in reps:
-            if rep.faults:
-                fault = rep.faults[0]
-                self.cues.offer(time_s, f"fault:{fault.name}", fault.reason, text=fault.cue)
-            self._last_rep_end_s = rep.end_s
-            in_set = sum(1 for r in self.reps if r.set_index == rep.set_index)
-            if in_set == self.spec.dose.reps:
-                last_set = rep.set_index >= self.spec.dose.sets
-                key = "well_done" if last_set else "set_done"
-                self.cues.offer(time_s, key, f"set {rep.set_index} of {self.spec.dose.sets} done")
-        if self._breath_led:
-            phases = self._pacer.phases if self._pacer is not None else ()
-            while self._phases_cued < len(phases) and phases[self._phases_cued][1] <= time_s:
-                name, start, _ = phases[self._phases_cued]
-                self._phases_cued += 1
-                if time_s - start < 0.5:  # a phase announced late is not said
-                    self.cues.offer(time_s, name, f"pacer: {name} begins")
-            return
-        if self._detector is None:
-            return
-        seg = self._detector.segmenter
-        if seg.armed and not self._ready_said:
-            self._ready_said = True
-            self.cues.offer(time_s, "get_ready", "settled in the start position")
-        main = angles[self.spec.main_signal] * self.spec.direction
-        self._recent.append((time_s, main))
-        while self._recent and self._recent[0][0] < time_s - 0.3:
-            self._recent.popleft()
-        if not seg.in_rep:
-            self._hold_start_s = None
-            self._released = False
-            self._kept_long = False
-            rest_after = self._last_rep_end_s
-            if (
-                seg.armed
-                and rest_after is not None
-                and time_s - rest_after >= self.spec.dose.rest_between_reps_s
-                and self._start_said_after != rest_after
-            ):
-                self._start_said_after = rest_after
-                self.cues.offer(time_s, "start", "rested; ready for the next rep")
-            return
-        peak = seg.rep_peak_deg
-        still = len(self._recent) > 2 and abs(self._recent[-1][1] - self._recent[0][1]) < 0.3
-        holding = (
-            still and peak >= 1.5 * self._detector.spec.on_deg and seg.current_deg >= 0.8 * peak
+        pacer = self._pacer if self._breath_led else None
+        self._cueing.after_frame(
+            time_s, angles, reps, all_reps=self.reps, pacer=pacer, detector=self._detector
         )
-        if self._hold_start_s is None and holding:
-            self._hold_start_s = time_s
-            self.cues.offer(
-                time_s, "hold", "hold began", seconds=max(1, round(self.spec.dose.hold_s))
-            )
-        if (
-            self._hold_start_s is not None
-            and not self._released
-            and time_s - self._hold_start_s >= self.spec.dose.hold_s
-        ):
-            self._released = True
-            self.cues.offer(time_s, "release", "the prescribed hold is reached")
-        if "keep_long" in self.spec.cues and not self._kept_long:
-            rounding = next((f for f in self.spec.faults if f.measure == "lumbar_change_deg"), None)
-            lumbar = angles.get(LUMBAR_FLEXION, float("nan"))
-            lumbar_start = seg.rep_start_value(LUMBAR_FLEXION)
-            if (
-                rounding
-                and math.isfinite(lumbar)
-                and lumbar_start is not None
-                and lumbar - lumbar_start > 0.6 * rounding.threshold
-            ):
-                self._kept_long = True
-                self.cues.offer(time_s, "keep_long", "the low back is starting to round")
 
     def _update(self, time_s: float, angles: Mapping[str, float]) -> list[Rep]:
         if self._breath_led:
