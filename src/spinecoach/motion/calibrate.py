@@ -189,12 +189,7 @@ def decide(
     devices: Mapping[str, str],
 ) -> CalibrationOutcome | None:
     """One scheduled decision for the movement, stored and neutral-only paths."""
-    use_stored: dict[str, FloatArray] = {}
-    if stored is not None:
-        for placement in streams:
-            z = stored.axis_for(placement, devices.get(placement, "unknown"))
-            if z is not None:
-                use_stored[placement] = z
+    use_stored = _stored_axes(stored, streams, devices)
     if mode == "movement" and len(use_stored) < len(streams):
         return _movement(
             streams, t0, t_cut, final, nominal, prior, settings, declared_neutral, devices
@@ -246,6 +241,49 @@ def decide(
             axes[placement] = axes_from(y, NOMINAL_SENSOR_AXES[2])
             confidence[placement] = min(neutral.confidence, 0.3)
             notes.append(f"the {placement} sensor's flexion axis from the nominal mounting")
+    return _neutral_outcome(
+        mode,
+        axes,
+        confidence,
+        notes,
+        data,
+        neutral,
+        t0=t0,
+        t_cut=t_cut,
+        nominal=nominal,
+        devices=devices,
+    )
+
+
+def _stored_axes(
+    stored: StoredCalibration | None,
+    streams: Mapping[str, SensorStream],
+    devices: Mapping[str, str],
+) -> dict[str, FloatArray]:
+    """The stored flexion axes of the sensors worn (same device, or either unknown)."""
+    use_stored: dict[str, FloatArray] = {}
+    if stored is not None:
+        for placement in streams:
+            z = stored.axis_for(placement, devices.get(placement, "unknown"))
+            if z is not None:
+                use_stored[placement] = z
+    return use_stored
+
+
+def _neutral_outcome(
+    mode: str,
+    axes: dict[str, FloatArray],
+    confidence: dict[str, float],
+    notes: list[str],
+    data: Mapping[str, SensorStream],
+    neutral: NeutralWindow,
+    *,
+    t0: float,
+    t_cut: float,
+    nominal: float,
+    devices: Mapping[str, str],
+) -> CalibrationOutcome:
+    """The outcome of the stored and neutral-only paths from each sensor's ``axes``."""
     method = "stored" if mode == "movement" else "neutral-only"
     calibrations = _segments(
         axes,
