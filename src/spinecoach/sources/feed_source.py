@@ -50,17 +50,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from typing import Any, Final, Protocol
+from typing import TYPE_CHECKING, Any, Final, Protocol, TypeAlias
 
 from spinecoach.conventions import EVENT_GAP
 from spinecoach.errors import SpinecoachError
-from spinecoach.motion.stream import SensorSample
 from spinecoach.recording import Event
 from spinecoach.sources.base import SourceFailedError, SourceState, SourceStatus
 from spinecoach.sources.live import DeviceFeed, SampleBatch, Subscription
 
+if TYPE_CHECKING:
+    from spinecoach.motion.stream import SensorSample
+
 #: One item of a device's source: a sample, or a gap before the next sample.
-Item = SensorSample | Event
+Item: TypeAlias = "SensorSample | Event"
 #: How often (s) a waiting source looks at its runner and its feed's state.
 POLL_S: Final = 0.05
 
@@ -127,6 +129,10 @@ class FeedSource:
             self._subscription = None
 
     async def __aiter__(self) -> AsyncIterator[Item]:
+        # Imported here: importing spinecoach.motion costs ~0.8 s, which a pulled source's
+        # module (BLE: ``spinecoach sensors scan``) should not pay when it is not iterated.
+        from spinecoach.motion.stream import SensorSample
+
         if self._state != "ready":
             return
         self._state = "running"
