@@ -40,12 +40,13 @@ from test_phyphox_remote import FakePhyphox, Run
 
 from spinecoach.camera.source import CameraFrame, CameraSource, PoseResult, VideoFrame
 from spinecoach.conventions import EVENT_CALIBRATION_NEUTRAL, EVENT_GAP
-from spinecoach.errors import InputFormatError, SpinecoachError
+from spinecoach.errors import InputFormatError, SourceUnavailableError, SpinecoachError
 from spinecoach.io import load_recording, write_recording
 from spinecoach.motion.stream import SensorSample
 from spinecoach.recording import Event, Recording, SensorData
 from spinecoach.sim import simulate
-from spinecoach.sources.base import Source
+from spinecoach.sources.base import Source, SourceFailedError, SourceStatus
+from spinecoach.sources.feed_source import FeedSource
 from spinecoach.sources.live import DeviceFeed
 from spinecoach.sources.phyphox_remote import PhyphoxRemoteSource
 from spinecoach.sources.replay import FileReplaySource
@@ -478,3 +479,63 @@ def test_every_kind_of_source_is_checked() -> None:
         "TestBleDeviceSource",
         "TestCameraSource",
     }
+
+
+# -- what a device's feed does with its runner ------------------------------------------------
+
+
+class _Runner:
+    """A pulled source that pushes one batch, then fails as told."""
+
+    def __init__(self, feed: DeviceFeed, failure: BaseException | None) -> None:
+        self.feed = feed
+        self.failure = failure
+
+    async def run(self) -> None:
+        self.feed.push([0.0, 0.01], host_time_s=10.01, acc_mps2=np.ones((2, 3)),
+                       gyr_dps=np.zeros((2, 3)))  # fmt: skip
+        await asyncio.sleep(0.01)
+        if self.failure is not None:
+            raise self.failure
+
+
+def _feed_run(failure: BaseException | None) -> tuple[FeedSource, list[object], BaseException]:
+    feed = DeviceFeed("demo:1", kind="demo", name="Demo sensor")
+    source = FeedSource(feed, runner=_Runner(feed, failure))
+    items: list[object] = []
+
+    async def iterate() -> None:
+        async for item in source:
+            items.append(item)
+
+    with pytest.raises(SpinecoachError) as raised:
+        _within_limit(iterate)
+    return source, items, raised.value
+
+
+def test_a_runner_that_raises_ends_the_iteration_naming_the_device() -> None:
+    source, items, error = _feed_run(OSError("the USB dongle was pulled out"))
+    assert len(items) == 2  # what came before the failure was given
+    assert isinstance(error, SourceFailedError)
+    assert str(error) == (
+        "Demo sensor: the USB dongle was pulled out; check the device and start it again"
+    )
+    assert isinstance(error.__cause__, OSError)
+    assert source.status == SourceStatus("failed", str(error))
+
+
+def test_a_runners_own_error_is_kept_as_it_is() -> None:
+    refused = SourceUnavailableError("no Bluetooth adapter: use a phone with Sensor Logger")
+    source, _, error = _feed_run(refused)
+    assert error is refused and source.error is refused
+
+
+def test_a_runner_that_ends_without_an_error_ends_the_iteration() -> None:
+    feed = DeviceFeed("demo:1", kind="demo", name="Demo sensor")
+    source = FeedSource(feed, runner=_Runner(feed, None))
+
+    async def iterate() -> list[object]:
+        return [item async for item in source]
+
+    assert len(_within_limit(iterate)) == 2
+    assert source.status == SourceStatus("closed", "the device source ended")

@@ -1,11 +1,13 @@
 """One protocol for every source of live data: :class:`Source`.
 
 A source hands out its items in time order by async iteration: sensor samples
-(:class:`~spinecoach.motion.stream.SensorSample`), a camera's angle frames, and
-events (calibration windows, breathing phases: :class:`~spinecoach.recording.Event`).
-It says how it is doing in :attr:`Source.status` and stops with :meth:`Source.close`
-(after which the iteration ends). The live session does not care where the items come
-from: the simulator and file replay are the test seams of the live devices and the camera.
+(:class:`~spinecoach.motion.stream.SensorSample`), a camera's frames
+(:class:`~spinecoach.camera.source.CameraFrame`: the pose, from which
+:mod:`spinecoach.camera.angles` takes the angles), and events (calibration windows,
+breathing phases, gaps: :class:`~spinecoach.recording.Event`). It says how it is doing
+in :attr:`Source.status` and stops with :meth:`Source.close` (after which the iteration
+ends). The live session does not care where the items come from: the simulator and file
+replay are the test seams of the live devices and the camera.
 
 Design choice: a :class:`typing.Protocol` (structural, ``runtime_checkable``), so a
 source needs no base class and the lower stages stay free of the coach.
