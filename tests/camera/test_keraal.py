@@ -196,7 +196,15 @@ runner = CliRunner()
 
 def test_cli_validate_camera_json() -> None:
     bp, vicon = _paths("ELK")
-    args = ["validate", str(bp), "--format", "keraal-blazepose", "--reference", str(vicon)]
+    args = [
+        "validate",
+        "camera",
+        str(bp),
+        "--format",
+        "keraal-blazepose",
+        "--reference",
+        str(vicon),
+    ]
     result = runner.invoke(app, [*args, "--reference-format", "keraal-vicon", "--json"])
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
@@ -211,7 +219,7 @@ def test_cli_validate_camera_json() -> None:
 def test_cli_validate_camera_errors(tmp_path: Path) -> None:
     bp = tmp_path / "bp.json"
     bp.write_text("{}")
-    result = runner.invoke(app, ["validate", str(bp), "--format", "keraal-blazepose"])
+    result = runner.invoke(app, ["validate", "camera", str(bp), "--format", "keraal-blazepose"])
     assert result.exit_code == 2 and "pass --reference FILE" in result.output
     ref = tmp_path / "ref.txt"
     ref.write_text("1 2 3\n")
@@ -219,6 +227,7 @@ def test_cli_validate_camera_errors(tmp_path: Path) -> None:
         app,
         [
             "validate",
+            "camera",
             str(bp),
             "--format",
             "keraal-blazepose",

@@ -37,7 +37,7 @@ def test_simulate_analyze_validate_end_to_end(tmp_path: Path) -> None:
     assert summary["angles_deg"]["pelvic_tilt_deg"]["p5"] < -5.0  # posterior tilts seen
     assert png.stat().st_size > 10_000 and png.read_bytes()[:4] == b"\x89PNG"
 
-    done = _run("validate", str(rec), "--json")
+    done = _run("validate", "angles", str(rec), "--json")
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     lumbar = result["angles"]["lumbar_flexion_deg"]
@@ -93,7 +93,7 @@ def test_malformed_file_gives_a_clear_error_and_no_output(tmp_path: Path) -> Non
 
 
 def test_validate_without_truth_asks_for_a_reference(tmp_path: Path, fusion_csv: Path) -> None:
-    result = runner.invoke(app, ["validate", str(fusion_csv), "--json"])
+    result = runner.invoke(app, ["validate", "angles", str(fusion_csv), "--json"])
     assert result.exit_code == 2
     assert "has no ground truth; pass --reference" in result.output
 
@@ -166,7 +166,7 @@ def test_analyze_exercise_table(hip_hinge_file: Path) -> None:
 
 def test_validate_exercise_json_has_the_issues_keys(pelvic_tilt_file: Path) -> None:
     result = runner.invoke(
-        app, ["validate", str(pelvic_tilt_file), "--exercise", "pelvic-tilt", "--json"]
+        app, ["validate", "exercise", "pelvic-tilt", str(pelvic_tilt_file), "--json"]
     )
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
@@ -180,27 +180,34 @@ def test_validate_exercise_json_has_the_issues_keys(pelvic_tilt_file: Path) -> N
 
 
 def test_validate_exercise_table(pelvic_tilt_file: Path) -> None:
-    result = runner.invoke(app, ["validate", str(pelvic_tilt_file), "--exercise", "pelvic-tilt"])
+    result = runner.invoke(app, ["validate", "exercise", "pelvic-tilt", str(pelvic_tilt_file)])
     assert result.exit_code == 0, result.output
     for text in ("reps (true / detected)", "hold error", "reps during set-up", "precision"):
         assert text in result.stdout
 
 
-@pytest.mark.parametrize("command", ["analyze", "validate"])
+@pytest.mark.parametrize(
+    ("command", "given_as"),
+    [
+        (["analyze", "FILE", "--exercise", "toe-touch"], "--exercise"),
+        (["validate", "exercise", "toe-touch", "FILE"], "TECHNIQUE"),
+    ],
+)
 def test_exercise_unknown_technique_names_the_valid_ones(
-    command: str, pelvic_tilt_file: Path
+    command: list[str], given_as: str, pelvic_tilt_file: Path
 ) -> None:
     from spinecoach.exercises.engine import SUPPORTED
 
-    result = runner.invoke(app, [command, str(pelvic_tilt_file), "--exercise", "toe-touch"])
+    args = [str(pelvic_tilt_file) if word == "FILE" else word for word in command]
+    result = runner.invoke(app, args)
     assert result.exit_code == 2
-    assert "unknown technique 'toe-touch'; --exercise takes one of:" in result.output
+    assert f"unknown technique 'toe-touch'; {given_as} takes one of:" in result.output
     for name in SUPPORTED:
         assert name in result.output
 
 
 def test_validate_exercise_needs_a_simulated_recording(fusion_csv: Path) -> None:
-    result = runner.invoke(app, ["validate", str(fusion_csv), "--exercise", "pelvic-tilt"])
+    result = runner.invoke(app, ["validate", "exercise", "pelvic-tilt", str(fusion_csv)])
     assert result.exit_code == 2
     assert "needs a simulated recording" in result.output
 

@@ -14,11 +14,11 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from spinecoach.cli import app
-from spinecoach.onboard import InputEnded, run_screening
+from spinecoach.cli.onboard import InputEnded, run_screening
 from spinecoach.program.onboarding import make_baseline, make_schedule
 from spinecoach.program.redflags import default_red_flags
+from spinecoach.services.history import History
 from spinecoach.store import program as sp
-from spinecoach.web.history import History
 
 runner = CliRunner()
 N_FLAGS = len(default_red_flags())

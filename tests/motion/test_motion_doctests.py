@@ -12,7 +12,7 @@ MODULES = [
     "spinecoach.conventions",
     "spinecoach.errors",
     "spinecoach.recording",
-    "spinecoach.validate",
+    "spinecoach.motion.agreement",
     "spinecoach.motion.calibration",
     "spinecoach.motion.flags",
     "spinecoach.motion.fusion",

@@ -21,7 +21,7 @@ from spinecoach.conventions import (
 from spinecoach.motion import MotionSettings, MotionTracker, SensorSample, motion_process
 from spinecoach.recording import Event, Recording
 from spinecoach.sim import simulate
-from spinecoach.validate import compare_angles
+from spinecoach.motion.agreement import compare_angles
 
 SEEDS = range(10)
 LUMBAR_LIMIT_DEG = 1.5

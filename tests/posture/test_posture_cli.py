@@ -1,4 +1,4 @@
-"""``spinecoach posture`` and ``spinecoach validate --posture``, and the docstring examples."""
+"""``spinecoach posture`` and ``spinecoach validate posture``, and the docstring examples."""
 
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ def test_posture_table(day_file: Path) -> None:
 
 
 def test_validate_posture_json(day_file: Path) -> None:
-    result = runner.invoke(app, ["validate", str(day_file), "--posture", "--json"])
+    result = runner.invoke(app, ["validate", "posture", str(day_file), "--json"])
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert report["posture_accuracy"] >= 0.95
@@ -57,9 +57,9 @@ def test_validate_posture_needs_truth(day_file: Path, tmp_path: Path) -> None:
     from spinecoach.io import read_recording
 
     bare = write_recording(replace(read_recording(day_file), truth=None), tmp_path / "b.screc")
-    result = runner.invoke(app, ["validate", str(bare), "--posture", "--json"])
+    result = runner.invoke(app, ["validate", "posture", str(bare), "--json"])
     assert result.exit_code == 2
-    assert "has no ground truth; --posture validation needs a simulated day" in result.output
+    assert "has no ground truth; posture validation needs a simulated day" in result.output
 
 
 def test_posture_on_a_missing_file(tmp_path: Path) -> None:

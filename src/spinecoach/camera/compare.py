@@ -40,7 +40,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from spinecoach.errors import ConfigurationError
-from spinecoach.validate import agreement
+from spinecoach.motion.agreement import agreement
 
 FloatArray = NDArray[np.float64]
 LAG_STEP_S = 0.005

@@ -1,9 +1,9 @@
 """A plot (PNG) of one exercise session: the technique's main signal with every rep
 shaded, holds marked, faults named at their rep and discarded movements hatched.
 
-Same habits as :mod:`spinecoach.plot`: matplotlib is imported inside the function with
-the non-interactive Agg backend (importing spinecoach never loads a GUI toolkit), and the
-file is written to a temporary name and renamed, so a failed plot never leaves a
+Same habits as :mod:`spinecoach.motion.plot`: matplotlib is imported inside the function
+with the non-interactive Agg backend (importing spinecoach never loads a GUI toolkit), and
+the file is written to a temporary name and renamed, so a failed plot never leaves a
 half-written PNG.
 """
 
@@ -17,7 +17,7 @@ import numpy as np
 from spinecoach.conventions import LUMBAR_FLEXION, PELVIC_TILT_DEG
 from spinecoach.exercises.model import ExerciseResult
 from spinecoach.motion.process import AngleFrames
-from spinecoach.plot import save_png
+from spinecoach.motion.plot import save_png
 from spinecoach.recording import Recording
 
 _SIGNAL_LABELS = {LUMBAR_FLEXION: "lumbar flexion", PELVIC_TILT_DEG: "pelvic tilt"}

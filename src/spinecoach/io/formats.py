@@ -190,7 +190,7 @@ def load_reference(path: str | os.PathLike[str], *, format: str = "csv") -> Any:
 
         return read_keraal_reference(path)
     if name == "csv":
-        from spinecoach.validate import load_reference_csv
+        from spinecoach.io.reference import load_reference_csv
 
         return load_reference_csv(Path(path))
     known = ", ".join(info.name for info in REFERENCE_FORMATS)

@@ -92,7 +92,6 @@ from spinecoach.motion.autocal_axis import (
     estimate_axis,
     find_neutral,
     neutral_up,
-    neutral_window,
     rest_up,
 )
 from spinecoach.motion.autocal_stored import StoredCalibration
@@ -128,7 +127,10 @@ def decide_movement_calibration(
     ``final`` it always returns the best estimate with its confidence.
     """
     data = {p: s.until(t_cut) for p, s in streams.items()}
-    neutral = neutral_window(data, t0, t_cut, settings, final=final, declared=declared_neutral)
+    if declared_neutral is not None:
+        neutral: NeutralWindow | None = NeutralWindow(*declared_neutral, "declared")
+    else:
+        neutral = find_neutral(data, t0, t_cut, settings, allow_session=final)
     if neutral is None:
         return None
     ups = {p: neutral_up(s, neutral) for p, s in data.items()}
@@ -419,5 +421,4 @@ __all__ = [
     "estimate_axis",
     "find_neutral",
     "movement_prior",
-    "neutral_window",
 ]

@@ -39,7 +39,7 @@ from spinecoach.motion.autocal import (
     StoredCalibration,
     axes_from,
     decide_movement_calibration,
-    neutral_window,
+    find_neutral,
 )
 from spinecoach.motion.calibration import (
     CalibrationPlan,
@@ -195,7 +195,10 @@ def decide(
             streams, t0, t_cut, final, nominal, prior, settings, declared_neutral, devices
         )
     data = {p: s.until(t_cut) for p, s in streams.items()}
-    neutral = neutral_window(data, t0, t_cut, settings, final=final, declared=declared_neutral)
+    if declared_neutral is not None:
+        neutral: NeutralWindow | None = NeutralWindow(*declared_neutral, "declared")
+    else:
+        neutral = find_neutral(data, t0, t_cut, settings, allow_session=final)
     if neutral is None:
         return None
     axes: dict[str, FloatArray] = {}

@@ -1,8 +1,8 @@
 """Progress charts of a (simulated) program run, as PNG files.
 
-Same habits as :mod:`spinecoach.plot`: matplotlib is imported inside the function with the
-non-interactive Agg backend, and every file is written atomically with
-:func:`spinecoach.plot.save_png`.
+Same habits as :mod:`spinecoach.motion.plot`: matplotlib is imported inside the function
+with the non-interactive Agg backend, and every file is written atomically with
+:func:`spinecoach.motion.plot.save_png`.
 
 Three charts: ``vas.png`` (morning VAS and pain after each session over the days, the
 start and the MCID line marked), ``levels.png`` (the level in force each day, with the
@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from spinecoach.plot import save_png
+from spinecoach.motion.plot import save_png
 
 if TYPE_CHECKING:
     from spinecoach.program.simulate import ProgramRun

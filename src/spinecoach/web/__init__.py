@@ -9,11 +9,17 @@ and its lifespan makes what the server needs. The live protocol is documented in
 #: cheap).
 __all__ = [
     "app",
+    "camera",
     "deps",
+    "device_routes",
+    "devices",
     "live",
     "plots",
     "posture_monitor",
+    "posture_routes",
+    "program_routes",
+    "progress_routes",
     "protocol",
-    "routes",
+    "session",
     "settings",
 ]

@@ -237,8 +237,8 @@ def _ask_clearance(console: Console, stopped_on: date, cause: str) -> ob.Clearan
 def run_onboarding(console: Console, database_url: str | None) -> int:
     """Onboard the local person; the exit status (0 started, 1 stopped by a red flag)."""
     from spinecoach.program.calendar import reminder_times
+    from spinecoach.services.history import History
     from spinecoach.store import program as store_program
-    from spinecoach.web.history import History
 
     history = History.open(database_url)
     try:
@@ -298,8 +298,8 @@ def run_screening(console: Console, database_url: str | None) -> int:
     The answers are recorded whether or not a program is active; a "yes" stops the active
     program in the same transaction and shows the during-program advice.
     """
+    from spinecoach.services.history import History
     from spinecoach.store import program as store_program
-    from spinecoach.web.history import History
 
     history = History.open(database_url)
     try:

@@ -1,0 +1,117 @@
+"""``spinecoach serve``: the live coaching server (web API and the live WebSocket)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from spinecoach.cli.common import DatabaseOption, err_console, fail, out_console
+from spinecoach.cli.root import app
+from spinecoach.errors import SpinecoachError
+
+
+@app.command()
+def serve(
+    host: Annotated[
+        str | None,
+        typer.Option(
+            help="Address to bind (default 127.0.0.1, loopback only: sessions carry health "
+            "data; or SPINECOACH_HOST)."
+        ),
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option(help="TCP port (default 8000, or SPINECOACH_PORT).")
+    ] = None,
+    source: Annotated[
+        str | None,
+        typer.Option(
+            help="Default sensor source of live sessions: sim (the built-in simulator), "
+            "external (samples streamed by the client) or devices (phones and Bluetooth "
+            "sensors connected in the page's sensor check) or camera (see --camera); "
+            "default sim, or SPINECOACH_SOURCE. The page lets the person pick any of them."
+        ),
+    ] = None,
+    camera: Annotated[
+        str | None,
+        typer.Option(
+            help="The camera of camera sessions: camera:N (webcam N, default camera:0) or "
+            "video:PATH (a video file); or SPINECOACH_CAMERA. Needs pip install "
+            '"spinecoach[camera]"; the page says so when it is missing.'
+        ),
+    ] = None,
+    posture: Annotated[
+        str | None,
+        typer.Option(
+            help="All-day posture monitoring and desk-break prompts: off (default), devices "
+            "(the phones or sensors placed in the page) or sim-day (a simulated working day, "
+            "to try it); or SPINECOACH_POSTURE."
+        ),
+    ] = None,
+    database: DatabaseOption = None,
+) -> None:
+    """Start the live coaching server (web API and the live WebSocket protocol, see
+    docs/live-protocol.md) and print its address; Ctrl+C stops it.
+
+    Example: spinecoach serve --port 8000 --source sim
+    Example: spinecoach serve --camera camera:0  (the page offers the camera)
+    """
+    import uvicorn
+
+    from spinecoach.web.app import create_app
+
+    given = {
+        "host": host,
+        "port": port,
+        "source": source,
+        "camera": camera,
+        "posture": posture,
+        "database_url": database,
+    }
+    settings = _settings({k: v for k, v in given.items() if v is not None})
+    shown = f"[{settings.host}]" if ":" in settings.host else settings.host
+    out_console.print(
+        f"spinecoach serving on http://{shown}:{settings.port} "
+        f"(live protocol ws://{shown}:{settings.port}/ws/live, source {settings.source}); "
+        "Ctrl+C stops it",
+        highlight=False,
+        soft_wrap=True,
+    )
+    if settings.host not in ("127.0.0.1", "localhost", "::1"):
+        err_console.print(
+            f"[yellow]warning:[/] bound to {settings.host}: other machines can reach this "
+            "server and its health data; there is no login yet",
+            highlight=False,
+            soft_wrap=True,
+        )
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        ws="websockets-sansio",
+        log_level="info",
+    )
+
+
+def _settings(given: dict[str, Any]) -> Any:
+    """The server's settings from the options given (and the environment), checked: a
+    wrong value exits 2 naming the option."""
+    from pydantic import ValidationError
+
+    from spinecoach.web.settings import Settings
+
+    if "camera" in given:
+        from spinecoach.camera.source import parse_camera_source
+
+        try:
+            parse_camera_source(given["camera"], option="--camera")
+        except SpinecoachError as error:
+            fail(str(error))
+    try:
+        return Settings.model_validate(given)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"--{'.'.join(str(p) for p in e['loc']).replace('_url', '')}: {e['msg']}"
+            for e in error.errors(include_url=False)
+        )
+        fail(f"{problems} (see spinecoach serve --help)")
