@@ -144,16 +144,16 @@ LANDMARK_FORMATS: Final[tuple[FormatInfo, ...]] = (
     _info(
         "keraal-blazepose",
         "KERAAL BlazePose JSON: 33 pose landmarks per video frame (30 Hz, mirrored 1920x1080 "
-        "video, un-mirrored on reading); validate's camera input",
+        "video, un-mirrored on reading); the input of validate camera",
     ),
 )
 REFERENCE_FORMATS: Final[tuple[FormatInfo, ...]] = (
     _info(
         "keraal-vicon",
         "KERAAL Vicon text: 17 rigid bodies (position mm, quaternion) per row at 60 Hz; "
-        "reference trunk angles from Chest and Hips (validate --reference-format)",
+        "reference trunk angles from Chest and Hips (validate camera --reference-format)",
     ),
-    _info("csv", "reference angles CSV: time_s and angle columns (validate --reference)"),
+    _info("csv", "reference angles CSV: time_s and angle columns (validate angles --reference)"),
 )
 
 

@@ -1,4 +1,4 @@
-"""Posture analysis vs a simulated day's ground truth (``spinecoach validate --posture``).
+"""Posture analysis vs a simulated day's ground truth (``spinecoach validate posture``).
 
 * ``posture_accuracy``: per minute, the majority coarse class detected (lying, sitting,
   standing, walking, bending; transition and unknown seconds do not vote) vs the truth's majority
