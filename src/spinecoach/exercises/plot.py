@@ -16,8 +16,8 @@ import numpy as np
 
 from spinecoach.conventions import LUMBAR_FLEXION, PELVIC_TILT_DEG
 from spinecoach.exercises.model import ExerciseResult
-from spinecoach.motion.process import AngleFrames
 from spinecoach.motion.plot import save_png
+from spinecoach.motion.process import AngleFrames
 from spinecoach.recording import Recording
 
 _SIGNAL_LABELS = {LUMBAR_FLEXION: "lumbar flexion", PELVIC_TILT_DEG: "pelvic tilt"}
@@ -58,6 +58,36 @@ def plot_exercise(
     values = frames.angles[signal]
     fig, ax = plt.subplots(figsize=size_in)
     ax.plot(frames.time_s, values, color="#1c3d5a", lw=1.1, zorder=3, label=_label(signal))
+    _scale_to_reps(ax, frames, result, values)
+    ymax = ax.get_ylim()[1]
+
+    _draw_reps(ax, frames, result, values, ymax)
+    _draw_discarded_and_truth(ax, result, recording)
+
+    ax.axhline(0.0, color="#adb5bd", lw=0.6)
+    ax.grid(alpha=0.25)
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel(f"{_label(signal)} (deg)")
+    with_truth = recording is not None and recording.truth is not None
+    ax.legend(
+        handles=_legend(ax, with_truth),
+        loc="upper left",
+        bbox_to_anchor=(1.005, 1.0),
+        borderaxespad=0.0,
+        fontsize=8,
+    )
+    sets = len(result.sets)
+    ax.set_title(
+        title
+        or f"spinecoach — {result.technique}: {len(result.reps)} reps in {sets} "
+        f"set{'s' if sets != 1 else ''}"
+    )
+    fig.tight_layout()
+    return save_png(fig, out)
+
+
+def _scale_to_reps(ax: Any, frames: AngleFrames, result: ExerciseResult, values: Any) -> None:
+    """Set the vertical limits from the main signal around the reps."""
     # The vertical scale follows the exercise (the reps and ten seconds before them), so a
     # stand-up at the end or a long set-up does not flatten the reps; beyond it is clipped.
     shown = np.isfinite(values)
@@ -72,8 +102,12 @@ def plot_exercise(
         lo, hi = np.percentile(finite, [1.0, 99.0])
         pad = max(3.0, 0.3 * (hi - lo))
         ax.set_ylim(lo - pad, hi + pad)
-    ymax = ax.get_ylim()[1]
 
+
+def _draw_reps(
+    ax: Any, frames: AngleFrames, result: ExerciseResult, values: Any, ymax: float
+) -> None:
+    """Each rep shaded by set and numbered, its hold as a red bar, its faults named."""
     for rep in result.reps:
         color = _SET_COLORS[(rep.set_index - 1) % len(_SET_COLORS)]
         ax.axvspan(rep.start_s, rep.end_s, color=color, alpha=0.18, lw=0, zorder=1)
@@ -107,6 +141,10 @@ def plot_exercise(
                 arrowprops={"arrowstyle": "-", "color": "#c92a2a", "lw": 0.6},
                 zorder=5,
             )
+
+
+def _draw_discarded_and_truth(ax: Any, result: ExerciseResult, recording: Recording | None) -> None:
+    """Discarded stretches hatched with the reason; a simulation's true reps as a bar."""
     for gone in result.discarded:
         ax.axvspan(
             gone.start_s,
@@ -139,27 +177,6 @@ def plot_exercise(
                     lw=0,
                     zorder=2,
                 )
-
-    ax.axhline(0.0, color="#adb5bd", lw=0.6)
-    ax.grid(alpha=0.25)
-    ax.set_xlabel("time (s)")
-    ax.set_ylabel(f"{_label(signal)} (deg)")
-    with_truth = recording is not None and recording.truth is not None
-    ax.legend(
-        handles=_legend(ax, with_truth),
-        loc="upper left",
-        bbox_to_anchor=(1.005, 1.0),
-        borderaxespad=0.0,
-        fontsize=8,
-    )
-    sets = len(result.sets)
-    ax.set_title(
-        title
-        or f"spinecoach — {result.technique}: {len(result.reps)} reps in {sets} "
-        f"set{'s' if sets != 1 else ''}"
-    )
-    fig.tight_layout()
-    return save_png(fig, out)
 
 
 def _label(signal: str) -> str:
