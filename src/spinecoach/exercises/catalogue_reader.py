@@ -57,9 +57,10 @@ class CatalogueReader(DataFileReader):
     def seconds(
         self, table: Mapping[str, Any], path: str, key: str, *, zero_ok: bool = True
     ) -> float:
-        return self.number(
-            table[key],
-            join(path, key),
+        return self.number_at(
+            table,
+            path,
+            key,
             minimum=0.0,
             maximum=MAX_DURATION_S,
             above=not zero_ok,
@@ -67,9 +68,10 @@ class CatalogueReader(DataFileReader):
         )
 
     def degrees(self, table: Mapping[str, Any], path: str, key: str) -> float:
-        return self.number(
-            table[key],
-            join(path, key),
+        return self.number_at(
+            table,
+            path,
+            key,
             minimum=0.0,
             maximum=180.0,
             above=True,
@@ -141,9 +143,10 @@ class CatalogueReader(DataFileReader):
         )
 
     def cue_interval(self, table: Mapping[str, Any], path: str) -> float:
-        return self.number(
-            table["cue_min_interval_s"],
-            join(path, "cue_min_interval_s"),
+        return self.number_at(
+            table,
+            path,
+            "cue_min_interval_s",
             minimum=0.0,
             maximum=60.0,
             above=True,
@@ -272,9 +275,10 @@ class CatalogueReader(DataFileReader):
             table, path, ["share_of_range", "floor_deg", "max_deg", "min_width_deg", "reason"]
         )
         band = TargetBand(
-            share_of_range=self.number(
-                table["share_of_range"],
-                join(path, "share_of_range"),
+            share_of_range=self.number_at(
+                table,
+                path,
+                "share_of_range",
                 minimum=0.0,
                 maximum=1.0,
                 above=True,
@@ -307,17 +311,19 @@ class CatalogueReader(DataFileReader):
         self.keys(table, path, ["pattern", "inhale_s", "exhale_s", "note"])
         return Breathing(
             pattern=cast(BreathingPattern, self.choice(table, path, "pattern", BREATHING_PATTERNS)),
-            inhale_s=self.number(
-                table["inhale_s"],
-                join(path, "inhale_s"),
+            inhale_s=self.number_at(
+                table,
+                path,
+                "inhale_s",
                 minimum=0.0,
                 maximum=30.0,
                 above=True,
                 what="a duration in seconds",
             ),
-            exhale_s=self.number(
-                table["exhale_s"],
-                join(path, "exhale_s"),
+            exhale_s=self.number_at(
+                table,
+                path,
+                "exhale_s",
                 minimum=0.0,
                 maximum=30.0,
                 above=True,
@@ -377,9 +383,10 @@ class CatalogueReader(DataFileReader):
             name=fault_name,
             measure=measure,
             comparison=cast(Comparison, comparison),
-            threshold=self.number(
-                table["threshold"],
-                join(path, "threshold"),
+            threshold=self.number_at(
+                table,
+                path,
+                "threshold",
                 minimum=0.0,
                 maximum=1e6,
                 what="a number",

@@ -254,6 +254,22 @@ class DataFileReader:
             self.fail(field, f"expected {what} {whole_range}", value)
         return number
 
+    def number_at(
+        self,
+        table: Mapping[str, Any],
+        path: str,
+        key: str,
+        *,
+        minimum: float,
+        maximum: float,
+        above: bool = False,
+        what: str = "a number",
+    ) -> float:
+        """:meth:`number` of ``table[key]`` (the field ``path.key``)."""
+        return self.number(
+            table[key], join(path, key), minimum=minimum, maximum=maximum, above=above, what=what
+        )
+
     def integer(self, value: object, field: str, *, minimum: float, maximum: float) -> int:
         """``value`` as a whole number from ``minimum`` to ``maximum`` (a float is refused)."""
         if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= maximum:

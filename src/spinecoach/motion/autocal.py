@@ -92,6 +92,7 @@ from spinecoach.motion.autocal_axis import (
     estimate_axis,
     find_neutral,
     neutral_up,
+    neutral_window,
     rest_up,
 )
 from spinecoach.motion.autocal_stored import StoredCalibration
@@ -127,10 +128,7 @@ def decide_movement_calibration(
     ``final`` it always returns the best estimate with its confidence.
     """
     data = {p: s.until(t_cut) for p, s in streams.items()}
-    if declared_neutral is not None:
-        neutral: NeutralWindow | None = NeutralWindow(*declared_neutral, "declared")
-    else:
-        neutral = find_neutral(data, t0, t_cut, settings, allow_session=final)
+    neutral = neutral_window(data, t0, t_cut, settings, final=final, declared=declared_neutral)
     if neutral is None:
         return None
     ups = {p: neutral_up(s, neutral) for p, s in data.items()}
@@ -421,4 +419,5 @@ __all__ = [
     "estimate_axis",
     "find_neutral",
     "movement_prior",
+    "neutral_window",
 ]

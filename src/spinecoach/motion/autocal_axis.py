@@ -77,6 +77,22 @@ def _near_start(
     return near
 
 
+def neutral_window(
+    streams: Mapping[str, SensorStream],
+    t0: float,
+    t_cut: float,
+    settings: AutoCalibrationSettings,
+    *,
+    final: bool,
+    declared: tuple[float, float] | None,
+) -> NeutralWindow | None:
+    """The ``declared`` neutral window (start, end in s) when there is one, else the one
+    :func:`find_neutral` finds (the whole session's quietest fifth allowed when ``final``)."""
+    if declared is not None:
+        return NeutralWindow(*declared, "declared")
+    return find_neutral(streams, t0, t_cut, settings, allow_session=final)
+
+
 def find_neutral(
     streams: Mapping[str, SensorStream],
     t0: float,

@@ -39,7 +39,7 @@ from spinecoach.motion.autocal import (
     StoredCalibration,
     axes_from,
     decide_movement_calibration,
-    find_neutral,
+    neutral_window,
 )
 from spinecoach.motion.calibration import (
     CalibrationPlan,
@@ -195,10 +195,7 @@ def decide(
             streams, t0, t_cut, final, nominal, prior, settings, declared_neutral, devices
         )
     data = {p: s.until(t_cut) for p, s in streams.items()}
-    if declared_neutral is not None:
-        neutral: NeutralWindow | None = NeutralWindow(*declared_neutral, "declared")
-    else:
-        neutral = find_neutral(data, t0, t_cut, settings, allow_session=final)
+    neutral = neutral_window(data, t0, t_cut, settings, final=final, declared=declared_neutral)
     if neutral is None:
         return None
     axes: dict[str, FloatArray] = {}

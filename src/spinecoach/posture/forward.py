@@ -160,8 +160,23 @@ class ForwardLearner:
                 nan,
                 nan,
             )
+        return self._signed(up, axis, c0, d, still_up, still_t, guess_axes)
+
+    def _signed(
+        self,
+        up: FloatArray,
+        axis: FloatArray,
+        c0: FloatArray,
+        d: FloatArray,
+        still_up: FloatArray,
+        still_t: NDArray[np.int64],
+        guess_axes: FloatArray | None,
+    ) -> ForwardEstimate:
+        """Which way along the fore-aft ``axis`` is forward: the gait's vote (``c0``,
+        ``d``: its symmetric and antisymmetric coupling) and the still tilts' votes."""
+        s = self.settings
         coupling = abs(float(c0 @ axis)) + abs(float(d @ axis))
-        gait_share = abs(float(d @ axis)) / coupling if coupling > 0 else nan
+        gait_share = abs(float(d @ axis)) / coupling if coupling > 0 else float("nan")
         gait_sign = 0
         if gait_share >= s.gait_sign_min_share:
             gait_sign = 1 if float(d @ axis) > 0 else -1

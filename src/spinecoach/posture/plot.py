@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
+from numpy.typing import NDArray
 
 from spinecoach.posture.batch import PostureResult
 from spinecoach.posture.model import POSTURE_CLASSES
+
+FloatArray = NDArray[np.float64]
 
 COLOURS: Final[dict[str, str]] = {
     "lying": "#6a51a3",
@@ -32,13 +35,27 @@ def plot_posture(
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from matplotlib.patches import Patch
 
     tl = result.timeline
     hours = tl.start_s / 3600.0
     fig, (top, bottom) = plt.subplots(
         2, 1, figsize=(14, 6), sharex=True, gridspec_kw={"height_ratios": [1, 2.2]}
     )
+    _draw_timeline(top, result, hours)
+    top.set_title(title, pad=40)
+    _draw_angles(bottom, result, hours)
+    fig.tight_layout()
+    target = Path(path)
+    fig.savefig(target, dpi=110)
+    plt.close(fig)
+    return target
+
+
+def _draw_timeline(top: Any, result: PostureResult, hours: FloatArray) -> None:
+    """The posture of each second as coloured runs, the sitting bouts and desk breaks."""
+    from matplotlib.patches import Patch
+
+    tl = result.timeline
     codes = tl.code
     if len(tl):
         edges = np.flatnonzero(np.diff(codes)) + 1
@@ -54,7 +71,6 @@ def plot_posture(
                 top.broken_barh(runs, (0, 1), facecolors=COLOURS[name], linewidth=0)
     for bout in result.bouts:
         top.hlines(1.15, bout.start_s / 3600, bout.end_s / 3600, colors="black", linewidth=3)
-        bottom.axvspan(bout.start_s / 3600, bout.end_s / 3600, color="#2c7fb8", alpha=0.07)
     for desk in result.desk_breaks:
         top.plot([(desk.start_s + desk.end_s) / 7200], [1.35], "v", color="#d62728")
     top.set_ylim(0, 1.5)
@@ -72,7 +88,14 @@ def plot_posture(
         bbox_to_anchor=(0.5, 1.32),
         frameon=False,
     )
-    top.set_title(title, pad=40)
+
+
+def _draw_angles(bottom: Any, result: PostureResult, hours: FloatArray) -> None:
+    """Lumbar flexion (else the pelvis inclination) with the slouch threshold and trust,
+    over the sitting bouts."""
+    tl = result.timeline
+    for bout in result.bouts:
+        bottom.axvspan(bout.start_s / 3600, bout.end_s / 3600, color="#2c7fb8", alpha=0.07)
     bottom.plot(
         hours, tl.lumbar_flexion_deg, linewidth=0.4, color="#444444", label="lumbar flexion (deg)"
     )
@@ -103,8 +126,3 @@ def plot_posture(
             color="#d62728",
             fontsize=7,
         )
-    fig.tight_layout()
-    target = Path(path)
-    fig.savefig(target, dpi=110)
-    plt.close(fig)
-    return target
