@@ -10,6 +10,10 @@ import pytest
 MODULES = [
     "spinecoach.sources.live",
     "spinecoach.sources.sensor_logger_push",
+    "spinecoach.sources.base",
+    "spinecoach.sources.feed_source",
+    "spinecoach.sources.replay",
+    "spinecoach.sources.simulated",
     "spinecoach.coach.terminal.devices",
 ]
 

@@ -25,6 +25,12 @@ imported only when a camera source is opened; without them :class:`CameraSource`
 :class:`~spinecoach.errors.SourceUnavailableError` saying how to install them and which
 sources work instead.
 
+As a :class:`~spinecoach.sources.base.Source`. ``async for frame in source`` gives the
+same frames, each read and estimated in a worker thread; :attr:`CameraSource.status`
+says ``ready``, ``running``, ``closed`` (the video's end, ``max_frames`` or
+:meth:`CameraSource.close`) or ``failed`` (with the error). A pause in the images is
+passed on as the jump in the frames' times.
+
 Test seam. Pose estimation sits behind :class:`PoseEstimator` (an RGB image in, a
 :class:`PoseResult` out) and images behind any iterable of :class:`VideoFrame`, so tests
 run the whole source without OpenCV or MediaPipe:
@@ -44,10 +50,11 @@ run the whole source without OpenCV or MediaPipe:
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import math
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import AsyncIterator, Generator, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -58,6 +65,7 @@ from numpy.typing import NDArray
 
 from spinecoach.camera.landmarks import N_LANDMARKS, Coordinates, LandmarkSequence
 from spinecoach.errors import ConfigurationError, SourceUnavailableError
+from spinecoach.sources.base import SourceState, SourceStatus
 
 FloatArray = NDArray[np.float64]
 Image = NDArray[np.uint8]
@@ -301,6 +309,26 @@ class CameraSource:
         #: Frames dropped because their time was not after the previous frame's.
         self.frames_dropped = 0
         self._closed = False
+        self._state: SourceState = "ready"
+        self._detail = ""
+
+    @property
+    def status(self) -> SourceStatus:
+        """As :class:`~spinecoach.sources.base.Source` says: ``ready``, ``running``,
+        ``closed`` (the video's end, :attr:`max_frames` or :meth:`close`), ``failed``
+        (the camera, file or extra missing: its error)."""
+        return SourceStatus(self._state, self._detail)
+
+    async def __aiter__(self) -> AsyncIterator[CameraFrame]:
+        """The frames of :meth:`__iter__`, each read and estimated in a worker thread (the
+        event loop goes on while the camera waits and the model runs); what the source
+        holds is released when the iteration ends, also when it is left early."""
+        frames = iter(self)
+        try:
+            while (frame := await asyncio.to_thread(next, frames, None)) is not None:
+                yield frame
+        finally:
+            frames.close()
 
     def check_available(self) -> None:
         """Raise :class:`SourceUnavailableError` now if OpenCV or MediaPipe is missing
@@ -325,8 +353,10 @@ class CameraSource:
         return path
 
     def close(self) -> None:
-        """Stop at the next frame and release the model."""
+        """Stop at the next frame and release the model (idempotent)."""
         self._closed = True
+        if self._state in ("ready", "running"):
+            self._state, self._detail = "closed", "closed"
 
     def _open(self, cv2: ModuleType) -> Any:
         path = self._video_path()
@@ -346,7 +376,18 @@ class CameraSource:
             raise SourceUnavailableError(f"--source {self.spec.label}: {what}. {ALTERNATIVES}")
         return capture
 
-    def __iter__(self) -> Iterator[CameraFrame]:
+    def __iter__(self) -> Generator[CameraFrame, None, None]:
+        if not self._closed:
+            self._state, self._detail = "running", f"reading {self.spec.label}"
+        try:
+            yield from self._frames_read()
+        except Exception as error:
+            self._state, self._detail = "failed", str(error) or type(error).__name__
+            raise
+        if self._state == "running":
+            self._state, self._detail = "closed", f"{self.spec.label}: ended"
+
+    def _frames_read(self) -> Iterator[CameraFrame]:
         self.check_available()
         estimator = self._estimator or MediaPipePoseEstimator()
         capture: Any = None

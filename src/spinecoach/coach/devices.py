@@ -329,7 +329,11 @@ class DevicePump:
     reports_pause = False
 
     def stop(self) -> None:
-        """End the session: :meth:`run` returns "" (the batch under way is fed first)."""
+        """End the session: :meth:`run` returns "" (the batch under way is fed first).
+        Only the first call cancels the pump's wait; later ones (or one after the end)
+        would cancel whatever the task does next."""
+        if self._stopping:
+            return
         self._stopping = True
         if self._task is not None:
             self._task.cancel()
@@ -346,6 +350,8 @@ class DevicePump:
             if self._stopping:
                 return ""
             raise
+        finally:
+            self._task = None
         return ""
 
     async def _pump(self) -> None:

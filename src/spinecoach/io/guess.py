@@ -323,6 +323,20 @@ def gyro_unit_from_tilt(acc: FloatArray, gyr_raw: FloatArray, *, rate_hz: float)
     return None
 
 
+#: (lowest, highest median magnitude, unit): an accelerometer at rest reads 1 g.
+_ACC_MEDIANS: Final = ((0.5, 2.0, "g"), (4.9, 19.6, "m/s2"), (500.0, 2000.0, "mg"))
+#: The same for a magnetometer: the earth's field is 25–65 µT.
+_MAG_MEDIANS: Final = ((10.0, 200.0, "uT"), (0.1, 2.0, "gauss"), (1e4, 2e5, "nT"))
+
+
+def _unit_by_median(median: float, ranges: tuple[tuple[float, float, str], ...]) -> str | None:
+    """The unit whose plausible range holds a median magnitude, or None (first wins)."""
+    for low, high, unit in ranges:
+        if low <= median <= high:
+            return unit
+    return None
+
+
 def decide_units(
     source: str,
     columns: SensorColumns,
@@ -343,12 +357,9 @@ def decide_units(
     acc_names = ",".join(columns.acc)
     if "acc" in undecided:
         median = float(np.median(np.linalg.norm(acc_raw, axis=1)))
-        if 0.5 <= median <= 2.0:
-            result = replace(result, acc_unit="g")
-        elif 4.9 <= median <= 19.6:
-            result = replace(result, acc_unit="m/s2")
-        elif 500.0 <= median <= 2000.0:
-            result = replace(result, acc_unit="mg")
+        acc_unit = _unit_by_median(median, _ACC_MEDIANS)
+        if acc_unit is not None:
+            result = replace(result, acc_unit=acc_unit)
         else:
             raise UnitError(
                 f"{source}, columns {acc_names}: the header does not say the accelerometer's "
@@ -373,12 +384,9 @@ def decide_units(
         result = replace(result, gyr_unit=unit)
     if "mag" in undecided and mag_raw is not None:
         median = float(np.median(np.linalg.norm(mag_raw, axis=1)))
-        if 10.0 <= median <= 200.0:
-            result = replace(result, mag_unit="uT")
-        elif 0.1 <= median <= 2.0:
-            result = replace(result, mag_unit="gauss")
-        elif 1e4 <= median <= 2e5:
-            result = replace(result, mag_unit="nT")
+        mag_unit = _unit_by_median(median, _MAG_MEDIANS)
+        if mag_unit is not None:
+            result = replace(result, mag_unit=mag_unit)
         else:
             result = replace(result, mag=None)
     return result

@@ -3,19 +3,28 @@ write a person's data through :mod:`spinecoach.store` and apply the pure rules o
 :mod:`spinecoach.program`. Nothing below them (sensors, motion, exercises, program,
 store) imports them.
 
+``enrolment``
+    A person's program enrolment: onboarding, screenings, check-ins, PSFS, the status
+    and the routine's calendar (:class:`~spinecoach.services.enrolment.EnrolmentService`).
 ``history``
     A person's sessions: stored live while they run, listed, closed after an
     interruption (:class:`~spinecoach.services.history.History`).
 ``live``
     Keeping a live session in the history while it runs (one behaviour for every face).
+``posture``
+    A person's stored working days and desk-break settings
+    (:class:`~spinecoach.services.posture.PostureService`).
 ``program``
     The program engine on a person's stored data: update the program, progress data,
     the day's plan (:func:`~spinecoach.services.program.update_program`, ...).
+``progress``
+    Today's plan and the progress data, deciding first, one call at a time
+    (:class:`~spinecoach.services.progress.ProgressService`).
 ``report``
     The program report read from a database (:func:`~spinecoach.services.report.
     write_report`).
 """
 
 #: The modules this package offers (imported on use: the program engine is heavy to import).
-__all__ = ["history", "live", "program", "report"]
+__all__ = ["enrolment", "history", "live", "posture", "program", "progress", "report"]
 __all__ += ["program_history", "program_progress"]

@@ -210,8 +210,8 @@ def simulate(
     >>> rec.meta["position"], rec.events, list(rec.sensors)
     ('seated', (), ['lower'])
 
-    (Long for its docstring: twelve keyword arguments, each documented and checked here,
-    where a user looks; the session itself is :func:`_session_timeline`.)
+    (Over 80 lines for its documentation: twelve arguments, each described and checked
+    where a user looks for them; the session itself is built by smaller functions.)
     """
     if not isinstance(technique, str) or technique not in TECHNIQUES:
         raise ConfigurationError(

@@ -31,6 +31,11 @@ Connection, reconnect and back-off (:class:`BleDeviceSource`)
     or lacking one, is unrecoverable: state ``failed`` with the reason, and ``run()``
     returns (``error`` holds the exception).
 
+As a :class:`~spinecoach.sources.base.Source`
+    :class:`BleDeviceSource` is one (:class:`~spinecoach.sources.feed_source.PulledFeedSource`):
+    iterating it runs ``run()`` and gives its feed's samples (a reconnect's hole as a
+    ``gap`` event); ``close()`` stops it; the unrecoverable error ends the iteration.
+
 No adapter
     Without a Bluetooth adapter or the BlueZ service, :func:`scan` and connecting raise
     :class:`~spinecoach.errors.SourceUnavailableError`, whose message names the
@@ -70,6 +75,7 @@ from spinecoach.sources.ble_transport import (
     TransportFactory,
     unavailable_from,
 )
+from spinecoach.sources.feed_source import PulledFeedSource
 from spinecoach.sources.live import DeviceFeed
 
 __all__ = [
@@ -121,7 +127,7 @@ def protocol_by_name(name: str) -> BleProtocol:
 # -- the source ------------------------------------------------------------------------------
 
 
-class BleDeviceSource:
+class BleDeviceSource(PulledFeedSource):
     """One BLE device kept connected, its samples pushed into ``feed`` (module docstring).
 
     address

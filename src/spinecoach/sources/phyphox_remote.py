@@ -55,6 +55,12 @@ Example (in the server's event loop)::
     source = PhyphoxRemoteSource("http://192.168.0.42:8080", feed)
     task = asyncio.create_task(source.run())   # task.cancel() stops it
 
+The poller is a :class:`~spinecoach.sources.base.Source` too
+(:class:`~spinecoach.sources.feed_source.PulledFeedSource`): ``async for item in
+source`` polls and gives the feed's samples (a restart's hole as a ``gap`` event),
+``source.close()`` stops polling, and an experiment it cannot use (no gyroscope) ends the
+iteration with the feed's sentence and its fix.
+
 >>> phyphox_url("192.168.0.42:8080/")
 'http://192.168.0.42:8080'
 """
@@ -75,6 +81,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from spinecoach.errors import ConfigurationError
+from spinecoach.sources.feed_source import PulledFeedSource
 from spinecoach.sources.live import GAP_PERIODS, MIN_GAP_S, DeviceFeed
 from spinecoach.sources.phyphox_config import (
     PhyphoxExperiment,
@@ -225,7 +232,7 @@ def _read_group(
     return time_s, xyz, full
 
 
-class PhyphoxRemoteSource:
+class PhyphoxRemoteSource(PulledFeedSource):
     """Poll phyphox's remote access at ``url`` and push its samples to ``feed``.
 
     ``poll_interval_s``: seconds between two requests (0.1 s: 10 requests/s, a few kB

@@ -41,6 +41,16 @@ that arrive out of order (HTTP requests can overtake each other) are joined by t
 sample older than what was already emitted is dropped and counted (``PushJoiner.late``,
 added to the device's ``late`` count).
 
+One phone's pushes as a :class:`~spinecoach.sources.base.Source`:
+:class:`SensorLoggerPushSource` — :meth:`~SensorLoggerPushSource.receive` takes each body
+(what the server's ingest route gets) into the phone's
+:class:`~spinecoach.sources.live.DeviceFeed` (:func:`ingest_push`: join, count late
+samples, say what the phone does not send), and iterating the source gives the feed's
+samples (a :class:`~spinecoach.sources.feed_source.FeedSource`: a hole in the pushes as a
+``gap`` event). A broken message raises :class:`InputFormatError` from ``receive``
+(nothing of it is used, the source goes on); a phone that does not send its gyroscope
+sets the feed ``failed`` with the fix, which ends the iteration with that sentence.
+
 >>> msg = parse_push(b'{"messageId": 1, "sessionId": "s", "deviceId": "d", "payload": []}')
 >>> msg.device_id, msg.message_id, len(msg.streams)
 ('d', 1, 0)
@@ -58,6 +68,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from spinecoach.errors import InputFormatError
+from spinecoach.sources.feed_source import FeedSource
+from spinecoach.sources.live import DeviceFeed, SampleBatch
 
 FloatArray = NDArray[np.float64]
 
@@ -301,6 +313,51 @@ class PushJoiner:
         for p in others:
             p.drop_before(keep_from)
         return JoinedSamples(t, acc_mps2, gyr_dps)
+
+
+def ingest_push(
+    feed: DeviceFeed, joiner: PushJoiner, message: PushMessage, *, host_time_s: float | None
+) -> tuple[SampleBatch | None, str | None]:
+    """One parsed message into the phone's ``feed`` through its ``joiner``: the joined
+    samples pushed (at ``host_time_s``, the time the message arrived; None: now), the
+    joiner's late samples added to the feed's ``late``, and the feed set ``failed`` with
+    the fix when the phone does not send a stream spinecoach needs. Returns (the batch as
+    stored or None, what is missing or None); raises :class:`InputFormatError` from the
+    feed for samples it cannot take."""
+    late_before = joiner.late
+    joined = joiner.add(message)
+    feed.late += joiner.late - late_before
+    missing = joiner.missing()
+    if missing is not None and message.streams:
+        feed.set_state(
+            "failed",
+            f"the phone does not send {missing}: turn it on in Sensor Logger's sensor list",
+        )
+    stored = None
+    if len(joined.time_s):
+        stored = feed.push(
+            joined.time_s, host_time_s=host_time_s, acc_mps2=joined.acc_mps2, gyr_dps=joined.gyr_dps
+        )
+    return stored, missing
+
+
+class SensorLoggerPushSource(FeedSource):
+    """One phone pushing Sensor Logger messages into ``feed``, as a Source (see the
+    module docstring); ``platform`` as the ingest URL's, ``options`` as
+    :class:`~spinecoach.sources.feed_source.FeedSource`'s."""
+
+    def __init__(self, feed: DeviceFeed, *, platform: Platform = "android", **options: Any) -> None:
+        super().__init__(feed, **options)
+        self.joiner = PushJoiner(platform)
+
+    def receive(
+        self, body: bytes | str | dict[str, Any], *, host_time_s: float | None = None
+    ) -> int:
+        """One push body (arrived at ``host_time_s``; None: now) into the feed; the
+        number of samples stored. Raises :class:`InputFormatError` naming what is wrong
+        with a broken message (nothing of it is used)."""
+        stored, _ = ingest_push(self.feed, self.joiner, parse_push(body), host_time_s=host_time_s)
+        return 0 if stored is None else len(stored)
 
 
 def push_messages(

@@ -1,6 +1,8 @@
 """The simulator as a live source: a simulated recording's samples and annotations in
 time order (:class:`SimulatedSource`).
 
+A hole in the recording (a simulated drop-out) is passed on as the jump in the items'
+times; items out of order or without a time are refused (:class:`ConfigurationError`).
 The replay's pacing (``speed`` × real time, pauses, silences) is the coach's
 (:func:`spinecoach.coach.session.replay_simulation`); this source only orders the items
 and satisfies the :class:`~spinecoach.sources.base.Source` protocol (its async
@@ -17,6 +19,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
+from spinecoach.errors import ConfigurationError
 from spinecoach.motion.stream import SensorSample
 from spinecoach.recording import Event, Recording
 from spinecoach.sources.base import SourceState, SourceStatus
@@ -36,6 +39,22 @@ class SimulatedSource:
     times_s: list[float]
     items: list[Item]
     _state: SourceState = field(default="ready", repr=False)
+
+    def __post_init__(self) -> None:
+        if len(self.times_s) != len(self.items):
+            raise ConfigurationError(
+                f"SimulatedSource needs one time per item, got {len(self.times_s)} times for "
+                f"{len(self.items)} items; make it with SimulatedSource.from_recording"
+            )
+        later = next(
+            (k for k in range(1, len(self.times_s)) if self.times_s[k] < self.times_s[k - 1]), None
+        )
+        if later is not None:
+            raise ConfigurationError(
+                f"SimulatedSource items must be in time order: item {later} at "
+                f"{self.times_s[later]} s comes after one at {self.times_s[later - 1]} s; "
+                "make it with SimulatedSource.from_recording"
+            )
 
     @classmethod
     def from_recording(cls, recording: Recording) -> SimulatedSource:
@@ -78,6 +97,7 @@ class SimulatedSource:
         self._state = "closed"
 
     def close(self) -> None:
+        """End the iteration (after the item under way); idempotent."""
         self._state = "closed"
 
 

@@ -9,17 +9,11 @@ and its lifespan makes what the server needs. The live protocol is documented in
 #: cheap).
 __all__ = [
     "app",
-    "camera",
     "deps",
-    "device_routes",
-    "devices",
     "live",
     "plots",
     "posture_monitor",
-    "posture_routes",
-    "program_routes",
-    "progress_routes",
     "protocol",
-    "session",
+    "routes",
     "settings",
 ]

@@ -12,16 +12,20 @@ the replay of an interrupted session's stored samples through the live session.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import asyncio
+from collections.abc import Callable, Mapping
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends
+from fastapi.requests import HTTPConnection
 
+from spinecoach.camera.source import CameraSource
 from spinecoach.exercises.catalogue import Catalogue
 from spinecoach.exercises.model import ExerciseResult
 from spinecoach.recording import Recording
 from spinecoach.services.history import History
 from spinecoach.sources.live import SourceHub
+from spinecoach.sources.sensor_logger_push import PushJoiner
 from spinecoach.web.posture_monitor import PostureMonitor
 from spinecoach.web.settings import Settings
 
@@ -32,7 +36,8 @@ def replay_live_samples(
     """The live session's result on an interrupted session's stored ``recording`` (its
     samples and annotations fed as live), with the stored ``live_config`` (placements,
     position, auto-calibration; rates from the recording)."""
-    from spinecoach.web.session import LiveSession, SimulatedSource
+    from spinecoach.coach.session import LiveSession
+    from spinecoach.sources.simulated import SimulatedSource
 
     session = LiveSession(
         technique,
@@ -51,34 +56,56 @@ def replay_live_samples(
     return result
 
 
-def get_settings(request: Request) -> Settings:
+def get_settings(connection: HTTPConnection) -> Settings:
     """The app's settings."""
-    settings: Settings = request.app.state.settings
+    settings: Settings = connection.app.state.settings
     return settings
 
 
-def get_history(request: Request) -> History:
+def get_history(connection: HTTPConnection) -> History:
     """The history of the server's local person."""
-    history: History = request.app.state.history
+    history: History = connection.app.state.history
     return history
 
 
-def get_hub(request: Request) -> SourceHub:
+def get_hub(connection: HTTPConnection) -> SourceHub:
     """The live devices (phone push, phyphox, Bluetooth LE)."""
-    hub: SourceHub = request.app.state.hub
+    hub: SourceHub = connection.app.state.hub
     return hub
 
 
-def get_posture(request: Request) -> PostureMonitor | None:
+def get_posture(connection: HTTPConnection) -> PostureMonitor | None:
     """The posture monitor, None when the server does not monitor posture."""
-    monitor: PostureMonitor | None = getattr(request.app.state, "posture", None)
+    monitor: PostureMonitor | None = getattr(connection.app.state, "posture", None)
     return monitor
 
 
-def get_catalogue(request: Request) -> Catalogue:
+def get_catalogue(connection: HTTPConnection) -> Catalogue:
     """The technique catalogue."""
-    catalogue: Catalogue = request.app.state.catalogue
+    catalogue: Catalogue = connection.app.state.catalogue
     return catalogue
+
+
+def get_push_joiners(connection: HTTPConnection) -> dict[str, PushJoiner]:
+    """Device id → the joiner of its Sensor Logger pushes (iOS/Android streams joined)."""
+    joiners: dict[str, PushJoiner] = connection.app.state.push_joiners
+    return joiners
+
+
+def get_device_tasks(connection: HTTPConnection) -> dict[str, asyncio.Task[None]]:
+    """Device id → the server task running its pulled source (phyphox, BLE)."""
+    tasks: dict[str, asyncio.Task[None]] = connection.app.state.device_tasks
+    return tasks
+
+
+def get_camera_source(connection: HTTPConnection) -> Callable[[], CameraSource]:
+    """Makes the camera of a camera session (``create_app``'s ``camera_source``, else
+    ``settings.camera`` through OpenCV and MediaPipe)."""
+    made: Callable[[], CameraSource] | None = getattr(connection.app.state, "camera_source", None)
+    if made is not None:
+        return made
+    spec = get_settings(connection).camera
+    return lambda: CameraSource(spec)
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
@@ -86,3 +113,6 @@ HistoryDep = Annotated[History, Depends(get_history)]
 HubDep = Annotated[SourceHub, Depends(get_hub)]
 PostureDep = Annotated[PostureMonitor | None, Depends(get_posture)]
 CatalogueDep = Annotated[Catalogue, Depends(get_catalogue)]
+PushJoinersDep = Annotated[dict[str, PushJoiner], Depends(get_push_joiners)]
+DeviceTasksDep = Annotated[dict[str, asyncio.Task[None]], Depends(get_device_tasks)]
+CameraSourceDep = Annotated[Callable[[], CameraSource], Depends(get_camera_source)]

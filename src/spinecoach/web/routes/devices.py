@@ -19,6 +19,10 @@ stopping the pulled sources (phyphox, Bluetooth LE).
     Start polling a phone running phyphox (``{"url", "placement"}``) or connecting a
     Bluetooth LE sensor (``{"address", "protocol", "placement"}``); the source runs in
     the server until ``DELETE /api/devices/{id}`` or shutdown.
+
+Every device answer is a :class:`DeviceStatusOut` (the fields of
+:class:`~spinecoach.sources.live.DeviceStatus`). The hub, the settings, the push joiners
+and the running source tasks come from :mod:`spinecoach.web.deps`.
 """
 
 from __future__ import annotations
@@ -32,8 +36,8 @@ import socket
 import time
 from typing import Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, Field
 
 from spinecoach.errors import ConfigurationError, InputFormatError
 from spinecoach.sources.ble import (
@@ -44,17 +48,15 @@ from spinecoach.sources.ble import (
 )
 from spinecoach.sources.live import (
     DeviceFeed,
-    SourceHub,
     ble_feed,
     phyphox_feed,
     run_supervised,
 )
 from spinecoach.sources.phyphox_remote import PhyphoxRemoteSource, phyphox_url
-from spinecoach.sources.sensor_logger_push import (
-    MAX_PUSH_BYTES,
-    PushJoiner,
-    parse_push,
-)
+from spinecoach.sources.sensor_logger_push import MAX_PUSH_BYTES, PushJoiner, parse_push
+from spinecoach.web.deps import DeviceTasksDep, HubDep, PushJoinersDep, SettingsDep
+from spinecoach.web.routes.common import Body, problem
+from spinecoach.web.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -63,40 +65,85 @@ router = APIRouter()
 KIND_SENSOR_LOGGER = "sensor-logger"
 
 
-def hub_of(request: Request) -> SourceHub:
-    hub: SourceHub = request.app.state.hub
-    return hub
+class DeviceStatusOut(BaseModel):
+    """One device: its connection state and signal quality, and where it is worn."""
+
+    id: str
+    kind: str
+    name: str
+    state: str
+    detail: str
+    rate_hz: float | None
+    samples: int
+    gaps: int
+    lost_s: float
+    late: int
+    time_adjusted: int
+    last_data_age_s: float | None
+    quality: str
+    quality_reason: str
+    placement: str | None
 
 
-def _problem(status: int, problem: str, fix: str) -> HTTPException:
-    return HTTPException(status_code=status, detail={"problem": problem, "fix": fix})
+class IngestOut(BaseModel):
+    """A push taken: the device it fed, the samples stored, a sensor the phone does not
+    send (``note`` instead of ``device`` and ``missing`` for an empty message)."""
+
+    status: str
+    device: str | None = None
+    samples: int
+    missing: str | None = None
+    note: str | None = None
 
 
-def _check_token(request: Request, token: str | None) -> None:
-    expected: str | None = request.app.state.settings.ingest_token
+class PhoneHintOut(BaseModel):
+    """How to connect a phone: the push URL, and whether a phone can reach the server."""
+
+    sensor_logger_url: str
+    reachable_from_phone: bool
+    advice: str
+    token_required: bool
+
+
+class DevicesOut(BaseModel):
+    devices: list[DeviceStatusOut]
+    phone: PhoneHintOut
+
+
+def _out(feed: DeviceFeed) -> DeviceStatusOut:
+    return DeviceStatusOut.model_validate(feed.status().as_dict())
+
+
+def _check_token(settings: Settings, token: str | None) -> None:
+    expected: str | None = settings.ingest_token
     if expected is None:
         return
     if token is None or not hmac.compare_digest(token.encode(), expected.encode()):
-        raise _problem(
+        raise problem(
             401,
             "the ingest token is missing or wrong",
             "add ?token=… (the server's SPINECOACH_INGEST_TOKEN) to the push URL in the app",
         )
 
 
-@router.post("/api/ingest/sensor-logger")
+@router.post(
+    "/api/ingest/sensor-logger", response_model=IngestOut, response_model_exclude_unset=True
+)
 async def ingest_sensor_logger(
     request: Request,
+    settings: SettingsDep,
+    hub: HubDep,
+    joiners: PushJoinersDep,
     platform: Literal["android", "ios"] = "android",
     placement: Literal["lower", "upper"] | None = None,
     token: str | None = Query(default=None, max_length=200),
 ) -> dict[str, Any]:
     """One Sensor Logger push message → the phone's device feed."""
-    _check_token(request, token)
+    _check_token(settings, token)
     arrived = time.monotonic()
     body = await request.body()
     if len(body) > MAX_PUSH_BYTES:
-        raise _problem(
+        raise problem(
             413,
             f"the message has {len(body)} bytes, more than {MAX_PUSH_BYTES}",
             "set a shorter batch period in Sensor Logger's push settings",
@@ -106,13 +153,11 @@ async def ingest_sensor_logger(
     try:
         message = parse_push(body)
     except InputFormatError as error:
-        raise _problem(422, str(error), error.fix or "") from None
-    hub = hub_of(request)
+        raise problem(422, str(error), error.fix or "") from None
     device_id = f"{KIND_SENSOR_LOGGER}:{message.device_id}"
     feed = hub.device(
         device_id, kind=KIND_SENSOR_LOGGER, name=f"Phone {message.device_id[:8]} (Sensor Logger)"
     )
-    joiners: dict[str, PushJoiner] = request.app.state.push_joiners
     joiner = joiners.get(device_id)
     if joiner is None or joiner.platform != platform:
         joiner = joiners[device_id] = PushJoiner(platform)
@@ -137,7 +182,7 @@ async def ingest_sensor_logger(
                 gyr_dps=joined.gyr_dps,
             )
         except InputFormatError as error:
-            raise _problem(422, str(error), error.fix or "") from None
+            raise problem(422, str(error), error.fix or "") from None
     return {
         "status": "ok",
         "device": device_id,
@@ -157,8 +202,7 @@ def lan_address() -> str | None:
     return None
 
 
-def _lan_hint(request: Request) -> dict[str, Any]:
-    settings = request.app.state.settings
+def _lan_hint(request: Request, settings: Settings) -> dict[str, Any]:
     host = settings.host
     try:
         loopback = ipaddress.ip_address(host).is_loopback
@@ -187,35 +231,32 @@ def _lan_hint(request: Request) -> dict[str, Any]:
 
 
 @router.get("/api/devices")
-async def devices(request: Request) -> dict[str, Any]:
-    hub = hub_of(request)
-    return {
-        "devices": [status.as_dict() for status in hub.statuses()],
-        "phone": _lan_hint(request),
-    }
+async def devices(request: Request, settings: SettingsDep, hub: HubDep) -> DevicesOut:
+    return DevicesOut.model_validate(
+        {
+            "devices": [status.as_dict() for status in hub.statuses()],
+            "phone": _lan_hint(request, settings),
+        }
+    )
 
 
-class PlacementIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class PlacementIn(Body):
     placement: Literal["lower", "upper"] | None = Field(
         description="Where the device is worn: lower (sacrum), upper (T12/L1), or null."
     )
 
 
 @router.post("/api/devices/{device_id}/placement")
-async def set_placement(device_id: str, body: PlacementIn, request: Request) -> dict[str, Any]:
-    hub = hub_of(request)
+async def set_placement(device_id: str, body: PlacementIn, hub: HubDep) -> DeviceStatusOut:
     try:
         feed = hub.assign(device_id, body.placement)
     except KeyError as error:
-        raise _problem(404, str(error.args[0]), "use an id listed by GET /api/devices") from None
-    return feed.status().as_dict()
+        raise problem(404, str(error.args[0]), "use an id listed by GET /api/devices") from None
+    return _out(feed)
 
 
-def _run_source(request: Request, feed: DeviceFeed, runner: Any) -> None:
+def _run_source(tasks: dict[str, asyncio.Task[None]], feed: DeviceFeed, runner: Any) -> None:
     """Run a pulled source's ``run()`` as a server task (replacing an earlier one)."""
-    tasks: dict[str, asyncio.Task[None]] = request.app.state.device_tasks
     old = tasks.pop(feed.id, None)
     if old is not None:
         old.cancel()
@@ -223,34 +264,29 @@ def _run_source(request: Request, feed: DeviceFeed, runner: Any) -> None:
     tasks[feed.id] = asyncio.create_task(run_supervised(feed, runner.run))
 
 
-class PhyphoxIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class PhyphoxIn(Body):
     url: str = Field(max_length=300, description="The address phyphox shows (remote access).")
     placement: Literal["lower", "upper"] | None = None
 
 
 @router.post("/api/devices/phyphox", status_code=201)
-async def start_phyphox(body: PhyphoxIn, request: Request) -> dict[str, Any]:
+async def start_phyphox(body: PhyphoxIn, hub: HubDep, tasks: DeviceTasksDep) -> DeviceStatusOut:
     """Start polling a phone running phyphox (its remote access)."""
     try:
         url = phyphox_url(body.url)
     except ConfigurationError as error:
-        raise _problem(
+        raise problem(
             422, str(error), "enter the URL phyphox shows, e.g. 192.168.1.20:8080"
         ) from None
-    hub = hub_of(request)
     feed = phyphox_feed(hub, url)
     feed.set_state("connecting", f"connecting to phyphox at {url}")
-    _run_source(request, feed, PhyphoxRemoteSource(url, feed, start_measurement=True))
+    _run_source(tasks, feed, PhyphoxRemoteSource(url, feed, start_measurement=True))
     if body.placement is not None:
         hub.assign(feed.id, body.placement)
-    return feed.status().as_dict()
+    return _out(feed)
 
 
-class BleIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class BleIn(Body):
     address: str = Field(min_length=1, max_length=100, description="From `sensors scan`.")
     protocol: str = Field(default="polar-pmd", max_length=40)
     device: dict[str, Any] | None = Field(
@@ -263,7 +299,7 @@ class BleIn(BaseModel):
 
 
 @router.post("/api/devices/ble", status_code=201)
-async def start_ble(body: BleIn, request: Request) -> dict[str, Any]:
+async def start_ble(body: BleIn, hub: HubDep, tasks: DeviceTasksDep) -> DeviceStatusOut:
     """Connect a Bluetooth LE sensor and keep it connected (reconnecting with back-off)."""
     try:
         if body.protocol == "struct":
@@ -273,32 +309,29 @@ async def start_ble(body: BleIn, request: Request) -> dict[str, Any]:
         else:
             protocol = protocol_by_name(body.protocol)
     except ConfigurationError as error:
-        raise _problem(
+        raise problem(
             422, str(error), 'use protocol "polar-pmd", or "struct" with a device description'
         ) from None
-    hub = hub_of(request)
     feed = ble_feed(hub, body.address, body.name)
     feed.set_state("connecting", f"connecting to {body.address}")
-    _run_source(request, feed, BleDeviceSource(body.address, protocol, feed))
+    _run_source(tasks, feed, BleDeviceSource(body.address, protocol, feed))
     if body.placement is not None:
         hub.assign(feed.id, body.placement)
-    return feed.status().as_dict()
+    return _out(feed)
 
 
 @router.delete("/api/devices/{device_id}")
-async def stop_device(device_id: str, request: Request) -> dict[str, Any]:
-    hub = hub_of(request)
+async def stop_device(device_id: str, hub: HubDep, tasks: DeviceTasksDep) -> DeviceStatusOut:
     feed = hub.get(device_id)
     if feed is None:
-        raise _problem(404, f"no device {device_id!r}", "use an id listed by GET /api/devices")
-    tasks: dict[str, asyncio.Task[None]] = request.app.state.device_tasks
+        raise problem(404, f"no device {device_id!r}", "use an id listed by GET /api/devices")
     task = tasks.pop(device_id, None)
     if task is not None:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await task
     feed.set_state("disconnected", "stopped")
-    return feed.status().as_dict()
+    return _out(feed)
 
 
 async def stop_all_sources(tasks: dict[str, asyncio.Task[None]]) -> None:

@@ -1,0 +1,49 @@
+"""What several route modules share: the single-page app's page, running the services'
+synchronous database work in a worker thread with their errors as HTTP statuses, and the
+``{"problem", "fix"}`` error detail.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from importlib import resources
+from typing import Any, TypeVar
+
+from fastapi import HTTPException
+from fastapi.responses import FileResponse
+from pydantic import BaseModel, ConfigDict
+
+from spinecoach.errors import ConfigurationError
+from spinecoach.store.program import EnrolmentStateError
+
+T = TypeVar("T")
+
+
+class Body(BaseModel):
+    """A request body: unknown fields are refused (a 422 naming them)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+async def index_page() -> FileResponse:
+    """The single-page app (``static/index.html``); it routes by the URL's path."""
+    static = resources.files("spinecoach.web").joinpath("static")
+    with resources.as_file(static.joinpath("index.html")) as path:
+        return FileResponse(path, media_type="text/html")
+
+
+async def run_service(call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run ``call`` in a worker thread; a program in the wrong state is a 409, any other
+    of our configuration errors (an input the rules refuse) a 422 with its text."""
+    try:
+        return await asyncio.to_thread(call, *args, **kwargs)
+    except EnrolmentStateError as error:
+        raise HTTPException(status_code=409, detail=str(error)) from None
+    except ConfigurationError as error:
+        raise HTTPException(status_code=422, detail=str(error)) from None
+
+
+def problem(status: int, problem: str, fix: str) -> HTTPException:
+    """An HTTP error whose detail says what is wrong and how to fix it."""
+    return HTTPException(status_code=status, detail={"problem": problem, "fix": fix})

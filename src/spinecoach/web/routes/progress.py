@@ -1,0 +1,145 @@
+"""HTTP routes of the program's plan and progress: "Recommended for you" and the charts.
+
+Page: ``/progress`` (the single-page app; charts drawn by ``static/progress.js``). The
+home view (technique chooser) shows the "Recommended for you" block from
+``/api/program/today``.
+
+API (both run :func:`spinecoach.services.program.update_program` first, so a decision that
+is due is stored; 409 when the person has no program, 422 for an unknown ``tz``):
+
+* ``GET /api/program/today?tz=Area/City`` — today's plan (level, exercises with their
+  dose, desk breaks, whether a main session is due), the suggestions each with ``why``
+  (a reason citing the data), today's decision and the last stored decision with its
+  reasons, the disclaimer;
+* ``GET /api/program/progress?tz=Area/City`` — chart data: ``morning_vas`` (day, date,
+  ``vas_mm``) with ``baseline_vas_mm`` and ``mcid`` (``mm``, ``pct``, ``line_mm``),
+  ``adherence`` per day (done ÷ prescribed, level), ``sessions`` (range, quality, VAS
+  before/after each), ``medication`` (doses per day), ``psfs`` (by week, 0 = baseline),
+  ``pain_outcome``, ``adherence_total`` and every stored ``decisions``.
+
+``tz`` is the person's IANA time zone (program days are their local days; default the
+server's zone). The work is :class:`spinecoach.services.progress.ProgressService` (one
+per app: it decides one call at a time), run in a worker thread.
+"""
+
+from __future__ import annotations
+
+from datetime import tzinfo
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from pydantic import BaseModel
+
+from spinecoach.services.progress import ProgressService
+from spinecoach.web.deps import HistoryDep
+from spinecoach.web.routes.common import run_service
+
+TzQuery = Annotated[
+    str | None,
+    Query(max_length=64, description="The person's IANA time zone, e.g. Europe/Berlin"),
+]
+
+
+def _zone(name: str | None) -> tzinfo | None:
+    if not name:
+        return None
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise HTTPException(
+            status_code=422,
+            detail=f"tz={name!r} is not a known time zone; give an IANA name like Europe/Berlin",
+        ) from None
+
+
+def progress_service(request: Request, history: HistoryDep) -> ProgressService:
+    """The app's one progress service (its lock keeps deciding calls one at a time)."""
+    state = request.app.state
+    if getattr(state, "progress", None) is None:
+        state.progress = ProgressService(history)
+    made: ProgressService = state.progress
+    return made
+
+
+ServiceDep = Annotated[ProgressService, Depends(progress_service)]
+
+
+class PlanOut(BaseModel):
+    """Today's plan: the level in force, the exercises with their dose, desk breaks."""
+
+    day: int
+    level: int
+    title: str
+    phase: str
+    today: list[dict[str, Any]]
+    desk_breaks: int
+    main_session_today: bool
+
+
+class TodayOut(BaseModel):
+    """Today's plan, the suggestions (each with ``why``), today's and the last stored
+    decision (each with its reasons), the sessions not rated yet, the disclaimer."""
+
+    enrolment_id: int
+    status: str
+    day: int
+    week: int
+    plan: PlanOut
+    suggestions: list[dict[str, Any]]
+    decision: dict[str, Any]
+    last_decision: dict[str, Any] | None
+    unrated_sessions: list[int]
+    disclaimer: str
+
+
+class McidOut(BaseModel):
+    """The minimal important change: a fall of ``mm`` or of ``pct`` % of the baseline,
+    whichever is smaller; ``line_mm`` the morning VAS that reaches it."""
+
+    mm: float
+    pct: float
+    line_mm: float
+
+
+class MorningVasOut(BaseModel):
+    day: int
+    date: str
+    vas_mm: float
+
+
+class ProgressOut(BaseModel):
+    """The chart data of the program (see the module docstring), with ``today``."""
+
+    enrolment_id: int
+    status: str
+    started: str
+    day: int
+    days: int
+    baseline_vas_mm: float
+    baseline_doses_per_day: int | None
+    mcid: McidOut
+    morning_vas: list[MorningVasOut]
+    adherence: list[dict[str, Any]]
+    adherence_total: dict[str, Any]
+    sessions: list[dict[str, Any]]
+    medication: list[dict[str, Any]]
+    psfs: list[dict[str, Any]]
+    pain_outcome: dict[str, Any]
+    decisions: list[dict[str, Any]]
+    today: TodayOut
+
+
+router = APIRouter()
+
+
+@router.get("/api/program/today", response_model=TodayOut)
+async def today(service: ServiceDep, tz: TzQuery = None) -> Any:
+    """Today's plan, "Recommended for you" (each with why) and the last decision."""
+    return await run_service(service.today, _zone(tz))
+
+
+@router.get("/api/program/progress", response_model=ProgressOut)
+async def progress(service: ServiceDep, tz: TzQuery = None) -> Any:
+    """Chart data of the program (pain, adherence, sessions, medication, PSFS)."""
+    return await run_service(service.progress, _zone(tz))
