@@ -212,3 +212,57 @@ def test_every_package_says_what_it_offers() -> None:
             if not hasattr(module, item) and importlib.util.find_spec(f"{name}.{item}") is None:
                 missing.append(f"{name}.{item}")
     assert missing == []
+
+
+# --- Size limits (issue 14) -------------------------------------------------------------
+
+#: A module longer than this is split along its seams (the migrations are generated code).
+MAX_MODULE_LINES = 600
+#: A function longer than this is split into named steps, unless its docstring says why
+#: it must stay long (the phrase "over 80 lines" and the reason).
+MAX_FUNCTION_LINES = 80
+
+
+def _modules() -> list[Path]:
+    return [p for p in sorted(SRC.rglob("*.py")) if "migrations" not in p.parts]
+
+
+def test_no_module_over_600_lines() -> None:
+    long = {
+        str(p.relative_to(SRC)): n
+        for p in _modules()
+        if (n := p.read_text(encoding="utf-8").count("\n")) > MAX_MODULE_LINES
+    }
+    assert long == {}
+
+
+def _long_functions(source: str, name: str) -> dict[str, int]:
+    """Functions of ``source`` over the limit whose docstring does not say why."""
+    long: dict[str, int] = {}
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            continue
+        assert node.end_lineno is not None
+        lines = node.end_lineno - node.lineno + 1
+        why = "over 80 lines" in " ".join((ast.get_docstring(node) or "").lower().split())
+        if lines > MAX_FUNCTION_LINES and not why:
+            long[f"{name}:{node.name}"] = lines
+    return long
+
+
+def test_no_function_over_80_lines_unless_its_docstring_says_why() -> None:
+    long: dict[str, int] = {}
+    for path in _modules():
+        long |= _long_functions(path.read_text(encoding="utf-8"), str(path.relative_to(SRC)))
+    assert long == {}
+
+
+def test_the_function_check_catches_a_long_function_and_reads_the_reason() -> None:
+    body = "\n".join(f"        x{i} = {i}" for i in range(79))
+    plain = f"class A:\n    async def f(self):\n{body}\n"
+    assert _long_functions(plain, "m") == {}  # 80 lines: at the limit
+    longer = plain + "        x = 0\n"
+    assert _long_functions(longer, "m") == {"m:f": 81}
+    reason = '        """Over 80 lines:\n        a hot loop."""\n'
+    explained = longer.replace("(self):\n", "(self):\n" + reason)
+    assert _long_functions(explained, "m") == {}
