@@ -18,49 +18,16 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "spinecoach"
 LOWER = ("sources", "motion", "exercises", "sim", "io", "camera", "posture")
 #: What the lower stages never import: the coach, the services, the faces, the store and
 #: the program.
-HIGHER = ("coach", "coach.terminal", "services", "web", "cli", "store", "program")
-#: The faces: the web server, the command line and the terminal coach.
-FACES = ("web", "cli", "coach.terminal")
-#: Sub-packages that are nodes of their own: the terminal coach is a face that lives
-#: beside the live session it shows (issue 14 item 4), not part of it.
-OWN_NODES = ("coach.terminal",)
-#: The terminal coach's imports from ``web``: the routes of its small ingest server for
-#: phones pushing with Sensor Logger (``coach.terminal.devices``), shared with the
-#: server so the two cannot drift apart.
-TERMINAL_WEB_IMPORTS = {
-    "spinecoach.coach.terminal.devices": {
-        "spinecoach.web.routes.devices",
-        "spinecoach.web.settings",
-    }
-}
+HIGHER = ("coach", "services", "web", "cli", "store", "program")
+#: The faces: the web server and the command line (with the terminal coach,
+#: ``cli.terminal``).
+FACES = ("web", "cli")
 
 
 def _node(module: str) -> str:
-    """The package (or top-level module) a dotted ``spinecoach.…`` module belongs to
-    (or one of :data:`OWN_NODES`)."""
+    """The package (or top-level module) a dotted ``spinecoach.…`` module belongs to."""
     parts = module.split(".")
-    for own in OWN_NODES:
-        if module == f"spinecoach.{own}" or module.startswith(f"spinecoach.{own}."):
-            return own
     return parts[1] if len(parts) > 1 else parts[0]
-
-
-def module_imports() -> dict[str, set[str]]:
-    """Every ``spinecoach`` module → the ``spinecoach`` modules it imports (any depth)."""
-    found: dict[str, set[str]] = defaultdict(set)
-    for path in SRC.rglob("*.py"):
-        name = _module_name(path)
-        package = name.split(".") if path.name == "__init__.py" else name.split(".")[:-1]
-        for item in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(item, ast.ImportFrom):
-                if item.level:
-                    base = package[: len(package) - (item.level - 1)]
-                    found[name].add(".".join([*base, *([item.module] if item.module else [])]))
-                elif (item.module or "").startswith("spinecoach"):
-                    found[name].add(item.module or "")
-            elif isinstance(item, ast.Import):
-                found[name].update(a.name for a in item.names if a.name.startswith("spinecoach"))
-    return found
 
 
 def _module_name(path: Path) -> str:
@@ -164,17 +131,6 @@ def test_the_coach_knows_no_face() -> None:
     assert _breaks(graph, ("coach",), FACES) == {}
 
 
-def test_the_terminal_coach_uses_only_the_ingest_routes_of_the_web() -> None:
-    """The terminal face never imports the cli, and from the web only what its ingest
-    server needs (:data:`TERMINAL_WEB_IMPORTS`)."""
-    found = {
-        module: {t for t in targets if _node(t) in ("web", "cli")}
-        for module, targets in module_imports().items()
-        if _node(module) == "coach.terminal"
-    }
-    assert {m: t for m, t in found.items() if t} == TERMINAL_WEB_IMPORTS
-
-
 def test_no_import_cycles_between_packages() -> None:
     assert _cycles(import_graph()) == []
 
@@ -198,7 +154,7 @@ def test_no_module_imports_another_modules_private_names() -> None:
 
 def test_every_package_says_what_it_offers() -> None:
     """Each package's ``__init__`` has ``__all__``, and every name in it exists."""
-    import importlib
+    import importlib.util
 
     missing = []
     for init in sorted(SRC.glob("*/__init__.py")):

@@ -136,7 +136,7 @@ def test_a_session_whose_end_cannot_be_saved_is_said_from_both_faces(
     the log says why. The terminal once swallowed nothing here but crashed instead."""
     from rich.console import Console
 
-    from spinecoach.coach.terminal import CoachSettings, run_session
+    from spinecoach.cli.terminal import CoachSettings, run_session
     from spinecoach.web.live import LiveConnection
     from spinecoach.web.settings import Settings
 

@@ -14,7 +14,7 @@ MODULES = [
     "spinecoach.sources.feed_source",
     "spinecoach.sources.replay",
     "spinecoach.sources.simulated",
-    "spinecoach.coach.terminal.devices",
+    "spinecoach.cli.terminal.devices",
 ]
 
 

@@ -9,7 +9,9 @@
 :mod:`~spinecoach.cli.posture`
     ``posture``: the all-day posture summary.
 :mod:`~spinecoach.cli.coach`, :mod:`~spinecoach.cli.serve`
-    ``coach`` (one session in the terminal), ``serve`` (the live coaching server).
+    ``coach`` (one session in the terminal), ``serve`` (the live coaching server); the
+    terminal coach itself (display, keys, pain, devices started in-process, imported on
+    use) is :mod:`~spinecoach.cli.terminal`.
 :mod:`~spinecoach.cli.program`
     ``onboard``, ``screen``, ``report``, ``simulate-program``, ``export``; the onboarding
     prompts are :mod:`~spinecoach.cli.onboard`.

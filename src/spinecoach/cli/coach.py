@@ -77,8 +77,8 @@ def coach(
 
     Example: spinecoach coach pelvic-tilt --seed 3 --reps 5 --pain-before 20
     """
-    from spinecoach.coach.terminal import CoachSettings
-    from spinecoach.coach.terminal import coach as run_coach
+    from spinecoach.cli.terminal import CoachSettings
+    from spinecoach.cli.terminal import coach as run_coach
 
     try:
         settings = CoachSettings(

@@ -14,14 +14,13 @@ what it emits, and the one runner that stores it while it runs.
 :mod:`spinecoach.coach.runner`
     The one runner: source → session → save loop → events, used by the web socket and
     the terminal coach; how to start a simulated session and what to keep to replay it.
-:mod:`spinecoach.coach.terminal`
-    The terminal face (``spinecoach coach``): display, keys, devices started in-process.
 
 Design choice: importing the package imports nothing (no Rich, no engines); the modules
-are imported on use. Nothing under ``coach`` but the terminal face imports ``web`` or
-``cli`` (tests/test_architecture.py).
+are imported on use. Nothing under ``coach`` imports a face (``web``, ``cli``;
+tests/test_architecture.py): the terminal coach is the cli's
+(:mod:`spinecoach.cli.terminal`).
 """
 
 #: The modules this package offers (imported on use, so importing the package stays
 #: cheap).
-__all__ = ["camera", "devices", "events", "runner", "session", "terminal"]
+__all__ = ["camera", "devices", "events", "runner", "session"]

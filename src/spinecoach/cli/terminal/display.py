@@ -23,6 +23,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from spinecoach.cli.terminal.settings import CoachError
 from spinecoach.coach.events import (
     CameraEvent,
     CueEvent,
@@ -33,7 +34,6 @@ from spinecoach.coach.events import (
     RepEvent,
     StateEvent,
 )
-from spinecoach.coach.terminal.settings import CoachError
 from spinecoach.conventions import (
     EVENT_BREATH_EXHALE,
     EVENT_BREATH_INHALE,

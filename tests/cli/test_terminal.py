@@ -19,21 +19,21 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-import spinecoach.coach.terminal as coach_module
-import spinecoach.coach.terminal.display as display_module
-import spinecoach.coach.terminal.settings as settings_module
+import spinecoach.cli.terminal as coach_module
+import spinecoach.cli.terminal.display as display_module
+import spinecoach.cli.terminal.settings as settings_module
 from spinecoach.cli import app
-from spinecoach.coach.events import CueEvent, FrameEvent, LiveEvent, PhaseEvent
-from spinecoach.coach.session import LiveSession
-from spinecoach.coach.terminal import CoachError, CoachSettings, CoachView, run_session
-from spinecoach.coach.terminal.display import (
+from spinecoach.cli.terminal import CoachError, CoachSettings, CoachView, run_session
+from spinecoach.cli.terminal.display import (
     countdown_text,
     gauge_text,
     render_view,
     resample_trace,
     sparkline,
 )
-from spinecoach.coach.terminal.settings import ask_pain
+from spinecoach.cli.terminal.settings import ask_pain
+from spinecoach.coach.events import CueEvent, FrameEvent, LiveEvent, PhaseEvent
+from spinecoach.coach.session import LiveSession
 from spinecoach.exercises.catalogue import default_catalogue
 from spinecoach.exercises.engine import SUPPORTED
 from spinecoach.sim import simulate

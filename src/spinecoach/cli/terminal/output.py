@@ -19,9 +19,9 @@ from typing import Final
 from rich.console import Console
 from rich.live import Live
 
+from spinecoach.cli.terminal.display import CoachView, progress_line, render_view
 from spinecoach.coach.events import LiveEvent, StateEvent
 from spinecoach.coach.session import ReplayControl
-from spinecoach.coach.terminal.display import CoachView, progress_line, render_view
 
 #: Most redraws of the live display per second (wall clock).
 REFRESH_HZ: Final = 20.0

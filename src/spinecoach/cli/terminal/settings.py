@@ -76,7 +76,7 @@ class CoachSettings:
             raise CoachError(
                 f"unknown technique {self.technique!r}; coach takes one of: " + ", ".join(SUPPORTED)
             )
-        from spinecoach.coach.terminal.devices import DeviceSourceError, parse_device_source
+        from spinecoach.cli.terminal.devices import DeviceSourceError, parse_device_source
 
         if is_camera_source(self.source):
             camera_spec(self.source, self.technique)

@@ -27,11 +27,11 @@ from spinecoach.camera.live import UNSEEN_PAUSE_S
 from spinecoach.camera.source import CameraSource, VideoFrame
 from spinecoach.camera.synthetic import FPS, ScriptedPoseModel, rep_profile, side_skeleton
 from spinecoach.cli import app
+from spinecoach.cli.terminal import CoachError, CoachSettings, CoachView, coach, run_session
+from spinecoach.cli.terminal.display import progress_line, render_view
 from spinecoach.coach.camera import MAX_BATCH
 from spinecoach.coach.events import CameraEvent, StateEvent
 from spinecoach.coach.session import ReplayControl
-from spinecoach.coach.terminal import CoachError, CoachSettings, CoachView, coach, run_session
-from spinecoach.coach.terminal.display import progress_line, render_view
 from spinecoach.exercises.catalogue import default_catalogue
 from spinecoach.store import db as store_db
 from spinecoach.store.models import PainEntry, SessionRecord

@@ -15,9 +15,9 @@ import httpx
 import pytest
 from rich.console import Console
 
+from spinecoach.cli.terminal import CoachError, CoachSettings, run_session
+from spinecoach.cli.terminal.devices import DeviceSourceError, parse_device_source
 from spinecoach.coach.session import ReplayControl
-from spinecoach.coach.terminal import CoachError, CoachSettings, run_session
-from spinecoach.coach.terminal.devices import DeviceSourceError, parse_device_source
 from spinecoach.sim import simulate
 from spinecoach.sources.sensor_logger_push import push_messages
 

@@ -5,16 +5,16 @@ The session is the live coach's own :class:`~spinecoach.coach.session.LiveSessio
 the same :class:`~spinecoach.coach.runner.LiveRun` as the web socket (storing, the save
 loop, the summary) and stopped through a :class:`~spinecoach.coach.session.ReplayControl`;
 this package only turns the session's events into a terminal display
-(:mod:`~spinecoach.coach.terminal.display`), reads the keys
-(:mod:`~spinecoach.coach.terminal.output`), asks for pain
-(:mod:`~spinecoach.coach.terminal.settings`) and saves the pain after. Nothing here
+(:mod:`~spinecoach.cli.terminal.display`), reads the keys
+(:mod:`~spinecoach.cli.terminal.output`), asks for pain
+(:mod:`~spinecoach.cli.terminal.settings`) and saves the pain after. Nothing here
 counts reps, judges faults or times cues.
 
 Choices:
 
 - **Sources.** ``sim`` (the built-in simulator, the default) or live devices:
   ``phyphox:ADDRESS[,ADDRESS]``, ``ble:ADDRESS[,ADDRESS]`` or ``sensor-logger[:2]``
-  (:mod:`spinecoach.coach.terminal.devices`); the first device is the lower sensor, the second
+  (:mod:`spinecoach.cli.terminal.devices`); the first device is the lower sensor, the second
   the upper. A device session is led through the calibration by the same
   :class:`~spinecoach.coach.devices.DevicePump` as the web page, and the display shows
   each device's connection state and signal quality. Or the camera: ``camera:N`` (webcam
@@ -26,7 +26,7 @@ Choices:
   (``pip install "spinecoach[camera]"``): without it, and for a technique a camera cannot
   coach (pelvic tilts), the coach stops before the session with the fix.
 - **Display.** When stdout is a terminal, a Rich ``Live`` panel redraws at most
-  :data:`~spinecoach.coach.terminal.output.REFRESH_HZ` times a second (the session
+  :data:`~spinecoach.cli.terminal.output.REFRESH_HZ` times a second (the session
   sends frames at 25 Hz of session time):
   the technique's title and step (calibration 1–3: bends, neutral hold with its
   countdown, the practice rep; then set and rep of the planned dose), a horizontal gauge
@@ -69,23 +69,23 @@ from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 
-from spinecoach.coach.events import LiveEvent, SummaryEvent
-from spinecoach.coach.runner import LiveRun, LiveStart, Pump, build_simulation
-from spinecoach.coach.session import LiveSession, ReplayControl, ReplayPump
-from spinecoach.coach.terminal.display import CoachOutcome, CoachView, render_summary
-from spinecoach.coach.terminal.output import TerminalOutput, ctrl_c_stops, pause_keys
-from spinecoach.coach.terminal.settings import (
+from spinecoach.cli.terminal.display import CoachOutcome, CoachView, render_summary
+from spinecoach.cli.terminal.output import TerminalOutput, ctrl_c_stops, pause_keys
+from spinecoach.cli.terminal.settings import (
     CoachError,
     CoachSettings,
     ask_pain,
     is_camera_source,
     open_camera,
 )
+from spinecoach.coach.events import LiveEvent, SummaryEvent
+from spinecoach.coach.runner import LiveRun, LiveStart, Pump, build_simulation
+from spinecoach.coach.session import LiveSession, ReplayControl, ReplayPump
 from spinecoach.errors import SpinecoachError
 
 if TYPE_CHECKING:
     from spinecoach.camera.source import CameraSource
-    from spinecoach.coach.terminal.devices import DeviceSourceSpec
+    from spinecoach.cli.terminal.devices import DeviceSourceSpec
     from spinecoach.exercises.catalogue import Technique
     from spinecoach.recording import Recording
     from spinecoach.services.history import History
@@ -190,13 +190,13 @@ class _Terminal:
 
     async def devices(self, spec: DeviceSourceSpec) -> None:
         """Start the devices' sources, wait for every sensor, then coach."""
-        from spinecoach.coach.devices import DevicePump
-        from spinecoach.coach.terminal.devices import (
+        from spinecoach.cli.terminal.devices import (
             WAIT_FOR_DATA_S,
             device_line,
             running_sources,
             wait_for_devices,
         )
+        from spinecoach.coach.devices import DevicePump
         from spinecoach.sources.live import SourceHub
 
         settings = self.settings
@@ -253,7 +253,7 @@ def run_session(
     and completed with its result at the end; without one, nothing is saved.
     ``camera_source`` makes the camera of a camera session (default: the one
     ``settings.source`` names; tests give a video of a synthetic person)."""
-    from spinecoach.coach.terminal.devices import parse_device_source
+    from spinecoach.cli.terminal.devices import parse_device_source
     from spinecoach.exercises.catalogue import default_catalogue
 
     technique = default_catalogue().technique(settings.technique)
