@@ -5,55 +5,29 @@ catalogue, all made once in the app's lifespan and kept in ``app.state``.
 A route names what it needs in its signature (``history: HistoryDep``) instead of reading
 ``request.app.state``; a test can replace any of them with ``app.dependency_overrides``.
 
-:func:`replay_live_samples` is the server's :class:`~spinecoach.services.history.
-SampleReplay`: the history service sits below the live session, so the server gives it
-the replay of an interrupted session's stored samples through the live session.
+:func:`~spinecoach.coach.replay.replay_live_samples` (imported here for ``create_app``)
+is the server's :class:`~spinecoach.services.history.SampleReplay`: the history service
+sits below the live session, so the server gives it the coach's replay of an interrupted
+session's stored samples.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import Annotated
 
 from fastapi import Depends
 from fastapi.requests import HTTPConnection
 
 from spinecoach.camera.source import CameraSource
+from spinecoach.coach.replay import replay_live_samples as replay_live_samples
 from spinecoach.exercises.catalogue import Catalogue
-from spinecoach.exercises.model import ExerciseResult
-from spinecoach.recording import Recording
 from spinecoach.services.history import History
 from spinecoach.sources.live import SourceHub
 from spinecoach.sources.sensor_logger_push import PushJoiner
 from spinecoach.web.posture_monitor import PostureMonitor
 from spinecoach.web.settings import Settings
-
-
-def replay_live_samples(
-    technique: str, recording: Recording | None, live_config: Mapping[str, Any]
-) -> ExerciseResult:
-    """The live session's result on an interrupted session's stored ``recording`` (its
-    samples and annotations fed as live), with the stored ``live_config`` (placements,
-    position, auto-calibration; rates from the recording)."""
-    from spinecoach.coach.session import LiveSession
-    from spinecoach.sources.simulated import SimulatedSource
-
-    session = LiveSession(
-        technique,
-        rates_hz=(
-            {p: s.rate_hz for p, s in recording.sensors.items()} if recording is not None else None
-        ),
-        placements=tuple(live_config.get("placements") or ("lower", "upper")),
-        position=live_config.get("position"),
-        auto_calibration=bool(live_config.get("auto_calibration", False)),
-    )
-    if recording is not None:
-        session.feed(SimulatedSource.from_recording(recording).items)
-    session.finish()
-    result = session.result
-    assert result is not None
-    return result
 
 
 def get_settings(connection: HTTPConnection) -> Settings:

@@ -53,7 +53,12 @@ from spinecoach.sources.live import (
     run_supervised,
 )
 from spinecoach.sources.phyphox_remote import PhyphoxRemoteSource, phyphox_url
-from spinecoach.sources.sensor_logger_push import MAX_PUSH_BYTES, PushJoiner, parse_push
+from spinecoach.sources.sensor_logger_push import (
+    MAX_PUSH_BYTES,
+    PushJoiner,
+    ingest_push,
+    parse_push,
+)
 from spinecoach.web.deps import DeviceTasksDep, HubDep, PushJoinersDep, SettingsDep
 from spinecoach.web.routes.common import Body, problem
 from spinecoach.web.settings import Settings
@@ -138,7 +143,9 @@ async def ingest_sensor_logger(
     placement: Literal["lower", "upper"] | None = None,
     token: str | None = Query(default=None, max_length=200),
 ) -> dict[str, Any]:
-    """One Sensor Logger push message → the phone's device feed."""
+    """One Sensor Logger push message → the phone's device feed
+    (:func:`~spinecoach.sources.sensor_logger_push.ingest_push`: join, count late
+    samples, say what the phone does not send, push)."""
     _check_token(settings, token)
     arrived = time.monotonic()
     body = await request.body()
@@ -161,28 +168,12 @@ async def ingest_sensor_logger(
     joiner = joiners.get(device_id)
     if joiner is None or joiner.platform != platform:
         joiner = joiners[device_id] = PushJoiner(platform)
-    late_before = joiner.late
-    joined = joiner.add(message)
-    feed.late += joiner.late - late_before
     if placement is not None and feed.placement is None:
         hub.assign(device_id, placement)
-    missing = joiner.missing()
-    if missing is not None and message.streams:
-        feed.set_state(
-            "failed",
-            f"the phone does not send {missing}: turn it on in Sensor Logger's sensor list",
-        )
-    stored = None
-    if len(joined.time_s):
-        try:
-            stored = feed.push(
-                joined.time_s,
-                host_time_s=arrived,
-                acc_mps2=joined.acc_mps2,
-                gyr_dps=joined.gyr_dps,
-            )
-        except InputFormatError as error:
-            raise problem(422, str(error), error.fix or "") from None
+    try:
+        stored, missing = ingest_push(feed, joiner, message, host_time_s=arrived)
+    except InputFormatError as error:
+        raise problem(422, str(error), error.fix or "") from None
     return {
         "status": "ok",
         "device": device_id,
