@@ -28,6 +28,7 @@ import pytest
 from bleak.exc import BleakError
 from typer.testing import CliRunner
 
+from spinecoach.cli import sensors as cli_sensors
 from spinecoach.coach.events import FrameEvent as FrameMessage
 from spinecoach.coach.session import LiveSession
 from spinecoach.conventions import STANDARD_GRAVITY_MPS2 as G
@@ -35,7 +36,7 @@ from spinecoach.errors import ConfigurationError, InputFormatError, SourceUnavai
 from spinecoach.exercises.model import Rep
 from spinecoach.recording import Event, Recording, SensorData
 from spinecoach.sim import SensorErrorModel, simulate
-from spinecoach.sources import ble, ble_pmd, ble_scan, ble_transport, cli_sensors
+from spinecoach.sources import ble, ble_pmd, ble_scan, ble_transport
 from spinecoach.sources.ble import BleDeviceSource
 from spinecoach.sources.ble_decode import PacketLayout
 from spinecoach.sources.ble_pmd import (

@@ -43,9 +43,10 @@ camera                 :class:`spinecoach.camera.source.CameraSource`
 :mod:`spinecoach.sources.phyphox_remote`, :mod:`spinecoach.sources.phyphox_config`
     A poller for phyphox's remote-access interface; reading and checking the phone's
     experiment (which buffers hold the accelerometer and the gyroscope).
-:mod:`spinecoach.sources.ble`, :mod:`spinecoach.sources.cli_sensors`
-    Bluetooth LE sensors on bleak: connect, reconnect with back-off, scan
-    (``spinecoach sensors scan``). Split along its seams:
+:mod:`spinecoach.sources.ble`
+    Bluetooth LE sensors on bleak: connect, reconnect with back-off, scan (the command
+    ``spinecoach sensors scan`` is the cli's, :mod:`spinecoach.cli.sensors`). Split
+    along its seams:
     :mod:`~spinecoach.sources.ble_transport` (the GATT operations, bleak's transport,
     a missing adapter as ``SourceUnavailableError``), :mod:`~spinecoach.sources.ble_pmd`
     (Polar PMD), :mod:`~spinecoach.sources.ble_struct` (declared struct layouts, the
@@ -68,7 +69,6 @@ __all__ = [
     "ble_scan",
     "ble_struct",
     "ble_transport",
-    "cli_sensors",
     "feed_source",
     "live",
     "phyphox_config",
