@@ -4,7 +4,10 @@ means. Any red flag stops the program and tells the person to seek medical care.
 The questions are data (``spinecoach/data/red_flags.toml``, with sources); this module
 reads and validates them (:func:`load_red_flags`) and screens a person's answers
 (:func:`screen`; an unanswered or unknown question is a
-:class:`~spinecoach.errors.ConfigurationError`). spinecoach is a coaching tool, not a
+:class:`~spinecoach.errors.ConfigurationError`). The file is read and checked by the
+shared data-file reader (:class:`~spinecoach.exercises.datafile.DataFileReader`, the
+red-flag file's wording being :data:`RED_FLAGS_FILE`), so its mistakes are named like
+the catalogue's and the program's. spinecoach is a coaching tool, not a
 medical device: the screening diagnoses nothing, it only decides whether self-guided
 exercise is the right next step.
 
@@ -24,7 +27,6 @@ True
 from __future__ import annotations
 
 import functools
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
@@ -33,6 +35,13 @@ from pathlib import Path
 from typing import Any, Final, Literal, cast
 
 from spinecoach.errors import CatalogueError, ConfigurationError
+from spinecoach.exercises.datafile import (
+    MISSING,
+    DataFileKind,
+    DataFileReader,
+    join,
+    read_toml,
+)
 
 RED_FLAGS_VERSION: Final = 1
 Urgency = Literal["emergency", "urgent", "soon"]
@@ -115,75 +124,74 @@ class ScreeningResult:
         return tuple(f.reason for f in self.flagged)
 
 
-def _fail(source: str, where: str, problem: str) -> CatalogueError:
-    return CatalogueError(source, where, problem)
-
-
-def _text(entry: Mapping[str, Any], key: str, source: str, where: str) -> str:
-    value = entry.get(key)
-    if not isinstance(value, str) or not value.strip():
-        raise _fail(source, f"{where}.{key}", f"expected non-empty text, found {value!r}")
-    return value.strip()
+#: How the red-flag file's mistakes are worded (the shared data-file reader's third kind).
+RED_FLAGS_FILE: Final = DataFileKind("red-flag", "the packaged data/red_flags.toml", "from-to")
+_FLAG_KEYS: Final = ("id", "question", "reason", "urgency", "reference")
 
 
 def parse_red_flags(data: Mapping[str, Any], source: str = "red_flags.toml") -> tuple[RedFlag, ...]:
     """Validate the parsed TOML of a red-flag file (see ``data/red_flags.toml``)."""
-    version = data.get("red_flags_version")
+    reader = DataFileReader(source, RED_FLAGS_FILE)
+    version = data.get("red_flags_version", MISSING)
     if version != RED_FLAGS_VERSION:
-        raise _fail(
-            source,
+        reader.fail(
             "red_flags_version",
-            f"expected {RED_FLAGS_VERSION}, found {version!r}: this spinecoach reads "
-            f"version {RED_FLAGS_VERSION}",
+            f"expected {RED_FLAGS_VERSION}",
+            version,
+            fix=f"This spinecoach reads version {RED_FLAGS_VERSION}",
         )
-    entries = data.get("red_flags")
+    entries = data.get("red_flags", MISSING)
     if not isinstance(entries, list) or not entries:
-        raise _fail(source, "red_flags", "expected a non-empty list of [[red_flags]] tables")
+        reader.fail("red_flags", "expected a non-empty list of [[red_flags]] tables", entries)
     flags: list[RedFlag] = []
     seen: set[str] = set()
     for i, entry in enumerate(entries):
-        where = f"red_flags[{i}]"
-        if not isinstance(entry, dict):
-            raise _fail(source, where, f"expected a table, found {entry!r}")
-        unknown = set(entry) - {"id", "question", "reason", "urgency", "reference"}
-        if unknown:
-            raise _fail(source, where, f"unknown field(s) {', '.join(sorted(unknown))}")
-        flag_id = _text(entry, "id", source, where)
-        if flag_id in seen:
-            raise _fail(source, f"{where}.id", f"{flag_id!r} appears twice")
-        seen.add(flag_id)
-        urgency = entry.get("urgency")
-        if urgency not in URGENCIES:
-            raise _fail(
-                source,
-                f"{where}.urgency",
-                f"expected one of {', '.join(URGENCIES)}, found {urgency!r}",
-            )
-        question = _text(entry, "question", source, where)
-        if not question.endswith("?"):
-            raise _fail(source, f"{where}.question", "a question ends with '?'")
-        flags.append(
-            RedFlag(
-                id=flag_id,
-                question=question,
-                reason=_text(entry, "reason", source, where),
-                urgency=cast(Urgency, urgency),
-                reference=_text(entry, "reference", source, where),
-            )
-        )
+        flags.append(_red_flag(reader, entry, f"red_flags[{i}]", seen))
     return tuple(flags)
 
 
+def _red_flag(reader: DataFileReader, entry: object, where: str, seen: set[str]) -> RedFlag:
+    """One ``[[red_flags]]`` table (at ``where``) as a :class:`RedFlag`; its id joins
+    ``seen`` (the ids of the questions before it, which it must not repeat)."""
+    if not isinstance(entry, dict):
+        reader.fail(where, "expected a table", entry)
+    reader.keys(entry, where, required=_FLAG_KEYS)
+    flag_id = reader.text(entry, where, "id")
+    if flag_id in seen:
+        reader.fail(
+            join(where, "id"), f"{flag_id!r} appears twice", fix="Give each question its own id"
+        )
+    seen.add(flag_id)
+    urgency = reader.choice(entry, where, "urgency", URGENCIES)
+    question = reader.text(entry, where, "question")
+    if not question.endswith("?"):
+        reader.fail(join(where, "question"), "a question ends with '?'", question)
+    return RedFlag(
+        id=flag_id,
+        question=question,
+        reason=reader.text(entry, where, "reason"),
+        urgency=cast(Urgency, urgency),
+        reference=reader.text(entry, where, "reference"),
+    )
+
+
 def load_red_flags(path: Path | Traversable | None = None) -> tuple[RedFlag, ...]:
-    """The red-flag questions from ``path`` (default: the packaged file), validated."""
+    """The red-flag questions from ``path`` (default: the packaged file), validated.
+
+    A file that cannot be read or is not TOML is a
+    :class:`~spinecoach.errors.CatalogueError` on the field ``file``, naming the line.
+    """
     if path is None:
         return default_red_flags()
-    source = str(path)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise _fail(source, "file", f"not valid TOML ({exc})") from exc
-    return parse_red_flags(data, source)
+        data = read_toml(path, RED_FLAGS_FILE)
+    except CatalogueError as error:
+        if error.field:
+            raise
+        raise CatalogueError(
+            error.source, "file", error.expected, found=error.found, fix=error.fix
+        ) from error
+    return parse_red_flags(data, str(path))
 
 
 @functools.cache
