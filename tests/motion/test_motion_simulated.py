@@ -19,9 +19,9 @@ from spinecoach.conventions import (
     TRUNK_INCLINATION,
 )
 from spinecoach.motion import MotionSettings, MotionTracker, SensorSample, motion_process
+from spinecoach.motion.agreement import compare_angles
 from spinecoach.recording import Event, Recording
 from spinecoach.sim import simulate
-from spinecoach.motion.agreement import compare_angles
 
 SEEDS = range(10)
 LUMBAR_LIMIT_DEG = 1.5

@@ -251,9 +251,7 @@ class Protocol:
         return total
 
 
-def dose_duration_s(
-    cat: Catalogue, technique: str, reps: int, sets: int, hold_s: float
-) -> float:
+def dose_duration_s(cat: Catalogue, technique: str, reps: int, sets: int, hold_s: float) -> float:
     """Duration (s) of ``sets`` sets of ``reps`` reps holding ``hold_s``, at the tempo of
     ``technique`` in the catalogue ``cat`` (rests between reps and sets included)."""
     d = cat.technique(technique).dose
