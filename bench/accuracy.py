@@ -60,13 +60,13 @@ from spinecoach.conventions import (
     UPPER,
 )
 from spinecoach.motion import AngleFrames, MotionSettings, motion_process
+from spinecoach.motion.agreement import compare_angles
 from spinecoach.motion.autocal import movement_prior
 from spinecoach.motion.fusion import FusionResult, up_from_quaternion
 from spinecoach.recording import Recording
 from spinecoach.sim import REAL_WORLD_PROFILES, SensorErrorModel, protocol_free_suite, simulate
 from spinecoach.sim.assemble import LUMBAR_FLEXION_AT_SENSORS, PELVIC_TILT_AT_SENSORS
 from spinecoach.sim.suite import SUITE_PROFILES
-from spinecoach.validate import compare_angles
 
 LIMITS = {LUMBAR_FLEXION: 1.5, PELVIC_TILT_DEG: 1.0}
 FOUND_TARGET = 0.98
