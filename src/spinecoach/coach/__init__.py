@@ -11,6 +11,9 @@ what it emits, and the one runner that stores it while it runs.
     The calibration the coach leads from live devices' data, and their pump.
 :mod:`spinecoach.coach.camera`
     The camera's pump (a reader thread, the camera coach, the session).
+:mod:`spinecoach.coach.replay`
+    An interrupted session's stored samples replayed through the live session (its
+    result), given by the faces to their history.
 :mod:`spinecoach.coach.runner`
     The one runner: source → session → save loop → events, used by the web socket and
     the terminal coach; how to start a simulated session and what to keep to replay it.
@@ -23,4 +26,4 @@ tests/test_architecture.py): the terminal coach is the cli's
 
 #: The modules this package offers (imported on use, so importing the package stays
 #: cheap).
-__all__ = ["camera", "devices", "events", "runner", "session"]
+__all__ = ["camera", "devices", "events", "replay", "runner", "session"]

@@ -6,7 +6,8 @@ A reader thread iterates the source (OpenCV reads the image, MediaPipe finds the
 tens of milliseconds per frame, never on the event loop) and hands each
 :class:`~spinecoach.camera.source.CameraFrame` to the loop. The pump takes what has
 arrived, runs it through the :class:`~spinecoach.camera.live.CameraCoach` and the session
-in a worker thread (one call at a time), and gives the resulting events to ``emit``:
+in a worker thread (one call at a time), and gives the resulting events to ``emit`` (each
+cue stamped with the Unix time, ms, its frames were processed):
 the session's frames, reps, cues, calibration windows and state, and a camera event
 (what the camera sees and what to fix) when it changes and every
 :data:`STATUS_INTERVAL_S`.
@@ -34,7 +35,7 @@ from typing import Final
 
 from spinecoach.camera.live import AngleFrame, CameraCoach, CameraStatus
 from spinecoach.camera.source import CameraFrame, CameraSource
-from spinecoach.coach.events import CameraEvent, LiveEvent
+from spinecoach.coach.events import CameraEvent, LiveEvent, stamp_cues
 from spinecoach.coach.session import CAMERA_PLACEMENT, Emit, LiveSession
 from spinecoach.errors import SpinecoachError
 from spinecoach.recording import Event
@@ -141,7 +142,7 @@ class CameraPump:
                     inflight = asyncio.ensure_future(asyncio.to_thread(self._feed, batch))
                     messages = await asyncio.shield(inflight)
                     if messages:
-                        await self.emit(messages)
+                        await self.emit(stamp_cues(messages, time.time() * 1e3))
                 if ended:
                     if stop.is_set():
                         return ""

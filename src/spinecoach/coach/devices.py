@@ -10,12 +10,21 @@ breathing pacer. Prompts go to the page as they start; each window is given to t
 tracker when the data show it is complete (it accepts windows in the past), so a person
 who is slower or quicker than a countdown is still calibrated on the right seconds.
 
-:class:`DevicePump` reads each placement's :class:`~spinecoach.sources.live.DeviceFeed`
-from the session's start, converts host times to session seconds, feeds the session in a
-worker thread (one call at a time) with the script's windows, and hands the resulting
-events to ``emit``. While the person pauses, samples are not fed (the hole is a gap to
-the tracker, so no rep spans a pause); the feed keeps receiving and the device status
-stays visible.
+:class:`DevicePump` consumes one :class:`~spinecoach.sources.feed_source.FeedSource` per
+placement (the :class:`~spinecoach.sources.base.Source` of a device's
+:class:`~spinecoach.sources.live.DeviceFeed`, from the session's start, its times already
+in session seconds), feeds the session in a worker thread (one call at a time) with the
+script's windows, and hands the resulting events to ``emit``, each cue stamped with the
+Unix time (ms) its data was processed. While the person pauses, samples are not fed (the
+hole is a gap to the tracker, so no rep spans a pause); the sources keep receiving and
+the device status stays visible.
+
+Design choices: the samples that arrived together from one sensor go to the session as
+one batch (:meth:`LiveSession.add_batch`), as a transport delivers them; a ``gap`` event
+of a source is not fed (the hole in the times is the gap to the tracker, as before the
+sources existed). A source that fails (its device failed for good) stops giving data:
+the session goes on, its watchdog shows the sensor silent and the device's status says
+why, as when the pump read the feeds themselves.
 """
 
 from __future__ import annotations
@@ -23,14 +32,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
-from collections.abc import Mapping
+import time
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
 import numpy as np
 from numpy.typing import NDArray
 
-from spinecoach.coach.events import LiveEvent, PhaseEvent
+from spinecoach.coach.events import LiveEvent, PhaseEvent, stamp_cues
 from spinecoach.coach.session import Emit, LiveSession
 from spinecoach.conventions import (
     EVENT_BREATH_EXHALE,
@@ -39,8 +49,12 @@ from spinecoach.conventions import (
     EVENT_CALIBRATION_NEUTRAL,
     EVENT_CALIBRATION_REP,
 )
+from spinecoach.errors import ConfigurationError, SpinecoachError
+from spinecoach.motion.stream import SensorSample
 from spinecoach.recording import Event
-from spinecoach.sources.live import DeviceFeed, SampleBatch, Subscription
+from spinecoach.sources.feed_source import FeedSource
+from spinecoach.sources.feed_source import Item as FeedItem
+from spinecoach.sources.live import DeviceFeed
 
 FloatArray = NDArray[np.float64]
 
@@ -295,9 +309,60 @@ class CoachScript:
             self._enter("done", t)
 
 
+@dataclass(frozen=True)
+class _Run:
+    """Consecutive samples of one sensor, as arrays (session s, m/s², deg/s, µT)."""
+
+    placement: str
+    time_s: FloatArray
+    acc_mps2: FloatArray
+    gyr_dps: FloatArray
+    mag_ut: FloatArray | None
+
+    @classmethod
+    def of(cls, samples: Sequence[SensorSample]) -> _Run:
+        mags = [s.mag_ut for s in samples]
+        return cls(
+            samples[0].placement,
+            np.array([s.time_s for s in samples], dtype=np.float64),
+            np.array([s.acc_mps2 for s in samples], dtype=np.float64).reshape(-1, 3),
+            np.array([s.gyr_dps for s in samples], dtype=np.float64).reshape(-1, 3),
+            None
+            if any(m is None for m in mags)
+            else np.array(mags, dtype=np.float64).reshape(-1, 3),
+        )
+
+
+def _runs(arrived: Sequence[tuple[str, FeedItem]]) -> Iterator[_Run]:
+    """The samples that arrived, as runs of one sensor's consecutive samples (in arrival
+    order); events (gaps) are left out."""
+    run: list[SensorSample] = []
+    for _placement, item in arrived:
+        if isinstance(item, Event):
+            continue
+        if run and item.placement != run[0].placement:
+            yield _Run.of(run)
+            run = []
+        run.append(item)
+    if run:
+        yield _Run.of(run)
+
+
+def device_sources(feeds: Mapping[str, DeviceFeed], origin_host_s: float) -> dict[str, FeedSource]:
+    """One :class:`~spinecoach.sources.feed_source.FeedSource` per placement, from host
+    time ``origin_host_s`` (s; the session's 0)."""
+    return {
+        placement: FeedSource(
+            feed, placement=placement, since_host_s=origin_host_s, origin_host_s=origin_host_s
+        )
+        for placement, feed in feeds.items()
+    }
+
+
 @dataclass
 class DevicePump:
-    """Feed ``session`` from ``feeds`` (by placement) from host time ``origin_host_s``."""
+    """Feed ``session`` from ``feeds`` (by placement) from host time ``origin_host_s``,
+    through their sources (``sources``; default: :func:`device_sources`)."""
 
     session: LiveSession
     feeds: Mapping[str, DeviceFeed]
@@ -308,6 +373,8 @@ class DevicePump:
     paused: bool = False
     #: Samples received from each placement's device since the start (fed or not).
     received: dict[str, int] = field(default_factory=dict)
+    #: The source the pump reads for each placement.
+    sources: dict[str, FeedSource] = field(default_factory=dict)
     _inflight: asyncio.Future[list[LiveEvent]] | None = None
     #: The sensor whose data lead the calibration steps.
     leading: str = ""
@@ -321,9 +388,31 @@ class DevicePump:
                 raise ValueError(f"the {placement} device has no rate yet (no data)")
             self.rates_hz.setdefault(placement, rate)
             self.received.setdefault(placement, 0)
+        if not self.sources:
+            self.sources = device_sources(self.feeds, self.origin_host_s)
+        if set(self.sources) != set(self.feeds):
+            raise ConfigurationError(
+                f"DevicePump needs one source per device feed, got sources for "
+                f"{', '.join(self.sources)} and feeds for {', '.join(self.feeds)}; "
+                "make it with DevicePump.from_sources"
+            )
         if self.script is None:
             self.script = CoachScript(self.session.technique, self.session.position)
         self.leading = "lower" if "lower" in self.feeds else next(iter(self.feeds))
+
+    @classmethod
+    def from_sources(
+        cls, session: LiveSession, sources: Mapping[str, FeedSource], emit: Emit
+    ) -> DevicePump:
+        """The pump of ``sources`` (one per placement, sharing one ``origin_host_s``)."""
+        origins = {source.origin_host_s for source in sources.values()}
+        if len(origins) != 1:
+            raise ConfigurationError(
+                f"the device sources of one session need one origin_host_s, got {sorted(origins)}; "
+                "make them with coach.devices.device_sources"
+            )
+        feeds = {placement: source.feed for placement, source in sources.items()}
+        return cls(session, feeds, origins.pop(), emit, sources=dict(sources))
 
     #: Devices report no pause of their own: the runner says it (a state event).
     reports_pause = False
@@ -355,58 +444,56 @@ class DevicePump:
         return ""
 
     async def _pump(self) -> None:
-        merged: asyncio.Queue[tuple[str, SampleBatch]] = asyncio.Queue()
-        subscriptions: dict[str, Subscription] = {
-            placement: feed.subscribe(since_host_s=self.origin_host_s)
-            for placement, feed in self.feeds.items()
-        }
+        merged: asyncio.Queue[tuple[str, FeedItem]] = asyncio.Queue()
 
-        async def forward(placement: str, subscription: Subscription) -> None:
-            while True:
-                merged.put_nowait((placement, await subscription.get()))
+        async def forward(placement: str, source: FeedSource) -> None:
+            with contextlib.suppress(SpinecoachError):  # see the module docstring
+                async for item in source:
+                    merged.put_nowait((placement, item))
 
-        forwarders = [asyncio.create_task(forward(p, s)) for p, s in subscriptions.items()]
+        forwarders = [asyncio.create_task(forward(p, s)) for p, s in self.sources.items()]
         try:
             while True:
-                placement, batch = await merged.get()
-                self.received[placement] += len(batch)
-                if self.paused:
-                    continue
-                # Shielded: a stop cancels the wait, never the session call under way,
-                # which is awaited below before the session is finished.
-                self._inflight = asyncio.ensure_future(
-                    asyncio.to_thread(self._feed, placement, batch)
-                )
-                messages = await asyncio.shield(self._inflight)
-                if messages:
-                    await self.emit(messages)
+                arrived = [await merged.get()]
+                while not merged.empty():
+                    arrived.append(merged.get_nowait())
+                for run in _runs(arrived):
+                    self.received[run.placement] += len(run.time_s)
+                    if self.paused:
+                        continue
+                    # Shielded: a stop cancels the wait, never the session call under
+                    # way, which is awaited below before the session is finished.
+                    self._inflight = asyncio.ensure_future(asyncio.to_thread(self._feed, run))
+                    messages = await asyncio.shield(self._inflight)
+                    if messages:
+                        await self.emit(stamp_cues(messages, time.time() * 1e3))
         finally:
             if self._inflight is not None and not self._inflight.done():
                 with contextlib.suppress(Exception):
                     await self._inflight
             for task in forwarders:
                 task.cancel()
-            for placement, subscription in subscriptions.items():
-                self.feeds[placement].unsubscribe(subscription)
+            for source in self.sources.values():
+                source.close()
 
-    def _feed(self, placement: str, batch: SampleBatch) -> list[LiveEvent]:
-        """One batch into the session, with the script's prompts and windows (worker
-        thread; the pump awaits each call before the next)."""
+    def _feed(self, run: _Run) -> list[LiveEvent]:
+        """One sensor's samples into the session, with the script's prompts and windows
+        (worker thread; the pump awaits each call before the next)."""
         session, script = self.session, self.script
         assert script is not None
-        time_s = batch.time_s - self.origin_host_s
+        placement = run.placement
         out: list[LiveEvent] = list(
             session.add_batch(
                 placement,
                 self.rates_hz[placement],
-                time_s,
-                batch.acc_mps2,
-                batch.gyr_dps,
-                batch.mag_ut,
+                run.time_s,
+                run.acc_mps2,
+                run.gyr_dps,
+                run.mag_ut,
             )
         )
         if placement == self.leading:
-            prompts, windows = script.update(time_s, batch.acc_mps2, batch.gyr_dps)
+            prompts, windows = script.update(run.time_s, run.acc_mps2, run.gyr_dps)
             out.extend(prompts)
             if windows:
                 out.extend(session.feed(windows))

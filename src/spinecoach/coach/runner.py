@@ -1,10 +1,11 @@
 """The one runner of a live session: source → session → save loop → events, for every face.
 
-A face (the web socket, the terminal) makes a :class:`LiveSession`, and for a source
-that is not fed by the face itself a pump (:class:`~spinecoach.coach.session.ReplayPump`
-for the simulator, :class:`~spinecoach.coach.devices.DevicePump` for live devices,
-:class:`~spinecoach.coach.camera.CameraPump` for the camera), then drives a
-:class:`LiveRun`:
+A face (the web socket, the terminal) makes a :class:`LiveSession` and its source, hands
+the source to :func:`pump_for` (one path for every source: the simulator's
+:class:`~spinecoach.sources.simulated.SimulatedSource`, the live devices'
+:class:`~spinecoach.sources.feed_source.FeedSource` by placement, the camera's
+:class:`~spinecoach.camera.source.CameraSource`; None: the face feeds the session itself,
+e.g. a client's samples) and drives a :class:`LiveRun` with the pump it gets:
 
 1. :meth:`LiveRun.begin` stores the session from its first moment (when the face keeps a
    history), emits its state and starts the save loop (a commit every half second);
@@ -33,16 +34,21 @@ import contextlib
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Final, Literal, Protocol
+from typing import Any, Final, Literal, Protocol, TypeAlias
 
-from spinecoach.coach.camera import CameraEnded
+from spinecoach.camera.live import CameraCoach
+from spinecoach.camera.source import CameraSource
+from spinecoach.coach.camera import CameraEnded, CameraPump
+from spinecoach.coach.devices import DevicePump
 from spinecoach.coach.events import LiveEvent, NoticeEvent, SummaryEvent
-from spinecoach.coach.session import Emit, LiveSession
+from spinecoach.coach.session import Emit, LiveSession, ReplayControl, ReplayPump
 from spinecoach.conventions import PLACEMENTS
+from spinecoach.errors import ConfigurationError
 from spinecoach.exercises.model import ExerciseResult
 from spinecoach.recording import Recording
 from spinecoach.services.live import begin_storing, finish_storing, store_loop
 from spinecoach.sim import simulate
+from spinecoach.sources.feed_source import FeedSource
 from spinecoach.sources.simulated import SimulatedSource
 from spinecoach.store.live import LiveRecorder, without_samples
 
@@ -149,6 +155,41 @@ class Pump(Protocol):
     def stop(self) -> None: ...
 
     async def run(self) -> str: ...
+
+
+#: A live session's source: the simulator's, the live devices' (one per placement) or
+#: the camera's.
+LiveSource: TypeAlias = SimulatedSource | Mapping[str, FeedSource] | CameraSource
+
+
+def pump_for(
+    session: LiveSession,
+    source: LiveSource | None,
+    emit: Emit,
+    *,
+    speed: float = 1.0,
+    control: ReplayControl | None = None,
+    camera_coach: CameraCoach | None = None,
+) -> Pump | None:
+    """The pump that feeds ``session`` from ``source`` and gives its events to ``emit``
+    (None for no source: the face feeds the session). ``speed``: × real time of a
+    simulated session or a video; ``control``: a simulated session's pause and stop,
+    shared with a face that has its own keys; ``camera_coach``: a camera session's steps
+    (default: made for the session's technique). Raises :class:`ConfigurationError` for
+    anything else."""
+    if source is None:
+        return None
+    if isinstance(source, SimulatedSource):
+        return ReplayPump(session, source, emit, speed=speed, control=control)
+    if isinstance(source, CameraSource):
+        coach = camera_coach or CameraCoach(session.technique)
+        return CameraPump(session, source, coach, emit, speed=speed)
+    if isinstance(source, Mapping) and all(isinstance(s, FeedSource) for s in source.values()):
+        return DevicePump.from_sources(session, source, emit)
+    raise ConfigurationError(
+        f"a live session cannot be fed from {type(source).__name__}; give a SimulatedSource, "
+        "a CameraSource or the devices' FeedSource by placement"
+    )
 
 
 class LiveRun:
@@ -272,9 +313,11 @@ __all__ = [
     "CAMERA_ENDED_FIX",
     "LiveHistory",
     "LiveRun",
+    "LiveSource",
     "LiveStart",
     "Pump",
     "SourceKind",
     "build_simulation",
     "live_config",
+    "pump_for",
 ]

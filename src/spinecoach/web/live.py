@@ -17,14 +17,17 @@ Alongside a running session two small tasks run:
   flagged in the frames.
 
 The session itself is the coach's (:mod:`spinecoach.coach`): this module maps the start
-message to a :class:`~spinecoach.coach.runner.LiveStart`, makes the session and its pump,
-and drives the one :class:`~spinecoach.coach.runner.LiveRun` the terminal coach uses too
-(storing, the save loop, the summary); the events it emits go out as the protocol's
-messages (:func:`spinecoach.web.protocol.to_message`).
+message to a :class:`~spinecoach.coach.runner.LiveStart`, makes the session and its source
+(the simulator's, the devices', the camera's; none for a client's own samples), and takes
+one path for every source: :func:`~spinecoach.coach.runner.pump_for` gives the pump that
+feeds the session from it, driven by the one :class:`~spinecoach.coach.runner.LiveRun`
+the terminal coach uses too (storing, the save loop, the summary); the events it emits go
+out as the protocol's messages (:func:`spinecoach.web.protocol.to_message`).
 
 A session with ``"source": "devices"`` is fed by the live devices the server knows
 (phones pushing or polled, Bluetooth LE sensors; :mod:`spinecoach.sources.live`) through
-a :class:`~spinecoach.coach.devices.DevicePump`, which also leads the calibration and the
+their sources (:func:`~spinecoach.coach.devices.device_sources`) and a
+:class:`~spinecoach.coach.devices.DevicePump`, which also leads the calibration and the
 breathing pacer. Its watchdog timeout per sensor is the server's ``sensor_timeout_s`` or
 2.5 times the device's usual time between batches, whichever is longer (a phone that
 pushes every 0.5 s is not "silent" between two pushes).
@@ -50,9 +53,16 @@ from spinecoach import __version__
 from spinecoach.camera.live import CameraCoach
 from spinecoach.camera.source import CameraSource
 from spinecoach.coach.camera import CameraPump
-from spinecoach.coach.devices import DevicePump
+from spinecoach.coach.devices import DevicePump, device_sources
 from spinecoach.coach.events import LiveEvent, LiveInputError, SummaryEvent, stamp_cues
-from spinecoach.coach.runner import LiveRun, LiveStart, Pump, SourceKind, build_simulation
+from spinecoach.coach.runner import (
+    LiveRun,
+    LiveSource,
+    LiveStart,
+    SourceKind,
+    build_simulation,
+    pump_for,
+)
 from spinecoach.coach.session import LiveSession, ReplayPump
 from spinecoach.conventions import PLACEMENTS
 from spinecoach.errors import ConfigurationError, SpinecoachError
@@ -85,6 +95,17 @@ WATCHDOG_TICK_S: Final = 0.1
 #: A camera is silent after this long (s) without an image (the first one waits for the
 #: pose model to load).
 CAMERA_TIMEOUT_S: Final = 3.0
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """A session ready to start: what, the session, its source (None: the client sends
+    the data) and, for the camera, its coach."""
+
+    start: LiveStart
+    session: LiveSession
+    source: LiveSource | None
+    camera_coach: CameraCoach | None = None
 
 
 @dataclass
@@ -225,10 +246,6 @@ class LiveConnection:
     async def _send_events(self, events: Sequence[LiveEvent]) -> None:
         await self._send(*(to_message(event) for event in events))
 
-    async def _emit(self, events: list[LiveEvent]) -> None:
-        """A pump's events: each cue stamped with the Unix time (ms) its data arrived."""
-        await self._send_events(stamp_cues(events, time.time() * 1e3))
-
     async def _send_loop(self) -> None:
         while (message := await self._outbox.get()) is not None:
             await self.websocket.send_text(message.model_dump_json())
@@ -294,23 +311,23 @@ class LiveConnection:
                 f"start field 'profile': unknown performer profile {message.profile!r}",
                 "use one of " + ", ".join(PROFILES),
             )
-        source = message.source or self.settings.source
-        if source == "devices":
-            run = self._devices_run(message)
-        elif source == "camera":
-            run = await self._camera_run(message)
-        elif source == "external":
-            session = LiveSession(
-                message.technique,
-                placements=message.placements,
-                auto_calibration=message.calibration == "auto",
-            )
-            run = self._run(session, live_start(message, "external"))
-        else:
-            start = live_start(message, "sim")
-            session, sim, _recording = await asyncio.to_thread(build_simulation, start)
-            pump = ReplayPump(session, sim, self._send_events, speed=self.settings.sim_speed)
-            run = self._run(session, start, pump)
+        kind = message.source or self.settings.source
+        prepared = await self._prepare(message, kind)
+        speed = self.settings.video_speed if kind == "camera" else self.settings.sim_speed
+        pump = pump_for(
+            prepared.session,
+            prepared.source,
+            self._send_events,
+            speed=speed,
+            camera_coach=prepared.camera_coach,
+        )
+        run = LiveRun(
+            prepared.session,
+            prepared.start,
+            emit=self._send_events,
+            history=self.history,
+            pump=pump,
+        )
         await run.begin()
         running = _Running(run)
         self._running = running
@@ -318,8 +335,30 @@ class LiveConnection:
         if run.pump is not None:
             running.task = asyncio.create_task(self._drive(running))
 
-    def _run(self, session: LiveSession, start: LiveStart, pump: Pump | None = None) -> LiveRun:
-        return LiveRun(session, start, emit=self._send_events, history=self.history, pump=pump)
+    async def _prepare(self, message: StartMessage, kind: SourceKind) -> _Prepared:
+        """What to start, its session and its source (None: the client sends the data);
+        raises a :class:`ProtocolError` the client is told when the source cannot be
+        had."""
+        if kind == "devices":
+            feeds = self._device_feeds(message)
+            session = LiveSession(
+                message.technique,
+                rates_hz={p: float(f.rate_hz or 0.0) for p, f in feeds.items()},
+            )
+            start = live_start(message, "devices", devices={p: f.id for p, f in feeds.items()})
+            return _Prepared(start, session, device_sources(feeds, time.monotonic()))
+        if kind == "camera":
+            return await self._camera(message)
+        if kind == "external":
+            session = LiveSession(
+                message.technique,
+                placements=message.placements,
+                auto_calibration=message.calibration == "auto",
+            )
+            return _Prepared(live_start(message, "external"), session, None)
+        start = live_start(message, "sim")
+        session, sim, _recording = await asyncio.to_thread(build_simulation, start)
+        return _Prepared(start, session, sim)
 
     def _device_feeds(self, message: StartMessage) -> dict[str, DeviceFeed]:
         """The feeds a device session reads, by placement (checked: known, sending)."""
@@ -356,17 +395,8 @@ class LiveConnection:
             feeds[placement] = feed
         return feeds
 
-    def _devices_run(self, message: StartMessage) -> LiveRun:
-        feeds = self._device_feeds(message)
-        session = LiveSession(
-            message.technique,
-            rates_hz={p: float(f.rate_hz or 0.0) for p, f in feeds.items()},
-        )
-        pump = DevicePump(session, feeds, origin_host_s=time.monotonic(), emit=self._emit)
-        start = live_start(message, "devices", devices={p: f.id for p, f in feeds.items()})
-        return self._run(session, start, pump)
-
-    async def _camera_run(self, message: StartMessage) -> LiveRun:
+    async def _camera(self, message: StartMessage) -> _Prepared:
+        """A camera session: the camera coach and the camera (checked: coachable, there)."""
         try:
             coach = CameraCoach(message.technique)
         except ConfigurationError as error:
@@ -387,8 +417,8 @@ class LiveConnection:
                 "simulator or your own sensors",
             ) from error
         session = LiveSession(message.technique, camera=True)
-        pump = CameraPump(session, source, coach, self._emit, speed=self.settings.video_speed)
-        return self._run(session, live_start(message, "camera", camera=source.spec.label), pump)
+        start = live_start(message, "camera", camera=source.spec.label)
+        return _Prepared(start, session, source, coach)
 
     async def _drive(self, running: _Running) -> None:
         """Run the session's pump to its end, then finish it with its summary."""
