@@ -2,15 +2,16 @@
 :class:`~spinecoach.coach.session.LiveSession` from a
 :class:`~spinecoach.camera.source.CameraSource`.
 
-A reader thread iterates the source (OpenCV reads the image, MediaPipe finds the pose:
-tens of milliseconds per frame, never on the event loop) and hands each
-:class:`~spinecoach.camera.source.CameraFrame` to the loop. The pump takes what has
-arrived, runs it through the :class:`~spinecoach.camera.live.CameraCoach` and the session
-in a worker thread (one call at a time), and gives the resulting events to ``emit`` (each
-cue stamped with the Unix time, ms, its frames were processed):
-the session's frames, reps, cues, calibration windows and state, and a camera event
-(what the camera sees and what to fix) when it changes and every
-:data:`STATUS_INTERVAL_S`.
+A reader task consumes the source as a :class:`~spinecoach.sources.base.Source` (its
+async iteration reads each image with OpenCV and finds the pose with MediaPipe in a worker
+thread: tens of milliseconds per frame, never on the event loop) and queues each
+:class:`~spinecoach.camera.source.CameraFrame`, reading ahead while the session works.
+The pump takes what has arrived, runs it through the
+:class:`~spinecoach.camera.live.CameraCoach` and the session in a worker thread (one call
+at a time), and gives the resulting events to ``emit`` (each cue stamped with the Unix
+time, ms, its frames were processed): the session's frames, reps, cues, calibration
+windows and state, and a camera event (what the camera sees and what to fix) when it
+changes and every :data:`STATUS_INTERVAL_S`.
 
 A video file (``video:PATH``) plays at ``speed`` times real time (its own time stamps);
 a webcam runs in real time. When the video ends :meth:`CameraPump.run` returns
@@ -29,7 +30,6 @@ import dataclasses
 import math
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -44,6 +44,10 @@ from spinecoach.recording import Event
 STATUS_INTERVAL_S: Final = 0.5
 #: Most frames handed to the worker thread in one call.
 MAX_BATCH: Final = 30
+#: Longest single wait (s) of a video's pacing: how soon a stop is noticed.
+PACE_TICK_S: Final = 0.05
+#: Seconds a stopped session waits for the frame under way before leaving the camera.
+READER_WAIT_S: Final = 5.0
 
 
 class CameraEnded(SpinecoachError):
@@ -78,40 +82,34 @@ class CameraPump:
         self._stop.set()
         self.source.close()
 
-    def _frames(self, stop: threading.Event) -> Iterator[CameraFrame]:
-        """The source's frames, a video paced to ``speed`` × its own clock."""
+    async def _read(self, queue: asyncio.Queue[object], stop: threading.Event) -> None:
+        """The source's frames by its async iteration (each read and estimated in a
+        worker thread), a video paced to ``speed`` × its own clock, into ``queue``; then
+        the end, or the error the source ended with."""
         paced = self.source.spec.kind == "video"
         origin: float | None = None
-        for frame in self.source:
-            if stop.is_set():
-                return
-            if paced:
-                now = time.monotonic()
-                if origin is None:
-                    origin = now - frame.time_s / self.speed
-                delay = origin + frame.time_s / self.speed - now
-                if delay > 0:
-                    stop.wait(delay)
-            yield frame
+        try:
+            async for frame in self.source:
+                if stop.is_set():  # the source is closed: its iteration ends by itself
+                    continue
+                if paced:
+                    now = time.monotonic()
+                    if origin is None:
+                        origin = now - frame.time_s / self.speed
+                    due = origin + frame.time_s / self.speed
+                    while not stop.is_set() and (delay := due - time.monotonic()) > 0:
+                        await asyncio.sleep(min(delay, PACE_TICK_S))
+                queue.put_nowait(frame)
+            queue.put_nowait(_END)
+        except Exception as error:  # handed to the pump, raised there
+            queue.put_nowait(error)
 
     async def run(self) -> str:
         """Until :meth:`stop` (returns "") or the video's end (returns why); raises
         :class:`CameraEnded` when a webcam stops or fails. Cancelling it stops too."""
-        loop = asyncio.get_running_loop()
         queue: asyncio.Queue[object] = asyncio.Queue()
         stop = self._stop
-
-        def read() -> None:
-            try:
-                for frame in self._frames(stop):
-                    loop.call_soon_threadsafe(queue.put_nowait, frame)
-                loop.call_soon_threadsafe(queue.put_nowait, _END)
-            except BaseException as error:  # handed to the loop, raised there
-                with contextlib.suppress(RuntimeError):  # the loop is gone
-                    loop.call_soon_threadsafe(queue.put_nowait, error)
-
-        reader = threading.Thread(target=read, name="spinecoach-camera", daemon=True)
-        reader.start()
+        reader = asyncio.create_task(self._read(queue, stop))
         inflight: asyncio.Future[list[LiveEvent]] | None = None
         try:
             while True:
@@ -158,7 +156,11 @@ class CameraPump:
             if inflight is not None and not inflight.done():
                 with contextlib.suppress(Exception):
                     await inflight
-            await asyncio.to_thread(reader.join, 5.0)
+            # The frame under way is read to its end (the source then stops); a camera
+            # that hangs is left after READER_WAIT_S.
+            done, _ = await asyncio.wait({reader}, timeout=READER_WAIT_S)
+            if not done:
+                reader.cancel()
 
     def _feed(self, batch: list[CameraFrame]) -> list[LiveEvent]:
         """Frames through the coach and the session (worker thread, one call at a time)."""
