@@ -79,8 +79,14 @@ from spinecoach.cli.terminal.settings import (
     open_camera,
 )
 from spinecoach.coach.events import LiveEvent, SummaryEvent
-from spinecoach.coach.runner import LiveRun, LiveStart, Pump, build_simulation
-from spinecoach.coach.session import LiveSession, ReplayControl, ReplayPump
+from spinecoach.coach.runner import (
+    LiveRun,
+    LiveSource,
+    LiveStart,
+    build_simulation,
+    pump_for,
+)
+from spinecoach.coach.session import LiveSession, ReplayControl
 from spinecoach.errors import SpinecoachError
 
 if TYPE_CHECKING:
@@ -130,11 +136,14 @@ class _Terminal:
         self,
         session: LiveSession,
         start: LiveStart,
-        pump: Pump,
+        source: LiveSource,
         device_line: Callable[[], str] | None = None,
     ) -> None:
-        """Store the session, run its pump to the end (or the stop key), passing on the
-        pause key; ``device_line``: the devices' state, shown as it changes."""
+        """Store the session, feed it from ``source`` through the runner's one path
+        (:func:`~spinecoach.coach.runner.pump_for`, as the web socket does) to the end or
+        the stop key, passing on the pause key; ``device_line``: the devices' state, shown
+        as it changes."""
+        pump = pump_for(session, source, self.emit, speed=self.settings.speed, control=self.control)
         run = self.run = LiveRun(session, start, emit=self.emit, history=self.history, pump=pump)
         await run.begin()
         control, output = self.control, self.output
@@ -179,14 +188,7 @@ class _Terminal:
     async def simulated(
         self, session: LiveSession, start: LiveStart, source: SimulatedSource
     ) -> None:
-        pump = ReplayPump(
-            session,
-            source,
-            self.emit,
-            speed=self.settings.speed,
-            control=self.control,
-        )
-        await self.coach(session, start, pump)
+        await self.coach(session, start, source)
 
     async def devices(self, spec: DeviceSourceSpec) -> None:
         """Start the devices' sources, wait for every sensor, then coach."""
@@ -196,7 +198,7 @@ class _Terminal:
             running_sources,
             wait_for_devices,
         )
-        from spinecoach.coach.devices import DevicePump
+        from spinecoach.coach.devices import device_sources
         from spinecoach.sources.live import SourceHub
 
         settings = self.settings
@@ -209,31 +211,26 @@ class _Terminal:
                 settings.technique,
                 rates_hz={p: float(f.rate_hz or 0.0) for p, f in feeds.items()},
             )
-            pump = DevicePump(session, feeds, origin_host_s=time.monotonic(), emit=self.emit)
+            sources = device_sources(feeds, origin_host_s=time.monotonic())
             start = LiveStart(
                 settings.technique,
                 source="devices",
                 pain_before_mm=self.pain_before_mm,
                 devices={p: f.id for p, f in feeds.items()},
             )
-            await self.coach(session, start, pump, lambda: device_line(hub))
+            await self.coach(session, start, sources, lambda: device_line(hub))
 
     async def camera(self, source: CameraSource) -> None:
         """The camera session: the pump reads and coaches in its threads."""
-        from spinecoach.camera.live import CameraCoach
-        from spinecoach.coach.camera import CameraPump
-
         settings = self.settings
         session = LiveSession(settings.technique, camera=True)
-        coach = CameraCoach(settings.technique)
-        pump = CameraPump(session, source, coach, self.emit, speed=settings.speed)
         start = LiveStart(
             settings.technique,
             source="camera",
             pain_before_mm=self.pain_before_mm,
             camera=source.spec.label,
         )
-        await self.coach(session, start, pump)
+        await self.coach(session, start, source)
 
 
 def run_session(
