@@ -17,7 +17,7 @@ local person (the schema is multi-user; sign-in is not built yet).
 Design choice: services sit below the faces and the coach, so replaying an interrupted
 session's stored *samples* through the live session (fusion, calibration, engine) is
 not done here but by a :class:`SampleReplay` the face gives to :meth:`History.open`
-(the server gives :func:`spinecoach.web.deps.replay_live_samples`). A camera session's
+(the faces give :func:`spinecoach.coach.replay.replay_live_samples`). A camera session's
 angle frames need only the exercise engine and are replayed here.
 
 >>> import tempfile
@@ -229,7 +229,7 @@ class History:
             raise ConfigurationError(
                 f"session {session_id} has stored samples, and this history cannot replay "
                 "them: open it with History.open(url, replay_samples=...) "
-                "(the server's is spinecoach.web.deps.replay_live_samples)"
+                "(the faces use spinecoach.coach.replay.replay_live_samples)"
             )
         result = self.replay_samples(technique, recording, config)
         recorded_s = recording.duration_s if recording is not None else 0.0
