@@ -50,6 +50,7 @@ from spinecoach.conventions import (
     UPPER_INCLINATION,
 )
 from spinecoach.errors import ConfigurationError
+from spinecoach.exercises.catalogue import default_catalogue
 from spinecoach.exercises.reps import (
     Excursion,
     RepFrames,
@@ -93,23 +94,46 @@ class TechniqueSpec:
 #: lowered over 3 s (read 0.09 m), not one lowered over 5 s (0.05 m).
 SQUAT_DROP_M = 0.07
 
+
+def _position(name: str) -> str:
+    """The technique's usual start position: the catalogue says it (the one place)."""
+    return default_catalogue().technique(name).position
+
+
+def _other_positions(name: str) -> tuple[str, ...]:
+    """The technique's further start positions, from the catalogue."""
+    return default_catalogue().technique(name).other_positions
+
+
 SPECS: Mapping[str, TechniqueSpec] = {
     PELVIC_TILT: TechniqueSpec(
-        PELVIC_TILT, "supine", PELVIC_TILT_DEG, -1.0, on_deg=1.8, max_forward_deg=35.0
+        PELVIC_TILT,
+        _position(PELVIC_TILT),
+        PELVIC_TILT_DEG,
+        -1.0,
+        on_deg=1.8,
+        max_forward_deg=35.0,
+        other_positions=_other_positions(PELVIC_TILT),
     ),
     HIP_HINGE: TechniqueSpec(
-        HIP_HINGE, "seated", PELVIC_TILT_DEG, 1.0, on_deg=4.0, max_drop_m=SQUAT_DROP_M
+        HIP_HINGE,
+        _position(HIP_HINGE),
+        PELVIC_TILT_DEG,
+        1.0,
+        on_deg=4.0,
+        max_drop_m=SQUAT_DROP_M,
+        other_positions=_other_positions(HIP_HINGE),
     ),
     FLEXION_EXTENSION: TechniqueSpec(
         FLEXION_EXTENSION,
-        "standing",
+        _position(FLEXION_EXTENSION),
         LUMBAR_FLEXION,
         1.0,
         on_deg=6.0,
         opposite=True,
         max_forward_deg=150.0,
         max_backward_deg=70.0,
-        other_positions=("seated",),
+        other_positions=_other_positions(FLEXION_EXTENSION),
         max_drop_m=SQUAT_DROP_M,
     ),
 }
@@ -122,7 +146,7 @@ SPECS: Mapping[str, TechniqueSpec] = {
 CYCLE_SPECS: Mapping[str, TechniqueSpec] = {
     CAT_COW: TechniqueSpec(
         CAT_COW,
-        "quadruped",
+        _position(CAT_COW),
         LUMBAR_FLEXION,
         1.0,
         on_deg=4.0,
@@ -133,7 +157,7 @@ CYCLE_SPECS: Mapping[str, TechniqueSpec] = {
     ),
     CAT_COW_SEATED: TechniqueSpec(
         CAT_COW_SEATED,
-        "seated",
+        _position(CAT_COW_SEATED),
         LUMBAR_FLEXION,
         1.0,
         on_deg=3.0,
@@ -208,8 +232,8 @@ def beyond_human_range(angles: Mapping[str, float], *, near_neutral: bool) -> st
     return None
 
 
-#: The start positions each hold technique may be done in (the catalogue's
-#: ``positions`` must agree: tests/exercises checks it).
+#: The start positions each hold technique may be done in (read from the catalogue,
+#: the one place that says them; tests/exercises checks they agree).
 TECHNIQUE_POSITIONS: Mapping[str, tuple[str, ...]] = {n: s.positions for n, s in SPECS.items()}
 
 #: Signals kept with each rep: for the fault rules, the out-of-plane check and the
