@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import math
 import re
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Iterator
@@ -391,7 +392,12 @@ class TestPhyphoxRemoteSource(SourceContract):
         released = [0.0]  # phone time (s) released so far; the host clock follows it
 
         def clock() -> float:
-            return 300.0 + released[0] + 0.01
+            # The host clock follows the newest sample the phone has served (10 ms of
+            # latency), not the wall clock: a poll delayed by a busy machine then arrives
+            # with the same latency as any other, and the clock alignment keeps the gap
+            # (a late first poll used to make its later catch-up shorten the gap).
+            served = phone.gyr_served_until
+            return 300.0 + (served if math.isfinite(served) else released[0]) + 0.01
 
         feed = DeviceFeed("phyphox:test", kind="phyphox", name="Phone (phyphox)", clock=clock)
         source = PhyphoxRemoteSource(
