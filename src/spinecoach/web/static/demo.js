@@ -1,0 +1,1 @@
+/* Animated demonstrations of each technique (filled in by issue 15 item 8). */
