@@ -57,7 +57,7 @@ def test_packaged_catalogue_holds_the_article_dosing(catalogue: Catalogue) -> No
     assert (tilt.dose.reps, tilt.dose.sets, tilt.dose.hold_s) == (10, 1, 3.0)
     assert tilt.dose.return_s >= 2.5  # "slowly tilt back"
     assert (tilt.position, tilt.main_signal, tilt.direction) == ("supine", PELVIC_TILT_DEG, -1)
-    assert tilt.title == "Supine pelvic tilt"
+    assert tilt.title == "Pelvic tilt on your back"
 
     hinge = catalogue.technique("hip-hinge")
     assert (hinge.dose.sets, hinge.dose.reps, hinge.dose.rest_between_sets_s) == (3, 8, 20.0)
@@ -635,7 +635,7 @@ MALFORMED = [
         id="breath-led-needs-breath-cues",
     ),
     pytest.param(
-        _replace('title = "Supine pelvic tilt"', 'title = ""'),
+        _replace('title = "Pelvic tilt on your back"', 'title = ""'),
         f"{PT}.title: expected a non-empty text, found ''",
         id="empty-title",
     ),
@@ -707,7 +707,8 @@ def test_malformed_catalogue_names_the_entry_and_field(
     ("old", "new"),
     [
         ("reps = 10 ", "reps 10 "),  # no '='
-        ('title = "Supine pelvic tilt"', 'title = "Supine pelvic tilt'),  # unclosed quote
+        # unclosed quote
+        ('title = "Pelvic tilt on your back"', 'title = "Pelvic tilt on your back'),
         ("[techniques.hip-hinge.dose]", "[techniques.hip-hinge.dose"),  # unclosed bracket
         ("cue_min_interval_s = 2.5", "cue_min_interval_s = 2.5\ncue_min_interval_s = 3"),
     ],

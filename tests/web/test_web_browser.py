@@ -216,7 +216,9 @@ def choose_and_calibrate(page: playwright_api.Page, url: str, technique: str, pr
 def check_history_item_plot(page: playwright_api.Page, item: playwright_api.Locator) -> None:
     """The history item names its session and shows the server's plot of it: a labelled,
     lazy-loaded image inside a link that the keyboard reaches."""
-    playwright_api.expect(item.get_by_role("heading", level=2)).to_have_text("Supine pelvic tilt")
+    playwright_api.expect(item.get_by_role("heading", level=2)).to_have_text(
+        "Pelvic tilt on your back"
+    )
     playwright_api.expect(item.locator("time")).to_be_visible()
     playwright_api.expect(item).to_contain_text("Completed")
     playwright_api.expect(item).to_contain_text("Mean quality")
@@ -287,7 +289,7 @@ def test_pelvic_tilt_session_from_first_page_to_saved_history(
     assert_no_horizontal_overflow(page)
     page.get_by_role("link", name="Open history").click()
     item = page.locator(".history-item").first
-    playwright_api.expect(item).to_contain_text("Supine pelvic tilt")
+    playwright_api.expect(item).to_contain_text("Pelvic tilt on your back")
     playwright_api.expect(item).to_contain_text("3 reps in 1 set(s)")
     playwright_api.expect(item).to_contain_text("30 → 10 mm")
     check_history_item_plot(page, item)

@@ -568,7 +568,9 @@ def test_technique_cards_are_named_buttons(server: LiveServer, page: playwright_
     page.goto(f"{server.http_url}/")
     playwright_api.expect(page.locator("[data-technique=pelvic-tilt]")).to_be_visible()
     controls = assert_controls_named(page, exempt="")
-    assert named(controls, "button[data-technique=pelvic-tilt]").startswith("Supine pelvic tilt")
+    assert named(controls, "button[data-technique=pelvic-tilt]").startswith(
+        "Pelvic tilt on your back"
+    )
     card = [c for c in controls if c["element"] == "button[data-technique=pelvic-tilt]"]
     assert card[0]["role"] == "button"
 
