@@ -134,6 +134,9 @@ EVENT_CALIBRATION_FUNCTIONAL: Final = "calibration-functional"
 # One comfortable rep the coach asks for before the sets: it sets the personal range and
 # is not counted.
 EVENT_CALIBRATION_REP: Final = "calibration-rep"
+# The 5-s neutral check in the start position that decides whether a kept calibration
+# still holds (motion.calibration_store); the full protocol follows only when it fails.
+EVENT_CALIBRATION_CHECK: Final = "calibration-check"
 # The breathing pacer's schedule (the coach logs what it asked for): one event per phase.
 EVENT_BREATH_INHALE: Final = "breath-inhale"
 EVENT_BREATH_EXHALE: Final = "breath-exhale"
