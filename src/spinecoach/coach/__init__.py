@@ -7,6 +7,8 @@ what it emits, and the one runner that stores it while it runs.
 :mod:`spinecoach.coach.session`
     :class:`~spinecoach.coach.session.LiveSession` (motion tracker and exercise engine,
     no I/O), the simulated replay and its pump.
+:mod:`spinecoach.coach.dose`
+    A prescribed dose (reps, sets, hold, tempo) and the program slot of one session.
 :mod:`spinecoach.coach.devices`
     The calibration the coach leads from live devices' data, and their pump.
 :mod:`spinecoach.coach.camera`
@@ -26,4 +28,4 @@ tests/test_architecture.py): the terminal coach is the cli's
 
 #: The modules this package offers (imported on use, so importing the package stays
 #: cheap).
-__all__ = ["camera", "devices", "events", "replay", "runner", "session"]
+__all__ = ["camera", "devices", "dose", "events", "replay", "runner", "session"]

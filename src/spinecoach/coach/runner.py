@@ -40,6 +40,7 @@ from spinecoach.camera.live import CameraCoach
 from spinecoach.camera.source import CameraSource
 from spinecoach.coach.camera import CameraEnded, CameraPump
 from spinecoach.coach.devices import DevicePump
+from spinecoach.coach.dose import LiveDose, LiveSlot
 from spinecoach.coach.events import LiveEvent, NoticeEvent, SummaryEvent
 from spinecoach.coach.session import Emit, LiveSession, ReplayControl, ReplayPump
 from spinecoach.conventions import PLACEMENTS
@@ -65,7 +66,11 @@ class LiveStart:
     to rehearse a drop-out); ``placements``: the sensors an external client declares;
     ``auto_calibration``: calibrate from the data (no announced windows);
     ``pain_before_mm``: 0–100 mm VAS or None; ``devices``: the device id worn as each
-    sensor; ``camera``: a camera session's camera (``camera:0``, ``video:PATH``)."""
+    sensor; ``camera``: a camera session's camera (``camera:0``, ``video:PATH``);
+    ``dose``: the prescribed reps, sets, hold and tempo (None: the catalogue's; the
+    simulated person then does that many reps, sets and holds); ``slot``: the program's
+    daily slot it was started for (``morning``, ``main``, ``deskbreak``; None: a free
+    choice). Both are kept with the stored session (its ``live_config``)."""
 
     technique: str
     source: SourceKind = "sim"
@@ -78,6 +83,8 @@ class LiveStart:
     sim_outage_s: tuple[float, float] | None = None
     devices: Mapping[str, str] | None = None
     camera: str | None = None
+    dose: LiveDose | None = None
+    slot: LiveSlot | None = None
 
 
 def live_config(session: LiveSession, start: LiveStart) -> dict[str, Any]:
@@ -99,12 +106,29 @@ def live_config(session: LiveSession, start: LiveStart) -> dict[str, Any]:
             "reps": start.reps,
             "outage_s": start.sim_outage_s,
         }
+    if start.dose is not None:
+        config["dose"] = start.dose.as_dict()
+    if start.slot is not None:
+        config["slot"] = start.slot
     return config
 
 
 def build_simulation(start: LiveStart) -> tuple[LiveSession, SimulatedSource, Recording]:
     """Simulate the recording and make its session (worker thread: ~0.1 s of work)."""
-    recording = simulate(start.technique, seed=start.seed, reps=start.reps, profile=start.profile)
+    dose = start.dose
+    if dose is None:
+        recording = simulate(
+            start.technique, seed=start.seed, reps=start.reps, profile=start.profile
+        )
+    else:
+        recording = simulate(
+            start.technique,
+            seed=start.seed,
+            reps=start.reps if start.reps is not None else dose.reps,
+            sets=dose.sets,
+            hold_s=dose.hold_s,
+            profile=start.profile,
+        )
     if start.sim_outage_s is not None:
         begin_s, duration_s = start.sim_outage_s
         recording = without_samples(recording, begin_s, begin_s + duration_s)
@@ -114,6 +138,8 @@ def build_simulation(start: LiveStart) -> tuple[LiveSession, SimulatedSource, Re
         position=recording.meta.get("position"),
         auto_calibration=start.auto_calibration,
     )
+    if dose is not None:
+        session.apply_dose(dose)
     return session, SimulatedSource.from_recording(recording), recording
 
 
@@ -215,6 +241,8 @@ class LiveRun:
         self.history = history
         self.pump = pump
         self._store: asyncio.Task[None] | None = None
+        if start.dose is not None and session.dose != start.dose:
+            session.apply_dose(start.dose)
 
     async def begin(self) -> None:
         """Store the session (when there is a history), emit its state, start saving."""

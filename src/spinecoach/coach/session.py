@@ -39,6 +39,7 @@ from typing import Any, Final, Protocol
 import numpy as np
 
 from spinecoach.camera.live import AngleFrame
+from spinecoach.coach.dose import LiveDose, dosed_catalogue
 from spinecoach.coach.events import (
     CueEvent,
     FrameEvent,
@@ -51,6 +52,7 @@ from spinecoach.coach.events import (
     SummaryEvent,
 )
 from spinecoach.conventions import ANGLE_COLUMNS, PLACEMENTS, finite_or_none
+from spinecoach.errors import ConfigurationError
 from spinecoach.exercises.catalogue import default_catalogue
 from spinecoach.exercises.engine import ExerciseEngine
 from spinecoach.exercises.model import ExerciseResult
@@ -142,8 +144,24 @@ class LiveSession:
         self.camera_calibrated = False
         #: Camera sessions: the person is out of the picture (the session pauses).
         self.out_of_frame = False
+        #: The prescribed dose the session uses (None: the catalogue's), :meth:`apply_dose`.
+        self.dose: LiveDose | None = None
         if rates_hz is not None:
             self._make_tracker()
+
+    def apply_dose(self, dose: LiveDose) -> None:
+        """Use a prescribed dose (reps, sets, hold, tempo) instead of the catalogue's:
+        the engine is made again with it; only before any data came in."""
+        if any(self.samples_by_placement.values()) or self.engine.reps:
+            raise ConfigurationError(
+                "a dose can only be applied before the session's first data; apply it right "
+                "after making the session"
+            )
+        catalogue = dosed_catalogue(default_catalogue(), self.technique, dose)
+        self.engine = ExerciseEngine(
+            self.technique, catalogue=catalogue, calibrated_position=self.position
+        )
+        self.dose = dose
 
     @property
     def rates_hz(self) -> dict[str, float]:

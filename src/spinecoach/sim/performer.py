@@ -61,6 +61,9 @@ class Performer:
         self.rng = rng
         self.profile = profile
         self.clean = False  # the calibration rep: no faults, a full hold
+        #: Prescribed holds × this (a dose's hold ÷ the catalogue's; 1.0 keeps every
+        #: draw and duration bit-identical).
+        self.hold_scale = 1.0
 
     def uniform(self, low: float, high: float) -> float:
         return float(self.rng.uniform(low, high))
@@ -83,7 +86,8 @@ class Performer:
             tl.hold(seconds)
 
     def hold(self, prescribed_s: float) -> tuple[float, bool]:
-        """(hold duration s, held fully?) for a prescribed hold."""
+        """(hold duration s, held fully?) for a prescribed hold (× :attr:`hold_scale`)."""
+        prescribed_s = prescribed_s * self.hold_scale
         if self.rng.random() < self.profile.hold_adherence or self.clean:
             return max(1.02 * prescribed_s, self.duration(1.06 * prescribed_s)), True
         return self.uniform(0.25, 0.7) * prescribed_s, False

@@ -162,7 +162,7 @@ def _hip_hinge_set(tl: Timeline, perf: Performer, neutral: Pose, reps: int) -> N
         target = neutral.moved(pelvis_deg=hinge, lumbar_deg=lumbar, **perf.wobble())
         start = tl.now
         tl.move(perf.duration(1.75), target)
-        timed_hold(tl, perf.duration(1.0), "hinge")
+        timed_hold(tl, perf.duration(1.0 * perf.hold_scale), "hinge")
         end = neutral
         if fault == "incomplete-return":
             end = neutral.moved(pelvis_deg=perf.uniform(6.5, 10.0), lumbar_deg=perf.uniform(0, 2))

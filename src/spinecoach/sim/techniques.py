@@ -177,6 +177,7 @@ def simulate(
     position: str | None = None,
     placements: tuple[str, ...] = PLACEMENTS,
     mount_rotation: Any = None,
+    hold_s: float | None = None,
 ) -> Recording:
     """Simulate one exercise session of ``technique`` with two IMUs and ground truth.
 
@@ -198,6 +199,9 @@ def simulate(
     turns the sensors on the skin, e.g. another brand's axes or a sensor worn upside
     down: ``None``, one scipy ``Rotation`` or quaternion ``[x, y, z, w]`` for both, or
     ``{placement: rotation}`` (sensor → segment = nominal · misalignment · this). The
+    ``hold_s`` (s; None: the catalogue's) is a prescribed hold of the working movement:
+    the simulated person aims at it instead (a second hold keeps the catalogue's ratio;
+    no effect on a technique without holds); ``meta["hold_s"]`` says it. The
     same arguments always give a bit-identical recording; the body motion depends only
     on the seed, technique, reps, sets, profile, scenario and position (not on the rate
     or the sensor errors).
@@ -210,7 +214,7 @@ def simulate(
     >>> rec.meta["position"], rec.events, list(rec.sensors)
     ('seated', (), ['lower'])
 
-    (Over 80 lines for its documentation: twelve arguments, each described and checked
+    (Over 80 lines for its documentation: thirteen arguments, each described and checked
     where a user looks for them; the session itself is built by smaller functions.)
     """
     if not isinstance(technique, str) or technique not in TECHNIQUES:
@@ -232,6 +236,7 @@ def simulate(
     body_seed, lower_seed, upper_seed = np.random.SeedSequence(seed).spawn(3)
     rng = np.random.default_rng(body_seed)
     perf = Performer(rng, performer_profile)
+    perf.hold_scale = _hold_scale(technique, hold_s)
     heading = float(rng.uniform(0.0, 360.0))
     builder = set_builder(technique, position)
 
@@ -239,6 +244,8 @@ def simulate(
         perf, builder, plan_scenario, technique, position, n_reps=n_reps, n_sets=n_sets
     )
     meta = _session_meta(technique, performer_profile, plan_scenario, n_reps, n_sets)
+    if perf.hold_scale != 1.0:
+        meta["hold_s"] = f"{hold_s:g}"
     if neutral_window is not None:  # no annotation: say where the truth's zero comes from
         meta["truth_neutral_window_s"] = json.dumps([round(v, 6) for v in neutral_window])
     return assemble_recording(
@@ -254,6 +261,17 @@ def simulate(
         placements=sensors,
         mount_rotations=mounts,
     )
+
+
+def _hold_scale(technique: str, hold_s: float | None) -> float:
+    """A prescribed hold (s) ÷ the catalogue's (1.0 for None or a technique without
+    holds); a hold that is not seconds from 0 to 60 is refused."""
+    if hold_s is None:
+        return 1.0
+    if isinstance(hold_s, bool) or not isinstance(hold_s, int | float) or not 0 <= hold_s <= 60:
+        raise ConfigurationError(f"hold_s is seconds from 0 to 60 or None, got {hold_s!r}")
+    base = default_catalogue().technique(technique).dose.hold_s
+    return 1.0 if base <= 0 else float(hold_s) / base
 
 
 def _session_timeline(

@@ -54,6 +54,7 @@ from spinecoach.camera.live import CameraCoach
 from spinecoach.camera.source import CameraSource
 from spinecoach.coach.camera import CameraPump
 from spinecoach.coach.devices import DevicePump, device_sources
+from spinecoach.coach.dose import LiveDose
 from spinecoach.coach.events import LiveEvent, LiveInputError, SummaryEvent, stamp_cues
 from spinecoach.coach.runner import (
     LiveRun,
@@ -163,6 +164,8 @@ def live_start(
         if devices is not None
         else {str(p): d for p, d in (message.devices or {}).items()},
         camera=camera,
+        dose=None if message.dose is None else LiveDose(**message.dose.model_dump()),
+        slot=message.slot,
     )
 
 

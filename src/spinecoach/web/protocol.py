@@ -283,8 +283,24 @@ class _ClientMessage(_Message):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
+class DoseIn(BaseModel):
+    """A prescribed dose for a ``start``: reps per set, sets, the hold of the working
+    movement (s; null: the technique's own) and its tempo (s; null: the technique's own),
+    as ``GET /api/program/today`` gives it in each slot's ``start``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    reps: int = Field(ge=1, le=50)
+    sets: int = Field(ge=1, le=10)
+    hold_s: float | None = Field(default=None, ge=0.0, le=60.0)
+    tempo_s: float | None = Field(default=None, ge=0.0, le=30.0)
+
+
 class StartMessage(_ClientMessage):
-    """Start a live session of ``technique``."""
+    """Start a live session of ``technique``; ``dose`` (optional) is the prescribed reps,
+    sets, hold and tempo the session uses instead of the technique's own, ``slot`` the
+    program's daily slot it was started for (``morning``, ``main``, ``deskbreak``; null:
+    a free choice); both are kept with the stored session."""
 
     type: Literal["start"]
     technique: str
@@ -303,6 +319,8 @@ class StartMessage(_ClientMessage):
     #: Simulator only: the simulated sensors go silent for ``[start_s, duration_s]`` of
     #: session time, to rehearse a sensor drop-out.
     sim_outage_s: tuple[float, float] | None = None
+    dose: DoseIn | None = None
+    slot: Literal["morning", "main", "deskbreak"] | None = None
 
     @model_validator(mode="after")
     def _outage_in_range(self) -> StartMessage:
