@@ -524,8 +524,9 @@ function historyItem(s, title) {
   time.dateTime = s.started_utc;
   time.textContent = when;
   const status = document.createElement("span");
-  status.className = `status-${s.status}`;
-  status.textContent = s.status === "completed" && s.summary.interrupted
+  const said = window.spinecoachToday ? window.spinecoachToday.sessionStatus(s) : null;  // today.js
+  status.className = `status-${said ? said.key : s.status}`;
+  status.textContent = said ? said.text : s.status === "completed" && s.summary.interrupted
     ? "Completed after an interruption" : titleCase(s.status);
   meta.append(time, " · ", status, " · ", SOURCE_NAMES[s.source] || s.source || "");
   const quality = mean(s.reps.map((r) => r.quality));
