@@ -3,6 +3,10 @@ session green, amber or red from the pain before and after it and the next morni
 reasons that cite the numbers they used. Every threshold comes from the protocol file
 (``data/program.toml``); :mod:`spinecoach.program.engine` decides on these lights.
 
+:func:`session_advice` is the advice one session shows at once, from its own pain before
+and after (a jump of ``pain.jump_mm`` or more: stop and ask a clinician), before any
+decision of the engine (the engine's pain-jump stop uses the same threshold).
+
 Also the small helpers every rule of the engine shares: the history by program day
 (:func:`by_day`), a day's morning pain (:func:`morning_of`) and the worst light
 (:func:`worst_light`).
@@ -217,3 +221,48 @@ def day_lights(
         )
         for s in log.sessions
     )
+
+
+#: What a session whose pain jumped tells the person to do (the engine's referral words).
+PAIN_JUMP_ADVICE = (
+    "Please pause the exercises and talk to your doctor or physiotherapist before you go "
+    "on; spinecoach cannot judge what changed."
+)
+
+
+def session_advice(
+    vas_before_mm: float | None,
+    vas_after_mm: float | None,
+    *,
+    protocol: Protocol | None = None,
+) -> Reason | None:
+    """The stop advice of one session from its pain before and after (mm, 0–100 VAS):
+    a ``pain-jump`` reason when the pain rose by ``pain.jump_mm`` or more, else None.
+    A rating not given (None) is missing, never 0: no advice can be judged without both.
+
+    >>> session_advice(20.0, 75.0).code
+    'pain-jump'
+    >>> session_advice(20.0, 75.0).text[:52]
+    'Your pain rose 55 mm during this session (20 → 75 mm'
+    >>> session_advice(None, 75.0) is None, session_advice(20.0, 40.0) is None
+    (True, True)
+    """
+    if vas_before_mm is None or vas_after_mm is None:
+        return None
+    p = protocol or default_protocol()
+    jump = p.value("pain.jump_mm")
+    rise = vas_after_mm - vas_before_mm
+    if rise < jump:
+        return None
+    text = (
+        f"Your pain rose {mm_text(rise)} mm during this session ({mm_text(vas_before_mm)} → "
+        f"{mm_text(vas_after_mm)} mm), {jump:g} mm or more ({p.cite('pain.jump_mm')}). "
+        f"{PAIN_JUMP_ADVICE}"
+    )
+    data: dict[str, DataValue] = {
+        "vas_before_mm": vas_before_mm,
+        "vas_after_mm": vas_after_mm,
+        "rise_mm": round(rise, 1),
+        "limit_mm": jump,
+    }
+    return Reason("pain-jump", text, data)

@@ -22,6 +22,8 @@ from spinecoach.program import onboarding as ob
 from spinecoach.program.calendar import reminder_times, routine_calendar
 from spinecoach.program.redflags import DISCLAIMER, ScreeningResult, default_red_flags
 from spinecoach.services.history import History
+from spinecoach.services.program import check_can_start, program_status
+from spinecoach.services.program_status import ProgramStatus, stored_status
 from spinecoach.store import program as store_program
 from spinecoach.store.models import PainEntry, ProgramEnrolment
 
@@ -49,52 +51,39 @@ def screening_summary(result: ScreeningResult, advice: str | None = None) -> dic
     }
 
 
-def _stop_details(db: Session, enrolment: ProgramEnrolment) -> dict[str, Any]:
+def _stop_details(status: ProgramStatus) -> dict[str, Any]:
     """Why a stopped program stopped, as shown when it stopped (empty if it did not stop
-    on a red flag or on the engine's stop-refer decision)."""
-    out: dict[str, Any] = {}
-    stopped_by = store_program.stop_screening(db, enrolment)
-    stop_decision = store_program.stop_decision(db, enrolment)
-    if enrolment.status == "stopped" and stopped_by is not None:
-        # What the person was told when it stopped, so every page can say it again.
-        reasons = {f.id: f.reason for f in default_red_flags()}
-        out["stopped_by"] = "red-flag"
-        out["stop_advice"] = stopped_by.advice
-        out["stop_urgency"] = stopped_by.urgency
-        out["stop_reasons"] = [reasons.get(i, i) for i in stopped_by.flagged]
-        out["stopped_utc"] = stopped_by.screened_utc.isoformat()
-        out["reminders"] = []
-    elif enrolment.status == "stopped" and stop_decision is not None:
-        # Stopped by the engine (a jump in pain): its reasons, and its referral advice.
-        rows = [dict(r) for r in stop_decision.reasons]
-        refer = [str(r.get("text", "")) for r in rows if r.get("code") == "refer"]
-        cited = [r for r in rows if r.get("code") != "refer"]
-        codes = {r.get("code") for r in cited}
-        out["stopped_by"] = "pain-jump" if codes == {"pain-jump"} else "stop-refer"
-        out["stop_advice"] = refer[0] if refer else ""
-        out["stop_urgency"] = next(
-            (r["data"]["urgency"] for r in rows if "urgency" in (r.get("data") or {})), None
-        )
-        out["stop_reasons"] = [str(r.get("text", "")) for r in cited]
-        ended = enrolment.ended_utc or stop_decision.decided_utc
-        out["stopped_utc"] = ended.isoformat()
-        out["reminders"] = []
-    if enrolment.status == "stopped" and (stopped_by or stop_decision) is not None:
-        out["needs_clearance"] = True
-        out["stop_cause"] = store_program.stop_cause(db, enrolment)
-    return out
+    on a red flag or on the engine's stop-refer decision), from the one status."""
+    if status.status != "stopped" or status.stopped_by is None:
+        return {}
+    return {
+        "stopped_by": status.stopped_by,
+        "stop_advice": status.advice,
+        "stop_urgency": status.urgency,
+        "stop_reasons": list(status.reasons),
+        "stopped_utc": status.stopped_utc,
+        "reminders": [],
+        "needs_clearance": status.needs_clearance,
+        "stop_cause": status.cause,
+    }
 
 
-def enrolment_summary(db: Session, enrolment: ProgramEnrolment | None) -> dict[str, Any]:
+def enrolment_summary(
+    db: Session, enrolment: ProgramEnrolment | None, status: ProgramStatus | None = None
+) -> dict[str, Any]:
     """A program enrolment (None: never enrolled) as the API's status: its week, the
-    reminders, and for a stopped one why it stopped and whether it needs clearance."""
+    reminders, for a stopped one why it stopped and whether it needs clearance, and the
+    one ``program_status`` (``status``: the person's, default read from the store; left
+    out when never enrolled: nothing stops a session then)."""
     if enrolment is None:
-        return {"enrolled": False, "status": None}
+        return {"enrolled": False, "status": None}  # no stop, sessions allowed
+    if status is None:
+        status = stored_status(db, enrolment.person_id)
     now = datetime.now(UTC)
     out: dict[str, Any] = {
         "enrolled": enrolment.status == "active",
         "id": enrolment.id,
-        "status": enrolment.status,
+        "status": status.status,
         "started_utc": enrolment.started_utc.isoformat(),
         "ended_utc": None if enrolment.ended_utc is None else enrolment.ended_utc.isoformat(),
         "stop_reason": enrolment.stop_reason,
@@ -110,7 +99,8 @@ def enrolment_summary(db: Session, enrolment: ProgramEnrolment | None) -> dict[s
     if enrolment.schedule:
         out["reminders"] = reminder_times(store_program.enrolment_schedule(enrolment))
     out["needs_clearance"] = False
-    out.update(_stop_details(db, enrolment))
+    out.update(_stop_details(status))
+    out["program_status"] = status.as_dict()
     return out
 
 
@@ -124,10 +114,27 @@ class EnrolmentService:
         return Session(self.history.engine)
 
     def status(self) -> dict[str, Any]:
-        """The newest program, its week, the reminders (see :func:`enrolment_summary`)."""
+        """The newest program, its week, the reminders (see :func:`enrolment_summary`);
+        the engine first stores a stop that is due
+        (:func:`spinecoach.services.program.program_status`, the one status)."""
         with self._session() as db:
+            status = program_status(db, self.history.person_id)
             enrolment = store_program.latest_enrolment(db, self.history.person_id)
-            return enrolment_summary(db, enrolment)
+            return enrolment_summary(db, enrolment, status)
+
+    def record_clearance(self, cleared_by: str, note: str = "") -> dict[str, Any]:
+        """Record a clinician's clearance of the stopped program (see
+        :func:`spinecoach.store.program.record_clearance`); the status after it."""
+        with self._session() as db:
+            store_program.record_clearance(
+                db, self.history.person_id, cleared_by=cleared_by, note=note
+            )
+            return program_status(db, self.history.person_id).as_dict()
+
+    def start_check(self) -> dict[str, Any]:
+        """The status when a session may start; raises
+        :class:`~spinecoach.services.program_status.ProgramStoppedError` when not."""
+        return check_can_start(self.history.engine, self.history.person_id).as_dict()
 
     def onboard(
         self,

@@ -32,6 +32,14 @@ naming the cause and the numbers cited (:func:`stop_reason`). A new program then
 person's clinician clearance, as after a red flag (see
 :func:`spinecoach.store.program.onboard`).
 
+**One status** (issue 15): :func:`program_status` is the one function every face asks
+(``/api/program/status``, ``/today``, ``/progress``, every session start): it lets the
+engine store a stop that is due, then reads the stored status
+(:func:`spinecoach.services.program_status.stored_status`); :class:`ProgramState`
+carries the same value (``status``). :func:`check_can_start` refuses a session start
+while a stop waits for a clinician's clearance (:class:`ProgramStoppedError`). Deciding
+calls that store run one at a time in the process (:data:`DECIDING`).
+
 The layers: the rules (the engine, the recommendations, the stop reason) are pure
 functions of :mod:`spinecoach.program`; the queries and writes are the store's
 (:mod:`spinecoach.store.program`, :mod:`spinecoach.store.program_queries`). This module
@@ -42,17 +50,21 @@ this module decides and stores (it offers the public names of both).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
-from collections.abc import Sequence
+import threading
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from spinecoach.program.engine import decide
 from spinecoach.program.enrolment import STOP_REFER, decision_stop_reason
+from spinecoach.program.lights import session_advice as pain_jump_advice
 from spinecoach.program.model import DayLog, Decision, Prescription, Reason
 from spinecoach.program.protocol import Protocol, default_protocol
 from spinecoach.program.recommend import Plan, recommend
@@ -71,23 +83,31 @@ from spinecoach.services.program_progress import (
     progress_data,
     today_data,
 )
+from spinecoach.services.program_status import ProgramStatus, ProgramStoppedError, stored_status
 from spinecoach.store import program as store_program
 from spinecoach.store.models import ProgramDecision, ProgramEnrolment
 
 __all__ = [
     "COUNTED_STATUSES",
+    "DECIDING",
     "MIN_POSTURE_MINUTES",
     "STOP",
     "ProgramState",
+    "ProgramStatus",
+    "ProgramStoppedError",
     "build_history",
+    "check_can_start",
     "current_prescription",
     "decision_dict",
     "decision_row_prescription",
     "history_digest",
     "local_day",
+    "person_status",
     "program_day",
     "program_enrolment",
+    "program_status",
     "progress_data",
+    "session_advice",
     "slot_of",
     "stop_reason",
     "today_data",
@@ -96,6 +116,11 @@ __all__ = [
 
 #: The decision that stops the program and refers to a clinician.
 STOP = STOP_REFER
+
+#: Held while a call decides and may store (re-entrant: :func:`program_status` decides
+#: through :func:`update_program`): two requests at once must not both store the same
+#: due decision (the check and the insert are separate statements).
+DECIDING = threading.RLock()
 
 
 @dataclass(frozen=True)
@@ -117,6 +142,8 @@ class ProgramState:
     """Every stored decision of the enrolment, oldest first (including ``stored``)."""
     unrated: tuple[int, ...] = field(default=())
     """Ids of sessions left out for lack of a VAS before or after."""
+    status: ProgramStatus = field(default=ProgramStatus(status=None))
+    """The person's program status after this call (:func:`program_status`'s value)."""
 
     @property
     def last_decision(self) -> ProgramDecision | None:
@@ -134,6 +161,9 @@ def program_enrolment(db: Session, person_id: int) -> ProgramEnrolment:
         if latest is not None and latest.baseline_vas_mm is not None:
             enrolment = latest
     if enrolment is None:
+        status = stored_status(db, person_id)
+        if status.needs_clearance:  # stopped at the onboarding screening
+            raise ProgramStoppedError(status)
         raise store_program.EnrolmentStateError(
             f"person {person_id} has no program; complete onboarding first "
             "(the web page /onboarding or `spinecoach onboard`)"
@@ -215,6 +245,20 @@ def update_program(
     module docstring. ``now`` is an aware time (default: now), ``tz`` the person's time
     zone (default: the server's).
     """
+    with DECIDING if store else contextlib.nullcontext():
+        return _update_program(db, person_id, now=now, tz=tz, protocol=protocol, store=store)
+
+
+def _update_program(
+    db: Session,
+    person_id: int,
+    *,
+    now: datetime | None,
+    tz: tzinfo | None,
+    protocol: Protocol | None,
+    store: bool,
+) -> ProgramState:
+    """:func:`update_program`'s work (the caller holds :data:`DECIDING` when storing)."""
     p = protocol or default_protocol()
     zone = zone_or_server(tz)
     when = now if now is not None else datetime.now(UTC)
@@ -264,4 +308,57 @@ def update_program(
         stored=stored,
         decisions=tuple(decisions),
         unrated=unrated,
+        status=stored_status(db, person_id),
     )
+
+
+def program_status(
+    db: Session,
+    person_id: int,
+    *,
+    now: datetime | None = None,
+    tz: tzinfo | None = None,
+    protocol: Protocol | None = None,
+) -> ProgramStatus:
+    """The person's program status, the one every face reports (see
+    :mod:`spinecoach.services.program_status`): with an active program the engine first
+    decides on the data so far and a due stop (a jump in pain, a red flag) is stored at
+    once; no other decision is stored here (today's plan stores those). ``now``, ``tz``
+    as for :func:`update_program`.
+    """
+    with DECIDING:
+        enrolment = store_program.latest_enrolment(db, person_id)
+        if enrolment is not None and enrolment.status == "active":
+            state = update_program(db, person_id, now=now, tz=tz, protocol=protocol, store=False)
+            if state.decision.kind == STOP:
+                update_program(db, person_id, now=now, tz=tz, protocol=protocol)
+        return stored_status(db, person_id)
+
+
+def person_status(engine: Engine, person_id: int, *, tz: tzinfo | None = None) -> ProgramStatus:
+    """:func:`program_status` in its own database session (for a face's worker thread)."""
+    with Session(engine) as db:
+        return program_status(db, person_id, tz=tz)
+
+
+def session_advice(
+    session: Mapping[str, Any], protocol: Protocol | None = None
+) -> dict[str, Any] | None:
+    """The advice a stored session shows at once (its ``pain_before_mm`` and
+    ``pain_after_mm``, as :meth:`spinecoach.services.history.History.session` gives
+    them): ``{"code": "pain-jump", "text", "data"}`` for a jump in pain, else None
+    (:func:`spinecoach.program.lights.session_advice`; a missing rating is never 0)."""
+    reason = pain_jump_advice(
+        session.get("pain_before_mm"), session.get("pain_after_mm"), protocol=protocol
+    )
+    return None if reason is None else reason.as_dict()
+
+
+def check_can_start(engine: Engine, person_id: int, *, tz: tzinfo | None = None) -> ProgramStatus:
+    """Refuse a session start while the person's program is stopped and not cleared:
+    raises :class:`ProgramStoppedError` (naming the cause and what to do); else the
+    status. Every session-start path calls this (the live WebSocket, the runner)."""
+    status = person_status(engine, person_id, tz=tz)
+    if not status.sessions_allowed:
+        raise ProgramStoppedError(status)
+    return status

@@ -74,7 +74,9 @@ def today_data(state: ProgramState) -> dict[str, Any]:
     ]
     return {
         "enrolment_id": state.enrolment.id,
-        "status": state.enrolment.status,
+        # The one status every route reports (services.program.program_status).
+        "status": state.status.status,
+        "program_status": state.status.as_dict(),
         "day": state.day,
         "week": (state.day - 1) // 7 + 1,
         "plan": {
@@ -228,7 +230,8 @@ def progress_data(
     outcome = pain_outcome(state.history, baseline_vas_mm=baseline, protocol=p)
     return {
         "enrolment_id": enrolment.id,
-        "status": enrolment.status,
+        "status": state.status.status,
+        "program_status": state.status.as_dict(),
         "started": start_day.isoformat(),
         "day": state.day,
         "days": 7 * p.weeks,

@@ -33,6 +33,11 @@ Tables (migration ``0004``; every row belongs to a person, ``ON DELETE CASCADE``
     pain-medication ``doses_per_day`` (0–24) on ``taken_on`` (the person's local day,
     ``YYYY-MM-DD``, one per person and day: a second entry that day replaces it), a
     ``note``.
+``program_clearances`` (migration ``0007``)
+    a clinician's clearance after a program stopped by a red flag or a ``stop-refer``
+    decision: ``cleared_by``, ``note``, ``cleared_utc``, the stopped enrolment (one
+    each; :func:`record_clearance`). Until it exists no session starts
+    (:mod:`spinecoach.services.program_status`).
 ``program_decisions``
     written by the program engine: ``decided_utc``, program ``week`` (≥ 1), ``kind``
     (progress, hold, regress, …), ``prescription`` and ``reasons`` (JSON). A
@@ -40,7 +45,8 @@ Tables (migration ``0004``; every row belongs to a person, ``ON DELETE CASCADE``
     the same transaction (:func:`add_decision` with ``stop_reason``).
 
 A program stopped by a red flag or by a ``stop-refer`` decision restarts only with the
-person's confirmation that a clinician has seen them and agreed (see :func:`onboard`).
+person's confirmation that a clinician has seen them and agreed (see :func:`onboard`), or
+once a clinician's clearance is recorded (:func:`record_clearance`).
 
 The daily morning VAS is a ``pain_entries`` row with context ``morning``
 (written by :func:`daily_checkin`, read like any other pain entry).
@@ -82,6 +88,7 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -101,6 +108,7 @@ from spinecoach.store.models import (
     PsfsEntry,
     RedFlagScreening,
 )
+from spinecoach.store.program_models import ProgramClearance
 from spinecoach.store.program_queries import (
     active_enrolment,
     baseline_activities,
@@ -126,12 +134,14 @@ __all__ = [
     "CheckinOutcome",
     "EnrolmentStateError",
     "OnboardingOutcome",
+    "ProgramClearance",
     "active_enrolment",
     "add_decision",
     "add_weekly_psfs",
     "baseline_activities",
     "daily_checkin",
     "end_enrolment",
+    "enrolment_clearance",
     "enrolment_schedule",
     "latest_enrolment",
     "list_decisions",
@@ -140,11 +150,13 @@ __all__ = [
     "list_screenings",
     "log_medication",
     "onboard",
+    "record_clearance",
     "rescreen",
     "restart_needs_clearance",
     "stop_cause",
     "stop_decision",
     "stop_screening",
+    "stopped_for_clearance",
 ]
 
 
@@ -324,13 +336,77 @@ def restart_needs_clearance(db: Session, person_id: int) -> ProgramEnrolment | N
     ``stop-refer`` decision of the engine (a new program then needs a clinician's
     clearance, see :func:`onboard`), else None."""
     latest = latest_enrolment(db, person_id)
-    if latest is None or not rules.needs_clearance(
-        latest.status,
-        stopped_by_red_flag=stop_screening(db, latest) is not None,
-        stopped_by_engine=stop_decision(db, latest) is not None,
-    ):
+    if latest is None or not stopped_for_clearance(db, latest):
         return None
+    if enrolment_clearance(db, latest) is not None:
+        return None  # a clinician's clearance is recorded
     return latest
+
+
+def stopped_for_clearance(db: Session, enrolment: ProgramEnrolment) -> bool:
+    """Whether ``enrolment`` was stopped by a red flag or by the engine's ``stop-refer``
+    decision (so that only a clinician's clearance lifts the stop), cleared or not."""
+    return rules.needs_clearance(
+        enrolment.status,
+        stopped_by_red_flag=stop_screening(db, enrolment) is not None,
+        stopped_by_engine=stop_decision(db, enrolment) is not None,
+    )
+
+
+def enrolment_clearance(db: Session, enrolment: ProgramEnrolment) -> ProgramClearance | None:
+    """The clinician's clearance recorded for a stopped ``enrolment``, if any."""
+    query = select(ProgramClearance).where(ProgramClearance.enrolment_id == enrolment.id)
+    return db.scalars(query).first()
+
+
+def record_clearance(
+    db: Session,
+    person_id: int,
+    *,
+    cleared_by: str,
+    note: str = "",
+    now: datetime | None = None,
+) -> ProgramClearance:
+    """Record a clinician's clearance of the person's newest program, stopped by a red
+    flag or a ``stop-refer`` decision: sessions may start again, and a new program starts
+    without asking for the clearance again (:func:`onboard`). One transaction.
+
+    ``cleared_by`` names who cleared the person (1–200 characters); ``note`` is free
+    text. Raises :class:`EnrolmentStateError` when there is no such stop to clear or it
+    was cleared already, :class:`~spinecoach.errors.ConfigurationError` for an empty
+    ``cleared_by``.
+    """
+    when = aware_utc(now, "now")
+    who = cleared_by.strip()
+    if not 1 <= len(who) <= 200:
+        raise ConfigurationError(
+            f"cleared_by={cleared_by!r}: name the doctor or physiotherapist who cleared "
+            "the person, in 1 to 200 characters"
+        )
+    with in_transaction(db):
+        person_or_raise(db, person_id)
+        latest = latest_enrolment(db, person_id)
+        if latest is None or not stopped_for_clearance(db, latest):
+            raise EnrolmentStateError(
+                "clearance: there is no stopped program to clear (a clearance is recorded "
+                "after a program stopped because of a warning sign or a jump in pain)"
+            )
+        done = enrolment_clearance(db, latest)
+        if done is not None:
+            raise EnrolmentStateError(
+                f"clearance: the stop of program {latest.id} was already cleared by "
+                f"{done.cleared_by} on {done.cleared_utc:%Y-%m-%d %H:%M} UTC; nothing to record"
+            )
+        clearance = ProgramClearance(
+            person_id=person_id,
+            enrolment_id=latest.id,
+            cleared_utc=when,
+            cleared_by=who,
+            note=note.strip(),
+        )
+        db.add(clearance)
+        db.flush()
+    return clearance
 
 
 def stop_cause(db: Session, enrolment: ProgramEnrolment) -> str:

@@ -201,3 +201,27 @@ class ProgramDecision(Base):
     kind: Mapped[str] = mapped_column(String(32))
     prescription: Mapped[dict[str, Any]] = mapped_column()
     reasons: Mapped[list[Any]] = mapped_column(JSONType)
+
+
+class ProgramClearance(Base):
+    """A clinician's clearance after a program stopped by a red flag or by the engine's
+    ``stop-refer`` decision (a jump in pain), migration ``0007``: who cleared the person
+    (``cleared_by``, in words: "Dr Lee, GP"), a ``note`` and when it was recorded. Until
+    it exists, no session starts (see :mod:`spinecoach.services.program_status`). At most
+    one per stopped enrolment.
+    """
+
+    __tablename__ = "program_clearances"
+    __table_args__ = (
+        CheckConstraint("cleared_by <> ''", name="cleared_by"),
+        UniqueConstraint("enrolment_id", name="uq_program_clearances_enrolment"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    enrolment_id: Mapped[int] = mapped_column(
+        ForeignKey("program_enrolments.id", ondelete="CASCADE")
+    )
+    cleared_utc: Mapped[datetime] = mapped_column(default=utc_now)
+    cleared_by: Mapped[str] = mapped_column(String(200))
+    note: Mapped[str] = mapped_column(Text, default="")

@@ -33,7 +33,23 @@ future …``); nothing is stored then:
   advice and reasons shown when it stopped) and ``stop_cause`` (in words, "your pain
   jumped"); ``needs_clearance`` tells whether a new program needs the clinician's
   clearance;
-* ``GET /api/program/calendar.ics?start=YYYY-MM-DD`` — the routine as iCalendar.
+* ``GET /api/program/calendar.ics?start=YYYY-MM-DD`` — the routine as iCalendar;
+* ``POST /api/program/clearance`` — ``{"cleared_by": "Dr Lee, GP", "note": "..."}``:
+  record a clinician's clearance of the stopped program (201 with the program status);
+  409 when there is no stopped program to clear or it was cleared already. Until it is
+  recorded, every session start is refused (see below);
+* ``GET /api/program/start-check`` — may a session start now? 200 with the program
+  status, or 409 with ``{"detail": {"code": "program-stopped", "problem", "fix",
+  "program_status"}}``: the same words as the live WebSocket's ``program-stopped``
+  error.
+
+**One status** (issue 15): ``/api/program/status``, ``/today`` and ``/progress`` all carry
+``program_status`` (:class:`ProgramStatusOut`), computed by one function
+(:func:`spinecoach.services.program.program_status`): ``status``, ``stopped_by``,
+``cause``, ``reasons``, ``advice``, ``needs_clearance``, ``clearance``,
+``sessions_allowed``, ``problem`` and ``what_to_do``. While ``needs_clearance`` every
+session start is refused (the WebSocket's ``start`` with the ``program-stopped`` error,
+``start-check`` with 409) until the clearance is recorded.
 
 The routes are thin: the rules and the database work are
 :class:`spinecoach.services.enrolment.EnrolmentService` (run in a worker thread); the
@@ -44,17 +60,19 @@ The pages are served by :mod:`spinecoach.web.routes.pages`.
 
 from __future__ import annotations
 
+import asyncio
 import math
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import Response
 from pydantic import AfterValidator, BaseModel, Field, field_validator
 from pydantic_core import PydanticCustomError
 
 from spinecoach.program import onboarding as ob
 from spinecoach.services.enrolment import EnrolmentService, red_flag_questions
+from spinecoach.services.program_status import ProgramStoppedError
 from spinecoach.web.deps import HistoryDep
 from spinecoach.web.routes.common import Body, run_service
 
@@ -130,6 +148,17 @@ class OnboardingIn(Body):
     )
 
 
+class ClearanceRecordIn(Body):
+    """A clinician's clearance after a stop: who cleared the person, and a note."""
+
+    cleared_by: str = Field(
+        min_length=1,
+        max_length=200,
+        description="Who cleared the person to exercise, e.g. 'Dr Lee, GP'",
+    )
+    note: str = Field("", max_length=ob.NOTE_MAX_CHARS)
+
+
 class ScreeningIn(Body):
     red_flags: dict[str, bool]
 
@@ -191,6 +220,35 @@ class ReminderOut(BaseModel):
     days: str
 
 
+class ClearanceOut(BaseModel):
+    cleared_by: str
+    note: str
+    cleared_utc: str
+
+
+class ProgramStatusOut(BaseModel):
+    """The one program status (:class:`spinecoach.services.program_status.ProgramStatus`):
+    ``status`` None (never enrolled), ``active``, ``stopped`` or ``completed``; for a
+    stop, what stopped it (``stopped_by``, ``cause`` in words, the ``reasons`` it cited,
+    the ``advice`` given, ``urgency``); ``needs_clearance``: sessions are refused until a
+    clinician's clearance is recorded; ``sessions_allowed``; ``problem`` and
+    ``what_to_do``: the words to show."""
+
+    status: str | None
+    enrolment_id: int | None
+    stopped_by: Literal["red-flag", "pain-jump", "stop-refer"] | None
+    cause: str | None
+    reasons: list[str]
+    advice: str | None
+    urgency: str | None
+    stopped_utc: str | None
+    needs_clearance: bool
+    clearance: ClearanceOut | None
+    sessions_allowed: bool
+    problem: str | None
+    what_to_do: str | None
+
+
 class EnrolmentOut(BaseModel):
     """The newest program (``{"enrolled": false, "status": null}`` without one); the stop
     fields only for a stopped program, ``screening`` only in onboarding's answer."""
@@ -217,6 +275,7 @@ class EnrolmentOut(BaseModel):
     stopped_utc: str | None = None
     stop_cause: str | None = None
     screening: ScreeningOut | None = None
+    program_status: ProgramStatusOut | None = None
 
 
 class CheckinOut(BaseModel):
@@ -310,3 +369,28 @@ async def calendar(
             "Content-Disposition": f'attachment; filename="spinecoach-program-{enrolment_id}.ics"'
         },
     )
+
+
+@router.post("/api/program/clearance", status_code=201, response_model=ProgramStatusOut)
+async def clearance(body: ClearanceRecordIn, service: ServiceDep) -> Any:
+    """Record a clinician's clearance of the stopped program: sessions may start again.
+
+    Clearance is the clinician's act. Until issue 16's roles exist, anyone who can reach
+    the server may record it (the server serves one local person on a trusted network);
+    the record keeps who was named and when.
+    """
+    return await run_service(service.record_clearance, body.cleared_by, body.note)
+
+
+@router.get(
+    "/api/program/start-check",
+    response_model=ProgramStatusOut,
+    responses={409: {"description": "The program is stopped: code, problem, fix, status"}},
+)
+async def start_check(service: ServiceDep) -> Any:
+    """May a session start now? 200 with the status, or 409 with the ``program-stopped``
+    code, the problem and the fix (the live WebSocket's words)."""
+    try:
+        return await asyncio.to_thread(service.start_check)
+    except ProgramStoppedError as error:
+        raise HTTPException(status_code=409, detail=error.detail()) from None

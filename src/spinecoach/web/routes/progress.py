@@ -17,6 +17,9 @@ is due is stored; 409 when the person has no program, 422 for an unknown ``tz``)
   before/after each), ``medication`` (doses per day), ``psfs`` (by week, 0 = baseline),
   ``pain_outcome``, ``adherence_total`` and every stored ``decisions``.
 
+Both carry ``program_status``, the one status (the same as ``/api/program/status``'s,
+:class:`~spinecoach.web.routes.program.ProgramStatusOut`).
+
 ``tz`` is the person's IANA time zone (program days are their local days; default the
 server's zone). The work is :class:`spinecoach.services.progress.ProgressService` (one
 per app: it decides one call at a time), run in a worker thread.
@@ -34,6 +37,7 @@ from pydantic import BaseModel
 from spinecoach.services.progress import ProgressService
 from spinecoach.web.deps import HistoryDep
 from spinecoach.web.routes.common import run_service
+from spinecoach.web.routes.program import ProgramStatusOut
 
 TzQuery = Annotated[
     str | None,
@@ -83,6 +87,7 @@ class TodayOut(BaseModel):
 
     enrolment_id: int
     status: str
+    program_status: ProgramStatusOut
     day: int
     week: int
     plan: PlanOut
@@ -113,6 +118,7 @@ class ProgressOut(BaseModel):
 
     enrolment_id: int
     status: str
+    program_status: ProgramStatusOut
     started: str
     day: int
     days: int
