@@ -5,6 +5,7 @@ through whole simulated sessions. A screenshot of every step goes to ``test-arti
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import re
@@ -123,8 +124,8 @@ def needle_angle(x: float, y: float) -> float:
 
 def check_gauge(page: playwright_api.Page, hold_s: float) -> None:
     """The needle follows the angle shown, the target band lies away from the resting
-    position and the needle reaches it in every hold, and the hold countdown counts each
-    hold down from the prescribed seconds."""
+    position and the needle reaches it in every hold, and the hold shown is measured:
+    it counts up only while the angle is inside the band (issue 15 item 5: no timer)."""
     samples = page.evaluate("window.__gauge")
     assert len(samples) > 50, samples
     bands = {s["band"] for s in samples if s["band"]}
@@ -135,12 +136,13 @@ def check_gauge(page: playwright_api.Page, hold_s: float) -> None:
     assert math.hypot(x1 - 100, y1 - 100) == pytest.approx(80, abs=0.2)
     band_start, band_end = needle_angle(x1, y1), needle_angle(x2, y2)
     assert band_start > band_end + 5, (band_start, band_end)  # an arc, drawn left to right
-    # (angle shown, needle's angle, hold countdown) at each redraw
+    # (angle shown, needle's angle, hold shown) at each redraw
     shown = [
         (float(s["value"].rstrip("°")), needle_angle(s["x2"], s["y2"]), s["hold"])
         for s in samples
         if s["value"] != "–"
     ]
+    assert all(s["value"] != "-0°" for s in samples)  # never a negative zero
     # The angle shown (rounded to 1°) and the needle: one straight line while on the scale.
     on_scale = [(v, a) for v, a, _ in shown if 1.0 < a < 179.0]
     assert len({v for v, _ in on_scale}) >= 8, on_scale  # the needle moved with the data
@@ -162,39 +164,41 @@ def check_gauge(page: playwright_api.Page, hold_s: float) -> None:
     resting = statistics.median(v for v, _, _ in shown)
     assert band_lo > resting + 3, (band_lo, band_hi, resting)
     holding = [(v, a) for v, a, hold in shown if hold != "–"]
-    assert holding, "the hold countdown never ran while the gauge moved"
-    for value, angle in holding:
+    assert holding, "the hold never ran while the gauge moved"
+    for value, angle in holding:  # a hold counts only at or past the band's start
         assert band_lo - 0.5 <= value <= band_hi + 3.0, (value, band_lo, band_hi)
         assert angle <= band_start + 1.0, (angle, band_start)  # at or past the band's start
-    # The countdown: each hold counts down from the prescribed seconds to the release.
-    runs: list[list[str]] = []
-    current: list[str] = []
+    # Each hold counts the measured seconds up from 0 while inside the band.
+    runs: list[list[float]] = []
+    current: list[float] = []
     for text in page.evaluate("window.__holds"):
         if text == "–":
             if current:
                 runs.append(current)
             current = []
             continue
-        assert re.fullmatch(r"\d+ s", text), text
-        if not current or current[-1] != text:
-            current.append(text)
+        assert re.fullmatch(r"\d+\.\d s", text), text
+        current.append(float(text.removesuffix(" s")))
     if current:
         runs.append(current)
-    expected = [f"{n} s" for n in range(math.ceil(hold_s), 0, -1)]
     assert len(runs) >= 3, runs
-    for run in runs:
-        assert run[: len(expected)] == expected, runs
+    for run in runs:  # never a countdown: it only ever goes back to 0 (a new hold)
+        assert run[0] <= 0.5, runs
+        assert all(b >= a or b <= 0.5 for a, b in itertools.pairwise(run)), runs
+    assert max(max(run) for run in runs) >= hold_s * 0.5, (runs, hold_s)
 
 
 def choose_and_calibrate(page: playwright_api.Page, url: str, technique: str, prefix: str) -> None:
     page.goto(url)
-    playwright_api.expect(page.locator(f"[data-technique={technique}]")).to_be_visible()
+    playwright_api.expect(
+        page.locator(f"#technique-list button[data-technique={technique}]")
+    ).to_be_visible()
     playwright_api.expect(page.locator("footer")).to_have_text(
         "spinecoach is a coaching tool, not a medical device."
     )
     shot(page, f"{prefix}-1-choose")
     assert_no_horizontal_overflow(page)
-    page.click(f"[data-technique={technique}]")
+    page.click(f"#technique-list button[data-technique={technique}]")
     playwright_api.expect(page.locator("#view-pain-before")).to_be_visible()
     playwright_api.expect(page.get_by_text("worst imaginable pain").first).to_be_visible()
     set_vas_with_keyboard(page, "#pain-before", 30)
@@ -320,7 +324,7 @@ def test_calibration_shows_each_instruction_with_a_countdown(
     server: LiveServer, page: playwright_api.Page
 ) -> None:
     page.goto(f"{server.http_url}/?reps=1")
-    page.click("[data-technique=pelvic-tilt]")
+    page.click("#technique-list button[data-technique=pelvic-tilt]")
     page.click("#pain-before-next")
     playwright_api.expect(page.locator("#sensor-next")).to_be_enabled()
     page.evaluate(

@@ -1,18 +1,19 @@
 // spinecoach live coach page: one page, no build step, nothing fetched from the network
 // beyond this server. Speaks the live protocol (docs/live-protocol.md) over /ws/live.
+// The view during the sets (gauge, hold ring, trace, mat mode) is static/live.js.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
+const live = window.spinecoachLive;
 const STEP_NAMES = ["Choose technique", "Pain now", "Sensor check", "Calibration", "Guided sets",
   "Pain after", "Summary"];
-const TRACE_WINDOW_S = 15;
 const QUALITY_FLAG_IGNORED = "calibration not done";
 const PROGRAM_PAGES = ["/onboarding", "/checkin", "/psfs", "/program", "/progress", "/day"];
 
 const app = {
-  techniques: [], technique: null, ws: null, frames: [], lastT: 0, band: null, reps: [],
-  phase: null, breath: null, holdStartT: null, summary: null, sessionId: null, stage: "choose",
-  firstFrameSeen: false, practiceEnd: null, source: "sim", camera: null,
+  techniques: [], technique: null, ws: null, phase: null, summary: null, sessionId: null,
+  stage: "choose", firstFrameSeen: false, practiceEnd: null, source: "sim", camera: null,
+  prescribed: null, summaryAdvice: null,
 };
 
 // The sensors the person uses (remembered on this device): the simulator or live devices.
@@ -36,6 +37,7 @@ function show(view) {
     section.hidden = section.id !== `view-${view}`;
   }
   app.stage = view;
+  live.setMat(view === "session");
   const section = $(`view-${view}`);
   const step = Number(section.dataset.step || 0);
   $("steps").textContent = step ? `Step ${step} of ${STEP_NAMES.length}: ${STEP_NAMES[step - 1]}` : "";
@@ -51,7 +53,21 @@ function doseText(dose) {
   return parts.join(", ");
 }
 
+// A demonstration slot: static/demo.js fills it (spinecoachDemo.mount), if it is there.
+function demoSlot(technique) {
+  const slot = document.createElement("div");
+  slot.className = "demo";
+  slot.dataset.technique = technique;
+  const demo = window.spinecoachDemo;
+  if (demo && typeof demo.mount === "function") {
+    try { demo.mount(slot, technique); } catch (error) { console.warn("demo", error); }
+  }
+  return slot;
+}
+
 // (a) technique cards ------------------------------------------------------------------
+let techniquesLoaded = null;
+
 async function loadTechniques() {
   const response = await fetch("/api/techniques");
   app.techniques = (await response.json()).filter((t) => t.live);
@@ -59,9 +75,10 @@ async function loadTechniques() {
   list.replaceChildren();
   for (const t of app.techniques) {
     // A list item holding a button: a button with role=listitem would lose its role and
-    // its name for assistive technology.
+    // its name for assistive technology. The demonstration sits next to the button.
     const item = document.createElement("div");
     item.setAttribute("role", "listitem");
+    item.className = "card-item";
     const button = document.createElement("button");
     button.type = "button";
     button.className = "card";
@@ -71,7 +88,7 @@ async function loadTechniques() {
     button.querySelector(".position").textContent = `Position: ${t.position}`;
     button.querySelector(".dose").textContent = doseText(t.dose);
     button.addEventListener("click", () => chooseTechnique(t));
-    item.appendChild(button);
+    item.append(button, demoSlot(t.name));
     list.appendChild(item);
   }
   show("choose");
@@ -81,22 +98,79 @@ async function loadTechniques() {
   if (chosen) chooseTechnique(chosen);
 }
 
-function chooseTechnique(t) {
+function chooseTechnique(t, prescribed = null) {
   app.technique = t;
+  app.prescribed = prescribed;
   $("session-title").textContent = t.title;
+  const dose = prescribed && prescribed.dose;
+  $("prescribed-dose").hidden = !dose;
+  $("prescribed-dose").textContent = dose ? `Today's dose: ${doseText(dose)}` : "";
+  resetPain("pain-before");
   show("pain-before");
 }
 
-// (b, f) VAS sliders ---------------------------------------------------------------------
-for (const id of ["pain-before", "pain-after"]) {
-  $(id).addEventListener("input", () => { $(`${id}-value`).textContent = $(id).value; });
+/** Start a prescribed session (called by static/today.js): choose `technique` (its name)
+ * and go on to the pain question; `dose` ({reps, sets, hold_s, tempo_s}) and `slot`
+ * ("morning", "main", "deskbreak" or null) go into the `start` message. */
+async function startPrescribed({ technique, dose = null, slot = null }) {
+  if (techniquesLoaded) await techniquesLoaded;
+  const t = app.techniques.find((x) => x.name === technique);
+  if (!t) throw new Error(`startPrescribed: no live technique named ${technique}`);
+  chooseTechnique(t, { dose, slot });
 }
+window.spinecoach = Object.assign(window.spinecoach || {}, { startPrescribed });
+
+// (b, f) VAS sliders: no value until the person sets one ------------------------------------
+// An untouched slider shows "not answered" and is sent as missing (null), never as 0.
+const painAnswered = { "pain-before": false, "pain-after": false };
+const SLIDER_KEYS = new Set(["ArrowLeft", "ArrowRight", "ArrowUp", "ArrowDown", "Home", "End",
+  "PageUp", "PageDown"]);
+
+function showPain(id) {
+  const slider = $(id), answered = painAnswered[id];
+  slider.classList.toggle("unanswered", !answered);
+  $(`${id}-value`).textContent = answered ? slider.value : "not answered";
+  $(`${id}-value`).parentElement.querySelector(".vas-unit").hidden = !answered;
+  if (answered) slider.removeAttribute("aria-valuetext");
+  else slider.setAttribute("aria-valuetext", "not answered");
+}
+function answerPain(id) { painAnswered[id] = true; showPain(id); }
+function resetPain(id) { painAnswered[id] = false; $(id).value = "0"; showPain(id); }
+function painValue(id) { return painAnswered[id] ? Number($(id).value) : null; }
+
+for (const id of ["pain-before", "pain-after"]) {
+  const slider = $(id);
+  slider.addEventListener("input", () => answerPain(id));
+  slider.addEventListener("change", () => answerPain(id));
+  // Setting the value it already has (a tap on the thumb, Home at 0) answers too.
+  slider.addEventListener("pointerup", () => answerPain(id));
+  slider.addEventListener("keyup", (event) => { if (SLIDER_KEYS.has(event.key)) answerPain(id); });
+  showPain(id);
+}
+
+// Back, before the session has started: to the previous step.
+$("pain-before-back").addEventListener("click", () => show("choose"));
+$("sensor-back").addEventListener("click", () => {
+  endConnection();
+  if (window.spinecoachDevices) window.spinecoachDevices.stop();
+  show("pain-before");
+});
 
 // (c) sensor check: start the simulated session and hold it paused until the person is ready
 $("pain-before-next").addEventListener("click", () => {
   app.source = chosenSource();
+  app.firstFrameSeen = false;
+  app.practiceEnd = null;
+  app.phase = null;
+  app.summary = null;
+  app.sessionId = null;
+  live.reset(app.technique, app.prescribed && app.prescribed.dose);
+  $("sensor-next").disabled = true;
+  $("sensor-status").textContent = "Connecting…";
+  $("signal-quality").textContent = "waiting for data";
   show("sensor");
   $("sim-check").hidden = app.source !== "sim";
+  $("device-check").hidden = app.source !== "devices";
   $("camera-check").hidden = app.source !== "camera";
   $("sensor-placement").hidden = app.source === "camera";
   if (app.source === "sim") {
@@ -104,7 +178,6 @@ $("pain-before-next").addEventListener("click", () => {
   } else if (app.source === "camera") {
     startCamera();
   } else {  // live devices: the session starts once the person is ready
-    $("sensor-next").disabled = true;
     window.spinecoachDevices.start((ready) => { $("sensor-next").disabled = !ready; });
   }
 });
@@ -153,10 +226,20 @@ function connect() {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
   const ws = new WebSocket(`${scheme}://${location.host}/ws/live`);
   app.ws = ws;
-  ws.addEventListener("message", (event) => handle(JSON.parse(event.data)));
+  ws.addEventListener("message", (event) => { if (app.ws === ws) handle(JSON.parse(event.data)); });
   ws.addEventListener("close", () => {
-    if (app.stage === "sensor") $("sensor-status").textContent = "Disconnected — reload the page.";
+    if (app.ws === ws && app.stage === "sensor") {
+      $("sensor-status").textContent = "Disconnected — reload the page.";
+    }
   });
+}
+
+// Leave the session before it started (Back) or after a refusal: nothing more from it.
+function endConnection() {
+  const ws = app.ws;
+  app.ws = null;
+  live.sessionRunning(false);
+  if (ws) ws.close();
 }
 
 function send(message) {
@@ -165,14 +248,20 @@ function send(message) {
 
 function startMessage() {
   const message = { type: "start", technique: app.technique.name, source: app.source,
-    pain_before_mm: Number($("pain-before").value) };
+    pain_before_mm: painValue("pain-before") };
   const reps = Number(new URLSearchParams(location.search).get("reps"));
   if (app.source === "sim" && Number.isInteger(reps) && reps >= 1 && reps <= 50) message.reps = reps;
+  if (app.prescribed) {
+    if (app.prescribed.dose) message.dose = app.prescribed.dose;
+    if (app.prescribed.slot) message.slot = app.prescribed.slot;
+  }
   return message;
 }
 
 $("sensor-next").addEventListener("click", () => {
   show("calibration");
+  mountCalibrationDemo();
+  live.sessionRunning(true);
   if (app.source === "sim") {
     send({ type: "resume" });
   } else if (app.source === "camera") {
@@ -184,6 +273,13 @@ $("sensor-next").addEventListener("click", () => {
   }
 });
 
+// The demonstration before the first set, next to the calibration's instructions.
+function mountCalibrationDemo() {
+  const box = $("calibration-demo");
+  if (box.firstElementChild && box.firstElementChild.dataset.technique === app.technique.name) return;
+  box.replaceChildren(demoSlot(app.technique.name));
+}
+
 // messages ---------------------------------------------------------------------------------
 function handle(message) {
   switch (message.type) {
@@ -191,27 +287,36 @@ function handle(message) {
     case "frame": onFrame(message); break;
     case "annotation": onAnnotation(message); break;
     case "cue": onCue(message); break;
-    case "rep": app.reps.push(message.rep); $("practice").hidden = true; break;
+    case "rep": live.onRep(message); $("practice").hidden = true; break;
     case "state": onState(message); break;
     case "camera": onCamera(message); break;
     case "summary": onSummary(message); break;
-    case "error":
-      $("cue").textContent = `${message.message}. ${message.fix}`;
-      if (app.stage === "calibration") $("calibration-instruction").textContent = `${message.message}. ${message.fix}`;
-      if (app.stage === "sensor" && app.source === "camera") $("camera-status").textContent = `${message.message}. ${message.fix}`;
-      break;
+    case "error": onError(message); break;
     default: break;
   }
 }
 
-function mainValue(frame) {
-  const value = frame.angles[app.technique.main_signal];
-  return value === null || value === undefined ? null : value * app.technique.direction;
+function onError(message) {
+  if (message.code === "program-stopped") { refuse(message); return; }
+  $("cue").textContent = `${message.message}. ${message.fix}`;
+  if (app.stage === "calibration") $("calibration-instruction").textContent = `${message.message}. ${message.fix}`;
+  if (app.stage === "sensor" && app.source === "camera") $("camera-status").textContent = `${message.message}. ${message.fix}`;
 }
 
+// The server refused to start: the program is stopped (a red flag or a pain jump). Say
+// why and what to do, kindly, and start nothing.
+function refuse(message) {
+  endConnection();
+  if (window.spinecoachDevices) window.spinecoachDevices.stop();
+  $("refused-cause").textContent = sentence(message.message);
+  $("refused-fix").textContent = sentence(message.fix);
+  show("refused");
+}
+
+const sentence = live.sentence;
+
 function onFrame(frame) {
-  app.lastT = frame.t;
-  app.frames.push({ t: frame.t, v: mainValue(frame) });
+  live.onFrame(frame);
   if (!app.firstFrameSeen && app.source === "sim") {
     app.firstFrameSeen = true;
     send({ type: "pause" });
@@ -221,7 +326,7 @@ function onFrame(frame) {
   const problems = frame.flags.filter((f) => f !== QUALITY_FLAG_IGNORED);
   $("signal-quality").textContent = problems.length ? `Poor: ${problems.join(", ")}` : "Good";
   if (app.stage === "calibration") updateCountdown();
-  if (app.stage === "session") { updateGauge(); updateHold(); updatePacer(); drawTrace(); updatePractice(); }
+  if (app.stage === "session") { live.draw(); updatePractice(); }
 }
 
 const CALIBRATION_TEXT = {
@@ -231,9 +336,7 @@ const CALIBRATION_TEXT = {
 
 function onAnnotation(a) {
   if (a.kind === "breath-inhale" || a.kind === "breath-exhale") {
-    app.breath = a;
-    $("pacer-box").hidden = false;
-    $("pacer-label").textContent = a.kind === "breath-inhale" ? "Breathe in" : "Breathe out";
+    live.onBreath(a);
   } else if (a.kind in CALIBRATION_TEXT) {
     app.phase = a;
     if (app.source === "camera" && app.stage === "sensor") show("calibration");
@@ -247,12 +350,12 @@ function onAnnotation(a) {
 
 function updateCountdown() {
   const phase = app.phase;
-  $("calibration-countdown").textContent = phase && app.lastT <= phase.end_s
-    ? `${Math.ceil(phase.end_s - app.lastT)} s` : "";
+  $("calibration-countdown").textContent = phase && live.lastT() <= phase.end_s
+    ? `${Math.ceil(phase.end_s - live.lastT())} s` : "";
 }
 
 function updatePractice() {
-  if (app.practiceEnd !== null && app.lastT > app.practiceEnd) $("practice").hidden = true;
+  if (app.practiceEnd !== null && live.lastT() > app.practiceEnd) $("practice").hidden = true;
 }
 
 function onCue(cue) {
@@ -264,8 +367,7 @@ function onCue(cue) {
       (window.spinecoachLatency ??= []).push(Date.now() - cue.wall_ms);
     });
   }
-  if (cue.key === "hold") app.holdStartT = cue.t;
-  if (cue.key === "release" || cue.key === "start") app.holdStartT = null;
+  live.onCue(cue);
   speak(cue.text);
 }
 
@@ -278,117 +380,14 @@ function speak(text) {
 }
 
 function onState(state) {
-  $("rep-count").textContent = String(state.reps);
-  $("set-count").textContent = String(state.set);
-  app.band = state.target_band_deg;
+  live.onState(state);
   const userPaused = state.paused && state.paused_reason === "user";
   $("pause").disabled = userPaused;
   $("resume").disabled = !userPaused;
   // While the person gets into the picture the sensor check lists what to fix; once the
   // coaching has started, stepping out of the picture is an alert.
-  if (state.paused_reason === "out-of-frame" && app.stage !== "sensor") showCameraAlert();
-  else showSensorAlert(state.silent_sensors || []);
-}
-
-function showCameraAlert() {
-  const fix = app.camera && app.camera.messages.length ? ` ${app.camera.messages[0]}` : "";
-  $("sensor-alert").textContent = "The camera cannot see you." + fix +
-    " The session is paused and goes on by itself when the camera sees you again.";
-  $("sensor-alert").hidden = false;
-}
-
-function showSensorAlert(silent) {
-  const alert = $("sensor-alert");
-  if (!silent.length) {
-    alert.hidden = true;
-    alert.textContent = "";
-    return;
-  }
-  if (silent.includes("camera")) {
-    alert.textContent = "The camera stopped sending images. Check it is connected and not " +
-      "used by another program. The session is paused and goes on when images come back.";
-    alert.hidden = false;
-    return;
-  }
-  const names = silent.map((p) => `${p} sensor`).join(" and ");
-  const them = silent.length > 1 ? "they are" : "it is";
-  alert.textContent = `The ${names} stopped sending. Check ${them} switched on, charged and ` +
-    "close by. The session is paused and goes on by itself when data comes back.";
-  alert.hidden = false;
-}
-
-// (e) live views -------------------------------------------------------------------------------
-function gaugeMax() { return Math.max(20, app.band ? app.band[1] * 1.4 : 20); }
-const GAUGE_MIN = -10;
-
-function gaugePoint(value, radius) {
-  const share = Math.min(1, Math.max(0, (value - GAUGE_MIN) / (gaugeMax() - GAUGE_MIN)));
-  const angle = Math.PI * (1 - share);
-  return [100 + radius * Math.cos(angle), 100 - radius * Math.sin(angle)];
-}
-
-function updateGauge() {
-  const last = app.frames[app.frames.length - 1];
-  const value = last ? last.v : null;
-  $("gauge-value").textContent = value === null ? "–" : `${value.toFixed(0)}°`;
-  const [x, y] = gaugePoint(value === null ? 0 : value, 72);
-  $("gauge-needle").setAttribute("x2", x.toFixed(1));
-  $("gauge-needle").setAttribute("y2", y.toFixed(1));
-  if (app.band) {
-    const [x1, y1] = gaugePoint(app.band[0], 80);
-    const [x2, y2] = gaugePoint(app.band[1], 80);
-    $("gauge-band").setAttribute("d", `M${x1.toFixed(1)} ${y1.toFixed(1)} A80 80 0 0 1 ${x2.toFixed(1)} ${y2.toFixed(1)}`);
-  }
-}
-
-function updateHold() {
-  const holdS = app.technique.dose.hold_s;
-  if (app.holdStartT === null || !holdS) { $("hold-countdown").textContent = "–"; return; }
-  const left = Math.max(0, holdS - (app.lastT - app.holdStartT));
-  $("hold-countdown").textContent = `${Math.ceil(left)} s`;
-}
-
-function updatePacer() {
-  const b = app.breath;
-  if (!b) return;
-  const span = Math.max(0.1, b.end_s - b.start_s);
-  const progress = Math.min(1, Math.max(0, (app.lastT - b.start_s) / span));
-  const scale = b.kind === "breath-inhale" ? 0.5 + 0.5 * progress : 1 - 0.5 * progress;
-  $("pacer").style.transform = `scale(${scale.toFixed(3)})`;
-}
-
-function plot(canvas, points, t0, t1, spans) {
-  const ctx = canvas.getContext("2d");
-  const w = canvas.width, h = canvas.height;
-  ctx.clearRect(0, 0, w, h);
-  const values = points.filter((p) => p.v !== null).map((p) => p.v);
-  let lo = Math.min(-5, ...values), hi = Math.max(15, ...values);
-  if (app.band) { lo = Math.min(lo, app.band[0]); hi = Math.max(hi, app.band[1]); }
-  const x = (t) => ((t - t0) / Math.max(1e-6, t1 - t0)) * w;
-  const y = (v) => h - 8 - ((v - lo) / (hi - lo)) * (h - 16);
-  ctx.fillStyle = "rgba(11, 92, 173, 0.12)";
-  for (const [a, b] of spans) ctx.fillRect(x(a), 0, Math.max(1, x(b) - x(a)), h);
-  if (app.band) {
-    ctx.fillStyle = "rgba(46, 125, 50, 0.18)";
-    ctx.fillRect(0, y(app.band[1]), w, y(app.band[0]) - y(app.band[1]));
-  }
-  ctx.strokeStyle = "#0b5cad";
-  ctx.lineWidth = 2;
-  ctx.beginPath();
-  let pen = false;
-  for (const p of points) {
-    if (p.v === null || p.t < t0) { pen = false; continue; }
-    if (pen) ctx.lineTo(x(p.t), y(p.v)); else ctx.moveTo(x(p.t), y(p.v));
-    pen = true;
-  }
-  ctx.stroke();
-}
-
-function drawTrace() {
-  const t1 = app.lastT, t0 = t1 - TRACE_WINDOW_S;
-  let i = app.frames.length - 1;
-  while (i > 0 && app.frames[i - 1].t >= t0) i -= 1;
-  plot($("trace"), app.frames.slice(i), t0, t1, app.reps.map((r) => [r.start_s, r.end_s]));
+  if (state.paused_reason === "out-of-frame" && app.stage !== "sensor") live.showCameraAlert(app.camera);
+  else live.showSensorAlert(state.silent_sensors || []);
 }
 
 $("pause").addEventListener("click", () => send({ type: "pause" }));
@@ -398,63 +397,39 @@ $("stop").addEventListener("click", () => send({ type: "stop" }));
 // (f, g) pain after and summary -----------------------------------------------------------------
 function onSummary(message) {
   app.summary = message.result;
-  showSensorAlert([]);
+  app.summaryAdvice = message.advice || (message.result && message.result.advice) || null;
+  live.showSensorAlert([]);
+  live.sessionRunning(false);
   if (window.spinecoachDevices) window.spinecoachDevices.stop();
   app.sessionId = message.session_id;
   if ("speechSynthesis" in window) window.speechSynthesis.cancel();
+  resetPain("pain-after");
   show("pain-after");
 }
 
-$("pain-after-next").addEventListener("click", async () => {
+async function finishPainAfter(skipped) {
+  const after = skipped ? null : painValue("pain-after");
   let saved = app.sessionId !== null && app.sessionId !== undefined;
-  if (saved) {
+  let advice = app.summaryAdvice;
+  if (saved && after !== null) {
     const response = await fetch(`/api/sessions/${app.sessionId}/pain`, {
       method: "POST", headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ vas_mm: Number($("pain-after").value), context: "after" }),
+      body: JSON.stringify({ vas_mm: after, context: "after" }),
     });
     saved = response.ok;
+    const body = await response.json().catch(() => null);
+    if (body && body.advice) advice = body.advice;
   }
-  renderSummary(saved);
+  live.renderSummary({ result: app.summary, saved, advice, painBefore: painValue("pain-before"),
+    painAfter: after });
   show("summary");
-});
+}
+$("pain-after-next").addEventListener("click", () => finishPainAfter(false));
+$("pain-after-skip").addEventListener("click", () => finishPainAfter(true));
 
 function mean(values) {
   const finite = values.filter((v) => typeof v === "number");
   return finite.length ? finite.reduce((a, b) => a + b, 0) / finite.length : null;
-}
-
-function renderSummary(saved) {
-  const result = app.summary;
-  $("saved").textContent = saved ? "Saved to your history" : "Not saved: the history is not available.";
-  const holds = result.reps.map((r) => r.hold_s);
-  const quality = mean(result.reps.map((r) => r.quality));
-  const stats = [
-    ["Reps", String(result.reps.length)],
-    ["Sets", String(result.sets.length)],
-    ["Mean hold", mean(holds) === null ? "–" : `${mean(holds).toFixed(1)} s`],
-    ["Mean quality", quality === null ? "–" : `${quality.toFixed(0)} / 100`],
-    ["Pain", `${$("pain-before").value} → ${$("pain-after").value} mm`],
-  ];
-  const list = $("summary-stats");
-  list.replaceChildren();
-  for (const [name, value] of stats) {
-    const dt = document.createElement("dt"); dt.textContent = name;
-    const dd = document.createElement("dd"); dd.textContent = value;
-    dd.id = `summary-${name.toLowerCase().replace(/\s+/g, "-")}`;
-    list.append(dt, dd);
-  }
-  const body = $("summary-rep-table").querySelector("tbody");
-  body.replaceChildren();
-  for (const rep of result.reps) {
-    const row = document.createElement("tr");
-    for (const cell of [rep.index, rep.hold_s === null ? "–" : rep.hold_s.toFixed(1), rep.quality,
-      rep.faults.length ? rep.faults.join(", ") : "none"]) {
-      const td = document.createElement("td"); td.textContent = String(cell); row.appendChild(td);
-    }
-    body.appendChild(row);
-  }
-  const t0 = app.frames.length ? app.frames[0].t : 0;
-  plot($("summary-plot"), app.frames, t0, app.lastT, result.reps.map((r) => [r.start_s, r.end_s]));
 }
 
 // History ---------------------------------------------------------------------------------------
@@ -606,4 +581,4 @@ function historyPlot(s, title, when) {
 }
 
 if (location.pathname === "/history") loadHistory();
-else if (!PROGRAM_PAGES.includes(location.pathname)) loadTechniques();  // program.js owns those
+else if (!PROGRAM_PAGES.includes(location.pathname)) techniquesLoaded = loadTechniques();  // program.js owns those
