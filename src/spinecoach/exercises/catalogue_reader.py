@@ -23,6 +23,7 @@ from spinecoach.conventions import (
     TECHNIQUES,
 )
 from spinecoach.exercises.datafile import CATALOGUE_FILE, DataFileReader, join, suggest
+from spinecoach.exercises.position import POSITIONS
 from spinecoach.exercises.technique import (
     BREATHING_PATTERNS,
     CATALOGUE_VERSION,
@@ -112,7 +113,9 @@ class CatalogueReader(DataFileReader):
                 version,
                 fix="Use a catalogue written for this version of spinecoach",
             )
-        self.keys(data, "", ["catalogue_version", "techniques"], ["cue_min_interval_s"])
+        self.keys(
+            data, "", ["catalogue_version", "techniques", "positions"], ["cue_min_interval_s"]
+        )
         interval = DEFAULT_CUE_MIN_INTERVAL_S
         if "cue_min_interval_s" in data:
             interval = self.cue_interval(data, "")
@@ -140,6 +143,16 @@ class CatalogueReader(DataFileReader):
             techniques=MappingProxyType(built),
             cue_min_interval_s=interval,
             source=self.source,
+            position_names=self.position_names(self.table(data, "", "positions")),
+        )
+
+    def position_names(self, table: Mapping[str, Any]) -> Mapping[str, str]:
+        """The ``[positions]`` table: every start position (and, optionally, the others
+        the coach recognises) in plain words."""
+        starts = list(POSITION_NOMINAL_INCLINATION_DEG)
+        self.keys(table, "positions", starts, [p for p in POSITIONS if p not in starts])
+        return MappingProxyType(
+            {key: self.text(table, "positions", key, max_chars=40) for key in table}
         )
 
     def cue_interval(self, table: Mapping[str, Any], path: str) -> float:
@@ -356,7 +369,9 @@ class CatalogueReader(DataFileReader):
             self.fail(path, "expected a table", entry)
         table = cast(dict[str, Any], entry)
         self.keys(
-            table, path, ["name", "measure", "comparison", "threshold", "unit", "reason", "cue"]
+            table,
+            path,
+            ["name", "label", "measure", "comparison", "threshold", "unit", "reason", "cue"],
         )
         fault_name = table["name"]
         if not isinstance(fault_name, str) or fault_name not in expected_names:
@@ -394,6 +409,7 @@ class CatalogueReader(DataFileReader):
             unit=unit,
             reason=self.text(table, path, "reason", max_chars=160),
             cue=self.cue_text(table["cue"], f"{path}.cue"),
+            label=self.text(table, path, "label", max_chars=40),
         )
 
     def cues(

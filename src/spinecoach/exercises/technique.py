@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Final, Literal
 
@@ -229,6 +229,8 @@ class FaultRule:
     unit: Unit
     reason: str
     cue: str
+    label: str = ""
+    """The fault in plain words, for people ("Hold too short"); :attr:`name` is its id."""
 
     def is_fault(self, value: float) -> bool:
         """Whether ``value`` (in :attr:`unit`) breaks the rule; strict, NaN is never a fault."""
@@ -305,6 +307,12 @@ class Catalogue:
     techniques: Mapping[str, Technique]
     cue_min_interval_s: float
     source: str
+    position_names: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    """Each position in plain words, for people (``"supine"`` → "Lying on your back")."""
+
+    def position_name(self, position: str) -> str:
+        """``position`` in plain words; a position the file does not name stays as it is."""
+        return self.position_names.get(position, position)
 
     def technique(self, name: str) -> Technique:
         """The technique called ``name`` (one of ``conventions.TECHNIQUES``)."""
