@@ -102,12 +102,21 @@ def test_history_from_the_database(engine: Engine) -> None:
     day2 = state.history[1]
     assert day2.morning_vas_mm == 38.0
     assert day2.desk_breaks_done == 1
-    slots = {s.slot: s for s in day2.sessions}
-    assert set(slots) == {"morning", "main"}
-    main = slots["main"]
-    assert (main.vas_before_mm, main.vas_after_mm) == (36.0, 42.0)
-    assert [e.technique for e in main.exercises] == ["hip-hinge", "flexion-extension"]
-    assert [r.quality for r in main.exercises[0].reps] == [90, 90]
+    # Issue 15: one outcome per stored session, with that session's own pain before →
+    # after (the main slot's two sessions are no longer merged into 36 → 42).
+    assert [(s.slot, s.technique) for s in day2.sessions] == [
+        ("morning", "pelvic-tilt"),
+        ("main", "hip-hinge"),
+        ("main", "flexion-extension"),
+    ]
+    by_technique = {s.technique: s for s in day2.sessions}
+    hinge, flexion = by_technique["hip-hinge"], by_technique["flexion-extension"]
+    assert (hinge.vas_before_mm, hinge.vas_after_mm) == (36.0, 40.0)
+    assert (flexion.vas_before_mm, flexion.vas_after_mm) == (40.0, 42.0)
+    assert hinge.date == "2026-03-03"
+    assert [e.technique for e in hinge.exercises] == ["hip-hinge"]
+    assert [r.quality for r in hinge.exercises[0].reps] == [90, 90]
+    assert dict(day2.slots_done or {}) == {"morning": 1, "main": 1, "desk-break": 1}
     assert state.unrated == (unrated,)
     assert state.history[2].sessions == ()
 
@@ -210,8 +219,8 @@ def test_pain_jump_stops_the_program_and_a_restart_needs_clearance(engine: Engin
         # Stopped in the same transaction as the decision, with the cause and the numbers.
         assert state.enrolment.status == "stopped"
         assert state.enrolment.stop_reason == (
-            "pain jump: pain jumped 35 mm during the main session on day 2 (35 → 70 mm), "
-            "30 mm or more (NICE NG59): stop and ask a clinician"
+            "pain jump: pain jumped 35 mm during the main hip-hinge session on day 2, "
+            "2026-03-03 (35 → 70 mm), 30 mm or more (NICE NG59): stop and ask a clinician"
         )
         assert state.enrolment.ended_utc is not None
         assert state.enrolment.ended_utc.astimezone(UTC) == when

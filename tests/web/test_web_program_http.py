@@ -476,8 +476,10 @@ def test_pain_jump_stops_the_program_and_restart_needs_clearance(
     status = get(server, "/api/program/status").json()
     assert status["status"] == "stopped" and status["enrolled"] is False
     assert status["stopped_by"] == "pain-jump" and status["needs_clearance"] is True
+    # Issue 15: the reason cites that very session (slot, technique, day, local date).
     assert status["stop_reason"].startswith(
-        "pain jump: pain jumped 40 mm during the main session on day 1 (30 → 70 mm), 30 mm or more"
+        "pain jump: pain jumped 40 mm during the main hip-hinge session on day 1, "
+        f"{when.astimezone(UTC).date().isoformat()} (30 → 70 mm), 30 mm or more"
     )
     assert status["stop_advice"] == (
         "Please pause the exercises and talk to your doctor or physiotherapist before you go "

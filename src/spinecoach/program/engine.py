@@ -56,6 +56,7 @@ from spinecoach.program.lights import (
 )
 from spinecoach.program.measures import Adherence, PainOutcome, adherence, pain_outcome
 from spinecoach.program.model import (
+    DataValue,
     DayLog,
     Decision,
     DecisionKind,
@@ -124,11 +125,13 @@ def _pain_jump_stop(days: Mapping[int, DayLog], p: Protocol) -> tuple[Reason, ..
                 return (
                     Reason(
                         "pain-jump",
-                        f"pain jumped {mm_text(s.rise_mm)} mm during the {s.slot} session on day "
-                        f"{day} ({mm_text(s.vas_before_mm)} → {mm_text(s.vas_after_mm)} mm), "
+                        f"pain jumped {mm_text(s.rise_mm)} mm during {s.describe(day)} "
+                        f"({mm_text(s.vas_before_mm)} → {mm_text(s.vas_after_mm)} mm), "
                         f"{jump:g} mm or more ({cite}): stop and ask a clinician",
                         {
                             "day": day,
+                            "slot": s.slot,
+                            **s.cited(),
                             "vas_before_mm": s.vas_before_mm,
                             "vas_after_mm": s.vas_after_mm,
                             "rise_mm": round(s.rise_mm, 1),
@@ -249,9 +252,21 @@ def decide(
         text = "yesterday's red session was already answered by the lower level: keep going"
         reason = Reason("already-regressed", text, {"level": current.level})
         return _decision(day, "hold", [reason], current, light, p)
-    text = f"day {day}: " + (
-        "sessions within the pain limits, keep going"
-        if light in (None, "green")
+    return _decision(day, "hold", [_keep_going(day, judged, light)], current, light, p)
+
+
+def _keep_going(day: int, judged: Sequence[SessionLight], light: Light | None) -> Reason:
+    """The "keep going" reason of a quiet day: it names the sessions judged (their days and
+    slots) and says so when there were none, never a judgement of sessions that do not
+    exist."""
+    data: dict[str, DataValue] = {"day": day, "sessions": len(judged)}
+    if not judged:
+        return Reason("keep-going", f"day {day}: no session rated yet to judge, keep going", data)
+    named = ", ".join(f"day {j.day} {j.slot}" for j in judged)
+    verdict = (
+        "within the pain limits, keep going"
+        if light == "green"
         else "an amber session: keep to this level"
     )
-    return _decision(day, "hold", [Reason("keep-going", text, {"day": day})], current, light, p)
+    text = f"day {day}: {len(judged)} session(s) judged ({named}), {verdict}"
+    return Reason("keep-going", text, data)

@@ -93,9 +93,7 @@ def _rise_light(
     amber = p.value("pain.amber_max_rise_mm")
     rise = session.rise_mm
     before, after = session.vas_before_mm, session.vas_after_mm
-    where = (
-        f"during the {session.slot} session on day {day} ({mm_text(before)} → {mm_text(after)} mm)"
-    )
+    where = f"during {session.describe(day)} ({mm_text(before)} → {mm_text(after)} mm)"
     red_text = (
         f"pain rose {mm_text(rise)} mm {where}, above the {amber:g} mm amber limit "
         f"({p.cite('pain.amber_max_rise_mm')})"
@@ -120,7 +118,7 @@ def _after_light(
     if after < severe:
         return []
     text = (
-        f"pain after the {session.slot} session on day {day} was {mm_text(after)} mm, "
+        f"pain after {session.describe(day)} was {mm_text(after)} mm, "
         f"at or above {severe:g} mm ({p.cite('pain.severe_after_mm')})"
     )
     return [("red", Reason("pain-after-severe", text, {**base, "limit_mm": severe}))]
@@ -147,8 +145,13 @@ def _morning_light(
         "next_morning_mm": next_morning_mm,
         "morning_change_mm": round(change, 1),
     }
+    after = (
+        f"day {day}'s {session.slot} session"
+        if session.technique is None
+        else session.describe(day)
+    )
     text = (
-        f"the morning after day {day}'s {session.slot} session pain was {mm_text(change)} mm "
+        f"the morning after {after} pain was {mm_text(change)} mm "
         f"higher ({mm_text(morning_before_mm)} → {mm_text(next_morning_mm)} mm)"
     )
     red_text = (
@@ -191,6 +194,7 @@ def session_light(
         "vas_before_mm": session.vas_before_mm,
         "vas_after_mm": session.vas_after_mm,
         "rise_mm": round(session.rise_mm, 1),
+        **session.cited(),
     }
     lights = [
         *_rise_light(session, day, base, p),

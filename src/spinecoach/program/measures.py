@@ -27,6 +27,11 @@ class Adherence:
     prescribed: int
     desk_breaks_done: int
     desk_breaks_prescribed: int
+    morning_done: int = 0
+    """Morning routines done (at most one a day); with ``main_done`` the per-slot count."""
+    main_done: int = 0
+    """Main sessions done (at most as many as prescribed)."""
+    main_prescribed: int = 0
 
     @property
     def share(self) -> float:
@@ -39,6 +44,10 @@ class Adherence:
             "share": round(self.share, 3),
             "desk_breaks_done": self.desk_breaks_done,
             "desk_breaks_prescribed": self.desk_breaks_prescribed,
+            "morning_done": self.morning_done,
+            "morning_prescribed": self.prescribed - self.main_prescribed,
+            "main_done": self.main_done,
+            "main_prescribed": self.main_prescribed,
         }
 
 
@@ -47,20 +56,30 @@ def adherence(
 ) -> Adherence:
     """Adherence over days ``first_day``–``last_day`` (inclusive) against ``prescription``:
     one morning routine a day plus ``main_sessions_per_week`` main sessions a week (pro
-    rata), each counted at most as often as prescribed."""
+    rata), each counted at most as often as prescribed. A day with ``slots_done`` (the
+    stored history) counts its prescribed slots done; a day without counts each session
+    for its slot."""
     n_days = max(0, last_day - first_day + 1)
     main_prescribed = round(prescription.main_sessions_per_week * n_days / 7)
     mornings = mains = breaks = 0
     for log in history:
         if first_day <= log.day <= last_day:
-            mornings += min(1, sum(s.slot == "morning" for s in log.sessions))
-            mains += sum(s.slot == "main" for s in log.sessions)
+            done = log.slots_done
+            if done is None:
+                mornings += min(1, sum(s.slot == "morning" for s in log.sessions))
+                mains += sum(s.slot == "main" for s in log.sessions)
+            else:
+                mornings += min(1, done.get("morning", 0))
+                mains += min(1, done.get("main", 0))
             breaks += log.desk_breaks_done
     return Adherence(
         done=mornings + min(mains, main_prescribed),
         prescribed=n_days + main_prescribed,
         desk_breaks_done=breaks,
         desk_breaks_prescribed=n_days * prescription.desk_breaks_per_day,
+        morning_done=mornings,
+        main_done=min(mains, main_prescribed),
+        main_prescribed=main_prescribed,
     )
 
 

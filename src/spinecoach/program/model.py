@@ -88,12 +88,28 @@ class ExerciseOutcome:
 
 @dataclass(frozen=True)
 class SessionOutcome:
-    """One session done: its slot, VAS before and after (mm) and the exercises."""
+    """One session done: its slot, VAS before and after (mm) and the exercises.
+
+    From the store each stored session is one outcome, named so that a reason can cite
+    it: ``session_id``, ``date`` (its local day, ``YYYY-MM-DD``) and ``technique`` (all
+    None for an outcome that stands for a slot as a whole, e.g. the simulated
+    programs'). A reason's text names the slot, technique, day and date
+    (:meth:`describe`), its data also the session id (:meth:`cited`).
+
+    >>> SessionOutcome("main", 40.0, 75.0).describe(3)
+    'the main session on day 3'
+    >>> SessionOutcome("morning", 40.0, 75.0, session_id=12, date="2026-03-04",
+    ...                technique="pelvic-tilt").describe(3)
+    'the morning pelvic-tilt session on day 3, 2026-03-04'
+    """
 
     slot: Slot
     vas_before_mm: float
     vas_after_mm: float
     exercises: tuple[ExerciseOutcome, ...] = ()
+    session_id: int | None = None
+    date: str | None = None
+    technique: str | None = None
 
     def __post_init__(self) -> None:
         if self.slot not in SLOTS:
@@ -106,12 +122,33 @@ class SessionOutcome:
         """How much pain rose during the session (mm; negative when it eased)."""
         return self.vas_after_mm - self.vas_before_mm
 
+    def describe(self, day: int) -> str:
+        """How a reason names this session on program day ``day`` (see the class)."""
+        if self.technique is None:
+            return f"the {self.slot} session on day {day}"
+        when = f", {self.date}" if self.date else ""
+        return f"the {self.slot} {self.technique} session on day {day}{when}"
+
+    def cited(self) -> dict[str, DataValue]:
+        """What a reason's data says of this session: its id, date and technique (empty
+        for an outcome that stands for a whole slot)."""
+        out: dict[str, DataValue] = {}
+        for key, value in (
+            ("session_id", self.session_id),
+            ("date", self.date),
+            ("technique", self.technique),
+        ):
+            if value is not None:
+                out[key] = value
+        return out
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "slot": self.slot,
             "vas_before_mm": self.vas_before_mm,
             "vas_after_mm": self.vas_after_mm,
             "exercises": [e.as_dict() for e in self.exercises],
+            **self.cited(),
         }
 
 
@@ -137,7 +174,11 @@ class DayLog:
 
     ``morning_vas_mm`` is the pain on waking (None when not reported), which is also the
     "next morning" of the day before. ``red_flag_answers`` holds a red-flag check-in
-    (question id → yes) when one was asked that day.
+    (question id → yes) when one was asked that day. ``slots_done`` counts the
+    prescribed slots done that day (``morning``, ``main``: 1 when every technique the
+    prescription puts in the slot was done that day; ``desk-break``: the desk breaks
+    done), which adherence counts; None (an outcome per slot, as the simulated programs
+    log it): each session of ``sessions`` counts for its slot.
     """
 
     day: int
@@ -146,6 +187,7 @@ class DayLog:
     desk_breaks_done: int = 0
     posture: PostureSummary | None = None
     red_flag_answers: Mapping[str, bool] | None = None
+    slots_done: Mapping[str, int] | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.day, bool) or not isinstance(self.day, int) or self.day < 1:
@@ -156,6 +198,13 @@ class DayLog:
             object.__setattr__(
                 self, "red_flag_answers", MappingProxyType(dict(self.red_flag_answers))
             )
+        if self.slots_done is not None:
+            unknown = sorted(set(self.slots_done) - set(SLOTS))
+            if unknown:
+                raise ConfigurationError(
+                    f"DayLog.slots_done names slots {unknown}; use {', '.join(SLOTS)}"
+                )
+            object.__setattr__(self, "slots_done", MappingProxyType(dict(self.slots_done)))
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -167,6 +216,7 @@ class DayLog:
             "red_flag_answers": (
                 None if self.red_flag_answers is None else dict(self.red_flag_answers)
             ),
+            **({} if self.slots_done is None else {"slots_done": dict(self.slots_done)}),
         }
 
 

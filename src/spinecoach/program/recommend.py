@@ -31,6 +31,7 @@ from typing import Any, Literal
 from spinecoach.program.engine import adherence
 from spinecoach.program.model import DayLog, Decision, Reason
 from spinecoach.program.protocol import ExerciseDose, Protocol, default_protocol
+from spinecoach.program.review import slots_text
 
 SuggestionKind = Literal["variant", "desk-breaks", "reminders", "see-clinician"]
 
@@ -141,8 +142,9 @@ def recommend(
                 Reason(
                     "adherence",
                     f"{adh.done} of {adh.prescribed} sessions done in days {first}–"
-                    f"{judged_last} ({100 * adh.share:.0f} %, below {100 * needed:.0f} %): a "
-                    "reminder at a fixed time of day makes the routine easier to keep",
+                    f"{judged_last} ({100 * adh.share:.0f} %, below {100 * needed:.0f} %; "
+                    f"{slots_text(adh)}): a reminder at a fixed time of day makes the routine "
+                    "easier to keep",
                     {**adh.as_dict(), "limit": needed},
                 ),
             )

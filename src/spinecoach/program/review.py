@@ -21,6 +21,19 @@ from spinecoach.program.protocol import Protocol
 ReviewOutcome = tuple[DecisionKind, list[Reason]]
 
 
+def slots_text(adh: Adherence) -> str:
+    """Adherence per prescribed slot in words.
+
+    >>> slots_text(Adherence(4, 11, 0, 0, morning_done=3, main_done=1, main_prescribed=4))
+    'morning routine 3 of 7, main session 1 of 4'
+    """
+    mornings = adh.prescribed - adh.main_prescribed
+    return (
+        f"morning routine {adh.morning_done} of {mornings}, "
+        f"main session {adh.main_done} of {adh.main_prescribed}"
+    )
+
+
 def step_down(current: Prescription, day: int, p: Protocol) -> Reason:
     """The reason for going down one level from ``current`` after ``day``."""
     target = p.level(current.level - 1)
@@ -203,10 +216,14 @@ def weekly_review(
         "done": adh.done,
         "prescribed": adh.prescribed,
         "share": round(adh.share, 3),
+        "morning_done": adh.morning_done,
+        "morning_prescribed": adh.prescribed - adh.main_prescribed,
+        "main_done": adh.main_done,
+        "main_prescribed": adh.main_prescribed,
     }
     adh_text = (
         f"days {first}–{day}: {adh.done} of {adh.prescribed} sessions done "
-        f"({100 * adh.share:.0f} %)"
+        f"({100 * adh.share:.0f} %) — {slots_text(adh)}"
     )
     if adh.share < p.value("adherence.lighter_below_share"):
         return _adherence_too_low(adh, adh_text, adh_data, current, day, p)

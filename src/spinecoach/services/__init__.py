@@ -27,4 +27,4 @@ store) imports them.
 
 #: The modules this package offers (imported on use: the program engine is heavy to import).
 __all__ = ["enrolment", "history", "live", "posture", "program", "progress", "report"]
-__all__ += ["program_history", "program_progress"]
+__all__ += ["program_history", "program_progress", "program_today"]

@@ -10,9 +10,10 @@ the pure :mod:`spinecoach.program` modules.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
+from typing import Final
 
 from sqlalchemy.orm import Session
 
@@ -71,19 +72,52 @@ def slot_of(technique: str, protocol: Protocol) -> str:
     return "main"
 
 
-@dataclass
-class _Group:
-    """The sessions of one day and slot: reps by technique, the first VAS before and the
-    last VAS after."""
+#: The wire's slot names (the live ``start`` message) → the protocol's.
+WIRE_SLOTS: Final[dict[str, str]] = {
+    "morning": "morning",
+    "main": "main",
+    "deskbreak": "desk-break",
+}
 
-    exercises: dict[str, list[RepOutcome]] = field(default_factory=dict)
-    before: float | None = None
-    after: float | None = None
+
+def session_program_slot(record: SessionRecord, protocol: Protocol) -> str:
+    """The protocol slot a stored session counts in for the pain rules: the slot it was
+    started for (:func:`~spinecoach.store.program_queries.session_slot`), else its
+    technique's (:func:`slot_of`)."""
+    wire = queries.session_slot(record)
+    if wire in WIRE_SLOTS:
+        return WIRE_SLOTS[wire]
+    return slot_of(record.technique, protocol)
+
+
+def slots_done_of(techniques: Iterable[str], current: Prescription) -> dict[str, int]:
+    """The prescribed slots done by sessions of ``techniques`` on one day: ``morning`` and
+    ``main`` 1 when every technique ``current`` puts in the slot was done (a cat-cow
+    session does not make the prescribed hip-hinge done), ``desk-break`` the sessions of
+    a desk-break technique.
+
+    >>> from spinecoach.program.protocol import default_protocol
+    >>> rx = Prescription.of_level(default_protocol(), 1, since_day=1)
+    >>> slots_done_of(["cat-cow", "cat-cow", "hip-hinge", "pelvic-tilt"], rx)
+    {'morning': 1, 'main': 0, 'desk-break': 0}
+    """
+    done = list(techniques)
+    out: dict[str, int] = {}
+    for slot in ("morning", "main"):
+        asked = {d.technique for d in current.exercises if d.slot == slot}
+        out[slot] = int(bool(asked) and asked <= set(done))
+    breaks = {d.technique for d in current.exercises if d.slot == "desk-break"}
+    out["desk-break"] = sum(t in breaks for t in done)
+    return out
 
 
 @dataclass
 class _Sessions:
-    groups: dict[tuple[int, str], _Group] = field(default_factory=dict)
+    """The counted sessions by day: the rated ones as outcomes (one per session, in the
+    order they started), the techniques done, desk breaks, the unrated ids."""
+
+    outcomes: dict[int, list[SessionOutcome]] = field(default_factory=dict)
+    techniques: dict[int, list[str]] = field(default_factory=dict)
     breaks: dict[int, int] = field(default_factory=dict)
     unrated: list[int] = field(default_factory=list)
 
@@ -100,25 +134,33 @@ def _mornings(db: Session, person_id: int, tz: tzinfo, day_of: DayOf) -> dict[in
     return mornings
 
 
-def _add_reps(group: _Group, record: SessionRecord, current: Prescription) -> None:
+def _exercise(record: SessionRecord, current: Prescription) -> ExerciseOutcome:
+    """The session's reps, each hold as a share of the hold asked: the session's own
+    prescribed dose when it was started with one, else ``current``'s."""
+    own = queries.session_dose(record)
     dose = current.dose(record.technique)
     hold = dose.hold_s if dose is not None else 0.0
-    reps = group.exercises.setdefault(record.technique, [])
+    if own is not None and isinstance(own.get("hold_s"), int | float):
+        hold = float(own["hold_s"])
+    reps = []
     for rep in sorted(record.reps, key=lambda r: (r.set_index, r.rep_index)):
         share = None
         if hold > 0 and rep.hold_s is not None:
             share = round(float(rep.hold_s) / hold, 3)
         reps.append(RepOutcome(int(rep.quality), share, tuple(rep.fault_names)))
+    return ExerciseOutcome(record.technique, tuple(reps))
 
 
 def _sessions(
     db: Session,
     enrolment: ProgramEnrolment,
     day_of: DayOf,
+    tz: tzinfo,
     current: Prescription,
     p: Protocol,
 ) -> _Sessions:
-    """The counted sessions grouped by day and slot, desk breaks counted, sessions without
+    """The counted sessions by day: each rated session one outcome that names it (id,
+    local date, technique, slot), techniques done, desk breaks counted, sessions without
     both VAS ratings listed."""
     out = _Sessions()
     records = queries.counted_sessions(
@@ -129,7 +171,8 @@ def _sessions(
         d = day_of(record.started_utc)
         if d is None:
             continue
-        slot = slot_of(record.technique, p)
+        out.techniques.setdefault(d, []).append(record.technique)
+        slot = session_program_slot(record, p)
         if slot == "desk-break":
             out.breaks[d] = out.breaks.get(d, 0) + 1
             continue
@@ -137,11 +180,16 @@ def _sessions(
         if "before" not in vas or "after" not in vas:
             out.unrated.append(record.id)
             continue
-        group = out.groups.setdefault((d, slot), _Group())
-        if group.before is None:
-            group.before = vas["before"]
-        group.after = vas["after"]
-        _add_reps(group, record, current)
+        outcome = SessionOutcome(
+            slot,  # type: ignore[arg-type]  # one of SLOTS (checked by SessionOutcome)
+            vas["before"],
+            vas["after"],
+            (_exercise(record, current),),
+            session_id=record.id,
+            date=local_day(record.started_utc, tz).isoformat(),
+            technique=record.technique,
+        )
+        out.outcomes.setdefault(d, []).append(outcome)
     return out
 
 
@@ -195,19 +243,6 @@ def posture_days(
     }
 
 
-def _day_sessions(groups: dict[tuple[int, str], _Group], d: int) -> tuple[SessionOutcome, ...]:
-    return tuple(
-        SessionOutcome(
-            slot,
-            g.before,
-            g.after,
-            tuple(ExerciseOutcome(t, tuple(r)) for t, r in g.exercises.items()),
-        )
-        for slot in ("morning", "main")
-        if (g := groups.get((d, slot))) is not None and g.before is not None and g.after is not None
-    )
-
-
 def build_history(
     db: Session,
     enrolment: ProgramEnrolment,
@@ -229,17 +264,18 @@ def build_history(
         return d if 1 <= d <= last_day else None
 
     mornings = _mornings(db, person_id, tz, day_of)
-    sessions = _sessions(db, enrolment, day_of, current, p)
+    sessions = _sessions(db, enrolment, day_of, tz, current, p)
     answers = _red_flag_answers(db, person_id, start, day_of)
     postures = posture_days(db, person_id, start, enrolment.ended_utc, day_of)
     logs = tuple(
         DayLog(
             d,
             mornings.get(d),
-            _day_sessions(sessions.groups, d),
+            tuple(sessions.outcomes.get(d, ())),
             desk_breaks_done=sessions.breaks.get(d, 0),
             red_flag_answers=answers.get(d),
             posture=postures.get(d),
+            slots_done=slots_done_of(sessions.techniques.get(d, ()), current),
         )
         for d in range(1, last_day + 1)
     )

@@ -20,9 +20,10 @@ from spinecoach.program.recommend import main_session_days
 from spinecoach.services.program_history import (
     local_day,
     program_day,
-    slot_of,
+    session_program_slot,
     zone_or_server,
 )
+from spinecoach.services.program_today import plan_today
 from spinecoach.store import program_queries as queries
 from spinecoach.store.models import ProgramDecision, ProgramEnrolment
 
@@ -57,9 +58,18 @@ def decision_dict(row: ProgramDecision) -> dict[str, Any]:
     }
 
 
-def today_data(state: ProgramState) -> dict[str, Any]:
+def today_data(
+    state: ProgramState, *, db: Session | None = None, tz: tzinfo | None = None
+) -> dict[str, Any]:
     """Today's plan, the "Recommended for you" suggestions (each with why) and the last
-    stored decision with its reasons, JSON-ready."""
+    stored decision with its reasons, JSON-ready.
+
+    ``slots`` are today's prescribed slots (:func:`spinecoach.services.program_today.
+    today_slots`: each with its techniques, their prescribed dose, whether done and by
+    which sessions, and the live ``start`` payload); each item of ``plan.today`` carries
+    the same ``dose``, ``done``, ``session_ids`` and ``start`` (a desk-break technique:
+    those of the first desk break). Done needs ``db`` (the sessions of today, in ``tz``);
+    without it nothing is counted as done."""
     plan = state.plan
     last = state.last_decision
     rx = plan.decision.prescription
@@ -72,6 +82,13 @@ def today_data(state: ProgramState) -> dict[str, Any]:
     doses = [
         d for d in rx.exercises if running and (d.slot in ("morning", "desk-break") or main_today)
     ]
+    slots = plan_today(
+        db, state.enrolment, state.day, rx, running=running, main_today=main_today, tz=tz
+    )
+    first: dict[str, dict[str, Any]] = {}
+    for slot in slots["slots"]:
+        for entry in slot["techniques"]:
+            first.setdefault(entry["technique"], entry)
     return {
         "enrolment_id": state.enrolment.id,
         # The one status every route reports (services.program.program_status).
@@ -84,10 +101,11 @@ def today_data(state: ProgramState) -> dict[str, Any]:
             "level": rx.level,
             "title": rx.title,
             "phase": rx.phase,
-            "today": [d.as_dict() for d in doses],
+            "today": [first.get(d.technique, d.as_dict()) for d in doses],
             "desk_breaks": rx.desk_breaks_per_day if running else 0,
             "main_session_today": main_today,
         },
+        **slots,
         "suggestions": [s.as_dict() for s in plan.suggestions],
         "decision": plan.decision.as_dict(),
         "last_decision": None if last is None else decision_dict(last),
@@ -119,24 +137,36 @@ def _levels_by_day(state: ProgramState, p: Protocol) -> dict[int, Prescription]:
 
 
 def _adherence_days(state: ProgramState, iso: DayDate, p: Protocol) -> list[dict[str, Any]]:
-    """Per day: the sessions done and prescribed (the morning routine, and the main
-    session on its days) at the level of that day."""
+    """Per day: the prescribed slots done and prescribed (the morning routine, and the
+    main session on its days) at the level of that day, and per slot (``morning_done``,
+    ``main_done``, ``main_prescribed``, ``desk_breaks_done``, ``desk_breaks_prescribed``):
+    a slot is done when every technique of it had a session that day (a session of a
+    technique the level does not name makes nothing done)."""
     levels = _levels_by_day(state, p)
     days = []
     for log in state.history:
         rx_day = levels[log.day]
         main_day = ((log.day - 1) % 7 + 1) in main_session_days(rx_day.main_sessions_per_week)
         prescribed = 1 + int(main_day)
-        done = min(1, sum(s.slot == "morning" for s in log.sessions)) + min(
-            int(main_day), sum(s.slot == "main" for s in log.sessions)
-        )
+        slots = log.slots_done
+        if slots is None:
+            morning = min(1, sum(s.slot == "morning" for s in log.sessions))
+            main = min(int(main_day), sum(s.slot == "main" for s in log.sessions))
+        else:
+            morning = min(1, slots.get("morning", 0))
+            main = min(int(main_day), slots.get("main", 0))
         days.append(
             {
                 "day": log.day,
                 "date": iso(log.day),
-                "done": done,
+                "done": morning + main,
                 "prescribed": prescribed,
                 "level": rx_day.level,
+                "morning_done": morning,
+                "main_done": main,
+                "main_prescribed": int(main_day),
+                "desk_breaks_done": log.desk_breaks_done,
+                "desk_breaks_prescribed": rx_day.desk_breaks_per_day,
             }
         )
     return days
@@ -150,8 +180,10 @@ def _session_rows(
     iso: DayDate,
     p: Protocol,
 ) -> list[dict[str, Any]]:
-    """Every counted session of days 1 … ``last_day``: slot, reps, mean quality and
-    range, VAS before and after."""
+    """Every counted session of days 1 … ``last_day``: slot, the slot it was started for
+    (``started_for``, the live start's name; None: a free choice) and its prescribed
+    ``dose`` (None: the technique's own), reps, mean quality and range, VAS before and
+    after."""
     records = queries.counted_sessions(db, enrolment.person_id, enrolment.started_utc)
     pains = queries.session_pain(db, [r.id for r in records])
     sessions = []
@@ -168,7 +200,9 @@ def _session_rows(
                 "date": iso(day),
                 "started_utc": record.started_utc.isoformat(),
                 "technique": record.technique,
-                "slot": slot_of(record.technique, p),
+                "slot": session_program_slot(record, p),
+                "started_for": queries.session_slot(record),
+                "dose": queries.session_dose(record),
                 "reps": len(record.reps),
                 "mean_quality": _mean([float(r.quality) for r in record.reps]),
                 "mean_range_deg": _mean(ranges),

@@ -33,10 +33,11 @@ class ProgressService:
         """Today's plan, the suggestions with why, today's and the last decision."""
         with self.lock, Session(self.history.engine) as db:
             state = service.update_program(db, self.history.person_id, tz=tz)
-            return service.today_data(state)
+            return service.today_data(state, db=db, tz=tz)
 
     def progress(self, tz: tzinfo | None) -> dict[str, Any]:
         """The chart data of the program, with today's plan under ``today``."""
         with self.lock, Session(self.history.engine) as db:
             state = service.update_program(db, self.history.person_id, tz=tz)
-            return {**service.progress_data(db, state, tz=tz), "today": service.today_data(state)}
+            today = service.today_data(state, db=db, tz=tz)
+            return {**service.progress_data(db, state, tz=tz), "today": today}

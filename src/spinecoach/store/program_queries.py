@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -177,6 +178,21 @@ def counted_sessions(
     if end_utc is not None:
         query = query.where(SessionRecord.started_utc <= end_utc)
     return list(db.scalars(query.order_by(SessionRecord.started_utc, SessionRecord.id)))
+
+
+def session_slot(record: SessionRecord) -> str | None:
+    """The program slot a session was started for, as the live ``start`` named it
+    (``morning``, ``main``, ``deskbreak``; kept in its ``live_config``), None for a free
+    choice or a session stored before slots were kept."""
+    slot = (record.live_config or {}).get("slot")
+    return slot if isinstance(slot, str) else None
+
+
+def session_dose(record: SessionRecord) -> dict[str, Any] | None:
+    """The prescribed dose a session was started with (``reps``, ``sets``, ``hold_s``,
+    ``tempo_s``; kept in its ``live_config``), None when it used the technique's own."""
+    dose = (record.live_config or {}).get("dose")
+    return dict(dose) if isinstance(dose, dict) else None
 
 
 def session_pain(db: Session, session_ids: Sequence[int]) -> dict[int, dict[str, float]]:

@@ -10,7 +10,25 @@ is due is stored; 409 when the person has no program, 422 for an unknown ``tz``)
 * ``GET /api/program/today?tz=Area/City`` — today's plan (level, exercises with their
   dose, desk breaks, whether a main session is due), the suggestions each with ``why``
   (a reason citing the data), today's decision and the last stored decision with its
-  reasons, the disclaimer;
+  reasons, the disclaimer; and today's prescribed slots (issue 15):
+
+  - ``slots``: one object per slot in the order of the day — the morning routine, the
+    main session (on its days), each desk break — ``{"id": "morning" | "main" |
+    "deskbreak-N", "slot": "morning" | "main" | "deskbreak" (the live start's),
+    "protocol_slot": "morning" | "main" | "desk-break", "index": N for a desk break else
+    null, "title": plain words, "done": every technique of it done today, "session_ids":
+    the stored sessions that did it, "techniques": [...]}``; each technique ``{"technique",
+    "slot", "reps", "sets", "hold_s", "range_share", "reason" (the level's fields),
+    "tempo_s", "dose": {"reps", "sets", "hold_s" (null: no holds), "tempo_s"}, "done",
+    "session_ids", "start": {"type": "start", "technique", "dose", "slot"}}`` — ``start``
+    is ready to send on the live socket (add ``source``, ``pain_before_mm``);
+  - ``slots_done``: per protocol slot ``{"done": n, "prescribed": n}`` of today;
+  - each item of ``plan.today`` carries the same ``dose``, ``done``, ``session_ids`` and
+    ``start`` as its technique's first place in ``slots``.
+
+  The dose is the level's in force (never the catalogue's); a stored session fills the
+  place of its technique (a technique the level does not name fills none); no slots
+  while the program is stopped;
 * ``GET /api/program/progress?tz=Area/City`` — chart data: ``morning_vas`` (day, date,
   ``vas_mm``) with ``baseline_vas_mm`` and ``mcid`` (``mm``, ``pct``, ``line_mm``),
   ``adherence`` per day (done ÷ prescribed, level), ``sessions`` (range, quality, VAS
@@ -45,7 +63,8 @@ TzQuery = Annotated[
 ]
 
 
-def _zone(name: str | None) -> tzinfo | None:
+def zone_of(name: str | None) -> tzinfo | None:
+    """The zone of a ``tz`` query (None: the server's); 422 naming the fix when unknown."""
     if not name:
         return None
     try:
@@ -65,6 +84,9 @@ def progress_service(request: Request, history: HistoryDep) -> ProgressService:
     made: ProgressService = state.progress
     return made
 
+
+#: The old private name, kept for a caller not yet moved to :func:`zone_of`.
+_zone = zone_of
 
 ServiceDep = Annotated[ProgressService, Depends(progress_service)]
 
@@ -96,6 +118,8 @@ class TodayOut(BaseModel):
     last_decision: dict[str, Any] | None
     unrated_sessions: list[int]
     disclaimer: str
+    slots: list[dict[str, Any]] = []
+    slots_done: dict[str, dict[str, int]] = {}
 
 
 class McidOut(BaseModel):
@@ -142,10 +166,10 @@ router = APIRouter()
 @router.get("/api/program/today", response_model=TodayOut)
 async def today(service: ServiceDep, tz: TzQuery = None) -> Any:
     """Today's plan, "Recommended for you" (each with why) and the last decision."""
-    return await run_service(service.today, _zone(tz))
+    return await run_service(service.today, zone_of(tz))
 
 
 @router.get("/api/program/progress", response_model=ProgressOut)
 async def progress(service: ServiceDep, tz: TzQuery = None) -> Any:
     """Chart data of the program (pain, adherence, sessions, medication, PSFS)."""
-    return await run_service(service.progress, _zone(tz))
+    return await run_service(service.progress, zone_of(tz))
