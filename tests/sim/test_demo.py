@@ -188,3 +188,15 @@ def test_wrong_arguments_say_what_to_use(kwargs: dict[str, object], message: str
     technique = kwargs.pop("technique")
     with pytest.raises(ConfigurationError, match=message.replace("(", r"\(")):
         technique_demo(technique, **kwargs)  # type: ignore[arg-type]
+
+
+def test_the_still_pictures_are_captioned_with_the_catalogues_cues() -> None:
+    for technique in BREATH_LED:
+        cues = default_catalogue().technique(technique).cues
+        demo = technique_demo(technique)
+        assert demo.key_captions == (cues["get_ready"], cues["inhale"], cues["exhale"])
+    cues = default_catalogue().technique("flexion-extension").cues
+    standing = technique_demo("flexion-extension")
+    assert standing.key_captions == (cues["get_ready"], cues["start"], cues["extend"])
+    seated = technique_demo("flexion-extension", position="seated")
+    assert seated.key_captions[0] == ""  # "Stand tall…" is not how to sit down

@@ -154,7 +154,9 @@ class Demo:
     """One rep of ``technique`` in ``position``, frame by frame (see the module docstring).
 
     ``key_frames`` index the frames that show the movement as still pictures (the start,
-    each end of the movement); ``props`` the floor, mat or seat to draw (m).
+    each end of the movement), ``key_captions`` say each in the catalogue's words (how to
+    get ready, then the cue that leads into that pose); ``props`` the floor, mat or seat
+    to draw (m).
     """
 
     technique: str
@@ -163,6 +165,7 @@ class Demo:
     joints: tuple[str, ...]
     frames: tuple[DemoFrame, ...]
     key_frames: tuple[int, ...]
+    key_captions: tuple[str, ...]
     props: dict[str, tuple[float, float, float, float]]
     head_radius_m: float = HEAD_RADIUS_M
 
@@ -230,13 +233,15 @@ def technique_demo(
         for i, t in enumerate(body.time_s)
     )
     main = np.array([f.angles_deg[spec.main_signal] for f in frames]) * spec.direction
+    key_frames = _key_frames(main)
     return Demo(
         technique=technique,
         position=position,
         frame_rate_hz=float(frame_rate_hz),
         joints=JOINTS,
         frames=frames,
-        key_frames=_key_frames(main),
+        key_frames=key_frames,
+        key_captions=_key_captions(spec, frames, key_frames, usual=position == spec.position),
         props=_props(position, points[0]),
     )
 
@@ -290,7 +295,7 @@ def _figure_points(body: BodyMotion, position: str) -> FloatArray:
     for name, (x, y) in _PELVIS_POINTS.items():
         p[name] = _segment_points(body.pelvis, hip, x, y)
     p["t12"] = _segment_points(body.upper, p["l5s1"], 0.0, LUMBAR_M)
-    p["belly"] = _segment_points(body.upper, p["l5s1"], 0.11, 0.5 * LUMBAR_M)
+    p["belly"] = _segment_points(body.upper, p["l5s1"], 0.08, 0.5 * LUMBAR_M)
     p["neck"] = _segment_points(body.thorax, p["t12"], -0.02, THORAX_M)
     p["shoulder"] = _segment_points(body.thorax, p["t12"], 0.02, SHOULDER_M)
     p["head"] = _segment_points(body.thorax, p["neck"], 0.05, 0.13)
@@ -380,7 +385,7 @@ def _props(position: str, start: FloatArray) -> dict[str, tuple[float, float, fl
         props["mat"] = (float(xs.min()) - 0.15, 0.0, float(xs.max()) + 0.15, 0.015)
     if position == "seated":
         hip = start[JOINTS.index("hip")]
-        props["seat"] = (float(hip[0]) - 0.2, 0.0, float(hip[0]) + 0.3, float(hip[1]) - 0.09)
+        props["seat"] = (float(hip[0]) - 0.2, 0.0, float(hip[0]) + 0.3, float(hip[1]) - 0.07)
     return {k: tuple(round(v, 3) for v in box) for k, box in props.items()}  # type: ignore[misc]
 
 
@@ -443,6 +448,24 @@ def _cue(spec: Technique, phase: str, seconds_left: int | None) -> str:
         return ""
     text = spec.cues[phase]
     return text.format(seconds=seconds_left or 0) if "{seconds" in text else text
+
+
+def _key_captions(
+    spec: Technique, frames: tuple[DemoFrame, ...], key_frames: tuple[int, ...], *, usual: bool
+) -> tuple[str, ...]:
+    """Words for each still picture: the start says how to get ready (in the technique's
+    usual position; else nothing), a later one the cue of the movement into it (half a
+    second before the pose is reached)."""
+    captions = []
+    step = round(0.5 / (frames[1].time_s - frames[0].time_s))
+    for index in key_frames:
+        if index == 0:
+            captions.append(spec.cues["get_ready"] if usual else "")
+            continue
+        before = frames[: max(1, index - step) + 1]
+        moving = [f.cue for f in before if f.cue and "hold" not in f.phase]
+        captions.append(moving[-1] if moving else frames[index].cue)
+    return tuple(captions)
 
 
 def _key_frames(main: FloatArray) -> tuple[int, ...]:
