@@ -94,7 +94,7 @@ const spinecoachLive = (() => {
     $("set-count").textContent = String(Math.max(1, s.set));
     $("set-target").textContent = t.sets ? ` of ${t.sets}` : "";
     $("hold-box").hidden = t.hold_s === null || t.hold_s === undefined;
-    $("hold-target").textContent = t.hold_s ? `${formatSeconds(t.hold_s)} in the band` : "";
+    $("hold-target").textContent = t.hold_s ? `for ${formatSeconds(t.hold_s)}` : "";
     $("breath-box").hidden = !s.measures.includes("breath");
   }
 
@@ -170,7 +170,7 @@ const spinecoachLive = (() => {
     if (hold.inside) {
       s.wasInside = true;
       $("hold-countdown").textContent = formatSeconds(hold.held_s);
-      $("hold-note").textContent = share >= 1 ? "Held" : "Hold in the band";
+      $("hold-note").textContent = share >= 1 ? "Held" : "In the band: hold";
     } else {
       $("hold-countdown").textContent = "–";
       $("hold-note").textContent = s.wasInside ? "Back into the band" : "Move into the band";
