@@ -22,7 +22,9 @@ def replay_live_samples(
 ) -> ExerciseResult:
     """The live session's result on an interrupted session's stored ``recording`` (its
     samples and annotations fed as live), with the stored ``live_config`` (placements,
-    position, auto-calibration; rates from the recording)."""
+    position, auto-calibration, the prescribed ``dose`` it was started with; rates from
+    the recording)."""
+    from spinecoach.coach.dose import LiveDose
     from spinecoach.coach.session import LiveSession
     from spinecoach.sources.simulated import SimulatedSource
 
@@ -35,6 +37,9 @@ def replay_live_samples(
         position=live_config.get("position"),
         auto_calibration=bool(live_config.get("auto_calibration", False)),
     )
+    dose = live_config.get("dose")
+    if isinstance(dose, Mapping):
+        session.apply_dose(LiveDose(**dose))
     if recording is not None:
         session.feed(SimulatedSource.from_recording(recording).items)
     session.finish()
