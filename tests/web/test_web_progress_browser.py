@@ -1,7 +1,7 @@
 """The program's plan and progress in a real browser (Debian's Chromium through
 Playwright; never ``playwright install``), on a phone-sized screen: onboarding on the
 onboarding page, a daily check-in, a short simulated session (``/?reps=2``) with
-"Recommended for you" on the home view, then the progress page with its charts, their text
+today's plan on the home view, then the progress page with its charts, their text
 summaries and keyboard reading. Screenshots go to ``test-artifacts/browser/progress-*.png``.
 """
 
@@ -32,7 +32,8 @@ expect = playwright_api.expect
 SIM_SPEED = 50.0
 STEP_TIMEOUT_MS = 20_000
 FLAG_IDS = [f.id for f in default_red_flags()]
-CHARTS = ["pain", "adherence", "range", "quality", "medication", "psfs", "sessionPain"]
+# One movement-range chart per technique done (issue 15 item 10): pelvic tilt here.
+CHARTS = ["pain", "adherence", "range-pelvic-tilt", "quality", "medication", "psfs", "sessionPain"]
 
 pytestmark = needs_chromium
 
@@ -80,8 +81,10 @@ def short_session(page: playwright_api.Page, server: LiveServer) -> None:
     page.goto(f"{server.http_url}/?reps=2")
     box = page.locator("#recommended")
     expect(box).to_be_visible()
-    expect(box.get_by_role("heading", name="Recommended for you")).to_be_visible()
-    expect(box.locator(".plan-list li").first).to_contain_text("pelvic tilt")
+    # The home page is today's plan (issue 15 item 1): one start button per prescribed
+    # exercise, with its dose.
+    expect(box.get_by_role("heading", name="Your plan for today")).to_be_visible()
+    expect(box.locator(".today-start").first).to_contain_text("Pelvic tilt on your back")
     expect(box.locator(".decision")).to_contain_text("Last decision (day 1)")
     expect(box.locator(".decision")).to_contain_text("keep going")  # with its reason
     expect(box).to_contain_text("not a medical device")
@@ -141,7 +144,7 @@ def test_onboard_session_and_progress_charts(server: LiveServer, page: playwrigh
     page.focus("#chart-sessionPain")
     page.keyboard.press("ArrowRight")
     expect(page.locator("#figure-sessionPain .readout")).to_have_text(
-        "Day 1, pelvic tilt: pain 30 → 35 mm"
+        "Day 1, Pelvic tilt on your back: pain 30 → 35 mm"
     )
     page.focus("#chart-pain")
     page.keyboard.press("End")

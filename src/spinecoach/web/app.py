@@ -36,6 +36,7 @@ from spinecoach.web.routes import (
     posture,
     program,
     progress,
+    report,
     sessions,
 )
 from spinecoach.web.settings import Settings, get_settings
@@ -49,6 +50,7 @@ ROUTERS = (
     sessions.router,
     program.router,  # the 6-week program: onboarding, tracking, reminders
     progress.router,  # the program's plan, suggestions and charts
+    report.router,  # the program report (PDF, HTML) for the Progress page
     devices.router,  # live devices: phone push, phyphox, Bluetooth LE
     posture.router,  # the working day: posture, bouts, desk breaks
     live.router,

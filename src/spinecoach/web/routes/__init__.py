@@ -10,7 +10,8 @@ statuses, and answer with a response model.
 ``devices``    live devices: phone push, phyphox, Bluetooth LE;
 ``posture``    the working day: posture now, the prompt, day and week, settings;
 ``program``    the 6-week program: onboarding, screening, tracking, status, calendar;
-``progress``   the program's plan and charts.
+``progress``   the program's plan and charts;
+``report``     the program report as PDF or HTML.
 ``common``     what they share (the page, running a service, error details).
 """
 
@@ -24,5 +25,6 @@ __all__ = [
     "posture",
     "program",
     "progress",
+    "report",
     "sessions",
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 from typing import Any
 
 from fastapi import APIRouter
@@ -18,6 +19,9 @@ from spinecoach.web.deps import CameraSourceDep, CatalogueDep
 from spinecoach.web.protocol import PROTOCOL_VERSION
 
 router = APIRouter()
+log = logging.getLogger(__name__)
+#: Camera problems already written to the server log (each once per process).
+_LOGGED_CAMERA_PROBLEMS: set[str] = set()
 
 
 class HealthOut(BaseModel):
@@ -89,6 +93,10 @@ async def camera(make: CameraSourceDep) -> CameraOut:
         problem = None
     except SpinecoachError as error:
         problem = str(error)
+    if problem is not None and problem not in _LOGGED_CAMERA_PROBLEMS:
+        # For whoever runs the server: the page hides the camera choice from the person.
+        _LOGGED_CAMERA_PROBLEMS.add(problem)
+        log.warning("camera sessions are off, the page hides the camera choice: %s", problem)
     return CameraOut(
         source=source.spec.label,
         available=problem is None,

@@ -234,6 +234,7 @@
     $("program-start").hidden = active || status.status === "stopped";
     $("program-stopped").hidden = !advice;
     if (!active) stopReminders();
+    if (!active && $("program-today")) $("program-today").remove();
     if (active) {
       $("program-status").textContent = `Week ${Math.min(status.week, status.weeks)} of ${status.weeks}.`;
       $("program-reminders").replaceChildren(...status.reminders.map((r) => {
@@ -243,6 +244,17 @@
       }));
       const start = localDay(new Date(status.started_utc));
       $("calendar-link").href = `/api/program/calendar.ics?start=${start}`;
+      notifyOffer();
+      if (!$("program-today")) {  // the way from the program to today's sessions
+        const link = document.createElement("a");
+        link.className = "button primary";
+        link.href = "/";
+        link.textContent = "See today's plan and start";
+        const p = document.createElement("p");
+        p.id = "program-today";
+        p.append(link);
+        $("program-status").after(p);
+      }
     } else if (advice) {
       // Stopped by a red flag or a jump in pain: the advice given then, again, and no
       // session suggestions.
@@ -389,6 +401,58 @@
       : `It's ${due.time}: desk break. Stand up, walk a few steps, do a few gentle cat-cows.`;
     $("reminder-go").hidden = due.kind !== "morning";
     $("reminder").hidden = false;
+    if (document.visibilityState !== "visible") notify(due, $("reminder-text").textContent);
+  }
+
+  // Reminders as system notifications (static/sw.js shows them), so a prompt arrives while
+  // the tab is in the background. Permission is asked only when the person clicks.
+  function canNotify() { return "Notification" in window && "serviceWorker" in navigator; }
+
+  async function notify(due, text) {
+    if (!canNotify() || Notification.permission !== "granted") return;
+    try {
+      const registration = await navigator.serviceWorker.ready;
+      await registration.showNotification(due.kind === "morning" ? "Morning routine" : "Desk break", {
+        body: text, tag: `spinecoach-${due.key}`, data: { url: due.kind === "morning" ? "/" : "/?technique=cat-cow-seated" },
+      });
+    } catch (error) { /* notifications are optional; the in-page reminder stays */ }
+  }
+
+  function notifyState() {
+    if (!canNotify()) return "This browser cannot show notifications; use the calendar file above.";
+    if (Notification.permission === "granted") return "Notifications are on for this device: reminders pop up while spinecoach is open, even in a background tab. With every tab closed, the calendar file reminds you.";
+    if (Notification.permission === "denied") return "Notifications are blocked for this site. To use them, allow notifications in the browser's site settings.";
+    return "";
+  }
+
+  function notifyOffer() {
+    if ($("notify-box")) { $("notify-state").textContent = notifyState(); return; }
+    const button = document.createElement("button");
+    button.type = "button";
+    button.id = "notify-enable";
+    button.textContent = "Remind me with notifications on this device";
+    const note = document.createElement("p");
+    note.id = "notify-state";
+    note.className = "hint";
+    note.setAttribute("role", "status");
+    note.textContent = notifyState();
+    const box = document.createElement("div");
+    box.id = "notify-box";
+    box.className = "notify-box";
+    box.append(button, note);
+    button.hidden = !canNotify() || Notification.permission !== "default";
+    button.addEventListener("click", async () => {
+      const answer = await Notification.requestPermission();
+      button.hidden = answer !== "default";
+      note.textContent = notifyState();
+      if (answer === "granted") {
+        const registration = await navigator.serviceWorker.ready;
+        await registration.showNotification("spinecoach reminders are on", {
+          body: "You will get your morning routine and desk breaks here.", tag: "spinecoach-welcome",
+        }).catch(() => null);
+      }
+    });
+    $("calendar-link").closest("p").after(box);
   }
 
   function closeReminder(value) {

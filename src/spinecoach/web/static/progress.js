@@ -36,6 +36,9 @@
   }
 
   function techniqueName(name) { return name.replace(/-/g, " "); }
+  // Plain technique titles from the catalogue (filled by loadProgress).
+  const TITLES = {};
+  function titleOf(name) { return TITLES[name] || techniqueName(name); }
 
   function doseLine(d) {
     const parts = [`${d.sets} × ${d.reps} reps`];
@@ -77,12 +80,6 @@
     box.hidden = false;
   }
 
-  async function loadRecommended() {
-    const box = $("recommended");
-    if (!box) return;
-    const result = await getJson("/api/program/today");
-    if (result.ok) renderRecommended(box, result.data, true);
-  }
 
   // Charts --------------------------------------------------------------------------------
   // spec: {title, summary, xLabel, yLabel, yMin, yMax, xMin, xMax, series, hlines, table, kind}
@@ -239,6 +236,42 @@
 
   function fmt(v, unit = "") { return v === null || v === undefined ? "–" : `${Math.round(v * 10) / 10}${unit}`; }
 
+  // One movement-range chart per technique: each technique measures its own angle (a
+  // pelvic tilt's range and a cat-cow's are different quantities), never one trend.
+  function techniqueSpec(data, technique, last) {
+    const name = titleOf(technique);
+    const withRange = data.sessions.filter((s) => s.technique === technique && s.mean_range_deg !== null);
+    if (!withRange.length) return null;
+    return {
+      title: `${name}: movement range (degrees)`, xLabel: "Program day", yLabel: "deg", xMin: 1, xMax: Math.max(last, 2),
+      yMin: 0, yMax: niceMax(Math.max(10, ...withRange.map((s) => s.mean_range_deg))),
+      series: [{ name: "Range", color: COLORS.range, type: "line", points: withRange.map((s) => ({ x: s.day, y: s.mean_range_deg,
+        label: `Day ${s.day}, ${name}: mean range ${fmt(s.mean_range_deg)}°` })) }],
+      legend: [[COLORS.range, "mean range of the reps"]],
+      summary: `${withRange.length} ${name} session${withRange.length === 1 ? "" : "s"}; mean range ${fmt(withRange[0].mean_range_deg)}° first, ${fmt(withRange[withRange.length - 1].mean_range_deg)}° latest.`,
+      table: { head: ["Day", "Reps", "Mean range (°)"], rows: withRange.map((s) => [s.day, s.reps, s.mean_range_deg]) },
+    };
+  }
+
+  // Rep quality (0–100, the same scale for every technique): one line per technique.
+  function qualitySpec(data, last) {
+    const withQuality = data.sessions.filter((s) => s.mean_quality !== null);
+    const names = [...new Set(withQuality.map((s) => s.technique))];
+    const colour = (i) => PSFS_COLORS[i % PSFS_COLORS.length];
+    return {
+      title: "Rep quality per session (0–100)", xLabel: "Program day", yLabel: "quality", xMin: 1, xMax: Math.max(last, 2), yMin: 0, yMax: 100,
+      series: names.map((t, i) => ({ name: titleOf(t), color: colour(i), type: "line",
+        points: withQuality.filter((s) => s.technique === t).map((s) => ({ x: s.day, y: s.mean_quality,
+          label: `Day ${s.day}, ${titleOf(t)}: mean quality ${fmt(s.mean_quality)}` })) })),
+      legend: names.map((t, i) => [colour(i), titleOf(t)]),
+      summary: names.length ? names.map((t) => {
+        const rows = withQuality.filter((s) => s.technique === t);
+        return `${titleOf(t)}: ${fmt(rows[0].mean_quality)} first, ${fmt(rows[rows.length - 1].mean_quality)} latest.`;
+      }).join(" ") : "No sessions with reps yet.",
+      table: { head: ["Day", "Technique", "Reps", "Mean quality"], rows: withQuality.map((s) => [s.day, titleOf(s.technique), s.reps, s.mean_quality]) },
+    };
+  }
+
   function specs(data) {
     const last = Math.max(data.day, 1);
     const out = {};
@@ -268,24 +301,13 @@
         + `${data.adherence_total.done} of ${data.adherence_total.prescribed} sessions overall (${Math.round(100 * data.adherence_total.share)} %).`,
       table: { head: ["Day", "Date", "Done", "Prescribed", "Level"], rows: data.adherence.map((a) => [a.day, a.date, a.done, a.prescribed, a.level]) },
     };
-    const withRange = data.sessions.filter((s) => s.mean_range_deg !== null);
-    const withQuality = data.sessions.filter((s) => s.mean_quality !== null);
-    const sx = (s) => s.day;
-    out.range = {
-      title: "Movement range per session (degrees)", xLabel: "Program day", yLabel: "deg", xMin: 1, xMax: Math.max(last, 2), yMin: 0,
-      yMax: niceMax(Math.max(10, ...withRange.map((s) => s.mean_range_deg))),
-      series: [{ name: "Range", color: COLORS.range, type: "line", points: withRange.map((s) => ({ x: sx(s), y: s.mean_range_deg, label: `Day ${s.day}, ${techniqueName(s.technique)}: mean range ${fmt(s.mean_range_deg)}°` })) }],
-      legend: [[COLORS.range, "mean range of the reps"]],
-      summary: withRange.length ? `${withRange.length} sessions; mean range from ${fmt(withRange[0].mean_range_deg)}° to ${fmt(withRange[withRange.length - 1].mean_range_deg)}° (latest).` : "No sessions with measured range yet.",
-      table: { head: ["Day", "Technique", "Reps", "Mean range (°)"], rows: withRange.map((s) => [s.day, techniqueName(s.technique), s.reps, s.mean_range_deg]) },
-    };
-    out.quality = {
-      title: "Rep quality per session (0–100)", xLabel: "Program day", yLabel: "quality", xMin: 1, xMax: Math.max(last, 2), yMin: 0, yMax: 100,
-      series: [{ name: "Quality", color: COLORS.quality, type: "line", points: withQuality.map((s) => ({ x: sx(s), y: s.mean_quality, label: `Day ${s.day}, ${techniqueName(s.technique)}: mean quality ${fmt(s.mean_quality)}` })) }],
-      legend: [[COLORS.quality, "mean rep quality"]],
-      summary: withQuality.length ? `${withQuality.length} sessions; mean quality ${fmt(withQuality[0].mean_quality)} first, ${fmt(withQuality[withQuality.length - 1].mean_quality)} latest.` : "No sessions with reps yet.",
-      table: { head: ["Day", "Technique", "Reps", "Mean quality"], rows: withQuality.map((s) => [s.day, techniqueName(s.technique), s.reps, s.mean_quality]) },
-    };
+    // One movement chart per technique: each technique measures its own angle (a pelvic
+    // tilt's range and a cat-cow's are different quantities), so they are never one trend.
+    for (const technique of [...new Set(data.sessions.map((s) => s.technique))]) {
+      const spec = techniqueSpec(data, technique, last);
+      if (spec) out[`range-${technique}`] = spec;
+    }
+    out.quality = qualitySpec(data, last);
     const meds = data.medication;
     out.medication = {
       title: "Pain medication (doses per day)", xLabel: "Program day", yLabel: "doses", xMin: 1, xMax: Math.max(last, 2), yMin: 0,
@@ -312,12 +334,27 @@
     const rated = data.sessions.filter((s) => s.vas_before_mm !== null && s.vas_after_mm !== null);
     out.sessionPain = {
       title: "Pain before → after each session (mm)", xLabel: "Program day", yLabel: "mm", xMin: 1, xMax: Math.max(last, 2), yMin: 0, yMax: 100,
-      series: [{ name: "Before → after", color: COLORS.before, type: "pair", points: rated.map((s) => ({ x: s.day, y: s.vas_before_mm, y2: s.vas_after_mm, label: `Day ${s.day}, ${techniqueName(s.technique)}: pain ${fmt(s.vas_before_mm)} → ${fmt(s.vas_after_mm)} mm` })) }],
+      series: [{ name: "Before → after", color: COLORS.before, type: "pair", points: rated.map((s) => ({ x: s.day, y: s.vas_before_mm, y2: s.vas_after_mm, label: `Day ${s.day}, ${titleOf(s.technique)}: pain ${fmt(s.vas_before_mm)} → ${fmt(s.vas_after_mm)} mm` })) }],
       legend: [[COLORS.before, "before (circle)"], [COLORS.after, "after (square)"]],
       summary: rated.length ? `${rated.length} sessions rated; pain rose in ${rated.filter((s) => s.vas_after_mm > s.vas_before_mm).length}, eased in ${rated.filter((s) => s.vas_after_mm < s.vas_before_mm).length}.` : "No sessions with pain before and after yet.",
-      table: { head: ["Day", "Technique", "Before (mm)", "After (mm)"], rows: rated.map((s) => [s.day, techniqueName(s.technique), s.vas_before_mm, s.vas_after_mm]) },
+      table: { head: ["Day", "Technique", "Before (mm)", "After (mm)"], rows: rated.map((s) => [s.day, titleOf(s.technique), s.vas_before_mm, s.vas_after_mm]) },
     };
     return out;
+  }
+
+  // The report for the person and their physiotherapist (GET /api/program/report.pdf|html).
+  function reportActions() {
+    if ($("report-actions")) return;
+    const tz = zone();
+    const query = tz ? `?tz=${encodeURIComponent(tz)}` : "";
+    const box = el("div", { id: "report-actions", class: "report-actions" },
+      el("a", { class: "button", id: "report-pdf", href: `/api/program/report.pdf${query}`,
+        download: "spinecoach-report.pdf", text: "Download report (PDF)" }),
+      el("a", { class: "button", id: "report-html", href: `/api/program/report.html${query}`,
+        download: "spinecoach-report.html", text: "Share with my physiotherapist (HTML)" }));
+    const hint = el("p", { class: "hint", id: "report-hint",
+      text: "The HTML report is one file with your summary and charts: send it by e-mail or open it on any device. Nothing is sent from here." });
+    $("progress-status").after(box, hint);
   }
 
   async function loadProgress() {
@@ -326,7 +363,8 @@
     }
     $("steps").textContent = "";
     $("view-progress").querySelector("h1").focus();
-    const result = await getJson("/api/program/progress");
+    const [result, techniques] = await Promise.all([getJson("/api/program/progress"), getJson("/api/techniques")]);
+    if (Array.isArray(techniques.data)) for (const t of techniques.data) TITLES[t.name] = t.title;
     if (!result.ok) {
       $("progress-status").textContent = typeof result.data.detail === "string" ? result.data.detail : "Could not load your progress.";
       $("progress-status").append(" ", el("a", { href: "/onboarding", text: "Start the program" }));
@@ -335,6 +373,7 @@
     const data = result.data;
     $("progress-status").textContent = `Day ${data.day} of ${data.days} (started ${data.started}).`
       + (data.status === "active" ? "" : ` The program is ${data.status}.`);
+    reportActions();
     renderRecommended($("progress-recommended"), data.today, false);
     const charts = $("progress-charts");
     charts.replaceChildren();
@@ -345,6 +384,6 @@
     window.addEventListener("resize", redraw);
   }
 
+  // The home page's block is "Today" (static/today.js).
   if (location.pathname === "/progress") loadProgress();
-  else if (location.pathname === "/") loadRecommended();
 })();
