@@ -52,6 +52,7 @@ TABLES = {
     "medication_entries",
     "program_decisions",
     "program_clearances",
+    "kept_calibrations",
     "posture_minutes",
     "sitting_bouts",
     "desk_break_prompts",
@@ -146,7 +147,7 @@ def test_store_migrations_create_exactly_the_model_schema(empty_url: str) -> Non
     assert current_revision(empty_url) is None
     upgrade(empty_url)
     upgrade(empty_url)  # idempotent: a second start-up changes nothing
-    assert current_revision(empty_url) == "0007"
+    assert current_revision(empty_url) == "0008"
     engine = make_engine(empty_url)
     try:
         assert set(inspect(engine).get_table_names()) == TABLES | {"alembic_version"}
@@ -418,4 +419,4 @@ def test_store_two_processes_migrate_at_once(empty_url: str) -> None:
     ]
     outputs = [child.communicate(timeout=60) for child in children]
     assert [child.returncode for child in children] == [0, 0], outputs
-    assert current_revision(empty_url) == "0007"
+    assert current_revision(empty_url) == "0008"

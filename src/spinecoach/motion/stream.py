@@ -223,6 +223,41 @@ class MotionTracker:
                     self.mode = "annotations"
                     self._release(calibrated=False)
 
+    def window_samples(
+        self, placement: str, start_s: float, end_s: float
+    ) -> tuple[FloatArray, FloatArray]:
+        """Earth-up (n, 3) in sensor axes and orientation (n, 4) of ``placement``'s samples
+        remembered in [``start_s``, ``end_s``] (s): a window for a calibration made outside
+        the tracker (:mod:`.calibration_store`). Empty once the sensor is calibrated."""
+        state = self._sensors[placement]
+        t = np.array(state.history_t, dtype=np.float64)
+        keep = np.flatnonzero((t >= start_s) & (t <= end_s))
+        ups = np.array([state.history_up[i] for i in keep], dtype=np.float64).reshape(-1, 3)
+        quats = np.array([state.history_q[i] for i in keep], dtype=np.float64).reshape(-1, 4)
+        return ups, quats
+
+    def use_calibrations(
+        self, calibrations: Mapping[str, SegmentCalibration], info: Mapping[str, Any]
+    ) -> None:
+        """Calibrate every sensor with ``calibrations`` (made outside the tracker, e.g. from
+        a kept calibration); the samples from now on get angles. ``info`` becomes
+        :attr:`calibration_info` (with the segments). Only for a tracker whose windows
+        are announced (``auto_calibration=False``): a pending protocol-free calibration
+        would decide over it."""
+        if self._pending:
+            raise ConfigurationError(
+                "use_calibrations needs a tracker made with auto_calibration=False; this one "
+                "is still deciding its protocol-free calibration"
+            )
+        for placement, state in self._sensors.items():
+            state.calibration = calibrations[placement]
+            self._forget(state)
+        self.plan = None
+        self._detector = None
+        described = dict(info)
+        described["segments"] = {p: c.describe() for p, c in calibrations.items()}
+        self.calibration_info = described
+
     # -- the per-sample step ---------------------------------------------------------------
     def update(self, sample: SensorSample) -> list[AngleFrame]:
         state = self._sensors.get(sample.placement)

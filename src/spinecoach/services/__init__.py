@@ -3,6 +3,9 @@ write a person's data through :mod:`spinecoach.store` and apply the pure rules o
 :mod:`spinecoach.program`. Nothing below them (sensors, motion, exercises, program,
 store) imports them.
 
+``calibration``
+    Calibrations kept between sessions: save after a full calibration, load for the
+    5-s neutral check (:func:`~spinecoach.services.calibration.load_calibration`).
 ``enrolment``
     A person's program enrolment: onboarding, screenings, check-ins, PSFS, the status
     and the routine's calendar (:class:`~spinecoach.services.enrolment.EnrolmentService`).
@@ -28,3 +31,4 @@ store) imports them.
 #: The modules this package offers (imported on use: the program engine is heavy to import).
 __all__ = ["enrolment", "history", "live", "posture", "program", "progress", "report"]
 __all__ += ["program_history", "program_progress", "program_today"]
+__all__ += ["calibration"]

@@ -102,6 +102,37 @@ def check_mount_rotation(mount_rotation: object) -> dict[str, FloatArray] | None
     return {placement: quat_xyzw for placement in PLACEMENTS}
 
 
+def check_misalignments(misalignments: object) -> dict[str, FloatArray] | None:
+    """``None`` or ``{placement: [x, y, z]}`` (deg, each finite, at most 45°): the
+    sensors' mounting misalignment, e.g. a recording's ``meta["lower_mount_misalignment_deg"]``
+    to wear the same sensors the same way again."""
+    if misalignments is None:
+        return None
+    if not isinstance(misalignments, Mapping):
+        raise ConfigurationError(
+            "mount_misalignment_deg must be None or {placement: [x, y, z]} in degrees, "
+            f"got {misalignments!r}"
+        )
+    out: dict[str, FloatArray] = {}
+    for placement, value in misalignments.items():
+        try:
+            array = np.asarray(value, dtype=np.float64)
+        except (TypeError, ValueError):
+            array = np.empty(0)
+        if (
+            placement not in PLACEMENTS
+            or array.shape != (3,)
+            or not np.all(np.isfinite(array))
+            or np.abs(array).max() > 45.0
+        ):
+            raise ConfigurationError(
+                f"mount_misalignment_deg[{placement!r}] must name lower or upper and give three "
+                f"angles (deg, each within ±45), got {value!r}"
+            )
+        out[placement] = array
+    return out
+
+
 def check_placements(placements: object) -> tuple[str, ...]:
     """``placements`` must be a non-empty tuple or list of distinct names of PLACEMENTS."""
     if (
@@ -197,6 +228,7 @@ def assemble_recording(
     mount_rotations: Mapping[str, FloatArray] | None = None,
     neutral_window_s: tuple[float, float] | None = None,
     placements: tuple[str, ...] = PLACEMENTS,
+    misalignments_deg: Mapping[str, FloatArray] | None = None,
 ) -> Recording:
     """Sample the plan, compute truth and rep values, simulate the IMUs.
 
@@ -207,7 +239,9 @@ def assemble_recording(
     the plan's ``calibration-neutral`` event); ``placements`` the sensors simulated
     (each keeps its own seed stream, so a single sensor reads what it would in a pair).
     With a placement spread (:attr:`SensorErrorModel.spreads_placement`) the truth also
-    holds :func:`at_sensor_series`.
+    holds :func:`at_sensor_series`. ``misalignments_deg`` optionally gives a placement's
+    mounting misalignment (XYZ, deg) instead of the drawn one
+    (:func:`check_misalignments`).
     """
     if neutral_window_s is None:
         neutral = [e for e in plan.events if e.kind == EVENT_CALIBRATION_NEUTRAL]
@@ -241,6 +275,7 @@ def assemble_recording(
             sensor_seed,
             magnetometer=magnetometer,
             mount_rotation=(mount_rotations or {}).get(placement),
+            misalignment_deg=(misalignments_deg or {}).get(placement),
         )
         sensors[placement] = data
         all_meta.update(sensor_meta)

@@ -151,6 +151,7 @@ def simulate_imu(
     *,
     magnetometer: bool,
     mount_rotation: FloatArray | None = None,
+    misalignment_deg: FloatArray | None = None,
 ) -> tuple[SensorData, dict[str, str]]:
     """One IMU at ``placement`` on ``body``: its :class:`SensorData` and meta entries.
 
@@ -160,6 +161,12 @@ def simulate_imu(
     about its own axes after the nominal mounting and the misalignment — a sensor worn
     upside down or turned on the skin: ``R_mount = R_nominal · R_misalignment · R_extra``.
     Without it the output is exactly what it was before the option existed.
+    ``misalignment_deg`` (XYZ, deg, optional) replaces the drawn misalignment: the same
+    sensors worn the same way again in another session (the draw is still made, so
+    everything else stays as the seed gives it).
+
+    (Over 80 lines: the error model's steps in the order of their random draws, which
+    fixes every seeded recording's bits; split, the order would be harder to see.)
     """
     imu_ss, mag_ss = seed.spawn(2)
     rng = np.random.default_rng(imu_ss)
@@ -168,6 +175,8 @@ def simulate_imu(
     noise_factor = math.sqrt(body.rate_hz / 100.0)
 
     misalignment = rng.uniform(-1.0, 1.0, 3) * errors.misalignment_max_deg
+    if misalignment_deg is not None:
+        misalignment = np.asarray(misalignment_deg, dtype=np.float64)
     mount = _sensor_mount(misalignment, mount_rotation)
     # Long recordings are processed in blocks (the same operations per sample as on the
     # whole array, so the same bits) to keep memory near the size of the outputs; the

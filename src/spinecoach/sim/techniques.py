@@ -59,6 +59,7 @@ import numpy as np
 from spinecoach.conventions import (
     CAT_COW,
     CAT_COW_SEATED,
+    EVENT_CALIBRATION_CHECK,
     EVENT_CALIBRATION_NEUTRAL,
     EVENT_CALIBRATION_REP,
     EVENT_FAULT,
@@ -79,6 +80,7 @@ from spinecoach.sim.assemble import (
     assemble_recording,
     check_errors,
     check_flag,
+    check_misalignments,
     check_mount_rotation,
     check_placements,
     check_rate,
@@ -131,6 +133,13 @@ DEFAULT_SETS: Final[Mapping[str, int]] = MappingProxyType(
 """Sets when ``sets`` is not given."""
 SET_REST_S: Final = 20.0
 """Nominal rest between sets (s), still in the start position."""
+CALIBRATION_FLOWS: Final[tuple[str, ...]] = ("full", "check", "check-then-full")
+"""How a coached session calibrates (``simulate(calibration=...)``): ``full``, today's
+protocol; ``check``, a kept calibration confirmed by the 5-s neutral check in position,
+then straight to the sets; ``check-then-full``, the check failed (sensors moved): the
+whole protocol follows it."""
+CHECK_S: Final = 5.0
+"""Length (s) of the neutral check (as ``motion.calibration_store.NEUTRAL_CHECK_S``)."""
 
 
 def _check_count(name: str, value: object, *, limit: int) -> int:
@@ -177,6 +186,8 @@ def simulate(
     position: str | None = None,
     placements: tuple[str, ...] = PLACEMENTS,
     mount_rotation: Any = None,
+    calibration: str = "full",
+    mount_misalignment_deg: Any = None,
     hold_s: float | None = None,
 ) -> Recording:
     """Simulate one exercise session of ``technique`` with two IMUs and ground truth.
@@ -214,6 +225,15 @@ def simulate(
     >>> rec.meta["position"], rec.events, list(rec.sensors)
     ('seated', (), ['lower'])
 
+    ``calibration`` (:data:`CALIBRATION_FLOWS`) is how a coached session calibrates:
+    ``"check"`` starts in position with the 5-s neutral check (annotation
+    ``calibration-check``; the truth's zero is that window) and goes straight to the sets,
+    ending in position; ``"check-then-full"`` follows the check with the whole protocol.
+    ``mount_misalignment_deg`` (``{placement: [x, y, z]}``, deg) wears the sensors as a
+    recording's ``meta["<placement>_mount_misalignment_deg"]`` says (the same sensors,
+    not moved); default: drawn from the seed. Both defaults keep the recording
+    bit-identical to what it was before they existed.
+
     (Over 80 lines for its documentation: thirteen arguments, each described and checked
     where a user looks for them; the session itself is built by smaller functions.)
     """
@@ -232,6 +252,14 @@ def simulate(
     position = _check_position(technique, position)
     sensors = check_placements(placements)
     mounts = check_mount_rotation(mount_rotation)
+    misalignments = check_misalignments(mount_misalignment_deg)
+    if calibration not in CALIBRATION_FLOWS or (
+        calibration != "full" and not plan_scenario.protocol
+    ):
+        raise ConfigurationError(
+            f"calibration must be one of {', '.join(CALIBRATION_FLOWS)} (and 'full' for a "
+            f"protocol-free scenario), got {calibration!r}"
+        )
 
     body_seed, lower_seed, upper_seed = np.random.SeedSequence(seed).spawn(3)
     rng = np.random.default_rng(body_seed)
@@ -240,10 +268,16 @@ def simulate(
     heading = float(rng.uniform(0.0, 360.0))
     builder = set_builder(technique, position)
 
-    tl, neutral_window = _session_timeline(
-        perf, builder, plan_scenario, technique, position, n_reps=n_reps, n_sets=n_sets
-    )
+    if calibration == "full":
+        tl, neutral_window = _session_timeline(
+            perf, builder, plan_scenario, technique, position, n_reps=n_reps, n_sets=n_sets
+        )
+    else:
+        tl = _checked_session(perf, builder, position, calibration, n_reps=n_reps, n_sets=n_sets)
+        neutral_window = None
     meta = _session_meta(technique, performer_profile, plan_scenario, n_reps, n_sets)
+    if calibration != "full":
+        meta["calibration"] = calibration
     if perf.hold_scale != 1.0:
         meta["hold_s"] = f"{hold_s:g}"
     if neutral_window is not None:  # no annotation: say where the truth's zero comes from
@@ -260,6 +294,7 @@ def simulate(
         neutral_window_s=neutral_window,
         placements=sensors,
         mount_rotations=mounts,
+        misalignments_deg=misalignments,
     )
 
 
@@ -323,6 +358,44 @@ def _coached_session(
     """The coached session's timeline (module docstring): the calibration protocol, the
     sets from ``position`` and back to standing."""
     tl = Timeline(STANDING)
+    _protocol_and_sets(tl, perf, builder, position, n_reps=n_reps, n_sets=n_sets)
+    return tl
+
+
+def _checked_session(
+    perf: Performer, builder: SetBuilder, position: str, flow: str, *, n_reps: int, n_sets: int
+) -> Timeline:
+    """A session with a kept calibration: already in position (a desk break at the desk),
+    1 s to settle, the 5-s neutral check (annotated; the truth's zero), 2 s, the sets,
+    a moment still in position. ``check-then-full``: after the check, back to standing
+    and the whole protocol (whose neutral hold is then the truth's zero)."""
+    tl = Timeline(NEUTRAL_POSES[position])
+    tl.hold(1.0)
+    start = tl.now
+    tl.hold(CHECK_S)
+    tl.event(EVENT_CALIBRATION_CHECK, start, tl.now, annotate=True)
+    if flow == "check-then-full":
+        tl.hold(1.0)
+        setup_moves(tl, perf, setup_path_back(position), "back-to-standing")
+        _protocol_and_sets(tl, perf, builder, position, n_reps=n_reps, n_sets=n_sets)
+        return tl
+    tl.event(EVENT_CALIBRATION_NEUTRAL, start, tl.now)  # the truth's zero, not announced
+    neutral = tl.pose
+    tl.hold(2.0)
+    for set_index in range(n_sets):
+        if set_index:
+            start = tl.now
+            tl.hold(perf.duration(SET_REST_S))
+            tl.event(EVENT_REST, start, tl.now)
+        builder(tl, perf, neutral, n_reps)
+    tl.hold(perf.duration(1.5))
+    return tl
+
+
+def _protocol_and_sets(
+    tl: Timeline, perf: Performer, builder: SetBuilder, position: str, *, n_reps: int, n_sets: int
+) -> None:
+    """From standing: the calibration protocol, the sets, back to standing."""
     tl.hold(4.0)
     functional_calibration(tl, perf)
     tl.hold(2.0)
@@ -350,4 +423,3 @@ def _coached_session(
     tl.hold(perf.duration(1.5))
     setup_moves(tl, perf, setup_path_back(position), "back-to-standing")
     tl.hold(2.0)
-    return tl

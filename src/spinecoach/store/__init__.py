@@ -14,6 +14,7 @@ engine or touches the disk at import time; call :func:`~spinecoach.store.db.make
 #: cheap).
 __all__ = [
     "base",
+    "calibration_models",
     "db",
     "export",
     "export_formats",

@@ -63,6 +63,7 @@ from spinecoach.store.base import (
     check_in,
     utc_now,
 )
+from spinecoach.store.calibration_models import KeptCalibration
 from spinecoach.store.posture_models import (
     DESK_BREAK_OUTCOMES,
     POSTURE_CLASSES,
@@ -105,6 +106,7 @@ __all__ = [
     "EventRecord",
     "ExerciseSet",
     "JSONType",
+    "KeptCalibration",
     "MedicationEntry",
     "PainEntry",
     "Person",
