@@ -292,6 +292,7 @@ function handle(message) {
     case "camera": onCamera(message); break;
     case "summary": onSummary(message); break;
     case "error": onError(message); break;
+    case "calibration-check": onCalibrationCheck(message); break;
     default: break;
   }
 }
@@ -330,9 +331,18 @@ function onFrame(frame) {
 }
 
 const CALIBRATION_TEXT = {
+  "calibration-check": "Get into your start position and hold still for 5 seconds",
   "calibration-functional": "Bend forward slowly three times",
   "calibration-neutral": "Get into position and hold still",
 };
+
+// The 5-s neutral check of a kept calibration: passed, the sets follow at once (no bends,
+// no practice rep); failed, the whole calibration follows (its annotations lead it).
+function onCalibrationCheck(check) {
+  $("calibration-instruction").textContent = check.message;
+  $("cue").textContent = check.message;
+  if (check.passed && app.stage === "calibration") show("session");
+}
 
 function onAnnotation(a) {
   if (a.kind === "breath-inhale" || a.kind === "breath-exhale") {
