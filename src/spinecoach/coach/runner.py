@@ -42,12 +42,14 @@ from spinecoach.coach.camera import CameraEnded, CameraPump
 from spinecoach.coach.devices import DevicePump
 from spinecoach.coach.dose import LiveDose, LiveSlot
 from spinecoach.coach.events import LiveEvent, NoticeEvent, SummaryEvent
+from spinecoach.coach.kept import keep_calibration, use_kept_calibration
 from spinecoach.coach.session import Emit, LiveSession, ReplayControl, ReplayPump
 from spinecoach.conventions import PLACEMENTS
 from spinecoach.errors import ConfigurationError
 from spinecoach.exercises.model import ExerciseResult
 from spinecoach.recording import Recording
 from spinecoach.services.live import begin_storing, finish_storing, store_loop
+from spinecoach.services.program import refuse_if_stopped
 from spinecoach.sim import simulate
 from spinecoach.sources.feed_source import FeedSource
 from spinecoach.sources.simulated import SimulatedSource
@@ -83,6 +85,9 @@ class LiveStart:
     sim_outage_s: tuple[float, float] | None = None
     devices: Mapping[str, str] | None = None
     camera: str | None = None
+    #: Rehearse sensors that moved since the kept calibration: the simulated lower sensor
+    #: turned this much (deg) on the skin (``coach.kept``; None: worn as before).
+    sim_moved_deg: float | None = None
     dose: LiveDose | None = None
     slot: LiveSlot | None = None
 
@@ -245,9 +250,16 @@ class LiveRun:
             session.apply_dose(start.dose)
 
     async def begin(self) -> None:
-        """Store the session (when there is a history), emit its state, start saving."""
+        """Store the session (when there is a history), emit its state, start saving.
+
+        While the history's person has a stopped program (a red flag, a jump in pain)
+        and no clinician's clearance is recorded, nothing is stored nor emitted: raises
+        :class:`~spinecoach.services.program.ProgramStoppedError` (every face starts
+        through here; the web socket also checks before it opens a source)."""
+        await use_kept_calibration(self)  # a kept calibration, checked in 5 s (coach.kept)
         history, session = self.history, self.session
         if history is not None:
+            await asyncio.to_thread(refuse_if_stopped, history)
             config = live_config(session, self.start)
 
             def start_live() -> LiveRecorder:
@@ -321,6 +333,9 @@ class LiveRun:
             session_id, failed = await asyncio.to_thread(finish_storing, complete)
             if failed is not None:
                 await self.not_saved(failed)
+        kept_failed = await keep_calibration(self, session_id)
+        if kept_failed is not None:
+            await self.not_saved(kept_failed)
         events = [
             dataclasses.replace(e, session_id=session_id) if isinstance(e, SummaryEvent) else e
             for e in events

@@ -53,6 +53,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -60,6 +61,7 @@ from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from spinecoach.program.engine import decide
@@ -107,12 +109,15 @@ __all__ = [
     "program_enrolment",
     "program_status",
     "progress_data",
+    "refuse_if_stopped",
     "session_advice",
     "slot_of",
     "stop_reason",
     "today_data",
     "update_program",
 ]
+
+log = logging.getLogger(__name__)
 
 #: The decision that stops the program and refers to a clinician.
 STOP = STOP_REFER
@@ -352,6 +357,26 @@ def session_advice(
         session.get("pain_before_mm"), session.get("pain_after_mm"), protocol=protocol
     )
     return None if reason is None else reason.as_dict()
+
+
+def refuse_if_stopped(history: object) -> None:
+    """:func:`check_can_start` for a face's history (anything with ``engine`` and
+    ``person_id``, e.g. :class:`spinecoach.services.history.History`): raises
+    :class:`ProgramStoppedError` while the program is stopped and not cleared.
+
+    A history without them (a test's stand-in) is not checked. A database that cannot be
+    read is logged and not checked: the session then runs unsaved as well
+    (:mod:`spinecoach.services.live`), and refusing every session of a person whose
+    history is damaged would lock them out of free sessions too.
+    """
+    engine = getattr(history, "engine", None)
+    person_id = getattr(history, "person_id", None)
+    if not isinstance(engine, Engine) or not isinstance(person_id, int):
+        return
+    try:
+        check_can_start(engine, person_id)
+    except SQLAlchemyError as error:
+        log.warning("the program status could not be read, the session starts: %s", error)
 
 
 def check_can_start(engine: Engine, person_id: int, *, tz: tzinfo | None = None) -> ProgramStatus:

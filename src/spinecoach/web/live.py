@@ -70,6 +70,7 @@ from spinecoach.errors import ConfigurationError, SpinecoachError
 from spinecoach.exercises.engine import SUPPORTED
 from spinecoach.recording import Event
 from spinecoach.services.history import History
+from spinecoach.services.program import ProgramStoppedError, refuse_if_stopped
 from spinecoach.sim import PROFILES
 from spinecoach.sources.live import DeviceFeed, SourceHub
 from spinecoach.web.protocol import (
@@ -314,6 +315,7 @@ class LiveConnection:
                 f"start field 'profile': unknown performer profile {message.profile!r}",
                 "use one of " + ", ".join(PROFILES),
             )
+        await self._refuse_if_stopped()
         kind = message.source or self.settings.source
         prepared = await self._prepare(message, kind)
         speed = self.settings.video_speed if kind == "camera" else self.settings.sim_speed
@@ -337,6 +339,18 @@ class LiveConnection:
         running.helpers.append(asyncio.create_task(self._watchdog(running)))
         if run.pump is not None:
             running.task = asyncio.create_task(self._drive(running))
+
+    async def _refuse_if_stopped(self) -> None:
+        """While the person's program is stopped (a red flag, a jump in pain) and no
+        clinician's clearance is recorded, a start is refused before anything starts or
+        is stored: the ``program-stopped`` error naming the cause and what to do
+        (:func:`spinecoach.services.program.refuse_if_stopped`)."""
+        if self.history is None:
+            return
+        try:
+            await asyncio.to_thread(refuse_if_stopped, self.history)
+        except ProgramStoppedError as error:
+            raise ProtocolError("program-stopped", error.problem, error.fix) from None
 
     async def _prepare(self, message: StartMessage, kind: SourceKind) -> _Prepared:
         """What to start, its session and its source (None: the client sends the data);

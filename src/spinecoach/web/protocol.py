@@ -80,6 +80,8 @@ ERROR_CODES: Final[dict[str, str]] = {
     "out-of-order": "sample times do not increase",
     "no-session": "pause, resume, stop, samples or annotation without a running session",
     "session-running": "start while a session runs",
+    "program-stopped": "start while the program is stopped (a red flag or a jump in pain) and "
+    "no clinician's clearance is recorded",
     "wrong-source": "samples or annotations sent to a simulated session",
     "unknown-placement": "samples from a placement the start message did not declare",
     "rate-changed": "a placement's rate_hz changed during the session",
