@@ -318,10 +318,13 @@ const spinecoachLive = (() => {
     $("sensor-alert").textContent = "The camera cannot see you." + fix +
       " The session is paused and goes on by itself when the camera sees you again.";
     $("sensor-alert").hidden = false;
+    document.body.classList.add("alerting");
   }
 
   function showSensorAlert(silent) {
     const alert = $("sensor-alert");
+    // The alert says the session is paused and why: the mat view's banner gives way to it.
+    document.body.classList.toggle("alerting", silent.length > 0);
     if (!silent.length) {
       alert.hidden = true;
       alert.textContent = "";
