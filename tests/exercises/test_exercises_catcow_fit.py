@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-import spinecoach.exercises.engine as engine_module
+import spinecoach.exercises.breath_reps as breath_reps_module
 from spinecoach.exercises import catcow
 from spinecoach.exercises.engine import detect_exercise
 from spinecoach.motion import MotionSettings, motion_process
@@ -34,7 +34,7 @@ def test_coarse_to_fine_equals_exhaustive_on_simulated_cycles(
             compared.append((fast, slow))
         return fast
 
-    monkeypatch.setattr(engine_module, "fit_cycle", both)
+    monkeypatch.setattr(breath_reps_module, "fit_cycle", both)  # the engine's cycle fit
     for profile in PROFILES:
         for seed in (1, 2):
             recording = simulate(technique, seed=seed, reps=3, profile=profile)

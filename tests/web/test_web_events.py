@@ -14,7 +14,11 @@ from spinecoach.web.protocol import ProtocolError, to_message
 
 EXAMPLES: list[events.LiveEvent] = [
     events.FrameEvent(
-        t=1.5, angles={"lumbar_flexion_deg": 3.25, "pelvic_tilt_deg": None}, flags=("gap",)
+        t=1.5,
+        angles={"lumbar_flexion_deg": 3.25, "pelvic_tilt_deg": None},
+        flags=("gap",),
+        gauge_deg=3.25,
+        hold=events.HoldStatus(inside=True, held_s=1.25, target_s=3.0),
     ),
     events.RepEvent(rep={"index": 1, "set": 1, "range_deg": 12.5}),
     events.CueEvent(t=2.0, key="hold", text="Hold it", reason="top", wall_ms=1234.5),
@@ -28,12 +32,23 @@ EXAMPLES: list[events.LiveEvent] = [
         paused_reason="sensor-silent",
         silent_sensors=("upper",),
         session_id=7,
+        gauge=events.GaugeInfo(
+            angle="lumbar_flexion_deg",
+            label="Low back",
+            direction=1,
+            band_deg=(11.2, 16.0),
+            bands_deg=((-15.0, -10.5), (11.2, 16.0)),
+        ),
+        targets=events.Targets(reps=8, sets=1, hold_s=None),
+        measures=("breath",),
     ),
     events.PhaseEvent(kind="breath-inhale", start_s=3.0, end_s=6.0),
     events.CameraEvent(
         step="sets", person=True, framed=False, messages=("Turn sideways.",), view="side", fps=29.0
     ),
-    events.SummaryEvent(result={"reps": []}, session_id=None),
+    events.SummaryEvent(
+        result={"reps": []}, session_id=None, breath={"in_phase_share": 0.9, "lag_s": None}
+    ),
     events.NoticeEvent(code="not-saved", message="not saved", fix="check the database"),
 ]
 WIRE_TYPES = {
@@ -49,6 +64,8 @@ WIRE_TYPES = {
 
 
 def _plain(value: object) -> object:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return _plain(dataclasses.asdict(value))
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, tuple | list):
@@ -69,6 +86,17 @@ def test_each_event_maps_to_its_message_field_by_field(event: events.LiveEvent) 
 
 def _fields(event: events.LiveEvent) -> dict[str, object]:
     return {f.name: getattr(event, f.name) for f in dataclasses.fields(event)}
+
+
+def test_frames_and_states_without_the_gauge_send_nulls() -> None:
+    """A face-free event without the gauge (a camera frame before calibration) still
+    maps: the new fields are null or empty on the wire."""
+    frame = to_message(events.FrameEvent(t=0.0, angles={}, flags=())).model_dump(mode="json")
+    assert frame["gauge_deg"] is None and frame["hold"] is None
+    state = to_message(
+        events.StateEvent(calibrated=False, position="unknown", reps=0, set=0, paused=False)
+    ).model_dump(mode="json")
+    assert state["gauge"] is None and state["targets"] is None and state["measures"] == []
 
 
 def test_a_session_input_error_is_sent_as_the_protocols_error() -> None:

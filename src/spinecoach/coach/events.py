@@ -28,13 +28,49 @@ PausedReason = Literal["user", "sensor-silent", "out-of-frame"]
 
 
 @dataclass(frozen=True)
+class HoldStatus:
+    """A measured hold now: the gauge is ``inside`` the band (at or past its start),
+    held ``held_s`` (s, restarting when it leaves the band) of ``target_s`` (s)."""
+
+    inside: bool
+    held_s: float
+    target_s: float
+
+
+@dataclass(frozen=True)
+class GaugeInfo:
+    """What the gauge shows: ``direction × angles[angle]`` (deg), in plain words
+    (``label``); ``band_deg``: the target band in the same units and sign (None until the
+    person's range is known); ``bands_deg``: every band, ascending (cat-cow: the cow
+    end and the cat end; ``band_deg`` is the working direction's, the cat end)."""
+
+    angle: str
+    label: str
+    direction: int
+    band_deg: tuple[float, float] | None = None
+    bands_deg: tuple[tuple[float, float], ...] = ()
+
+
+@dataclass(frozen=True)
+class Targets:
+    """The session's dose: reps per set, sets, the hold (s; None: no holds)."""
+
+    reps: int | None
+    sets: int | None
+    hold_s: float | None
+
+
+@dataclass(frozen=True)
 class FrameEvent:
     """Clinical angles (deg) at session time ``t`` (s); None where not available;
-    ``flags``: the signal-quality flags in words."""
+    ``flags``: the signal-quality flags in words; ``gauge_deg``: the gauge's value
+    (:class:`GaugeInfo`); ``hold``: the measured hold (None when no hold applies now)."""
 
     t: float
     angles: Mapping[str, float | None]
     flags: Sequence[str]
+    gauge_deg: float | None = None
+    hold: HoldStatus | None = None
 
 
 @dataclass(frozen=True)
@@ -71,6 +107,10 @@ class StateEvent:
     paused_reason: PausedReason | None = None
     silent_sensors: tuple[str, ...] = ()
     session_id: int | None = None
+    gauge: GaugeInfo | None = None
+    targets: Targets | None = None
+    #: What applies to the technique: ``hold`` (measured holds), ``breath`` (breath sync).
+    measures: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -101,10 +141,12 @@ class CameraEvent:
 @dataclass(frozen=True)
 class SummaryEvent:
     """The session's result (``ExerciseResult.as_dict()``); ``session_id``: the saved
-    session in the history (None when not saved)."""
+    session in the history (None when not saved); ``breath``: a breath-led technique's
+    breath sync over the session (``in_phase_share`` 0–1, ``lag_s``; None otherwise)."""
 
     result: Mapping[str, Any]
     session_id: int | None = None
+    breath: Mapping[str, float | None] | None = None
 
 
 @dataclass(frozen=True)
@@ -159,6 +201,8 @@ __all__ = [
     "CameraEvent",
     "CueEvent",
     "FrameEvent",
+    "GaugeInfo",
+    "HoldStatus",
     "LiveEvent",
     "LiveInputError",
     "NoticeEvent",
@@ -167,5 +211,6 @@ __all__ = [
     "RepEvent",
     "StateEvent",
     "SummaryEvent",
+    "Targets",
     "stamp_cues",
 ]

@@ -18,8 +18,11 @@ replay speed. A session is only ever touched by one thread at a time: each call 
 awaited before the next.
 
 Frames are emitted decimated to :data:`UI_FRAME_RATE_HZ` (every frame is still used by
-the engine); every rep and every cue is emitted, a state event when the state changes,
-and a summary at stop or at the end of a simulated session.
+the engine), each with the gauge's value and the measured hold; the last frame of a hold
+is always emitted (even between two UI frames), so the largest ``held_s`` the face saw is
+the rep's ``hold_s``. Every rep and every cue is emitted, a state event (with the
+gauge's signal and band, the dose and what is measured) when the state changes, and a
+summary at stop or at the end of a simulated session.
 
 >>> session = LiveSession("pelvic-tilt", rates_hz={"lower": 100.0, "upper": 100.0})
 >>> session.state_event().calibrated
@@ -42,7 +45,6 @@ from spinecoach.camera.live import AngleFrame
 from spinecoach.coach.dose import LiveDose, dosed_catalogue
 from spinecoach.coach.events import (
     CueEvent,
-    FrameEvent,
     LiveEvent,
     LiveInputError,
     PausedReason,
@@ -51,12 +53,13 @@ from spinecoach.coach.events import (
     StateEvent,
     SummaryEvent,
 )
+from spinecoach.coach.gauge_events import frame_event, gauge_state
 from spinecoach.conventions import ANGLE_COLUMNS, PLACEMENTS, finite_or_none
 from spinecoach.errors import ConfigurationError
 from spinecoach.exercises.catalogue import default_catalogue
 from spinecoach.exercises.engine import ExerciseEngine
+from spinecoach.exercises.gauge import HoldReading
 from spinecoach.exercises.model import ExerciseResult
-from spinecoach.motion.flags import describe_flags
 from spinecoach.motion.stream import MotionTracker, SensorSample
 from spinecoach.recording import Event
 from spinecoach.sources.simulated import Item, SimulatedSource
@@ -129,6 +132,9 @@ class LiveSession:
         self._pending: list[Item] = []
         self._cues_sent = 0
         self._last_frame_t = -math.inf
+        # The last frame not sent (time, angles, flags) and the hold shown before it.
+        self._unsent: tuple[float, dict[str, float], int, float, HoldReading | None] | None = None
+        self._held_before_s = 0.0
         self._state: StateEvent | None = None
         self.user_paused = False
         #: Sensors that stopped sending (set by the connection's watchdog).
@@ -315,15 +321,18 @@ class LiveSession:
         """One frame of angles through the engine; its messages appended to ``out``."""
         engine = self.engine
         reps = engine.update(time_s, angles)
+        hold = engine.hold_reading
+        held_s = hold.held_s if hold is not None else 0.0
+        if held_s < self._held_before_s and self._unsent is not None:
+            out.append(frame_event(*self._unsent))  # the hold's last (largest) held_s
+        self._held_before_s = held_s
+        gauge_deg = engine.signal.value_deg
         if time_s - self._last_frame_t >= 1.0 / UI_FRAME_RATE_HZ - 1e-9:
             self._last_frame_t = time_s
-            out.append(
-                FrameEvent(
-                    t=round(time_s, 4),
-                    angles={name: _rounded(angles.get(name, math.nan)) for name in ANGLE_COLUMNS},
-                    flags=tuple(describe_flags(flags)),
-                )
-            )
+            self._unsent = None
+            out.append(frame_event(time_s, angles, flags, gauge_deg, hold))
+        elif engine.signal.has_hold:
+            self._unsent = (time_s, dict(angles), flags, gauge_deg, hold)
         out.extend(RepEvent(rep=finite_or_none(rep.as_dict())) for rep in reps)
         cues = engine.cues.cues
         while self._cues_sent < len(cues):
@@ -338,11 +347,7 @@ class LiveSession:
     def state_event(self) -> StateEvent:
         """The session's state now."""
         reps = self.engine.reps
-        personal = self.engine.personal_range_deg
-        band = None
-        if personal is not None and math.isfinite(personal):
-            low, high = self.engine.spec.target.band(personal)
-            band = (round(low, 2), round(high, 2))
+        gauge, targets, measures = gauge_state(self.engine)
         reason: PausedReason | None = None
         if self.silent_sensors:
             reason = "sensor-silent"
@@ -361,10 +366,13 @@ class LiveSession:
             reps=len(reps),
             set=reps[-1].set_index if reps else 0,
             paused=self.paused,
-            target_band_deg=band,
+            target_band_deg=gauge.band_deg,
             paused_reason=reason,
             silent_sensors=self.silent_sensors,
             session_id=self.session_id,
+            gauge=gauge,
+            targets=targets,
+            measures=measures,
         )
 
     @property
@@ -409,11 +417,8 @@ class LiveSession:
                 self.recorder.add_results(self.engine.reps, self.engine.cues.cues)
         self.finished = True
         self.result = self.engine.result()
-        return [*out, SummaryEvent(result=self.result.as_dict())]
-
-
-def _rounded(value: float) -> float | None:
-    return round(value, 3) if math.isfinite(value) else None
+        breath = self.result.info.get("breath")
+        return [*out, SummaryEvent(result=self.result.as_dict(), breath=breath)]
 
 
 class ReplayControl:

@@ -23,7 +23,7 @@ from spinecoach.exercises.catalogue import Technique
 from spinecoach.exercises.model import Cue
 
 #: Cue keys whose moment matters more than the spacing (pacer phases, hold timing).
-TIMING_KEYS = frozenset({"hold", "release", "inhale", "exhale"})
+TIMING_KEYS = frozenset({"hold", "release", "inhale", "exhale", "back_into_band"})
 #: Timing cues are never closer than this (s).
 TIMING_MIN_INTERVAL_S = 1.0
 #: The same non-timing cue is not repeated within this (s).

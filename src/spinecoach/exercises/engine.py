@@ -29,13 +29,11 @@ them all when none was seen.
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections import deque
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, Final
+from typing import Any
 
 import numpy as np
 
@@ -55,20 +53,25 @@ from spinecoach.errors import ConfigurationError
 from spinecoach.exercises.breath import (
     PacerTrack,
     estimate_respiration,
-    in_phase_share,
     pacer_from_events,
+)
+from spinecoach.exercises.breath_reps import (
+    RepTiming,
+    breath_summary,
+    movement_cycle_rep,
+    paced_rep,
+    pacer_cycles,
 )
 from spinecoach.exercises.catalogue import Catalogue, default_catalogue
 from spinecoach.exercises.catcow import (
     CycleSettings,
     PacedCycle,
     PacedCycleSegmenter,
-    fit_cycle,
-    jerk_ratio,
 )
 from spinecoach.exercises.cues import CueScheduler
 from spinecoach.exercises.detect import CYCLE_SPECS, SPECS, HoldRep, HoldRepDetector
-from spinecoach.exercises.faults import judge, quality, rep_measures
+from spinecoach.exercises.faults import band_miss_deg, hold_share, judge, quality, rep_measures
+from spinecoach.exercises.gauge import Band, HoldReading, LiveSignal
 from spinecoach.exercises.live_cues import LiveCueing
 from spinecoach.exercises.model import Discarded, ExerciseResult, Rep, SetSummary
 from spinecoach.exercises.position import classify_position
@@ -109,40 +112,6 @@ COACH_EVENTS: tuple[str, ...] = (EVENT_CALIBRATION_REP, EVENT_BREATH_INHALE, EVE
 #: made without the coach, i.e. without any of :data:`COACH_EVENTS`).
 BREATH_SOURCES: tuple[str, ...] = ("auto", "pacer", "movement")
 
-#: A breath cycle with less lumbar swing than this (deg) had no movement.
-MIN_CYCLE_SWING_DEG = 2.0
-
-
-def _pacer_cycles(pacer: PacerTrack | None) -> list[tuple[float, float, float]]:
-    """(inhale start, exhale start, end) of each logged inhale followed by its exhale."""
-    if pacer is None:
-        return []
-    phases = pacer.phases
-    return [
-        (a[1], b[1], b[2])
-        for a, b in itertools.pairwise(phases)
-        if a[0] == "inhale" and b[0] == "exhale" and abs(a[2] - b[1]) < 1e-6
-    ]
-
-
-@dataclass(frozen=True)
-class _Timing:
-    start_s: float
-    peak_s: float
-    end_s: float
-    range_deg: float
-    hold_s: float
-    hold_start_s: float
-    hold_end_s: float
-    move_s: float
-    return_s: float
-    extension_hold_s: float
-    extension_range_deg: float
-
-
-#: Frame spacing (s) the breath-locked cycle fit works at (see ``_paced_rep``).
-FIT_FRAME_SPACING_S: Final = 0.02
-
 
 class ExerciseEngine:
     """Streaming detection of one technique's reps from angle frames."""
@@ -169,6 +138,10 @@ class ExerciseEngine:
         self.breath_source = breath_source
         self.technique = technique
         self.spec = (catalogue or default_catalogue()).technique(technique)
+        #: The gauge: its value, bands and measured hold (one quantity to the score).
+        self.signal = LiveSignal(self.spec)
+        self._bands_key: tuple[Any, ...] | None = None
+        self._bands: tuple[Band, ...] = ()
         nominal = POSITION_NOMINAL_INCLINATION_DEG[self.spec.position]
         self._breath_led = technique in BREATH_LED
         self.position = "unknown"
@@ -291,14 +264,48 @@ class ExerciseEngine:
         Cues said at this frame are appended to ``self.cues.cues``.
         """
         self._track_position(time_s, angles)
+        band = self.signal.working_band(self.gauge_bands())
+        if band is not None:
+            self.signal.band_known(time_s)
+        in_rep = self._detector is not None and self._detector.segmenter.in_rep
+        self.signal.update(time_s, angles, band, in_rep=in_rep)
         reps = self._update(time_s, angles)
         self._live_cues(time_s, angles, reps)
         return reps
 
+    def gauge_bands(self) -> tuple[Band, ...]:
+        """The gauge's target bands now (deg, the gauge's sign, ascending; cat-cow: the
+        cow and the cat end); empty until the person's range is known."""
+        personal = self._personal_range()[0]
+        key = (personal, len(self.reps), self.signal.calibration_ends)
+        if key != self._bands_key:
+            self._bands_key = key
+            ends = [
+                (r.measures["cat_deg"], -r.measures["cow_deg"])
+                for r in self.reps
+                if math.isfinite(r.measures.get("cat_deg", math.nan))
+                and math.isfinite(r.measures.get("cow_deg", math.nan))
+            ]
+            self._bands = self.signal.bands(personal, ends)
+        return self._bands
+
+    @property
+    def hold_reading(self) -> HoldReading | None:
+        """The measured hold at the last frame (None: no hold applies now)."""
+        return self.signal.hold
+
     def _live_cues(self, time_s: float, angles: Mapping[str, float], reps: list[Rep]) -> None:
         pacer = self._pacer if self._breath_led else None
+        meter = self.signal.meter
         self._cueing.after_frame(
-            time_s, angles, reps, all_reps=self.reps, pacer=pacer, detector=self._detector
+            time_s,
+            angles,
+            reps,
+            all_reps=self.reps,
+            pacer=pacer,
+            detector=self._detector,
+            hold=self.signal.hold,
+            left_band=meter is not None and meter.left_early,
         )
 
     def _update(self, time_s: float, angles: Mapping[str, float]) -> list[Rep]:
@@ -308,7 +315,7 @@ class ExerciseEngine:
             self._upper.append((time_s, angles[UPPER_INCLINATION]))
             if self._pacer_dirty:
                 self._pacer = pacer_from_events(self._annotations)
-                self._pacer_cycles = _pacer_cycles(self._pacer)
+                self._pacer_cycles = pacer_cycles(self._pacer)
                 self._pacer_dirty = False
             if self._pacer is None:
                 if self._movement_cycles and self._cycles is not None:
@@ -347,14 +354,18 @@ class ExerciseEngine:
         )
         measures["target_hold_s"] = self._time_on_target(done.frames.time_s, done.frames.main_deg)
         ex = done.main
-        timing = _Timing(
+        hold = (ex.hold_s, ex.hold_start_s, ex.hold_end_s)
+        measured = self.signal.rep_hold(done.start_s, done.end_s)
+        if measured is not None:  # the hold the live gauge showed (see exercises.gauge)
+            hold = measured
+            measures["hold_s"] = measured[0]
+            measures["hold_share"] = hold_share(self.spec, measured[0], done.opposite)
+        timing = RepTiming(
             done.start_s,
             ex.peak_s,
             done.end_s,
             ex.peak_deg,
-            ex.hold_s,
-            ex.hold_start_s,
-            ex.hold_end_s,
+            *hold,
             ex.move_s,
             ex.return_s,
             done.opposite.hold_s if done.opposite else float("nan"),
@@ -363,89 +374,18 @@ class ExerciseEngine:
         return self._add(timing, measures)
 
     def _movement_cycle_rep(self, cycle: HoldRep) -> list[Rep]:
-        """A cat excursion with its cow half, counted without a pacer: the swing is the
-        cat's flexion plus the cow's extension; the breath phase cannot be judged."""
-        t, x = cycle.frames.time_s, cycle.frames.main_deg
-        cow = cycle.opposite.peak_deg if cycle.opposite is not None else 0.0
-        swing = cycle.main.peak_deg + max(0.0, cow)
-        measures = {
-            "range_deg": swing,
-            "jerk_ratio": jerk_ratio(t, x),
-            "tempo_s": float(t[-1] - t[0]),
-            "lag_s": math.nan,
-            "in_phase_share": math.nan,
-        }
-        ex = cycle.main
-        timing = _Timing(
-            cycle.start_s,
-            ex.peak_s,
-            cycle.end_s,
-            swing,
-            0.0,
-            ex.peak_s,
-            ex.peak_s,
-            ex.move_s,
-            ex.return_s,
-            float("nan"),
-            float("nan"),
-        )
-        return self._add(timing, measures)
+        """A cat excursion with its cow half, counted without a pacer."""
+        return self._add(*movement_cycle_rep(cycle))
 
     def _paced_rep(self, cycle: PacedCycle, pacer: PacerTrack) -> list[Rep]:
         """A pacer cycle → a rep, when the person moved with it."""
-        t, x = cycle.frames.time_s, cycle.frames.main_deg
-        # The fit runs on frames about 50 Hz apart: a breath-led movement has nothing
-        # faster, the fit's lags are in continuous time, and it halves the work at 100 Hz
-        # (on simulated sessions the lags are the same, turning points within 0.003°).
-        stride = (
-            max(1, round(FIT_FRAME_SPACING_S / float(np.median(np.diff(t))))) if t.size > 1 else 1
-        )
-        fit = fit_cycle(
-            t[::stride], x[::stride], cycle.inhale_start_s, cycle.exhale_start_s, cycle.end_s
-        )
-        if fit is None:
-            self._discarded.append((cycle.inhale_start_s, cycle.end_s, "no data for this breath"))
+        built = paced_rep(cycle, pacer)
+        if isinstance(built, str):
+            self._discarded.append((cycle.inhale_start_s, cycle.end_s, built))
             return []
-        lag = fit.lag_s
-        inside = (t >= cycle.inhale_start_s + lag) & (t <= cycle.end_s + lag)
-        ti, xi = t[inside], x[inside]
-        # How much of the cycle the spine moved with the breath (its own, unshifted time):
-        # in_phase_share looks at the pacer cycle in the middle of the frames it is given.
-        volume = pacer.volume(t)
-        known = np.isfinite(volume)
-        in_phase = math.nan
-        if np.count_nonzero(known) >= 50:
-            in_phase = in_phase_share(t[known], x[known], volume[known], expected_sign=-1.0)
-        swing = abs(fit.cat_deg - fit.cow_deg)
-        if swing < MIN_CYCLE_SWING_DEG:
-            self._discarded.append(
-                (cycle.inhale_start_s, cycle.end_s, "no movement with this breath")
-            )
-            return []
-        measures = {
-            "range_deg": swing,
-            "jerk_ratio": jerk_ratio(ti, xi),
-            "tempo_s": float(ti[-1] - ti[0]),
-            "lag_s": math.inf if fit.inverted else lag,
-            "in_phase_share": in_phase,
-        }
-        i_cat, i_cow = int(np.argmax(xi)), int(np.argmin(xi))
-        timing = _Timing(
-            float(ti[0]),
-            float(ti[i_cat]),
-            float(ti[-1]),
-            swing,
-            0.0,
-            float(ti[i_cat]),
-            float(ti[i_cat]),
-            abs(float(ti[i_cat] - ti[i_cow])),
-            float("nan"),
-            float("nan"),
-            float("nan"),
-        )
-        return self._add(timing, measures)
+        return self._add(*built)
 
-    def _add(self, timing: _Timing, measures: dict[str, float]) -> list[Rep]:
+    def _add(self, timing: RepTiming, measures: dict[str, float]) -> list[Rep]:
         for index, (a, b) in enumerate(self._calibration_windows):
             if a <= timing.peak_s <= b and index not in self._calibration_done:
                 # The window's first rep is the practice rep; a coach leading a live
@@ -453,6 +393,8 @@ class ExerciseEngine:
                 # so later reps inside it are the sets'.
                 self._calibration_done.add(index)
                 self.calibration_reps.append(timing.range_deg)
+                if self._breath_led and math.isfinite(measures.get("cat_deg", math.nan)):
+                    self.signal.calibration_ends = (measures["cat_deg"], -measures["cow_deg"])
                 if self.personal_range_deg is None:
                     self.personal_range_deg = timing.range_deg
                 return []
@@ -460,6 +402,8 @@ class ExerciseEngine:
         if self.reps:
             previous = self.reps[-1]
             set_index = previous.set_index + (timing.start_s - previous.end_s >= SET_BREAK_S)
+        if self._breath_led:  # the score uses the gauge's bands (both ends)
+            measures["band_miss_deg"] = band_miss_deg(self.gauge_bands(), measures)
         faults = judge(self.spec, measures)
         score, reasons = quality(faults, measures)
         rep = Rep(
@@ -536,8 +480,19 @@ class ExerciseEngine:
                     "cannot be scored (the upper sensor's respiration signal is masked by "
                     "the movement itself)"
                 )
-        if personal is not None:
-            info["target_band_deg"] = list(self.spec.target.band(personal))
+        bands = self.gauge_bands()
+        gauge = self.signal.gauge
+        info["gauge"] = {
+            "angle": gauge.angle,
+            "label": gauge.label,
+            "direction": gauge.direction,
+            "band_deg": list(bands[-1]) if bands else None,
+            "bands_deg": [list(b) for b in bands],
+        }
+        if bands:  # the gauge's band: the same quantity the score used
+            info["target_band_deg"] = list(bands[-1])
+        if self._breath_led:
+            info["breath"] = breath_summary(self.reps)
         return ExerciseResult(
             technique=self.technique,
             reps=tuple(self.reps),

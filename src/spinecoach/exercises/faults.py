@@ -9,7 +9,10 @@ tilt to compare with).
 Quality (0–100): 100, minus 25 per fault, minus up to 10 for a hold short of the
 prescription that is not yet a fault, minus up to 10 for a movement less smooth than a
 minimum-jerk one (log dimensionless jerk of the outward movement below the
-ideal −5.3 by more than 3), never below 0. Each deduction adds a reason.
+ideal −5.3 by more than 3), minus 10 and 4 per degree (at most 30) for a breath-led rep
+whose ends stopped short of the gauge's target bands (``band_miss_deg``: the same value
+and bands the live gauge shows, :mod:`spinecoach.exercises.gauge`), never below 0. Each
+deduction adds a reason.
 """
 
 from __future__ import annotations
@@ -83,11 +86,6 @@ def rep_measures(
     """Every catalogue measure this rep allows (NaN where it cannot be judged)."""
     t, x = frames.time_s, frames.main_deg
     nan = float("nan")
-    dose = technique.dose
-    shares = [main.hold_s / dose.hold_s] if dose.hold_s > 0 else []
-    ext_hold = dose.extension_hold_s
-    if extension is not None and ext_hold is not None and ext_hold > 0:
-        shares.append(extension.hold_s / ext_hold)
     phases = [main.move_s, main.return_s]
     if extension is not None and extension.peak_deg >= 2.0 * MIN_RANGE_TO_TIME_DEG:
         phases += [extension.move_s, extension.return_s]
@@ -96,7 +94,7 @@ def rep_measures(
     usual = float(np.median(previous_ranges)) if previous_ranges else nan
     return {
         "hold_s": main.hold_s,
-        "hold_share": min(shares) if shares else nan,
+        "hold_share": hold_share(technique, main.hold_s, extension),
         "return_s": main.return_s if main.peak_deg >= MIN_RANGE_TO_TIME_DEG else nan,
         "phase_s": min(phases) if main.peak_deg >= MIN_RANGE_TO_TIME_DEG else nan,
         "range_deg": main.peak_deg,
@@ -109,6 +107,34 @@ def rep_measures(
             t[t <= main.hold_start_s], x[t <= main.hold_start_s]
         ),
     }
+
+
+def hold_share(technique: Technique, hold_s: float, extension: Excursion | None) -> float:
+    """Hold ÷ prescribed hold, the smaller of the working hold (``hold_s``, s) and the
+    extension half's; NaN for a technique without holds."""
+    dose = technique.dose
+    shares = [hold_s / dose.hold_s] if dose.hold_s > 0 else []
+    ext_hold = dose.extension_hold_s
+    if extension is not None and ext_hold is not None and ext_hold > 0:
+        shares.append(extension.hold_s / ext_hold)
+    return min(shares) if shares else float("nan")
+
+
+def band_miss_deg(bands: Sequence[tuple[float, float]], measures: Mapping[str, float]) -> float:
+    """How far (deg) a breath-led rep's ends (``cat_deg``, ``cow_deg``: the gauge's value
+    around neutral) stopped short of the (cow, cat) target bands, summed; 0 when both
+    ends reached their band, NaN without bands.
+
+    >>> band_miss_deg([(-15.0, -10.5), (11.2, 16.0)], {"cat_deg": 9.2, "cow_deg": -12.0})
+    2.0
+    """
+    if len(bands) != 2:
+        return float("nan")
+    (_, cow_start), (cat_start, _) = bands
+    cat, cow = measures.get("cat_deg", math.nan), measures.get("cow_deg", math.nan)
+    if not (math.isfinite(cat) and math.isfinite(cow)):
+        return float("nan")
+    return round(max(0.0, cat_start - cat) + max(0.0, cow - cow_start), 3)
 
 
 def judge(technique: Technique, measures: Mapping[str, float]) -> tuple[Fault, ...]:
@@ -133,6 +159,10 @@ def quality(faults: Sequence[Fault], measures: Mapping[str, float]) -> tuple[int
         cut = min(10.0, 10.0 * (1.0 - share) / 0.2)
         score -= cut
         reasons.append(f"hold {share:.0%} of the prescribed time")
+    miss = measures.get("band_miss_deg", float("nan"))
+    if math.isfinite(miss) and miss > 0.0:
+        score -= min(30.0, 10.0 + 4.0 * miss)
+        reasons.append(f"the movement stopped {miss:.1f}° short of the target band")
     ldlj = measures.get("smoothness_ldlj", float("nan"))
     if math.isfinite(ldlj) and ldlj < IDEAL_LDLJ - 3.0:
         cut = min(10.0, 5.0 * (IDEAL_LDLJ - 3.0 - ldlj))

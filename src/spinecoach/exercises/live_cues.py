@@ -5,6 +5,13 @@ pacer's breaths, a fault's correction and the end of a set.
 :class:`~spinecoach.exercises.engine.ExerciseEngine`: the engine finds the reps, this
 decides what to offer the :class:`~spinecoach.exercises.cues.CueScheduler` at each frame
 (the scheduler decides what is said). Causal: it looks only at the frames so far.
+
+Holds are measured (:class:`~spinecoach.exercises.gauge.HoldMeter`): once the person's
+band is known, "hold" is offered when the measured hold begins, "release" when the
+measured hold reaches the prescription, and "back into the band"
+(:data:`BACK_INTO_BAND_KEY`) when the angle leaves the band before it. Before the band is
+known (the practice rep) the hold is timed from the moment the movement stopped, as
+before.
 """
 
 from __future__ import annotations
@@ -17,8 +24,14 @@ from spinecoach.conventions import LUMBAR_FLEXION
 from spinecoach.exercises.catalogue import Technique
 from spinecoach.exercises.cues import CueScheduler
 from spinecoach.exercises.detect import HoldRepDetector
+from spinecoach.exercises.gauge import HoldReading
 from spinecoach.exercises.model import Rep
 from spinecoach.exercises.pacer import PacerTrack
+
+#: The cue key said when the angle leaves the band during a hold.
+BACK_INTO_BAND_KEY = "back_into_band"
+#: What it says (short: read aloud mid-hold).
+BACK_INTO_BAND_TEXT = "Back into the band and hold"
 
 
 class LiveCueing:
@@ -46,9 +59,12 @@ class LiveCueing:
         all_reps: Sequence[Rep],
         pacer: PacerTrack | None,
         detector: HoldRepDetector | None,
+        hold: HoldReading | None = None,
+        left_band: bool = False,
     ) -> None:
         """Offer the cues of the frame at ``time_s`` that completed ``reps`` (``all_reps``:
-        every rep so far, these included)."""
+        every rep so far, these included); ``hold``: the measured hold now, ``left_band``:
+        the angle left the band this frame before the prescribed hold."""
         self._rep_cues(time_s, reps, all_reps)
         if self.breath_led:
             self._pacer_cues(time_s, pacer)
@@ -77,19 +93,30 @@ class LiveCueing:
                 self._start_said_after = rest_after
                 self.cues.offer(time_s, "start", "rested; ready for the next rep")
             return
+        if left_band:
+            self.cues.offer(
+                time_s,
+                BACK_INTO_BAND_KEY,
+                "the angle left the band during the hold",
+                text=BACK_INTO_BAND_TEXT,
+            )
         peak = seg.rep_peak_deg
         still = len(self._recent) > 2 and abs(self._recent[-1][1] - self._recent[0][1]) < 0.3
         holding = still and peak >= 1.5 * detector.spec.on_deg and seg.current_deg >= 0.8 * peak
+        if hold is not None:  # measured: the hold runs only inside the band
+            holding = hold.held_s > 0.0
         if self._hold_start_s is None and holding:
             self._hold_start_s = time_s
             self.cues.offer(
                 time_s, "hold", "hold began", seconds=max(1, round(self.spec.dose.hold_s))
             )
-        if (
-            self._hold_start_s is not None
-            and not self._released
+        reached = (
+            hold.held_s >= hold.target_s
+            if hold is not None
+            else self._hold_start_s is not None
             and time_s - self._hold_start_s >= self.spec.dose.hold_s
-        ):
+        )
+        if self._hold_start_s is not None and not self._released and reached:
             self._released = True
             self.cues.offer(time_s, "release", "the prescribed hold is reached")
         if "keep_long" in self.spec.cues and not self._kept_long:

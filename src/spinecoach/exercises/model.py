@@ -11,7 +11,10 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from spinecoach.conventions import finite_or_none
+from spinecoach.conventions import CAT_COW, CAT_COW_SEATED, finite_or_none
+
+#: Techniques led by the breath, without holds (their reps carry breath sync instead).
+BREATH_LED_TECHNIQUES: tuple[str, ...] = (CAT_COW, CAT_COW_SEATED)
 
 
 @dataclass(frozen=True)
@@ -64,7 +67,10 @@ class Rep:
         return tuple(f.name for f in self.faults)
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        """JSON-ready fields (the live ``rep`` message). A breath-led rep (cat-cow) has no
+        hold: it carries no ``hold_s`` but its breath sync, ``in_phase_share`` (0–1) and
+        ``lag_s`` (s; infinite for an inverted cycle)."""
+        out: dict[str, Any] = {
             "index": self.index,
             "set": self.set_index,
             "start_s": round(self.start_s, 3),
@@ -79,6 +85,11 @@ class Rep:
             "faults": [f.name for f in self.faults],
             "measures": {k: round(v, 3) for k, v in self.measures.items()},
         }
+        if self.technique in BREATH_LED_TECHNIQUES:
+            del out["hold_s"]
+            for name in ("in_phase_share", "lag_s"):
+                out[name] = round(self.measures.get(name, float("nan")), 3)
+        return out
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ unknown-type
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 from typing import Annotated, Any, Final, Literal
@@ -125,13 +126,45 @@ class HelloMessage(_Message):
     techniques: list[str]
 
 
+class HoldMessage(_Message):
+    """The measured hold now: ``inside`` the band (at or past its start), ``held_s`` (s,
+    restarts when the angle leaves the band) of ``target_s`` (s)."""
+
+    inside: bool
+    held_s: float
+    target_s: float
+
+
+class GaugeMessage(_Message):
+    """What the gauge shows: ``direction × angles[angle]`` (deg) with a plain ``label``;
+    ``band_deg`` in the same units and sign (null until the person's range is known);
+    ``bands_deg``: every band, ascending (cat-cow: the cow end, the cat end)."""
+
+    angle: str
+    label: str
+    direction: int
+    band_deg: tuple[float, float] | None = None
+    bands_deg: list[tuple[float, float]] = Field(default_factory=list)
+
+
+class TargetsMessage(_Message):
+    """The session's dose: reps per set, sets, hold (s; null: the technique has no holds)."""
+
+    reps: int | None
+    sets: int | None
+    hold_s: float | None
+
+
 class FrameMessage(_Message):
-    """Clinical angles (deg) at session time ``t`` (s); null where not available."""
+    """Clinical angles (deg) at session time ``t`` (s); null where not available;
+    ``gauge_deg``: the gauge's value; ``hold``: the measured hold (null when none applies)."""
 
     type: Literal["frame"] = "frame"
     t: float
     angles: dict[str, float | None]
     flags: list[str]
+    gauge_deg: float | None = None
+    hold: HoldMessage | None = None
 
 
 class RepMessage(_Message):
@@ -173,6 +206,12 @@ class StateMessage(_Message):
     silent_sensors: tuple[str, ...] = ()
     #: The session as saved in the history while it runs (None without a history).
     session_id: int | None = None
+    #: The gauge's signal and band (the band, needle, trace and score use it).
+    gauge: GaugeMessage | None = None
+    #: The dose: reps per set, sets, hold (s; null: no holds).
+    targets: TargetsMessage | None = None
+    #: What applies: ``hold`` (measured holds), ``breath`` (breath sync, cat-cow).
+    measures: list[str] = Field(default_factory=list)
 
 
 class CameraMessage(_Message):
@@ -202,6 +241,8 @@ class SummaryMessage(_Message):
     type: Literal["summary"] = "summary"
     result: dict[str, Any]
     session_id: int | None = None
+    #: Cat-cow: the session's breath sync (``in_phase_share`` 0–1, ``lag_s``); else null.
+    breath: dict[str, float | None] | None = None
 
 
 class PhaseMessage(_Message):
@@ -242,7 +283,16 @@ def to_message(event: LiveEvent) -> ServerMessage:
     'annotation'
     """
     if isinstance(event, FrameEvent):
-        return FrameMessage(t=event.t, angles=dict(event.angles), flags=list(event.flags))
+        hold = event.hold
+        return FrameMessage(
+            t=event.t,
+            angles=dict(event.angles),
+            flags=list(event.flags),
+            gauge_deg=event.gauge_deg,
+            hold=None
+            if hold is None
+            else HoldMessage(inside=hold.inside, held_s=hold.held_s, target_s=hold.target_s),
+        )
     if isinstance(event, RepEvent):
         return RepMessage(rep=dict(event.rep))
     if isinstance(event, CueEvent):
@@ -260,6 +310,11 @@ def to_message(event: LiveEvent) -> ServerMessage:
             paused_reason=event.paused_reason,
             silent_sensors=event.silent_sensors,
             session_id=event.session_id,
+            gauge=_gauge_message(event),
+            targets=None
+            if event.targets is None
+            else TargetsMessage(**dataclasses.asdict(event.targets)),
+            measures=list(event.measures),
         )
     if isinstance(event, PhaseEvent):
         return PhaseMessage(kind=event.kind, start_s=event.start_s, end_s=event.end_s)
@@ -274,10 +329,27 @@ def to_message(event: LiveEvent) -> ServerMessage:
             source=event.source,
         )
     if isinstance(event, SummaryEvent):
-        return SummaryMessage(result=dict(event.result), session_id=event.session_id)
+        return SummaryMessage(
+            result=dict(event.result),
+            session_id=event.session_id,
+            breath=None if event.breath is None else dict(event.breath),
+        )
     if isinstance(event, NoticeEvent):
         return ErrorMessage(code=event.code, message=event.message, fix=event.fix)
     raise TypeError(f"not a live event: {event!r}")
+
+
+def _gauge_message(event: StateEvent) -> GaugeMessage | None:
+    gauge = event.gauge
+    if gauge is None:
+        return None
+    return GaugeMessage(
+        angle=gauge.angle,
+        label=gauge.label,
+        direction=gauge.direction,
+        band_deg=gauge.band_deg,
+        bands_deg=list(gauge.bands_deg),
+    )
 
 
 # --- client → server ----------------------------------------------------------------------
