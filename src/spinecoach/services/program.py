@@ -8,11 +8,15 @@ day 1 being the local day the program started (``tz``; default the server's loca
   for another day (``taken_on``) counts for that day: its pain entry and medication entry
   share their ``recorded_utc``;
 * ``sessions`` — the completed (or interrupted) sessions started since the program began,
-  grouped by the day and the slot their technique has in the protocol (``morning`` routine,
-  ``main`` session; a technique the protocol does not name counts as ``main``): one
-  :class:`SessionOutcome` per day and slot, VAS before from the first session of the group
-  and VAS after from the last, the reps of each. Sessions without both VAS ratings cannot
-  be judged by the pain rules and are left out (listed in ``ProgramState.unrated``);
+  one :class:`SessionOutcome` per stored session (issue 15: its own VAS before and after,
+  its reps, and its id, local date and technique, which the reasons cite), in the slot it
+  was started for, else the slot its technique has in the protocol (``morning`` routine,
+  ``main`` session; a technique the protocol does not name counts as ``main``). Sessions
+  without both VAS ratings cannot be judged by the pain rules and are left out (listed in
+  ``ProgramState.unrated``);
+* ``slots_done`` — the prescribed slots done that day, which adherence counts (a slot is
+  done when every technique the prescription puts in it had a session, rated or not;
+  :func:`spinecoach.services.program_history.slots_done_of`);
 * ``desk_breaks_done`` — sessions of a ``desk-break`` technique;
 * ``red_flag_answers`` — re-screenings of that day (a "yes" in any of them counts).
 
