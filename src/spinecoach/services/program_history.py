@@ -3,6 +3,12 @@
 :mod:`spinecoach.services.program` for what each field holds), and the calendar it is
 counted in (program day 1 = the local day the program started).
 
+Each stored session is one :class:`~spinecoach.program.model.SessionOutcome` with its own
+pain before and after and its id, local date and technique, so a reason cites a session
+that exists (issue 15); a day's ``slots_done`` (:func:`slots_done_of`) counts the
+prescribed slots done, which adherence counts (a session of a technique the prescription
+does not name makes no slot done).
+
 The queries are the store's (:mod:`spinecoach.store.program_queries`, plain values in,
 rows out); the grouping into days and slots is here; the rules that judge the days are
 the pure :mod:`spinecoach.program` modules.
