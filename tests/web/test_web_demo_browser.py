@@ -204,3 +204,21 @@ def test_demo_containers_the_page_itself_holds_are_filled(
         box = containers.nth(i)
         if box.is_visible():
             playwright_api.expect(box.locator(".demo-instructions li").first).to_be_visible()
+
+
+def test_folded_steps_open_on_request(live_server: LiveServer, page: Any) -> None:
+    """data-steps="folded" (for a list of cards) keeps the steps under a switch."""
+    page.goto(live_server.http_url + "/")
+    page.evaluate(
+        """() => document.querySelector('main').insertAdjacentHTML('afterbegin',
+          '<div class="demo" id="injected-demo" data-technique="cat-cow-seated"'
+          + ' data-steps="folded"></div>')"""
+    )
+    playwright_api.expect(page.locator("#injected-demo .demo-svg")).to_be_visible()
+    first_step = page.locator("#injected-demo .demo-instructions li").first
+    playwright_api.expect(first_step).to_be_hidden()
+    page.get_by_text("Step by step").first.click()
+    playwright_api.expect(first_step).to_be_visible()
+    steps = default_catalogue().technique("cat-cow-seated").instructions
+    assert _instructions(page) == list(steps)
+    screenshot(page, "demo-cat-cow-seated-folded-steps")

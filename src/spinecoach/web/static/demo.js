@@ -5,7 +5,8 @@
  *
  * Every <div class="demo" data-technique="ID"></div> in the page is filled (also the ones
  * views add later: a MutationObserver watches the page); data-position="seated" asks for
- * another start position. window.spinecoachDemo.mount(element, techniqueId) fills one by
+ * another start position, data-steps="folded" folds the steps under a "Step by step"
+ * switch. window.spinecoachDemo.mount(element, techniqueId) fills one by
  * hand. With prefers-reduced-motion the figure does not move: the key poses are shown as
  * still pictures side by side instead. No video, no network beyond our own server. */
 (function () {
@@ -110,9 +111,11 @@
     return frame.cue || PHASE_WORDS[frame.phase] || "";
   }
 
-  function steps(demo) {
-    const box = html("div", "demo-steps");
-    box.appendChild(html("p", "demo-heading", "Step by step"));
+  // The steps in plain words; data-steps="folded" on the container folds them under a
+  // "Step by step" switch (for a list of cards), else they are shown.
+  function steps(demo, folded) {
+    const box = html(folded ? "details" : "div", "demo-steps");
+    box.appendChild(html(folded ? "summary" : "p", "demo-heading", "Step by step"));
     box.appendChild(html("p", "demo-start", `Start: ${demo.start_position}`));
     const list = html("ol", "demo-instructions");
     for (const step of demo.instructions) list.appendChild(html("li", "", step));
@@ -219,7 +222,7 @@
     const box = html("div", "demo-box");
     element.appendChild(box);
     if (reducedMotion.matches) stills(box, demo); else animated(box, demo, element);
-    element.appendChild(steps(demo));
+    element.appendChild(steps(demo, element.dataset.steps === "folded"));
   }
 
   function mount(element, techniqueId) {
