@@ -20,6 +20,7 @@ Screenshots go to ``test-artifacts/browser/today-*.png``.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -38,7 +39,8 @@ from browser_support import (
     set_slider,
 )
 from test_web_browser_a11y import assert_readable_contrast
-from web_client import LiveServer, serve
+from web_client import LiveServer, collect_until, receive, send, serve
+from websockets.sync.client import connect
 
 from spinecoach.program.redflags import default_red_flags
 from spinecoach.web.settings import Settings
@@ -230,6 +232,59 @@ def test_onboarding_to_todays_plan_and_the_first_prescribed_session(
     expect(morning.locator(".slot-state")).to_have_text("Done today ✓")
     expect(morning.locator("button")).to_contain_text("Done ✓ · again")
     at_each_size(page, "07c-today-morning-done")
+
+
+# ---------------------------------------------------------------------------------------------
+# History: what happened, in plain words; the plot on a phone
+
+
+def run_over_the_socket(server: LiveServer, *, stop: bool) -> None:
+    """A pelvic-tilt session that is stopped at once (``stop``) or whose page goes away
+    after its first frames (the socket closes mid-session)."""
+    with connect(server.ws_url) as ws:
+        assert receive(ws)["type"] == "hello"
+        send(ws, type="start", technique="pelvic-tilt", source="sim", pain_before_mm=25)
+        collect_until(ws, "frame", timeout_s=60.0)  # the session runs
+        if stop:
+            send(ws, type="stop")
+            collect_until(ws, "summary", timeout_s=60.0)
+            return
+    deadline = time.monotonic() + 20.0  # the server finishes the session it was left with
+    while api(server, "/api/sessions").json()[0]["status"] == "active":
+        assert time.monotonic() < deadline, "the abandoned session was never finished"
+        time.sleep(0.2)
+
+
+def test_history_says_what_happened_and_its_plot_reads_on_a_phone(
+    page: playwright_api.Page, server: LiveServer
+) -> None:
+    run_over_the_socket(server, stop=True)
+    run_over_the_socket(server, stop=False)
+    page.goto(f"{server.http_url}/history")
+    items = page.locator(".history-item")
+    expect(items).to_have_count(3)
+    # Newest first: the closed page, the stop, the first prescribed session.
+    expect(items.nth(0).locator(".history-meta")).to_contain_text("Abandoned: the page was closed")
+    expect(items.nth(1).locator(".history-meta")).to_contain_text("Stopped early")
+    expect(items.nth(2).locator(".history-meta")).to_contain_text("Completed")
+    assert "Stopped early" not in items.nth(2).locator(".history-meta").inner_text()
+    image = items.nth(2).locator(".history-plot img")
+    image.scroll_into_view_if_needed()
+    page.wait_for_function(
+        "img => img.complete && img.naturalWidth > 0", arg=image.element_handle()
+    )
+    # Its labels at least 0.8 of their drawn size (11 px or more), in a frame that scrolls
+    # sideways inside the phone's width.
+    shown = image.evaluate("img => [img.getBoundingClientRect().width, img.naturalWidth]")
+    assert shown[0] >= 0.8 * shown[1], shown
+    frame = items.nth(2).locator(".history-plot a").bounding_box()
+    assert frame is not None and frame["x"] >= 0 and frame["x"] + frame["width"] <= PHONE["width"]
+    assert_fits_the_phone(page)
+    shot(page, "08a-history-phone")
+    page.set_viewport_size(DESKTOP)
+    shown = image.evaluate("img => [img.getBoundingClientRect().width, img.naturalWidth]")
+    assert shown[0] >= 0.8 * shown[1], shown  # the desktop shows it whole
+    shot(page, "08a-history-desktop")
 
 
 # ---------------------------------------------------------------------------------------------
