@@ -45,6 +45,7 @@ from spinecoach.coach.session import Emit, LiveSession
 from spinecoach.conventions import (
     EVENT_BREATH_EXHALE,
     EVENT_BREATH_INHALE,
+    EVENT_CALIBRATION_CHECK,
     EVENT_CALIBRATION_FUNCTIONAL,
     EVENT_CALIBRATION_NEUTRAL,
     EVENT_CALIBRATION_REP,
@@ -80,7 +81,7 @@ PRACTICE_AWAY_DEG: Final = 4.0
 PRACTICE_BACK_DEG: Final = 2.0
 PRACTICE_STILL_S: Final = 1.0
 #: Longest wait (s) for each step before the coach takes what it has and goes on.
-STEP_LIMIT_S: Final = {"functional": 45.0, "position": 90.0, "practice": 30.0}
+STEP_LIMIT_S: Final = {"functional": 45.0, "position": 90.0, "practice": 30.0, "check": 60.0}
 #: Paced breathing for the breath-led techniques (s): as the simulator's typical profile.
 BREATH_INHALE_S: Final = 3.0
 BREATH_EXHALE_S: Final = 4.0
@@ -88,6 +89,13 @@ BREATH_EXHALE_S: Final = 4.0
 PACED_TECHNIQUES: Final = frozenset({"cat-cow", "cat-cow-seated"})
 #: Smoothing (s) of the gravity direction used to follow the inclination.
 GRAVITY_TAU_S: Final = 0.2
+#: The neutral check of a kept calibration: this many seconds still in the start
+#: position (as ``motion.calibration_store.NEUTRAL_CHECK_S``).
+CHECK_HOLD_S: Final = 5.0
+#: Longest wait (s) for the session's verdict once the check's window is given.
+VERDICT_LIMIT_S: Final = 2.0
+#: After a failed check, seconds to stand up before the standing reference is taken.
+STAND_UP_S: Final = 5.0
 
 
 def _angle_deg(a: FloatArray, b: FloatArray) -> float:
@@ -116,10 +124,18 @@ class CoachScript:
     and come back within 2°, still for 1 s). Each step has a time limit; then the coach takes
     the data it has and goes on (``notes`` says so). For breath-led techniques the
     breathing pacer starts with the practice rep: inhale 3 s, exhale 4 s, repeated.
+
+    With a kept calibration (``kept=True``, issue 15 item 6) the first step is
+    **check** — 5 s still in the start position (after the AHRS settles), given as the
+    ``calibration-check`` window; the session makes the neutral check on it and the
+    pump passes the verdict on (:meth:`checked`): passed, the sets follow at once (the
+    pacer starts for the breath-led techniques); failed (or no verdict within 2 s), the
+    whole protocol follows, from standing up (the standing reference is taken 5 s later).
     """
 
     technique: str
     position: str
+    kept: bool = False
     step: str = "waiting"
     notes: list[str] = field(default_factory=list)
     _t0: float = math.nan
@@ -157,6 +173,20 @@ class CoachScript:
                 self._inhale = not self._inhale
         return prompts, windows
 
+    def checked(self, passed: bool, t: float) -> list[PhaseEvent]:
+        """The session's verdict on the check (at session time ``t``, s): passed, the
+        script is done (the pacer starts); failed, the whole protocol's prompt."""
+        if self.step != "verdict":
+            return []
+        if passed:
+            self._enter("done", t)
+            if self.technique in PACED_TECHNIQUES:
+                self._next_breath_s = t
+            return []
+        self._t0 = t + STAND_UP_S
+        self._enter("functional", t)
+        return [self._prompt(EVENT_CALIBRATION_FUNCTIONAL, t, STAND_UP_S + 15.0 + SETTLE_S)]
+
     def _prompt(self, kind: str, t: float, length_s: float) -> PhaseEvent:
         return PhaseEvent(kind=kind, start_s=round(t, 4), end_s=round(t + length_s, 4))
 
@@ -178,10 +208,25 @@ class CoachScript:
         gravity, still = self._follow(t, acc, rate_dps)
         limit = STEP_LIMIT_S.get(self.step, math.inf)
         late = t - self._step_start > limit
-        if self.step == "waiting":
+        if self.step == "waiting" and self.kept:
+            self._t0 = t
+            self._enter("check", t)
+            prompts.append(self._prompt(EVENT_CALIBRATION_CHECK, t, SETTLE_S + CHECK_HOLD_S))
+        elif self.step == "waiting":
             self._t0 = t
             self._enter("functional", t)
             prompts.append(self._prompt(EVENT_CALIBRATION_FUNCTIONAL, t, 15.0 + SETTLE_S))
+        elif self.step == "check":
+            if t - self._t0 >= SETTLE_S and still and t - self._still_since >= CHECK_HOLD_S:
+                windows.append(Event(EVENT_CALIBRATION_CHECK, t - CHECK_HOLD_S, t))
+                self._enter("verdict", t)
+            elif late:
+                self.notes.append(f"neutral check: not still for 5 s within {limit:.0f} s")
+                self._enter("verdict", t)
+                prompts.extend(self.checked(False, t))
+        elif self.step == "verdict" and t - self._step_start > VERDICT_LIMIT_S:
+            self.notes.append("neutral check: no verdict came; calibrating fully")
+            prompts.extend(self.checked(False, t))
         elif self.step == "functional":
             self._functional(t, gravity, late, limit, prompts, windows)
         elif self.step == "position":
@@ -397,7 +442,8 @@ class DevicePump:
                 "make it with DevicePump.from_sources"
             )
         if self.script is None:
-            self.script = CoachScript(self.session.technique, self.session.position)
+            kept = self.session.kept_calibration is not None
+            self.script = CoachScript(self.session.technique, self.session.position, kept=kept)
         self.leading = "lower" if "lower" in self.feeds else next(iter(self.feeds))
 
     @classmethod
@@ -497,4 +543,7 @@ class DevicePump:
             out.extend(prompts)
             if windows:
                 out.extend(session.feed(windows))
+        verdict = session.neutral_check
+        if script.step == "verdict" and verdict is not None:
+            out.extend(script.checked(verdict.passed, float(run.time_s[-1])))
         return out

@@ -160,6 +160,20 @@ class NoticeEvent:
     fix: str
 
 
+@dataclass(frozen=True)
+class CalibrationCheckEvent:
+    """The verdict of the 5-s neutral check of a kept calibration
+    (:mod:`spinecoach.motion.calibration_store`): ``passed`` (the kept calibration is used
+    and the sets follow) or not (the whole calibration follows), ``message`` in plain
+    words for the person, ``calibrated_utc`` (ISO 8601) of the kept calibration and
+    ``reason`` (why it failed, "" when it passed)."""
+
+    passed: bool
+    message: str
+    calibrated_utc: str | None = None
+    reason: str = ""
+
+
 LiveEvent = (
     FrameEvent
     | RepEvent
@@ -169,6 +183,7 @@ LiveEvent = (
     | CameraEvent
     | SummaryEvent
     | NoticeEvent
+    | CalibrationCheckEvent
 )
 
 
@@ -198,6 +213,7 @@ def stamp_cues(events: Sequence[LiveEvent], wall_ms: float) -> list[LiveEvent]:
 
 
 __all__ = [
+    "CalibrationCheckEvent",
     "CameraEvent",
     "CueEvent",
     "FrameEvent",

@@ -42,6 +42,7 @@ from typing import Any, Final, Protocol
 import numpy as np
 
 from spinecoach.camera.live import AngleFrame
+from spinecoach.coach.calibration_check import check_due
 from spinecoach.coach.dose import LiveDose, dosed_catalogue
 from spinecoach.coach.events import (
     CueEvent,
@@ -54,12 +55,18 @@ from spinecoach.coach.events import (
     SummaryEvent,
 )
 from spinecoach.coach.gauge_events import frame_event, gauge_state
-from spinecoach.conventions import ANGLE_COLUMNS, PLACEMENTS, finite_or_none
+from spinecoach.conventions import (
+    ANGLE_COLUMNS,
+    EVENT_CALIBRATION_CHECK,
+    PLACEMENTS,
+    finite_or_none,
+)
 from spinecoach.errors import ConfigurationError
 from spinecoach.exercises.catalogue import default_catalogue
 from spinecoach.exercises.engine import ExerciseEngine
 from spinecoach.exercises.gauge import HoldReading
 from spinecoach.exercises.model import ExerciseResult
+from spinecoach.motion.calibration_store import NeutralCheck, PersonalCalibration
 from spinecoach.motion.stream import MotionTracker, SensorSample
 from spinecoach.recording import Event
 from spinecoach.sources.simulated import Item, SimulatedSource
@@ -116,6 +123,7 @@ class LiveSession:
         position: str | None = None,
         auto_calibration: bool = False,
         camera: bool = False,
+        kept_calibration: PersonalCalibration | None = None,
     ) -> None:
         self.technique = technique
         self.position = position or default_catalogue().technique(technique).position
@@ -128,6 +136,10 @@ class LiveSession:
         self._rates: dict[str, float] = dict(rates_hz or {})
         self._last_t: dict[str, float] = {}
         self._auto_calibration = auto_calibration
+        #: Reused when its neutral check passes (:mod:`spinecoach.coach.calibration_check`).
+        self.kept_calibration = kept_calibration
+        self.neutral_check: NeutralCheck | None = None  # its verdict, once made
+        self.check_window: Event | None = None
         self.tracker: MotionTracker | None = None
         self._pending: list[Item] = []
         self._cues_sent = 0
@@ -268,9 +280,13 @@ class LiveSession:
         out: list[LiveEvent] = []
         for item in items:
             if isinstance(item, Event):
+                if item.kind == EVENT_CALIBRATION_CHECK:
+                    self.check_window = item
                 tracker.add_annotation(item)
                 self._annotation(item, out)
                 continue
+            if self.check_window is not None:
+                out.extend(check_due(self, tracker, item.time_s))
             for frame in tracker.update(item):
                 self._frame(frame.time_s, frame.angles, frame.flags, out)
         return out

@@ -16,7 +16,7 @@ iteration gives them all at once, unpaced).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 
 from spinecoach.errors import ConfigurationError
@@ -34,11 +34,14 @@ class SimulatedSource:
 
     An annotation comes due at its start: the coach prompts the window (a neutral hold,
     the calibration rep, a pacer phase) and knows its planned end when it does.
+    ``meta`` is the recording's (e.g. how its sensors were worn, which a kept
+    calibration remembers for the next simulated session).
     """
 
     times_s: list[float]
     items: list[Item]
     _state: SourceState = field(default="ready", repr=False)
+    meta: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         if len(self.times_s) != len(self.items):
@@ -79,7 +82,7 @@ class SimulatedSource:
                 for i, t in enumerate(sensor.time_s)
             )
         keyed.sort(key=lambda k: (k[0], k[1], k[2]))
-        return cls([k[0] for k in keyed], [k[3] for k in keyed])
+        return cls([k[0] for k in keyed], [k[3] for k in keyed], meta=dict(recording.meta))
 
     @property
     def status(self) -> SourceStatus:

@@ -33,6 +33,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
 from spinecoach.coach.events import (
+    CalibrationCheckEvent,
     CameraEvent,
     CueEvent,
     FrameEvent,
@@ -254,6 +255,18 @@ class PhaseMessage(_Message):
     end_s: float
 
 
+class CalibrationCheckMessage(_Message):
+    """The 5-s neutral check of a kept calibration: ``passed`` (sets follow) or not (the
+    whole calibration follows); ``message`` for the person; ``calibrated_utc`` of the
+    kept calibration; ``reason`` why it failed."""
+
+    type: Literal["calibration-check"] = "calibration-check"
+    passed: bool
+    message: str
+    calibrated_utc: str | None = None
+    reason: str = ""
+
+
 class ErrorMessage(_Message):
     """A message could not be used; the connection stays open."""
 
@@ -273,6 +286,7 @@ ServerMessage = (
     | PhaseMessage
     | CameraMessage
     | ErrorMessage
+    | CalibrationCheckMessage
 )
 
 
@@ -336,6 +350,13 @@ def to_message(event: LiveEvent) -> ServerMessage:
         )
     if isinstance(event, NoticeEvent):
         return ErrorMessage(code=event.code, message=event.message, fix=event.fix)
+    if isinstance(event, CalibrationCheckEvent):
+        return CalibrationCheckMessage(
+            passed=event.passed,
+            message=event.message,
+            calibrated_utc=event.calibrated_utc,
+            reason=event.reason,
+        )
     raise TypeError(f"not a live event: {event!r}")
 
 
