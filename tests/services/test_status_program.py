@@ -94,7 +94,13 @@ def test_a_pain_jump_is_stored_at_once_and_every_reader_agrees(history: History)
     rated_session(history, 20.0, 75.0)
     with Session(history.engine) as db:
         assert stored_status(db, history.person_id).status == "active"  # not decided yet
+        # A reader that stores nothing (the report) says the stop it would store.
+        pending = update_program(db, history.person_id, store=False).status
+    assert decisions(history) == []
+    with Session(history.engine) as db:
         stopped = program_status(db, history.person_id)
+    assert pending.status == "stopped" and pending.needs_clearance
+    assert {**pending.as_dict(), "stopped_utc": None} == {**stopped.as_dict(), "stopped_utc": None}
     assert decisions(history) == ["stop-refer"]
     assert stopped.status == "stopped" and stopped.stopped_by == "pain-jump"
     assert stopped.needs_clearance and not stopped.sessions_allowed

@@ -89,7 +89,12 @@ from spinecoach.services.program_progress import (
     progress_data,
     today_data,
 )
-from spinecoach.services.program_status import ProgramStatus, ProgramStoppedError, stored_status
+from spinecoach.services.program_status import (
+    ProgramStatus,
+    ProgramStoppedError,
+    pending_stop_status,
+    stored_status,
+)
 from spinecoach.store import program as store_program
 from spinecoach.store.models import ProgramDecision, ProgramEnrolment
 
@@ -317,8 +322,19 @@ def _update_program(
         stored=stored,
         decisions=tuple(decisions),
         unrated=unrated,
-        status=stored_status(db, person_id),
+        status=_status_after(db, person_id, enrolment, decision, when),
     )
+
+
+def _status_after(
+    db: Session, person_id: int, enrolment: ProgramEnrolment, decision: Decision, when: datetime
+) -> ProgramStatus:
+    """The person's status after a decision: the stored one, or, when a call that stores
+    nothing decided to stop the active program, the stop it would store."""
+    status = stored_status(db, person_id)
+    if decision.kind == STOP and enrolment.status == "active" and status.status == "active":
+        return pending_stop_status(enrolment, [r.as_dict() for r in decision.reasons], when)
+    return status
 
 
 def program_status(

@@ -24,11 +24,14 @@ Design choices:
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from typing import Any, Literal
 
 from sqlalchemy.orm import Session
 
+from spinecoach.program import enrolment as rules
 from spinecoach.program.enrolment import EnrolmentStateError
 from spinecoach.program.redflags import default_red_flags
 from spinecoach.store import program as store_program
@@ -40,6 +43,7 @@ __all__ = [
     "ProgramStatus",
     "ProgramStoppedError",
     "StopCause",
+    "pending_stop_status",
     "stored_status",
 ]
 
@@ -166,12 +170,16 @@ def _stop(db: Session, enrolment: ProgramEnrolment) -> dict[str, Any]:
     decision = store_program.stop_decision(db, enrolment)
     if decision is None:
         return {}
-    rows = [dict(r) for r in decision.reasons]
+    return _decision_stop(decision.reasons, enrolment.ended_utc or decision.decided_utc)
+
+
+def _decision_stop(reasons: Sequence[Mapping[str, Any]], ended: datetime) -> dict[str, Any]:
+    """The stop fields of a ``stop-refer`` decision's ``reasons`` (ended at ``ended``)."""
+    rows = [dict(r) for r in reasons]
     refer = [str(r.get("text", "")) for r in rows if r.get("code") == "refer"]
     cited = [r for r in rows if r.get("code") != "refer"]
     codes = {r.get("code") for r in cited}
     urgency = next((r["data"]["urgency"] for r in rows if "urgency" in (r.get("data") or {})), None)
-    ended = enrolment.ended_utc or decision.decided_utc
     return {
         "stopped_by": "pain-jump" if codes == {"pain-jump"} else "stop-refer",
         "reasons": tuple(str(r.get("text", "")) for r in cited),
@@ -200,4 +208,21 @@ def stored_status(db: Session, person_id: int) -> ProgramStatus:
         needs_clearance=clearance is None,
         clearance=clearance,
         **_stop(db, enrolment),
+    )
+
+
+def pending_stop_status(
+    enrolment: ProgramEnrolment, reasons: Sequence[Mapping[str, Any]], decided_utc: datetime
+) -> ProgramStatus:
+    """The status of an active ``enrolment`` whose engine decided ``stop-refer`` (its
+    ``reasons``) in a call that stores nothing (the report): the stop that
+    :func:`spinecoach.services.program.program_status` would store, so a read-only
+    reader says the same as the routes."""
+    codes = [r.get("code") for r in reasons]
+    return ProgramStatus(
+        status="stopped",
+        enrolment_id=enrolment.id,
+        cause=rules.stop_cause(stopped_by_red_flag=False, decision_codes=codes),
+        needs_clearance=True,
+        **_decision_stop(reasons, decided_utc),
     )
