@@ -40,10 +40,13 @@
   const TITLES = {};
   function titleOf(name) { return TITLES[name] || techniqueName(name); }
 
+  const SLOT_TEXT = { morning: "morning", main: "main session", "desk-break": "desk break" };
+
   function doseLine(d) {
     const parts = [`${d.sets} × ${d.reps} reps`];
     if (d.hold_s > 0) parts.push(`hold ${d.hold_s} s`);
-    return `${techniqueName(d.technique)} (${d.slot}): ${parts.join(", ")}`;
+    if (d.tempo_s > 0) parts.push(`moving over ${d.tempo_s} s`);
+    return `${titleOf(d.technique)} (${SLOT_TEXT[d.slot] || d.slot}): ${parts.join(", ")}`;
   }
 
   // "Recommended for you" -----------------------------------------------------------------

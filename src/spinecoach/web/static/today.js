@@ -198,11 +198,17 @@
   function renderStopped(box, status) {
     box.classList.add("today-stopped");
     titleThePage(false);
+    // "Pick one exercise …" does not apply while sessions are refused.
+    const intro = document.querySelector("#view-choose h1 + p");
+    if (intro) intro.hidden = true;
     const cause = status.stop_cause ? `because ${status.stop_cause}` : "";
     box.append(el("h2", { id: "recommended-title", text: "Your program is paused" }),
       el("p", { text: `Your exercise program is paused${cause ? ` ${cause}` : ""}. That is the safe thing to do for now, and nothing is lost.` }));
     if (status.stop_advice) box.append(el("p", { class: "stop-advice", text: status.stop_advice }));
-    box.append(el("p", { text: "What to do: see a doctor or physiotherapist and tell them what happened. Once they agree you can exercise again, start the program again; your history stays." }),
+    // The server's words when it gives them (the same everywhere: program_status).
+    const whatToDo = (status.program_status && status.program_status.what_to_do)
+      || "see a doctor or physiotherapist and tell them what happened. Once they agree you can exercise again, start the program again; your history stays.";
+    box.append(el("p", { class: "what-to-do" }, el("strong", { text: "What to do: " }), whatToDo),
       el("p", {}, el("a", { class: "button primary", href: "/onboarding", text: "A clinician has agreed: start again" }),
         " ", el("a", { class: "button", href: "/program", text: "See what was recorded" })));
     for (const id of ["technique-list"]) { const node = $(id); if (node) node.hidden = true; }
@@ -219,7 +225,9 @@
       .map((t) => [t.name, t.title]));
     box.replaceChildren();
     box.classList.add("today");
-    if (status.ok && status.data.status === "stopped") renderStopped(box, status.data);
+    const stopped = status.ok && (status.data.status === "stopped"
+      || (status.data.program_status && status.data.program_status.sessions_allowed === false));
+    if (stopped) renderStopped(box, status.data);
     else if (today.ok && today.data.status === "active") renderPlan(box, today.data, titles);
     else if (!status.ok || !status.data.enrolled) renderFirstRun(box);
     else return;
