@@ -122,9 +122,9 @@ def test_new_person_is_led_to_onboarding(page: playwright_api.Page, server: Live
     expect(page.locator("[data-technique=pelvic-tilt]").first).to_be_visible()  # still open
     expect(box.locator(".today-start")).to_have_count(0)
     # The nav marks "/" and nothing else, visibly (weight and underline differ).
-    assert current_nav(page) == ["New session"]
+    assert current_nav(page) == ["Today"]
     styles = nav_styles(page)
-    assert styles["New session"] != styles["History"], styles
+    assert styles["Today"] != styles["History"], styles
     # The camera choice only when the server can use a camera; the note is for the server.
     camera = api(server, "/api/camera").json()
     expect(page.locator("label:has(#source-camera)")).to_be_visible(visible=camera["available"])
