@@ -100,7 +100,7 @@ RECORDER = """(() => {
       return n; });
     let line = 0;
     for (let x = x0; x <= x1; x++) for (let y = 0; y < height; y++) if (isLine(x, y)) line++;
-    return { bands, inside, line, x0, x1 };
+    return { bands, inside, line, x0, x1, known: window.spinecoachLive.bands().length };
   };
   const Native = window.WebSocket;
   window.WebSocket = class extends Native {
@@ -353,15 +353,20 @@ def test_the_hold_shown_is_the_hold_measured(server: LiveServer, browser: Any) -
         expect(page.locator("#view-pain-after")).to_be_visible()
         frames = received(page, "frame")
         reps = [m["rep"] for m in received(page, "rep")]
-    assert any(f["hold"] for f in frames), "no frame carried hold"
     assert len(reps) == 3
+    checked = 0
     for rep in reps:
         during = [
             f["hold"]["held_s"]
             for f in frames
             if f["hold"] and rep["start_s"] <= f["t"] <= rep["end_s"]
         ]
+        if not during:  # a kept calibration: no band (so no hold) until the first rep
+            assert rep["index"] == 1, (rep, "no frame carried hold")
+            continue
         assert max(during) == pytest.approx(rep["hold_s"], abs=0.1), (rep, max(during))
+        checked += 1
+    assert checked >= 2, reps
 
 
 # --- cat-cow -------------------------------------------------------------------------------
@@ -391,8 +396,10 @@ def test_cat_cow_trace_enters_both_green_bands_on_every_good_rep(
     assert states, "no state carried gauge"
     bands = states[-1]["gauge"]["bands_deg"]
     assert len(bands) == 2 and bands[0][1] < 0 < bands[1][0], bands  # cow end, cat end
-    good = [t for t in traces if not t["rep"]["faults"]]
-    assert len(good) >= 3, traces
+    # Good reps drawn with their bands known (with a kept calibration the first rep sets
+    # the person's range: no band is shown before it).
+    good = [t for t in traces if not t["rep"]["faults"] and t["trace"]["known"]]
+    assert len(good) >= 3 or (len(good) == 2 and not traces[0]["trace"]["known"]), traces
     for entry in good:
         rep, trace = entry["rep"], entry["trace"]
         values = [

@@ -38,6 +38,8 @@ function show(view) {
   }
   app.stage = view;
   live.setMat(view === "session");
+  if (view === "calibration" || view === "session") live.sessionRunning(true);  // screen on
+  if (view === "calibration") mountCalibrationDemo();  // the demonstration before the first set
   const section = $(`view-${view}`);
   const step = Number(section.dataset.step || 0);
   $("steps").textContent = step ? `Step ${step} of ${STEP_NAMES.length}: ${STEP_NAMES[step - 1]}` : "";
@@ -260,8 +262,6 @@ function startMessage() {
 
 $("sensor-next").addEventListener("click", () => {
   show("calibration");
-  mountCalibrationDemo();
-  live.sessionRunning(true);
   if (app.source === "sim") {
     send({ type: "resume" });
   } else if (app.source === "camera") {
@@ -341,6 +341,7 @@ const CALIBRATION_TEXT = {
 function onCalibrationCheck(check) {
   $("calibration-instruction").textContent = check.message;
   $("cue").textContent = check.message;
+  speak(check.message);  // a cue shown is a cue spoken (unless muted)
   if (check.passed && app.stage === "calibration") show("session");
 }
 

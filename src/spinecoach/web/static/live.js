@@ -284,16 +284,21 @@ const spinecoachLive = (() => {
   }
 
   async function keepAwake() {
-    if (!s.running || s.wakeLock || !("wakeLock" in navigator)) return;
+    if (!s.running || s.wakeLock || s.asking || !("wakeLock" in navigator)) return;
     if (document.visibilityState !== "visible") return;
+    s.asking = true;
     try {
-      s.wakeLock = await navigator.wakeLock.request("screen");
-      s.wakeLock.addEventListener("release", () => { s.wakeLock = null; });
-    } catch { s.wakeLock = null; /* refused (battery saver, no permission): fine */ }
+      const lock = await navigator.wakeLock.request("screen");
+      lock.addEventListener("release", () => { if (s.wakeLock === lock) s.wakeLock = null; });
+      if (s.running) s.wakeLock = lock;
+      else lock.release().catch(() => {});  // the session ended while asking
+    } catch { /* refused (battery saver, no permission): the screen may dim, that is all */ }
+    s.asking = false;
   }
 
   /** A session runs from the sensor check's Next to its summary: keep the screen on. */
   function sessionRunning(on) {
+    if (on && s.running) return;
     s.running = on;
     if (on) { keepAwake(); return; }
     if (s.wakeLock) s.wakeLock.release().catch(() => {});
