@@ -222,3 +222,16 @@ def test_folded_steps_open_on_request(live_server: LiveServer, page: Any) -> Non
     steps = default_catalogue().technique("cat-cow-seated").instructions
     assert _instructions(page) == list(steps)
     screenshot(page, "demo-cat-cow-seated-folded-steps")
+
+
+def test_the_page_can_ask_for_plain_names(live_server: LiveServer, page: Any) -> None:
+    """window.spinecoachDemo.names(): the words views show instead of ids."""
+    page.goto(live_server.http_url + "/")
+    names = page.evaluate("window.spinecoachDemo.names()")
+    assert names["positions"]["supine"] == "Lying on your back"
+    assert names["techniques"]["cat-cow-seated"] == "Seated cat-cow"
+    assert names["faults"]["pelvic-tilt"]["short-hold"] == "Hold too short"
+    catalogue = default_catalogue()
+    assert names["faults"]["hip-hinge"] == {
+        r.name: r.label for r in catalogue.technique("hip-hinge").faults
+    }

@@ -8,7 +8,9 @@
  * another start position, data-steps="folded" folds the steps under a "Step by step"
  * switch. window.spinecoachDemo.mount(element, techniqueId) fills one by
  * hand. With prefers-reduced-motion the figure does not move: the key poses are shown as
- * still pictures side by side instead. No video, no network beyond our own server. */
+ * still pictures side by side instead. No video, no network beyond our own server.
+ * window.spinecoachDemo.names() gives the plain names of techniques, positions and
+ * faults by id ({techniques, positions, faults: {technique: {fault: label}}}). */
 (function () {
   "use strict";
 
@@ -265,7 +267,26 @@
     });
   }
 
-  window.spinecoachDemo = { mount, load };
+  // Plain names for any view: technique titles, position and fault labels by id, from
+  // the catalogue (GET /api/techniques, /api/positions), loaded once.
+  let namesLoaded = null;
+  function names() {
+    if (!namesLoaded) {
+      const json = (url) => fetch(url).then((answer) => {
+        if (!answer.ok) throw new Error(`${url} answered ${answer.status}`);
+        return answer.json();
+      });
+      namesLoaded = Promise.all([json("/api/techniques"), json("/api/positions")]).then(([techniques, positions]) => ({
+        techniques: Object.fromEntries(techniques.map((t) => [t.name, t.title])),
+        positions: Object.fromEntries(positions.positions.map((p) => [p.id, p.label])),
+        faults: Object.fromEntries(techniques.map((t) => [t.name, Object.fromEntries(t.faults.map((f) => [f.id, f.label]))])),
+      }));
+      namesLoaded.catch(() => { namesLoaded = null; });
+    }
+    return namesLoaded;
+  }
+
+  window.spinecoachDemo = { mount, load, names };
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
   else start();
 })();
