@@ -26,7 +26,7 @@ const spinecoachLive = (() => {
   const RING_LENGTH = 2 * Math.PI * 52;  // the hold ring's circumference (r = 52)
   const SIGNAL_LABELS = { pelvic_tilt_deg: "Pelvic tilt", lumbar_flexion_deg: "Low-back bend" };
   const PAUSE_TEXT = {
-    user: "Paused — press Resume to go on",
+    user: "Paused — press Resume",
     "sensor-silent": "Paused — waiting for the sensors",
     "out-of-frame": "Paused — the camera cannot see you",
   };
