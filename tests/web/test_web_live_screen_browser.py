@@ -7,7 +7,8 @@ its side) sizes (issue 15 items 3, 4, 5, 7 and the session flow of 9):
   deliberate 0 is stored as 0; Back returns to the previous step before the session starts;
 * mat mode: during the sets the gauge is the largest element, at least 40 % of the
   viewport's shorter side at every size; "Rep N of M", "Set N of M", the hold ring filling
-  with the measured hold, a paused state nobody can miss, the screen kept awake;
+  with the measured hold, a paused state nobody can miss, the screen kept awake; every
+  text readable (WCAG AA), in dark mode too;
 * a cat-cow session's trace enters the green bands (both ends of the swing) on every good
   rep, and its breath sync is shown live and in the summary, with no hold;
 * ``window.spinecoach.startPrescribed`` carries the prescribed dose and slot into the
@@ -51,7 +52,12 @@ SIM_SPEED = 10.0
 STEP_TIMEOUT_MS = 30_000
 DESKTOP = {"width": 1280, "height": 800}
 PHONE_LANDSCAPE = {"width": PHONE["height"], "height": PHONE["width"]}
-SIZES = {"desktop": DESKTOP, "phone": PHONE, "phone-landscape": PHONE_LANDSCAPE}
+SIZES = {
+    "desktop": DESKTOP,
+    "phone": PHONE,
+    "phone-landscape": PHONE_LANDSCAPE,
+    "phone-dark": PHONE,
+}
 
 expect.set_options(timeout=STEP_TIMEOUT_MS)
 pytestmark = needs_chromium
@@ -141,10 +147,10 @@ def browser() -> Iterator[Any]:
 
 
 @contextmanager
-def page_at(browser: Any, viewport: dict[str, int]) -> Iterator[Any]:
-    """A fresh page of the given size recording the live messages; the test fails on any
-    JavaScript error on it."""
-    context = browser.new_context(viewport=viewport)
+def page_at(browser: Any, viewport: dict[str, int], scheme: str = "light") -> Iterator[Any]:
+    """A fresh page of the given size (and system colour scheme) recording the live
+    messages; the test fails on any JavaScript error on it."""
+    context = browser.new_context(viewport=viewport, color_scheme=scheme)
     page = context.new_page()
     page.set_default_timeout(STEP_TIMEOUT_MS)
     errors: list[str] = []
@@ -290,7 +296,7 @@ def test_mat_mode_fills_the_screen_with_a_gauge_readable_from_two_metres(
 ) -> None:
     viewport = SIZES[size]
     shorter = min(viewport.values())
-    with page_at(browser, viewport) as page:
+    with page_at(browser, viewport, "dark" if size.endswith("-dark") else "light") as page:
         start_sets(page, f"{server.http_url}/?reps=3", "pelvic-tilt")
         page.evaluate(RING_RECORDER)
         assert page.evaluate("window.__wake") == ["request:screen"]  # kept awake
