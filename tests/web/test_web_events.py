@@ -50,6 +50,12 @@ EXAMPLES: list[events.LiveEvent] = [
         result={"reps": []}, session_id=None, breath={"in_phase_share": 0.9, "lag_s": None}
     ),
     events.NoticeEvent(code="not-saved", message="not saved", fix="check the database"),
+    events.CalibrationCheckEvent(
+        passed=False,
+        message="The sensors seem to have moved: let's calibrate again.",
+        calibrated_utc="2026-12-01T08:00:00+00:00",
+        reason="the upper sensor tilted 12 degrees off its kept axis",
+    ),
 ]
 WIRE_TYPES = {
     events.FrameEvent: "frame",
@@ -60,6 +66,7 @@ WIRE_TYPES = {
     events.CameraEvent: "camera",
     events.SummaryEvent: "summary",
     events.NoticeEvent: "error",
+    events.CalibrationCheckEvent: "calibration-check",
 }
 
 

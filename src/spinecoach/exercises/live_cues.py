@@ -93,6 +93,30 @@ class LiveCueing:
                 self._start_said_after = rest_after
                 self.cues.offer(time_s, "start", "rested; ready for the next rep")
             return
+        self._hold_cues(time_s, detector, hold, left_band=left_band)
+        if "keep_long" in self.spec.cues and not self._kept_long:
+            rounding = next((f for f in self.spec.faults if f.measure == "lumbar_change_deg"), None)
+            lumbar = angles.get(LUMBAR_FLEXION, float("nan"))
+            lumbar_start = seg.rep_start_value(LUMBAR_FLEXION)
+            if (
+                rounding
+                and math.isfinite(lumbar)
+                and lumbar_start is not None
+                and lumbar - lumbar_start > 0.6 * rounding.threshold
+            ):
+                self._kept_long = True
+                self.cues.offer(time_s, "keep_long", "the low back is starting to round")
+
+    def _hold_cues(
+        self,
+        time_s: float,
+        detector: HoldRepDetector,
+        hold: HoldReading | None,
+        *,
+        left_band: bool,
+    ) -> None:
+        """Hold, release and back into the band, in a rep under way: from the measured
+        hold once the band is known, else from the movement's stillness."""
         if left_band:
             self.cues.offer(
                 time_s,
@@ -100,6 +124,7 @@ class LiveCueing:
                 "the angle left the band during the hold",
                 text=BACK_INTO_BAND_TEXT,
             )
+        seg = detector.segmenter
         peak = seg.rep_peak_deg
         still = len(self._recent) > 2 and abs(self._recent[-1][1] - self._recent[0][1]) < 0.3
         holding = still and peak >= 1.5 * detector.spec.on_deg and seg.current_deg >= 0.8 * peak
@@ -119,18 +144,6 @@ class LiveCueing:
         if self._hold_start_s is not None and not self._released and reached:
             self._released = True
             self.cues.offer(time_s, "release", "the prescribed hold is reached")
-        if "keep_long" in self.spec.cues and not self._kept_long:
-            rounding = next((f for f in self.spec.faults if f.measure == "lumbar_change_deg"), None)
-            lumbar = angles.get(LUMBAR_FLEXION, float("nan"))
-            lumbar_start = seg.rep_start_value(LUMBAR_FLEXION)
-            if (
-                rounding
-                and math.isfinite(lumbar)
-                and lumbar_start is not None
-                and lumbar - lumbar_start > 0.6 * rounding.threshold
-            ):
-                self._kept_long = True
-                self.cues.offer(time_s, "keep_long", "the low back is starting to round")
 
     def _rep_cues(self, time_s: float, reps: Sequence[Rep], all_reps: Sequence[Rep]) -> None:
         """A completed rep's first fault, and the end of a set."""
