@@ -94,3 +94,29 @@ def test_a_history_stand_in_keeps_nothing_and_another_seed_calibrates_fully(
     _session, events = asyncio.run(_run(None, LiveStart("pelvic-tilt", seed=5, reps=1)))
     assert EVENT_CALIBRATION_FUNCTIONAL in _kinds(events)
     assert not any(isinstance(e, CalibrationCheckEvent) for e in events)
+
+
+def test_an_interrupted_session_that_reused_a_calibration_is_replayed_with_it(
+    tmp_path: Path,
+) -> None:
+    from spinecoach.coach.replay import replay_live_samples
+    from spinecoach.coach.runner import live_config
+    from spinecoach.sim import simulate
+
+    history = History.open(f"sqlite:///{tmp_path / 'h.sqlite3'}")
+    try:
+        asyncio.run(_run(history, LiveStart("pelvic-tilt", seed=5, reps=2)))
+        kept = load_calibration(history.engine, history.person_id, _key(5))
+    finally:
+        history.close()
+    assert kept is not None
+    recording = simulate(
+        "pelvic-tilt", seed=5, reps=2, calibration="check", mount_misalignment_deg=dict(kept.wear)
+    )
+    session, _source, _rec = build_simulation(LiveStart("pelvic-tilt", seed=5, reps=2))
+    session.kept_calibration = kept
+    config = live_config(session, LiveStart("pelvic-tilt", seed=5, reps=2))
+    assert config["kept_calibration"]["position"] == "supine"
+    assert len(replay_live_samples("pelvic-tilt", recording, config).reps) == 2
+    del config["kept_calibration"]  # without it, the check's window calibrates nothing
+    assert len(replay_live_samples("pelvic-tilt", recording, config).reps) == 0

@@ -46,6 +46,7 @@ from spinecoach.services.history import History
 from spinecoach.sim import simulate
 from spinecoach.sim.sensors import DEVICE as SIM_DEVICE
 from spinecoach.sources.simulated import SimulatedSource
+from spinecoach.store.live import without_samples
 
 log = logging.getLogger(__name__)
 
@@ -124,9 +125,13 @@ def simulate_with_kept(start: Any, kept: PersonalCalibration) -> Recording:
     if dose is not None:
         common.update(sets=dose.sets, hold_s=dose.hold_s)
     recording = simulate(start.technique, calibration="check", **common)
-    if simulated_check_passes(recording, kept):
-        return recording
-    return simulate(start.technique, calibration="check-then-full", **common)
+    if not simulated_check_passes(recording, kept):
+        recording = simulate(start.technique, calibration="check-then-full", **common)
+    outage = getattr(start, "sim_outage_s", None)
+    if outage is not None:  # the rehearsed drop-out, as build_simulation makes it
+        begin_s, duration_s = outage
+        recording = without_samples(recording, begin_s, begin_s + duration_s)
+    return recording
 
 
 async def use_kept_calibration(run: KeptRun) -> PersonalCalibration | None:

@@ -22,10 +22,11 @@ def replay_live_samples(
 ) -> ExerciseResult:
     """The live session's result on an interrupted session's stored ``recording`` (its
     samples and annotations fed as live), with the stored ``live_config`` (placements,
-    position, auto-calibration, the prescribed ``dose`` it was started with; rates from
-    the recording)."""
+    position, auto-calibration, the prescribed ``dose`` it was started with, the kept
+    calibration it checked and reused; rates from the recording)."""
     from spinecoach.coach.dose import LiveDose
     from spinecoach.coach.session import LiveSession
+    from spinecoach.motion.calibration_store import PersonalCalibration
     from spinecoach.sources.simulated import SimulatedSource
 
     session = LiveSession(
@@ -36,6 +37,11 @@ def replay_live_samples(
         placements=tuple(live_config.get("placements") or ("lower", "upper")),
         position=live_config.get("position"),
         auto_calibration=bool(live_config.get("auto_calibration", False)),
+        kept_calibration=(
+            PersonalCalibration.from_json(live_config["kept_calibration"])
+            if isinstance(live_config.get("kept_calibration"), Mapping)
+            else None
+        ),
     )
     dose = live_config.get("dose")
     if isinstance(dose, Mapping):

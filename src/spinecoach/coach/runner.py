@@ -111,6 +111,8 @@ def live_config(session: LiveSession, start: LiveStart) -> dict[str, Any]:
             "reps": start.reps,
             "outage_s": start.sim_outage_s,
         }
+    if session.kept_calibration is not None:  # replayed with it (coach.replay)
+        config["kept_calibration"] = session.kept_calibration.to_json()
     if start.dose is not None:
         config["dose"] = start.dose.as_dict()
     if start.slot is not None:
