@@ -23,6 +23,7 @@ Screenshots of each step go to ``test-artifacts/browser/live-*.png``.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -280,14 +281,17 @@ AREAS = """() => [...document.querySelectorAll('#view-session *')]
     return [el.id || el.className.baseVal || el.className || el.localName, r.width * r.height]; })
   .sort((a, b) => b[1] - a[1])"""
 
-#: The hold ring's fill (0–1) and text at every redraw.
+#: The hold ring's fill (0–1), its number and its words at every redraw that changes one.
 RING_RECORDER = """() => { window.__ring = [];
   const fill = document.getElementById('hold-ring-fill');
-  new MutationObserver(() => window.__ring.push({
+  const observer = new MutationObserver(() => window.__ring.push({
       share: 1 - parseFloat(fill.style.strokeDashoffset) / 326.73,
       text: document.getElementById('hold-countdown').textContent,
-      note: document.getElementById('hold-note').textContent }))
-    .observe(fill, { attributes: true, attributeFilter: ['style'] }); }"""
+      note: document.getElementById('hold-note').textContent }));
+  observer.observe(fill, { attributes: true, attributeFilter: ['style'] });
+  for (const id of ['hold-countdown', 'hold-note'])
+    observer.observe(document.getElementById(id),
+      { childList: true, characterData: true, subtree: true }); }"""
 
 
 @pytest.mark.parametrize("size", list(SIZES))
@@ -347,7 +351,7 @@ def test_mat_mode_fills_the_screen_with_a_gauge_readable_from_two_metres(
         ring = page.evaluate("window.__ring")
         assert max(r["share"] for r in ring) >= 0.9, ring[-5:]
         assert any(r["note"] == "Held" for r in ring)
-        assert all(r["share"] == 0 for r in ring if r["text"] == "–")
+        assert all(r["share"] < 0.001 for r in ring if r["text"] == "–")
 
 
 def test_the_hold_shown_is_the_hold_measured(server: LiveServer, browser: Any) -> None:
@@ -505,3 +509,90 @@ def test_a_pain_jump_shows_the_advice_instead_of_saved(
         expect(page.locator("#summary-pain")).to_have_text("20 → 75 mm")
         screenshot(page, "live-pain-jump-advice")
         assert_readable_contrast(page, ("#saved",))
+
+
+# --- the hold ring, frame by frame -------------------------------------------------------------
+def hold_frame(t: float, gauge_deg: float, hold: dict[str, Any] | None) -> dict[str, Any]:
+    return {
+        "type": "frame",
+        "t": t,
+        "angles": {},
+        "flags": [],
+        "gauge_deg": gauge_deg,
+        "hold": hold,
+    }
+
+
+def test_the_hold_ring_restarts_and_says_back_into_the_band(
+    server: LiveServer, browser: Any
+) -> None:
+    """A scripted server (Playwright answers the page's socket): a hold of 1.6 s, the gauge
+    leaving the band, then a new hold. The ring fills with held_s / target_s, empties and
+    says "Back into the band" when the gauge leaves, and fills again from 0."""
+    band = [8.0, 11.0]
+    state = {
+        "type": "state", "calibrated": True, "position": "supine", "reps": 0, "set": 0,
+        "paused": False, "target_band_deg": band, "paused_reason": None, "silent_sensors": [],
+        "session_id": None, "measures": ["hold"],
+        "gauge": {"angle": "pelvic_tilt_deg", "label": "Pelvic tilt", "direction": -1,
+                  "band_deg": band, "bands_deg": [band]},
+        "targets": {"reps": 10, "sets": 1, "hold_s": 3.0},
+    }  # fmt: skip
+    script: list[dict[str, Any]] = [state, hold_frame(0.0, 0.0, None)]
+
+    def hold(inside: bool, held_s: float) -> dict[str, Any]:
+        return {"inside": inside, "held_s": held_s, "target_s": 3.0}
+
+    sets: list[dict[str, Any]] = [
+        {"type": "annotation", "kind": "calibration-rep", "start_s": 1.0, "end_s": 1.5}
+    ]
+    t = 2.0
+    for held in (0.0, 0.4, 0.8, 1.2, 1.6):  # a hold of 1.6 s ...
+        sets.append(hold_frame(t, 9.5, hold(True, held)))
+        t += 0.4
+    sets.append(hold_frame(t, 5.0, hold(False, 0.0)))  # ... left early
+    for held in (0.0, 1.0, 2.0, 3.0):  # a new hold, to the target
+        t += 1.0
+        sets.append(hold_frame(t, 10.0, hold(True, held)))
+
+    def route(ws: Any) -> None:
+        def on_message(message: str | bytes) -> None:
+            data = json.loads(message)
+            if data["type"] == "start":
+                for item in script:
+                    ws.send(json.dumps(item))
+            elif data["type"] == "resume":
+                for item in sets:
+                    ws.send(json.dumps(item))
+
+        ws.on_message(on_message)
+        ws.send(json.dumps({"type": "hello", "protocol": 1, "server_version": "test",
+                            "techniques": ["pelvic-tilt"]}))  # fmt: skip
+
+    with page_at(browser, PHONE) as page:
+        page.route_web_socket(re.compile(r".*/ws/live$"), route)
+        page.goto(f"{server.http_url}/")
+        card(page, "pelvic-tilt").click()
+        page.evaluate(RING_RECORDER)
+        page.click("#pain-before-next")
+        expect(page.locator("#sensor-next")).to_be_enabled()
+        page.click("#sensor-next")
+        expect(page.locator("#view-session")).to_be_visible()
+        expect(page.locator("#hold-countdown")).to_have_text("3.0 s")
+        expect(page.locator("#hold-note")).to_have_text("Held")
+        screenshot(page, "live-hold-ring-held")
+        ring = page.evaluate("window.__ring")
+    shown = [(round(r["share"], 2), r["text"], r["note"]) for r in ring]
+    assert shown == [
+        (0.0, "–", ""),  # the first frame: no hold applies
+        (0.0, "0.0 s", "In the band: hold"),
+        (0.13, "0.4 s", "In the band: hold"),
+        (0.27, "0.8 s", "In the band: hold"),
+        (0.4, "1.2 s", "In the band: hold"),
+        (0.53, "1.6 s", "In the band: hold"),
+        (0.0, "–", "Back into the band"),  # left early: the ring empties
+        (0.0, "0.0 s", "In the band: hold"),  # and starts again from 0
+        (0.33, "1.0 s", "In the band: hold"),
+        (0.67, "2.0 s", "In the band: hold"),
+        (1.0, "3.0 s", "Held"),
+    ], shown
