@@ -270,20 +270,29 @@ def test_history_says_what_happened_and_its_plot_reads_on_a_phone(
     assert "Stopped early" not in items.nth(2).locator(".history-meta").inner_text()
     image = items.nth(2).locator(".history-plot img")
     image.scroll_into_view_if_needed()
-    page.wait_for_function(
-        "img => img.complete && img.naturalWidth > 0", arg=image.element_handle()
+    loaded = "img => img.complete && img.naturalWidth > 0"
+    page.wait_for_function(loaded, arg=image.element_handle())
+    # On the phone: the narrow variant, shown at 0.8 of its drawn size or more (its
+    # 10-point labels about 12 px), inside the phone's width.
+    shown = image.evaluate(
+        "img => [img.getBoundingClientRect().width, img.naturalWidth, img.currentSrc]"
     )
-    # Its labels at least 0.8 of their drawn size (11 px or more), in a frame that scrolls
-    # sideways inside the phone's width.
-    shown = image.evaluate("img => [img.getBoundingClientRect().width, img.naturalWidth]")
-    assert shown[0] >= 0.8 * shown[1], shown
-    frame = items.nth(2).locator(".history-plot a").bounding_box()
-    assert frame is not None and frame["x"] >= 0 and frame["x"] + frame["width"] <= PHONE["width"]
+    assert shown[2].endswith("/plot.png?narrow=true"), shown
+    assert shown[1] == 396 and shown[0] >= 0.8 * shown[1], shown
+    box = image.bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
     assert_fits_the_phone(page)
     shot(page, "08a-history-phone")
+    # A wide screen gets the wide plot.
     page.set_viewport_size(DESKTOP)
-    shown = image.evaluate("img => [img.getBoundingClientRect().width, img.naturalWidth]")
-    assert shown[0] >= 0.8 * shown[1], shown  # the desktop shows it whole
+    page.reload()
+    image = page.locator(".history-item").nth(2).locator(".history-plot img")
+    image.scroll_into_view_if_needed()
+    page.wait_for_function(loaded, arg=image.element_handle())
+    shown = image.evaluate(
+        "img => [img.getBoundingClientRect().width, img.naturalWidth, img.currentSrc]"
+    )
+    assert shown[2].endswith("/plot.png") and shown[1] == 792, shown
     shot(page, "08a-history-desktop")
 
 

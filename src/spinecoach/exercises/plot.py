@@ -42,12 +42,15 @@ def plot_exercise(
     recording: Recording | None = None,
     title: str = "",
     size_in: tuple[float, float] = (13.0, 5.0),
+    legend_below: bool = False,
 ) -> Path:
     """Write a PNG of ``result`` over the main signal (deg) of ``frames``; returns the path.
 
     With a simulated ``recording``, the true reps are drawn as a thin bar under the axis
     so a missed or extra rep shows at a glance. ``size_in`` is the figure's width and
     height in inches (110 dpi): narrower figures keep the text legible on a phone.
+    ``legend_below`` puts the legend under the axes in two columns (for a figure about as
+    narrow as a phone; default: to the right of the axes, as before).
     """
     import matplotlib
 
@@ -69,13 +72,19 @@ def plot_exercise(
     ax.set_xlabel("time (s)")
     ax.set_ylabel(f"{_label(signal)} (deg)")
     with_truth = recording is not None and recording.truth is not None
-    ax.legend(
-        handles=_legend(ax, with_truth),
-        loc="upper left",
-        bbox_to_anchor=(1.005, 1.0),
-        borderaxespad=0.0,
-        fontsize=8,
+    where = (
+        {
+            "loc": "upper center",
+            "bbox_to_anchor": (0.5, -0.2),
+            "ncol": 2,
+            "fontsize": 8,
+            "handlelength": 1.4,
+            "columnspacing": 0.8,
+        }
+        if legend_below
+        else {"loc": "upper left", "bbox_to_anchor": (1.005, 1.0), "fontsize": 8}
     )
+    ax.legend(handles=_legend(ax, with_truth), borderaxespad=0.0, **where)
     sets = len(result.sets)
     ax.set_title(
         title

@@ -52,6 +52,9 @@ PLOT_CACHE_SIZE: Final = 32
 #: Figure size (inches, at 110 dpi: 792 × 440 px): narrower than the CLI's plot so the
 #: labels stay legible when the page shrinks it to a phone's width.
 PLOT_SIZE_IN: Final = (7.2, 4.0)
+#: The phone's variant (``?narrow=true``; 396 × 440 px, legend under the axes): shown
+#: 350–390 px wide, its 10-point labels stay about 12 px tall.
+PHONE_PLOT_SIZE_IN: Final = (3.6, 4.0)
 
 
 class PlotNotFound(SpinecoachError):
@@ -59,9 +62,12 @@ class PlotNotFound(SpinecoachError):
     nor stored camera angle frames."""
 
 
-def render_session_plot(engine: Engine, person_id: int, session_id: int) -> tuple[bytes, bool]:
+def render_session_plot(
+    engine: Engine, person_id: int, session_id: int, *, narrow: bool = False
+) -> tuple[bytes, bool]:
     """The PNG of one of ``person_id``'s sessions, and whether it may be cached (the
-    session is completed). Blocking: call it in a worker thread.
+    session is completed). Blocking: call it in a worker thread. ``narrow``: the phone's
+    variant (:data:`PHONE_PLOT_SIZE_IN`, a short title, the legend under the axes).
 
     Raises :class:`PlotNotFound` for an unknown session (or another person's) and for a
     session without a stored recording or camera angle frames, and
@@ -94,6 +100,8 @@ def render_session_plot(engine: Engine, person_id: int, session_id: int) -> tupl
             f"{record.technique}{kind} — {record.started_utc:%Y-%m-%d %H:%M} UTC — "
             f"{len(result.reps)} reps"
         )
+        if narrow:  # the page shows the technique and the time beside it
+            title = f"{len(result.reps)} reps{kind}"
     if recording is not None:
         position = recording.meta.get("position") or start_position(result.technique)
         settings = MotionSettings(position=position) if position else MotionSettings()
@@ -103,7 +111,12 @@ def render_session_plot(engine: Engine, person_id: int, session_id: int) -> tupl
         frames = camera_frames
     with tempfile.TemporaryDirectory(prefix="spinecoach-plot-") as folder:
         path = plot_exercise(
-            frames, result, Path(folder) / "plot.png", title=title, size_in=PLOT_SIZE_IN
+            frames,
+            result,
+            Path(folder) / "plot.png",
+            title=title,
+            size_in=PHONE_PLOT_SIZE_IN if narrow else PLOT_SIZE_IN,
+            legend_below=narrow,
         )
         return path.read_bytes(), completed
 
@@ -115,30 +128,34 @@ class SessionPlots:
     def __init__(self, history: History, *, cache_size: int = PLOT_CACHE_SIZE) -> None:
         self.history = history
         self.cache_size = cache_size
-        self._cache: OrderedDict[int, bytes] = OrderedDict()
+        self._cache: OrderedDict[tuple[int, bool], bytes] = OrderedDict()
         self._render = asyncio.Lock()
 
-    def cached(self, session_id: int) -> bytes | None:
+    def cached(self, session_id: int, *, narrow: bool = False) -> bytes | None:
         """The cached PNG of a session (marked recently used), or None."""
-        png = self._cache.get(session_id)
+        key = (session_id, narrow)
+        png = self._cache.get(key)
         if png is not None:
-            self._cache.move_to_end(session_id)
+            self._cache.move_to_end(key)
         return png
 
-    async def png(self, session_id: int) -> bytes:
-        """The PNG of a session of the history's person (see :func:`render_session_plot`)."""
-        png = self.cached(session_id)
+    async def png(self, session_id: int, *, narrow: bool = False) -> bytes:
+        """The PNG of a session of the history's person (see :func:`render_session_plot`;
+        ``narrow``: the phone's variant)."""
+        png = self.cached(session_id, narrow=narrow)
         if png is not None:
             return png
         async with self._render:
-            png = self.cached(session_id)  # drawn while this request waited
+            png = self.cached(session_id, narrow=narrow)  # drawn while this request waited
             if png is not None:
                 return png
+            person = self.history.person_id
+            options = {"narrow": True} if narrow else {}
             drawn, cacheable = await asyncio.to_thread(
-                render_session_plot, self.history.engine, self.history.person_id, session_id
+                render_session_plot, self.history.engine, person, session_id, **options
             )
             if cacheable:
-                self._cache[session_id] = drawn
+                self._cache[(session_id, narrow)] = drawn
                 while len(self._cache) > self.cache_size:
                     self._cache.popitem(last=False)
         return drawn

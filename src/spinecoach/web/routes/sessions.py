@@ -132,11 +132,14 @@ async def sessions(history: HistoryDep) -> Any:
     responses={200: {"content": {"image/png": {}}}, 404: {"description": "No plot"}},
 )
 async def session_plot(
-    session_id: int, plots: Annotated[SessionPlots, Depends(session_plots)]
+    session_id: int,
+    plots: Annotated[SessionPlots, Depends(session_plots)],
+    narrow: bool = False,
 ) -> Response:
-    """The session's angle trace with its reps, holds and faults (PNG)."""
+    """The session's angle trace with its reps, holds and faults (PNG; ``narrow``: the
+    phone's variant, legible at 390 px wide)."""
     try:
-        png = await plots.png(session_id)
+        png = await plots.png(session_id, narrow=narrow)
     except PlotNotFound as error:
         raise HTTPException(status_code=404, detail=str(error)) from None
     except InputFormatError as error:

@@ -586,7 +586,14 @@ function historyPlot(s, title, when) {
     caption.textContent = "No plot: this session has no stored recording.";
     link.replaceWith(caption);
   });
-  link.appendChild(img);
+  // A phone gets the narrow variant (396 × 440 px, labels legible at its width).
+  const picture = document.createElement("picture");
+  const narrow = document.createElement("source");
+  narrow.media = "(max-width: 600px)";
+  narrow.srcset = `${src}?narrow=true`;
+  narrow.width = 396; narrow.height = 440;
+  picture.append(narrow, img);
+  link.appendChild(picture);
   figure.append(link, caption);
   return figure;
 }
