@@ -72,7 +72,7 @@ def plot_exercise(
     ax.set_xlabel("time (s)")
     ax.set_ylabel(f"{_label(signal)} (deg)")
     with_truth = recording is not None and recording.truth is not None
-    where = (
+    where: dict[str, Any] = (
         {
             "loc": "upper center",
             "bbox_to_anchor": (0.5, -0.2),
