@@ -55,11 +55,13 @@ function doseText(dose) {
   return parts.join(", ");
 }
 
-// A demonstration slot: static/demo.js fills it (spinecoachDemo.mount), if it is there.
-function demoSlot(technique) {
+// A demonstration slot: static/demo.js fills it (spinecoachDemo.mount), if it is there;
+// `folded` keeps its steps under a "Step by step" switch (the list of cards).
+function demoSlot(technique, folded = false) {
   const slot = document.createElement("div");
   slot.className = "demo";
   slot.dataset.technique = technique;
+  if (folded) slot.dataset.steps = "folded";
   const demo = window.spinecoachDemo;
   if (demo && typeof demo.mount === "function") {
     try { demo.mount(slot, technique); } catch (error) { console.warn("demo", error); }
@@ -87,10 +89,10 @@ async function loadTechniques() {
     button.dataset.technique = t.name;
     button.innerHTML = "<strong></strong><span class='position'></span><span class='dose'></span>";
     button.querySelector("strong").textContent = t.title;
-    button.querySelector(".position").textContent = `Position: ${t.position}`;
+    button.querySelector(".position").textContent = t.position_label || t.position;  // plain words
     button.querySelector(".dose").textContent = doseText(t.dose);
     button.addEventListener("click", () => chooseTechnique(t));
-    item.append(button, demoSlot(t.name));
+    item.append(button, demoSlot(t.name, true));
     list.appendChild(item);
   }
   show("choose");
