@@ -176,10 +176,13 @@ def test_onboarding_to_todays_plan_and_the_first_prescribed_session(
     plan = today["plan"]["today"]
     assert plan, today
     sent: list[dict[str, Any]] = []
-    page.on(
-        "websocket",
-        lambda ws: ws.on("framesent", lambda payload: sent.append(json.loads(payload))),
-    )
+    received: list[dict[str, Any]] = []
+
+    def watch(ws: Any) -> None:
+        ws.on("framesent", lambda payload: sent.append(json.loads(payload)))
+        ws.on("framereceived", lambda payload: received.append(json.loads(payload)))
+
+    page.on("websocket", watch)
     page.goto(f"{server.http_url}/")
     box = page.locator("#recommended")
     expect(page.locator("#view-choose h1")).to_have_text("Today")
@@ -206,13 +209,8 @@ def test_onboarding_to_todays_plan_and_the_first_prescribed_session(
     shot(page, "07-first-prescribed-sensor")
     [start] = [m for m in sent if m.get("type") == "start"]
     assert start["technique"] == first["technique"]
-    landed = page.evaluate("() => typeof (window.spinecoach || {}).startPrescribed === 'function'")
-    if not landed:
-        pytest.xfail(
-            "window.spinecoach.startPrescribed (app.js, the live-screen engineer) is not in "
-            "the page yet: the start button falls back to the technique's card, whose start "
-            "message has no dose"
-        )
+    # The button went through the page's startPrescribed (app.js), not the card's dose.
+    assert page.evaluate("() => typeof (window.spinecoach || {}).startPrescribed") == "function"
     assert start["dose"] == {
         "reps": first["reps"],
         "sets": first["sets"],
@@ -220,6 +218,14 @@ def test_onboarding_to_todays_plan_and_the_first_prescribed_session(
         "tempo_s": first.get("tempo_s"),
     }
     assert start["slot"] == "morning"
+    # The session says it runs with that dose (the state's targets).
+    targets = [m["targets"] for m in received if m["type"] == "state" and m.get("targets")]
+    assert targets, "no state message with targets"
+    assert targets[-1] == {
+        "reps": first["reps"],
+        "sets": first["sets"],
+        "hold_s": first["hold_s"] or None,
+    }
     # The session runs with that dose; once saved, the morning slot shows as done.
     page.click("#sensor-next")
     expect(page.locator("#view-pain-after")).to_be_visible(timeout=90_000)
