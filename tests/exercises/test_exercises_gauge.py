@@ -124,3 +124,22 @@ def test_batch_holds_equal_the_largest_measured_hold_and_track_the_truth() -> No
         true = next(h for h in holds if h.start_s - 2.0 <= rep.hold_end_s <= h.end_s + 2.0)
         assert rep.hold_s == pytest.approx(true.end_s - true.start_s, abs=0.45)
         assert rep.hold_end_s - rep.hold_start_s == pytest.approx(rep.hold_s, abs=1e-6)
+
+
+def test_cat_cow_reps_have_no_hold_and_carry_breath_sync() -> None:
+    """A breath-led rep has no hold (NaN: stored as null), its wire record no hold_s
+    but in_phase_share and lag_s, and the result's info the session's breath sync."""
+    rec = simulate("cat-cow", seed=2, reps=3)
+    frames, _ = motion_process(rec)
+    result = detect_exercise(frames, "cat-cow", annotations=rec.events)
+    assert len(result.reps) == 3
+    for rep in result.reps:
+        assert np.isnan(rep.hold_s) and np.isnan(rep.hold_start_s)
+        wire = rep.as_dict()
+        assert "hold_s" not in wire
+        assert wire["in_phase_share"] == round(rep.measures["in_phase_share"], 3)
+        assert wire["lag_s"] == round(rep.measures["lag_s"], 3)
+    breath = result.info["breath"]
+    assert breath["lag_s"] == pytest.approx(
+        float(np.median([r.measures["lag_s"] for r in result.reps])), abs=1e-3
+    )

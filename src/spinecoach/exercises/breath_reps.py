@@ -1,6 +1,9 @@
 """A breath-led technique's reps (cat-cow): from the pacer's cycles or, without a pacer,
 from the movement; and the timing record every rep is built from.
 
+A breath-led rep has no hold: its ``hold_s``, ``hold_start_s`` and ``hold_end_s`` are NaN
+(stored as null, so the history shows no hold for it; earlier versions stored 0).
+
 Split from :mod:`spinecoach.exercises.engine` (its size limit). Each builder returns the
 rep's :class:`RepTiming` and measures (deg, s, ratios; ``cat_deg`` and ``cow_deg`` are the
 ends of the cycle on the gauge's value around neutral, :mod:`spinecoach.exercises.gauge`),
@@ -76,7 +79,7 @@ def movement_cycle_rep(cycle: HoldRep) -> tuple[RepTiming, dict[str, float]]:
     ex = cycle.main
     nan = float("nan")
     timing = RepTiming(
-        cycle.start_s, ex.peak_s, cycle.end_s, swing, 0.0, ex.peak_s, ex.peak_s,
+        cycle.start_s, ex.peak_s, cycle.end_s, swing, nan, nan, nan,
         ex.move_s, ex.return_s, nan, nan,
     )  # fmt: skip
     return timing, measures
@@ -121,8 +124,8 @@ def paced_rep(cycle: PacedCycle, pacer: PacerTrack) -> tuple[RepTiming, dict[str
     i_cat, i_cow = int(np.argmax(xi)), int(np.argmin(xi))
     nan = float("nan")
     timing = RepTiming(
-        float(ti[0]), float(ti[i_cat]), float(ti[-1]), swing, 0.0, float(ti[i_cat]),
-        float(ti[i_cat]), abs(float(ti[i_cat] - ti[i_cow])), nan, nan, nan,
+        float(ti[0]), float(ti[i_cat]), float(ti[-1]), swing, nan, nan, nan,
+        abs(float(ti[i_cat] - ti[i_cow])), nan, nan, nan,
     )  # fmt: skip
     return timing, measures
 
