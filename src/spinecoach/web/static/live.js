@@ -412,8 +412,12 @@ const spinecoachLive = (() => {
       columns.push(["In time", (r) => (typeof r.in_phase_share === "number"
         ? formatShare(r.in_phase_share) : "–")]);
     }
-    columns.push(["Quality", (r) => r.quality], ["Faults", (r) => (r.faults.length
-      ? r.faults.map((f) => f.replaceAll(/[_-]/g, " ")).join(", ") : "none")]);
+    // Faults in the catalogue's plain words (faults[].label), else the id made readable.
+    const labels = Object.fromEntries(((s.technique && s.technique.faults) || [])
+      .map((f) => [f.id, f.label]));
+    const fault = (id) => labels[id] || id.replaceAll(/[_-]/g, " ");
+    columns.push(["Quality", (r) => r.quality],
+      ["Faults", (r) => (r.faults.length ? r.faults.map(fault).join(", ") : "none")]);
     const table = $("summary-rep-table");
     const head = document.createElement("tr");
     for (const [name] of columns) {
