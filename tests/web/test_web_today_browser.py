@@ -396,6 +396,34 @@ def test_dark_mode_keeps_every_text_readable(
     assert_readable_contrast(page, ("header",))
 
 
+def test_dark_mode_keeps_a_session_readable(page: playwright_api.Page, server: LiveServer) -> None:
+    """A free-choice session in dark mode: the pain question, the sets (paused, so the
+    check sees them), the pain after and the summary keep every text readable."""
+    page.emulate_media(color_scheme="dark")
+    page.goto(f"{server.http_url}/?reps=2")
+    page.click("#technique-list button[data-technique=pelvic-tilt]")
+    expect(page.locator("#view-pain-before")).to_be_visible()
+    set_slider(page, "#pain-before", 10)
+    shot(page, "10b-dark-pain-before")
+    assert_readable_contrast(page, ("#view-pain-before",))
+    page.click("#pain-before-next")
+    expect(page.locator("#sensor-next")).to_be_enabled()
+    page.click("#sensor-next")
+    expect(page.locator("#view-session")).to_be_visible(timeout=60_000)
+    page.click("#pause")
+    expect(page.locator("#resume")).to_be_enabled()
+    shot(page, "10b-dark-session-paused")
+    assert_readable_contrast(page, ("#view-session",))
+    page.click("#resume")
+    expect(page.locator("#view-pain-after")).to_be_visible(timeout=90_000)
+    set_slider(page, "#pain-after", 10)
+    assert_readable_contrast(page, ("#view-pain-after",))
+    page.click("#pain-after-next")
+    expect(page.locator("#view-summary")).to_be_visible()
+    shot(page, "10b-dark-summary")
+    assert_readable_contrast(page, ("#view-summary",))
+
+
 #: Every word of every table cell on one line: a word broken inside ("Sittin g") spans two
 #: lines, so its range has two boxes.
 BROKEN_WORDS_JS = r"""
