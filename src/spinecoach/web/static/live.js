@@ -154,12 +154,18 @@ const spinecoachLive = (() => {
     return { inside, held_s: inside ? frame.t - s.ownHoldStartT : 0, target_s: target };
   }
 
+  // The hold's words are a live region: changed only when they change (not every frame).
+  function setNote(text) {
+    const note = $("hold-note");
+    if (note.textContent !== text) note.textContent = text;
+  }
+
   function renderHold(hold) {
     const ring = $("hold-ring-fill");
     if (!hold) {
       s.wasInside = false;
       $("hold-countdown").textContent = "–";
-      $("hold-note").textContent = "";
+      setNote("");
       ring.style.strokeDashoffset = String(RING_LENGTH);
       $("hold-box").classList.remove("held");
       return;
@@ -170,10 +176,10 @@ const spinecoachLive = (() => {
     if (hold.inside) {
       s.wasInside = true;
       $("hold-countdown").textContent = formatSeconds(hold.held_s);
-      $("hold-note").textContent = share >= 1 ? "Held" : "In the band: hold";
+      setNote(share >= 1 ? "Held" : "In the band: hold");
     } else {
       $("hold-countdown").textContent = "–";
-      $("hold-note").textContent = s.wasInside ? "Back into the band" : "Move into the band";
+      setNote(s.wasInside ? "Back into the band" : "Move into the band");
     }
   }
 
