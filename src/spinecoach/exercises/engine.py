@@ -276,10 +276,16 @@ class ExerciseEngine:
     def gauge_bands(self) -> tuple[Band, ...]:
         """The gauge's target bands now (deg, the gauge's sign, ascending; cat-cow: the
         cow and the cat end); empty until the person's range is known."""
-        personal = self._personal_range()[0]
-        key = (personal, len(self.reps), self.signal.calibration_ends)
+        # Everything the personal range and the ends depend on (cheap to compare per frame).
+        key = (
+            self.personal_range_deg,
+            len(self.reps),
+            len(self._calibration_windows),
+            self.signal.calibration_ends,
+        )
         if key != self._bands_key:
             self._bands_key = key
+            personal = self._personal_range()[0]
             ends = [
                 (r.measures["cat_deg"], -r.measures["cow_deg"])
                 for r in self.reps

@@ -127,6 +127,7 @@ class HoldMeter:
     def __init__(self, target_s: float) -> None:
         self.target_s = target_s
         self._recent: deque[tuple[float, float]] = deque()
+        self._back: deque[tuple[float, float]] = deque()  # the return's shorter window
         self._start_s: float | None = None
         self._inside = False
         self._best_s: float | None = None  # the rep's longest hold so far (None: no hold)
@@ -148,6 +149,10 @@ class HoldMeter:
         recent.append((time_s, value_deg))
         while recent and recent[0][0] < time_s - STILL_WINDOW_S:
             recent.popleft()
+        back_window = self._back
+        back_window.append((time_s, value_deg))
+        while back_window[0][0] < time_s - RETURN_WINDOW_S:
+            back_window.popleft()
         if band_start_deg is None or not math.isfinite(value_deg):
             self._start_s = None
             return None
@@ -159,8 +164,7 @@ class HoldMeter:
         )
         self._inside = inside
         if self._start_s is not None:
-            back = next((v for t, v in recent if t >= time_s - RETURN_WINDOW_S), value_deg)
-            returning = value_deg - back < -RETURN_DEG
+            returning = value_deg - back_window[0][1] < -RETURN_DEG
             if not inside or returning or not in_rep:
                 self._start_s = None
         elif in_rep and inside and abs(change) < STILL_DEG:
