@@ -92,7 +92,7 @@ async function loadTechniques() {
     button.querySelector(".position").textContent = t.position_label || t.position;  // plain words
     button.querySelector(".dose").textContent = doseText(t.dose);
     button.addEventListener("click", () => chooseTechnique(t));
-    item.append(button, demoSlot(t.name, true));
+    item.append(button, demoSlot(t.name));
     list.appendChild(item);
   }
   show("choose");
