@@ -320,9 +320,22 @@ def test_pelvic_tilt_session_from_first_page_to_saved_history(
     assert time.monotonic() - started < 45.0
 
 
+def forget_kept_calibrations(database_url: str) -> None:
+    """The earlier tests' sessions kept the person's calibration, after which a session
+    only checks the sensors for 5 s (issue 15 item 6, tests/web/test_web_calibration_reuse.py):
+    forget it, for a test of the whole calibration or of a session's full timeline."""
+    engine = make_engine(database_url)
+    try:
+        with engine.begin() as connection:
+            connection.exec_driver_sql("DELETE FROM kept_calibrations")
+    finally:
+        engine.dispose()
+
+
 def test_calibration_shows_each_instruction_with_a_countdown(
-    server: LiveServer, page: playwright_api.Page
+    server: LiveServer, page: playwright_api.Page, database_url: str
 ) -> None:
+    forget_kept_calibrations(database_url)  # the person's first calibration
     page.goto(f"{server.http_url}/?reps=1")
     page.click("#technique-list button[data-technique=pelvic-tilt]")
     page.click("#pain-before-next")
@@ -390,10 +403,11 @@ OUTAGE_S = (52.0, 30.0)
 
 
 def test_sensor_that_stops_sending_is_reported_within_two_seconds(
-    server: LiveServer, page: playwright_api.Page
+    server: LiveServer, page: playwright_api.Page, database_url: str
 ) -> None:
     """The page's own start message gets a simulated drop-out added on its way to the
     server (Playwright's WebSocket routing); the page itself is unchanged."""
+    forget_kept_calibrations(database_url)  # the drop-out is timed in the full session
     last_frame_ms: list[float] = []
 
     def route(ws: playwright_api.WebSocketRoute) -> None:
