@@ -38,11 +38,15 @@ from browser_support import (
     screenshot,
     set_slider,
 )
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 from test_web_browser_a11y import assert_readable_contrast
 from web_client import LiveServer, collect_until, receive, send, serve
 from websockets.sync.client import connect
 
 from spinecoach.program.redflags import default_red_flags
+from spinecoach.store.db import make_engine
+from spinecoach.store.models import ProgramEnrolment
 from spinecoach.web.settings import Settings
 
 expect = playwright_api.expect
@@ -57,9 +61,13 @@ pytestmark = needs_chromium
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    url = f"sqlite:///{tmp_path_factory.mktemp('today-browser')}/history.sqlite3"
-    yield from serve(Settings(sim_speed=SIM_SPEED, database_url=url))
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return f"sqlite:///{tmp_path_factory.mktemp('today-browser')}/history.sqlite3"
+
+
+@pytest.fixture(scope="module")
+def server(database_url: str) -> Iterator[LiveServer]:
+    yield from serve(Settings(sim_speed=SIM_SPEED, database_url=database_url))
 
 
 @pytest.fixture(scope="module")
@@ -463,6 +471,45 @@ def test_broken_word_check_sees_a_broken_word(page: playwright_api.Page) -> None
         "Sitting</th></tr></table>"
     )
     assert page.evaluate(BROKEN_WORDS_JS) == ["Sitting"]
+
+
+def test_a_finished_program_says_so(
+    page: playwright_api.Page, server: LiveServer, database_url: str
+) -> None:
+    """A program whose six weeks are over (marked so in the database here, then set back
+    to active for the next test)."""
+    set_program_status(database_url, "completed")
+    try:
+        assert api(server, "/api/program/status").json()["status"] == "completed"
+        finished_home(page, server)
+    finally:
+        set_program_status(database_url, "active")
+
+
+def set_program_status(database_url: str, status: str) -> None:
+    engine = make_engine(database_url)
+    try:
+        with Session(engine) as db:
+            enrolment = db.scalars(
+                select(ProgramEnrolment).order_by(ProgramEnrolment.id.desc())
+            ).first()
+            assert enrolment is not None
+            enrolment.status = status
+            enrolment.ended_utc = None if status == "active" else datetime.now(UTC)
+            db.commit()
+    finally:
+        engine.dispose()
+
+
+def finished_home(page: playwright_api.Page, server: LiveServer) -> None:
+    page.goto(f"{server.http_url}/")
+    box = page.locator("#recommended")
+    expect(box.get_by_role("heading", name="Your 6-week program is complete")).to_be_visible()
+    expect(box.get_by_role("link", name="Start a new program")).to_have_attribute(
+        "href", "/onboarding"
+    )
+    expect(box.locator("button")).to_have_count(0)
+    shot(page, "13-finished-phone")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -195,6 +195,13 @@
       el("p", { class: "hint", text: "Just curious? Try the coach with the built-in simulator: choose any exercise below." }));
   }
 
+  function renderFinished(box) {
+    box.append(el("h2", { id: "recommended-title", text: "Your 6-week program is complete" }),
+      el("p", { text: "Well done. Keep the exercises that helped as part of your day; any of them is below." }),
+      el("p", {}, el("a", { class: "button", href: "/progress", text: "See your progress and report" }),
+        " ", el("a", { class: "button", href: "/onboarding", text: "Start a new program" })));
+  }
+
   function renderStopped(box, status) {
     box.classList.add("today-stopped");
     titleThePage(false);
@@ -229,6 +236,7 @@
       || (status.data.program_status && status.data.program_status.sessions_allowed === false));
     if (stopped) renderStopped(box, status.data);
     else if (today.ok && today.data.status === "active") renderPlan(box, today.data, titles);
+    else if (status.ok && status.data.status === "completed") renderFinished(box);
     else if (!status.ok || !status.data.enrolled) renderFirstRun(box);
     else return;
     box.hidden = false;
