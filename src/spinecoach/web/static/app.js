@@ -384,13 +384,7 @@ function onCue(cue) {
   speak(cue.text);
 }
 
-function speak(text) {
-  if ($("mute").checked || !("speechSynthesis" in window)) return;
-  try {
-    window.speechSynthesis.cancel();
-    window.speechSynthesis.speak(new SpeechSynthesisUtterance(text));
-  } catch (error) { /* speech is optional */ }
-}
+const speak = live.speak;
 
 function onState(state) {
   live.onState(state);

@@ -446,6 +446,15 @@ const spinecoachLive = (() => {
     }
   }
 
+  /** Say a cue aloud, unless the mute switch is on (speech is optional). */
+  function speak(text) {
+    if ($("mute").checked || !("speechSynthesis" in window)) return;
+    try {
+      window.speechSynthesis.cancel();
+      window.speechSynthesis.speak(new SpeechSynthesisUtterance(text));
+    } catch (error) { /* speech is optional */ }
+  }
+
   // words ---------------------------------------------------------------------------------
   function formatDegrees(value) {
     const rounded = Math.round(value);
@@ -460,7 +469,7 @@ const spinecoachLive = (() => {
 
   return {
     reset, onState, onFrame, onRep, onCue, onBreath, draw, plot, setMat, sessionRunning,
-    showCameraAlert, showSensorAlert, renderSummary, formatSeconds, formatShare, sentence,
+    showCameraAlert, showSensorAlert, renderSummary, speak, formatSeconds, formatShare, sentence,
     frames: () => s.frames, lastT: () => s.lastT, band: () => s.band, bands: () => s.bands,
     targets: () => s.targets, measures: () => s.measures,
   };
