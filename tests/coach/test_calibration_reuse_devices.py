@@ -79,7 +79,7 @@ def test_the_coach_leads_the_check_and_goes_straight_to_the_sets() -> None:
         e for e in prompts if e.kind == EVENT_CALIBRATION_CHECK and e.start_s != prompts[0].start_s
     )
     assert window.end_s - window.start_s == CHECK_HOLD_S
-    assert window.end_s < 8.0  # the simulated person is still in position until 8 s
+    assert window.end_s < 6.0  # the simulated person is still in position until 6 s
     [verdict] = [e for e in events if isinstance(e, CalibrationCheckEvent)]
     assert verdict.passed
     assert script.step == "done" and script.notes == []

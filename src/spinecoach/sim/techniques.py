@@ -140,6 +140,9 @@ then straight to the sets; ``check-then-full``, the check failed (sensors moved)
 whole protocol follows it."""
 CHECK_S: Final = 5.0
 """Length (s) of the neutral check (as ``motion.calibration_store.NEUTRAL_CHECK_S``)."""
+CHECK_SETTLE_S: Final = 0.5
+"""Still time (s) before the check, between it and the first rep, and after the last:
+a session with a kept calibration lasts its sets plus 6.5 s."""
 
 
 def _check_count(name: str, value: object, *, limit: int) -> int:
@@ -366,11 +369,11 @@ def _checked_session(
     perf: Performer, builder: SetBuilder, position: str, flow: str, *, n_reps: int, n_sets: int
 ) -> Timeline:
     """A session with a kept calibration: already in position (a desk break at the desk),
-    1 s to settle, the 5-s neutral check (annotated; the truth's zero), 2 s, the sets,
-    a moment still in position. ``check-then-full``: after the check, back to standing
+    0.5 s, the 5-s neutral check (annotated; the truth's zero), 0.5 s, the sets, 0.5 s
+    still in position. ``check-then-full``: after the check, back to standing
     and the whole protocol (whose neutral hold is then the truth's zero)."""
     tl = Timeline(NEUTRAL_POSES[position])
-    tl.hold(1.0)
+    tl.hold(CHECK_SETTLE_S)
     start = tl.now
     tl.hold(CHECK_S)
     tl.event(EVENT_CALIBRATION_CHECK, start, tl.now, annotate=True)
@@ -381,14 +384,14 @@ def _checked_session(
         return tl
     tl.event(EVENT_CALIBRATION_NEUTRAL, start, tl.now)  # the truth's zero, not announced
     neutral = tl.pose
-    tl.hold(2.0)
+    tl.hold(CHECK_SETTLE_S)
     for set_index in range(n_sets):
         if set_index:
             start = tl.now
             tl.hold(perf.duration(SET_REST_S))
             tl.event(EVENT_REST, start, tl.now)
         builder(tl, perf, neutral, n_reps)
-    tl.hold(perf.duration(1.5))
+    tl.hold(CHECK_SETTLE_S)
     return tl
 
 
