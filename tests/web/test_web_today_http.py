@@ -153,3 +153,21 @@ def test_a_dose_out_of_range_is_refused_naming_the_field(server: LiveServer) -> 
         error = receive(ws)
     assert error["type"] == "error"
     assert "dose" in str(error) and "reps" in str(error)
+
+
+def test_a_session_stopped_before_its_reps_keeps_its_targets(server: LiveServer) -> None:
+    """History tells 'stopped early (n of m reps)' from 'completed' (issue 15 item 10):
+    the stored summary keeps the dose the session was coached to next to its rep count."""
+    dose = {"reps": 6, "sets": 2, "hold_s": 3.0, "tempo_s": None}
+    with connect(server.ws_url, max_size=None) as ws:
+        receive(ws)
+        send(ws, type="start", technique="pelvic-tilt", source="sim", seed=2, dose=dose)
+        collect_until(ws, "rep", timeout_s=120.0)
+        send(ws, type="stop")
+        messages = collect_until(ws, "summary", timeout_s=60.0)
+    summary = next(m for m in messages if m["type"] == "summary")
+    session_id = summary["session_id"]
+    sessions = httpx.get(f"{server.http_url}/api/sessions", timeout=30.0).json()
+    stored = next(s for s in sessions if s["id"] == session_id)
+    assert stored["summary"]["targets"] == {"reps": 6, "sets": 2}
+    assert 1 <= stored["summary"]["reps"] < 12

@@ -327,7 +327,12 @@ class LiveRun:
         session_id = None
         history, recorder, result = self.history, session.recorder, session.result
         if history is not None and recorder is not None and result is not None:
-            extra = {"ended": ended} if ended else None
+            dose = session.engine.spec.dose
+            # The dose the session was coached to, so a history can tell a session
+            # stopped before its reps ("stopped early") from a completed one.
+            extra: dict[str, Any] = {"targets": {"reps": dose.reps, "sets": dose.sets}}
+            if ended:
+                extra["ended"] = ended
 
             def complete() -> int:
                 return history.complete_live(recorder, result, summary_extra=extra)
