@@ -294,6 +294,31 @@ RING_RECORDER = """() => { window.__ring = [];
       { childList: true, characterData: true, subtree: true }); }"""
 
 
+#: The sets view's parts drawn over one another ([a, b, width, height]) or whose text runs
+#: out of their box ([a, "overflows", content height, box height]), as shown.
+NO_OVERLAP = """() => {
+  const view = document.getElementById("view-session");
+  const name = (e) => (e.id ? "#" + e.id : e.tagName.toLowerCase() + "." + e.className);
+  const shown = [...view.children, ...view.querySelectorAll(".live > *")]
+    .filter((e) => !e.classList.contains("live") && e.getClientRects().length
+      && getComputedStyle(e).display !== "none");
+  const out = [];
+  for (let i = 0; i < shown.length; i++) {
+    const r = shown[i].getBoundingClientRect();
+    for (let j = i + 1; j < shown.length; j++) {
+      const q = shown[j].getBoundingClientRect();
+      const w = Math.min(r.right, q.right) - Math.max(r.left, q.left);
+      const h = Math.min(r.bottom, q.bottom) - Math.max(r.top, q.top);
+      if (w > 1 && h > 1) out.push([name(shown[i]), name(shown[j]), Math.round(w), Math.round(h)]);
+    }
+    const e = shown[i];
+    if (e.scrollHeight > e.clientHeight + 1 && getComputedStyle(e).overflowY === "visible")
+      out.push([name(e), "overflows", e.scrollHeight, e.clientHeight]);
+  }
+  return out;
+}"""
+
+
 @pytest.mark.parametrize("size", list(SIZES))
 def test_mat_mode_fills_the_screen_with_a_gauge_readable_from_two_metres(
     server: LiveServer, browser: Any, size: str
@@ -331,6 +356,14 @@ def test_mat_mode_fills_the_screen_with_a_gauge_readable_from_two_metres(
             found = box(page, control)
             assert found["y"] + found["height"] <= viewport["height"] + 0.5, (control, found)
         assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
+        # Nothing drawn over anything else: a long cue pushes the ring down, never under it.
+        page.evaluate(
+            "document.getElementById('cue').textContent = "
+            "'Breathe out and flatten your low back into the mat, then keep breathing'"
+        )
+        overlaps = page.evaluate(NO_OVERLAP)
+        screenshot(page, f"live-mat-{size}-1b-long-cue")
+        assert overlaps == [], overlaps
         assert_readable_contrast(page, ("#cue", ".counters"))
         # Paused: a banner nobody can miss, on the screen.
         page.click("#pause")
