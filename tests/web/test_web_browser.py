@@ -242,7 +242,8 @@ def check_history_item_plot(page: playwright_api.Page, item: playwright_api.Loca
     link = item.locator(".history-plot a")
     link.focus()
     assert page.evaluate("document.activeElement.tagName") == "A"
-    assert page.evaluate("document.activeElement.getAttribute('href')").endswith("/plot.png")
+    href = page.evaluate("document.activeElement.getAttribute('href')")
+    assert href.split("?")[0].endswith("/plot.png") and "tz=" in href, href  # local time
     item.screenshot(path=str(ARTIFACTS / "pelvic-tilt-8-history-item.png"))
 
 

@@ -130,3 +130,29 @@ def test_session_plot_renders_from_the_database(tmp_path: Path) -> None:
     finally:
         history.close()
     assert png.startswith(PNG_SIGNATURE) and cacheable
+
+
+def test_session_plot_in_the_gauges_sign_and_the_persons_time(
+    live_server: LiveServer, _history_database: str
+) -> None:
+    """The history plot shows the angle as the live gauge showed it (issue 15 item 4: a
+    pelvic tilt's posterior tilt upwards, the gauge's words) and the title's time in the
+    person's zone (``tz``); an unknown zone is refused naming the fix."""
+    session_id = finished_session(live_server)
+    engine = make_engine(_history_database)
+    try:
+        with Session(engine) as db:
+            result = repository.load_result(db, session_id)
+    finally:
+        engine.dispose()
+    gauge = result.info["gauge"]
+    options = plots.gauge_plot_options(gauge)
+    assert options == {"direction": -1.0, "label": gauge["label"]}  # pelvic tilt: upwards
+    assert plots.gauge_plot_options(None) == {} and plots.gauge_plot_options({"x": 1}) == {}
+    url = f"{live_server.http_url}/api/sessions/{session_id}/plot.png"
+    utc = httpx.get(url, params={"tz": "UTC"}, timeout=60.0)
+    far = httpx.get(url, params={"tz": "Pacific/Kiritimati"}, timeout=60.0)  # UTC+14
+    assert utc.status_code == far.status_code == 200
+    assert utc.content != far.content  # another time in the title
+    unknown = httpx.get(url, params={"tz": "Mars/Olympus"}, timeout=10.0)
+    assert unknown.status_code == 422 and "IANA" in unknown.json()["detail"]

@@ -282,6 +282,11 @@ def test_history_says_what_happened_and_its_plot_reads_on_a_phone(
     expect(items.nth(1).locator(".history-meta")).to_contain_text("Stopped early")
     expect(items.nth(2).locator(".history-meta")).to_contain_text("Completed")
     assert "Stopped early" not in items.nth(2).locator(".history-meta").inner_text()
+    # Faults in plain words, never the catalogue's ids ("short-hold").
+    catalogue = page.evaluate("fetch('/api/techniques').then((r) => r.json())")
+    ids = {f["id"] for t in catalogue for f in t["faults"] if "-" in f["id"]}
+    shown_text = " ".join(items.all_inner_texts())
+    assert ids and not [i for i in ids if i in shown_text], shown_text
     image = items.nth(2).locator(".history-plot img")
     image.scroll_into_view_if_needed()
     loaded = "img => img.complete && img.naturalWidth > 0"
@@ -291,7 +296,7 @@ def test_history_says_what_happened_and_its_plot_reads_on_a_phone(
     shown = image.evaluate(
         "img => [img.getBoundingClientRect().width, img.naturalWidth, img.currentSrc]"
     )
-    assert shown[2].endswith("/plot.png?narrow=true"), shown
+    assert "/plot.png?tz=" in shown[2] and shown[2].endswith("&narrow=true"), shown
     assert shown[1] == 396 and shown[0] >= 0.8 * shown[1], shown
     box = image.bounding_box()
     assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
@@ -306,7 +311,8 @@ def test_history_says_what_happened_and_its_plot_reads_on_a_phone(
     shown = image.evaluate(
         "img => [img.getBoundingClientRect().width, img.naturalWidth, img.currentSrc]"
     )
-    assert shown[2].endswith("/plot.png") and shown[1] == 792, shown
+    assert "/plot.png?tz=" in shown[2] and "narrow" not in shown[2], shown
+    assert shown[1] == 792, shown
     shot(page, "08a-history-desktop")
 
 

@@ -329,8 +329,12 @@ class LiveRun:
         if history is not None and recorder is not None and result is not None:
             dose = session.engine.spec.dose
             # The dose the session was coached to, so a history can tell a session
-            # stopped before its reps ("stopped early") from a completed one.
-            extra: dict[str, Any] = {"targets": {"reps": dose.reps, "sets": dose.sets}}
+            # stopped before its reps ("stopped early") from a completed one; a simulator
+            # session's own rep count (``reps`` per set) is what its person was asked.
+            reps = dose.reps
+            if self.start.source == "sim" and self.start.dose is None and self.start.reps:
+                reps = self.start.reps
+            extra: dict[str, Any] = {"targets": {"reps": reps, "sets": dose.sets}}
             if ended:
                 extra["ended"] = ended
 

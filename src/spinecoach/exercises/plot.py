@@ -9,6 +9,7 @@ half-written PNG.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,9 @@ def plot_exercise(
     title: str = "",
     size_in: tuple[float, float] = (13.0, 5.0),
     legend_below: bool = False,
+    direction: float = 1.0,
+    label: str | None = None,
+    fault_labels: Mapping[str, str] | None = None,
 ) -> Path:
     """Write a PNG of ``result`` over the main signal (deg) of ``frames``; returns the path.
 
@@ -51,6 +55,10 @@ def plot_exercise(
     height in inches (110 dpi): narrower figures keep the text legible on a phone.
     ``legend_below`` puts the legend under the axes in two columns (for a figure about as
     narrow as a phone; default: to the right of the axes, as before).
+    ``direction`` (+1 or -1) and ``label``: the live gauge's sign and words for the main
+    signal (``result.info["gauge"]``), so the history shows the angle as the person saw it
+    during the session (default: the signal as the motion core gives it).
+    ``fault_labels``: plain words for the fault ids written at their reps.
     """
     import matplotlib
 
@@ -58,19 +66,20 @@ def plot_exercise(
     import matplotlib.pyplot as plt
 
     signal = main_signal(result.technique)
-    values = frames.angles[signal]
+    values = frames.angles[signal] if direction == 1.0 else direction * frames.angles[signal]
+    words = label or _label(signal)
     fig, ax = plt.subplots(figsize=size_in)
-    ax.plot(frames.time_s, values, color="#1c3d5a", lw=1.1, zorder=3, label=_label(signal))
+    ax.plot(frames.time_s, values, color="#1c3d5a", lw=1.1, zorder=3, label=words)
     _scale_to_reps(ax, frames, result, values)
     ymax = ax.get_ylim()[1]
 
-    _draw_reps(ax, frames, result, values, ymax)
+    _draw_reps(ax, frames, result, values, ymax, fault_labels or {})
     _draw_discarded_and_truth(ax, result, recording)
 
     ax.axhline(0.0, color="#adb5bd", lw=0.6)
     ax.grid(alpha=0.25)
     ax.set_xlabel("time (s)")
-    ax.set_ylabel(f"{_label(signal)} (deg)")
+    ax.set_ylabel(f"{words} (deg)")
     with_truth = recording is not None and recording.truth is not None
     where: dict[str, Any] = (
         {
@@ -114,7 +123,12 @@ def _scale_to_reps(ax: Any, frames: AngleFrames, result: ExerciseResult, values:
 
 
 def _draw_reps(
-    ax: Any, frames: AngleFrames, result: ExerciseResult, values: Any, ymax: float
+    ax: Any,
+    frames: AngleFrames,
+    result: ExerciseResult,
+    values: Any,
+    ymax: float,
+    fault_labels: Mapping[str, str],
 ) -> None:
     """Each rep shaded by set and numbered, its hold as a red bar, its faults named."""
     for rep in result.reps:
@@ -140,7 +154,7 @@ def _draw_reps(
         if rep.faults:
             peak = np.interp(rep.peak_s, frames.time_s, np.nan_to_num(values))
             ax.annotate(
-                "\n".join(rep.fault_names),
+                "\n".join(fault_labels.get(name, name) for name in rep.fault_names),
                 xy=(rep.peak_s, float(peak)),
                 xytext=(0, 14),
                 textcoords="offset points",

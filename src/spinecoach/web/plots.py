@@ -35,8 +35,9 @@ from __future__ import annotations
 import asyncio
 import tempfile
 from collections import OrderedDict
+from datetime import UTC, tzinfo
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
@@ -63,18 +64,26 @@ class PlotNotFound(SpinecoachError):
 
 
 def render_session_plot(
-    engine: Engine, person_id: int, session_id: int, *, narrow: bool = False
+    engine: Engine,
+    person_id: int,
+    session_id: int,
+    *,
+    narrow: bool = False,
+    tz: tzinfo | None = None,
 ) -> tuple[bytes, bool]:
     """The PNG of one of ``person_id``'s sessions, and whether it may be cached (the
     session is completed). Blocking: call it in a worker thread. ``narrow``: the phone's
     variant (:data:`PHONE_PLOT_SIZE_IN`, a short title, the legend under the axes).
+    The angle is drawn with the live gauge's sign and words (the stored result's
+    ``info["gauge"]``; older sessions without it as the motion core gives it) and the
+    title gives the start in ``tz`` (None: UTC), as the person saw the session.
 
     Raises :class:`PlotNotFound` for an unknown session (or another person's) and for a
     session without a stored recording or camera angle frames, and
     :class:`~spinecoach.errors.InputFormatError` for a corrupt stored recording or angle
     block.
     """
-    from spinecoach.exercises.catalogue import start_position
+    from spinecoach.exercises.catalogue import default_catalogue, start_position
     from spinecoach.exercises.plot import plot_exercise
     from spinecoach.motion import MotionSettings, motion_process
 
@@ -96,8 +105,16 @@ def render_session_plot(
         result = repository.load_result(db, session_id)
         completed = record.status == "completed"
         kind = " — camera" if camera_frames is not None else ""
+        started = (
+            record.started_utc.replace(tzinfo=UTC)
+            if record.started_utc.tzinfo is None
+            else record.started_utc
+        )
+        local = started.astimezone(tz or UTC)
+        technique = default_catalogue().technique(record.technique)
+        labels = {f.name: f.label for f in technique.faults if f.label}
         title = (
-            f"{record.technique}{kind} — {record.started_utc:%Y-%m-%d %H:%M} UTC — "
+            f"{technique.title}{kind} — {local:%Y-%m-%d %H:%M} {local.tzname() or ''} — "
             f"{len(result.reps)} reps"
         )
         if narrow:  # the page shows the technique and the time beside it
@@ -117,8 +134,24 @@ def render_session_plot(
             title=title,
             size_in=PHONE_PLOT_SIZE_IN if narrow else PLOT_SIZE_IN,
             legend_below=narrow,
+            fault_labels=labels,
+            **gauge_plot_options(result.info.get("gauge")),
         )
         return path.read_bytes(), completed
+
+
+def gauge_plot_options(gauge: object) -> dict[str, Any]:
+    """The plot's sign and words from a stored result's ``info["gauge"]`` ({} without)."""
+    if not isinstance(gauge, dict):
+        return {}
+    direction = gauge.get("direction")
+    label = gauge.get("label")
+    options: dict[str, Any] = {}
+    if direction in (1, -1, 1.0, -1.0):
+        options["direction"] = float(direction)
+    if isinstance(label, str) and label:
+        options["label"] = label
+    return options
 
 
 class SessionPlots:
@@ -128,34 +161,40 @@ class SessionPlots:
     def __init__(self, history: History, *, cache_size: int = PLOT_CACHE_SIZE) -> None:
         self.history = history
         self.cache_size = cache_size
-        self._cache: OrderedDict[tuple[int, bool], bytes] = OrderedDict()
+        self._cache: OrderedDict[tuple[int, bool, str], bytes] = OrderedDict()
         self._render = asyncio.Lock()
 
-    def cached(self, session_id: int, *, narrow: bool = False) -> bytes | None:
+    def cached(
+        self, session_id: int, *, narrow: bool = False, tz: tzinfo | None = None
+    ) -> bytes | None:
         """The cached PNG of a session (marked recently used), or None."""
-        key = (session_id, narrow)
+        key = (session_id, narrow, str(tz))
         png = self._cache.get(key)
         if png is not None:
             self._cache.move_to_end(key)
         return png
 
-    async def png(self, session_id: int, *, narrow: bool = False) -> bytes:
+    async def png(
+        self, session_id: int, *, narrow: bool = False, tz: tzinfo | None = None
+    ) -> bytes:
         """The PNG of a session of the history's person (see :func:`render_session_plot`;
-        ``narrow``: the phone's variant)."""
-        png = self.cached(session_id, narrow=narrow)
+        ``narrow``: the phone's variant; ``tz``: the zone of the title's time)."""
+        png = self.cached(session_id, narrow=narrow, tz=tz)
         if png is not None:
             return png
         async with self._render:
-            png = self.cached(session_id, narrow=narrow)  # drawn while this request waited
+            png = self.cached(session_id, narrow=narrow, tz=tz)  # drawn while this one waited
             if png is not None:
                 return png
             person = self.history.person_id
-            options = {"narrow": True} if narrow else {}
+            options: dict[str, Any] = {"narrow": True} if narrow else {}
+            if tz is not None:
+                options["tz"] = tz
             drawn, cacheable = await asyncio.to_thread(
                 render_session_plot, self.history.engine, person, session_id, **options
             )
             if cacheable:
-                self._cache[(session_id, narrow)] = drawn
+                self._cache[(session_id, narrow, str(tz))] = drawn
                 while len(self._cache) > self.cache_size:
                     self._cache.popitem(last=False)
         return drawn

@@ -39,6 +39,7 @@ from spinecoach.web.deps import HistoryDep
 from spinecoach.web.plots import PlotNotFound, SessionPlots
 from spinecoach.web.routes.common import Body
 from spinecoach.web.routes.program import ProgramStatusOut
+from spinecoach.web.routes.progress import zone_of
 
 router = APIRouter()
 
@@ -135,11 +136,14 @@ async def session_plot(
     session_id: int,
     plots: Annotated[SessionPlots, Depends(session_plots)],
     narrow: bool = False,
+    tz: str | None = None,
 ) -> Response:
     """The session's angle trace with its reps, holds and faults (PNG; ``narrow``: the
-    phone's variant, legible at 390 px wide)."""
+    phone's variant, legible at 390 px wide; ``tz``: the IANA zone of the title's time,
+    default UTC; 422 for an unknown zone), in the live gauge's sign and words."""
+    zone = zone_of(tz)
     try:
-        png = await plots.png(session_id, narrow=narrow)
+        png = await plots.png(session_id, narrow=narrow, tz=zone)
     except PlotNotFound as error:
         raise HTTPException(status_code=404, detail=str(error)) from None
     except InputFormatError as error:

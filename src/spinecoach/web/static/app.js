@@ -464,18 +464,22 @@ async function loadHistory() {
   const [sessions, techniques] = await Promise.all([
     fetch("/api/sessions").then((r) => r.json()), fetch("/api/techniques").then((r) => r.json())]);
   const titles = Object.fromEntries(techniques.map((t) => [t.name, t.title]));
+  app.faultLabels = Object.fromEntries(techniques.map((t) => [t.name,
+    Object.fromEntries((t.faults || []).map((f) => [f.id, f.label]))]));
   const list = $("history-list");
   list.replaceChildren();
   $("history-empty").hidden = sessions.length > 0;
   for (const s of sessions) list.appendChild(historyItem(s, titles[s.technique] || s.technique));
 }
 
-function faultText(reps) {
+function faultText(reps, technique) {
+  const labels = (app.faultLabels && app.faultLabels[technique]) || {};  // plain words
   const counts = new Map();
   for (const rep of reps) for (const name of rep.faults) counts.set(name, (counts.get(name) || 0) + 1);
   const total = [...counts.values()].reduce((a, b) => a + b, 0);
   if (!total) return "none";
-  const names = [...counts].map(([name, n]) => `${name.replaceAll("_", " ")}${n > 1 ? ` ×${n}` : ""}`);
+  const names = [...counts].map(([name, n]) =>
+    `${labels[name] || name.replaceAll("_", " ")}${n > 1 ? ` ×${n}` : ""}`);
   return `${total} (${names.join(", ")})`;
 }
 
@@ -518,7 +522,7 @@ function historyItem(s, title) {
     ["Reps", `${s.summary.reps ?? s.reps.length} reps in `
       + `${s.summary.sets ?? Math.max(0, ...s.reps.map((r) => r.set))} set(s)`],
     ["Mean quality", quality === null ? "–" : `${quality.toFixed(0)} / 100`],
-    ["Faults", faultText(s.reps)],
+    ["Faults", faultText(s.reps, s.technique)],
     ["Pain before → after", painText(s)],
   ]) {
     const dt = document.createElement("dt"); dt.textContent = term;
@@ -562,7 +566,9 @@ function interruptedNote(s, title) {
 }
 
 function historyPlot(s, title, when) {
-  const src = `/api/sessions/${s.id}/plot.png`;
+  // In the person's own time zone (the plot's title gives the session's start).
+  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+  const src = `/api/sessions/${s.id}/plot.png?tz=${encodeURIComponent(zone)}`;
   const figure = document.createElement("figure");
   figure.className = "history-plot";
   const link = document.createElement("a");
@@ -586,7 +592,7 @@ function historyPlot(s, title, when) {
   const picture = document.createElement("picture");
   const narrow = document.createElement("source");
   narrow.media = "(max-width: 600px)";
-  narrow.srcset = `${src}?narrow=true`;
+  narrow.srcset = `${src}&narrow=true`;
   narrow.width = 396; narrow.height = 440;
   picture.append(narrow, img);
   link.appendChild(picture);
