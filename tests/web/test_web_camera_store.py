@@ -140,7 +140,7 @@ def test_killed_camera_session_is_closed_by_replaying_its_angle_frames(
     monkeypatch.setattr(plot_module, "plot_exercise", spy)
     png, cacheable = plots.render_session_plot(history.engine, history.person_id, session_id)
     assert png.startswith(PNG_SIGNATURE) and cacheable
-    assert titles and titles[0].startswith("hip-hinge — camera — ")
+    assert titles and titles[0].startswith("Seated hip-hinge — camera — ")  # plain title
     assert titles[0].endswith("— 3 reps")
     served = asyncio.run(plots.SessionPlots(history).png(session_id))
     assert served.startswith(PNG_SIGNATURE)
