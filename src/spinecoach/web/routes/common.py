@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from datetime import tzinfo
 from importlib import resources
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from fastapi import HTTPException
+from fastapi import HTTPException, Query
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict
 
@@ -18,6 +20,25 @@ from spinecoach.errors import ConfigurationError
 from spinecoach.store.program import EnrolmentStateError
 
 T = TypeVar("T")
+
+#: A ``tz`` query: the person's IANA time zone (see :func:`zone_of`).
+TzQuery = Annotated[
+    str | None,
+    Query(max_length=64, description="The person's IANA time zone, e.g. Europe/Berlin"),
+]
+
+
+def zone_of(name: str | None) -> tzinfo | None:
+    """The zone of a ``tz`` query (None: the server's); 422 naming the fix when unknown."""
+    if not name:
+        return None
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise HTTPException(
+            status_code=422,
+            detail=f"tz={name!r} is not a known time zone; give an IANA name like Europe/Berlin",
+        ) from None
 
 
 class Body(BaseModel):

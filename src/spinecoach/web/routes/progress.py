@@ -45,35 +45,15 @@ per app: it decides one call at a time), run in a worker thread.
 
 from __future__ import annotations
 
-from datetime import tzinfo
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel
 
 from spinecoach.services.progress import ProgressService
 from spinecoach.web.deps import HistoryDep
-from spinecoach.web.routes.common import run_service
+from spinecoach.web.routes.common import TzQuery, run_service, zone_of
 from spinecoach.web.routes.program import ProgramStatusOut
-
-TzQuery = Annotated[
-    str | None,
-    Query(max_length=64, description="The person's IANA time zone, e.g. Europe/Berlin"),
-]
-
-
-def zone_of(name: str | None) -> tzinfo | None:
-    """The zone of a ``tz`` query (None: the server's); 422 naming the fix when unknown."""
-    if not name:
-        return None
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise HTTPException(
-            status_code=422,
-            detail=f"tz={name!r} is not a known time zone; give an IANA name like Europe/Berlin",
-        ) from None
 
 
 def progress_service(request: Request, history: HistoryDep) -> ProgressService:
@@ -84,9 +64,6 @@ def progress_service(request: Request, history: HistoryDep) -> ProgressService:
     made: ProgressService = state.progress
     return made
 
-
-#: The old private name, kept for a caller not yet moved to :func:`zone_of`.
-_zone = zone_of
 
 ServiceDep = Annotated[ProgressService, Depends(progress_service)]
 

@@ -19,39 +19,21 @@ import asyncio
 import tempfile
 from datetime import date, tzinfo
 from pathlib import Path
-from typing import Annotated, Final, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import Final, Literal
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException
 from fastapi.responses import Response
 
 from spinecoach.program.report import ReportError
 from spinecoach.services.history import History
 from spinecoach.services.report import write_report
 from spinecoach.web.deps import HistoryDep
-
-TzQuery = Annotated[
-    str | None,
-    Query(max_length=64, description="The person's IANA time zone, e.g. Europe/Berlin"),
-]
+from spinecoach.web.routes.common import TzQuery, zone_of
 
 #: The media type of each report format.
 MEDIA_TYPES: Final = {"pdf": "application/pdf", "html": "text/html; charset=utf-8"}
 
 router = APIRouter()
-
-
-def _zone(name: str | None) -> tzinfo | None:
-    """The zone of a ``tz`` query (None: the server's); 422 naming the fix when unknown."""
-    if not name:
-        return None
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise HTTPException(
-            status_code=422,
-            detail=f"tz={name!r} is not a known time zone; give an IANA name like Europe/Berlin",
-        ) from None
 
 
 def _render(history: History, fmt: Literal["pdf", "html"], tz: tzinfo | None) -> bytes:
@@ -63,7 +45,7 @@ def _render(history: History, fmt: Literal["pdf", "html"], tz: tzinfo | None) ->
 
 
 async def _answer(history: History, fmt: Literal["pdf", "html"], tz: str | None) -> Response:
-    zone = _zone(tz)
+    zone = zone_of(tz)
     try:
         body = await asyncio.to_thread(_render, history, fmt, zone)
     except ReportError as error:

@@ -37,9 +37,8 @@ from spinecoach.services.history import SessionStateError
 from spinecoach.services.program import person_status, session_advice
 from spinecoach.web.deps import HistoryDep
 from spinecoach.web.plots import PlotNotFound, SessionPlots
-from spinecoach.web.routes.common import Body
+from spinecoach.web.routes.common import Body, TzQuery, zone_of
 from spinecoach.web.routes.program import ProgramStatusOut
-from spinecoach.web.routes.progress import zone_of
 
 router = APIRouter()
 
@@ -136,7 +135,7 @@ async def session_plot(
     session_id: int,
     plots: Annotated[SessionPlots, Depends(session_plots)],
     narrow: bool = False,
-    tz: str | None = None,
+    tz: TzQuery = None,
 ) -> Response:
     """The session's angle trace with its reps, holds and faults (PNG; ``narrow``: the
     phone's variant, legible at 390 px wide; ``tz``: the IANA zone of the title's time,
