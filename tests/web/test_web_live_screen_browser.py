@@ -458,6 +458,40 @@ def test_cat_cow_trace_enters_both_green_bands_on_every_good_rep(
         assert all(n > 0 for n in trace["inside"]), (rep["index"], trace)
 
 
+def test_cat_cow_trace_stays_out_of_the_bands_on_a_too_small_rep(
+    server: LiveServer, browser: Any
+) -> None:
+    """The simulator's seed 1 makes rep 5 of 8 too small (its ``small-range`` fault): the
+    trace drawn over that rep misses a green band and, inside the rep (its ends touch the
+    neighbouring reps' turns), the gauge reaches neither; the rep is scored down."""
+    with page_at(browser, DESKTOP) as page:
+        start_sets(page, f"{server.http_url}/?seed=1", "cat-cow")
+        expect(page.locator("#view-pain-after")).to_be_visible(timeout=120_000)
+        traces = page.evaluate("window.__repTraces")
+        (start,) = [m for m in page.evaluate("window.__sent") if m["type"] == "start"]
+        frames = received(page, "frame")
+        states = [m for m in received(page, "state") if m.get("gauge")]
+    assert start["seed"] == 1
+    (cow, cat) = states[-1]["gauge"]["bands_deg"]
+    small = [t for t in traces if "small-range" in t["rep"]["faults"]]
+    good = [t for t in traces if not t["rep"]["faults"] and t["trace"] and t["trace"]["known"]]
+    assert small and len(good) >= 5, [t["rep"]["faults"] for t in traces]
+    for entry in small:
+        rep, trace = entry["rep"], entry["trace"]
+        assert trace is not None and trace["known"] and len(trace["bands"]) == 2, trace
+        assert 0 in trace["inside"], (rep["index"], trace)  # a band the trace never entered
+        span = rep["end_s"] - rep["start_s"]
+        inner = [
+            f["gauge_deg"]
+            for f in frames
+            if rep["start_s"] + 0.2 * span <= f["t"] <= rep["end_s"] - 0.2 * span
+            and f["gauge_deg"] is not None
+        ]
+        assert inner and min(inner) > cow[1] and max(inner) < cat[0], (rep, cow, cat)
+        assert rep["quality"] < 100, rep
+    assert all(all(n > 0 for n in t["trace"]["inside"]) for t in good), good
+
+
 # --- the program drives the session ----------------------------------------------------------
 def test_start_prescribed_carries_dose_and_slot(server: LiveServer, browser: Any) -> None:
     dose = {"reps": 2, "sets": 1, "hold_s": 2.0, "tempo_s": None}

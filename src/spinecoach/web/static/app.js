@@ -253,8 +253,10 @@ function send(message) {
 function startMessage() {
   const message = { type: "start", technique: app.technique.name, source: app.source,
     pain_before_mm: painValue("pain-before") };
-  const reps = Number(new URLSearchParams(location.search).get("reps"));
+  const query = new URLSearchParams(location.search);  // the simulator's try-out options
+  const reps = Number(query.get("reps")), seed = Number(query.get("seed") ?? NaN);
   if (app.source === "sim" && Number.isInteger(reps) && reps >= 1 && reps <= 50) message.reps = reps;
+  if (app.source === "sim" && Number.isInteger(seed) && seed >= 0) message.seed = seed;
   if (app.prescribed) {
     if (app.prescribed.dose) message.dose = app.prescribed.dose;
     if (app.prescribed.slot) message.slot = app.prescribed.slot;
