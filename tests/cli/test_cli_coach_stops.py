@@ -6,13 +6,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+from rich.console import Console
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from spinecoach.cli import app
+from spinecoach.cli.terminal import coach
+from spinecoach.cli.terminal.settings import CoachSettings
 from spinecoach.program.redflags import default_red_flags
 from spinecoach.services.history import History
+from spinecoach.services.program_status import ProgramStoppedError
 from spinecoach.store import program as store_program
 from spinecoach.store.models import SessionRecord
 
@@ -46,5 +51,24 @@ def test_the_terminal_coach_refuses_while_stopped_and_coaches_once_cleared(
         coached = runner.invoke(app, [*command, "--pain-before", "20", "--pain-after", "20"])
         assert coached.exit_code == 0, coached.output
         assert sessions(history) == 1
+    finally:
+        history.close()
+
+
+def test_a_stopped_program_is_refused_before_the_pain_question(tmp_path: Path) -> None:
+    """At a terminal the refusal comes first: nobody is asked their pain for a session
+    that cannot start (pytest's captured stdin fails any read, so asking would raise)."""
+    url = f"sqlite:///{tmp_path / 'history.sqlite3'}"
+    history = History.open(url)
+    try:
+        answers = {f.id: False for f in default_red_flags()} | {"leg-weakness": True}
+        with Session(history.engine) as db:
+            store_program.onboard(db, history.person_id, answers, None)
+        console = Console(record=True, width=100)
+        settings = CoachSettings("pelvic-tilt", reps=1, speed=500.0, database_url=url)
+        with pytest.raises(ProgramStoppedError):
+            coach(settings, console, interactive=True)
+        assert "Pain before" not in console.export_text()
+        assert sessions(history) == 0
     finally:
         history.close()

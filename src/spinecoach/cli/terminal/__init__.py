@@ -349,8 +349,6 @@ def coach(
         camera_source = lambda: camera  # noqa: E731
     ask = interactive and settings.save
     pain_before = settings.pain_before_mm
-    if pain_before is None and ask:
-        pain_before = ask_pain(console, "before")
     if not settings.save:
         outcome = run_session(settings, console, keys=interactive, camera_source=camera_source)
         console.print(render_summary(outcome))
@@ -364,11 +362,17 @@ def coach(
             "check --database or SPINECOACH_DATABASE_URL"
         )
 
+    from spinecoach.services.program import refuse_if_stopped
+
     try:
         history = History.open(settings.database_url)
     except (SQLAlchemyError, OSError, SpinecoachError) as error:  # before exercising
         raise failed(error) from error
     try:
+        # A stopped program refuses before anything is asked (the runner checks too).
+        refuse_if_stopped(history)
+        if pain_before is None and ask:
+            pain_before = ask_pain(console, "before")
         try:
             outcome = run_session(
                 settings,
