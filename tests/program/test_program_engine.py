@@ -125,8 +125,10 @@ def test_a_red_session_regresses_one_level_at_once_citing_the_data() -> None:
     assert d.prescription.since_day == 5
     assert d.reasons[0].text == (
         "pain rose 25 mm during the main session on day 4 (40 → 65 mm), above the 20 mm "
-        "amber limit (Silbernagel 2007): back to level 2"
+        "amber limit: back to level 2"
     )
+    # The source of the limit travels beside the plain sentence, not inside it.
+    assert d.reasons[0].sources == ("Silbernagel 2007",)
     assert d.reasons[0].data["rise_mm"] == 25.0
     assert d.reasons[0].data["limit_mm"] == 20.0
 

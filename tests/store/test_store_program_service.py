@@ -220,8 +220,10 @@ def test_pain_jump_stops_the_program_and_a_restart_needs_clearance(engine: Engin
         assert state.enrolment.status == "stopped"
         assert state.enrolment.stop_reason == (
             "pain jump: pain jumped 35 mm during the main hip-hinge session on day 2, "
-            "2026-03-03 (35 → 70 mm), 30 mm or more (NICE NG59): stop and ask a clinician"
+            "2026-03-03 (35 → 70 mm), 30 mm or more: stop and ask a clinician"
         )
+        # The sentence is plain words; its source is stored beside it.
+        assert state.stored.reasons[0]["sources"] == ["NICE NG59"]
         assert state.enrolment.ended_utc is not None
         assert state.enrolment.ended_utc.astimezone(UTC) == when
         today = service.today_data(state)

@@ -35,8 +35,10 @@ this module holds the stops and :func:`decide`, and offers their public names to
 ('regress', 2, 'red')
 >>> d.reasons[0].text[:61]
 'pain rose 25 mm during the main session on day 1 (40 → 65 mm)'
->>> d.reasons[0].text.endswith("above the 20 mm amber limit (Silbernagel 2007): back to level 2")
+>>> d.reasons[0].text.endswith("above the 20 mm amber limit: back to level 2")
 True
+>>> d.reasons[0].sources  # where the limit comes from, apart from the plain sentence
+('Silbernagel 2007',)
 """
 
 from __future__ import annotations
@@ -111,7 +113,7 @@ def _red_flag_stop(days: Mapping[int, DayLog]) -> tuple[Reason, ...] | None:
 
 def _pain_jump_stop(days: Mapping[int, DayLog], p: Protocol) -> tuple[Reason, ...] | None:
     jump = p.value("pain.jump_mm")
-    cite = p.cite("pain.jump_mm")
+    cite = (p.cite("pain.jump_mm"),)
     advice = Reason(
         "refer",
         "Please pause the exercises and talk to your doctor or physiotherapist before you "
@@ -127,7 +129,7 @@ def _pain_jump_stop(days: Mapping[int, DayLog], p: Protocol) -> tuple[Reason, ..
                         "pain-jump",
                         f"pain jumped {mm_text(s.rise_mm)} mm during {s.describe(day)} "
                         f"({mm_text(s.vas_before_mm)} → {mm_text(s.vas_after_mm)} mm), "
-                        f"{jump:g} mm or more ({cite}): stop and ask a clinician",
+                        f"{jump:g} mm or more: stop and ask a clinician",
                         {
                             "day": day,
                             "slot": s.slot,
@@ -137,6 +139,7 @@ def _pain_jump_stop(days: Mapping[int, DayLog], p: Protocol) -> tuple[Reason, ..
                             "rise_mm": round(s.rise_mm, 1),
                             "limit_mm": jump,
                         },
+                        cite,
                     ),
                     advice,
                 )
@@ -149,7 +152,7 @@ def _pain_jump_stop(days: Mapping[int, DayLog], p: Protocol) -> tuple[Reason, ..
                         "pain-jump",
                         f"morning pain jumped {mm_text(change)} mm from day {day - 1} to day "
                         f"{day} ({mm_text(before)} → {mm_text(log.morning_vas_mm)} mm), "
-                        f"{jump:g} mm or more ({cite}): stop and ask a clinician",
+                        f"{jump:g} mm or more: stop and ask a clinician",
                         {
                             "day": day,
                             "morning_before_mm": before,
@@ -157,6 +160,7 @@ def _pain_jump_stop(days: Mapping[int, DayLog], p: Protocol) -> tuple[Reason, ..
                             "rise_mm": round(change, 1),
                             "limit_mm": jump,
                         },
+                        cite,
                     ),
                     advice,
                 )
@@ -230,7 +234,10 @@ def decide(
             target = p.level(current.level - 1)
             first = reasons[0]
             reasons[0] = Reason(
-                first.code, f"{first.text}: back to level {target.level}", first.data
+                first.code,
+                f"{first.text}: back to level {target.level}",
+                first.data,
+                first.sources,
             )
             reasons.append(step_down(current, day, p))
             return _decision(day, "regress", reasons, current, light, p)

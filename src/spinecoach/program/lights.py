@@ -94,18 +94,28 @@ def _rise_light(
     rise = session.rise_mm
     before, after = session.vas_before_mm, session.vas_after_mm
     where = f"during {session.describe(day)} ({mm_text(before)} → {mm_text(after)} mm)"
-    red_text = (
-        f"pain rose {mm_text(rise)} mm {where}, above the {amber:g} mm amber limit "
-        f"({p.cite('pain.amber_max_rise_mm')})"
-    )
-    amber_text = (
-        f"pain rose {mm_text(rise)} mm {where}: amber, above the {green:g} mm safe "
-        f"zone ({p.cite('pain.green_max_rise_mm')})"
-    )
+    red_text = f"pain rose {mm_text(rise)} mm {where}, above the {amber:g} mm amber limit"
+    amber_text = f"pain rose {mm_text(rise)} mm {where}: amber, above the {green:g} mm safe zone"
     return _graded(
         rise,
-        red=(amber, Reason("pain-rise-red", red_text, {**base, "limit_mm": amber})),
-        amber=(green, Reason("pain-rise-amber", amber_text, {**base, "limit_mm": green})),
+        red=(
+            amber,
+            Reason(
+                "pain-rise-red",
+                red_text,
+                {**base, "limit_mm": amber},
+                (p.cite("pain.amber_max_rise_mm"),),
+            ),
+        ),
+        amber=(
+            green,
+            Reason(
+                "pain-rise-amber",
+                amber_text,
+                {**base, "limit_mm": green},
+                (p.cite("pain.green_max_rise_mm"),),
+            ),
+        ),
     )
 
 
@@ -117,11 +127,9 @@ def _after_light(
     after = session.vas_after_mm
     if after < severe:
         return []
-    text = (
-        f"pain after {session.describe(day)} was {mm_text(after)} mm, "
-        f"at or above {severe:g} mm ({p.cite('pain.severe_after_mm')})"
-    )
-    return [("red", Reason("pain-after-severe", text, {**base, "limit_mm": severe}))]
+    text = f"pain after {session.describe(day)} was {mm_text(after)} mm, at or above {severe:g} mm"
+    cited = (p.cite("pain.severe_after_mm"),)
+    return [("red", Reason("pain-after-severe", text, {**base, "limit_mm": severe}, cited))]
 
 
 def _morning_light(
@@ -154,17 +162,28 @@ def _morning_light(
         f"the morning after {after} pain was {mm_text(change)} mm "
         f"higher ({mm_text(morning_before_mm)} → {mm_text(next_morning_mm)} mm)"
     )
-    red_text = (
-        f"{text}: it had not settled overnight (more than {morning_red:g} mm, "
-        f"{p.cite('pain.morning_red_rise_mm')})"
-    )
-    amber_text = (
-        f"{text}: amber, above the {tolerance:g} mm allowed ({p.cite('pain.morning_tolerance_mm')})"
-    )
+    red_text = f"{text}: it had not settled overnight (more than {morning_red:g} mm)"
+    amber_text = f"{text}: amber, above the {tolerance:g} mm allowed"
     return _graded(
         change,
-        red=(morning_red, Reason("morning-red", red_text, {**data, "limit_mm": morning_red})),
-        amber=(tolerance, Reason("morning-amber", amber_text, {**data, "limit_mm": tolerance})),
+        red=(
+            morning_red,
+            Reason(
+                "morning-red",
+                red_text,
+                {**data, "limit_mm": morning_red},
+                (p.cite("pain.morning_red_rise_mm"),),
+            ),
+        ),
+        amber=(
+            tolerance,
+            Reason(
+                "morning-amber",
+                amber_text,
+                {**data, "limit_mm": tolerance},
+                (p.cite("pain.morning_tolerance_mm"),),
+            ),
+        ),
     )
 
 
@@ -260,7 +279,7 @@ def session_advice(
         return None
     text = (
         f"Your pain rose {mm_text(rise)} mm during this session ({mm_text(vas_before_mm)} → "
-        f"{mm_text(vas_after_mm)} mm), {jump:g} mm or more ({p.cite('pain.jump_mm')}). "
+        f"{mm_text(vas_after_mm)} mm), {jump:g} mm or more. "
         f"{PAIN_JUMP_ADVICE}"
     )
     data: dict[str, DataValue] = {
@@ -269,4 +288,4 @@ def session_advice(
         "rise_mm": round(rise, 1),
         "limit_mm": jump,
     }
-    return Reason("pain-jump", text, data)
+    return Reason("pain-jump", text, data, (p.cite("pain.jump_mm"),))

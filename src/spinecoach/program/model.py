@@ -265,17 +265,29 @@ class Prescription:
 
 @dataclass(frozen=True)
 class Reason:
-    """One reason for a decision: a sentence and the numbers it cites (``data``)."""
+    """One reason for a decision: a sentence in plain words, the numbers it cites
+    (``data``) and the sources of its thresholds (``sources``, e.g. ``("NICE NG59",)``).
+
+    The sources stay out of the sentence, which a person reads on their page; the page
+    shows them apart in small type, the clinician's report next to the sentence.
+    """
 
     code: str
     text: str
     data: Mapping[str, DataValue] = field(default_factory=lambda: MappingProxyType({}))
+    sources: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "data", MappingProxyType(dict(self.data)))
+        object.__setattr__(self, "sources", tuple(dict.fromkeys(self.sources)))
 
     def as_dict(self) -> dict[str, Any]:
-        return {"code": self.code, "text": self.text, "data": dict(self.data)}
+        return {
+            "code": self.code,
+            "text": self.text,
+            "data": dict(self.data),
+            "sources": list(self.sources),
+        }
 
 
 @dataclass(frozen=True)

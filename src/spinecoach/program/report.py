@@ -110,8 +110,15 @@ def _decision_lines(data: dict[str, Any]) -> tuple[str, ...]:
         f"Last decision (day {last['day']}, week {last['week']}): "
         f"{KIND_TEXT.get(last['kind'], last['kind'])}. Why:"
     ]
-    lines.extend(f"• {r['text']}" for r in last["reasons"])
+    lines.extend(f"• {r['text']}{_sources(r)}" for r in last["reasons"])
     return tuple(lines)
+
+
+def _sources(reason: dict[str, Any]) -> str:
+    """The sources of a stored reason for the clinician's report (decisions stored
+    before sources were kept apart carry them in their text and have none here)."""
+    sources = reason.get("sources") or []
+    return f" (source: {'; '.join(sources)})" if sources else ""
 
 
 def _medication_lines(data: dict[str, Any]) -> tuple[str, ...]:

@@ -57,9 +57,9 @@ def _adherence_too_low(
         Reason(
             "adherence-low",
             f"{adh_text}, fewer than {100 * lighter:.0f} %: the plan does not fit your "
-            f"days yet, so it gets lighter rather than harder "
-            f"({p.cite('adherence.lighter_below_share')})",
+            f"days yet, so it gets lighter rather than harder",
             {**adh_data, "limit": lighter},
+            (p.cite("adherence.lighter_below_share"),),
         )
     ]
     if current.level > p.bottom_level:
@@ -106,9 +106,9 @@ def _light_criteria(week: _Week) -> None:
         )
     light_text = (
         f"days {first}–{day}: {len(lights)} sessions judged, {len(reds)} red, "
-        f"{len(ambers)} amber (at most {max_amber} amber to progress, "
-        f"{p.cite('progression.max_amber_sessions')})"
+        f"{len(ambers)} amber (at most {max_amber} amber to progress)"
     )
+    light_cite = (p.cite("progression.max_amber_sessions"),)
     light_data: dict[str, DataValue] = {
         **span,
         "sessions": len(lights),
@@ -117,9 +117,9 @@ def _light_criteria(week: _Week) -> None:
         "limit_amber": max_amber,
     }
     if len(ambers) > max_amber:
-        missing.append(Reason("amber-in-week", light_text, light_data))
+        missing.append(Reason("amber-in-week", light_text, light_data, light_cite))
     elif not reds:
-        met.append(Reason("pain-ok", light_text, light_data))
+        met.append(Reason("pain-ok", light_text, light_data, light_cite))
 
 
 def _sensor_criteria(week: _Week) -> None:
@@ -188,9 +188,9 @@ def _trend_criterion(week: _Week) -> None:
         missing.append(
             Reason(
                 "pain-trend",
-                f"{t_text}: rising more than {tolerance:g} mm "
-                f"({p.cite('pain.morning_tolerance_mm')})",
+                f"{t_text}: rising more than {tolerance:g} mm",
                 t_data,
+                (p.cite("pain.morning_tolerance_mm"),),
             )
         )
     else:
@@ -237,8 +237,9 @@ def weekly_review(
             Reason(
                 "too-soon",
                 f"only {at_level} days at level {current.level}; at least {min_days} before "
-                f"the next ({p.cite('progression.min_days_at_level')})",
+                f"the next",
                 {"days_at_level": at_level, "limit_days": min_days},
+                (p.cite("progression.min_days_at_level"),),
             )
         )
     _light_criteria(week)

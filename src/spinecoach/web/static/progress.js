@@ -9,31 +9,8 @@
   const COLORS = { pain: "#0b5cad", base: "#4a4a4a", mcid: "#2e7d32", before: "#0b5cad",
     after: "#c2410c", quality: "#6741d9", range: "#0b7285", doses: "#862e9c", grid: "#d0d7de" };
   const PSFS_COLORS = ["#0b5cad", "#c2410c", "#2e7d32", "#862e9c", "#0b7285"];
-  const KIND_TEXT = { progress: "Step up", hold: "Keep going", regress: "Step back",
-    "stop-refer": "Pause and see a clinician" };
 
-  function zone() {
-    try { return Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch { return ""; }
-  }
-
-  async function getJson(path) {
-    const tz = zone();
-    const url = tz ? `${path}?tz=${encodeURIComponent(tz)}` : path;
-    const response = await fetch(url);
-    const data = await response.json().catch(() => ({}));
-    return { ok: response.ok, status: response.status, data };
-  }
-
-  function el(tag, props = {}, ...children) {
-    const node = document.createElement(tag);
-    for (const [key, value] of Object.entries(props)) {
-      if (key === "class") node.className = value;
-      else if (key === "text") node.textContent = value;
-      else node.setAttribute(key, value);
-    }
-    node.append(...children.filter((c) => c !== null && c !== undefined));
-    return node;
-  }
+  const { el, zone, getJson, suggestionList, decisionBlock } = window.spinecoachUI;
 
   function techniqueName(name) { return name.replace(/-/g, " "); }
   // Plain technique titles from the catalogue (filled by loadProgress).
@@ -62,22 +39,8 @@
       if (plan.desk_breaks) list.append(el("li", { text: `${plan.desk_breaks} desk breaks` }));
       box.append(list);
     }
-    if (today.suggestions.length) {
-      const list = el("ul", { class: "suggestions", "aria-label": "Suggestions" });
-      for (const s of today.suggestions) {
-        list.append(el("li", { class: `suggestion suggestion-${s.kind}` },
-          el("strong", { text: s.title }), el("span", { class: "why", text: `Why: ${s.why.text}` })));
-      }
-      box.append(list);
-    }
-    const last = today.last_decision;
-    if (last) {
-      const heading = `Last decision (day ${last.day ?? "–"}): ${KIND_TEXT[last.kind] || last.kind}`;
-      const reasons = el("ul", { class: "reasons" });
-      for (const r of last.reasons) reasons.append(el("li", { text: r.text }));
-      box.append(el("div", { class: `decision decision-${last.kind}` },
-        el("h3", { text: heading }), reasons));
-    }
+    if (today.suggestions.length) box.append(suggestionList(today.suggestions));
+    if (today.last_decision) box.append(decisionBlock(today.last_decision));
     box.append(el("p", { class: "disclaimer", text: today.disclaimer }));
     if (withLink) box.append(el("p", {}, el("a", { href: "/progress", class: "button", text: "See your progress" })));
     box.hidden = false;

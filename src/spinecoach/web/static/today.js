@@ -14,38 +14,11 @@
     { id: "main", title: "Main session", wire: "main" },
     { id: "desk-break", title: "Desk breaks", wire: "deskbreak" },
   ];
-  const KIND_TEXT = { progress: "Step up", hold: "Keep going", regress: "Step back",
-    "stop-refer": "Pause and see a clinician" };
   // Program pages live under "Program" in the nav.
   const NAV_OF = { "/onboarding": "/program", "/checkin": "/program", "/psfs": "/program",
     "/screening": "/program" };
 
-  function zone() {
-    try { return Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch { return ""; }
-  }
-
-  async function getJson(path) {
-    const tz = zone();
-    const url = tz ? `${path}${path.includes("?") ? "&" : "?"}tz=${encodeURIComponent(tz)}` : path;
-    try {
-      const response = await fetch(url);
-      const data = await response.json().catch(() => ({}));
-      return { ok: response.ok, status: response.status, data };
-    } catch {
-      return { ok: false, status: 0, data: {} };
-    }
-  }
-
-  function el(tag, props = {}, ...children) {
-    const node = document.createElement(tag);
-    for (const [key, value] of Object.entries(props)) {
-      if (key === "class") node.className = value;
-      else if (key === "text") node.textContent = value;
-      else node.setAttribute(key, value);
-    }
-    node.append(...children.filter((c) => c !== null && c !== undefined));
-    return node;
-  }
+  const { el, getJson, suggestionList, decisionBlock } = window.spinecoachUI;
 
   // The nav ---------------------------------------------------------------------------------
   function markNav() {
@@ -166,21 +139,8 @@
       list.append(item);
     }
     box.append(list);
-    if (today.suggestions && today.suggestions.length) {
-      const suggestions = el("ul", { class: "suggestions", "aria-label": "Suggestions" });
-      for (const s of today.suggestions) {
-        suggestions.append(el("li", { class: `suggestion suggestion-${s.kind}` },
-          el("strong", { text: s.title }), el("span", { class: "why", text: `Why: ${s.why.text}` })));
-      }
-      box.append(suggestions);
-    }
-    const last = today.last_decision;
-    if (last) {
-      const reasons = el("ul", { class: "reasons" });
-      for (const r of last.reasons) reasons.append(el("li", { text: r.text }));
-      box.append(el("div", { class: `decision decision-${last.kind}` },
-        el("h3", { text: `Last decision (day ${last.day ?? "–"}): ${KIND_TEXT[last.kind] || last.kind}` }), reasons));
-    }
+    if (today.suggestions && today.suggestions.length) box.append(suggestionList(today.suggestions));
+    if (today.last_decision) box.append(decisionBlock(today.last_decision));
     box.append(el("p", { class: "today-free" },
       el("a", { href: "#free-choice-title", text: "Or choose any exercise freely" }), " · ",
       el("a", { href: "/progress", text: "See your progress" })));
