@@ -274,6 +274,7 @@ def test_texts_never_diagnose_or_promise_cures(catalogue: Catalogue) -> None:
     texts: list[str] = []
     for t in catalogue.techniques.values():
         texts += [t.title, t.summary, t.start_position, *t.instructions, *t.cues.values()]
+        texts += [text for start, steps in t.position_texts.values() for text in (start, *steps)]
         texts += [t.target.reason, t.breathing.note]
         texts += [text for rule in t.faults for text in (rule.cue, rule.reason)]
     offending = [text for text in texts if FORBIDDEN.search(text)]
@@ -302,7 +303,8 @@ def test_instructions_are_in_our_own_words(catalogue: Catalogue) -> None:
     n = 6
     article = {tuple(words[i : i + n]) for i in range(len(words) - n + 1)}
     for t in catalogue.techniques.values():
-        for step in (*t.instructions, t.summary, t.start_position):
+        other = [text for start, steps in t.position_texts.values() for text in (start, *steps)]
+        for step in (*t.instructions, t.summary, t.start_position, *other):
             w = _words(step)
             shared = [" ".join(w[i : i + n]) for i in range(len(w) - n + 1)]
             assert not [s for s in shared if tuple(s.split()) in article], step
@@ -395,7 +397,19 @@ def _in_section(section: str, old: str, new: str) -> Callable[[str], str]:
 
 
 PT = "techniques.pelvic-tilt"
+FE_SEATED = "[techniques.flexion-extension.in_position.seated]"
 MALFORMED = [
+    pytest.param(
+        _replace(FE_SEATED, "[techniques.flexion-extension.in_position.supine]"),
+        "techniques.flexion-extension.in_position.supine: expected one of the further "
+        "positions (seated) listed in positions",
+        id="texts-for-a-position-not-listed",
+    ),
+    pytest.param(
+        _replace(FE_SEATED + "\nstart_position", FE_SEATED + "\nbegin"),
+        "techniques.flexion-extension.in_position.seated.begin: unknown key",
+        id="position-texts-misspelt",
+    ),
     pytest.param(
         _drop_technique("hip-hinge"),
         "techniques.hip-hinge: required technique is missing. Add a [techniques.hip-hinge] table",

@@ -110,6 +110,13 @@ def test_a_demonstration_in_another_position(live_server: LiveServer) -> None:
     assert seated.status_code == 200
     assert (seated.json()["position"], seated.json()["position_label"]) == ("seated", "Sitting")
     assert "seat" in seated.json()["props"]
+    # Sitting, the person reads how to sit and move, not the standing steps.
+    words = [seated.json()["start_position"], *seated.json()["instructions"]]
+    assert words[0].startswith("Sitting tall") and "sitting tall" in words[-1]
+    assert not any("stand" in w.lower() for w in words), words
+    standing = _get(live_server, "/api/techniques/flexion-extension/demo").json()
+    assert standing["start_position"].startswith("Standing")
+    assert len(standing["instructions"]) == len(words) - 1
 
 
 def test_demonstration_errors_say_what_to_ask_for(live_server: LiveServer) -> None:

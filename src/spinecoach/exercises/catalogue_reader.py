@@ -186,7 +186,7 @@ class CatalogueReader(DataFileReader):
                 "faults",
                 "cues",
             ],
-            ["cue_min_interval_s", "positions"],
+            ["cue_min_interval_s", "positions", "in_position"],
         )
         direction = table["direction"]
         if (
@@ -208,6 +208,7 @@ class CatalogueReader(DataFileReader):
             interval = self.cue_interval(table, path)
         position = self.choice(table, path, "position", tuple(POSITION_NOMINAL_INCLINATION_DEG))
         others = self.positions(table, path, position)
+        texts = self.position_texts(table, path, others)
         return Technique(
             name=name,
             title=self.text(table, path, "title", max_chars=60),
@@ -225,7 +226,38 @@ class CatalogueReader(DataFileReader):
             cues=cues,
             cue_min_interval_s=interval,
             other_positions=others,
+            position_texts=texts,
         )
+
+    def position_texts(
+        self, table: Mapping[str, Any], path: str, others: tuple[str, ...]
+    ) -> dict[str, tuple[str, tuple[str, ...]]]:
+        """``in_position``: for each further start position, its own ``start_position``
+        and ``instructions`` (optional; a position without them reads the usual ones)."""
+        if "in_position" not in table:
+            return {}
+        field = f"{path}.in_position"
+        value = table["in_position"]
+        if not isinstance(value, dict):
+            self.fail(field, "expected a table of positions (e.g. [in_position.seated])", value)
+        out: dict[str, tuple[str, tuple[str, ...]]] = {}
+        for position, entry in cast(dict[str, Any], value).items():
+            where = f"{field}.{position}"
+            if position not in others:
+                self.fail(
+                    where,
+                    f"expected one of the further positions ({', '.join(others) or 'none'}) "
+                    "listed in positions",
+                    position,
+                )
+            if not isinstance(entry, dict):
+                self.fail(where, "expected a table with start_position and instructions", entry)
+            self.keys(entry, where, ["start_position", "instructions"], [])
+            out[position] = (
+                self.text(entry, where, "start_position"),
+                self.instructions(entry["instructions"], f"{where}.instructions"),
+            )
+        return out
 
     def positions(self, table: Mapping[str, Any], path: str, position: str) -> tuple[str, ...]:
         """The further start positions of ``positions`` (optional; ``position`` first)."""

@@ -263,11 +263,24 @@ class Technique:
     other_positions: tuple[str, ...] = ()
     """Further start positions the technique may be done in (``positions`` in the file
     lists them all, :attr:`position` first)."""
+    position_texts: Mapping[str, tuple[str, tuple[str, ...]]] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
+    """For a further start position: its own ``(start_position, instructions)`` in plain
+    words (``[techniques.<id>.in_position.<position>]`` in the file)."""
 
     @property
     def positions(self) -> tuple[str, ...]:
         """Every start position the technique may be done in, its usual one first."""
         return (self.position, *self.other_positions)
+
+    def start_position_in(self, position: str) -> str:
+        """How to get ready in ``position`` (the usual words where it has none of its own)."""
+        return self.position_texts.get(position, (self.start_position, ()))[0]
+
+    def instructions_in(self, position: str) -> tuple[str, ...]:
+        """The steps in ``position`` (the usual steps where it has none of its own)."""
+        return self.position_texts.get(position, ("", self.instructions))[1]
 
     @property
     def fault_names(self) -> tuple[str, ...]:

@@ -215,8 +215,8 @@ async def demo(name: str, catalogue: CatalogueDep, position: str | None = None) 
             )
             for f in shown.frames
         ],
-        start_position=t.start_position,
-        instructions=list(t.instructions),
+        start_position=t.start_position_in(shown.position),
+        instructions=list(t.instructions_in(shown.position)),
         breathing_note=t.breathing.note,
         safety_note=t.safety_note,
     )
