@@ -120,3 +120,29 @@ def test_an_interrupted_session_that_reused_a_calibration_is_replayed_with_it(
     assert len(replay_live_samples("pelvic-tilt", recording, config).reps) == 2
     del config["kept_calibration"]  # without it, the check's window calibrates nothing
     assert len(replay_live_samples("pelvic-tilt", recording, config).reps) == 0
+
+
+def test_the_person_can_ask_for_a_full_calibration_with_a_kept_one(tmp_path: Path) -> None:
+    """``recalibrate``: the sensors sit differently in a way the check cannot see (turned
+    about gravity): the person says so, no check runs, the whole protocol does, and what
+    it finds replaces the kept calibration."""
+    history = History.open(f"sqlite:///{tmp_path / 'h.sqlite3'}")
+    try:
+        asyncio.run(_run(history, LiveStart("pelvic-tilt", seed=5, reps=1)))
+        first = load_calibration(history.engine, history.person_id, _key(5))
+        assert first is not None and first.position == "supine"
+
+        fresh = LiveStart("cat-cow-seated", seed=5, reps=1, recalibrate=True)
+        session, events = asyncio.run(_run(history, fresh))
+        assert not [e for e in events if isinstance(e, CalibrationCheckEvent)]
+        kinds = _kinds(events)
+        assert EVENT_CALIBRATION_CHECK not in kinds
+        assert EVENT_CALIBRATION_FUNCTIONAL in kinds and EVENT_CALIBRATION_NEUTRAL in kinds
+        tracker = session.tracker
+        assert tracker is not None and all(
+            c is not None and c.method != STORED_METHOD for c in tracker.calibrations.values()
+        )
+        again = load_calibration(history.engine, history.person_id, _key(5))
+        assert again is not None and again.position == "seated"
+    finally:
+        history.close()

@@ -42,10 +42,10 @@ def server_and_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Li
             yield server, url
 
 
-def _session(server: LiveServer, technique: str) -> list[dict[str, Any]]:
+def _session(server: LiveServer, technique: str, **start: Any) -> list[dict[str, Any]]:
     with connect(server.ws_url, max_size=None) as ws:
         receive(ws)
-        send(ws, type="start", technique=technique, source="sim", seed=SEED)
+        send(ws, type="start", technique=technique, source="sim", seed=SEED, **start)
         return collect_until(ws, "summary", timeout_s=120.0)
 
 
@@ -140,3 +140,26 @@ def test_desk_break_with_a_kept_calibration_lasts_its_sets_plus_the_check(
     full_reps = [e for e in full.truth.events if e.kind == EVENT_REP]
     assert full_reps[0].start_s - before_sets_s > 25.0  # the bends, setup, hold, practice rep
     assert len(_of(messages, "summary")[0]["result"]["reps"]) == len(reps)
+
+
+def test_asked_to_calibrate_fully_the_kept_calibration_is_not_checked_but_renewed(
+    server_and_db: tuple[LiveServer, str],
+) -> None:
+    """``"recalibrate": true`` (the page's "Calibrate fully this time"): with a kept
+    calibration there is no check, the whole protocol runs, and its result is kept."""
+    server, url = server_and_db
+    if not _of(_session(server, "pelvic-tilt", reps=2), "summary"):  # keeps one if none yet
+        pytest.fail("no summary")
+    _kept_wear(url)
+    messages = _session(server, "cat-cow-seated", reps=2, recalibrate=True)
+    assert _of(messages, "calibration-check") == []
+    kinds = [m["kind"] for m in _of(messages, "annotation")]
+    assert EVENT_CALIBRATION_CHECK not in kinds and EVENT_CALIBRATION_FUNCTIONAL in kinds
+    assert len(_of(messages, "summary")[0]["result"]["reps"]) == 2
+    engine = make_engine(url)
+    try:
+        devices = {p: f"spinecoach-sim:{SEED}" for p in ("lower", "upper")}
+        kept = load_calibration(engine, 1, CalibrationKey("sim", ("lower", "upper"), devices))
+    finally:
+        engine.dispose()
+    assert kept is not None and kept.position == "seated"  # renewed sitting

@@ -99,16 +99,21 @@ def run_session(server: LiveServer, pain_before_mm: float | None = None) -> int:
 
 
 def refused_start(server: LiveServer, db_url: str) -> dict[str, Any]:
-    """A start on the live socket while stopped: the error, and nothing stored."""
+    """A start on the live socket while stopped, from each kind of source (the simulator,
+    the person's own sensors, the camera): the same error each time, and nothing stored."""
     before = stored_sessions(db_url)
+    errors = []
     with connect(server.ws_url, max_size=None) as ws:
         receive(ws)  # hello
-        send(ws, type="start", technique="hip-hinge", source="sim", reps=2)
-        error = receive(ws)
+        for source in ("sim", "devices", "camera"):
+            send(ws, type="start", technique="hip-hinge", source=source, reps=2)
+            errors.append(receive(ws))
         # The connection survives, and nothing was started: a stop has no session.
         send(ws, type="stop")
         no_session = receive(ws)
+    error = errors[0]
     assert error["type"] == "error" and error["code"] == "program-stopped", error
+    assert all(other == error for other in errors[1:]), errors
     assert no_session["type"] == "error" and no_session["code"] == "no-session"
     assert stored_sessions(db_url) == before
     return error

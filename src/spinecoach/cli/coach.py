@@ -69,6 +69,14 @@ def coach(
     no_save: Annotated[
         bool, typer.Option("--no-save", help="Do not save the session to the history.")
     ] = False,
+    recalibrate: Annotated[
+        bool,
+        typer.Option(
+            "--recalibrate",
+            help="Calibrate fully even when a kept calibration would pass its 5-s check "
+            "(the sensors sit differently from last time).",
+        ),
+    ] = False,
 ) -> None:
     """Coach one session in the terminal: the live coach's engine with a live display
     (step, angle gauge with the target band, reps, hold countdown, breathing pacer, body
@@ -92,6 +100,7 @@ def coach(
             pain_after_mm=pain_after,
             database_url=database,
             save=not no_save,
+            recalibrate=recalibrate,
             listen=listen,
             ble_device=None if ble_device is None else str(ble_device),
         )

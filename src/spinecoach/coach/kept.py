@@ -136,8 +136,9 @@ def simulate_with_kept(start: Any, kept: PersonalCalibration) -> Recording:
 
 async def use_kept_calibration(run: KeptRun) -> PersonalCalibration | None:
     """Give ``run``'s session the person's kept calibration for these sensors (and a
-    simulated session the recording that follows it); the calibration, or None."""
-    if not _keeps(run):
+    simulated session the recording that follows it); the calibration, or None (also
+    when the person said the sensors were put on afresh: ``start.recalibrate``)."""
+    if not _keeps(run) or getattr(run.start, "recalibrate", False):
         return None
     history: History = run.history
     key = _key(run)

@@ -67,6 +67,8 @@ class LiveStart:
     technique's dose) and ``sim_outage_s`` (``(start_s, duration_s)`` of sensor silence
     to rehearse a drop-out); ``placements``: the sensors an external client declares;
     ``auto_calibration``: calibrate from the data (no announced windows);
+    ``recalibrate``: the sensors were put on afresh, so no kept calibration is used (the
+    whole protocol runs, and what it finds is kept for the next sessions);
     ``pain_before_mm``: 0–100 mm VAS or None; ``devices``: the device id worn as each
     sensor; ``camera``: a camera session's camera (``camera:0``, ``video:PATH``);
     ``dose``: the prescribed reps, sets, hold and tempo (None: the catalogue's; the
@@ -81,6 +83,7 @@ class LiveStart:
     reps: int | None = None
     placements: tuple[str, ...] = PLACEMENTS
     auto_calibration: bool = False
+    recalibrate: bool = False
     pain_before_mm: float | None = None
     sim_outage_s: tuple[float, float] | None = None
     devices: Mapping[str, str] | None = None

@@ -159,6 +159,7 @@ def live_start(
         reps=message.reps,
         placements=tuple(message.placements),
         auto_calibration=message.calibration == "auto",
+        recalibrate=message.recalibrate,
         pain_before_mm=message.pain_before_mm,
         sim_outage_s=message.sim_outage_s,
         devices=devices

@@ -410,6 +410,9 @@ class StartMessage(_ClientMessage):
         default=("lower", "upper"), min_length=1, max_length=2
     )
     calibration: Literal["announced", "auto"] = "announced"
+    #: The person put the sensors on afresh (or moved them): calibrate with the whole
+    #: protocol even when a kept calibration would pass its 5-s check.
+    recalibrate: bool = False
     pain_before_mm: float | None = Field(default=None, ge=0.0, le=100.0)
     #: Simulator only: the simulated sensors go silent for ``[start_s, duration_s]`` of
     #: session time, to rehearse a sensor drop-out.

@@ -217,6 +217,7 @@ class _Terminal:
                 source="devices",
                 pain_before_mm=self.pain_before_mm,
                 devices={p: f.id for p, f in feeds.items()},
+                recalibrate=settings.recalibrate,
             )
             await self.coach(session, start, sources, lambda: device_line(hub))
 
@@ -285,6 +286,7 @@ def run_session(
             reps=settings.reps,
             profile=settings.profile,
             pain_before_mm=pain_before_mm,
+            recalibrate=settings.recalibrate,
         )
         session, source, recording = build_simulation(start)
         view.planned_reps = int(recording.meta.get("reps", technique.dose.reps))

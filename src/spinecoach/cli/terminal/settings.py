@@ -63,6 +63,8 @@ class CoachSettings:
     pain_after_mm: float | None = None
     database_url: str | None = None
     save: bool = True
+    #: Calibrate with the whole protocol even when a kept calibration would be checked.
+    recalibrate: bool = False
     #: Where the ingest server of ``sensor-logger`` listens (HOST:PORT).
     listen: str = "127.0.0.1:8000"
     #: ``ble`` sources: a TOML file declaring the sensor's packets (None: Polar PMD).

@@ -92,7 +92,7 @@ async function loadTechniques() {
     button.querySelector(".position").textContent = t.position_label || t.position;  // plain words
     button.querySelector(".dose").textContent = doseText(t.dose);
     button.addEventListener("click", () => chooseTechnique(t));
-    item.append(button, demoSlot(t.name));
+    item.append(button, demoSlot(t.name, true));  // a list of cards: the steps folded
     list.appendChild(item);
   }
   show("choose");
@@ -110,6 +110,8 @@ function chooseTechnique(t, prescribed = null) {
   $("prescribed-dose").hidden = !dose;
   $("prescribed-dose").textContent = dose ? `Today's dose: ${doseText(dose)}` : "";
   resetPain("pain-before");
+  $("recalibrate").checked = false;
+  $("recalibrate-choice").hidden = chosenSource() === "camera";  // sensors only
   show("pain-before");
 }
 
@@ -257,6 +259,7 @@ function startMessage() {
   const reps = Number(query.get("reps")), seed = Number(query.get("seed") ?? NaN);
   if (app.source === "sim" && Number.isInteger(reps) && reps >= 1 && reps <= 50) message.reps = reps;
   if (app.source === "sim" && Number.isInteger(seed) && seed >= 0) message.seed = seed;
+  if ($("recalibrate").checked && app.source !== "camera") message.recalibrate = true;
   if (app.prescribed) {
     if (app.prescribed.dose) message.dose = app.prescribed.dose;
     if (app.prescribed.slot) message.slot = app.prescribed.slot;
