@@ -55,8 +55,24 @@ def page(browser: Any) -> Iterator[Any]:
 
 def _inject(page: Any, server: LiveServer, technique: str, position: str = "") -> None:
     page.goto(server.http_url + "/")
+    # The home page fills itself from the API; inject only after it has, so nothing it
+    # adds later pushes the figure off screen (an off-screen figure rightly stops moving).
+    page.wait_for_load_state("networkidle")
     page.evaluate(INJECT, [technique, position])
-    playwright_api.expect(page.locator("#injected-demo .demo-svg").first).to_be_visible()
+    figure = page.locator("#injected-demo .demo-svg").first
+    playwright_api.expect(figure).to_be_visible()
+    figure.scroll_into_view_if_needed()
+
+
+MOVES = """([selector, before]) => {
+  const trunk = document.querySelector(selector);
+  return trunk !== null && trunk.getAttribute('points') !== before;
+}"""
+
+
+def _wait_until_it_moves(page: Any, before: str, timeout_ms: int) -> None:
+    """Poll the drawn trunk until its points differ from ``before`` (fails on timeout)."""
+    page.wait_for_function(MOVES, arg=[TRUNK, before], timeout=timeout_ms)
 
 
 def _instructions(page: Any) -> list[str]:
@@ -89,9 +105,9 @@ def test_a_demo_container_shows_a_moving_figure_and_the_steps(
     )
     trunk = page.locator(TRUNK)
     before = trunk.get_attribute("points")
-    page.wait_for_timeout(3000)  # past the still start position (2.5 s)
-    after = trunk.get_attribute("points")
-    assert before and after and before != after, "the figure does not move"
+    assert before
+    # The start position is held still for 2.5 s; then the figure must move.
+    _wait_until_it_moves(page, before, timeout_ms=8_000)
     playwright_api.expect(page.locator("#injected-demo .demo-cue")).not_to_be_empty()
     breath = page.locator("#injected-demo .demo-breath")
     playwright_api.expect(breath).to_have_text("Breathe in", timeout=8_000)
@@ -105,8 +121,7 @@ def test_a_demo_container_shows_a_moving_figure_and_the_steps(
     page.wait_for_timeout(700)
     assert trunk.get_attribute("points") == held, "a paused figure still moves"
     page.get_by_role("button", name="Play").first.click()
-    page.wait_for_timeout(700)
-    assert trunk.get_attribute("points") != held
+    _wait_until_it_moves(page, held or "", timeout_ms=5_000)
 
 
 @pytest.mark.parametrize(
@@ -117,6 +132,7 @@ def test_every_technique_animates_through_the_mount_api(
 ) -> None:
     page.set_viewport_size(DESKTOP)
     page.goto(live_server.http_url + "/")
+    page.wait_for_load_state("networkidle")
     page.evaluate(
         """([id, position]) => {
           const box = document.createElement('div');
@@ -129,11 +145,11 @@ def test_every_technique_animates_through_the_mount_api(
     )
     playwright_api.expect(page.locator("#injected-demo .demo-svg")).to_be_visible()
     spec = default_catalogue().technique(technique)
-    assert _instructions(page) == list(spec.instructions)
+    assert _instructions(page) == list(spec.instructions_in(position or spec.position))
     label = f"{technique}{'-' + position if position else ''}"
     first = page.locator(TRUNK).get_attribute("points")
-    page.wait_for_timeout(3000)  # past the still start position (2.5 s)
-    assert page.locator(TRUNK).get_attribute("points") != first, technique
+    assert first
+    _wait_until_it_moves(page, first, timeout_ms=8_000)  # past the still start (2.5 s)
     screenshot(page, f"demo-{label}-desktop")
     page.set_viewport_size(PHONE)
     page.wait_for_timeout(1500)
@@ -190,7 +206,8 @@ def test_demo_containers_the_page_itself_holds_are_filled(
     live_server: LiveServer, page: Any
 ) -> None:
     """Whatever demo containers the views place (cards, before the first set) are
-    filled; one added later by a view is filled too (the MutationObserver)."""
+    filled; one added later by a view is filled too (the MutationObserver). The cards
+    of the home page fold their steps (a short page); the figure shows on each."""
     page.goto(live_server.http_url + "/")
     page.wait_for_load_state("networkidle")
     page.evaluate(
@@ -200,10 +217,20 @@ def test_demo_containers_the_page_itself_holds_are_filled(
     )
     playwright_api.expect(page.locator("#injected-demo .demo-svg")).to_be_visible()
     containers = page.locator(".demo[data-technique]")
+    cards = page.locator("#technique-list .demo[data-technique]")
+    assert cards.count() == len(TECHNIQUES)
     for i in range(containers.count()):
         box = containers.nth(i)
-        if box.is_visible():
+        if not box.is_visible():
+            continue
+        playwright_api.expect(box.locator(".demo-svg").first).to_be_visible()
+        if box.get_attribute("data-steps") == "folded":
+            playwright_api.expect(box.locator("details.demo-steps > summary")).to_have_text(
+                "Step by step"
+            )
+        else:
             playwright_api.expect(box.locator(".demo-instructions li").first).to_be_visible()
+    assert cards.first.get_attribute("data-steps") == "folded"
 
 
 def test_folded_steps_open_on_request(live_server: LiveServer, page: Any) -> None:
