@@ -39,9 +39,14 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
+# Two workers (pytest-xdist), one test file per worker at a time (--dist loadfile keeps a
+# module's fixtures and the order of its tests together): most of the suite waits on
+# real-time sessions, browsers and servers, so two workers halve the wall time on two cores.
+# PYTEST_WORKERS=0 runs everything in one process.
+PYTEST_WORKERS ?= 2
 unit: $(STAMP)
 	bash scripts/ensure-system-packages.sh
-	$(VENV)/bin/pytest --cov --cov-report=term:skip-covered --durations=20
+	$(VENV)/bin/pytest -n $(PYTEST_WORKERS) --dist loadfile --cov --cov-report=term:skip-covered --durations=30
 
 # The real MediaPipe pose model on photographs shipped in installed packages, and the
 # camera tests with the stand-in model again on numpy<2. SPINECOACH_REQUIRE_CAMERA=1 makes
