@@ -8,6 +8,14 @@ Frames come out on the same regular grid as in batch: frame ``k`` at
 ``start + k / rate`` is emitted as soon as every sensor has a sample at or after it, so the
 latency is at most one sample period.
 
+A gap is a gap, never filled frame by frame without bound: when every sensor's data
+stops for longer than :data:`MAX_FILLED_GAP_S` (a client whose next batch is 100,000 s
+later), the gap's first and last frames come out (NaN angles, ``FLAG_GAP``) and the
+identical frames between them are left out, so the work and memory of one sample stay
+bounded whatever the jump. The streamed frames are then the batch's frames without the
+inside of such a gap (equal wherever both have a frame); shorter gaps are filled exactly
+as the batch fills them.
+
 >>> import numpy as np
 >>> tracker = MotionTracker(rates_hz={"lower": 100.0})
 >>> frames = tracker.update(SensorSample("lower", 0.0, np.array([0, 0, 9.81]), np.zeros(3)))
@@ -69,6 +77,11 @@ FloatArray = NDArray[np.float64]
 
 #: Seconds of recent samples kept for a calibration window announced after the fact.
 CALIBRATION_BUFFER_S = 660.0
+#: A gap in every sensor's data longer than this (s) is not filled frame by frame: its
+#: first and last frames come out (NaN angles, ``FLAG_GAP``) and the frames between them,
+#: all the same, are left out. Shorter gaps (a Bluetooth link lost for a few seconds) are
+#: filled as the batch does, so streaming equals batch on them.
+MAX_FILLED_GAP_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -494,34 +507,60 @@ class MotionTracker:
             t_k = self._grid_start + self._next_k / self.rate_hz
             if any(s.last_time_s < t_k for s in states.values()):
                 return frames
-            per_sensor: dict[str, FloatArray] = {}
-            height = np.nan
-            flags = 0
-            for placement, state in states.items():
-                recent = state.recent
-                while len(recent) >= 2 and recent[1][0] < t_k:
-                    recent.popleft()
-                lo = recent[0]
-                hi = next(item for item in recent if item[0] >= t_k)
-                values, frame_flags = interpolate_frames(
-                    np.array([t_k]),
-                    np.array([lo[0], hi[0]]),
-                    np.vstack([lo[1], hi[1]]),
-                    np.array([lo[2], hi[2]], dtype=np.uint8),
-                    max_gap_s=self.settings.fusion.max_gap_s,
-                )
-                per_sensor[placement] = values[:, :-1]
-                if placement == LOWER:
-                    height = float(values[0, -1])
-                flags |= int(frame_flags[0])
-            angles = combine_frames(
-                per_sensor.get(LOWER),
-                per_sensor.get(UPPER),
-                states[LOWER].calibration if LOWER in states else None,
-                states[UPPER].calibration if UPPER in states else None,
-                self.nominal_inclination_deg,
-            )
-            row = {k: float(v[0]) for k, v in angles.items()}
-            row[PELVIS_HEIGHT_M] = height
-            frames.append(AngleFrame(t_k, row, flags))
+            frame, gap_end_s = self._frame_at(t_k)
+            frames.append(frame)
             self._next_k += 1
+            if gap_end_s is not None and gap_end_s - t_k > MAX_FILLED_GAP_S:
+                self._next_k = max(self._next_k, self._last_k_at_or_before(gap_end_s))
+
+    def _last_k_at_or_before(self, time_s: float) -> int:
+        """The grid index of the last frame at or before ``time_s`` (s)."""
+        assert self._grid_start is not None
+        k = int(np.floor((time_s - self._grid_start) * self.rate_hz))
+        while k > 0 and self._grid_start + k / self.rate_hz > time_s:
+            k -= 1
+        while self._grid_start + (k + 1) / self.rate_hz <= time_s:
+            k += 1
+        return k
+
+    def _frame_at(self, t_k: float) -> tuple[AngleFrame, float | None]:
+        """The frame at grid time ``t_k`` (s), and, when every sensor is in a gap there
+        (its bracketing samples more than ``max_gap_s`` apart), the time (s) the first
+        sensor's data resumes: every frame up to it is the same NaN gap frame."""
+        states = self._sensors
+        per_sensor: dict[str, FloatArray] = {}
+        height = np.nan
+        flags = 0
+        gap_end_s: float | None = np.inf
+        max_gap_s = self.settings.fusion.max_gap_s
+        for placement, state in states.items():
+            recent = state.recent
+            while len(recent) >= 2 and recent[1][0] < t_k:
+                recent.popleft()
+            lo = recent[0]
+            hi = next(item for item in recent if item[0] >= t_k)
+            values, frame_flags = interpolate_frames(
+                np.array([t_k]),
+                np.array([lo[0], hi[0]]),
+                np.vstack([lo[1], hi[1]]),
+                np.array([lo[2], hi[2]], dtype=np.uint8),
+                max_gap_s=max_gap_s,
+            )
+            per_sensor[placement] = values[:, :-1]
+            if placement == LOWER:
+                height = float(values[0, -1])
+            flags |= int(frame_flags[0])
+            if gap_end_s is not None and hi[0] - lo[0] > max_gap_s:
+                gap_end_s = min(gap_end_s, hi[0])
+            else:
+                gap_end_s = None
+        angles = combine_frames(
+            per_sensor.get(LOWER),
+            per_sensor.get(UPPER),
+            states[LOWER].calibration if LOWER in states else None,
+            states[UPPER].calibration if UPPER in states else None,
+            self.nominal_inclination_deg,
+        )
+        row = {k: float(v[0]) for k, v in angles.items()}
+        row[PELVIS_HEIGHT_M] = height
+        return AngleFrame(t_k, row, flags), gap_end_s
