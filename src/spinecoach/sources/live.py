@@ -60,7 +60,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from spinecoach.conventions import PLACEMENTS
-from spinecoach.errors import InputFormatError
+from spinecoach.errors import InputFormatError, SpinecoachError
 from spinecoach.sources.timealign import ClockAligner
 
 FloatArray = NDArray[np.float64]
@@ -80,6 +80,15 @@ NO_DATA_AFTER_S: Final = 2.0
 #: Most samples kept queued for one subscriber that does not read (a stalled session):
 #: beyond it the oldest batches are dropped and the subscriber is told (``overflowed``).
 MAX_QUEUED_SAMPLES: Final = 200_000
+#: Most devices the hub keeps (a clinic's phones and sensors, with room to spare): a
+#: client inventing device ids cannot grow the server's memory (issue 16: 3,000 fake ids
+#: were kept for ever).
+MAX_DEVICES: Final = 64
+#: A device that sent nothing for this long (s), is not placed and feeds no session is
+#: forgotten (it comes back as new with its next data).
+PRUNE_AFTER_S: Final = 600.0
+#: Device kinds the server polls or connects to itself (a task runs while they are on).
+PULLED_KINDS: Final = ("phyphox", "ble")
 
 Quality = Literal["good", "fair", "poor", "no data"]
 
@@ -236,6 +245,8 @@ class DeviceFeed:
         #: The rate (Hz) the device was set to, when its protocol says (else estimated).
         self.declared_rate_hz: float | None = None
         self._clock = clock
+        #: Host time (s) the feed was made: its age before any data came.
+        self.created_s = clock()
         self._state: DeviceState = "connecting"
         self._detail = "waiting for the first data"
         self._aligner = ClockAligner()
@@ -460,20 +471,94 @@ class DeviceFeed:
         return ("fair" if share < 0.10 else "poor"), text
 
 
-class SourceHub:
-    """Every device the server has heard of, by id (made in the app's lifespan)."""
+class DeviceLimitError(SpinecoachError):
+    """The hub holds its most devices and none of them can be forgotten (each is placed,
+    feeds a session or is connecting): ``problem`` and ``fix`` say so (a face answers
+    503 or tells the person)."""
 
-    def __init__(self, *, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, problem: str, *, fix: str) -> None:
+        self.problem = problem
+        self.fix = fix
+        super().__init__(f"{problem}. {fix}")
+
+
+class SourceHub:
+    """Every device the server has heard of, by id (made in the app's lifespan).
+
+    Bounded: at most ``max_devices`` feeds. A feed that is not placed, feeds no session
+    and sent nothing for ``prune_after_s`` is forgotten; when a new device comes while
+    the hub is full, the unplaced, unread feed heard from longest ago that is not
+    connecting goes first (a flood of invented ids evicts only itself), and when every
+    feed is in use the new device is refused with :class:`DeviceLimitError`.
+    """
+
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        max_devices: int = MAX_DEVICES,
+        prune_after_s: float = PRUNE_AFTER_S,
+    ) -> None:
+        if max_devices < 1:
+            raise ValueError(f"max_devices must be at least 1, not {max_devices}")
         self._feeds: dict[str, DeviceFeed] = {}
         self._clock = clock
+        self.max_devices = max_devices
+        self.prune_after_s = prune_after_s
+        #: Feeds forgotten so far (silent or evicted).
+        self.pruned = 0
 
     def device(self, device_id: str, *, kind: str, name: str) -> DeviceFeed:
-        """The feed of ``device_id``, made on first use."""
+        """The feed of ``device_id``, made on first use; raises :class:`DeviceLimitError`
+        when the hub is full of devices in use."""
         feed = self._feeds.get(device_id)
         if feed is None:
+            self.prune()
+            if len(self._feeds) >= self.max_devices:
+                self._evict_one(device_id)
             feed = DeviceFeed(device_id, kind=kind, name=name, clock=self._clock)
             self._feeds[device_id] = feed
         return feed
+
+    def prune(self) -> int:
+        """Forget the feeds silent for ``prune_after_s`` that are neither placed nor read;
+        returns how many went."""
+        now = self._clock()
+        silent = [
+            key
+            for key, feed in self._feeds.items()
+            if self._evictable(feed) and now - self._last_heard_s(feed) >= self.prune_after_s
+        ]
+        for key in silent:
+            del self._feeds[key]
+        self.pruned += len(silent)
+        return len(silent)
+
+    @staticmethod
+    def _last_heard_s(feed: DeviceFeed) -> float:
+        return feed.created_s if feed._last_arrival_s is None else feed._last_arrival_s
+
+    @staticmethod
+    def _evictable(feed: DeviceFeed) -> bool:
+        """Not placed, no session reads it, and not a pulled source still running (its
+        task would go on feeding a feed nobody sees)."""
+        running = feed.kind in PULLED_KINDS and feed._state not in ("disconnected", "failed")
+        return feed.placement is None and not feed._subscribers and not running
+
+    def _evict_one(self, device_id: str) -> None:
+        candidates = [f for f in self._feeds.values() if self._evictable(f)]
+        if not candidates:
+            raise DeviceLimitError(
+                f"cannot add device {device_id[:60]!r}: the server already follows "
+                f"{len(self._feeds)} devices and each is placed, feeds a session or is "
+                "connecting",
+                fix="remove a device you no longer use (DELETE /api/devices/<id>) or wait "
+                f"{self.prune_after_s:.0f} s for silent ones to be forgotten",
+            )
+        oldest = min(candidates, key=self._last_heard_s)
+        del self._feeds[oldest.id]
+        self.pruned += 1
+        log.info("device %s forgotten: the hub holds %d devices", oldest.id, self.max_devices)
 
     def get(self, device_id: str) -> DeviceFeed | None:
         return self._feeds.get(device_id)
@@ -481,7 +566,11 @@ class SourceHub:
     def __contains__(self, device_id: object) -> bool:
         return device_id in self._feeds
 
+    def __len__(self) -> int:
+        return len(self._feeds)
+
     def statuses(self) -> list[DeviceStatus]:
+        self.prune()
         return [feed.status() for feed in self._feeds.values()]
 
     def assign(self, device_id: str, placement: str | None) -> DeviceFeed:
