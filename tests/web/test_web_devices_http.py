@@ -307,26 +307,23 @@ def test_bluetooth_with_an_unknown_protocol_is_refused(client: httpx.Client) -> 
     }
 
 
-def test_an_unreachable_phyphox_is_reconnecting_then_stops_on_delete(
+def test_an_unreachable_phyphox_is_refused_and_nothing_is_started(
     client: httpx.Client,
 ) -> None:
+    """Issue 16: nothing is polled until phyphox answers (before, this started a device
+    that kept reconnecting, and its state told a closed port from an open one). A
+    phyphox that goes away later reconnects, then stops on delete: tests/web/
+    test_web_outbound.py, with a phyphox stand-in."""
     port = _closed_port()
     response = client.post(
         "/api/devices/phyphox", json={"url": f"127.0.0.1:{port}", "placement": "upper"}
     )
-    assert response.status_code == 201
-    device_id = response.json()["id"]
-    assert device_id == f"phyphox:127.0.0.1:{port}"
-    assert response.json()["placement"] == "upper"
-    device = _wait_for(client, device_id, lambda d: d["state"] == "reconnecting", timeout_s=5.0)
-    assert device["state"] == "reconnecting", device
-    assert "remote access" in device["detail"] and f"127.0.0.1:{port}" in device["detail"]
-    response = client.delete(f"/api/devices/{device_id}")
-    assert response.status_code == 200
-    assert response.json()["state"] == "disconnected"
-    # Stopped for good: no more reconnect attempts change the state.
-    time.sleep(1.0)
-    assert _device(client, device_id)["state"] == "disconnected"
+    assert response.status_code == 502
+    detail = response.json()["detail"]
+    assert detail["problem"] == f"could not reach phyphox at http://127.0.0.1:{port}"
+    assert "remote access" in detail["fix"]
+    listed = {d["id"] for d in client.get("/api/devices").json()["devices"]}
+    assert f"phyphox:127.0.0.1:{port}" not in listed
 
 
 @pytest.mark.parametrize("url", ["", "   ", "ftp://10.0.0.7:8080", "http://"])

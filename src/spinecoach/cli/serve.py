@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Annotated, Any
 
 import typer
@@ -48,6 +49,16 @@ def serve(
             "to try it); or SPINECOACH_POSTURE."
         ),
     ] = None,
+    allowed_host: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allowed-host",
+            help="A host name the server answers besides localhost, 127.0.0.1, ::1 and the "
+            "bound address (repeat for more; *.example.org allows every name under it); "
+            "other names get 400, which stops DNS rebinding. Adds to "
+            "SPINECOACH_ALLOWED_HOSTS.",
+        ),
+    ] = None,
     database: DatabaseOption = None,
 ) -> None:
     """Start the live coaching server (web API and the live WebSocket protocol, see
@@ -68,7 +79,22 @@ def serve(
         "posture": posture,
         "database_url": database,
     }
+    if allowed_host:  # added to the environment's names (the settings split on commas)
+        from_env = os.environ.get("SPINECOACH_ALLOWED_HOSTS", "")
+        given["allowed_hosts"] = ",".join([from_env, *allowed_host])
     settings = _settings({k: v for k, v in given.items() if v is not None})
+    _announce(settings)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        ws="websockets-sansio",
+        log_level="info",
+    )
+
+
+def _announce(settings: Any) -> None:
+    """Print where the server listens; warn when other machines can reach it."""
     shown = f"[{settings.host}]" if ":" in settings.host else settings.host
     out_console.print(
         f"spinecoach serving on http://{shown}:{settings.port} "
@@ -84,13 +110,6 @@ def serve(
             highlight=False,
             soft_wrap=True,
         )
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        ws="websockets-sansio",
-        log_level="info",
-    )
 
 
 def _settings(given: dict[str, Any]) -> Any:

@@ -10,7 +10,10 @@ and its lifespan makes what the server needs. The live protocol is documented in
 __all__ = [
     "app",
     "deps",
+    "headers",
+    "limits",
     "live",
+    "outbound",
     "plots",
     "posture_monitor",
     "protocol",

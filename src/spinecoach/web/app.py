@@ -27,6 +27,13 @@ from spinecoach.recording import Recording
 from spinecoach.services.history import History
 from spinecoach.sources.live import SourceHub
 from spinecoach.web.deps import replay_live_samples
+from spinecoach.web.headers import (
+    SecurityHeadersMiddleware,
+    TrustedHostMiddleware,
+    allowed_hosts,
+    docs_urls,
+)
+from spinecoach.web.limits import BodyLimit, BodyLimitMiddleware
 from spinecoach.web.posture_monitor import PostureMonitor
 from spinecoach.web.routes import (
     catalogue,
@@ -102,7 +109,14 @@ def create_app(
         version=__version__,
         summary="Live lower-back mobility coaching (a coaching tool, not a medical device).",
         lifespan=lifespan,
+        docs_url=docs_urls(settings)[0],  # off by default: their scripts come from a CDN
+        redoc_url=docs_urls(settings)[1],
     )
+    # Outermost last: headers on every answer, then the Host check, then body limits.
+    default_limit = BodyLimit(settings.max_body_bytes)
+    app.add_middleware(BodyLimitMiddleware, default=default_limit, per_path=devices.BODY_LIMITS)
+    app.add_middleware(TrustedHostMiddleware, allowed=allowed_hosts(settings))
+    app.add_middleware(SecurityHeadersMiddleware)
     app.mount("/static", StaticFiles(packages=[("spinecoach.web", "static")]), name="static")
     for router in ROUTERS:
         app.include_router(router)

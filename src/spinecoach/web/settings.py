@@ -7,10 +7,13 @@
 from __future__ import annotations
 
 import functools
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+#: A list setting: from the environment as comma-separated names (``a.lan,b.lan``).
+NameList = Annotated[tuple[str, ...], NoDecode]
 
 
 class Settings(BaseSettings):
@@ -77,6 +80,39 @@ class Settings(BaseSettings):
         "SPINECOACH_DATABASE_URL, "
         "else an SQLite file in the user's data folder).",
     )
+    allowed_hosts: NameList = Field(
+        default=(),
+        description="Host names the server answers besides localhost, 127.0.0.1, ::1 and "
+        "the bound address (SPINECOACH_ALLOWED_HOSTS=a.lan,b.lan; *.example.org allows "
+        "every name under it). Requests for other names get 400 (DNS rebinding).",
+    )
+    phyphox_allowed_hosts: NameList = Field(
+        default=(),
+        description="Hosts the server may poll as phyphox besides private-network, "
+        "loopback and link-local addresses: names, addresses or networks "
+        "(SPINECOACH_PHYPHOX_ALLOWED_HOSTS=phone.example.org,203.0.113.0/28).",
+    )
+    max_body_bytes: int = Field(
+        default=1_048_576,
+        ge=1024,
+        le=1_073_741_824,
+        description="Largest request body (bytes) of a route without a limit of its own "
+        "(the phone ingest has its own); bigger bodies get 413 before they are read.",
+    )
+    api_docs: bool = Field(
+        default=False,
+        description="Serve FastAPI's interactive docs at /docs and /redoc. Off by default: "
+        "they load their scripts from a CDN (blank offline); /openapi.json is always "
+        "served.",
+    )
+
+    @field_validator("allowed_hosts", "phyphox_allowed_hosts", mode="before")
+    @classmethod
+    def _split_names(cls, value: object) -> object:
+        """``"a, b"`` (the environment's form) → ``("a", "b")``."""
+        if isinstance(value, str):
+            return tuple(name.strip() for name in value.split(",") if name.strip())
+        return value
 
 
 @functools.cache

@@ -8,7 +8,8 @@ stopping the pulled sources (phyphox, Bluetooth LE).
     lower|upper`` (where the phone is worn, for a phone not placed yet), ``token`` (when
     the server has ``SPINECOACH_INGEST_TOKEN``). A broken message gets a 422 whose
     ``detail`` names the field and the fix; nothing of it is used. A message without
-    sensor data (the app's "Tap to Test Pushing") is answered 200.
+    sensor data (the app's "Tap to Test Pushing") is answered 200. A message over
+    :data:`BODY_LIMITS` is refused with 413 while it arrives (:mod:`spinecoach.web.limits`).
 ``GET /api/devices``
     Every device's status (:class:`~spinecoach.sources.live.DeviceStatus`) and what the
     page needs to tell the person how to connect a phone (the push URL; whether the
@@ -18,7 +19,9 @@ stopping the pulled sources (phyphox, Bluetooth LE).
 ``POST /api/devices/phyphox``, ``POST /api/devices/ble``
     Start polling a phone running phyphox (``{"url", "placement"}``) or connecting a
     Bluetooth LE sensor (``{"address", "protocol", "placement"}``); the source runs in
-    the server until ``DELETE /api/devices/{id}`` or shutdown.
+    the server until ``DELETE /api/devices/{id}`` or shutdown. phyphox must be on the
+    local network (422 otherwise) and answer like phyphox before polling starts; every
+    failure to reach it is the same 502 (:mod:`spinecoach.web.outbound`).
 
 Every device answer is a :class:`DeviceStatusOut` (the fields of
 :class:`~spinecoach.sources.live.DeviceStatus`). The hub, the settings, the push joiners
@@ -60,6 +63,13 @@ from spinecoach.sources.sensor_logger_push import (
     parse_push,
 )
 from spinecoach.web.deps import DeviceTasksDep, HubDep, PushJoinersDep, SettingsDep
+from spinecoach.web.limits import BodyLimit
+from spinecoach.web.outbound import (
+    PHYPHOX_ADDRESS_FIX,
+    PHYPHOX_UNREACHABLE_FIX,
+    answers_like_phyphox,
+    phyphox_target,
+)
 from spinecoach.web.routes.common import Body, problem
 from spinecoach.web.settings import Settings
 
@@ -68,6 +78,14 @@ log = logging.getLogger(__name__)
 router = APIRouter()
 
 KIND_SENSOR_LOGGER = "sensor-logger"
+
+#: The routes taking larger bodies than the server's default (see
+#: :mod:`spinecoach.web.limits`): the phone's push messages.
+BODY_LIMITS: dict[str, BodyLimit] = {
+    "/api/ingest/sensor-logger": BodyLimit(
+        MAX_PUSH_BYTES, "set a shorter batch period in Sensor Logger's push settings"
+    ),
+}
 
 
 class DeviceStatusOut(BaseModel):
@@ -148,13 +166,7 @@ async def ingest_sensor_logger(
     samples, say what the phone does not send, push)."""
     _check_token(settings, token)
     arrived = time.monotonic()
-    body = await request.body()
-    if len(body) > MAX_PUSH_BYTES:
-        raise problem(
-            413,
-            f"the message has {len(body)} bytes, more than {MAX_PUSH_BYTES}",
-            "set a shorter batch period in Sensor Logger's push settings",
-        )
+    body = await request.body()  # at most BODY_LIMITS' bytes: the limit is kept while read
     if not body.strip():
         return {"status": "ok", "samples": 0, "note": "empty message (a test push?)"}
     try:
@@ -261,17 +273,22 @@ class PhyphoxIn(Body):
 
 
 @router.post("/api/devices/phyphox", status_code=201)
-async def start_phyphox(body: PhyphoxIn, hub: HubDep, tasks: DeviceTasksDep) -> DeviceStatusOut:
-    """Start polling a phone running phyphox (its remote access)."""
+async def start_phyphox(
+    body: PhyphoxIn, hub: HubDep, tasks: DeviceTasksDep, settings: SettingsDep
+) -> DeviceStatusOut:
+    """Start polling a phone running phyphox (its remote access): only a local-network
+    address (or one of ``SPINECOACH_PHYPHOX_ALLOWED_HOSTS``, else 422), and only once it
+    answers like phyphox (else 502, the same answer whatever went wrong)."""
     try:
         url = phyphox_url(body.url)
+        polled = await phyphox_target(url, settings.phyphox_allowed_hosts)
     except ConfigurationError as error:
-        raise problem(
-            422, str(error), "enter the URL phyphox shows, e.g. 192.168.1.20:8080"
-        ) from None
-    feed = phyphox_feed(hub, url)
-    feed.set_state("connecting", f"connecting to phyphox at {url}")
-    _run_source(tasks, feed, PhyphoxRemoteSource(url, feed, start_measurement=True))
+        raise problem(422, str(error), PHYPHOX_ADDRESS_FIX) from None
+    if polled is None or not await answers_like_phyphox(polled):
+        raise problem(502, f"could not reach phyphox at {url}", PHYPHOX_UNREACHABLE_FIX)
+    feed = phyphox_feed(hub, polled)
+    feed.set_state("connecting", f"connecting to phyphox at {polled}")
+    _run_source(tasks, feed, PhyphoxRemoteSource(polled, feed, start_measurement=True))
     if body.placement is not None:
         hub.assign(feed.id, body.placement)
     return _out(feed)
