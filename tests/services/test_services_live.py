@@ -20,7 +20,7 @@ from spinecoach.services.history import History
 from spinecoach.services.live import (
     NOT_SAVED_AT_END,
     NOT_SAVED_AT_START,
-    NOT_SAVED_YET,
+    StoreNotice,
     begin_storing,
     store_loop,
 )
@@ -63,11 +63,12 @@ def test_a_stored_session_gets_its_recorder(tmp_path: Path) -> None:
 
 
 def test_failed_commits_are_said_once_per_run_of_failures() -> None:
-    """Commits fail, fail, succeed, fail: the face is told twice (once per run), and the
-    loop keeps committing."""
+    """Commits fail, fail, succeed, fail, succeed: the face is told twice that data is not
+    saved (once per run of failures, with the reason) and twice that it is saved again
+    (issue 16 item 8), and the loop keeps committing."""
     outcomes = iter([False, False, True, False, True, True])
     calls: list[bool] = []
-    told: list[tuple[str, str]] = []
+    told: list[StoreNotice] = []
 
     def flush() -> None:
         ok = next(outcomes)
@@ -75,8 +76,8 @@ def test_failed_commits_are_said_once_per_run_of_failures() -> None:
         if not ok:
             raise OSError("disk full")
 
-    async def tell(texts: tuple[str, str]) -> None:
-        told.append(texts)
+    async def tell(notice: StoreNotice) -> None:
+        told.append(notice)
 
     async def run() -> None:
         task = asyncio.create_task(store_loop(flush, tell, interval_s=0.01))
@@ -88,7 +89,9 @@ def test_failed_commits_are_said_once_per_run_of_failures() -> None:
 
     asyncio.run(run())
     assert calls[:6] == [False, False, True, False, True, True]
-    assert told == [NOT_SAVED_YET, NOT_SAVED_YET]
+    assert [n.code for n in told] == ["not-saved", "saved-again", "not-saved", "saved-again"]
+    assert "could not be saved (writing failed (OSError: disk full))" in told[0].message
+    assert told[0] == told[2] and told[1].message.endswith("nothing was lost")
 
 
 # --- the one runner (spinecoach.coach.runner.LiveRun) from both faces -----------------------------

@@ -17,7 +17,8 @@ e.g. a client's samples) and drives a :class:`LiveRun` with the pump it gets:
 Everything the person should see goes through ``emit`` as
 :mod:`~spinecoach.coach.events`. Saving follows :mod:`spinecoach.services.live`, one
 behaviour for every face: a session that cannot be stored runs unsaved, a commit or a
-completion that fails is logged and told (a ``not-saved`` notice), never swallowed.
+completion that fails is logged and told (a ``not-saved`` notice, ``saved-again`` once the
+data kept in memory is written), never swallowed.
 
 :func:`build_simulation` and :func:`live_config` are what a face needs to start a
 simulated session and to keep how to replay it; :class:`LiveStart` says what to start,
@@ -48,7 +49,12 @@ from spinecoach.conventions import PLACEMENTS
 from spinecoach.errors import ConfigurationError
 from spinecoach.exercises.model import ExerciseResult
 from spinecoach.recording import Recording
-from spinecoach.services.live import begin_storing, finish_storing, store_loop
+from spinecoach.services.live import (
+    StoreNotice,
+    begin_storing,
+    finish_when_stored,
+    store_loop,
+)
 from spinecoach.services.program import refuse_if_stopped
 from spinecoach.sim import simulate
 from spinecoach.sources.feed_source import FeedSource
@@ -282,12 +288,16 @@ class LiveRun:
         recorder = session.recorder
         if history is not None and recorder is not None:
             self._store = asyncio.create_task(
-                store_loop(lambda: history.flush(recorder), self.not_saved)
+                store_loop(lambda: history.flush(recorder), self.tell, status=recorder.unsaved)
             )
 
     async def not_saved(self, texts: tuple[str, str]) -> None:
         """Tell the person what was not saved: (what happened, what to do)."""
         await self.emit([NoticeEvent("not-saved", *texts)])
+
+    async def tell(self, notice: StoreNotice) -> None:
+        """Tell the person how storing goes (``not-saved``, ``saved-again``)."""
+        await self.emit([NoticeEvent(notice.code, notice.message, notice.fix)])
 
     @property
     def paused(self) -> bool:
@@ -344,9 +354,8 @@ class LiveRun:
             def complete() -> int:
                 return history.complete_live(recorder, result, summary_extra=extra)
 
-            session_id, failed = await asyncio.to_thread(finish_storing, complete)
-            if failed is not None:
-                await self.not_saved(failed)
+            # A full disk: kept in memory and retried for a while (services.live)
+            session_id = await finish_when_stored(complete, self.tell, status=recorder.unsaved)
         kept_failed = await keep_calibration(self, session_id)
         if kept_failed is not None:
             await self.not_saved(kept_failed)

@@ -10,6 +10,9 @@ replays its stored samples through the same engine and saves the summary. A came
 session (source ``camera``) has no samples: its stored angle frames are replayed through
 the exercise engine directly (:func:`replay_angle_frames`), as they were fed live.
 
+:meth:`History.health` says whether the database takes a write, how much disk is left
+and which live sessions could not save their latest data (``GET /api/health``).
+
 Every call is synchronous database work; the app runs it in a worker thread
 (``asyncio.to_thread``) so the event loop stays free. The server keeps one default
 local person (the schema is multi-user; sign-in is not built yet).
@@ -30,9 +33,11 @@ angle frames need only the exercise engine and are replayed here.
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final, Protocol
+from typing import Any, Final, Literal, Protocol
 
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
@@ -45,6 +50,7 @@ from spinecoach.recording import Event, Recording
 from spinecoach.store import db as store_db
 from spinecoach.store import live as store_live
 from spinecoach.store import repository
+from spinecoach.store.health import DatabaseCheck, WriteFailure, check_database, write_failure
 from spinecoach.store.live import LiveRecorder
 from spinecoach.store.models import AngleBlock, PainEntry, Person, SampleBlock, SessionRecord
 from spinecoach.store.repository import LOCAL_PERSON_NAME
@@ -59,11 +65,103 @@ CAMERA_SOURCE: Final = "camera"
 
 __all__ = [
     "CAMERA_SOURCE",
+    "HEALTH_CACHE_S",
+    "MIN_FREE_DISK_MB",
+    "UNSAVED_RECENT_S",
+    "HealthProblem",
+    "HealthReport",
     "History",
     "SampleReplay",
     "SessionStateError",
     "replay_angle_frames",
 ]
+
+
+#: Default free disk (MB) in the database's folder below which the health is degraded:
+#: about 100 hours of two-sensor sessions at 100 Hz, or a day of a busy clinic.
+MIN_FREE_DISK_MB: Final = 500.0
+#: A session whose latest commit failed less than this long ago (s) counts as unsaved in
+#: the health (a running session retries every half second, a finishing one every s).
+UNSAVED_RECENT_S: Final = 10.0
+#: The health is checked at most once per this many seconds (s).
+HEALTH_CACHE_S: Final = 1.0
+
+
+@dataclass(frozen=True)
+class HealthProblem:
+    """One reason the health is not ``ok``: what is wrong and what to do, in plain words."""
+
+    what: str
+    fix: str
+
+
+@dataclass(frozen=True)
+class HealthReport:
+    """The server's storage health: ``status`` ``ok`` or ``degraded`` (then
+    ``problems`` says why and what to do); ``database`` the backend; ``writable`` (a
+    real write was taken; False: the server cannot keep data); ``free_disk_mb`` in the
+    database's folder (SQLite; None for a database server) and the ``min_free_disk_mb``
+    it is held to; ``unsaved_sessions``: live sessions whose latest commit failed, the
+    most one of them keeps unsaved in memory (``unsaved_s``, s) and has not kept
+    (``dropped_samples``: past the bound)."""
+
+    status: Literal["ok", "degraded"]
+    database: str
+    writable: bool
+    free_disk_mb: float | None
+    min_free_disk_mb: float
+    unsaved_sessions: int
+    unsaved_s: float
+    dropped_samples: int
+    problems: tuple[HealthProblem, ...]
+
+
+def _health_report(
+    check: DatabaseCheck,
+    min_free_disk_mb: float,
+    failing: Sequence[tuple[LiveRecorder, WriteFailure]],
+) -> HealthReport:
+    """The report from the database check and the sessions whose commits fail."""
+    problems: list[HealthProblem] = []
+    if check.failure is not None:
+        problems.append(
+            HealthProblem(
+                f"the database cannot be written: {check.failure.reason}", check.failure.fix
+            )
+        )
+    free_mb = None if check.free_bytes is None else check.free_bytes / 1e6
+    if free_mb is not None and free_mb < min_free_disk_mb:
+        problems.append(
+            HealthProblem(
+                f"only {free_mb:.1f} MB are free on the database's disk (the server asks for "
+                f"{min_free_disk_mb:g} MB)",
+                "free space on the server's disk or move the database to a larger one; on a "
+                "full disk live sessions keep up to 20 min of samples in memory, then newer "
+                "samples are not kept",
+            )
+        )
+    unsaved = [recorder.unsaved() for recorder, _failure in failing]
+    if failing:
+        longest = max(u.span_s for u in unsaved)
+        problems.append(
+            HealthProblem(
+                f"{len(failing)} live session(s) could not save their latest data "
+                f"({failing[0][1].reason}); up to {longest:.0f} s are kept in memory and "
+                "written as soon as the database can be written again",
+                failing[0][1].fix,
+            )
+        )
+    return HealthReport(
+        status="degraded" if problems else "ok",
+        database=check.backend,
+        writable=check.writable,
+        free_disk_mb=None if free_mb is None else round(free_mb, 1),
+        min_free_disk_mb=min_free_disk_mb,
+        unsaved_sessions=len(failing),
+        unsaved_s=round(max((u.span_s for u in unsaved), default=0.0), 1),
+        dropped_samples=sum(u.samples_dropped for u in unsaved),
+        problems=tuple(problems),
+    )
 
 
 class SampleReplay(Protocol):
@@ -118,6 +216,14 @@ class History:
     engine: Engine
     person_id: int
     replay_samples: SampleReplay | None = field(default=None, repr=False)
+    #: Session id → (its recorder, why its latest commit failed, when: monotonic s).
+    _failing: dict[int, tuple[LiveRecorder, WriteFailure, float]] = field(
+        default_factory=dict, init=False, repr=False
+    )
+    _health_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+    _health_cache: tuple[float, float, HealthReport] | None = field(
+        default=None, init=False, repr=False
+    )
 
     @classmethod
     def open(cls, url: str | None, *, replay_samples: SampleReplay | None = None) -> History:
@@ -165,15 +271,22 @@ class History:
 
     def flush(self, recorder: LiveRecorder) -> None:
         """Commit what the session received and produced since the last commit (and a
-        heartbeat). On failure the data stays in the recorder for the next attempt."""
+        heartbeat). On failure the data stays in the recorder for the next attempt, and
+        :meth:`health` counts the session as unsaved."""
         with recorder.commit_lock:
             batch = recorder.take()
             try:
                 with Session(self.engine) as db:
                     store_live.commit_batch(db, recorder, batch)
-            except BaseException:
+            except BaseException as error:
                 recorder.give_back(batch)
+                self._failed(recorder, error)
                 raise
+            self._failing.pop(recorder.session_id, None)
+
+    def _failed(self, recorder: LiveRecorder, error: BaseException) -> None:
+        """Remember that ``recorder``'s session could not be written (for :meth:`health`)."""
+        self._failing[recorder.session_id] = (recorder, write_failure(error), time.monotonic())
 
     def complete_live(
         self,
@@ -185,10 +298,40 @@ class History:
         """Commit the last data, then store the result and the assembled recording."""
         self.flush(recorder)
         with recorder.commit_lock, Session(self.engine) as db:
-            store_live.complete_live_session(
-                db, recorder.session_id, result, summary_extra=summary_extra
-            )
+            try:
+                store_live.complete_live_session(
+                    db, recorder.session_id, result, summary_extra=summary_extra
+                )
+            except BaseException as error:
+                self._failed(recorder, error)
+                raise
+        self._failing.pop(recorder.session_id, None)
         return recorder.session_id
+
+    def health(self, *, min_free_disk_mb: float = MIN_FREE_DISK_MB) -> HealthReport:
+        """Whether the database takes a write, the free disk of its folder (SQLite)
+        against ``min_free_disk_mb``, and the live sessions whose latest commit failed
+        (see :class:`HealthReport`). Checked at most once per :data:`HEALTH_CACHE_S`
+        (a burst of requests shares one check)."""
+        with self._health_lock:
+            cached = self._health_cache
+            now = time.monotonic()
+            fresh = cached is not None and now - cached[1] < HEALTH_CACHE_S
+            if cached is not None and fresh and cached[0] == min_free_disk_mb:
+                return cached[2]
+            report = _health_report(
+                check_database(self.engine), min_free_disk_mb, self._recent_failures()
+            )
+            self._health_cache = (min_free_disk_mb, time.monotonic(), report)
+            return report
+
+    def _recent_failures(self) -> list[tuple[LiveRecorder, WriteFailure]]:
+        """Sessions whose latest commit failed less than :data:`UNSAVED_RECENT_S` ago."""
+        now = time.monotonic()
+        for session_id, (_recorder, _failure, when) in list(self._failing.items()):
+            if now - when > UNSAVED_RECENT_S:
+                self._failing.pop(session_id, None)
+        return [(recorder, failure) for recorder, failure, _when in self._failing.values()]
 
     def close_interrupted(self, session_id: int) -> dict[str, Any]:
         """Close an ``interrupted`` session of this person with its summary: the stored

@@ -6,7 +6,9 @@ A live session is a ``sessions`` row with status ``active`` from its first momen
 :data:`FLUSH_INTERVAL_S` the server commits that batch in one transaction
 (:func:`commit_batch`): the samples as compressed blocks (``sample_blocks``), reps and
 cues and annotations as rows, and a fresh ``heartbeat_utc``. Even an empty batch is
-committed, as a heartbeat.
+committed, as a heartbeat. When a commit fails, the recorder keeps the batch (packed,
+bounded: :mod:`spinecoach.store.live_buffer`) and the next commit writes it first, so the
+stored blocks stay bit-identical and in order.
 
 An ``active`` session whose heartbeat is older than :data:`STALE_AFTER_S` belongs to a
 server that stopped (killed, crashed, power cut): :func:`mark_stale_interrupted` marks it
@@ -60,10 +62,8 @@ session completes (see :class:`~spinecoach.store.models.AngleBlock`).
 from __future__ import annotations
 
 import math
-import threading
 import zlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
@@ -73,11 +73,14 @@ from sqlalchemy.orm import Session
 
 from spinecoach.conventions import ANGLE_COLUMNS
 from spinecoach.errors import ConfigurationError, InputFormatError
-from spinecoach.exercises.model import Cue, ExerciseResult, Rep
+from spinecoach.exercises.model import ExerciseResult
 from spinecoach.motion.process import AngleFrames
 from spinecoach.motion.stream import SensorSample
 from spinecoach.recording import Event, Recording, SensorData
 from spinecoach.store import repository
+from spinecoach.store.live_buffer import LiveBatch as LiveBatch
+from spinecoach.store.live_buffer import LiveRecorder as LiveRecorder
+from spinecoach.store.live_buffer import sample_rows
 from spinecoach.store.models import (
     ANGLE_BLOCK_FLAGS,
     ANGLE_BLOCK_TIME,
@@ -97,155 +100,11 @@ ZLIB_LEVEL: Final = 1  # fast: a block is written every half second
 ANGLE_BLOCK_COLUMNS: Final[tuple[str, ...]] = (ANGLE_BLOCK_TIME, *ANGLE_COLUMNS, ANGLE_BLOCK_FLAGS)
 
 
-@dataclass
-class LiveBatch:
-    """What a live session received and produced since the last commit."""
-
-    samples: dict[str, list[SensorSample]] = field(default_factory=dict)
-    rates_hz: dict[str, float] = field(default_factory=dict)
-    annotations: list[Event] = field(default_factory=list)
-    reps: list[Rep] = field(default_factory=list)
-    cues: list[Cue] = field(default_factory=list)
-    #: Camera angle frames, as row arrays ``(n, len(ANGLE_BLOCK_COLUMNS))`` float64.
-    angle_rows: list[np.ndarray] = field(default_factory=list)
-
-    def prepend(self, older: LiveBatch) -> None:
-        """Put ``older`` (a batch whose commit failed) in front of this one."""
-        for placement, samples in older.samples.items():
-            self.samples[placement] = samples + self.samples.get(placement, [])
-        self.angle_rows = older.angle_rows + self.angle_rows
-        self.rates_hz = {**older.rates_hz, **self.rates_hz}
-        self.annotations = older.annotations + self.annotations
-        self.reps = older.reps + self.reps
-        self.cues = older.cues + self.cues
-
-
-class LiveRecorder:
-    """Thread-safe buffer of one live session's data between commits.
-
-    The session's worker thread calls :meth:`add_items` (or, for a camera session,
-    :meth:`add_angle_frames`) and :meth:`add_results`; the committing thread calls
-    :meth:`take` (and :meth:`give_back` when the commit failed, so nothing is dropped).
-    """
-
-    def __init__(self, session_id: int, rates_hz: Mapping[str, float] | None = None) -> None:
-        self.session_id = session_id
-        self._lock = threading.Lock()
-        #: Held while a batch of this session is being committed (one commit at a time).
-        self.commit_lock = threading.Lock()
-        self._batch = LiveBatch(rates_hz=dict(rates_hz or {}))
-        self._reps_taken = 0
-        self._cues_taken = 0
-        self.next_seq: dict[str, int] = {}
-        self.samples_seen = 0
-        #: ``seq`` of the next angle block (advanced only by a successful commit).
-        self.next_angle_seq = 0
-        self.frames_seen = 0
-        self._last_frame_t = -math.inf
-
-    def set_rate(self, placement: str, rate_hz: float) -> None:
-        with self._lock:
-            self._batch.rates_hz[placement] = rate_hz
-
-    def add_items(self, items: Sequence[SensorSample | Event]) -> None:
-        with self._lock:
-            batch = self._batch
-            for item in items:
-                if isinstance(item, Event):
-                    batch.annotations.append(item)
-                else:
-                    batch.samples.setdefault(item.placement, []).append(item)
-                    self.samples_seen += 1
-
-    def add_angle_frames(self, time_s: np.ndarray, angles: np.ndarray, flags: np.ndarray) -> None:
-        """Camera angle frames for the next commit (copied: the caller may reuse arrays).
-
-        ``time_s`` (n,) seconds on the session clock, strictly increasing (also after the
-        frames added before); ``angles`` (n, len(ANGLE_COLUMNS)) degrees in
-        :data:`~spinecoach.conventions.ANGLE_COLUMNS` order, NaN where the camera cannot
-        see; ``flags`` (n,) uint8 bit masks of :mod:`spinecoach.motion.flags`. Raises
-        :class:`~spinecoach.errors.ConfigurationError` naming the argument otherwise,
-        and nothing is added.
-        """
-        times = np.asarray(time_s, dtype=np.float64)
-        values = np.asarray(angles, dtype=np.float64)
-        marks = np.asarray(flags)
-        n = times.shape[0] if times.ndim == 1 else -1
-        k = len(ANGLE_COLUMNS)
-        if times.ndim != 1:
-            raise ConfigurationError(
-                f"time_s must be a 1-d array of frame times (s), got shape {times.shape}"
-            )
-        if values.shape != (n, k):
-            raise ConfigurationError(
-                f"angles must have shape ({n}, {k}): one row per frame, the columns in "
-                f"ANGLE_COLUMNS order ({', '.join(ANGLE_COLUMNS)}); got {values.shape}"
-            )
-        if marks.shape != (n,):
-            raise ConfigurationError(f"flags must have shape ({n},) like time_s, got {marks.shape}")
-        if not np.issubdtype(marks.dtype, np.integer):
-            raise ConfigurationError(
-                f"flags must be uint8 bit masks (0-255), got dtype {marks.dtype}; pass "
-                "the FLAG_* values of spinecoach.motion.flags"
-            )
-        if n and (int(marks.min()) < 0 or int(marks.max()) > 255):
-            raise ConfigurationError(
-                f"flags must be uint8 bit masks (0-255), got values from {int(marks.min())} "
-                f"to {int(marks.max())}; pass the FLAG_* values of spinecoach.motion.flags"
-            )
-        if n == 0:
-            return
-        if not np.all(np.isfinite(times)) or np.any(np.diff(times) <= 0):
-            raise ConfigurationError(
-                "time_s must be finite and strictly increasing (session clock, s); give "
-                "each frame its own later time"
-            )
-        rows = np.empty((n, k + 2), dtype="<f8")
-        rows[:, 0] = times
-        rows[:, 1 : k + 1] = values
-        rows[:, k + 1] = marks.astype(np.uint8)
-        with self._lock:
-            if times[0] <= self._last_frame_t:
-                raise ConfigurationError(
-                    f"time_s must go on after the frames added before: the first new frame "
-                    f"is at {times[0]!r} s, the last one added at {self._last_frame_t!r} s"
-                )
-            self._batch.angle_rows.append(rows)
-            self._last_frame_t = float(times[-1])
-            self.frames_seen += n
-
-    def add_results(self, reps: Sequence[Rep], cues: Sequence[Cue]) -> None:
-        """The engine's reps and cues so far (only the new ones are kept)."""
-        with self._lock:
-            self._batch.reps.extend(reps[self._reps_taken :])
-            self._reps_taken = len(reps)
-            self._batch.cues.extend(cues[self._cues_taken :])
-            self._cues_taken = len(cues)
-
-    def take(self) -> LiveBatch:
-        with self._lock:
-            batch = self._batch
-            self._batch = LiveBatch(rates_hz=dict(batch.rates_hz))
-            return batch
-
-    def give_back(self, batch: LiveBatch) -> None:
-        with self._lock:
-            self._batch.prepend(batch)
-
-
 # Encoding of sample blocks ---------------------------------------------------------------
 def encode_block(samples: Sequence[SensorSample]) -> tuple[bytes, int]:
     """Samples of one sensor as compressed float64 rows; ``(data, n_columns)``."""
-    with_mag = any(s.mag_ut is not None for s in samples)
-    columns = 10 if with_mag else 7
-    rows = np.empty((len(samples), columns), dtype="<f8")
-    for i, s in enumerate(samples):
-        rows[i, 0] = s.time_s
-        rows[i, 1:4] = s.acc_mps2
-        rows[i, 4:7] = s.gyr_dps
-        if with_mag:
-            rows[i, 7:10] = math.nan if s.mag_ut is None else s.mag_ut
-    return zlib.compress(rows.tobytes(), ZLIB_LEVEL), columns
+    rows = sample_rows(samples)
+    return zlib.compress(rows.tobytes(), ZLIB_LEVEL), rows.shape[1]
 
 
 def decode_block(block: SampleBlock) -> np.ndarray:
@@ -374,13 +233,13 @@ def commit_batch(
                 f"session {session_id} was closed while it was still running; start a new "
                 "session to go on"
             )
-        for placement, samples in batch.samples.items():
-            if not samples:
+        for placement in batch.placements():
+            rows = batch.rows(placement)  # kept rows of failed commits first
+            if not rows.shape[0]:
                 continue
             rate = batch.rates_hz.get(placement)
             if rate is None:
                 raise ConfigurationError(f"no rate known for the {placement} sensor")
-            data, columns = encode_block(samples)
             seq = seqs.get(placement, 0)
             seqs[placement] = seq + 1
             db.add(
@@ -389,11 +248,11 @@ def commit_batch(
                     placement=placement,
                     seq=seq,
                     rate_hz=rate,
-                    n_samples=len(samples),
-                    n_columns=columns,
-                    first_t=samples[0].time_s,
-                    last_t=samples[-1].time_s,
-                    data=data,
+                    n_samples=rows.shape[0],
+                    n_columns=rows.shape[1],
+                    first_t=float(rows[0, 0]),
+                    last_t=float(rows[-1, 0]),
+                    data=zlib.compress(rows.tobytes(), ZLIB_LEVEL),
                     created_utc=datetime.now(UTC),
                 )
             )
@@ -423,6 +282,7 @@ def commit_batch(
         record.heartbeat_utc = now or datetime.now(UTC)
     recorder.next_seq = seqs
     recorder.next_angle_seq = angle_seq
+    recorder.committed(batch)
 
 
 def mark_stale_interrupted(

@@ -89,6 +89,7 @@ ERROR_CODES: Final[dict[str, str]] = {
     "rate-changed": "a placement's rate_hz changed during the session",
     "session-failed": "the session stopped on an unexpected server error",
     "not-saved": "the session (or its latest data) could not be saved to the history",
+    "saved-again": "saving works again after not-saved: the data kept in memory is saved",
     "no-device": "a devices session with no device connected and placed",
     "unknown-device": "a devices session naming a device the server does not know",
     "device-not-ready": "a devices session with a device that has sent no data yet",
