@@ -12,7 +12,7 @@ from importlib import resources
 from typing import Annotated, Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from fastapi import HTTPException, Query
+from fastapi import HTTPException, Path, Query
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict
 
@@ -25,6 +25,17 @@ T = TypeVar("T")
 TzQuery = Annotated[
     str | None,
     Query(max_length=64, description="The person's IANA time zone, e.g. Europe/Berlin"),
+]
+
+
+#: The largest id the store can hold (a signed 64-bit integer, as in SQLite and PostgreSQL's
+#: BIGINT); a larger one could never name a row.
+MAX_ID = 2**63 - 1
+
+#: A stored row's id in a path (a session, a prompt): 1 to :data:`MAX_ID`, else 422 naming
+#: the range (issue 16: ids over 2^63 overflowed the database driver into a 500).
+IdPath = Annotated[
+    int, Path(ge=1, le=MAX_ID, description="A stored id: a whole number from 1 to 2^63 - 1")
 ]
 
 

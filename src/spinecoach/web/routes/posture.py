@@ -34,7 +34,7 @@ from spinecoach.errors import ConfigurationError
 from spinecoach.posture.deskbreak import DeskBreakSettings
 from spinecoach.services.posture import PostureService
 from spinecoach.web.deps import HistoryDep, PostureDep
-from spinecoach.web.routes.common import Body
+from spinecoach.web.routes.common import Body, IdPath
 
 router = APIRouter()
 
@@ -157,7 +157,7 @@ _OUTCOMES = {"start": "started", "snooze": "snoozed", "dismiss": "dismissed"}
     response_model=PostureNowOut,
     response_model_exclude_unset=True,
 )
-async def answer_prompt(prompt_id: int, body: PromptAnswer, monitor: PostureDep) -> Any:
+async def answer_prompt(prompt_id: IdPath, body: PromptAnswer, monitor: PostureDep) -> Any:
     if monitor is None:
         raise HTTPException(404, detail={"problem": "posture monitoring is off", "fix": ""})
     try:

@@ -37,7 +37,7 @@ from spinecoach.services.history import SessionStateError
 from spinecoach.services.program import person_status, session_advice
 from spinecoach.web.deps import HistoryDep
 from spinecoach.web.plots import PlotNotFound, SessionPlots
-from spinecoach.web.routes.common import Body, TzQuery, zone_of
+from spinecoach.web.routes.common import Body, IdPath, TzQuery, zone_of
 from spinecoach.web.routes.program import ProgramStatusOut
 
 router = APIRouter()
@@ -132,7 +132,7 @@ async def sessions(history: HistoryDep) -> Any:
     responses={200: {"content": {"image/png": {}}}, 404: {"description": "No plot"}},
 )
 async def session_plot(
-    session_id: int,
+    session_id: IdPath,
     plots: Annotated[SessionPlots, Depends(session_plots)],
     narrow: bool = False,
     tz: TzQuery = None,
@@ -151,7 +151,7 @@ async def session_plot(
 
 
 @router.post("/api/sessions/{session_id}/pain", status_code=201)
-async def pain(session_id: int, body: PainIn, history: HistoryDep) -> PainOut:
+async def pain(session_id: IdPath, body: PainIn, history: HistoryDep) -> PainOut:
     """Pain before or after a session (null: not answered, nothing stored); the answer
     says at once whether the session's pain jumped (``advice``) and the program's status
     (a jump during a program stops it)."""
@@ -179,7 +179,7 @@ async def pain(session_id: int, body: PainIn, history: HistoryDep) -> PainOut:
 
 
 @router.post("/api/sessions/{session_id}/close", response_model=SessionOut)
-async def close(session_id: int, history: HistoryDep) -> Any:
+async def close(session_id: IdPath, history: HistoryDep) -> Any:
     """Close an interrupted session with its summary (its stored samples replayed)."""
     try:
         return _with_advice(await asyncio.to_thread(history.close_interrupted, session_id))
