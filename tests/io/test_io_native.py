@@ -19,6 +19,7 @@ from io_testdata import full_recording, minimal_recording, sensor
 
 from spinecoach.errors import ConfigurationError, InputFormatError
 from spinecoach.io import FORMAT_VERSION, native, read_recording, write_recording
+from spinecoach.io.native_checks import stamp_checksum
 from spinecoach.recording import Event, GroundTruth, Recording, SensorData
 
 
@@ -402,6 +403,8 @@ def test_bad_events(tmp_path: Path) -> None:
 
     def backwards(f: h5py.File) -> None:
         f["events/end_s"][0] = -1.0
+        # A consistent file with a bad event (not a damaged one): checksum written anew.
+        stamp_checksum(f["events/end_s"], f["events/end_s"][()])
 
     path = write_recording(full_recording(), tmp_path / "b.screc")
     err = _error(_edit(path, backwards))

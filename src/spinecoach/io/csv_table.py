@@ -9,6 +9,9 @@ What is accepted, and why:
   surrounding spaces ignored. Unmapped columns may hold anything (text, empty cells).
 * Empty lines at the end are ignored; an empty line inside the data is an error
   (it usually means two files were pasted together).
+* Size: at most 3 GiB and 20 million rows per file (a day at 200 Hz; the limits and
+  why are in :mod:`spinecoach.io.limits`), refused with a clear error before the text
+  is split into lines, so a huge file costs bounded memory.
 * Every mapped value must be a finite number; the error names the file, the line
   (1-based, as an editor shows it), the column, the text found and what was expected.
 
@@ -39,6 +42,13 @@ from numpy.typing import NDArray
 
 from spinecoach.errors import InputFormatError
 from spinecoach.io.csv_mapping import MAPPING_EXAMPLE, CsvMapping, normalise_name
+from spinecoach.io.limits import (
+    FIX_SPLIT,
+    MAX_TEXT_BYTES,
+    check_file_bytes,
+    check_text_rows,
+    read_bounded,
+)
 from spinecoach.recording import FloatArray
 
 DELIMITER_NAMES: Final = {",": "comma", "\t": "tab", ";": "semicolon"}
@@ -86,10 +96,16 @@ def _split_row(line: str, delimiter: str) -> list[str]:
 
 
 def read_text_table(source: str | os.PathLike[str]) -> CsvTable:
-    """Read a delimited text file into header and data lines (no number parsing)."""
+    """Read a delimited text file into header and data lines (no number parsing).
+
+    A file above the size or row limits of :mod:`spinecoach.io.limits` is refused
+    with an :class:`~spinecoach.errors.InputFormatError` before it is split.
+    """
     path = Path(source)
+    check_file_bytes(path)
     try:
-        data = path.read_bytes()
+        with path.open("rb") as stream:
+            data = read_bounded(stream, limit_bytes=MAX_TEXT_BYTES, source=path, fix=FIX_SPLIT)
     except IsADirectoryError as exc:
         raise InputFormatError(path, "expected a file", found="a folder") from exc
     except FileNotFoundError as exc:
@@ -102,7 +118,9 @@ def read_text_table(source: str | os.PathLike[str]) -> CsvTable:
 
 
 def table_from_text(source: str, text: str) -> CsvTable:
-    """Split ``text`` (read from ``source``, named in errors) into header and data lines."""
+    """Split ``text`` (read from ``source``, named in errors) into header and data lines;
+    more rows than :data:`~spinecoach.io.limits.MAX_ROWS` are refused before splitting."""
+    check_text_rows(source, text)
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     lines = text.split("\n")

@@ -38,6 +38,11 @@ Choices:
 * Writes are atomic: the file is written next to the target under a temporary name,
   flushed to disk and moved over the target with :func:`os.replace`. A failed write
   leaves any existing file untouched and no temporary file behind.
+* Every dataset carries a ``crc32`` attribute, checked on reading: a damaged file is
+  refused naming the dataset. Files written before (no ``crc32``) still load,
+  unchecked; the attribute is an addition older readers ignore, so the format version
+  stays 1. Declared shapes are checked against the import limits before any data is
+  read. Both in :mod:`spinecoach.io.native_checks`.
 
 >>> import tempfile, numpy as np
 >>> from spinecoach.recording import Recording, SensorData
@@ -66,6 +71,13 @@ from numpy.typing import NDArray
 
 from spinecoach.conventions import PLACEMENTS
 from spinecoach.errors import ConfigurationError, InputFormatError, SpinecoachError
+from spinecoach.io.native_checks import (
+    EVENT_TEXT_FIELDS,
+    check_declared_sizes,
+    check_writable,
+    stamp_checksum,
+    verify_checksum,
+)
 from spinecoach.recording import Event, FloatArray, GroundTruth, Recording, SensorData
 
 FORMAT_NAME: Final = "spinecoach-recording"
@@ -80,7 +92,6 @@ SENSOR_DATASET_UNITS: Final[dict[str, str]] = {
     "gyr_dps": "deg/s",
     "mag_ut": "uT",
 }
-EVENT_TEXT_FIELDS: Final = ("kind", "label", "placement")
 EVENT_NUMBER_FIELDS: Final = ("start_s", "end_s", "value")
 
 _UPGRADE_FIX: Final = "Upgrade spinecoach (pip install --upgrade spinecoach) to read it"
@@ -113,7 +124,7 @@ def write_recording(recording: Recording, path: str | os.PathLike[str]) -> Path:
     'a.screc'
     """
     target = Path(path)
-    _check_writable(recording)
+    check_writable(recording)
     temporary = target.with_name(f".{target.name}.{secrets.token_hex(6)}.tmp")
     done = False
     try:
@@ -137,46 +148,14 @@ def _fsync_file(path: Path) -> None:
         os.close(descriptor)
 
 
-def _check_text(value: str, what: str) -> None:
-    if "\x00" in value:
-        raise ConfigurationError(
-            f"{what} contains a NUL character, which HDF5 strings cannot hold; remove it"
-        )
-
-
-def _check_events(events: Sequence[Event], where: str) -> None:
-    for index, event in enumerate(events):
-        for field in EVENT_TEXT_FIELDS:
-            _check_text(getattr(event, field), f"{where} event {index} {field}")
-
-
-def _check_writable(recording: Recording) -> None:
-    for placement, sensor in recording.sensors.items():
-        if placement not in PLACEMENTS:
-            raise ConfigurationError(
-                f"sensor placement {placement!r} cannot be stored; use one of "
-                f"{', '.join(PLACEMENTS)}"
-            )
-        _check_text(sensor.device, f"device name of the {placement} sensor")
-    _check_events(recording.events, "recording")
-    if recording.truth is not None:
-        for name in recording.truth.series:
-            if not name or name == "." or "/" in name or "\x00" in name:
-                raise ConfigurationError(
-                    f"ground-truth series name {name!r} cannot be an HDF5 dataset name; "
-                    "use a non-empty name without '/' or NUL (for example 'lumbar_flexion_deg')"
-                )
-        _check_events(recording.truth.events, "ground-truth")
-
-
 def _new_group(parent: h5py.Group, name: str) -> h5py.Group:
     return parent.create_group(name, track_order=False)
 
 
 def _write_array(group: h5py.Group, name: str, values: FloatArray, units: str | None) -> None:
-    dataset = group.create_dataset(
-        name, data=np.ascontiguousarray(values, dtype="<f8"), track_times=False
-    )
+    stored = np.ascontiguousarray(values, dtype="<f8")
+    dataset = group.create_dataset(name, data=stored, track_times=False)
+    stamp_checksum(dataset, stored)
     if units is not None:
         _set_text(dataset, "units", units)
 
@@ -194,7 +173,8 @@ def _set_text(obj: h5py.HLObject, name: str, value: str) -> None:
 
 
 def _write_strings(group: h5py.Group, name: str, values: Sequence[str]) -> None:
-    group.create_dataset(name, data=_fixed_strings(values), track_times=False)
+    stored = _fixed_strings(values)
+    stamp_checksum(group.create_dataset(name, data=stored, track_times=False), stored)
 
 
 def _write_events(group: h5py.Group, events: Sequence[Event]) -> None:
@@ -360,9 +340,11 @@ class _Reader:
             if rows is not None:
                 expected += f", one row per time_s sample ({rows} rows)"
             raise self.fail(where, expected, found=f"shape {shape}")
-        # One read of the whole dataset; the array is ours, so it is frozen in place
-        # instead of copied again (SensorData.from_arrays would copy).
-        values = np.ascontiguousarray(dataset[()], dtype=np.float64)
+        # One read of the whole dataset (sizes were checked first); the array is ours,
+        # so it is frozen in place instead of copied (SensorData.from_arrays would).
+        raw = dataset[()]
+        verify_checksum(dataset, raw, self.source)
+        values = np.ascontiguousarray(raw, dtype=np.float64)
         values.setflags(write=False)
         return values
 
@@ -381,8 +363,10 @@ class _Reader:
                 f"expected {rows} values like the other event fields",
                 found=f"{dataset.shape[0]} values",
             )
+        raw = dataset[()]
+        verify_checksum(dataset, raw, self.source)
         try:
-            return [str(v) for v in dataset.asstr()[()]]
+            return [v.decode("utf-8") if isinstance(v, bytes) else str(v) for v in raw]
         except UnicodeDecodeError as exc:
             raise self.fail(where, "expected UTF-8 text", found="undecodable bytes") from exc
 
@@ -443,6 +427,7 @@ class _Reader:
                 found=str(version),
                 fix=_UPGRADE_FIX,
             )
+        check_declared_sizes(root, self.source)
         start = self.start_utc()
         meta = self.meta()
         sensors_group = self.group(root, "sensors")

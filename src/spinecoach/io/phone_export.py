@@ -7,7 +7,10 @@ readers in :mod:`~spinecoach.io.sensor_logger` and :mod:`~spinecoach.io.phyphox`
 * :class:`ExportFiles` — the CSV files of a zip or folder, found by base name
   (case-insensitive, at any depth: the app or the operating system may add a top
   folder). A truncated or damaged zip is an
-  :class:`~spinecoach.errors.InputFormatError` naming the file and the fix.
+  :class:`~spinecoach.errors.InputFormatError` naming the file and the fix, and so is
+  one above the size limits of :mod:`spinecoach.io.limits` (entry count, declared
+  sizes and compression ratio checked on opening, before anything is inflated; each
+  file's size bounded again while it is read).
 * :func:`read_columns` — one file's columns as floats, with the generic CSV reader's
   parsing (comma, tab or semicolon; decimal commas with tab or semicolon) and its
   messages naming file, line and column.
@@ -47,6 +50,14 @@ from spinecoach.io.csv_table import (
 )
 from spinecoach.io.csv_time import check_time, drop_repeated_rows
 from spinecoach.io.csv_units import GYRO_FULL_SCALE_RADPS
+from spinecoach.io.limits import (
+    FIX_SPLIT,
+    MAX_TEXT_BYTES,
+    check_archive,
+    check_archive_member,
+    check_file_bytes,
+    read_bounded,
+)
 from spinecoach.recording import FloatArray
 
 ZIP_SIGNATURES: Final = (b"PK\x03\x04", b"PK\x05\x06")
@@ -101,6 +112,11 @@ class ExportFiles:
                 self._zip = zipfile.ZipFile(self.path)
             except (zipfile.BadZipFile, OSError, EOFError) as exc:
                 raise _damaged(self.path, str(exc)) from exc
+            try:
+                check_archive(self.path, self._zip)
+            except InputFormatError:
+                self._zip.close()
+                raise
             members = [info.filename for info in self._zip.infolist() if not info.is_dir()]
         else:
             raise InputFormatError(
@@ -137,14 +153,30 @@ class ExportFiles:
         return f"{self.path}/{member}"
 
     def _read(self, member: str, limit: int | None) -> bytes:
+        """The member's bytes: all of them (within the import limits) when ``limit`` is
+        None, else at most ``limit`` bytes."""
+        source = self.source(member)
         if self._zip is None:
+            if limit is None:
+                check_file_bytes(self.path / member)
             with open(self.path / member, "rb") as stream:
-                return stream.read() if limit is None else stream.read(limit)
+                if limit is not None:
+                    return stream.read(limit)
+                return read_bounded(
+                    stream, limit_bytes=MAX_TEXT_BYTES, source=source, fix=FIX_SPLIT
+                )
         try:
-            with self._zip.open(member) as stream:
-                return stream.read() if limit is None else stream.read(limit)
+            info = self._zip.getinfo(member)
+            if limit is None:
+                check_archive_member(source, info)
+            with self._zip.open(info) as stream:
+                if limit is not None:
+                    return stream.read(limit)
+                return read_bounded(
+                    stream, limit_bytes=MAX_TEXT_BYTES, source=source, fix=FIX_SPLIT
+                )
         except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
-            raise _damaged(self.source(member), str(exc)) from exc
+            raise _damaged(source, str(exc)) from exc
 
     def text(self, member: str) -> str:
         """The member's whole text (UTF-8, UTF-16 with BOM or Latin-1)."""

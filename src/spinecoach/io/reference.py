@@ -3,8 +3,10 @@
 A reference CSV (for example from optical motion capture) has a ``time_s`` column
 (seconds on the recording's time base) and any of the angle columns of
 :mod:`spinecoach.conventions` (``lumbar_flexion_deg``, ...), in degrees; other columns are
-ignored, blank lines skipped. ``spinecoach validate angles FILE --reference REF.csv``
-reads it (through :func:`spinecoach.io.formats.load_reference`, format ``csv``) and
+ignored, blank lines skipped. The import limits of :mod:`spinecoach.io.limits` apply
+(at most 3 GiB and 20 million rows, checked before and while reading).
+``spinecoach validate angles FILE --reference REF.csv`` reads it (through
+:func:`spinecoach.io.formats.load_reference`, format ``csv``) and
 :mod:`spinecoach.motion.agreement` compares.
 """
 
@@ -18,19 +20,29 @@ from numpy.typing import NDArray
 
 from spinecoach.conventions import ANGLE_COLUMNS, TIME_S
 from spinecoach.errors import InputFormatError
+from spinecoach.io.limits import MAX_ROWS, check_file_bytes, check_rows
 
 FloatArray = NDArray[np.float64]
 
 
 def load_reference_csv(path: Path) -> tuple[FloatArray, dict[str, FloatArray]]:
     """Reference angles from a CSV with ``time_s`` and angle columns (degrees)."""
+    check_file_bytes(path)
+    rows: list[list[str]] = []
     try:
         with path.open(newline="", encoding="utf-8") as handle:
-            rows = list(csv.reader(handle))
+            for row in csv.reader(handle):
+                rows.append(row)
+                if len(rows) > MAX_ROWS + 1:
+                    check_rows(path, len(rows) - 1)
     except OSError as error:
         raise InputFormatError(path, f"a readable reference CSV ({error.strerror})") from None
     except UnicodeDecodeError:
         raise InputFormatError(path, "a UTF-8 text CSV file", line=1) from None
+    except csv.Error as error:  # e.g. a field over csv's 128 KiB limit
+        raise InputFormatError(
+            path, "a CSV file of short fields", line=len(rows) + 1, found=str(error)
+        ) from None
     if not rows:
         raise InputFormatError(path, f"a header with {TIME_S!r} and angle columns", line=1)
     header = [h.strip() for h in rows[0]]

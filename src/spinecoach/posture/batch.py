@@ -3,7 +3,10 @@
 :func:`posture_process` feeds the samples through :class:`PostureTracker` in time
 windows of ``chunk_s`` seconds per sensor, so a 16-hour file is never in memory at once
 (only one window of each sensor, ≈0.5 MB per 10 minutes at 100 Hz) and the numbers are
-the streaming tracker's by construction.
+the streaming tracker's by construction. Before any window is analysed, the datasets
+used are checked like :func:`spinecoach.io.read_recording` checks them: declared shapes
+against the import limits, and each dataset's checksum (read in pieces, bounded
+memory), so a damaged file is refused naming the dataset instead of analysed.
 """
 
 from __future__ import annotations
@@ -23,6 +26,11 @@ import numpy as np
 from spinecoach.conventions import PLACEMENTS
 from spinecoach.errors import ConfigurationError, InputFormatError
 from spinecoach.io.native import FORMAT_NAME, is_native_file
+from spinecoach.io.native_checks import (
+    check_declared_sizes,
+    verify_checksum,
+    verify_in_chunks,
+)
 from spinecoach.posture.model import (
     COARSE_CLASS,
     POSTURE_CLASSES,
@@ -254,13 +262,14 @@ def _file_header(
         meta = {str(k): str(v) for k, v in loaded.items()}
     except (ValueError, AttributeError) as error:
         raise fail("/@meta_json", "expected a JSON object of text values") from error
+    check_declared_sizes(handle, path)
     events: list[Event] = []
     group = handle.get("events")
     if isinstance(group, h5py.Group) and "kind" in group:
-        kinds = [str(k) for k in group["kind"].asstr()[()]]
-        labels = [str(k) for k in group["label"].asstr()[()]]
-        starts = np.asarray(group["start_s"][()], dtype=np.float64)
-        ends = np.asarray(group["end_s"][()], dtype=np.float64)
+        kinds = _texts(_read_checked(group["kind"], path))
+        labels = _texts(_read_checked(group["label"], path))
+        starts = np.asarray(_read_checked(group["start_s"], path), dtype=np.float64)
+        ends = np.asarray(_read_checked(group["end_s"], path), dtype=np.float64)
         for i, kind in enumerate(kinds):
             events.append(Event(kind, float(starts[i]), float(ends[i]), labels[i]))
     sensors = handle.get("sensors")
@@ -274,7 +283,19 @@ def _file_header(
             data = sensors[p].get(name)
             if not isinstance(data, h5py.Dataset) or len(data.shape) != columns:
                 raise fail(f"/sensors/{p}/{name}", f"expected a {columns}-D dataset")
+            verify_in_chunks(data, path)
     return meta, tuple(events), available
+
+
+def _texts(values: np.ndarray) -> list[str]:
+    return [v.decode("utf-8", errors="replace") if isinstance(v, bytes) else str(v) for v in values]
+
+
+def _read_checked(dataset: h5py.Dataset, path: Path) -> np.ndarray:
+    """A whole (small) dataset, its checksum checked (sizes were checked before)."""
+    values = dataset[()]
+    verify_checksum(dataset, values, path)
+    return np.asarray(values)
 
 
 def _attr_text(handle: h5py.File, name: str) -> str | None:
