@@ -491,3 +491,15 @@ def test_a_checksum_that_is_not_a_number_is_named(tmp_path: Path) -> None:
     with pytest.raises(InputFormatError) as caught:
         read_recording(path)
     assert caught.value.column == "/sensors/upper/time_s@crc32"
+
+
+def test_landmark_and_reference_files_over_their_limit_are_refused(tmp_path: Path) -> None:
+    from spinecoach.io.formats import load_landmarks, load_reference
+    from spinecoach.io.limits import MAX_SIDE_FILE_BYTES
+
+    pose = _sparse(tmp_path / "pose.json", b"[", MAX_SIDE_FILE_BYTES + MIB)
+    with pytest.raises(InputFormatError, match=r"expected a text file of at most 512 MiB"):
+        load_landmarks(pose, format="keraal-blazepose")
+    vicon = _sparse(tmp_path / "vicon.txt", b"0", MAX_SIDE_FILE_BYTES + MIB)
+    with pytest.raises(InputFormatError, match=r"found '513 MiB'"):
+        load_reference(vicon, format="keraal-vicon")

@@ -23,6 +23,11 @@ One file per sensor, as other brands write them: :func:`load_recordings` reads
 ``[(path, placement), ...]`` with the same options for every file and joins them into
 one recording.
 
+Every reader keeps the size and row limits of :mod:`spinecoach.io.limits` (zip entry
+count and sizes, CSV bytes and rows, HDF5 declared shapes; landmark and reference
+files at most 512 MiB): a file above them is refused with an
+:class:`~spinecoach.errors.InputFormatError` naming the limit, at bounded cost.
+
 >>> [info.name for info in describe_formats()]
 ['native', 'csv', 'fusion', 'sensor-logger', 'phyphox']
 """
@@ -44,6 +49,7 @@ from spinecoach.io.csv_mapping import CsvMapping, default_mapping
 from spinecoach.io.csv_table import header_fields
 from spinecoach.io.fusion_csv import fusion_mapping, read_fusion_csv
 from spinecoach.io.guess import guess_mapping
+from spinecoach.io.limits import MAX_SIDE_FILE_BYTES, check_file_bytes
 from spinecoach.io.native import FILE_EXTENSION, is_native_file, read_recording
 from spinecoach.io.phone_export import ExportFiles, is_zip_file
 from spinecoach.io.phyphox import is_phyphox_export, read_phyphox
@@ -177,6 +183,7 @@ def load_landmarks(path: str | os.PathLike[str], *, format: str) -> Any:
     if name == "keraal-blazepose":
         from spinecoach.camera.keraal import read_keraal_blazepose
 
+        check_file_bytes(Path(path), limit_bytes=MAX_SIDE_FILE_BYTES)
         return read_keraal_blazepose(path)
     known = ", ".join(info.name for info in LANDMARK_FORMATS)
     raise ConfigurationError(f"unknown landmark format {format!r}; use one of {known}")
@@ -188,6 +195,7 @@ def load_reference(path: str | os.PathLike[str], *, format: str = "csv") -> Any:
     if name == "keraal-vicon":
         from spinecoach.camera.keraal import read_keraal_reference
 
+        check_file_bytes(Path(path), limit_bytes=MAX_SIDE_FILE_BYTES)
         return read_keraal_reference(path)
     if name == "csv":
         from spinecoach.io.reference import load_reference_csv

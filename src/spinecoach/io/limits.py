@@ -22,6 +22,10 @@ The limits, and why these numbers (generous for real recordings):
   zeros about 1000 times). The declared sizes can lie, so the bound is also kept
   while inflating (:func:`read_bounded`): reading stops one chunk past the limit.
 * The archive file itself: at most :data:`MAX_ARCHIVE_BYTES` = 4 GiB on disk.
+* Camera landmark and motion-capture reference files (KERAAL's BlazePose JSON and
+  Vicon text, read whole by :mod:`spinecoach.camera.keraal`): at most
+  :data:`MAX_SIDE_FILE_BYTES` = 512 MiB (a one-minute KERAAL trial is 0.5 MB, so
+  this is hours; parsing JSON takes several times the file's size in memory).
 * Native recordings (HDF5): every dataset's declared shape is checked against
   ``MAX_ROWS`` before it is read, its element size against 8 bytes (numbers) or
   :data:`MAX_TEXT_WIDTH` (fixed-width text), and all datasets of one file together
@@ -51,6 +55,7 @@ MAX_ZIP_TOTAL_BYTES: Final = 16 * GIB
 MAX_ZIP_RATIO: Final = 100.0
 ZIP_RATIO_FROM_BYTES: Final = 64 * MIB
 MAX_ARCHIVE_BYTES: Final = 4 * GIB
+MAX_SIDE_FILE_BYTES: Final = 512 * MIB
 MAX_TEXT_WIDTH: Final = 65_536
 MAX_RECORDING_BYTES: Final = 8 * GIB
 READ_CHUNK_BYTES: Final = 4 * MIB
