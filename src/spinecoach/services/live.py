@@ -9,7 +9,8 @@ web socket and the terminal coach).
   database locked too long, an I/O error) keeps its data in memory, packed and bounded
   (:mod:`spinecoach.store.live_buffer`: up to 240,000 samples, 20 min of two sensors at
   100 Hz; past that the oldest unsaved data is kept and newer samples are not), and the
-  next commits retry it. The person is told (:class:`StoreNotice`): ``not-saved`` when a
+  next commits retry it (paced by :data:`RETRY_COST_FACTOR`: a large backlog is retried
+  less often). The person is told (:class:`StoreNotice`): ``not-saved`` when a
   run of failures starts (why, in plain words, and how much is kept), ``not-saved`` again
   when the bound is reached (what is not kept from when), ``saved-again`` when a commit
   succeeds after failures (everything kept was written). Every failure is logged.
@@ -46,6 +47,11 @@ log = logging.getLogger("spinecoach.services.live")
 FINISH_WAIT_S: Final = 120.0
 #: Seconds between two attempts to complete a session while waiting.
 FINISH_RETRY_S: Final = 1.0
+#: While commits fail, the next attempt waits this many times as long as the failed one
+#: took (at least the usual interval, at most :data:`RETRY_MAX_S`): retrying a large kept
+#: backlog never takes more than about a tenth of a core.
+RETRY_COST_FACTOR: Final = 10.0
+RETRY_MAX_S: Final = 5.0
 
 #: (what happened, what to do) when the stored session could not be started.
 NOT_SAVED_AT_START: Final = (
@@ -158,11 +164,16 @@ async def store_loop(
     module docstring for failures."""
     failing = False
     dropped_before = 0
+    clock = asyncio.get_running_loop().time
+    wait_s = interval_s
     while True:
-        await asyncio.sleep(interval_s)
+        await asyncio.sleep(wait_s)
+        began = clock()
         try:
             await asyncio.to_thread(flush)
         except Exception as error:  # kept in memory and retried at the next tick
+            # A retry writes everything kept: at most a tenth of the time goes to retries
+            wait_s = min(max(interval_s, RETRY_COST_FACTOR * (clock() - began)), RETRY_MAX_S)
             failure = write_failure(error)
             unsaved = _status(status)
             dropped = 0 if unsaved is None else unsaved.samples_dropped + unsaved.frames_dropped
@@ -176,6 +187,7 @@ async def store_loop(
                 dropped_before = -1  # told once per run of failures
                 await tell(past_the_bound(unsaved))
             continue
+        wait_s = interval_s
         if failing:
             failing = False
             log.warning("committing the live session works again")
@@ -242,6 +254,8 @@ __all__ = [
     "FINISH_WAIT_S",
     "NOT_SAVED_AT_END",
     "NOT_SAVED_AT_START",
+    "RETRY_COST_FACTOR",
+    "RETRY_MAX_S",
     "StoreNotice",
     "begin_storing",
     "finish_when_stored",

@@ -6,9 +6,9 @@ A live session is a ``sessions`` row with status ``active`` from its first momen
 :data:`FLUSH_INTERVAL_S` the server commits that batch in one transaction
 (:func:`commit_batch`): the samples as compressed blocks (``sample_blocks``), reps and
 cues and annotations as rows, and a fresh ``heartbeat_utc``. Even an empty batch is
-committed, as a heartbeat. When a commit fails, the recorder keeps the batch (packed,
-bounded: :mod:`spinecoach.store.live_buffer`) and the next commit writes it first, so the
-stored blocks stay bit-identical and in order.
+committed, as a heartbeat. When a commit fails, the recorder keeps the batch (encoded
+once, bounded: :mod:`spinecoach.store.live_buffer`) and the next commit writes its blocks
+first, so the stored blocks stay bit-identical and in order.
 
 An ``active`` session whose heartbeat is older than :data:`STALE_AFTER_S` belongs to a
 server that stopped (killed, crashed, power cut): :func:`mark_stale_interrupted` marks it
@@ -78,9 +78,9 @@ from spinecoach.motion.process import AngleFrames
 from spinecoach.motion.stream import SensorSample
 from spinecoach.recording import Event, Recording, SensorData
 from spinecoach.store import repository
+from spinecoach.store.live_buffer import ZLIB_LEVEL, PendingBlock, sample_rows
 from spinecoach.store.live_buffer import LiveBatch as LiveBatch
 from spinecoach.store.live_buffer import LiveRecorder as LiveRecorder
-from spinecoach.store.live_buffer import sample_rows
 from spinecoach.store.models import (
     ANGLE_BLOCK_FLAGS,
     ANGLE_BLOCK_TIME,
@@ -95,7 +95,6 @@ from spinecoach.store.models import (
 FLUSH_INTERVAL_S: Final = 0.5
 #: An active session without a heartbeat for this long (s) belongs to a stopped server.
 STALE_AFTER_S: Final = 5.0
-ZLIB_LEVEL: Final = 1  # fast: a block is written every half second
 #: Column names of the rows of an angle block written by this version.
 ANGLE_BLOCK_COLUMNS: Final[tuple[str, ...]] = (ANGLE_BLOCK_TIME, *ANGLE_COLUMNS, ANGLE_BLOCK_FLAGS)
 
@@ -234,28 +233,31 @@ def commit_batch(
                 "session to go on"
             )
         for placement in batch.placements():
-            rows = batch.rows(placement)  # kept rows of failed commits first
-            if not rows.shape[0]:
+            blocks = list(batch.pending.get(placement, []))  # failed commits' first
+            if batch.samples.get(placement):
+                blocks.append(PendingBlock.of(batch.samples[placement]))
+            if not blocks:
                 continue
             rate = batch.rates_hz.get(placement)
             if rate is None:
                 raise ConfigurationError(f"no rate known for the {placement} sensor")
-            seq = seqs.get(placement, 0)
-            seqs[placement] = seq + 1
-            db.add(
-                SampleBlock(
-                    session_id=session_id,
-                    placement=placement,
-                    seq=seq,
-                    rate_hz=rate,
-                    n_samples=rows.shape[0],
-                    n_columns=rows.shape[1],
-                    first_t=float(rows[0, 0]),
-                    last_t=float(rows[-1, 0]),
-                    data=zlib.compress(rows.tobytes(), ZLIB_LEVEL),
-                    created_utc=datetime.now(UTC),
+            for block in blocks:
+                seq = seqs.get(placement, 0)
+                seqs[placement] = seq + 1
+                db.add(
+                    SampleBlock(
+                        session_id=session_id,
+                        placement=placement,
+                        seq=seq,
+                        rate_hz=rate,
+                        n_samples=block.n_samples,
+                        n_columns=block.n_columns,
+                        first_t=block.first_t,
+                        last_t=block.last_t,
+                        data=block.data,
+                        created_utc=datetime.now(UTC),
+                    )
                 )
-            )
         angle_seq = recorder.next_angle_seq
         if batch.angle_rows:
             rows = np.concatenate(batch.angle_rows)

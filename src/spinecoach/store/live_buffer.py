@@ -6,10 +6,12 @@ When commits fail (a full disk, a database locked for too long, an I/O error) th
 stays here and is retried at every commit, so it is written as soon as the database can
 be written again. Design choices for that time:
 
-* **Packed.** A batch whose commit failed is given back (:meth:`LiveRecorder.give_back`)
-  and its samples are packed into float64 rows (:func:`sample_rows`: 56–80 bytes a
-  sample instead of a few hundred as objects), the same rows a sample block stores, so
-  what is written later is bit-identical to what was received.
+* **Packed once.** A batch whose commit failed is given back (:meth:`LiveRecorder.give_back`)
+  and its samples become :class:`PendingBlock` s: per sensor, the compressed float64 rows
+  a sample block stores (:func:`sample_rows`; at most 56–80 bytes a sample instead of a
+  few hundred as objects), made once. The next commit writes each as its own block, in
+  order, before the new samples: the same blocks as without the failure (one per half
+  second), bit-identical to what was received, and no retry re-encodes old data.
 * **Bounded.** At most :data:`MAX_UNSAVED_SAMPLES` samples (all sensors together),
   :data:`MAX_UNSAVED_FRAMES` camera angle frames and :data:`MAX_UNSAVED_ANNOTATIONS`
   annotations are kept unsaved. Past a bound **the oldest unsaved data is kept and the
@@ -31,6 +33,7 @@ from __future__ import annotations
 
 import math
 import threading
+import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final
@@ -51,6 +54,7 @@ MAX_UNSAVED_SAMPLES: Final = 240_000
 MAX_UNSAVED_FRAMES: Final = 36_000
 #: Most annotations (calibration windows, breath phases) kept unsaved.
 MAX_UNSAVED_ANNOTATIONS: Final = 10_000
+ZLIB_LEVEL: Final = 1  # fast: a block is written every half second
 #: Columns of a packed sample row without / with a magnetometer: ``t, acc xyz, gyr xyz``
 #: (then ``mag xyz``; NaN for a sample without one).
 SAMPLE_COLUMNS: Final = 7
@@ -92,10 +96,28 @@ class UnsavedData:
     max_frames: int
 
 
+@dataclass(frozen=True)
+class PendingBlock:
+    """Samples of one sensor whose commit failed, encoded as the block that stores them:
+    zlib-compressed float64 rows (``n_columns`` 7 or 10), ``first_t`` / ``last_t`` (s)."""
+
+    data: bytes
+    n_samples: int
+    n_columns: int
+    first_t: float
+    last_t: float
+
+    @classmethod
+    def of(cls, samples: Sequence[SensorSample]) -> PendingBlock:
+        rows = sample_rows(samples)
+        data = zlib.compress(rows.tobytes(), ZLIB_LEVEL)
+        return cls(data, rows.shape[0], rows.shape[1], float(rows[0, 0]), float(rows[-1, 0]))
+
+
 @dataclass
 class LiveBatch:
-    """What a live session received and produced since the last commit; ``kept_rows``:
-    samples of earlier batches whose commit failed, packed (stored before ``samples``)."""
+    """What a live session received and produced since the last commit; ``pending``:
+    samples of earlier batches whose commit failed, encoded (stored before ``samples``)."""
 
     samples: dict[str, list[SensorSample]] = field(default_factory=dict)
     rates_hz: dict[str, float] = field(default_factory=dict)
@@ -104,11 +126,11 @@ class LiveBatch:
     cues: list[Cue] = field(default_factory=list)
     #: Camera angle frames, as row arrays ``(n, len(ANGLE_BLOCK_COLUMNS))`` float64.
     angle_rows: list[np.ndarray] = field(default_factory=list)
-    kept_rows: dict[str, list[np.ndarray]] = field(default_factory=dict)
+    pending: dict[str, list[PendingBlock]] = field(default_factory=dict)
 
     @property
     def n_samples(self) -> int:
-        packed = sum(int(r.shape[0]) for rows in self.kept_rows.values() for r in rows)
+        packed = sum(b.n_samples for blocks in self.pending.values() for b in blocks)
         return packed + sum(len(s) for s in self.samples.values())
 
     @property
@@ -116,34 +138,16 @@ class LiveBatch:
         return sum(int(r.shape[0]) for r in self.angle_rows)
 
     def placements(self) -> list[str]:
-        return list(dict.fromkeys([*self.kept_rows, *self.samples]))
-
-    def rows(self, placement: str) -> np.ndarray:
-        """Every sample of ``placement`` in this batch as one row array (kept rows first;
-        10 columns when any part has a magnetometer, NaN where a sample has none)."""
-        parts = list(self.kept_rows.get(placement, []))
-        if self.samples.get(placement):
-            parts.append(sample_rows(self.samples[placement]))
-        if not parts:
-            return np.empty((0, SAMPLE_COLUMNS), "<f8")
-        columns = max(p.shape[1] for p in parts)
-        if any(p.shape[1] != columns for p in parts):
-            padded = []
-            for p in parts:
-                wide = np.full((p.shape[0], columns), math.nan, "<f8")
-                wide[:, : p.shape[1]] = p
-                padded.append(wide)
-            parts = padded
-        return np.concatenate(parts) if len(parts) > 1 else parts[0]
+        return list(dict.fromkeys([*self.pending, *self.samples]))
 
     def prepend(self, older: LiveBatch) -> None:
         """Put ``older`` (a batch whose commit failed) in front of this one, its samples
-        packed."""
+        encoded as pending blocks."""
         for placement in older.placements():
-            packed = list(older.kept_rows.get(placement, []))
+            blocks = list(older.pending.get(placement, []))
             if older.samples.get(placement):
-                packed.append(sample_rows(older.samples[placement]))
-            self.kept_rows[placement] = packed + self.kept_rows.get(placement, [])
+                blocks.append(PendingBlock.of(older.samples[placement]))
+            self.pending[placement] = blocks + self.pending.get(placement, [])
         self.angle_rows = older.angle_rows + self.angle_rows
         self.rates_hz = {**older.rates_hz, **self.rates_hz}
         self.annotations = older.annotations + self.annotations
@@ -154,10 +158,9 @@ class LiveBatch:
         """Seconds from the oldest to the newest sample or frame in this batch (0: none)."""
         firsts, lasts = [], []
         for placement in self.placements():
-            for rows in self.kept_rows.get(placement, []):
-                if rows.shape[0]:
-                    firsts.append(rows[0, 0])
-                    lasts.append(rows[-1, 0])
+            for block in self.pending.get(placement, []):
+                firsts.append(block.first_t)
+                lasts.append(block.last_t)
             if self.samples.get(placement):
                 firsts.append(self.samples[placement][0].time_s)
                 lasts.append(self.samples[placement][-1].time_s)
@@ -346,6 +349,7 @@ __all__ = [
     "MAX_UNSAVED_SAMPLES",
     "LiveBatch",
     "LiveRecorder",
+    "PendingBlock",
     "UnsavedData",
     "sample_rows",
 ]
