@@ -78,7 +78,7 @@ __all__ = [
 
 
 #: Default free disk (MB) in the database's folder below which the health is degraded:
-#: about 100 hours of two-sensor sessions at 100 Hz, or a day of a busy clinic.
+#: several hours of two-sensor sessions at 100 Hz (one stores up to about 20 kB a second).
 MIN_FREE_DISK_MB: Final = 500.0
 #: A session whose latest commit failed less than this long ago (s) counts as unsaved in
 #: the health (a running session retries every half second, a finishing one every s).

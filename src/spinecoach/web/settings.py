@@ -105,6 +105,14 @@ class Settings(BaseSettings):
         "they load their scripts from a CDN (blank offline); /openapi.json is always "
         "served.",
     )
+    health_min_free_mb: float = Field(
+        default=500.0,
+        ge=0.0,
+        le=10_000_000.0,
+        description="GET /api/health says degraded when the folder of an SQLite database "
+        "has less free disk than this (MB): several hours of two-sensor sessions (one "
+        "stores up to about 20 kB a second). A full disk makes it answer 503.",
+    )
 
     @field_validator("allowed_hosts", "phyphox_allowed_hosts", mode="before")
     @classmethod

@@ -8,9 +8,9 @@ import asyncio
 import dataclasses
 import functools
 import logging
-from typing import Any
+from typing import Any, Literal
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Response
 from pydantic import BaseModel
 
 from spinecoach import __version__
@@ -19,7 +19,7 @@ from spinecoach.errors import ConfigurationError, SpinecoachError
 from spinecoach.exercises.catalogue import Catalogue, Technique
 from spinecoach.exercises.engine import SUPPORTED
 from spinecoach.sim.demo import Demo, technique_demo
-from spinecoach.web.deps import CameraSourceDep, CatalogueDep
+from spinecoach.web.deps import CameraSourceDep, CatalogueDep, HistoryDep, SettingsDep
 from spinecoach.web.protocol import PROTOCOL_VERSION
 
 router = APIRouter()
@@ -28,10 +28,33 @@ log = logging.getLogger(__name__)
 _LOGGED_CAMERA_PROBLEMS: set[str] = set()
 
 
+class HealthProblemOut(BaseModel):
+    """Why the health is not ``ok`` and what to do, in plain words."""
+
+    what: str
+    fix: str
+
+
 class HealthOut(BaseModel):
-    status: str
+    """The server's health: ``status`` ``ok`` or ``degraded`` (``problems`` says why and
+    what to do; HTTP 503 when the database cannot be written); ``database`` the backend
+    and ``writable`` (a real write was taken, then rolled back); ``free_disk_mb`` of the
+    database's folder (SQLite; null for a database server) against
+    ``min_free_disk_mb``; ``unsaved_sessions`` live sessions whose latest commit failed,
+    ``unsaved_s`` the most one keeps in memory (s), ``dropped_samples`` not kept past
+    the bound. See ``spinecoach.services.history.HealthReport``."""
+
+    status: Literal["ok", "degraded"]
     protocol: int
     version: str
+    database: str
+    writable: bool
+    free_disk_mb: float | None
+    min_free_disk_mb: float
+    unsaved_sessions: int
+    unsaved_s: float
+    dropped_samples: int
+    problems: list[HealthProblemOut]
 
 
 class NamedOut(BaseModel):
@@ -122,9 +145,27 @@ class CameraOut(BaseModel):
     techniques: dict[str, CameraViewOut]
 
 
-@router.get("/api/health")
-async def health() -> HealthOut:
-    return HealthOut(status="ok", protocol=PROTOCOL_VERSION, version=__version__)
+@router.get("/api/health", responses={503: {"model": HealthOut}})
+async def health(history: HistoryDep, settings: SettingsDep, response: Response) -> HealthOut:
+    """Whether the server can keep data: the database takes a real write, the free disk
+    of its folder (threshold: ``settings.health_min_free_mb``), live sessions that could
+    not save their latest data. 503 when the database cannot be written."""
+    report = await asyncio.to_thread(history.health, min_free_disk_mb=settings.health_min_free_mb)
+    if not report.writable:
+        response.status_code = 503
+    return HealthOut(
+        status=report.status,
+        protocol=PROTOCOL_VERSION,
+        version=__version__,
+        database=report.database,
+        writable=report.writable,
+        free_disk_mb=report.free_disk_mb,
+        min_free_disk_mb=report.min_free_disk_mb,
+        unsaved_sessions=report.unsaved_sessions,
+        unsaved_s=report.unsaved_s,
+        dropped_samples=report.dropped_samples,
+        problems=[HealthProblemOut(what=p.what, fix=p.fix) for p in report.problems],
+    )
 
 
 @router.get("/api/techniques")
