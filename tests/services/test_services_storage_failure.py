@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import json
 import subprocess
 import sys
 import textwrap
@@ -347,3 +348,44 @@ def test_unsaved_samples_are_bounded_and_the_oldest_are_kept(tmp_path: Path) -> 
     # (before issue 16) the 480,000 samples held over 200 MB.
     assert out["at_bound_mb"] < 60.0, out
     assert out["after_mb"] - out["at_bound_mb"] < 5.0, out
+
+
+class _Socket:
+    """The web socket of a client that starts a simulated session and leaves once it has
+    the summary (what starlette's WebSocket offers the live connection)."""
+
+    def __init__(self, start: dict[str, Any]) -> None:
+        self.incoming: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.incoming.put_nowait({"type": "websocket.receive", "text": json.dumps(start)})
+        self.sent: list[dict[str, Any]] = []
+
+    async def accept(self) -> None:
+        pass
+
+    async def receive(self) -> dict[str, Any]:
+        return await self.incoming.get()
+
+    async def send_text(self, text: str) -> None:
+        message = json.loads(text)
+        self.sent.append(message)
+        if message["type"] == "summary":
+            self.incoming.put_nowait({"type": "websocket.disconnect"})
+
+
+def test_the_web_socket_client_is_told_both_ways(history: History) -> None:
+    """Over the live protocol: an ``error`` message ``not-saved`` (why, how much is kept)
+    then ``saved-again``, then the summary with the stored session's id."""
+    from spinecoach.web.live import LiveConnection
+    from spinecoach.web.settings import Settings
+
+    DiskFullHook(history).arm(after=2, failures=4)
+    socket = _Socket({"type": "start", "technique": "pelvic-tilt", "seed": 2, "reps": 2})
+    connection = LiveConnection(socket, Settings(sim_speed=8.0), history)  # type: ignore[arg-type]
+    asyncio.run(asyncio.wait_for(connection.run(), 120.0))
+    errors = [m for m in socket.sent if m["type"] == "error"]
+    assert [e["code"] for e in errors] == ["not-saved", "saved-again"], errors
+    assert "the disk of the database is full" in errors[0]["message"]
+    assert errors[1]["message"].endswith("nothing was lost")
+    (summary,) = [m for m in socket.sent if m["type"] == "summary"]
+    assert summary["session_id"] is not None
+    assert_nothing_lost(history, summary["session_id"], build_simulation(START)[2])
