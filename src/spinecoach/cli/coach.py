@@ -16,29 +16,40 @@ from spinecoach.cli.common import DatabaseOption, fail, out_console
 from spinecoach.cli.root import app
 from spinecoach.errors import SpinecoachError
 
+SourceOption = Annotated[
+    str,
+    typer.Option(
+        help="Source: sim (the built-in simulator), phyphox:ADDRESS[,ADDRESS], "
+        "ble:ADDRESS[,ADDRESS] (Polar; see `spinecoach sensors scan`) or "
+        "sensor-logger[:2] (phones pushing to --listen), first = lower sensor; or the "
+        "camera: camera:N (webcam N, camera:0 the first) or video:PATH (a video file, "
+        "played at --speed), side-on for hip-hinge, flexion-extension and cat-cow; the "
+        # Rich markup: the backslash keeps "[camera]" from being read as a style.
+        'camera needs its extra: pip install "spinecoach\\[camera]".'
+    ),
+]
+ListenOption = Annotated[
+    str,
+    typer.Option(
+        help="HOST:PORT where --source sensor-logger receives the phone's pushes "
+        "(0.0.0.0:8000 to reach it from a phone on a trusted network)."
+    ),
+]
+RecalibrateOption = Annotated[
+    bool,
+    typer.Option(
+        "--recalibrate",
+        help="Calibrate fully even when a kept calibration would pass its 5-s check "
+        "(the sensors sit differently from last time).",
+    ),
+]
+
 
 @app.command()
 def coach(
     technique: Annotated[str, typer.Argument(help="Technique to coach, e.g. pelvic-tilt.")],
-    source: Annotated[
-        str,
-        typer.Option(
-            help="Source: sim (the built-in simulator), phyphox:ADDRESS[,ADDRESS], "
-            "ble:ADDRESS[,ADDRESS] (Polar; see `spinecoach sensors scan`) or "
-            "sensor-logger[:2] (phones pushing to --listen), first = lower sensor; or the "
-            "camera: camera:N (webcam N, camera:0 the first) or video:PATH (a video file, "
-            "played at --speed), side-on for hip-hinge, flexion-extension and cat-cow; the "
-            # Rich markup: the backslash keeps "[camera]" from being read as a style.
-            'camera needs its extra: pip install "spinecoach\\[camera]".'
-        ),
-    ] = "sim",
-    listen: Annotated[
-        str,
-        typer.Option(
-            help="HOST:PORT where --source sensor-logger receives the phone's pushes "
-            "(0.0.0.0:8000 to reach it from a phone on a trusted network)."
-        ),
-    ] = "127.0.0.1:8000",
+    source: SourceOption = "sim",
+    listen: ListenOption = "127.0.0.1:8000",
     ble_device: Annotated[
         Path | None,
         typer.Option(
@@ -69,14 +80,7 @@ def coach(
     no_save: Annotated[
         bool, typer.Option("--no-save", help="Do not save the session to the history.")
     ] = False,
-    recalibrate: Annotated[
-        bool,
-        typer.Option(
-            "--recalibrate",
-            help="Calibrate fully even when a kept calibration would pass its 5-s check "
-            "(the sensors sit differently from last time).",
-        ),
-    ] = False,
+    recalibrate: RecalibrateOption = False,
 ) -> None:
     """Coach one session in the terminal: the live coach's engine with a live display
     (step, angle gauge with the target band, reps, hold countdown, breathing pacer, body
