@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -41,15 +42,41 @@ def launch() -> Iterator[Any]:
 
 
 def open_page(browser: Any, timeout_ms: int, **context: Any) -> Iterator[Any]:
-    """A fresh phone-sized page; the test fails on any JavaScript error on it."""
+    """A fresh phone-sized page; the test fails on any JavaScript error on it, and on
+    anything the server's Content-Security-Policy blocked (issue 16)."""
     ctx = browser.new_context(viewport=PHONE, **context)
     page = ctx.new_page()
     page.set_default_timeout(timeout_ms)
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("console", lambda m: errors.append(m.text) if csp_violation(m) else None)
+    _wait_without_eval(page)
     yield page
     ctx.close()
     assert errors == [], errors
+
+
+#: The start of a JavaScript function (``function``, ``async``, ``(a, b) =>``, ``a =>``).
+_FUNCTION = re.compile(r"^\s*(async\b|function\b|\(?[\w$,\s]*\)?\s*=>)")
+
+
+def _wait_without_eval(page: Any) -> None:
+    """Playwright polls a ``wait_for_function`` given as a plain expression with
+    ``eval``, which the page's Content-Security-Policy forbids (no 'unsafe-eval'); given
+    as an arrow function it needs none. So plain expressions become ``() => (…)``."""
+    wait = page.wait_for_function
+
+    def wait_for_function(expression: str, **options: Any) -> Any:
+        if not _FUNCTION.match(expression):
+            expression = f"() => ({expression})"
+        return wait(expression, **options)
+
+    page.wait_for_function = wait_for_function
+
+
+def csp_violation(message: Any) -> bool:
+    """Whether a console message says the Content-Security-Policy blocked something."""
+    return bool(message.type == "error" and "Content Security Policy" in message.text)
 
 
 def screenshot(page: Any, name: str) -> None:

@@ -1,0 +1,118 @@
+"""Issue 16 in Chromium: a page of another origin cannot frame the app (CSP
+``frame-ancestors 'none'`` and ``X-Frame-Options: DENY``), and every page of the app
+works under its Content-Security-Policy (nothing blocked, no inline script).
+
+The other origin is a small HTTP server on another loopback port: a different origin,
+as a page on another site would be.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+from browser_support import csp_violation, launch, needs_chromium, open_page, playwright_api
+from web_client import LiveServer, serve
+
+from spinecoach.web.routes.pages import PAGES
+from spinecoach.web.settings import Settings
+
+pytestmark = needs_chromium
+
+STEP_TIMEOUT_MS = 20_000
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    url = f"sqlite:///{tmp_path_factory.mktemp('hardening-browser')}/history.sqlite3"
+    yield from serve(Settings(database_url=url, sim_speed=10_000.0))
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    yield from launch()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    yield from open_page(browser, STEP_TIMEOUT_MS)
+
+
+@pytest.fixture
+def foreign_site(server: LiveServer) -> Iterator[str]:
+    """Another origin whose page frames the app's home page."""
+    page = (
+        "<!doctype html><title>another site</title><h1>another site</h1>"
+        f'<iframe id="app" src="{server.http_url}/" width="400" height="600"></iframe>'
+    ).encode()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(page)))
+            self.end_headers()
+            self.wfile.write(page)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}/"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def test_a_page_of_another_origin_cannot_frame_the_app(
+    browser: Any, server: LiveServer, foreign_site: str
+) -> None:
+    """Chromium refuses to render the app in the other site's iframe (clickjacking)."""
+    context = browser.new_context()
+    page = context.new_page()
+    refusals: list[str] = []
+    page.on("console", lambda m: refusals.append(m.text) if csp_violation(m) else None)
+    try:
+        with page.expect_response(lambda r: r.url == f"{server.http_url}/") as framed:
+            page.goto(foreign_site)
+        assert framed.value.status == 200  # the server answered; the browser refused it
+        page.wait_for_timeout(500)
+        frame = page.frame_locator("#app")
+        # The app's page would show its heading and load its scripts; a refused frame
+        # is Chromium's error page without them.
+        playwright_api.expect(frame.locator("#technique-list, main")).to_have_count(0)
+        app_frames = [f for f in page.frames if f.url.startswith(server.http_url)]
+        assert all(f.evaluate("typeof spinecoachDevices") == "undefined" for f in app_frames)
+        assert any("frame-ancestors" in text for text in refusals), refusals
+    finally:
+        context.close()
+
+
+def test_the_app_itself_loads_in_a_top_level_window(page: Any, server: LiveServer) -> None:
+    """The check above is not a page that never loads: opened directly it works."""
+    page.goto(f"{server.http_url}/")
+    playwright_api.expect(page.locator("main").first).to_be_visible()
+    assert page.evaluate("typeof spinecoachDevices") == "object"
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_every_page_works_under_the_policy(page: Any, server: LiveServer, path: str) -> None:
+    """Each page loads its scripts and styles with nothing blocked (``open_page`` fails
+    the test on any CSP violation reported in the console)."""
+    violations: list[str] = []
+    page.expose_function("reportViolation", lambda text: violations.append(text))
+    page.add_init_script(
+        "document.addEventListener('securitypolicyviolation', "
+        "(e) => window.reportViolation(e.violatedDirective + ' ' + e.blockedURI));"
+    )
+    page.goto(f"{server.http_url}{path}")
+    page.wait_for_load_state("networkidle")
+    sheets = page.evaluate("document.styleSheets.length")
+    assert sheets >= 5  # the five stylesheets of index.html were applied
+    assert page.evaluate("typeof spinecoachDevices") == "object"  # scripts ran
+    assert violations == []
