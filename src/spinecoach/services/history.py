@@ -52,6 +52,7 @@ from spinecoach.store import live as store_live
 from spinecoach.store import repository
 from spinecoach.store.health import DatabaseCheck, WriteFailure, check_database, write_failure
 from spinecoach.store.live import LiveRecorder
+from spinecoach.store.live_buffer import UnsavedData
 from spinecoach.store.models import AngleBlock, PainEntry, Person, SampleBlock, SessionRecord
 from spinecoach.store.repository import LOCAL_PERSON_NAME
 
@@ -119,7 +120,7 @@ class HealthReport:
 def _health_report(
     check: DatabaseCheck,
     min_free_disk_mb: float,
-    failing: Sequence[tuple[LiveRecorder, WriteFailure]],
+    failing: Sequence[tuple[UnsavedData, WriteFailure]],
 ) -> HealthReport:
     """The report from the database check and the sessions whose commits fail."""
     problems: list[HealthProblem] = []
@@ -140,7 +141,7 @@ def _health_report(
                 "samples are not kept",
             )
         )
-    unsaved = [recorder.unsaved() for recorder, _failure in failing]
+    unsaved = [snapshot for snapshot, _failure in failing]
     if failing:
         longest = max(u.span_s for u in unsaved)
         problems.append(
@@ -216,8 +217,9 @@ class History:
     engine: Engine
     person_id: int
     replay_samples: SampleReplay | None = field(default=None, repr=False)
-    #: Session id → (its recorder, why its latest commit failed, when: monotonic s).
-    _failing: dict[int, tuple[LiveRecorder, WriteFailure, float]] = field(
+    #: Session id → (what it had not saved, why its latest commit failed, when: monotonic
+    #: s). A snapshot, not the recorder: a given-up session's data is not held here.
+    _failing: dict[int, tuple[UnsavedData, WriteFailure, float]] = field(
         default_factory=dict, init=False, repr=False
     )
     _health_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
@@ -286,7 +288,11 @@ class History:
 
     def _failed(self, recorder: LiveRecorder, error: BaseException) -> None:
         """Remember that ``recorder``'s session could not be written (for :meth:`health`)."""
-        self._failing[recorder.session_id] = (recorder, write_failure(error), time.monotonic())
+        now = time.monotonic()
+        for session_id, (_unsaved, _failure, when) in list(self._failing.items()):
+            if now - when > UNSAVED_RECENT_S:
+                self._failing.pop(session_id, None)
+        self._failing[recorder.session_id] = (recorder.unsaved(), write_failure(error), now)
 
     def complete_live(
         self,
@@ -325,13 +331,14 @@ class History:
             self._health_cache = (min_free_disk_mb, time.monotonic(), report)
             return report
 
-    def _recent_failures(self) -> list[tuple[LiveRecorder, WriteFailure]]:
+    def _recent_failures(self) -> list[tuple[UnsavedData, WriteFailure]]:
         """Sessions whose latest commit failed less than :data:`UNSAVED_RECENT_S` ago."""
         now = time.monotonic()
-        for session_id, (_recorder, _failure, when) in list(self._failing.items()):
-            if now - when > UNSAVED_RECENT_S:
-                self._failing.pop(session_id, None)
-        return [(recorder, failure) for recorder, failure, _when in self._failing.values()]
+        return [
+            (unsaved, failure)
+            for unsaved, failure, when in list(self._failing.values())
+            if now - when <= UNSAVED_RECENT_S
+        ]
 
     def close_interrupted(self, session_id: int) -> dict[str, Any]:
         """Close an ``interrupted`` session of this person with its summary: the stored
