@@ -19,6 +19,8 @@ what it emits, and the one runner that stores it while it runs.
 :mod:`spinecoach.coach.calibration_check`, :mod:`spinecoach.coach.kept`
     Calibrate once (issue 15 item 6): a session's 5-s neutral check of the person's kept
     calibration and the calibration kept after a full one; the runner's lookup and save.
+:mod:`spinecoach.coach.limits`
+    What one batch of a client's samples may cost (``sparse-samples``, issue 16).
 :mod:`spinecoach.coach.runner`
     The one runner: source → session → save loop → events, used by the web socket and
     the terminal coach; how to start a simulated session and what to keep to replay it.
@@ -32,4 +34,4 @@ tests/test_architecture.py): the terminal coach is the cli's
 #: The modules this package offers (imported on use, so importing the package stays
 #: cheap).
 __all__ = ["camera", "devices", "dose", "events", "replay", "runner", "session"]
-__all__ += ["calibration_check", "kept"]
+__all__ += ["calibration_check", "kept", "limits"]

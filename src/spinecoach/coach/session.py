@@ -55,6 +55,7 @@ from spinecoach.coach.events import (
     SummaryEvent,
 )
 from spinecoach.coach.gauge_events import frame_event, gauge_state
+from spinecoach.coach.limits import check_batch_span
 from spinecoach.conventions import (
     ANGLE_COLUMNS,
     EVENT_CALIBRATION_CHECK,
@@ -230,6 +231,7 @@ class LiveSession:
                 f"sample ({last} s)",
                 "send each sensor's samples in time order, every time after the previous one",
             )
+        check_batch_span(placement, time_s, last, max([rate_hz, *self._rates.values()]))
         self._last_t[placement] = float(time_s[-1])
         items: list[Item] = [
             SensorSample(

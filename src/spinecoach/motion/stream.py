@@ -80,8 +80,9 @@ CALIBRATION_BUFFER_S = 660.0
 #: A gap in every sensor's data longer than this (s) is not filled frame by frame: its
 #: first and last frames come out (NaN angles, ``FLAG_GAP``) and the frames between them,
 #: all the same, are left out. Shorter gaps (a Bluetooth link lost for a few seconds) are
-#: filled as the batch does, so streaming equals batch on them.
-MAX_FILLED_GAP_S = 5.0
+#: filled as the batch does (the watchdog's rehearsed 8-s drop-out shows frame by frame), so
+#: streaming equals batch on them.
+MAX_FILLED_GAP_S = 10.0
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,8 @@ camera                 :class:`spinecoach.camera.source.CameraSource`
     :class:`~spinecoach.sources.live.DeviceFeed` and
     :class:`~spinecoach.sources.live.SourceHub`: every live device's samples on the
     host's timeline, with gaps, duplicates, a buffer, its state and signal quality.
+:mod:`spinecoach.sources.feed_arrays`
+    The checks of the arrays a source pushes into a device feed.
 :mod:`spinecoach.sources.feed_source`
     :class:`~spinecoach.sources.feed_source.FeedSource`: a device's feed as a Source
     (gaps as ``gap`` events); :class:`~spinecoach.sources.feed_source.PulledFeedSource`:
@@ -69,6 +71,7 @@ __all__ = [
     "ble_scan",
     "ble_struct",
     "ble_transport",
+    "feed_arrays",
     "feed_source",
     "live",
     "phyphox_config",

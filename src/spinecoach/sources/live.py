@@ -60,7 +60,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from spinecoach.conventions import PLACEMENTS
-from spinecoach.errors import InputFormatError, SpinecoachError
+from spinecoach.errors import SpinecoachError
+from spinecoach.sources.feed_arrays import check_feed_arrays
 from spinecoach.sources.timealign import ClockAligner
 
 FloatArray = NDArray[np.float64]
@@ -191,42 +192,6 @@ class Subscription:
         return batch
 
 
-def _check_arrays(
-    device_id: str,
-    device_times_s: FloatArray,
-    acc: FloatArray,
-    gyr: FloatArray,
-    mag: FloatArray | None,
-) -> None:
-    if device_times_s.ndim != 1:
-        raise InputFormatError(
-            device_id,
-            "one time stamp per sample (a flat list of times)",
-            found=f"shape {device_times_s.shape}",
-            fix="the source must give one time per sample",
-        )
-    n = len(device_times_s)
-    arrays = [("acc_mps2", acc), ("gyr_dps", gyr)]
-    if mag is not None:
-        arrays.append(("mag_ut", mag))
-    for name, values in arrays:
-        if values.shape != (n, 3):
-            raise InputFormatError(
-                device_id,
-                f"{name} with one x, y, z row per time stamp ({n} × 3)",
-                found=f"shape {values.shape}",
-                fix="the source must give each sample all three axes",
-            )
-    for name, values in [("time", device_times_s), *arrays]:
-        if not np.isfinite(values).all():
-            raise InputFormatError(
-                device_id,
-                f"finite {name} values",
-                found="NaN or infinity",
-                fix="drop the broken packet at the source",
-            )
-
-
 class DeviceFeed:
     """One device's samples on the host timeline, its buffer, gaps and status."""
 
@@ -292,7 +257,7 @@ class DeviceFeed:
         acc = np.asarray(acc_mps2, dtype=np.float64)
         gyr = np.asarray(gyr_dps, dtype=np.float64)
         mag = None if mag_ut is None else np.asarray(mag_ut, dtype=np.float64)
-        _check_arrays(self.id, device_t, acc, gyr, mag)  # before anything is changed
+        check_feed_arrays(self.id, device_t, acc, gyr, mag)  # before anything is changed
         arrival = self._clock() if host_time_s is None else float(host_time_s)
         if len(device_t) == 0:
             return None
@@ -425,6 +390,15 @@ class DeviceFeed:
         if subscription in self._subscribers:
             self._subscribers.remove(subscription)
 
+    def idle_since_s(self) -> float | None:
+        """Host time (s) the feed was last heard from (made, when it never sent), when it
+        could be forgotten: not placed, read by no session and not a pulled source still
+        running (its task would feed a feed nobody sees); else None."""
+        running = self.kind in PULLED_KINDS and self._state not in ("disconnected", "failed")
+        if self.placement is not None or self._subscribers or running:
+            return None
+        return self.created_s if self._last_arrival_s is None else self._last_arrival_s
+
     def status(self) -> DeviceStatus:
         now = self._clock()
         age = None if self._last_arrival_s is None else max(0.0, now - self._last_arrival_s)
@@ -524,30 +498,16 @@ class SourceHub:
         """Forget the feeds silent for ``prune_after_s`` that are neither placed nor read;
         returns how many went."""
         now = self._clock()
-        silent = [
-            key
-            for key, feed in self._feeds.items()
-            if self._evictable(feed) and now - self._last_heard_s(feed) >= self.prune_after_s
-        ]
+        idle = {key: feed.idle_since_s() for key, feed in self._feeds.items()}
+        silent = [k for k, t in idle.items() if t is not None and now - t >= self.prune_after_s]
         for key in silent:
             del self._feeds[key]
         self.pruned += len(silent)
         return len(silent)
 
-    @staticmethod
-    def _last_heard_s(feed: DeviceFeed) -> float:
-        return feed.created_s if feed._last_arrival_s is None else feed._last_arrival_s
-
-    @staticmethod
-    def _evictable(feed: DeviceFeed) -> bool:
-        """Not placed, no session reads it, and not a pulled source still running (its
-        task would go on feeding a feed nobody sees)."""
-        running = feed.kind in PULLED_KINDS and feed._state not in ("disconnected", "failed")
-        return feed.placement is None and not feed._subscribers and not running
-
     def _evict_one(self, device_id: str) -> None:
-        candidates = [f for f in self._feeds.values() if self._evictable(f)]
-        if not candidates:
+        idle = {k: t for k, f in self._feeds.items() if (t := f.idle_since_s()) is not None}
+        if not idle:
             raise DeviceLimitError(
                 f"cannot add device {device_id[:60]!r}: the server already follows "
                 f"{len(self._feeds)} devices and each is placed, feeds a session or is "
@@ -555,10 +515,10 @@ class SourceHub:
                 fix="remove a device you no longer use (DELETE /api/devices/<id>) or wait "
                 f"{self.prune_after_s:.0f} s for silent ones to be forgotten",
             )
-        oldest = min(candidates, key=self._last_heard_s)
-        del self._feeds[oldest.id]
+        oldest = min(idle, key=idle.__getitem__)
+        del self._feeds[oldest]
         self.pruned += 1
-        log.info("device %s forgotten: the hub holds %d devices", oldest.id, self.max_devices)
+        log.info("device %s forgotten: the hub holds %d devices", oldest, self.max_devices)
 
     def get(self, device_id: str) -> DeviceFeed | None:
         return self._feeds.get(device_id)

@@ -13,6 +13,7 @@ __all__ = [
     "headers",
     "limits",
     "live",
+    "live_limits",
     "outbound",
     "plots",
     "posture_monitor",

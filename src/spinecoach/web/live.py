@@ -34,6 +34,12 @@ pushes every 0.5 s is not "silent" between two pushes).
 
 A client that disconnects mid-session ends it: its last data is committed and the
 session is completed with its summary (``summary.ended`` says why).
+
+Limits (:mod:`spinecoach.web.live_limits`): a message over 1 MiB is not read (an
+``error``, ``message-too-large``); a flood beyond the per-connection token bucket gets
+``rate-limited`` and the connection is closed (1008); a client that stops reading gets no
+more than a bounded queue of messages; when the connection ends the queued messages get
+a few seconds to go out, never an unbounded wait.
 """
 
 from __future__ import annotations
@@ -73,6 +79,16 @@ from spinecoach.services.history import History
 from spinecoach.services.program import ProgramStoppedError, refuse_if_stopped
 from spinecoach.sim import PROFILES
 from spinecoach.sources.live import DeviceFeed, SourceHub
+from spinecoach.web.live_limits import (
+    CLOSE_POLICY_VIOLATION,
+    FLUSH_ON_CLOSE_S,
+    MAX_MESSAGE_BYTES,
+    MAX_MESSAGES_PER_S,
+    MAX_OUTBOX_MESSAGES,
+    MESSAGE_BURST,
+    MessageRate,
+    message_size_bytes,
+)
 from spinecoach.web.protocol import (
     AnnotationMessage,
     ClientMessage,
@@ -131,6 +147,24 @@ _SERVER_ERROR: Final = ProtocolError(
     "the session stopped on a server error (see the server log)",
     "start a new session; report the problem if it happens again",
 )
+
+
+#: What a flooding client is told before the connection closes (:mod:`.live_limits`).
+_FLOODED: Final = ProtocolError(
+    "rate-limited",
+    f"more than {MESSAGE_BURST} messages at once or {MAX_MESSAGES_PER_S:.0f} a second; "
+    "the connection is closed",
+    "send samples in batches (up to 1000 samples a message) at the sensor's pace, and reconnect",
+)
+
+
+def _too_large(size: int) -> ProtocolError:
+    return ProtocolError(
+        "message-too-large",
+        f"the message has {size} bytes, more than the {MAX_MESSAGE_BYTES} a message may have; "
+        "it was not read",
+        "send at most 1000 samples per samples message (split a longer batch)",
+    )
 
 
 def _no_session(kind: str) -> ProtocolError:
@@ -203,6 +237,9 @@ class LiveConnection:
         self.on_finished = on_finished
         self._outbox: asyncio.Queue[ServerMessage | None] = asyncio.Queue()
         self._running: _Running | None = None
+        self._rate = MessageRate()
+        #: Messages not sent because the client stopped reading (:mod:`.live_limits`).
+        self.dropped = 0
 
     async def run(self) -> None:
         await self.websocket.accept()
@@ -210,6 +247,7 @@ class LiveConnection:
         await self._send(
             HelloMessage(server_version=__version__, techniques=list(SUPPORTED)),
         )
+        close_code: int | None = None
         try:
             while True:
                 received = await self.websocket.receive()
@@ -218,6 +256,14 @@ class LiveConnection:
                 text = received.get("text")
                 if text is None:
                     text = received.get("bytes") or b""
+                if not self._rate.allow():  # a flood: told, then closed
+                    await self._send(_FLOODED.as_message())
+                    close_code = CLOSE_POLICY_VIOLATION
+                    break
+                size = message_size_bytes(text)
+                if size > MAX_MESSAGE_BYTES:
+                    await self._send(_too_large(size).as_message())
+                    continue
                 try:
                     await self._handle(parse_client_message(text))
                 except LiveInputError as error:  # the client's message or data
@@ -241,11 +287,21 @@ class LiveConnection:
                     self._running = None
                     await self._finish(running, ended="connection closed")
             await self._outbox.put(None)
-            with contextlib.suppress(Exception):
-                await sender
+            with contextlib.suppress(Exception):  # a client that does not read: not waited for
+                await asyncio.wait_for(sender, FLUSH_ON_CLOSE_S)
+            if close_code is not None:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(
+                        self.websocket.close(close_code, "too many messages"), FLUSH_ON_CLOSE_S
+                    )
 
     async def _send(self, *messages: ServerMessage) -> None:
         for message in messages:
+            if self._outbox.qsize() >= MAX_OUTBOX_MESSAGES:  # the client does not read
+                if not self.dropped:
+                    log.warning("live client does not read its messages: dropping new ones")
+                self.dropped += 1
+                continue
             await self._outbox.put(message)
 
     async def _send_events(self, events: Sequence[LiveEvent]) -> None:

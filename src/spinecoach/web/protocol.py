@@ -74,12 +74,16 @@ ANNOTATION_KINDS: Final[tuple[str, ...]] = (
 #: Every error code, with what it means (the docs list the same table).
 ERROR_CODES: Final[dict[str, str]] = {
     "invalid-json": "the text is not JSON",
+    "message-too-large": "a message longer than 1 MiB (it is not read; the connection stays)",
+    "rate-limited": "more messages than 5,000 at once or 1,000 a second (the connection is "
+    "closed with code 1008)",
     "invalid-message": "the JSON is not an object with a text 'type'",
     "unknown-type": "the 'type' is not a client message type",
     "invalid-field": "a field is missing, unknown, of the wrong type or out of range",
     "length-mismatch": "the arrays of a samples message do not have one row per time",
     "unit-mismatch": "values are plausible only in another unit (acc in g)",
     "out-of-order": "sample times do not increase",
+    "sparse-samples": "a samples batch spread over far more time than its rate_hz allows",
     "no-session": "pause, resume, stop, samples or annotation without a running session",
     "session-running": "start while a session runs",
     "program-stopped": "start while the program is stopped (a red flag or a jump in pain) and "
