@@ -389,3 +389,53 @@ def test_the_web_socket_client_is_told_both_ways(history: History) -> None:
     (summary,) = [m for m in socket.sent if m["type"] == "summary"]
     assert summary["session_id"] is not None
     assert_nothing_lost(history, summary["session_id"], build_simulation(START)[2])
+
+
+def test_the_client_is_told_when_the_bound_is_reached() -> None:
+    """The store loop on a recorder with a bound of 300 samples whose commits fail while
+    600 arrive: told once that newer samples are not kept (from when), then, when writing
+    works again, which span was not kept."""
+    from spinecoach.motion.stream import SensorSample
+    from spinecoach.services.live import StoreNotice, store_loop
+    from spinecoach.store.live_buffer import LiveRecorder
+
+    recorder = LiveRecorder(1, {"lower": 100.0}, max_unsaved_samples=300)
+    outcomes = iter([False] * 6 + [True] * 3)
+    told: list[StoreNotice] = []
+    attempts: list[bool] = []
+
+    def flush() -> None:  # a history whose disk is full for six commits
+        ok = next(outcomes)
+        if len(attempts) < 6:  # 100 samples (1 s) arrive before each failing commit
+            first = 100 * len(attempts)
+            recorder.add_items(
+                [
+                    SensorSample("lower", i / 100, (0.0, 0.0, 9.81), (0.0, 0.0, 0.0))
+                    for i in range(first, first + 100)
+                ]
+            )
+        attempts.append(ok)
+        batch = recorder.take()
+        if not ok:
+            recorder.give_back(batch)
+            raise OSError(errno.ENOSPC, "No space left on device")
+        recorder.committed(batch)
+
+    async def tell(notice: StoreNotice) -> None:
+        told.append(notice)
+
+    async def main() -> None:
+        loop = store_loop(flush, tell, status=recorder.unsaved, interval_s=0.01)
+        task = asyncio.create_task(loop)
+        while len(attempts) < 9:
+            await asyncio.sleep(0.005)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(main())
+    assert [n.code for n in told] == ["not-saved", "not-saved", "saved-again"], told
+    assert "up to 300 samples (about 3 s at this session's rates)" in told[0].message
+    assert "the newer samples are not from 3.0 s on" in told[1].message
+    assert "(3.0–6.0 s) were not kept" in told[2].message  # 3.00 to 5.99 s
+    assert recorder.unsaved().samples_dropped == 300
