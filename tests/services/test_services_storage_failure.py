@@ -439,3 +439,42 @@ def test_the_client_is_told_when_the_bound_is_reached() -> None:
     assert "the newer samples are not from 3.0 s on" in told[1].message
     assert "(3.0–6.0 s) were not kept" in told[2].message  # 3.00 to 5.99 s
     assert recorder.unsaved().samples_dropped == 300
+
+
+def test_a_client_that_leaves_while_the_end_waits_still_gets_its_session_saved(
+    history: History,
+) -> None:
+    """The page is closed while the end of the session waits for the disk (the
+    connection cancels the session's task): the saving goes on, and when space returns
+    the session is stored complete."""
+    from spinecoach.web.live import LiveConnection
+    from spinecoach.web.settings import Settings
+
+    hook = DiskFullHook(history)
+    hook.arm(after=2)  # full until disarmed
+    socket = _Socket({"type": "start", "technique": "pelvic-tilt", "seed": 2, "reps": 2})
+    leave = socket.send_text
+
+    async def send_text(text: str) -> None:
+        await leave(text)
+        message = json.loads(text)
+        if "end of the session could not be saved yet" in message.get("message", ""):
+            socket.incoming.put_nowait({"type": "websocket.disconnect"})  # the page closes
+            threading.Timer(1.0, hook.disarm).start()
+
+    socket.send_text = send_text  # type: ignore[method-assign]
+
+    async def main() -> str:
+        connection = LiveConnection(socket, Settings(sim_speed=8.0), history)  # type: ignore[arg-type]
+        await connection.run()
+        for _ in range(200):  # the server goes on running; the saving finishes in it
+            (listed,) = await asyncio.to_thread(history.sessions)
+            if listed["status"] == "completed":
+                return str(listed["id"])
+            await asyncio.sleep(0.05)
+        return ""
+
+    session_id = asyncio.run(asyncio.wait_for(main(), 120.0))
+    assert session_id, "the session was not completed after the client left"
+    assert not [m for m in socket.sent if m["type"] == "summary"]  # it left before
+    assert_nothing_lost(history, int(session_id), build_simulation(START)[2])

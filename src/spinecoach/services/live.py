@@ -18,7 +18,8 @@ web socket and the terminal coach).
   fails in a way that can pass (full, locked, I/O, unreachable), the data stays in
   memory and completing is retried every :data:`FINISH_RETRY_S` for up to
   :data:`FINISH_WAIT_S` (the person is told it waits, and ``saved-again`` when it
-  worked): a session whose disk got room in time is stored complete. Otherwise the
+  worked): a session whose disk got room in time is stored complete, also when the
+  client left meanwhile (the saving is not cancelled with the connection). Otherwise the
   person still gets the summary (without a session id); the failure is logged and the
   face shows :data:`NOT_SAVED_AT_END` (or what was lost after the wait): the session
   stays in the history as interrupted with what was committed, and can be closed there.
@@ -204,8 +205,37 @@ async def finish_when_stored(
 ) -> int | None:
     """Complete the stored session with ``complete()`` (in a thread; returns its id):
     the id, or None when it could not be saved. A failure that can pass is retried for
-    up to ``wait_s`` (default :data:`FINISH_WAIT_S`); see the module docstring."""
+    up to ``wait_s`` (default :data:`FINISH_WAIT_S`); see the module docstring.
+
+    The saving goes on when the caller is cancelled (a client that leaves while the end
+    waits for the disk): only the server's shutdown (which cancels every task) stops it.
+    """
     wait = FINISH_WAIT_S if wait_s is None else wait_s
+    saving = asyncio.create_task(_finish(complete, tell, status, wait, retry_s))
+    _SAVING.add(saving)  # asyncio keeps only weak references to tasks
+    saving.add_done_callback(_saved)
+    return await asyncio.shield(saving)
+
+
+def _saved(task: asyncio.Task[int | None]) -> None:
+    """A completion ended (its caller may be gone): forget it, log a failure."""
+    _SAVING.discard(task)
+    if not task.cancelled() and task.exception() is not None:
+        log.error("saving the session failed", exc_info=task.exception())
+
+
+#: Completions still saving after their caller was cancelled (see finish_when_stored).
+_SAVING: set[asyncio.Task[int | None]] = set()
+
+
+async def _finish(
+    complete: Callable[[], int],
+    tell: Tell,
+    status: Callable[[], UnsavedData] | None,
+    wait: float,
+    retry_s: float,
+) -> int | None:
+    """The body of :func:`finish_when_stored`."""
     clock = asyncio.get_running_loop().time
     deadline = clock() + wait
     waited = False
