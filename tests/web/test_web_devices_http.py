@@ -366,3 +366,40 @@ def test_a_devices_session_without_a_device_is_refused_and_the_socket_survives(
             send(ws, type="start", technique="pelvic-tilt", source="devices")
             again = receive(ws)
             assert (again["type"], again["code"]) == ("error", "no-device")
+
+
+def test_a_hub_full_of_devices_in_use_answers_503_and_forgotten_phones_leave_no_joiner(
+    tmp_path: Any,
+) -> None:
+    """Issue 16 item 5: the hub keeps a bounded number of devices; a push from a new
+    phone when every kept one is in use is refused with 503 naming the fix (never a
+    500), and the push joiners of phones the hub forgot are dropped with them."""
+    from web_client import serve_app
+
+    from spinecoach.sources.live import SourceHub
+    from spinecoach.web.app import create_app
+
+    app = create_app(Settings(database_url=f"sqlite:///{tmp_path / 'history.sqlite3'}"))
+    for live in serve_app(app):
+        app.state.hub = SourceHub(max_devices=2)
+        with httpx.Client(base_url=live.http_url, timeout=10.0) as http:
+            for name, placement in (("first", "lower"), ("second", "upper")):
+                # placed: in use, never evicted
+                assert _post(http, _messages(name)[0], placement=placement).status_code == 200
+            refused = _post(http, _messages("third")[0])
+            assert refused.status_code == 503, refused.text
+            detail = refused.json()["detail"]
+            assert "already follows 2 devices" in detail["problem"]
+            assert "DELETE /api/devices/" in detail["fix"]
+            assert set(app.state.push_joiners) == {
+                "sensor-logger:first",
+                "sensor-logger:second",
+            }
+            # One device removed: the next phone gets its place, the joiner of the
+            # removed one goes.
+            assert http.delete("/api/devices/sensor-logger:first").status_code in (200, 204)
+            assert _post(http, _messages("third")[0]).status_code == 200
+            assert set(app.state.push_joiners) == {
+                "sensor-logger:second",
+                "sensor-logger:third",
+            }

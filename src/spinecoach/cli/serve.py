@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import os
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 
 import typer
 
 from spinecoach.cli.common import DatabaseOption, err_console, fail, out_console
 from spinecoach.cli.root import app
 from spinecoach.errors import SpinecoachError
+
+#: Seconds ``serve`` gives open connections after SIGTERM or Ctrl+C before it stops them.
+SHUTDOWN_GRACE_S: Final = 30
 
 
 @app.command()
@@ -90,6 +93,9 @@ def serve(
         port=settings.port,
         ws="websockets-sansio",
         log_level="info",
+        # A session waiting for a full disk may hold its connection up to 120 s
+        # (services.live); SIGTERM gives sessions this long, then stops anyway.
+        timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
     )
 
 

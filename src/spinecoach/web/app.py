@@ -17,7 +17,8 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime, time
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from spinecoach import __version__
@@ -25,7 +26,7 @@ from spinecoach.camera.source import CameraSource
 from spinecoach.exercises.catalogue import default_catalogue
 from spinecoach.recording import Recording
 from spinecoach.services.history import History
-from spinecoach.sources.live import SourceHub
+from spinecoach.sources.live import DeviceLimitError, SourceHub
 from spinecoach.web.deps import replay_live_samples
 from spinecoach.web.headers import (
     SecurityHeadersMiddleware,
@@ -118,9 +119,18 @@ def create_app(
     app.add_middleware(TrustedHostMiddleware, allowed=allowed_hosts(settings))
     app.add_middleware(SecurityHeadersMiddleware)
     app.mount("/static", StaticFiles(packages=[("spinecoach.web", "static")]), name="static")
+    app.add_exception_handler(DeviceLimitError, _device_limit)
     for router in ROUTERS:
         app.include_router(router)
     return app
+
+
+async def _device_limit(_request: Request, error: Exception) -> JSONResponse:
+    """The device hub is full of devices in use (any route that adds a device): 503."""
+    assert isinstance(error, DeviceLimitError)
+    return JSONResponse(
+        status_code=503, content={"detail": {"problem": error.problem, "fix": error.fix}}
+    )
 
 
 async def _run_posture(

@@ -177,6 +177,9 @@ async def ingest_sensor_logger(
     feed = hub.device(
         device_id, kind=KIND_SENSOR_LOGGER, name=f"Phone {message.device_id[:8]} (Sensor Logger)"
     )
+    if len(joiners) >= len(hub):  # the hub forgot devices: forget their joiners too
+        for gone in [key for key in joiners if key not in hub]:
+            del joiners[gone]
     joiner = joiners.get(device_id)
     if joiner is None or joiner.platform != platform:
         joiner = joiners[device_id] = PushJoiner(platform)
@@ -330,6 +333,8 @@ async def start_ble(body: BleIn, hub: HubDep, tasks: DeviceTasksDep) -> DeviceSt
 
 @router.delete("/api/devices/{device_id}")
 async def stop_device(device_id: str, hub: HubDep, tasks: DeviceTasksDep) -> DeviceStatusOut:
+    """Stop a device: its source stops and its placement is cleared, so the hub may
+    forget it once it is silent (or at once when a new device needs its room)."""
     feed = hub.get(device_id)
     if feed is None:
         raise problem(404, f"no device {device_id!r}", "use an id listed by GET /api/devices")
@@ -339,6 +344,8 @@ async def stop_device(device_id: str, hub: HubDep, tasks: DeviceTasksDep) -> Dev
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await task
     feed.set_state("disconnected", "stopped")
+    if feed.placement is not None:
+        hub.assign(device_id, None)
     return _out(feed)
 
 
