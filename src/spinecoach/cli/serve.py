@@ -11,7 +11,8 @@ from spinecoach.cli.common import DatabaseOption, err_console, fail, out_console
 from spinecoach.cli.root import app
 from spinecoach.errors import SpinecoachError
 
-#: Seconds ``serve`` gives open connections after SIGTERM or Ctrl+C before it stops them.
+#: Seconds ``serve`` gives open connections after SIGTERM or Ctrl+C before it stops them
+#: (a session waiting for a full disk may hold its connection up to 120 s: services.live).
 SHUTDOWN_GRACE_S: Final = 30
 
 
@@ -93,8 +94,6 @@ def serve(
         port=settings.port,
         ws="websockets-sansio",
         log_level="info",
-        # A session waiting for a full disk may hold its connection up to 120 s
-        # (services.live); SIGTERM gives sessions this long, then stops anyway.
         timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
     )
 
