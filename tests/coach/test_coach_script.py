@@ -109,7 +109,11 @@ CASES = [(technique, seed) for technique in TECHNIQUES for seed in SEEDS]
 
 @pytest.fixture(scope="module")
 def runs() -> dict[tuple[str, int], Run]:
-    """Every case, run in parallel processes (the motion pipeline costs seconds a case)."""
+    """Every case, run in parallel processes (the motion pipeline costs seconds a case).
+    Under pytest-xdist (``make test``) the other worker already uses the second core, and
+    forking a worker that runs threads invites deadlocks: the cases then run in turn."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        return {case: Run(_recording(*case), *_pump(*case)) for case in CASES}
     context = multiprocessing.get_context("fork")
     workers = min(len(CASES), os.cpu_count() or 1)
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
