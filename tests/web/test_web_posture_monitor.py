@@ -61,9 +61,15 @@ def test_the_monitor_follows_placed_devices_and_prompts(tmp_path: Path) -> None:
             t += 2.0
             await asyncio.sleep(0.01)
             seen.append(monitor.status())
-        for _ in range(200):  # let the monitor drain its queues
+        # Let the monitor drain its queues (it may lag on a busy machine: every status on
+        # the way is kept), until its clock has stood still for 1 s (at most 60 s).
+        last, still_since = None, time.monotonic()
+        deadline = still_since + 60.0
+        while time.monotonic() < deadline and time.monotonic() - still_since < 1.0:
             await asyncio.sleep(0.02)
-        seen.append(monitor.status())
+            seen.append(monitor.status())
+            if seen[-1]["now_utc"] != last:
+                last, still_since = seen[-1]["now_utc"], time.monotonic()
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
