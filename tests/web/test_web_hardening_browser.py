@@ -1,6 +1,7 @@
 """Issue 16 in Chromium: a page of another origin cannot frame the app (CSP
-``frame-ancestors 'none'`` and ``X-Frame-Options: DENY``), and every page of the app
-works under its Content-Security-Policy (nothing blocked, no inline script).
+``frame-ancestors 'none'`` and ``X-Frame-Options: DENY``), can neither open the live
+socket nor post to the API (web/origin.py), and every page of the app works under its
+Content-Security-Policy (nothing blocked, no inline script).
 
 The other origin is a small HTTP server on another loopback port: a different origin,
 as a page on another site would be.
@@ -8,11 +9,13 @@ as a page on another site would be.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import httpx
 import pytest
 from browser_support import csp_violation, launch, needs_chromium, open_page, playwright_api
 from web_client import LiveServer, serve
@@ -116,3 +119,67 @@ def test_every_page_works_under_the_policy(page: Any, server: LiveServer, path: 
     assert sheets >= 5  # the five stylesheets of index.html were applied
     assert page.evaluate("typeof spinecoachDevices") == "object"  # scripts ran
     assert violations == []
+
+
+@pytest.fixture
+def attacking_site(server: LiveServer) -> Iterator[str]:
+    """Another origin whose page, once opened, tries to open the live socket and to
+    register a phone with a text/plain POST (no CORS permission needed for either)."""
+    from test_web_origin import INGEST, push
+
+    body = push("forged-in-chromium").decode()
+    script = f"""
+      window.results = {{ messages: [], closed: null, posted: null }};
+      const ws = new WebSocket({json.dumps(server.ws_url)});
+      ws.onmessage = (e) => window.results.messages.push(e.data.slice(0, 40));
+      ws.onclose = (e) => {{ window.results.closed = e.code; }};
+      fetch({json.dumps(server.http_url + INGEST + "?placement=upper")}, {{
+        method: "POST", mode: "no-cors", headers: {{ "Content-Type": "text/plain" }},
+        body: {json.dumps(body)},
+      }}).then(() => {{ window.results.posted = "sent"; }},
+               () => {{ window.results.posted = "failed"; }});
+    """
+    page = (
+        f"<!doctype html><title>another site</title><h1>another site</h1><script>{script}</script>"
+    ).encode()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(page)))
+            self.end_headers()
+            self.wfile.write(page)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}/"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def test_a_page_of_another_origin_can_neither_open_the_socket_nor_post(
+    browser: Any, server: LiveServer, attacking_site: str
+) -> None:
+    """Cross-site WebSocket hijacking and CSRF: the other site's page gets no message
+    from the live socket, and its POST registers no phone."""
+    context = browser.new_context()
+    page = context.new_page()
+    try:
+        page.goto(attacking_site)
+        page.wait_for_function(  # refused (closed) or served (a message came)
+            "() => window.results.closed !== null || window.results.messages.length > 0",
+            timeout=STEP_TIMEOUT_MS,
+        )
+        page.wait_for_function("() => window.results.posted !== null", timeout=STEP_TIMEOUT_MS)
+        results = page.evaluate("() => window.results")
+    finally:
+        context.close()
+    assert results["messages"] == [], results  # no hello: the handshake was refused
+    listed = httpx.get(f"{server.http_url}/api/devices", timeout=10.0).json()["devices"]
+    assert "sensor-logger:forged-in-chromium" not in {d["id"] for d in listed}

@@ -14,6 +14,7 @@ __all__ = [
     "limits",
     "live",
     "live_limits",
+    "origin",
     "outbound",
     "plots",
     "posture_monitor",

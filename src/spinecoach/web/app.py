@@ -35,6 +35,7 @@ from spinecoach.web.headers import (
     docs_urls,
 )
 from spinecoach.web.limits import BodyLimit, BodyLimitMiddleware
+from spinecoach.web.origin import SameOriginMiddleware
 from spinecoach.web.posture_monitor import PostureMonitor
 from spinecoach.web.routes import (
     catalogue,
@@ -113,9 +114,11 @@ def create_app(
         docs_url=docs_urls(settings)[0],  # off by default: their scripts come from a CDN
         redoc_url=docs_urls(settings)[1],
     )
-    # Outermost last: headers on every answer, then the Host check, then body limits.
+    # Outermost last: headers on every answer, then the Host check, then the same-origin
+    # check (another site's page may not change data or open the socket), then body limits.
     default_limit = BodyLimit(settings.max_body_bytes)
     app.add_middleware(BodyLimitMiddleware, default=default_limit, per_path=devices.BODY_LIMITS)
+    app.add_middleware(SameOriginMiddleware)
     app.add_middleware(TrustedHostMiddleware, allowed=allowed_hosts(settings))
     app.add_middleware(SecurityHeadersMiddleware)
     app.mount("/static", StaticFiles(packages=[("spinecoach.web", "static")]), name="static")
