@@ -44,13 +44,9 @@ def page(browser: Any) -> Iterator[Any]:
     yield from open_page(browser, STEP_TIMEOUT_MS)
 
 
-@pytest.fixture
-def foreign_site(server: LiveServer) -> Iterator[str]:
-    """Another origin whose page frames the app's home page."""
-    page = (
-        "<!doctype html><title>another site</title><h1>another site</h1>"
-        f'<iframe id="app" src="{server.http_url}/" width="400" height="600"></iframe>'
-    ).encode()
+def another_origin(page: bytes) -> Iterator[str]:
+    """The address of a small HTTP server on another loopback port (another origin, as a
+    page on another site would be) that answers every GET with ``page``."""
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
@@ -70,6 +66,17 @@ def foreign_site(server: LiveServer) -> Iterator[str]:
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+@pytest.fixture
+def foreign_site(server: LiveServer) -> Iterator[str]:
+    """Another origin whose page frames the app's home page."""
+    page = (
+        "<!doctype html><title>another site</title><h1>another site</h1>"
+        f'<iframe id="app" src="{server.http_url}/" width="400" height="600"></iframe>'
+    ).encode()
+
+    yield from another_origin(page)
 
 
 def test_a_page_of_another_origin_cannot_frame_the_app(
@@ -143,24 +150,7 @@ def attacking_site(server: LiveServer) -> Iterator[str]:
         f"<!doctype html><title>another site</title><h1>another site</h1><script>{script}</script>"
     ).encode()
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html")
-            self.send_header("Content-Length", str(len(page)))
-            self.end_headers()
-            self.wfile.write(page)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}/"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+    yield from another_origin(page)
 
 
 def test_a_page_of_another_origin_can_neither_open_the_socket_nor_post(

@@ -72,6 +72,7 @@ __all__ = [
     "allowed_hosts",
     "docs_urls",
     "host_name",
+    "send_problem",
 ]
 
 log = logging.getLogger(__name__)
@@ -261,15 +262,21 @@ class TrustedHostMiddleware:
             "fix": "open the server by its address (e.g. http://127.0.0.1:PORT), or allow the "
             "name with `spinecoach serve --allowed-host NAME` (SPINECOACH_ALLOWED_HOSTS)",
         }
-        body = json.dumps({"detail": detail}).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 400,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        await send_problem(send, 400, detail)
+
+
+async def send_problem(send: Send, status: int, detail: dict[str, str]) -> None:
+    """Answer an HTTP request from a middleware: ``status`` with the JSON body
+    ``{"detail": {"problem", "fix"}}`` the routes give too."""
+    body = json.dumps({"detail": detail}).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

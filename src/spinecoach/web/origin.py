@@ -36,12 +36,13 @@ True
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Final
 from urllib.parse import urlsplit
 
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+from spinecoach.web.headers import send_problem
 
 __all__ = ["SameOriginMiddleware", "same_origin"]
 
@@ -122,15 +123,4 @@ class SameOriginMiddleware:
             "fix": "use spinecoach's own pages (open the server's address itself); a "
             "program that is not a browser page sends no Origin header",
         }
-        body = json.dumps({"detail": detail}).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 403,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        await send_problem(send, 403, detail)
