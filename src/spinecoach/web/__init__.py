@@ -9,6 +9,7 @@ and its lifespan makes what the server needs. The live protocol is documented in
 #: cheap).
 __all__ = [
     "app",
+    "attempts",
     "deps",
     "headers",
     "limits",

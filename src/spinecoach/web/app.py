@@ -27,6 +27,7 @@ from spinecoach.exercises.catalogue import default_catalogue
 from spinecoach.recording import Recording
 from spinecoach.services.history import History
 from spinecoach.sources.live import DeviceLimitError, SourceHub
+from spinecoach.web.attempts import AttemptLimiter
 from spinecoach.web.deps import replay_live_samples
 from spinecoach.web.headers import (
     SecurityHeadersMiddleware,
@@ -90,6 +91,7 @@ def create_app(
         state.camera_source = camera_source
         state.hub, state.push_joiners, state.device_tasks = SourceHub(), {}, {}
         state.posture = None
+        state.token_attempts = AttemptLimiter()  # wrong ingest tokens back off
         posture_task = None
         if settings.posture != "off":
             state.posture = PostureMonitor(history, settings.posture)

@@ -35,11 +35,12 @@ import contextlib
 import hmac
 import ipaddress
 import logging
+import math
 import socket
 import time
 from typing import Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 
 from spinecoach.errors import ConfigurationError, InputFormatError
@@ -62,6 +63,7 @@ from spinecoach.sources.sensor_logger_push import (
     ingest_push,
     parse_push,
 )
+from spinecoach.web.attempts import AttemptLimiter
 from spinecoach.web.deps import DeviceTasksDep, HubDep, PushJoinersDep, SettingsDep
 from spinecoach.web.limits import BodyLimit
 from spinecoach.web.outbound import (
@@ -137,16 +139,33 @@ def _out(feed: DeviceFeed) -> DeviceStatusOut:
     return DeviceStatusOut.model_validate(feed.status().as_dict())
 
 
-def _check_token(settings: Settings, token: str | None) -> None:
+def _check_token(settings: Settings, token: str | None, request: Request) -> None:
+    """The ingest token, when the server has one; wrong tokens back off per client
+    (:class:`~spinecoach.web.attempts.AttemptLimiter`: 429 with Retry-After)."""
     expected: str | None = settings.ingest_token
     if expected is None:
         return
+    attempts: AttemptLimiter = request.app.state.token_attempts
+    client = request.client.host if request.client else "unknown"
+    wait_s = attempts.blocked_for_s(client)
+    if wait_s > 0.0:
+        raise HTTPException(
+            status_code=429,
+            detail={
+                "problem": "too many wrong ingest tokens from this address",
+                "fix": f"wait {math.ceil(wait_s)} s, then push with the right token "
+                "(the server's SPINECOACH_INGEST_TOKEN)",
+            },
+            headers={"Retry-After": str(math.ceil(wait_s))},
+        )
     if token is None or not hmac.compare_digest(token.encode(), expected.encode()):
+        attempts.failed(client)
         raise problem(
             401,
             "the ingest token is missing or wrong",
             "add ?token=… (the server's SPINECOACH_INGEST_TOKEN) to the push URL in the app",
         )
+    attempts.succeeded(client)
 
 
 @router.post(
@@ -164,7 +183,7 @@ async def ingest_sensor_logger(
     """One Sensor Logger push message → the phone's device feed
     (:func:`~spinecoach.sources.sensor_logger_push.ingest_push`: join, count late
     samples, say what the phone does not send, push)."""
-    _check_token(settings, token)
+    _check_token(settings, token, request)
     arrived = time.monotonic()
     body = await request.body()  # at most BODY_LIMITS' bytes: the limit is kept while read
     if not body.strip():
