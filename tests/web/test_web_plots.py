@@ -85,6 +85,15 @@ def test_session_plot_is_a_png_of_the_stored_session(
     other = httpx.get(f"{live_server.http_url}/api/sessions/{theirs}/plot.png", timeout=10.0)
     assert other.status_code == 404
     assert other.json()["detail"] == f"no session with id {theirs} in this history"
+    # Pain for another person's session is answered as for one that does not exist:
+    # the answer does not tell that it exists (issue 16).
+    pain = {"vas_mm": 40, "context": "after"}
+    for missing in (theirs, 999999):
+        answer = httpx.post(
+            f"{live_server.http_url}/api/sessions/{missing}/pain", json=pain, timeout=10.0
+        )
+        assert answer.status_code == 404
+        assert answer.json()["detail"] == f"no session with id {missing}"
     not_a_number = httpx.get(f"{live_server.http_url}/api/sessions/x/plot.png", timeout=10.0)
     assert not_a_number.status_code == 422
 

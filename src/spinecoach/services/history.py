@@ -406,8 +406,13 @@ class History:
             return _summary(db, record, recorded)
 
     def add_pain(self, session_id: int, vas_mm: float, context: str) -> None:
-        """Record pain (0–100 mm VAS) ``before`` or ``after`` one of the person's sessions."""
+        """Record pain (0–100 mm VAS) ``before`` or ``after`` one of the person's sessions.
+        Another person's session is answered like one that does not exist (its existence
+        is not told)."""
         with Session(self.engine) as db:
+            record = db.get(SessionRecord, session_id)
+            if record is None or record.person_id != self.person_id:
+                raise ConfigurationError(f"no session with id {session_id}")
             repository.add_pain(db, self.person_id, vas_mm, context, session_id=session_id)
 
     def sessions(self) -> list[dict[str, Any]]:
