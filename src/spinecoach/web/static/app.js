@@ -8,7 +8,6 @@ const live = window.spinecoachLive;
 const STEP_NAMES = ["Choose technique", "Pain now", "Sensor check", "Calibration", "Guided sets",
   "Pain after", "Summary"];
 const QUALITY_FLAG_IGNORED = "calibration not done";
-const PROGRAM_PAGES = ["/onboarding", "/checkin", "/psfs", "/program", "/progress", "/day"];
 
 const app = {
   techniques: [], technique: null, ws: null, phase: null, summary: null, sessionId: null,
@@ -606,4 +605,7 @@ function historyPlot(s, title, when) {
 }
 
 if (location.pathname === "/history") loadHistory();
-else if (!PROGRAM_PAGES.includes(location.pathname)) techniquesLoaded = loadTechniques();  // program.js owns those
+// The coach's own page is the home page; the others belong to program.js, progress.js and
+// day.js (a list of pages here once missed /screening, whose view the home view then
+// replaced when the techniques arrived late).
+else if (location.pathname === "/") techniquesLoaded = loadTechniques();
