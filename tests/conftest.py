@@ -7,6 +7,8 @@ tests with the package to install; they are never skipped.
 
 from __future__ import annotations
 
+import contextlib
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -50,3 +52,29 @@ def empty_postgres_url(postgres_url: str) -> str:
         connection.execute("DROP SCHEMA public CASCADE")
         connection.execute("CREATE SCHEMA public")
     return postgres_url
+
+
+@contextlib.contextmanager
+def _small_tmpfs(folder: Path, size: str) -> Iterator[Path]:
+    """A tmpfs of ``size`` (e.g. ``"8m"``) mounted on the new folder ``folder``, for a real
+    full disk (skips the test with the reason when mounting is not permitted here)."""
+    folder.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a {size} tmpfs here (needs root): {mounted.stderr.strip()}")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", str(folder)], check=False)
+
+
+@pytest.fixture
+def small_tmpfs() -> object:
+    """``small_tmpfs(folder, size)``: a context manager mounting a tmpfs of ``size`` on
+    the new ``folder`` (see :func:`_small_tmpfs`)."""
+    return _small_tmpfs

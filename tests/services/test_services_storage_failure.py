@@ -205,22 +205,10 @@ def test_a_disk_that_stays_full_is_given_up_after_the_wait(
 
 # --- a real full disk --------------------------------------------------------------------
 @pytest.fixture
-def small_disk(tmp_path: Path) -> Iterator[Path]:
+def small_disk(tmp_path: Path, small_tmpfs: Any) -> Iterator[Path]:
     """An 8 MB tmpfs (skipped when mounting is not permitted here)."""
-    folder = tmp_path / "small"
-    folder.mkdir()
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(folder)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here (needs root): {mounted.stderr.strip()}")
-    try:
+    with small_tmpfs(tmp_path / "small", "8m") as folder:
         yield folder
-    finally:
-        subprocess.run(["umount", str(folder)], check=False)
 
 
 def test_a_real_full_disk_mid_session(small_disk: Path, monkeypatch: pytest.MonkeyPatch) -> None:

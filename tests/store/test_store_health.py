@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import errno
 import sqlite3
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, text
@@ -115,22 +115,10 @@ def test_a_postgresql_disk_full_error_is_a_full_disk() -> None:
 
 # --- a real full disk ----------------------------------------------------------------------
 @pytest.fixture
-def small_disk(tmp_path: Path) -> Iterator[Path]:
+def small_disk(tmp_path: Path, small_tmpfs: Any) -> Iterator[Path]:
     """A 2 MB tmpfs (skipped when mounting is not permitted here)."""
-    folder = tmp_path / "small"
-    folder.mkdir()
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(folder)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a 2 MB tmpfs here (needs root): {mounted.stderr.strip()}")
-    try:
+    with small_tmpfs(tmp_path / "small", "2m") as folder:
         yield folder
-    finally:
-        subprocess.run(["umount", str(folder)], check=False)
 
 
 def fill(folder: Path) -> Path:
