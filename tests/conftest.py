@@ -8,6 +8,7 @@ tests with the package to install; they are never skipped.
 from __future__ import annotations
 
 import contextlib
+import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +18,12 @@ import pytest
 
 from spinecoach.errors import ConfigurationError
 from spinecoach.store.pgserver import ThrowawayPostgres, find_postgres_bindir
+
+#: The feature tests run the server in single-person mode (no sign-in, loopback only: what
+#: ``make demo`` runs); the tests of accounts and of the authorization matrix
+#: (tests/web/test_web_authz*.py, test_web_accounts*.py) set ``auth="accounts"``
+#: explicitly. Servers started as subprocesses inherit this.
+os.environ.setdefault("SPINECOACH_AUTH", "single-person")
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"

@@ -392,7 +392,7 @@ def test_migration_0006_down_and_up(url: str) -> None:
     finally:
         engine.dispose()
     upgrade(url)
-    assert current_revision(url) == "0008"
+    assert current_revision(url) == "0009"
     engine = make_engine(url)
     try:
         assert count(engine, AngleBlock) == 0

@@ -38,6 +38,11 @@ from spinecoach.store.pgserver import find_postgres_bindir
 
 TABLES = {
     "people",
+    "users",
+    "care_assignments",
+    "login_sessions",
+    "device_tokens",
+    "audit_log",
     "sessions",
     "exercise_sets",
     "reps",
@@ -147,7 +152,7 @@ def test_store_migrations_create_exactly_the_model_schema(empty_url: str) -> Non
     assert current_revision(empty_url) is None
     upgrade(empty_url)
     upgrade(empty_url)  # idempotent: a second start-up changes nothing
-    assert current_revision(empty_url) == "0008"
+    assert current_revision(empty_url) == "0009"
     engine = make_engine(empty_url)
     try:
         assert set(inspect(engine).get_table_names()) == TABLES | {"alembic_version"}
@@ -419,4 +424,4 @@ def test_store_two_processes_migrate_at_once(empty_url: str) -> None:
     ]
     outputs = [child.communicate(timeout=60) for child in children]
     assert [child.returncode for child in children] == [0, 0], outputs
-    assert current_revision(empty_url) == "0008"
+    assert current_revision(empty_url) == "0009"

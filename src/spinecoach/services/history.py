@@ -250,6 +250,17 @@ class History:
     def close(self) -> None:
         self.engine.dispose()
 
+    def for_person(self, person_id: int) -> History:
+        """The same database seen as ``person_id`` (a server with accounts serves many
+        persons from one History; the write-failure record that health reports is
+        shared)."""
+        if person_id == self.person_id:
+            return self
+        view = History(self.engine, person_id, self.replay_samples)
+        view._failing = self._failing
+        view._health_lock = self._health_lock
+        return view
+
     # Live sessions ------------------------------------------------------------------------
     def start_live(
         self,

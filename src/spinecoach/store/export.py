@@ -107,7 +107,7 @@ from spinecoach.store.export_formats import (
 )
 from spinecoach.store.export_snapshot import head_revision, read_only_snapshot
 from spinecoach.store.live import stored_angle_frames, stored_recording
-from spinecoach.store.models import Base
+from spinecoach.store.models import ACCOUNT_TABLES, Base
 from spinecoach.store.repository import recording_file_bytes, recording_to_bytes
 
 __all__ = [
@@ -316,12 +316,15 @@ class _Written:
 def _write_tables(
     connection: Connection, folder: _Folder, person_id: int | None, formats: str, out: _Written
 ) -> None:
-    """Every table of the schema, ordered by primary key (one person's rows with
+    """Every table of the schema but the accounts' (``ACCOUNT_TABLES``: password and
+    token hashes are not health data), ordered by primary key (one person's rows with
     ``person_id``)."""
     metadata = Base.metadata
     sessions = metadata.tables["sessions"]
     owned_sessions = select(sessions.c.id).where(sessions.c.person_id == person_id)
     for table in metadata.sorted_tables:
+        if table.name in ACCOUNT_TABLES:
+            continue
         columns = exported_columns(table)
         query = select(*columns).order_by(*table.primary_key.columns)
         if person_id is not None:

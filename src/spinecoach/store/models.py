@@ -42,6 +42,16 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from spinecoach.store.account_models import (
+    ACCOUNT_TABLES,
+    AUDIT_ACTIONS,
+    ROLES,
+    AuditEntry,
+    CareAssignment,
+    DeviceToken,
+    LoginSession,
+    User,
+)
 from spinecoach.store.base import (
     COMPRESSIONS,
     DOSES_MAX_PER_DAY,
@@ -81,8 +91,10 @@ from spinecoach.store.program_models import (
 )
 
 __all__ = [
+    "ACCOUNT_TABLES",
     "ANGLE_BLOCK_FLAGS",
     "ANGLE_BLOCK_TIME",
+    "AUDIT_ACTIONS",
     "COMPRESSIONS",
     "DESK_BREAK_OUTCOMES",
     "DOSES_MAX_PER_DAY",
@@ -94,6 +106,7 @@ __all__ = [
     "PSFS_CONTEXTS",
     "PSFS_MAX_SCORE",
     "RED_FLAG_URGENCIES",
+    "ROLES",
     "SAMPLE_BLOCK_COLUMNS",
     "SCREENING_CONTEXTS",
     "SCREENING_RESULTS",
@@ -101,12 +114,16 @@ __all__ = [
     "VAS_MAX_MM",
     "VAS_MIN_MM",
     "AngleBlock",
+    "AuditEntry",
     "Base",
+    "CareAssignment",
     "DeskBreakPrompt",
+    "DeviceToken",
     "EventRecord",
     "ExerciseSet",
     "JSONType",
     "KeptCalibration",
+    "LoginSession",
     "MedicationEntry",
     "PainEntry",
     "Person",
@@ -122,6 +139,7 @@ __all__ = [
     "SessionRecord",
     "SittingBout",
     "UTCDateTime",
+    "User",
     "check_in",
     "utc_now",
 ]

@@ -17,17 +17,19 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime, time
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from spinecoach import __version__
 from spinecoach.camera.source import CameraSource
+from spinecoach.errors import ConfigurationError
 from spinecoach.exercises.catalogue import default_catalogue
 from spinecoach.recording import Recording
 from spinecoach.services.history import History
 from spinecoach.sources.live import DeviceLimitError, SourceHub
 from spinecoach.web.attempts import AttemptLimiter
+from spinecoach.web.authz import authorize, check_policy_covers, is_loopback
 from spinecoach.web.deps import replay_live_samples
 from spinecoach.web.headers import (
     SecurityHeadersMiddleware,
@@ -39,6 +41,7 @@ from spinecoach.web.limits import BodyLimit, BodyLimitMiddleware
 from spinecoach.web.origin import SameOriginMiddleware
 from spinecoach.web.posture_monitor import PostureMonitor
 from spinecoach.web.routes import (
+    accounts,
     catalogue,
     devices,
     live,
@@ -56,6 +59,7 @@ log = logging.getLogger(__name__)
 #: Every router of the app (the pages, then the API by area, then the live socket).
 ROUTERS = (
     pages.router,
+    accounts.router,  # sign-in, the first account, the admin's users and audit log
     catalogue.router,
     sessions.router,
     program.router,  # the 6-week program: onboarding, tracking, reminders
@@ -80,6 +84,12 @@ def create_app(
     makes the camera of each camera session (default: ``settings.camera`` through OpenCV
     and MediaPipe; tests give a stand-in pose model and images)."""
     settings = settings or get_settings()
+    if settings.auth == "single-person" and not is_loopback(settings.host):
+        raise ConfigurationError(
+            f"single-person mode has no password, so it serves this computer only, but the "
+            f"server would bind to {settings.host}: bind to 127.0.0.1, or use accounts "
+            "(SPINECOACH_AUTH=accounts; make the first with spinecoach users add)"
+        )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -92,6 +102,8 @@ def create_app(
         state.hub, state.push_joiners, state.device_tasks = SourceHub(), {}, {}
         state.posture = None
         state.token_attempts = AttemptLimiter()  # wrong ingest tokens back off
+        state.login_attempts = AttemptLimiter()  # wrong passwords, per client address
+        state.login_user_attempts = AttemptLimiter()  # … and per user name
         posture_task = None
         if settings.posture != "off":
             state.posture = PostureMonitor(history, settings.posture)
@@ -125,8 +137,11 @@ def create_app(
     app.add_middleware(SecurityHeadersMiddleware)
     app.mount("/static", StaticFiles(packages=[("spinecoach.web", "static")]), name="static")
     app.add_exception_handler(DeviceLimitError, _device_limit)
+    # ONE authorization layer: every route runs authorize first (spinecoach.web.authz);
+    # a route without an access rule stops the server from starting.
+    check_policy_covers([route for router in ROUTERS for route in router.routes])
     for router in ROUTERS:
-        app.include_router(router)
+        app.include_router(router, dependencies=[Depends(authorize)])
     return app
 
 

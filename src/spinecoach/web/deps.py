@@ -36,10 +36,23 @@ def get_settings(connection: HTTPConnection) -> Settings:
     return settings
 
 
-def get_history(connection: HTTPConnection) -> History:
-    """The history of the server's local person."""
+def get_server_history(connection: HTTPConnection) -> History:
+    """The server's history as such (health, accounts): not about one person's data."""
     history: History = connection.app.state.history
     return history
+
+
+def get_history(connection: HTTPConnection) -> History:
+    """The history of the person the request is about, as the authorization layer
+    (:func:`spinecoach.web.authz.authorize`) decided; a route that reaches here without
+    an acting person is a bug, refused rather than served with someone's data."""
+    person_id: int | None = getattr(connection.state, "person_id", None)
+    if person_id is None:
+        raise RuntimeError(
+            f"{connection.url.path}: no acting person; its access rule in "
+            "spinecoach.web.authz.POLICY must be read, change or device"
+        )
+    return get_server_history(connection).for_person(person_id)
 
 
 def get_hub(connection: HTTPConnection) -> SourceHub:
@@ -49,8 +62,13 @@ def get_hub(connection: HTTPConnection) -> SourceHub:
 
 
 def get_posture(connection: HTTPConnection) -> PostureMonitor | None:
-    """The posture monitor, None when the server does not monitor posture."""
+    """The posture monitor, None when the server does not monitor posture or monitors
+    another person (it watches the server's first person: the local person, or the first
+    account's)."""
     monitor: PostureMonitor | None = getattr(connection.app.state, "posture", None)
+    person_id = getattr(connection.state, "person_id", None)
+    if monitor is None or person_id != monitor.history.person_id:
+        return None
     return monitor
 
 
@@ -84,6 +102,7 @@ def get_camera_source(connection: HTTPConnection) -> Callable[[], CameraSource]:
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 HistoryDep = Annotated[History, Depends(get_history)]
+ServerHistoryDep = Annotated[History, Depends(get_server_history)]
 HubDep = Annotated[SourceHub, Depends(get_hub)]
 PostureDep = Annotated[PostureMonitor | None, Depends(get_posture)]
 CatalogueDep = Annotated[Catalogue, Depends(get_catalogue)]

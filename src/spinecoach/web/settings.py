@@ -26,6 +26,13 @@ class Settings(BaseSettings):
         description="Address to bind; loopback by default because sessions carry health data.",
     )
     port: int = Field(default=8000, ge=1, le=65535, description="TCP port.")
+    auth: Literal["accounts", "single-person"] = Field(
+        default="accounts",
+        description="accounts: people sign in (the first account is made with spinecoach "
+        "users add, or at /setup from this computer). single-person: no password, one "
+        "local person, for trying spinecoach on this computer (make demo); refused unless "
+        "the server binds to loopback.",
+    )
     source: Literal["sim", "external", "devices", "camera"] = Field(
         default="sim",
         description="Default sensor source of a live session: the built-in simulator, "

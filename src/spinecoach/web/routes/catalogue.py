@@ -19,7 +19,7 @@ from spinecoach.errors import ConfigurationError, SpinecoachError
 from spinecoach.exercises.catalogue import Catalogue, Technique
 from spinecoach.exercises.engine import SUPPORTED
 from spinecoach.sim.demo import Demo, technique_demo
-from spinecoach.web.deps import CameraSourceDep, CatalogueDep, HistoryDep, SettingsDep
+from spinecoach.web.deps import CameraSourceDep, CatalogueDep, ServerHistoryDep, SettingsDep
 from spinecoach.web.protocol import PROTOCOL_VERSION
 
 router = APIRouter()
@@ -146,7 +146,7 @@ class CameraOut(BaseModel):
 
 
 @router.get("/api/health", responses={503: {"model": HealthOut}})
-async def health(history: HistoryDep, settings: SettingsDep, response: Response) -> HealthOut:
+async def health(history: ServerHistoryDep, settings: SettingsDep, response: Response) -> HealthOut:
     """Whether the server can keep data: the database takes a real write, the free disk
     of its folder (threshold: ``settings.health_min_free_mb``), live sessions that could
     not save their latest data. 503 when the database cannot be written."""

@@ -1,19 +1,31 @@
 """What several route modules share: the single-page app's page, running the services'
-synchronous database work in a worker thread with their errors as HTTP statuses, and the
-``{"problem", "fix"}`` error detail.
+synchronous database work in a worker thread with their errors as HTTP statuses, the
+``{"problem", "fix"}`` error detail, and request bodies read as strict JSON.
+
+Strict JSON (:class:`FiniteJsonRoute`, found by the fuzz of issue 16): Python's parser,
+which FastAPI uses, takes ``NaN``, ``Infinity`` and ``-Infinity`` (not JSON) and turns a
+number like ``1e400`` into infinity. Such a value then failed validation, FastAPI's 422
+carried it back as the input, and rendering it failed: 500 "internal server error". A
+router made with ``APIRouter(route_class=FiniteJsonRoute)`` reads its bodies with
+:func:`finite_json` instead, so such a body is what it is, invalid JSON: 422
+``json_invalid`` naming the number. It is a route class, not an app-wide handler, so each
+router with JSON bodies opts in.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import json
+import math
+from collections.abc import Callable, Coroutine
 from datetime import tzinfo
 from importlib import resources
 from typing import Annotated, Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from fastapi import HTTPException, Path, Query
+from fastapi import HTTPException, Path, Query, Request, Response
 from fastapi.responses import FileResponse
+from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict
 
 from spinecoach.errors import ConfigurationError
@@ -79,3 +91,52 @@ async def run_service(call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
 def problem(status: int, problem: str, fix: str) -> HTTPException:
     """An HTTP error whose detail says what is wrong and how to fix it."""
     return HTTPException(status_code=status, detail={"problem": problem, "fix": fix})
+
+
+def finite_json(body: bytes) -> Any:
+    """``body`` parsed as JSON (RFC 8259), strictly: ``NaN``, ``Infinity``, ``-Infinity``
+    and numbers beyond a float's range (``1e400``) raise :class:`json.JSONDecodeError`
+    naming the number and where it is, as any other invalid JSON does.
+
+    >>> finite_json(b'{"vas_mm": 12.5}')
+    {'vas_mm': 12.5}
+    >>> finite_json(b'{"vas_mm": NaN}')  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    json.decoder.JSONDecodeError: NaN is not a JSON number; send a finite number: ...
+    """
+    text = body.decode("utf-8")  # a UnicodeDecodeError is a 400, as in Starlette
+
+    def refuse(literal: str) -> Any:
+        raise json.JSONDecodeError(
+            f"{literal} is not a JSON number; send a finite number",
+            text,
+            max(text.find(literal), 0),
+        )
+
+    def finite_float(literal: str) -> float:
+        value = float(literal)
+        return value if math.isfinite(value) else refuse(literal)
+
+    return json.loads(text, parse_constant=refuse, parse_float=finite_float)
+
+
+class FiniteJsonRequest(Request):
+    """A request whose :meth:`json` is :func:`finite_json`."""
+
+    async def json(self) -> Any:
+        if not hasattr(self, "_json"):
+            self._json = finite_json(await self.body())
+        return self._json
+
+
+class FiniteJsonRoute(APIRoute):
+    """A route reading its JSON body with :func:`finite_json` (see the module docstring):
+    ``APIRouter(route_class=FiniteJsonRoute)``."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def strict_json_handler(request: Request) -> Response:
+            return await handler(FiniteJsonRequest(request.scope, request.receive))
+
+        return strict_json_handler

@@ -24,6 +24,10 @@ PAGES: Final = (
     "/program",
     "/screening",
     "/progress",
+    "/login",  # accounts (issue 16): sign in, the first account, my account, users
+    "/setup",
+    "/account",
+    "/admin",
 )
 
 router = APIRouter(include_in_schema=False)

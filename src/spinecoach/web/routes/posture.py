@@ -34,9 +34,9 @@ from spinecoach.errors import ConfigurationError
 from spinecoach.posture.deskbreak import DeskBreakSettings
 from spinecoach.services.posture import PostureService
 from spinecoach.web.deps import HistoryDep, PostureDep
-from spinecoach.web.routes.common import Body, IdPath
+from spinecoach.web.routes.common import Body, FiniteJsonRoute, IdPath
 
-router = APIRouter()
+router = APIRouter(route_class=FiniteJsonRoute)  # NaN and 1e400 are not JSON: 422
 
 
 def posture_service(history: HistoryDep) -> PostureService:

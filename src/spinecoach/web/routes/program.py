@@ -74,7 +74,7 @@ from spinecoach.program import onboarding as ob
 from spinecoach.services.enrolment import EnrolmentService, red_flag_questions
 from spinecoach.services.program_status import ProgramStoppedError
 from spinecoach.web.deps import HistoryDep
-from spinecoach.web.routes.common import Body, run_service
+from spinecoach.web.routes.common import Body, FiniteJsonRoute, run_service
 
 Clock = Annotated[str, Field(pattern=ob.CLOCK_PATTERN, description="HH:MM, 24-hour clock")]
 
@@ -304,7 +304,7 @@ ServiceDep = Annotated[EnrolmentService, Depends(enrolment_service)]
 #: Leave out the keys a reply does not have (the answers' optional fields).
 SPARSE: dict[str, Any] = {"response_model_exclude_unset": True}
 
-router = APIRouter()
+router = APIRouter(route_class=FiniteJsonRoute)  # NaN and 1e400 are not JSON: 422
 
 
 @router.get("/api/program/red-flags")

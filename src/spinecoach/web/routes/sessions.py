@@ -37,10 +37,10 @@ from spinecoach.services.history import SessionStateError
 from spinecoach.services.program import person_status, session_advice
 from spinecoach.web.deps import HistoryDep
 from spinecoach.web.plots import PlotNotFound, SessionPlots
-from spinecoach.web.routes.common import Body, IdPath, TzQuery, zone_of
+from spinecoach.web.routes.common import Body, FiniteJsonRoute, IdPath, TzQuery, zone_of
 from spinecoach.web.routes.program import ProgramStatusOut
 
-router = APIRouter()
+router = APIRouter(route_class=FiniteJsonRoute)  # NaN and 1e400 are not JSON: 422
 
 
 class PainIn(Body):
