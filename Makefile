@@ -27,10 +27,11 @@ $(CAMERA_STAMP): pyproject.toml
 
 camera-venv: $(CAMERA_STAMP)
 
-# The live coach on the built-in simulated sensor (prints the address; Ctrl+C stops it).
+# The live coach on the built-in simulated sensor (prints the address; Ctrl+C stops it),
+# in single-person mode: no password, loopback only (a server with sign-in: see README).
 # The offline demo (simulate, estimate angles, write a plot) stays: spinecoach demo.
 demo: $(STAMP)
-	$(VENV)/bin/spinecoach serve --source sim
+	$(VENV)/bin/spinecoach serve --source sim --auth single-person
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests bench

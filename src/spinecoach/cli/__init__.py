@@ -17,6 +17,8 @@
     prompts are :mod:`~spinecoach.cli.onboard`.
 :mod:`~spinecoach.cli.sensors`
     ``sensors scan``.
+:mod:`~spinecoach.cli.users`
+    ``users add | list | reset-password | disable | enable | assign | unassign | audit``.
 
 Shared: :mod:`~spinecoach.cli.common` (consoles, :func:`~spinecoach.cli.common.fail`,
 progress), :mod:`~spinecoach.cli.recordings` (file and calibration options),
@@ -43,6 +45,7 @@ COMMAND_MODULES = (
     "serve",
     "program",
     "sensors",
+    "users",
 )
 for _name in COMMAND_MODULES:
     import_module(f"spinecoach.cli.{_name}")

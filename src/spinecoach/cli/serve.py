@@ -7,7 +7,13 @@ from typing import Annotated, Any, Final
 
 import typer
 
-from spinecoach.cli.common import DatabaseOption, err_console, fail, out_console
+from spinecoach.cli.common import (
+    DatabaseOption,
+    err_console,
+    fail,
+    out_console,
+    reporting_errors,
+)
 from spinecoach.cli.root import app
 from spinecoach.errors import SpinecoachError
 
@@ -63,6 +69,15 @@ def serve(
             "SPINECOACH_ALLOWED_HOSTS.",
         ),
     ] = None,
+    auth: Annotated[
+        str | None,
+        typer.Option(
+            help="accounts (default): people sign in; make the first account with spinecoach "
+            "users add or at /setup on this computer. single-person: no password, one local "
+            "person, this computer only (make demo); refused with a --host beyond loopback. "
+            "Or SPINECOACH_AUTH."
+        ),
+    ] = None,
     database: DatabaseOption = None,
 ) -> None:
     """Start the live coaching server (web API and the live WebSocket protocol, see
@@ -82,14 +97,17 @@ def serve(
         "camera": camera,
         "posture": posture,
         "database_url": database,
+        "auth": auth,
     }
     if allowed_host:  # added to the environment's names (the settings split on commas)
         from_env = os.environ.get("SPINECOACH_ALLOWED_HOSTS", "")
         given["allowed_hosts"] = ",".join([from_env, *allowed_host])
     settings = _settings({k: v for k, v in given.items() if v is not None})
+    with reporting_errors():
+        made = create_app(settings)
     _announce(settings)
     uvicorn.run(
-        create_app(settings),
+        made,
         host=settings.host,
         port=settings.port,
         ws="websockets-sansio",
@@ -108,13 +126,46 @@ def _announce(settings: Any) -> None:
         highlight=False,
         soft_wrap=True,
     )
-    if settings.host not in ("127.0.0.1", "localhost", "::1"):
-        err_console.print(
-            f"[yellow]warning:[/] bound to {settings.host}: other machines can reach this "
-            "server and its health data; there is no login yet",
+    if settings.auth == "single-person":
+        out_console.print(
+            "single-person mode: no password, this computer only (SPINECOACH_AUTH=accounts "
+            "for sign-in)",
             highlight=False,
             soft_wrap=True,
         )
+    elif not _has_users(settings):
+        out_console.print(
+            f"no account yet: open http://{shown}:{settings.port}/setup on this computer, or "
+            "run spinecoach users add NAME --role admin",
+            highlight=False,
+            soft_wrap=True,
+        )
+    if settings.host not in ("127.0.0.1", "localhost", "::1"):
+        err_console.print(
+            f"[yellow]warning:[/] bound to {settings.host}: other machines can reach this "
+            "server; people sign in, but use TLS (docs/hardening.md) so that passwords and "
+            "health data are not sent in the clear",
+            highlight=False,
+            soft_wrap=True,
+        )
+
+
+def _has_users(settings: Any) -> bool:
+    """Whether the server's database has an account (False also when it cannot be read
+    yet: the server says so itself when it starts)."""
+    from spinecoach.services.accounts import has_users
+    from spinecoach.store import db as store_db
+
+    try:
+        url = store_db.database_url(settings.database_url)
+        store_db.upgrade(url)
+        engine = store_db.make_engine(url)
+        try:
+            return has_users(engine)
+        finally:
+            engine.dispose()
+    except Exception:
+        return False
 
 
 def _settings(given: dict[str, Any]) -> Any:
