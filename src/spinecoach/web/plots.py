@@ -161,32 +161,47 @@ class SessionPlots:
     def __init__(self, history: History, *, cache_size: int = PLOT_CACHE_SIZE) -> None:
         self.history = history
         self.cache_size = cache_size
-        self._cache: OrderedDict[tuple[int, bool, str], bytes] = OrderedDict()
+        self._cache: OrderedDict[tuple[int, int, bool, str], bytes] = OrderedDict()
         self._render = asyncio.Lock()
 
     def cached(
-        self, session_id: int, *, narrow: bool = False, tz: tzinfo | None = None
+        self,
+        session_id: int,
+        *,
+        narrow: bool = False,
+        tz: tzinfo | None = None,
+        person_id: int | None = None,
     ) -> bytes | None:
-        """The cached PNG of a session (marked recently used), or None."""
-        key = (session_id, narrow, str(tz))
+        """The cached PNG of a session of ``person_id`` (default: the history's person;
+        marked recently used), or None. The person is part of the key: a PNG drawn for one
+        person is never served to another."""
+        person = self.history.person_id if person_id is None else person_id
+        key = (person, session_id, narrow, str(tz))
         png = self._cache.get(key)
         if png is not None:
             self._cache.move_to_end(key)
         return png
 
     async def png(
-        self, session_id: int, *, narrow: bool = False, tz: tzinfo | None = None
+        self,
+        session_id: int,
+        *,
+        narrow: bool = False,
+        tz: tzinfo | None = None,
+        person_id: int | None = None,
     ) -> bytes:
-        """The PNG of a session of the history's person (see :func:`render_session_plot`;
-        ``narrow``: the phone's variant; ``tz``: the zone of the title's time)."""
-        png = self.cached(session_id, narrow=narrow, tz=tz)
+        """The PNG of a session of ``person_id`` (default: the history's person; see
+        :func:`render_session_plot`; ``narrow``: the phone's variant; ``tz``: the zone of
+        the title's time)."""
+        person = self.history.person_id if person_id is None else person_id
+        png = self.cached(session_id, narrow=narrow, tz=tz, person_id=person)
         if png is not None:
             return png
         async with self._render:
-            png = self.cached(session_id, narrow=narrow, tz=tz)  # drawn while this one waited
+            # Drawn while this one waited?
+            png = self.cached(session_id, narrow=narrow, tz=tz, person_id=person)
             if png is not None:
                 return png
-            person = self.history.person_id
             options: dict[str, Any] = {"narrow": True} if narrow else {}
             if tz is not None:
                 options["tz"] = tz
@@ -194,7 +209,7 @@ class SessionPlots:
                 render_session_plot, self.history.engine, person, session_id, **options
             )
             if cacheable:
-                self._cache[(session_id, narrow, str(tz))] = drawn
+                self._cache[(person, session_id, narrow, str(tz))] = drawn
                 while len(self._cache) > self.cache_size:
                     self._cache.popitem(last=False)
         return drawn

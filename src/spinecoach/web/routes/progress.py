@@ -45,6 +45,7 @@ per app: it decides one call at a time), run in a worker thread.
 
 from __future__ import annotations
 
+import threading
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -57,12 +58,12 @@ from spinecoach.web.routes.program import ProgramStatusOut
 
 
 def progress_service(request: Request, history: HistoryDep) -> ProgressService:
-    """The app's one progress service (its lock keeps deciding calls one at a time)."""
+    """The progress service of the request's person (``history`` is theirs), sharing the
+    app's one lock, which keeps deciding calls one at a time."""
     state = request.app.state
-    if getattr(state, "progress", None) is None:
-        state.progress = ProgressService(history)
-    made: ProgressService = state.progress
-    return made
+    if getattr(state, "progress_lock", None) is None:
+        state.progress_lock = threading.Lock()
+    return ProgressService(history, lock=state.progress_lock)
 
 
 ServiceDep = Annotated[ProgressService, Depends(progress_service)]

@@ -113,7 +113,8 @@ def _with_advice(session: dict[str, Any]) -> dict[str, Any]:
 
 
 def session_plots(request: Request, history: HistoryDep) -> SessionPlots:
-    """The app's plot renderer (one, with its cache)."""
+    """The app's plot renderer (one, with its cache keyed by person and session: each
+    call names the request's person)."""
     state = request.app.state
     if getattr(state, "plots", None) is None:
         state.plots = SessionPlots(history)
@@ -134,6 +135,7 @@ async def sessions(history: HistoryDep) -> Any:
 async def session_plot(
     session_id: IdPath,
     plots: Annotated[SessionPlots, Depends(session_plots)],
+    history: HistoryDep,
     narrow: bool = False,
     tz: TzQuery = None,
 ) -> Response:
@@ -142,7 +144,7 @@ async def session_plot(
     default UTC; 422 for an unknown zone), in the live gauge's sign and words."""
     zone = zone_of(tz)
     try:
-        png = await plots.png(session_id, narrow=narrow, tz=zone)
+        png = await plots.png(session_id, narrow=narrow, tz=zone, person_id=history.person_id)
     except PlotNotFound as error:
         raise HTTPException(status_code=404, detail=str(error)) from None
     except InputFormatError as error:
