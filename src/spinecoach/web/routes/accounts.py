@@ -28,9 +28,9 @@ from spinecoach.store.models import Person
 from spinecoach.web.attempts import AttemptLimiter
 from spinecoach.web.authz import COOKIE, principal_of
 from spinecoach.web.deps import ServerHistoryDep
-from spinecoach.web.routes.common import Body, problem
+from spinecoach.web.routes.common import Body, FiniteJsonRoute, problem
 
-router = APIRouter()
+router = APIRouter(route_class=FiniteJsonRoute)  # NaN and 1e400 are not JSON: 422
 
 Password = Annotated[str, Field(min_length=1, max_length=accounts.PASSWORD_MAX)]
 Username = Annotated[str, Field(min_length=1, max_length=64)]
