@@ -219,7 +219,11 @@ def _acting_person(connection: HTTPConnection, principal: Principal) -> int:
                 f"add ?{PERSON_QUERY}=ID to name one of the persons you follow",
             )
         return principal.person_id
-    if not given.isdigit() or not 1 <= int(given) < 2**63:
+    # At most 19 ASCII digits: str.isdigit() also takes '²' (int() then fails: a 500)
+    # and other scripts' digits ('١' would name person 1); int() refuses over 4,300 digits.
+    if not (len(given) <= 19 and given.isascii() and given.isdigit()) or not (
+        1 <= int(given) < 2**63
+    ):
         raise _refuse(
             connection, 422, f"?{PERSON_QUERY}= must be a person's id", "give a whole number"
         )
