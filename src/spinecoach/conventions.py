@@ -44,10 +44,11 @@ hertz (``_hz``). Convert once, in the adapter that reads the outside world.
 from __future__ import annotations
 
 import math
-from typing import Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
-import numpy as np
-from numpy.typing import ArrayLike, NDArray
+if TYPE_CHECKING:  # numpy is imported where used: the command line starts without it
+    import numpy as np
+    from numpy.typing import ArrayLike, NDArray
 
 STANDARD_GRAVITY_MPS2: Final = 9.80665
 
@@ -171,11 +172,15 @@ def inclination_from_up_deg(up_x: ArrayLike, up_y: ArrayLike) -> NDArray[np.floa
     >>> round(float(inclination_from_up_deg(1.0, 0.0)), 6)  # lying on the back
     -90.0
     """
+    import numpy as np
+
     return np.asarray(np.degrees(np.arctan2(-np.asarray(up_x), np.asarray(up_y))), dtype=np.float64)
 
 
 def frontal_inclination_from_up_deg(up_z: ArrayLike, up_y: ArrayLike) -> NDArray[np.float64]:
     """Frontal-plane inclination (deg, bending to the right positive), see above."""
+    import numpy as np
+
     return np.asarray(np.degrees(np.arctan2(-np.asarray(up_z), np.asarray(up_y))), dtype=np.float64)
 
 

@@ -13,7 +13,6 @@ import sys
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
-import numpy as np
 import typer
 from rich.table import Table
 
@@ -70,11 +69,15 @@ def _upper_not_calibrated(recording: Any, motion_info: dict[str, Any]) -> str | 
 
 
 def _one_decimal(value: float) -> str:
+    import numpy as np
+
     return f"{value:.1f}" if np.isfinite(value) else "—"
 
 
 def _exercise_summary(result: Any) -> str:
     """One line: reps, sets, mean hold(s), and the movements not counted with why."""
+    import numpy as np
+
     n_sets = len(result.sets)
     text = f"{len(result.reps)} reps in {n_sets} set{'s' if n_sets != 1 else ''}"
     holds = [r.hold_s for r in result.reps if np.isfinite(r.hold_s)]
@@ -108,6 +111,8 @@ def _exercise_summary(result: Any) -> str:
 
 
 def _summary(frames: Any, info: dict[str, Any]) -> dict[str, Any]:
+    import numpy as np
+
     angles: dict[str, Any] = {}
     for name in ANGLE_COLUMNS:
         values = frames.angles[name]

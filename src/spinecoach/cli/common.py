@@ -14,7 +14,6 @@ from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from spinecoach.conventions import TECHNIQUES
 from spinecoach.errors import SpinecoachError
@@ -59,6 +58,8 @@ def reporting_errors() -> Iterator[None]:
 @contextmanager
 def steps(total: int, quiet: bool) -> Iterator[Callable[[str], None]]:
     """A progress bar (on stderr) over the named steps of a command."""
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
     progress = Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
-import numpy as np
 import typer
 
 from spinecoach.cli.common import fail, reporting_errors
@@ -89,6 +88,8 @@ class CalibrationChoice:
 
 def _neutral_window(neutral: str) -> tuple[float, float]:
     """``--neutral START:END`` in seconds, checked (exit 2 if wrong)."""
+    import numpy as np
+
     parts = neutral.split(":")
     try:
         if len(parts) != 2:
@@ -190,11 +191,15 @@ def exercise_frames(
 
 def has_angles(frames: Any) -> bool:
     """Whether any clinical angle has at least one finite value."""
+    import numpy as np
+
     return any(bool(np.isfinite(frames.angles[name]).any()) for name in ANGLE_COLUMNS)
 
 
 def calibration_line(calibration: dict[str, Any]) -> str:
     """One line on the calibration: method, confidence, windows and why."""
+    import numpy as np
+
     method = calibration.get("method") or "none"
     confidence = calibration.get("confidence")
     text = f"calibration: {method}"

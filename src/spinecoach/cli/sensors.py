@@ -12,9 +12,8 @@ or no BlueZ (the line names the other sources: a phone app, the simulator, a fil
 
 from __future__ import annotations
 
-import asyncio
 import json
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -22,7 +21,9 @@ from rich.table import Table
 
 from spinecoach.cli.root import app as root_app
 from spinecoach.errors import SourceUnavailableError
-from spinecoach.sources.ble_scan import FoundDevice, scan
+
+if TYPE_CHECKING:  # the BLE stack is imported when a scan runs: the command line starts quicker
+    from spinecoach.sources.ble_scan import FoundDevice
 
 app = typer.Typer(
     name="sensors",
@@ -70,6 +71,10 @@ def scan_command(
     """
     out, err = Console(), Console(stderr=True)
     try:
+        import asyncio
+
+        from spinecoach.sources.ble_scan import scan
+
         devices = asyncio.run(scan(timeout))
     except SourceUnavailableError as error:
         err.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)

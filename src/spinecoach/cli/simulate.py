@@ -7,7 +7,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-import numpy as np
 import typer
 from rich.table import Table
 
@@ -102,6 +101,8 @@ def demo(
 
     Example: spinecoach demo --out demo-output
     """
+    import numpy as np
+
     from spinecoach.io import write_recording
     from spinecoach.motion import motion_process
     from spinecoach.motion.agreement import compare_angles
