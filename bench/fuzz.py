@@ -66,10 +66,18 @@ from schemathesis.generation.modes import GenerationMode
 from websockets.sync.client import connect
 
 from spinecoach.program.redflags import default_red_flags
+from spinecoach.services import accounts
+from spinecoach.store.db import make_engine
 from spinecoach.web.app import create_app
+from spinecoach.web.authz import COOKIE
 from spinecoach.web.routes import devices
 from spinecoach.web.settings import Settings
 
+#: The person account the fuzz signs in as in accounts mode (:func:`sign_in`).
+FUZZ_PERSON, FUZZ_PASSWORD = "fuzz-person", "fuzz password 123"
+#: Left out when fuzzing signed in: signing out would end the fuzz's own sign-in (the
+#: rest would all be 401). Fuzzed in single-person mode.
+SIGNED_IN_SKIP = frozenset({"POST /api/auth/logout"})
 #: Operations that get at most this many cases per mode (slow to answer, see above).
 SLOW_OPERATIONS = frozenset({"GET /api/program/report.pdf"})
 SLOW_CASES = 2
@@ -194,19 +202,37 @@ def loopback_server(settings: Settings) -> Iterator[str]:
         sock.close()
 
 
-def prepare(base_url: str) -> int:
+def sign_in(base_url: str, database_url: str) -> dict[str, str]:
+    """For a server in accounts mode: add the person account :data:`FUZZ_PERSON` to its
+    database and sign in; returns the sign-in cookie to send with every request."""
+    engine = make_engine(database_url)
+    try:
+        accounts.add_user(engine, FUZZ_PERSON, FUZZ_PASSWORD, "person")
+    finally:
+        engine.dispose()
+    login = {"username": FUZZ_PERSON, "password": FUZZ_PASSWORD}
+    answer = httpx.post(f"{base_url}/api/auth/login", json=login, timeout=REQUEST_TIMEOUT_S)
+    answer.raise_for_status()
+    return {COOKIE: answer.cookies[COOKIE]}
+
+
+def prepare(base_url: str, cookies: dict[str, str] | None = None) -> int:
     """Give the server state to fuzz: an onboarded program and one finished simulated
-    session (the server must replay the simulator fast: ``sim_speed`` 10,000). Returns
-    the session's id."""
+    session (the server must replay the simulator fast: ``sim_speed`` 10,000), as the
+    person signed in with ``cookies`` (None: single-person mode). Returns the session's
+    id."""
     answers = {flag.id: False for flag in default_red_flags()}
     onboarded = httpx.post(
         f"{base_url}/api/program/onboarding",
         json={"red_flags": answers, "baseline": BASELINE},
+        cookies=cookies,
         timeout=REQUEST_TIMEOUT_S,
     )
     onboarded.raise_for_status()
     ws_url = base_url.replace("http://", "ws://") + "/ws/live"
-    with connect(ws_url, max_size=None, open_timeout=10.0) as ws:
+    cookie = "; ".join(f"{k}={v}" for k, v in (cookies or {}).items())
+    headers = {"Cookie": cookie} if cookie else None
+    with connect(ws_url, max_size=None, open_timeout=10.0, additional_headers=headers) as ws:
         ws.recv(timeout=10.0)  # hello
         start = {"type": "start", "technique": "pelvic-tilt", "reps": 1, "pain_before_mm": 30}
         ws.send(json.dumps(start))
@@ -224,19 +250,24 @@ def fuzz_schema(
     *,
     deadline_s: float,
     seed: int | None = None,
+    cookies: dict[str, str] | None = None,
 ) -> list[OperationStats]:
     """Every operation of ``base_url``'s OpenAPI schema, up to ``cases_per_operation``
     generated cases each (half fitting the schema, half breaking it; fewer when the
     schema has fewer distinct cases), stopping at ``time.monotonic() > deadline_s``.
     ``seed``: Hypothesis's seed (other cases than the default, still reproducible); None:
-    derandomized (the same cases on every run)."""
+    derandomized (the same cases on every run). ``cookies``: sent with every case (a
+    sign-in); then :data:`SIGNED_IN_SKIP` is left out."""
     raw = httpx.get(f"{base_url}/openapi.json", timeout=REQUEST_TIMEOUT_S).json()
     schema = schemathesis.openapi.from_dict(raw)
     session = requests.Session()
+    session.cookies.update(cookies or {})
     results = []
     for result in schema.get_all_operations():
         operation = result.ok()
         stats = OperationStats(operation.label)
+        if cookies and stats.label in SIGNED_IN_SKIP:
+            continue
         budget = SLOW_CASES if stats.label in SLOW_OPERATIONS else max(cases_per_operation // 2, 1)
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
             if time.monotonic() > deadline_s:
@@ -401,10 +432,11 @@ HOSTILE: tuple[tuple[str, str, str, dict[str, str], bytes], ...] = (
 )
 
 
-def send_hostile(base_url: str) -> list[OperationStats]:
-    """:data:`HOSTILE`, each as its own one-case row (label ``hostile: NAME``)."""
+def send_hostile(base_url: str, cookies: dict[str, str] | None = None) -> list[OperationStats]:
+    """:data:`HOSTILE`, each as its own one-case row (label ``hostile: NAME``), with
+    ``cookies`` (a sign-in) when given."""
     rows = []
-    with httpx.Client(base_url=base_url, timeout=REQUEST_TIMEOUT_S) as client:
+    with httpx.Client(base_url=base_url, timeout=REQUEST_TIMEOUT_S, cookies=cookies) as client:
         for name, method, path, headers, body in HOSTILE:
             stats = OperationStats(f"hostile: {name}")
             start = time.perf_counter()
@@ -418,22 +450,23 @@ def send_hostile(base_url: str) -> list[OperationStats]:
 
 
 def run(
-    cases_per_operation: int, max_seconds: float, seed: int | None = None
+    cases_per_operation: int, max_seconds: float, seed: int | None = None, auth: str = "accounts"
 ) -> tuple[list[OperationStats], float]:
-    """The whole fuzz against a fresh server with a throwaway database: rows per operation
-    then per hostile request, and the seconds it took."""
+    """The whole fuzz against a fresh server with a throwaway database, in ``auth`` mode
+    (accounts: signed in as a person, see :func:`sign_in`): rows per operation then per
+    hostile request, and the seconds it took."""
     start = time.monotonic()
-    with (
-        tempfile.TemporaryDirectory() as folder,
-        offline_devices(),
-        loopback_server(
-            Settings(sim_speed=10_000.0, database_url=f"sqlite:///{folder}/fuzz.sqlite3")
-        ) as base_url,
-    ):
-        prepare(base_url)
-        deadline_s = start + max_seconds
-        rows = fuzz_schema(base_url, cases_per_operation, deadline_s=deadline_s, seed=seed)
-        rows += send_hostile(base_url)
+    with tempfile.TemporaryDirectory() as folder, offline_devices():
+        database_url = f"sqlite:///{folder}/fuzz.sqlite3"
+        settings = Settings(sim_speed=10_000.0, database_url=database_url, auth=auth)
+        with loopback_server(settings) as base_url:
+            cookies = sign_in(base_url, database_url) if auth == "accounts" else None
+            prepare(base_url, cookies)
+            deadline_s = start + max_seconds
+            rows = fuzz_schema(
+                base_url, cases_per_operation, deadline_s=deadline_s, seed=seed, cookies=cookies
+            )
+            rows += send_hostile(base_url, cookies)
     return rows, time.monotonic() - start
 
 
@@ -442,9 +475,10 @@ def main() -> int:
     from _common import console, machine, table
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--cases", type=int, default=4000, help="generated cases in all")
-    parser.add_argument("--max-seconds", type=float, default=600.0, help="stop generating after")
+    parser.add_argument("--cases", type=int, default=4000, help="generated cases per mode")
+    parser.add_argument("--max-seconds", type=float, default=600.0, help="per mode")
     parser.add_argument("--seed", type=int, help="Hypothesis seed (default: derandomized)")
+    parser.add_argument("--auth", choices=["accounts", "single-person", "both"], default="both")
     args = parser.parse_args()
     raw = create_app(Settings()).openapi()
     operations = [op for methods in raw["paths"].values() for op in methods.values()]
@@ -454,22 +488,23 @@ def main() -> int:
     console.print(
         f"[bold]Fuzz[/] {machine()}: {len(operations)} operations ({with_inputs} with inputs: "
         f"up to {per_operation} cases each, half positive, half negative), "
-        f"deadline {args.max_seconds:.0f} s"
+        f"deadline {args.max_seconds:.0f} s per mode"
     )
-    rows, took_s = run(per_operation, args.max_seconds, args.seed)
-    out = table(
-        "Answers per operation",
-        ["operation", "cases", "statuses seen", "5xx not designed", "slowest ms"],
-    )
-    for row in rows:
-        seen = ", ".join(f"{s}×{n}" for s, n in sorted(row.statuses.items()))
-        out.add_row(
-            row.label, str(row.cases), seen, str(row.server_errors), f"{row.slowest_ms:.0f}"
-        )
-    console.print(out)
-    failures = [f for row in rows for f in row.failures]
-    total = sum(row.cases for row in rows)
-    console.print(f"{total} requests in {took_s:.1f} s; {len(failures)} bad answers")
+    failures = []
+    for auth in ("single-person", "accounts") if args.auth == "both" else (args.auth,):
+        rows, took_s = run(per_operation, args.max_seconds, args.seed, auth)
+        who = "signed in as a person" if auth == "accounts" else "no sign-in"
+        columns = ["operation", "cases", "statuses seen", "5xx not designed", "slowest ms"]
+        out = table(f"Answers per operation: {auth} mode ({who})", columns)
+        for row in rows:
+            seen = ", ".join(f"{s}×{n}" for s, n in sorted(row.statuses.items()))
+            cells = (str(row.cases), seen, str(row.server_errors), f"{row.slowest_ms:.0f}")
+            out.add_row(row.label, *cells)
+        console.print(out)
+        found = [f for row in rows for f in row.failures]
+        total = sum(row.cases for row in rows)
+        console.print(f"{auth}: {total} requests in {took_s:.1f} s; {len(found)} bad answers")
+        failures += found
     for failure in failures:
         console.print(failure, markup=False, highlight=False)
     return 1 if failures else 0

@@ -35,8 +35,10 @@ from spinecoach.web.app import create_app
 from spinecoach.web.settings import Settings
 
 BENCH_FUZZ = Path(__file__).resolve().parents[2] / "bench" / "fuzz.py"
-#: Generated cases per operation (half fitting the schema, half breaking it).
+#: Generated cases per operation (half fitting the schema, half breaking it), without
+#: sign-in (single-person mode, as the other feature tests) and signed in as a person.
 CASES_PER_OPERATION = 24
+CASES_PER_OPERATION_SIGNED_IN = 12
 
 
 def _load_engine() -> ModuleType:
@@ -59,6 +61,21 @@ def fuzzed() -> Iterator[LiveServer]:
         for server in serve(Settings(sim_speed=10_000.0)):
             assert engine.prepare(server.http_url) == 1
             yield server
+
+
+@pytest.fixture(scope="module")
+def fuzzed_accounts(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[LiveServer, dict[str, str]]]:
+    """A server in accounts mode with its own database, a person signed in (the cookie)
+    with the same state as :func:`fuzzed`."""
+    database_url = f"sqlite:///{tmp_path_factory.mktemp('accounts')}/fuzz.sqlite3"
+    settings = Settings(sim_speed=10_000.0, auth="accounts", database_url=database_url)
+    with engine.offline_devices():
+        for server in serve(settings):
+            cookies = engine.sign_in(server.http_url, database_url)
+            assert engine.prepare(server.http_url, cookies) >= 1
+            yield server, cookies
 
 
 def _report(rows: list[Any]) -> str:
@@ -84,6 +101,29 @@ def test_every_operation_of_the_schema_answers_without_a_server_error(
     # The fuzz reached past validation: some cases were accepted, some refused.
     statuses = {status for row in rows for status in row.statuses}
     assert {200, 201, 404, 409, 422} <= statuses
+
+
+def test_signed_in_as_a_person_no_operation_answers_a_server_error(
+    fuzzed_accounts: tuple[LiveServer, dict[str, str]],
+) -> None:
+    """Accounts mode (the default): the same fuzz as a signed-in person. The admin routes
+    answer 403; everything else reaches the routes as in single-person mode."""
+    server, cookies = fuzzed_accounts
+    rows = engine.fuzz_schema(
+        server.http_url,
+        CASES_PER_OPERATION_SIGNED_IN,
+        deadline_s=time.monotonic() + 120.0,
+        cookies=cookies,
+    )
+    assert _report(rows) == ""
+    by_label = {row.label: row for row in rows}
+    assert "POST /api/auth/logout" not in by_label  # would end the fuzz's sign-in
+    assert set(by_label["GET /api/admin/users"].statuses) == {403}
+    # Signed in all along: the person's data routes answered, none said 401.
+    assert by_label["GET /api/sessions"].statuses == {200: 1}
+    assert 201 in by_label["POST /api/program/checkin"].statuses
+    assert not any(401 in row.statuses for label, row in by_label.items() if "auth" not in label)
+    assert sum(row.cases for row in rows) >= 200
 
 
 def _json_body_operations() -> list[Any]:
@@ -149,5 +189,14 @@ def test_hostile_requests_beyond_the_schema_get_a_4xx_with_detail(fuzzed: LiveSe
     # source of a later failing test for its report (pytest INTERNALERROR).
     rows = engine.send_hostile(fuzzed.http_url)
     assert len(rows) == len(engine.HOSTILE)
+    assert _report(rows) == ""
+    assert all(400 <= status < 500 for row in rows for status in row.statuses)
+
+
+def test_hostile_requests_signed_in_get_a_4xx_with_detail(
+    fuzzed_accounts: tuple[LiveServer, dict[str, str]],
+) -> None:
+    server, cookies = fuzzed_accounts
+    rows = engine.send_hostile(server.http_url, cookies)
     assert _report(rows) == ""
     assert all(400 <= status < 500 for row in rows for status in row.statuses)
