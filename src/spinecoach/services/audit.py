@@ -97,8 +97,19 @@ def entries(
         ]
 
 
+#: A spreadsheet takes a cell starting with one of these as a formula.
+_FORMULA_STARTS: Final = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(text: str) -> str:
+    """``text`` safe to open in a spreadsheet: a cell that would start a formula gets a
+    leading ``'`` (OWASP "CSV injection"; the texts come partly from requests)."""
+    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+
+
 def to_csv(rows: list[AuditRow]) -> str:
-    """``rows`` as CSV (:data:`CSV_COLUMNS` and ``detail``; times in ISO 8601 UTC)."""
+    """``rows`` as CSV (:data:`CSV_COLUMNS` and ``detail``; times in ISO 8601 UTC); a
+    text cell that a spreadsheet would run as a formula starts with ``'``."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow([*CSV_COLUMNS, "detail"])
@@ -108,11 +119,11 @@ def to_csv(rows: list[AuditRow]) -> str:
                 row.id,
                 row.at_utc.isoformat(),
                 "" if row.user_id is None else row.user_id,
-                row.username,
-                row.action,
+                _cell(row.username),
+                _cell(row.action),
                 "" if row.person_id is None else row.person_id,
-                row.route,
-                row.detail,
+                _cell(row.route),
+                _cell(row.detail),
             ]
         )
     return out.getvalue()
