@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
+import json
 import os
 import time
 from collections.abc import Iterator
@@ -25,6 +26,7 @@ from contextlib import closing
 from pathlib import Path
 
 import httpx
+import numpy as np
 import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import Engine
@@ -36,7 +38,8 @@ from websockets.sync.client import connect
 
 from spinecoach.errors import ConfigurationError
 from spinecoach.program.redflags import default_red_flags
-from spinecoach.services import accounts, audit
+from spinecoach.services import accounts, audit, device_tokens
+from spinecoach.sources.sensor_logger_push import push_messages
 from spinecoach.store import repository
 from spinecoach.store.db import make_engine, upgrade
 from spinecoach.store.models import AuditEntry, User
@@ -336,3 +339,42 @@ def test_the_database_keeps_password_hashes_and_token_hashes_only(
     assert accounts.token_sha256(token).encode() in stored
     for secret in [password(name) for name in hashes] + [token]:
         assert secret.encode() not in stored, secret
+
+
+def _push(device_id: str) -> bytes:
+    """A Sensor Logger push: 0.2 s of a still phone."""
+    t = np.arange(20) / 100.0
+    acc, gyr = np.tile([0.0, 0.0, 9.81], (20, 1)), np.zeros((20, 3))
+    [message] = push_messages(t, acc, gyr, start_unix_s=1_700_000_000.0, device_id=device_id)
+    return json.dumps(message).encode()
+
+
+def test_polling_and_device_pushes_do_not_flood_the_audit_log(
+    server: LiveServer, engine: Engine
+) -> None:
+    """The devices page polls GET /api/devices every second and a phone pushes about
+    every second: each wrote a 'change' entry (3,600 an hour each) although a GET changes
+    nothing, and a device token's use is kept with the token (last used)."""
+    ben_id = accounts.get_user(engine, "ben").person_id
+    assert ben_id is not None
+    _info, secret = device_tokens.create(engine, ben_id, "ben's phone")
+    last = max((r.id for r in audit.entries(engine, limit=1)), default=0)
+    with closing(sign_in(server, "ben")) as ben:
+        for _ in range(3):
+            assert ben.get("/api/devices").status_code == 200
+        phone = {"authorization": f"Bearer {secret}", "content-type": "application/json"}
+        with anonymous(server, **phone) as pusher:  # the phone: a token, no cookie
+            for _ in range(3):
+                pushed = pusher.post("/api/ingest/sensor-logger", content=_push("ben-phone"))
+                assert pushed.status_code == 200, pushed.text
+        placed = ben.post(
+            "/api/devices/sensor-logger:ben-phone/placement", json={"placement": "upper"}
+        )
+        assert placed.status_code == 200, placed.text
+    new = [r for r in audit.entries(engine, person_id=ben_id) if r.id > last]
+    routes = [(r.username, r.action, r.route) for r in new]
+    assert ("ben", "change", "POST /api/devices/{device_id}/placement") in routes, routes
+    assert all(route != "GET /api/devices" for _, _, route in routes), routes
+    assert not any(name.startswith("device:") for name, _, _ in routes), routes
+    [token] = device_tokens.listed(engine, ben_id)
+    assert token.last_used_utc is not None

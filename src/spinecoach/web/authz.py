@@ -32,16 +32,21 @@ makes :func:`check_policy_covers` (called by ``create_app``) refuse to start the
 a new route is closed until it is given a rule, and the test of the authorization matrix
 (``tests/web/test_web_authz.py``) names it.
 
-Audit (:mod:`spinecoach.services.audit`): every change of a person's data, every read by
-someone other than the person themselves, and every refusal is written to the
-append-only audit log. A person reading their own data is not logged (the pages poll;
-the log would drown in it).
+Audit (:mod:`spinecoach.services.audit`): every change of a person's data (a request
+other than GET to a ``change`` or ``device`` route, and each opening of the live socket),
+every read by someone other than the person themselves, and every refusal of a signed-in
+principal is written to the append-only audit log. Not logged, so that the log is not
+drowned: a person reading their own data (the pages poll every second or two), a device
+token's pushes (about one a second; the token keeps when it was last used), and
+anonymous requests refused with 401 (anyone could fill the log with them; failed
+sign-ins are logged, under the sign-in back-off).
 """
 
 from __future__ import annotations
 
 import asyncio
 import ipaddress
+import math
 from enum import StrEnum
 from typing import Final
 
@@ -278,20 +283,80 @@ async def authorize(connection: HTTPConnection) -> None:
         )
     connection.state.person_id = person
     if access is not Access.READ:
-        await _audit(connection, principal, "change", person, key)
+        if _changes(connection, principal):
+            await _audit(connection, principal, "change", person, key)
     elif person != principal.person_id:
         await _audit(connection, principal, "read", person, key)
 
 
-async def _device_principal(connection: HTTPConnection) -> Principal | None:
+def _changes(connection: HTTPConnection, principal: Principal) -> bool:
+    """Whether a request to a ``change`` or ``device`` route is logged as a change: not a
+    GET (the person reading their own devices: the page polls it every second), not a
+    device token's push (one a second; the token keeps when it was last used)."""
+    if connection.scope["type"] == "websocket":
+        return True
+    return connection.scope["method"] not in ("GET", "HEAD") and principal.role != "device"
+
+
+# -- device tokens (the device-token engineer's part, issue 16 item 3) -------------------------
+
+
+def _device_token(connection: HTTPConnection) -> str | None:
+    """The device token of ``Authorization: Bearer scd_…``, or of a bare
+    ``Authorization: scd_…`` (an app's "auth header" field may send what is typed as the
+    whole header value; the prefix tells a device token apart)."""
     token = _bearer(connection)
     if token is None:
-        return None
+        bare = connection.headers.get("authorization", "").strip()
+        token = bare if bare.startswith(device_tokens.TOKEN_PREFIX) else None
+    return token
+
+
+async def _device_principal(connection: HTTPConnection) -> Principal | None:
+    """The principal of the request's device token. No token, or a wrong or revoked
+    one, is a 401 naming the fix (a device token), and wrong tokens back off per address
+    (``app.state.token_attempts``, :class:`~spinecoach.web.attempts.AttemptLimiter`):
+    past five, every token from that address gets 429 with Retry-After, the right one
+    too, so guessing costs time (issue 16: 2,000 wrong tokens in 2.7 s)."""
+    token = _device_token(connection)
+    if token is None:
+        raise _refuse(
+            connection,
+            401,
+            "you are not signed in and gave no device token",
+            "push with the header 'Authorization: Bearer scd_…' (make a device token on "
+            "the Devices page), or sign in at /login",
+        )
+    attempts = connection.app.state.token_attempts
+    client = connection.client.host if connection.client else "unknown"
+    wait_s = attempts.blocked_for_s(client)
+    if wait_s > 0.0:
+        raise HTTPException(
+            429,
+            detail={
+                "problem": "too many wrong device tokens from this address",
+                "fix": f"wait {math.ceil(wait_s)} s, then push with a token of yours that "
+                "is not revoked (the Devices page lists them)",
+            },
+            headers={"Retry-After": str(math.ceil(wait_s))},
+        )
     engine = connection.app.state.history.engine
     found = await asyncio.to_thread(device_tokens.device_principal, engine, token)
-    if found is not None:
-        connection.state.principal = found
+    if found is None:
+        attempts.failed(client)
+        raise _refuse(
+            connection,
+            401,
+            "the device token is wrong or revoked",
+            "make a new token on the Devices page and give it to the app as the header "
+            "'Authorization: Bearer scd_…'",
+        )
+    attempts.succeeded(client)
+    connection.state.principal = found
     return found
+
+
+# -- end of the device tokens' part -------------------------------------------------------------
 
 
 async def _check_setup(connection: HTTPConnection) -> None:
