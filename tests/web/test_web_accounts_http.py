@@ -378,3 +378,18 @@ def test_polling_and_device_pushes_do_not_flood_the_audit_log(
     assert not any(name.startswith("device:") for name, _, _ in routes), routes
     [token] = device_tokens.listed(engine, ben_id)
     assert token.last_used_utc is not None
+
+
+def test_wrong_current_passwords_back_off_with_retry_after(
+    server: LiveServer, engine: Engine
+) -> None:
+    there = {"x-forwarded-for": "192.0.2.47"}
+    with anonymous(server, **there) as client:
+        signed = client.post("/api/auth/login", json={"username": "ben", "password": "ben pw 123"})
+        assert signed.status_code == 200, signed.text
+        guess = {"current_password": "a wrong guess", "new_password": "ben's new pw"}
+        statuses = [client.post("/api/auth/password", json=guess).status_code for _ in range(6)]
+        assert statuses == [422] * 6
+        blocked = client.post("/api/auth/password", json=guess)
+        assert blocked.status_code == 429, blocked.text
+        assert int(blocked.headers["retry-after"]) >= 1  # was missing: the page could not say

@@ -17,7 +17,7 @@ import asyncio
 import math
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, HTTPException, Query, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -110,6 +110,14 @@ def _limiters(request: Request) -> tuple[AttemptLimiter, AttemptLimiter]:
     return state.login_attempts, state.login_user_attempts
 
 
+def _too_many(wait_s: float, then: str) -> HTTPException:
+    """429 with Retry-After: the client is blocked for ``wait_s`` after wrong passwords."""
+    after_s = math.ceil(wait_s)
+    error = problem(429, "too many wrong passwords", f"wait {after_s} s, then {then}")
+    error.headers = {"Retry-After": str(after_s)}
+    return error
+
+
 def _set_cookie(request: Request, response: Response, token: str) -> None:
     response.set_cookie(
         COOKIE,
@@ -164,13 +172,7 @@ async def login(body: LoginIn, request: Request, response: Response) -> MeOut:
     client, user_key = _client(request), body.username.strip().lower()
     wait_s = max(by_client.blocked_for_s(client), by_user.blocked_for_s(user_key))
     if wait_s > 0:
-        raise_after = math.ceil(wait_s)
-        response_headers = {"Retry-After": str(raise_after)}
-        error = problem(
-            429, "too many wrong passwords", f"wait {raise_after} s, then sign in again"
-        )
-        error.headers = response_headers
-        raise error
+        raise _too_many(wait_s, "sign in again")
     principal = await asyncio.to_thread(
         accounts.authenticate, history.engine, body.username, body.password
     )
@@ -221,8 +223,8 @@ async def change_password(body: PasswordIn, request: Request) -> Response:
         raise problem(409, "single-person mode has no password", "use accounts to set one")
     by_client, _ = _limiters(request)
     client = _client(request)
-    if by_client.blocked_for_s(client) > 0:
-        raise problem(429, "too many wrong passwords", "wait a minute, then try again")
+    if (wait_s := by_client.blocked_for_s(client)) > 0:
+        raise _too_many(wait_s, "try again")
     try:
         await asyncio.to_thread(
             accounts.change_password,
