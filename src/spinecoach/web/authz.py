@@ -36,12 +36,11 @@ Audit (:mod:`spinecoach.services.audit`): every change of a person's data (a req
 other than GET to a ``change`` or ``device`` route, and each opening of the live socket),
 every read by someone other than the person themselves, and every refusal of a signed-in
 principal (another person's data, an admin route) is written to the append-only audit
-log. Not logged, so that the log is not
-drowned: a person reading their own data (the pages poll every second or two), a device
-token's pushes (about one a second; the token keeps when it was last used), an account
-without data of its own asking for its own (a clinician's page without ``?person=``), and
-anonymous requests refused with 401 (anyone could fill the log with them; failed
-sign-ins are logged, under the sign-in back-off).
+log. Not logged, so that the log is not drowned: a person reading their own data (the
+pages poll every second or two), a device token's pushes (about one a second; the token
+keeps when it was last used), an account without data of its own asking for its own (a
+clinician's page without ``?person=``), and anonymous requests refused with 401 (anyone
+could fill the log with them; failed sign-ins are logged, under the sign-in back-off).
 """
 
 from __future__ import annotations
