@@ -26,6 +26,7 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import APIRouter
 from web_client import LiveServer, receive, serve
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
@@ -33,8 +34,8 @@ from websockets.typing import Origin
 
 from spinecoach.services import accounts, device_tokens
 from spinecoach.store.db import make_engine
-from spinecoach.web.app import ROUTERS
-from spinecoach.web.authz import COOKIE, route_keys
+from spinecoach.web.app import ROUTERS, create_app
+from spinecoach.web.authz import COOKIE, check_policy_covers, route_keys
 from spinecoach.web.settings import Settings
 
 ANON, A, B, CLIN_A, CLIN_NONE, ADMIN, DEVICE_A = (
@@ -213,6 +214,33 @@ def test_the_matrix_names_every_route_of_the_app() -> None:
     gone = sorted(MATRIX.keys() - routes)
     assert not missing, f"routes without a row in MATRIX (add one line each): {missing}"
     assert not gone, f"rows in MATRIX for routes the app no longer has: {gone}"
+
+
+def test_the_app_serves_nothing_beside_the_guarded_routers() -> None:
+    """A route added to the app itself (not to one of ``ROUTERS``) would run without
+    ``authorize`` and escape this matrix: only FastAPI's schema and the static files
+    (the page's scripts and styles) may be there."""
+    app = create_app(Settings(auth="accounts"))
+    included, other = [], []
+    for route in app.routes:
+        router = getattr(route, "original_router", None)  # FastAPI's included router
+        if router is not None:
+            included.append(router)
+        else:
+            other.append(getattr(route, "path", repr(route)))
+    assert sorted(other) == ["/openapi.json", "/static"]
+    assert [id(r) for r in included] == [id(r) for r in ROUTERS]
+
+
+def test_a_route_without_an_access_rule_stops_the_server() -> None:
+    extra = APIRouter()
+
+    @extra.get("/api/unruled")
+    async def unruled() -> None:  # pragma: no cover - never served
+        return None
+
+    with pytest.raises(RuntimeError, match=r"\('GET', '/api/unruled'\)"):
+        check_policy_covers([*ROUTERS[0].routes, *extra.routes])
 
 
 def concrete(path: str) -> str:
