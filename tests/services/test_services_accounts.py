@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import csv
 import io
+import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,6 +23,7 @@ from sqlalchemy.orm import Session
 from spinecoach.services import accounts, audit, device_tokens
 from spinecoach.services.accounts import AccountError, Principal
 from spinecoach.services.history import History
+from spinecoach.store.db import make_engine, upgrade
 from spinecoach.store.models import DeviceToken, LoginSession, User
 
 PW = "correct horse"
@@ -292,3 +295,40 @@ def test_device_tokens_are_hashed_revocable_and_their_persons_only(engine: Engin
     for name in ("", "   ", "x" * 101):
         with pytest.raises(AccountError, match="1 to 100 characters"):
             device_tokens.create(engine, ann.person_id, name)
+
+
+def test_two_setups_at_once_make_one_first_account_in_postgresql(
+    empty_postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first account is decided by counting the accounts: two setups at once both
+    counted none under PostgreSQL's READ COMMITTED and both became 'the first' (SQLite's
+    BEGIN IMMEDIATE already made them wait). The pause between count and insert is
+    widened to make the race certain."""
+    upgrade(empty_postgres_url)
+    engine = make_engine(empty_postgres_url)
+    real = accounts._own_person
+
+    def slow_own_person(db: Session, name: str, *, adopt_local: bool) -> int:
+        time.sleep(0.5)
+        return real(db, name, adopt_local=adopt_local)
+
+    monkeypatch.setattr(accounts, "_own_person", slow_own_person)
+    outcomes: dict[str, str] = {}
+
+    def setup(name: str) -> None:
+        try:
+            accounts.add_user(engine, name, PW, "admin", own_data=True, first_only=True)
+            outcomes[name] = "made"
+        except AccountError:
+            outcomes[name] = "refused"
+
+    try:
+        threads = [threading.Thread(target=setup, args=(name,)) for name in ("one", "two")]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30.0)
+        assert sorted(outcomes.values()) == ["made", "refused"], outcomes
+        assert len(accounts.list_users(engine)) == 1
+    finally:
+        engine.dispose()

@@ -22,6 +22,8 @@ Design choices:
 * **The first account** takes over the data kept before accounts existed: the database's
   local person (``store.repository.LOCAL_PERSON_NAME``, the person of single-person mode)
   becomes the first account's own person, so nothing recorded before is orphaned.
+  Accounts are added one at a time (PostgreSQL: an advisory lock), so two setups at
+  once cannot both become the first.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import TYPE_CHECKING, Final
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -51,6 +53,8 @@ SESSION_TTL: Final = timedelta(hours=12)
 #: Password length bounds (characters).
 PASSWORD_MIN: Final = 8
 PASSWORD_MAX: Final = 1024
+#: The PostgreSQL advisory lock key that makes adding accounts one at a time.
+ADD_USER_LOCK: Final = 0x5C_0016_0001
 #: A user name: 1–64 lower-case letters, digits, ``.``, ``_``, ``-``, ``@``.
 USERNAME_RE: Final = re.compile(r"[a-z0-9][a-z0-9._@-]{0,63}")
 
@@ -171,6 +175,7 @@ def add_user(
     own = role != "clinician" if own_data is None else own_data
     now = datetime.now(UTC)
     with Session(engine) as db, db.begin():
+        _one_at_a_time(db)
         first = db.scalar(select(func.count()).select_from(User)) == 0
         if first_only and not first:
             raise AccountError(
@@ -195,6 +200,14 @@ def add_user(
         except IntegrityError:
             raise AccountError(f"user name {name!r} is taken: choose another") from None
         return _info(db, user)
+
+
+def _one_at_a_time(db: Session) -> None:
+    """Accounts are added one at a time: the first is decided by counting, and two setups
+    at once must not both count none. SQLite's ``BEGIN IMMEDIATE`` (store.db) already
+    serializes; PostgreSQL takes a transaction-scoped advisory lock."""
+    if db.get_bind().dialect.name == "postgresql":
+        db.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADD_USER_LOCK})
 
 
 def _own_person(db: Session, name: str, *, adopt_local: bool) -> int:
