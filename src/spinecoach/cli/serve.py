@@ -184,6 +184,8 @@ def _settings(given: dict[str, Any]) -> Any:
             fail(str(error))
     try:
         return Settings.model_validate(given)
+    except SpinecoachError as error:  # a setting that is gone (SPINECOACH_INGEST_TOKEN)
+        fail(str(error))
     except ValidationError as error:
         problems = "; ".join(
             f"--{'.'.join(str(p) for p in e['loc']).replace('_url', '')}: {e['msg']}"

@@ -3,16 +3,23 @@ carries a token of one person in the ``Authorization: Bearer …`` header. The t
 shown once when made (with the push URL, as a QR code on the page); the database keeps
 its SHA-256 only. A revoked token is refused from then on; a token pushes samples for its
 own person only (its principal has role ``device`` and may change nothing else).
+
+Bounds: a person holds at most :data:`MAX_TOKENS` tokens in use (a new one past that is
+refused with :class:`TokenLimitError`: revoke one first); of the revoked ones the newest
+:data:`MAX_REVOKED_KEPT` stay listed (older ones are deleted when a token is made), so
+making and revoking tokens in a loop cannot grow the table. ``last_used_utc`` is written
+at most once a minute per token (:data:`LAST_USED_EVERY_S`), not on every push (a phone
+pushes five times a second).
 """
 
 from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Final
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from spinecoach.services.accounts import AccountError, Principal, token_sha256
@@ -23,8 +30,16 @@ if TYPE_CHECKING:
 
 #: A token starts with this, so that it is recognised when pasted in the wrong place.
 TOKEN_PREFIX: Final = "scd_"
-#: The most tokens one person may hold (revoked ones count until deleted).
+#: The most tokens in use (not revoked) one person may hold.
 MAX_TOKENS: Final = 50
+#: The most revoked tokens kept listed per person (older ones are deleted).
+MAX_REVOKED_KEPT: Final = 50
+#: ``last_used_utc`` is brought up to date at most this often (s).
+LAST_USED_EVERY_S: Final = 60.0
+
+
+class TokenLimitError(AccountError):
+    """The person holds :data:`MAX_TOKENS` tokens in use already."""
 
 
 @dataclass(frozen=True)
@@ -55,11 +70,17 @@ def create(engine: Engine, person_id: int, name: str) -> tuple[DeviceTokenInfo, 
         raise AccountError("a device name must be 1 to 100 characters, e.g. 'my phone'")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     with Session(engine) as db, db.begin():
-        held = db.scalars(select(DeviceToken.id).where(DeviceToken.person_id == person_id)).all()
+        mine = select(DeviceToken.id).where(DeviceToken.person_id == person_id)
+        held = db.scalars(mine.where(DeviceToken.revoked_utc.is_(None))).all()
         if len(held) >= MAX_TOKENS:
-            raise AccountError(
+            raise TokenLimitError(
                 f"you hold {MAX_TOKENS} device tokens already: revoke one you no longer use"
             )
+        revoked = db.scalars(
+            mine.where(DeviceToken.revoked_utc.is_not(None)).order_by(DeviceToken.id.desc())
+        ).all()
+        if len(revoked) > MAX_REVOKED_KEPT:
+            db.execute(delete(DeviceToken).where(DeviceToken.id.in_(revoked[MAX_REVOKED_KEPT:])))
         row = DeviceToken(
             token_sha256=token_sha256(token),
             person_id=person_id,
@@ -108,14 +129,22 @@ def device_principal(engine: Engine, token: str) -> Principal | None:
         ).first()
         if row is None or row.revoked_utc is not None:
             return None
-        row.last_used_utc = datetime.now(UTC)
+        now = datetime.now(UTC)
+        last = row.last_used_utc
+        if last is not None and last.tzinfo is None:  # SQLite keeps naive UTC
+            last = last.replace(tzinfo=UTC)
+        if last is None or now - last >= timedelta(seconds=LAST_USED_EVERY_S):
+            row.last_used_utc = now
         return Principal(f"device:{row.name}"[:64], "device", row.person_id)
 
 
 __all__ = [
+    "LAST_USED_EVERY_S",
+    "MAX_REVOKED_KEPT",
     "MAX_TOKENS",
     "TOKEN_PREFIX",
     "DeviceTokenInfo",
+    "TokenLimitError",
     "create",
     "device_principal",
     "listed",

@@ -33,6 +33,12 @@ Sessions read a feed with :meth:`DeviceFeed.subscribe`: an :class:`asyncio.Queue
 :class:`SampleBatch` (host times), starting with the buffered data from a given time.
 Everything runs on the server's event loop (sources are async); nothing here blocks.
 
+**Owners** (issue 16). With accounts each feed belongs to a person (``owner``: who pushed
+it with their device token, or started it); the hub's lookups take ``owner=`` and see
+that person's feeds only (keyed by owner and id, so equal ids never mix; a placement is
+unique per person). Without accounts (single-person mode, the terminal) feeds have no
+owner and every lookup sees them; ``owner=None`` looks at every feed.
+
 >>> feed = DeviceFeed("demo:1", kind="demo", name="Demo sensor")
 >>> t = np.arange(5) / 100.0
 >>> batch = feed.push(t, host_time_s=100.04, acc_mps2=np.tile([0, 0, 9.81], (5, 1)),
@@ -160,9 +166,7 @@ class DeviceStatus:
             "lost_s": round(self.lost_s, 2),
             "late": self.late,
             "time_adjusted": self.time_adjusted,
-            "last_data_age_s": (
-                None if self.last_data_age_s is None else round(self.last_data_age_s, 2)
-            ),
+            "last_data_age_s": self.last_data_age_s and round(self.last_data_age_s, 2),
             "quality": self.quality,
             "quality_reason": self.quality_reason,
             "placement": self.placement,
@@ -192,6 +196,11 @@ class Subscription:
         return batch
 
 
+def feed_key(device_id: str, owner: int | None) -> str:
+    """The hub's key of ``owner``'s device ``device_id``."""
+    return device_id if owner is None else f"{owner}/{device_id}"
+
+
 class DeviceFeed:
     """One device's samples on the host timeline, its buffer, gaps and status."""
 
@@ -202,10 +211,13 @@ class DeviceFeed:
         kind: str,
         name: str,
         clock: Callable[[], float] = time.monotonic,
+        owner: int | None = None,
     ) -> None:
         self.id = device_id
         self.kind = kind
         self.name = name
+        self.owner = owner  #: the person it belongs to (None: no accounts, the terminal)
+        self.key = feed_key(device_id, owner)  #: the hub's key: the id within the owner's
         self.placement: str | None = None
         #: The rate (Hz) the device was set to, when its protocol says (else estimated).
         self.declared_rate_hz: float | None = None
@@ -482,17 +494,22 @@ class SourceHub:
         #: Feeds forgotten so far (silent or evicted).
         self.pruned = 0
 
-    def device(self, device_id: str, *, kind: str, name: str) -> DeviceFeed:
-        """The feed of ``device_id``, made on first use; raises :class:`DeviceLimitError`
-        when the hub is full of devices in use."""
-        feed = self._feeds.get(device_id)
+    def device(
+        self, device_id: str, *, kind: str, name: str, owner: int | None = None
+    ) -> DeviceFeed:
+        """The feed of ``owner``'s ``device_id``, made on first use; raises
+        :class:`DeviceLimitError` when the hub is full of devices in use."""
+        feed = self._feeds.get(feed_key(device_id, owner))
         if feed is None:
             self.prune()
             if len(self._feeds) >= self.max_devices:
                 self._evict_one(device_id)
-            feed = DeviceFeed(device_id, kind=kind, name=name, clock=self._clock)
-            self._feeds[device_id] = feed
+            feed = DeviceFeed(device_id, kind=kind, name=name, clock=self._clock, owner=owner)
+            self._feeds[feed.key] = feed
         return feed
+
+    def _mine(self, owner: int | None) -> Iterator[DeviceFeed]:  # every feed for None
+        return (f for f in self._feeds.values() if owner in (None, f.owner) or f.owner is None)
 
     def prune(self) -> int:
         """Forget the feeds silent for ``prune_after_s`` that are neither placed nor read;
@@ -520,48 +537,53 @@ class SourceHub:
         self.pruned += 1
         log.info("device %s forgotten: the hub holds %d devices", oldest, self.max_devices)
 
-    def get(self, device_id: str) -> DeviceFeed | None:
-        return self._feeds.get(device_id)
+    def get(self, device_id: str, owner: int | None = None) -> DeviceFeed | None:
+        """``owner``'s device ``device_id`` (None: no such device of theirs)."""
+        return next((f for f in self._mine(owner) if f.id == device_id), None)
 
-    def __contains__(self, device_id: object) -> bool:
-        return device_id in self._feeds
+    def __contains__(self, key: object) -> bool:  # a DeviceFeed.key
+        return key in self._feeds
 
     def __len__(self) -> int:
         return len(self._feeds)
 
-    def statuses(self) -> list[DeviceStatus]:
+    def statuses(self, owner: int | None = None) -> list[DeviceStatus]:
         self.prune()
-        return [feed.status() for feed in self._feeds.values()]
+        return [feed.status() for feed in self._mine(owner)]
 
-    def assign(self, device_id: str, placement: str | None) -> DeviceFeed:
-        """Say where a device is worn (``lower``/``upper``); None clears it. A placement
-        belongs to one device at a time."""
-        feed = self._feeds.get(device_id)
+    def assign(self, device_id: str, placement: str | None, owner: int | None = None) -> DeviceFeed:
+        """Say where ``owner``'s device is worn (``lower``/``upper``); None clears it. A
+        placement belongs to one device of the owner at a time."""
+        feed = self.get(device_id, owner)
         if feed is None:
-            known = ", ".join(self._feeds) or "none yet"
+            known = ", ".join(f.id for f in self._mine(owner)) or "none yet"
             raise KeyError(f"no device {device_id!r} (known: {known})")
         if placement is not None and placement not in PLACEMENTS:
             raise ValueError(f"placement must be one of {', '.join(PLACEMENTS)}, not {placement!r}")
         if placement is not None:
-            for other in self._feeds.values():
+            for other in self._mine(feed.owner):
                 if other.placement == placement:
                     other.placement = None
         feed.placement = placement
         return feed
 
-    def by_placement(self) -> dict[str, DeviceFeed]:
-        return {f.placement: f for f in self._feeds.values() if f.placement is not None}
+    def by_placement(self, owner: int | None = None) -> dict[str, DeviceFeed]:
+        return {f.placement: f for f in self._mine(owner) if f.placement is not None}
 
 
-def phyphox_feed(hub: SourceHub, url: str) -> DeviceFeed:
-    """The feed of the phone running phyphox at ``url`` (made on first use)."""
+def phyphox_feed(hub: SourceHub, url: str, owner: int | None = None) -> DeviceFeed:
+    """The feed of ``owner``'s phone running phyphox at ``url`` (made on first use)."""
     host = url.removeprefix("http://").removeprefix("https://")
-    return hub.device(f"phyphox:{host}", kind="phyphox", name=f"Phone {host} (phyphox)")
+    name = f"Phone {host} (phyphox)"
+    return hub.device(f"phyphox:{host}", kind="phyphox", name=name, owner=owner)
 
 
-def ble_feed(hub: SourceHub, address: str, name: str | None = None) -> DeviceFeed:
-    """The feed of the Bluetooth LE sensor at ``address`` (made on first use)."""
-    return hub.device(f"ble:{address}", kind="ble", name=name or f"Sensor {address} (Bluetooth)")
+def ble_feed(
+    hub: SourceHub, address: str, name: str | None = None, owner: int | None = None
+) -> DeviceFeed:
+    """The feed of ``owner``'s Bluetooth LE sensor at ``address`` (made on first use)."""
+    named = name or f"Sensor {address} (Bluetooth)"
+    return hub.device(f"ble:{address}", kind="ble", name=named, owner=owner)
 
 
 async def run_supervised(feed: DeviceFeed, run: Callable[[], Awaitable[None]]) -> None:

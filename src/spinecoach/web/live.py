@@ -435,11 +435,13 @@ class LiveConnection:
         return _Prepared(start, session, sim)
 
     def _device_feeds(self, message: StartMessage) -> dict[str, DeviceFeed]:
-        """The feeds a device session reads, by placement (checked: known, sending)."""
+        """The feeds a device session reads, by placement (checked: known, sending): the
+        devices of the session's person only (another person's device id is unknown)."""
         hub = self.hub
+        owner = None if self.history is None else self.history.person_id
         chosen: dict[str, str] = {str(p): d for p, d in (message.devices or {}).items()}
         if hub is not None and not chosen:
-            chosen = {p: feed.id for p, feed in hub.by_placement().items()}
+            chosen = {p: feed.id for p, feed in hub.by_placement(owner).items()}
         if hub is None or not chosen:
             raise ProtocolError(
                 "no-device",
@@ -452,7 +454,7 @@ class LiveConnection:
             device_id = chosen.get(placement)
             if device_id is None:
                 continue
-            feed = hub.get(device_id)
+            feed = hub.get(device_id, owner)
             if feed is None:
                 raise ProtocolError(
                     "unknown-device",

@@ -271,14 +271,15 @@ class PostureMonitor:
                 self._apply(update)
 
     async def run_devices(self, hub: SourceHub, *, poll_s: float = 1.0) -> None:
-        """Follow the placed devices, whenever they send (until cancelled)."""
+        """Follow the placed devices of the monitor's person (``history.person_id``; the
+        other persons' devices are theirs), whenever they send (until cancelled)."""
         self.running = True
         origin_host = time.monotonic()
         self._origin_utc = datetime.now(UTC)
         subscriptions: dict[str, Any] = {}
         try:
             while True:
-                placed = hub.by_placement()
+                placed = hub.by_placement(self.history.person_id)
                 wanted = tuple(sorted(placed))
                 if wanted and (self.tracker is None or self.tracker.placements != wanted):
                     self.tracker = PostureTracker(wanted)

@@ -7,13 +7,18 @@
 from __future__ import annotations
 
 import functools
-from typing import Annotated, Literal
+import os
+from typing import Annotated, Final, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from spinecoach.errors import ConfigurationError
 
 #: A list setting: from the environment as comma-separated names (``a.lan,b.lan``).
 NameList = Annotated[tuple[str, ...], NoDecode]
+#: The removed shared ingest token's variable: a server started with it refuses to start.
+REMOVED_INGEST_TOKEN_ENV: Final = "SPINECOACH_INGEST_TOKEN"
 
 
 class Settings(BaseSettings):
@@ -65,13 +70,6 @@ class Settings(BaseSettings):
         description="Seconds without a sample from a sensor before the session pauses and "
         "the page says the sensor stopped sending.",
     )
-    ingest_token: str | None = Field(
-        default=None,
-        min_length=8,
-        max_length=200,
-        description="When set, phone pushes (POST /api/ingest/…) must carry ?token= with "
-        "this value; use it whenever the server listens beyond this computer.",
-    )
     posture: Literal["off", "devices", "sim-day"] = Field(
         default="off",
         description="All-day posture monitoring and desk-break prompts: off, from the "
@@ -120,6 +118,23 @@ class Settings(BaseSettings):
         "has less free disk than this (MB): several hours of two-sensor sessions (one "
         "stores up to about 20 kB a second). A full disk makes it answer 503.",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_ingest_token(cls, values: object) -> object:
+        """The one shared ingest token (``SPINECOACH_INGEST_TOKEN``, sent as ``?token=``)
+        is gone (issue 16): a server given it refuses to start, saying what replaced it,
+        rather than ignoring it (pydantic-settings skips unknown environment variables
+        silently) and leaving the person to believe the token still guards the ingest."""
+        given = isinstance(values, dict) and "ingest_token" in values
+        if given or REMOVED_INGEST_TOKEN_ENV in os.environ:
+            raise ConfigurationError(
+                f"{REMOVED_INGEST_TOKEN_ENV} (the shared ?token= of the phone push) is "
+                "replaced by per-device tokens: unset it, then make a token for each phone "
+                "on the Devices page (or POST /api/devices/tokens) and give it to the app "
+                "as the header 'Authorization: Bearer scd_…' (docs/phone-setup.md)"
+            )
+        return values
 
     @field_validator("allowed_hosts", "phyphox_allowed_hosts", mode="before")
     @classmethod

@@ -16,6 +16,14 @@ Sources (``--source``):
     The first phone to push is the lower sensor, the second the upper (or as given by
     ``?placement=`` in the push URL).
 
+    Who may push (issue 16: the same rule as the server's device tokens): on an address
+    beyond this computer the ingest server makes a device token for this run (``scd_…``,
+    kept in memory only, printed with the push URL) and takes pushes only with it in the
+    header ``Authorization: Bearer scd_…`` (wrong tokens back off per address, 429). On
+    loopback (the default) it asks for none: only this computer can reach it, the
+    terminal coach is one person's own process with no accounts, and a phone cannot push
+    there anyway.
+
 The sources run in this process, feeding a :class:`~spinecoach.sources.live.SourceHub`;
 the session is the live coach's own :class:`~spinecoach.coach.session.LiveSession` fed by
 the same :class:`~spinecoach.coach.devices.DevicePump` (which leads the calibration), so
@@ -29,6 +37,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import hmac
+import math
+import secrets
 import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any, Final
@@ -172,24 +183,71 @@ async def running_sources(
                 await server[1]
 
 
+def is_loopback_host(host: str) -> bool:
+    """Whether ``--listen``'s host is this computer only."""
+    return host in ("127.0.0.1", "localhost", "::1") or host.startswith("127.")
+
+
+def _token_guard(secret: str | None) -> Callable[..., Any]:
+    """A dependency taking requests only with ``Authorization: Bearer <secret>`` (every
+    request when ``secret`` is None); wrong tokens back off per client address."""
+    from fastapi import HTTPException, Request
+
+    from spinecoach.web.attempts import AttemptLimiter
+
+    attempts = AttemptLimiter()
+
+    async def guard(request: Request) -> None:
+        if secret is None:
+            return
+        client = request.client.host if request.client else "unknown"
+        wait_s = attempts.blocked_for_s(client)
+        if wait_s > 0.0:
+            raise HTTPException(
+                429,
+                {"problem": "too many wrong device tokens", "fix": f"wait {math.ceil(wait_s)} s"},
+                headers={"Retry-After": str(math.ceil(wait_s))},
+            )
+        scheme, _, given = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(
+            given.strip().encode(), secret.encode()
+        ):
+            attempts.failed(client)
+            raise HTTPException(
+                401,
+                {
+                    "problem": "the device token is missing or wrong",
+                    "fix": "use the token the terminal coach printed when it started, as "
+                    "the header 'Authorization: Bearer scd_…' (Sensor Logger: Auth Header)",
+                },
+            )
+        attempts.succeeded(client)
+
+    guard.__annotations__["request"] = Request  # fastapi is imported here, not at the top
+    return guard
+
+
 async def _ingest_server(
     hub: SourceHub, listen: str, say: Callable[[str], None]
 ) -> tuple[Any, asyncio.Task[None]]:
-    """A small server with the ingest routes only, sharing ``hub``."""
+    """A small server with the device routes only, sharing ``hub``; beyond loopback its
+    requests need this run's device token (see the module docstring)."""
     import uvicorn
-    from fastapi import FastAPI
+    from fastapi import Depends, FastAPI
 
+    from spinecoach.services.device_tokens import TOKEN_PREFIX
     from spinecoach.web.routes.devices import lan_address
     from spinecoach.web.routes.devices import router as device_router
     from spinecoach.web.settings import Settings
 
     host, port = _listen(listen)
+    secret = None if is_loopback_host(host) else TOKEN_PREFIX + secrets.token_urlsafe(32)
     app = FastAPI(title="spinecoach ingest")
     app.state.settings = Settings(host=host, port=port)
     app.state.hub = hub
     app.state.push_joiners = {}
     app.state.device_tasks = {}
-    app.include_router(device_router)
+    app.include_router(device_router, dependencies=[Depends(_token_guard(secret))])
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off")
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
@@ -207,10 +265,15 @@ async def _ingest_server(
         f"Sensor Logger: push to http://{shown}:{port}/api/ingest/sensor-logger "
         "(Settings → Data Streaming → HTTP Push; add ?platform=ios on an iPhone)"
     )
-    if host in ("127.0.0.1", "localhost", "::1"):
+    if secret is None:
         say(
             "note: listening on this computer only; a phone cannot reach it — use "
             "--listen 0.0.0.0:8000 on a trusted home network"
+        )
+    else:
+        say(
+            f"device token for this run (Sensor Logger: Auth Header): Bearer {secret} — "
+            "pushes without it are refused"
         )
     return server, task
 
