@@ -22,6 +22,30 @@ from spinecoach.errors import SpinecoachError
 SHUTDOWN_GRACE_S: Final = 30
 
 
+#: ``--allowed-host``, repeatable.
+AllowedHostOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--allowed-host",
+        help="A host name the server answers besides localhost, 127.0.0.1, ::1 and the "
+        "bound address (repeat for more; *.example.org allows every name under it); "
+        "other names get 400, which stops DNS rebinding. Adds to "
+        "SPINECOACH_ALLOWED_HOSTS.",
+    ),
+]
+
+#: ``--auth``: accounts, or single-person mode (no password, loopback only).
+AuthOption = Annotated[
+    str | None,
+    typer.Option(
+        help="accounts (default): people sign in; make the first account with spinecoach "
+        "users add or at /setup on this computer. single-person: no password, one local "
+        "person, this computer only (make demo); refused with a --host beyond loopback. "
+        "Or SPINECOACH_AUTH."
+    ),
+]
+
+
 @app.command()
 def serve(
     host: Annotated[
@@ -59,25 +83,8 @@ def serve(
             "to try it); or SPINECOACH_POSTURE."
         ),
     ] = None,
-    allowed_host: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--allowed-host",
-            help="A host name the server answers besides localhost, 127.0.0.1, ::1 and the "
-            "bound address (repeat for more; *.example.org allows every name under it); "
-            "other names get 400, which stops DNS rebinding. Adds to "
-            "SPINECOACH_ALLOWED_HOSTS.",
-        ),
-    ] = None,
-    auth: Annotated[
-        str | None,
-        typer.Option(
-            help="accounts (default): people sign in; make the first account with spinecoach "
-            "users add or at /setup on this computer. single-person: no password, one local "
-            "person, this computer only (make demo); refused with a --host beyond loopback. "
-            "Or SPINECOACH_AUTH."
-        ),
-    ] = None,
+    allowed_host: AllowedHostOption = None,
+    auth: AuthOption = None,
     database: DatabaseOption = None,
 ) -> None:
     """Start the live coaching server (web API and the live WebSocket protocol, see
