@@ -127,10 +127,9 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("POST", "/api/devices/phyphox"): CHANGE,
     ("POST", "/api/devices/ble"): CHANGE,
     ("DELETE", "/api/devices/{device_id}"): CHANGE,
-    # The device-token routes (not in the app yet; the matrix test names them when they are):
-    # ("GET", "/api/devices/tokens"): CHANGE,
-    # ("POST", "/api/devices/tokens"): CHANGE,
-    # ("DELETE", "/api/devices/tokens/{token_id}"): CHANGE,
+    ("GET", "/api/devices/tokens"): CHANGE,
+    ("POST", "/api/devices/tokens"): CHANGE,
+    ("DELETE", "/api/devices/tokens/{token_id}"): CHANGE,
     ("GET", "/api/posture/now"): READ,
     ("POST", "/api/posture/prompt/{prompt_id}"): CHANGE,
     ("GET", "/api/posture/day"): READ,
