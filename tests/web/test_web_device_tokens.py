@@ -12,6 +12,7 @@ devices run in single-person mode (tests/conftest.py) and keep passing there.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import os
@@ -150,6 +151,10 @@ def test_the_qr_code_is_the_push_url(world: Accounts) -> None:
     assert _svg_modules(svg, border=4) != {
         (r, c) for r, line in enumerate(other.matrix) for c, dark in enumerate(line) if dark
     }
+    header = segno.make(f"Bearer {made['secret']}", error="m", micro=False)
+    assert _svg_modules(made["auth_header_qr_svg"], border=4) == {
+        (r, c) for r, line in enumerate(header.matrix) for c, dark in enumerate(line) if dark
+    }
 
 
 def _svg_modules(svg: str, *, border: int) -> set[tuple[int, int]]:
@@ -187,15 +192,19 @@ def test_a_made_token_pushes_samples_for_its_person(world: Accounts) -> None:
     assert listed[made["token"]["id"]]["last_used_utc"] is not None
 
 
-def test_the_bare_token_as_the_header_value_pushes_too(world: Accounts) -> None:
-    """An app's "auth header" field may send what is typed as the whole header value."""
+def test_the_auth_header_field_may_be_filled_in_either_way(world: Accounts) -> None:
+    """Sensor Logger's "Auth Header" field may send what is typed as the whole header
+    value, or after ``Bearer ``: the bare token and a doubled ``Bearer`` push too."""
     secret = _make(world, "a", "bare phone")["secret"]
-    message = _messages("a-bare-phone")[0]
-    response = world.anonymous.post(
-        INGEST, content=json.dumps(message), headers={"authorization": secret}
-    )
-    assert response.status_code == 200, response.text
-    assert _devices(world, "a")["sensor-logger:a-bare-phone"]["samples"] == 20
+    messages = _messages("a-bare-phone", seconds=0.6)
+    for message, value in zip(
+        messages, (secret, f"Bearer Bearer {secret}", f"Basic {secret}"), strict=True
+    ):
+        response = world.anonymous.post(
+            INGEST, content=json.dumps(message), headers={"authorization": value}
+        )
+        assert response.status_code == (401 if value.startswith("Basic") else 200), value
+    assert _devices(world, "a")["sensor-logger:a-bare-phone"]["samples"] == 40
 
 
 def test_a_revoked_token_is_refused(world: Accounts) -> None:
@@ -271,6 +280,18 @@ def test_another_persons_device_is_404_like_an_unknown_one(world: Accounts) -> N
             assert "b-hidden" not in problem.replace(device_id, ""), problem  # b's not listed
     assert _devices(world, "b")["sensor-logger:b-hidden"]["placement"] is None
     assert _devices(world, "b")["sensor-logger:b-hidden"]["state"] == "connected"
+
+
+def test_a_sensor_started_by_a_person_is_theirs(world: Accounts) -> None:
+    """A Bluetooth sensor (or a phyphox phone) started by a person belongs to them (this
+    machine has no Bluetooth adapter: the source fails, the device stays listed)."""
+    body = {"address": "A0:9E:1A:00:00:42", "placement": "lower"}
+    started = world.clients["a"].post("/api/devices/ble", json=body)
+    assert started.status_code == 201, started.text
+    device_id = started.json()["id"]
+    assert device_id in _devices(world, "a") and device_id not in _devices(world, "b")
+    assert world.clients["b"].delete(f"/api/devices/{device_id}").status_code == 404
+    assert world.clients["a"].delete(f"/api/devices/{device_id}").status_code == 200
 
 
 def test_placements_are_per_person(world: Accounts) -> None:
@@ -445,3 +466,34 @@ def test_the_terminal_ingest_beyond_loopback_needs_its_printed_token() -> None:
     assert asyncio.run(run()) == [401, 401, 200]
     feed = hub.get("sensor-logger:terminal-phone")
     assert feed is not None and feed.samples == 20
+
+
+# -- posture monitoring watches its own person's devices ------------------------------------------
+
+
+def test_posture_monitoring_follows_its_persons_devices_only(tmp_path: Any) -> None:
+    """The monitor watches the server's person (``history.person_id``): another person's
+    placed devices are theirs, never followed; its own person's are."""
+    from spinecoach.web.posture_monitor import PostureMonitor
+
+    history = History.open(f"sqlite:///{tmp_path}/h.sqlite3")
+    try:
+        monitor = PostureMonitor(history, "devices")
+        hub = SourceHub()
+        other = history.person_id + 1
+
+        async def watch(owner: int) -> tuple[str, ...] | None:
+            for placement in ("lower", "upper"):
+                hub.device(f"ble:{owner}-{placement}", kind="demo", name="s", owner=owner)
+                hub.assign(f"ble:{owner}-{placement}", placement, owner)
+            task = asyncio.create_task(monitor.run_devices(hub, poll_s=0.01))
+            await asyncio.sleep(0.2)
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            return None if monitor.tracker is None else monitor.tracker.placements
+
+        assert asyncio.run(watch(other)) is None  # another person's: not followed
+        assert asyncio.run(watch(history.person_id)) == ("lower", "upper")
+    finally:
+        history.close()

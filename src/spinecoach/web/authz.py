@@ -303,14 +303,17 @@ def _changes(connection: HTTPConnection, principal: Principal) -> bool:
 
 
 def _device_token(connection: HTTPConnection) -> str | None:
-    """The device token of ``Authorization: Bearer scd_…``, or of a bare
-    ``Authorization: scd_…`` (an app's "auth header" field may send what is typed as the
-    whole header value; the prefix tells a device token apart)."""
-    token = _bearer(connection)
-    if token is None:
-        bare = connection.headers.get("authorization", "").strip()
-        token = bare if bare.startswith(device_tokens.TOKEN_PREFIX) else None
-    return token
+    """The device token of ``Authorization: Bearer scd_…``; also of a bare
+    ``Authorization: scd_…`` and of ``Authorization: Bearer Bearer scd_…``: Sensor
+    Logger's "Auth Header" field is not documented as sending what is typed as the whole
+    header value or after ``Bearer``, so either way of filling it in works (the prefix
+    tells a device token apart). None: no token (or another scheme)."""
+    words = connection.headers.get("authorization", "").split()
+    if len(words) == 1 and words[0].startswith(device_tokens.TOKEN_PREFIX):
+        return words[0]
+    if words[:2] == ["Bearer", "Bearer"] and len(words) == 3:
+        return words[2]
+    return _bearer(connection)
 
 
 async def _device_principal(connection: HTTPConnection) -> Principal | None:

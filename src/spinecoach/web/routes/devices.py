@@ -422,13 +422,16 @@ class DeviceTokenOut(BaseModel):
 class NewDeviceTokenOut(BaseModel):
     """A token just made: its secret (shown this once; the server keeps its SHA-256),
     where to push, and a QR code of the push URL (SVG) for the phone to scan. The app
-    takes the token in its Auth Header field: ``auth_header`` is that field's text."""
+    takes the token in its Auth Header field: ``auth_header`` is that field's text, and
+    ``auth_header_qr_svg`` its QR code (a phone's camera reads it as text to copy, so the
+    token need not be typed; Sensor Logger itself reads no settings from a QR code)."""
 
     token: DeviceTokenOut
     secret: str
     push_url: str
     qr_svg: str
     auth_header: str
+    auth_header_qr_svg: str
 
 
 class DeviceTokenIn(Body):
@@ -450,12 +453,13 @@ def _token_person(request: Request) -> int:
     return person
 
 
-def qr_svg(text: str) -> str:
+def qr_svg(text: str, *, title: str | None = None) -> str:
     """``text`` as a QR code: an inline SVG (error correction M, at least; segno picks
-    the smallest version that holds it)."""
+    the smallest version that holds it), titled ``title`` (default: the text)."""
     import segno  # only when a token is made
 
-    svg: str = segno.make(text, error="m", micro=False).svg_inline(scale=4, title=text)
+    code = segno.make(text, error="m", micro=False)
+    svg: str = code.svg_inline(scale=4, title=text if title is None else title)
     return svg
 
 
@@ -489,6 +493,7 @@ async def make_device_token(
         push_url=url,
         qr_svg=qr_svg(url),
         auth_header=f"Bearer {secret}",
+        auth_header_qr_svg=qr_svg(f"Bearer {secret}", title="the device token"),
     )
 
 
