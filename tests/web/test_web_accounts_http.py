@@ -32,9 +32,9 @@ from sqlalchemy import func, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
-from web_client import LiveServer, serve
-from websockets.exceptions import InvalidStatus
-from websockets.sync.client import connect
+from web_client import LiveServer, receive, serve
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.sync.client import ClientConnection, connect
 
 from spinecoach.errors import ConfigurationError
 from spinecoach.program.redflags import default_red_flags
@@ -43,6 +43,7 @@ from spinecoach.sources.sensor_logger_push import push_messages
 from spinecoach.store import repository
 from spinecoach.store.db import make_engine, upgrade
 from spinecoach.store.models import AuditEntry, User
+from spinecoach.web import authz
 from spinecoach.web.app import create_app
 from spinecoach.web.authz import COOKIE
 from spinecoach.web.settings import Settings
@@ -393,3 +394,49 @@ def test_wrong_current_passwords_back_off_with_retry_after(
         blocked = client.post("/api/auth/password", json=guess)
         assert blocked.status_code == 429, blocked.text
         assert int(blocked.headers["retry-after"]) >= 1  # was missing: the page could not say
+
+
+def _closed_code(ws: ClientConnection, timeout_s: float = 10.0) -> int | None:
+    """Read until the server closes the socket: its close code (None: still open)."""
+    deadline = time.monotonic() + timeout_s
+    try:
+        while time.monotonic() < deadline:
+            ws.recv(timeout=max(deadline - time.monotonic(), 0.01))
+    except ConnectionClosed as closed:
+        return closed.rcvd.code if closed.rcvd else None
+    except TimeoutError:
+        return None
+    return None
+
+
+def test_an_open_live_socket_closes_when_its_sign_in_ends(
+    server: LiveServer, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The socket is authorized at its handshake; a live session streamed on after
+    sign-out or after an admin disabled the account (found by trying it)."""
+    monkeypatch.setattr(authz, "SIGN_IN_RECHECK_S", 0.2)
+    with closing(sign_in(server, "boss")) as boss, closing(sign_in(server, "ann")) as ann:
+        disabled = sign_in(server, "dora")
+        sockets = {}
+        for name, client in (("ann", ann), ("dora", disabled)):
+            cookie = {"cookie": f"{COOKIE}={client.cookies[COOKIE]}"}
+            sockets[name] = connect(server.ws_url, additional_headers=cookie, open_timeout=10.0)
+            assert receive(sockets[name])["type"] == "hello"
+        with sockets["ann"], sockets["dora"]:
+            assert ann.post("/api/auth/logout").status_code == 204
+            off = boss.post("/api/admin/users/dora", json={"action": "disable"})
+            assert off.status_code == 200, off.text
+            try:
+                assert _closed_code(sockets["ann"]) == 1008
+                assert _closed_code(sockets["dora"]) == 1008
+            finally:
+                on = boss.post("/api/admin/users/dora", json={"action": "enable"})
+                assert on.status_code == 200
+                disabled.close()
+    # A socket whose sign-in holds stays open.
+    with closing(sign_in(server, "ben")) as ben:
+        cookie = {"cookie": f"{COOKIE}={ben.cookies[COOKIE]}"}
+        ws = connect(server.ws_url, additional_headers=cookie, open_timeout=10.0)
+        with ws:
+            assert receive(ws)["type"] == "hello"
+            assert _closed_code(ws, timeout_s=1.0) is None

@@ -46,12 +46,15 @@ could fill the log with them; failed sign-ins are logged, under the sign-in back
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import math
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from enum import StrEnum
 from typing import Final
 
-from fastapi import HTTPException
+from fastapi import HTTPException, WebSocket
 from fastapi.requests import HTTPConnection
 from fastapi.routing import APIRoute, APIWebSocketRoute
 from starlette.exceptions import WebSocketException
@@ -64,6 +67,8 @@ from spinecoach.services.accounts import Principal
 COOKIE: Final = "spinecoach_session"
 #: The query parameter a clinician names one of their persons with.
 PERSON_QUERY: Final = "person"
+#: How often an open live socket checks that its sign-in still holds (seconds).
+SIGN_IN_RECHECK_S: float = 5.0
 
 
 class Access(StrEnum):
@@ -316,6 +321,36 @@ def _device_token(connection: HTTPConnection) -> str | None:
     return _bearer(connection)
 
 
+@asynccontextmanager
+async def while_signed_in(websocket: WebSocket) -> AsyncIterator[None]:
+    """Close ``websocket`` (1008) once the sign-in that opened it ends — signed out, the
+    password changed or reset, the account disabled, the session expired: the socket is
+    authorized at its handshake only, and a live session must not outlast its sign-in.
+    Checked every :data:`SIGN_IN_RECHECK_S`; single-person mode has no sign-in."""
+    token = websocket.cookies.get(COOKIE)
+    state = websocket.app.state
+    if state.settings.auth != "accounts" or not token:
+        yield
+        return
+
+    async def watch() -> None:
+        while True:
+            await asyncio.sleep(SIGN_IN_RECHECK_S)
+            found = await asyncio.to_thread(accounts.session_principal, state.history.engine, token)
+            if found is None:
+                with contextlib.suppress(Exception):  # the client may be gone already
+                    await websocket.close(1008, "your sign-in ended: sign in again")
+                return
+
+    watcher = asyncio.create_task(watch())
+    try:
+        yield
+    finally:
+        watcher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watcher
+
+
 async def _device_principal(connection: HTTPConnection) -> Principal | None:
     """The principal of the request's device token. No token, or a wrong or revoked
     one, is a 401 naming the fix (a device token), and wrong tokens back off per address
@@ -400,4 +435,5 @@ __all__ = [
     "is_loopback",
     "principal_of",
     "route_keys",
+    "while_signed_in",
 ]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, WebSocket
 
+from spinecoach.web.authz import while_signed_in
 from spinecoach.web.deps import HistoryDep, HubDep, PostureDep, SettingsDep
 from spinecoach.web.live import LiveConnection
 
@@ -21,11 +22,13 @@ async def live(
     hub: HubDep,
     monitor: PostureDep,
 ) -> None:
-    await LiveConnection(
+    connection = LiveConnection(
         websocket,
         settings,
         history,
         hub,
         on_finished=None if monitor is None else monitor.session_finished,
         camera_source=websocket.app.state.camera_source,
-    ).run()
+    )
+    async with while_signed_in(websocket):  # closed (1008) when the sign-in ends
+        await connection.run()
