@@ -350,10 +350,16 @@ async def audit_log(
 
 @router.get("/api/admin/audit.csv", response_class=Response)
 async def audit_csv(
-    history: ServerHistoryDep, of_person: OfPerson = None, limit: AuditLimit = audit.MAX_LIST
+    history: ServerHistoryDep,
+    of_person: OfPerson = None,
+    limit: AuditLimit = audit.MAX_LIST,
+    before: Before = None,
 ) -> Response:
-    """The audit log as CSV (admins)."""
-    rows = await asyncio.to_thread(audit.entries, history.engine, person_id=of_person, limit=limit)
+    """The audit log as CSV, newest first (admins); longer than ``limit`` rows: ask again
+    with ``before`` = the last id received."""
+    rows = await asyncio.to_thread(
+        audit.entries, history.engine, person_id=of_person, limit=limit, before_id=before
+    )
     return Response(
         audit.to_csv(rows),
         media_type="text/csv; charset=utf-8",
