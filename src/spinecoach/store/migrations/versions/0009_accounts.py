@@ -3,7 +3,8 @@
 as described in :mod:`spinecoach.store.account_models`.
 
 ``audit_log`` is append-only: triggers refuse UPDATE and DELETE on SQLite
-(``RAISE(ABORT, …)``) and PostgreSQL (a trigger function raising an exception). Its
+(``RAISE(ABORT, …)``; SQLite has no TRUNCATE) and UPDATE, DELETE and TRUNCATE on
+PostgreSQL (a trigger function raising an exception). Its
 ``user_id`` and ``person_id`` carry no foreign key, so removing an account or a person
 keeps what was done with their data readable.
 
@@ -146,6 +147,10 @@ def _append_only_triggers() -> None:
                 f"CREATE TRIGGER audit_log_no_{event.lower()} BEFORE {event} ON audit_log "
                 "FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()"
             )
+        op.execute(  # TRUNCATE fires no row trigger: a statement trigger refuses it
+            "CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log "
+            "FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only()"
+        )
         return
     for event in ("UPDATE", "DELETE"):
         op.execute(
@@ -157,7 +162,7 @@ def _append_only_triggers() -> None:
 def downgrade() -> None:
     """Downgrade schema (accounts, tokens and the audit log are dropped)."""
     if op.get_bind().dialect.name == "postgresql":
-        for event in ("update", "delete"):
+        for event in ("update", "delete", "truncate"):
             op.execute(f"DROP TRIGGER IF EXISTS audit_log_no_{event} ON audit_log")
         op.execute("DROP FUNCTION IF EXISTS audit_log_append_only()")
     else:
