@@ -146,6 +146,14 @@ def _record(stats: OperationStats, status: int, body: bytes, elapsed_s: float, w
         stats.failures.append(f"{stats.label}: {why}\n    request: {what}")
 
 
+def _no_answer(stats: OperationStats, error: Exception, what: str) -> None:
+    """A request the server dropped without an answer (counted as status 0, a failure)."""
+    stats.cases += 1
+    stats.statuses[0] += 1
+    stats.server_errors += 1
+    stats.failures.append(f"{stats.label}: no answer ({error!r})\n    request: {what}")
+
+
 # The server ------------------------------------------------------------------------------
 @contextlib.contextmanager
 def offline_devices() -> Iterator[None]:
@@ -306,8 +314,12 @@ def _sender(
         if time.monotonic() > deadline_s:
             return
         start = time.perf_counter()
-        response = case.call(base_url=base_url, session=session, timeout=REQUEST_TIMEOUT_S)
         what = case.as_curl_command()
+        try:
+            response = case.call(base_url=base_url, session=session, timeout=REQUEST_TIMEOUT_S)
+        except requests.RequestException as error:
+            _no_answer(stats, error, what)
+            return
         _record(stats, response.status_code, response.content, time.perf_counter() - start, what)
 
     return send if seed is None else hypothesis.seed(seed)(send)
@@ -429,6 +441,33 @@ HOSTILE: tuple[tuple[str, str, str, dict[str, str], bytes], ...] = (
         {"content-type": "application/json"},
         b'{"note": "' + b"x" * 2_000_000 + b'"}',
     ),
+    # Found by this list (each gave 500): days at the ends of the calendar, lone UTF-16
+    # surrogates (valid JSON syntax, not text), a host that is not IDNA.
+    ("posture day at the end of time", "GET", "/api/posture/day?date=9999-12-31", {}, b""),
+    ("posture week at the start of time", "GET", "/api/posture/week?end=0001-01-01", {}, b""),
+    ("posture week at the end of time", "GET", "/api/posture/week?end=9999-12-31", {}, b""),
+    ("calendar at the end of time", "GET", "/api/program/calendar.ics?start=9999-12-31", {}, b""),
+    (
+        "lone surrogate in a note",
+        "POST",
+        "/api/program/checkin",
+        {"content-type": "application/json"},
+        b'{"vas_mm": 10, "doses_per_day": 0, "note": "\\ud800"}',
+    ),
+    (
+        "lone surrogate in a key",
+        "POST",
+        "/api/program/screening",
+        {"content-type": "application/json"},
+        b'{"red_flags": {"\\udc00": true}}',
+    ),
+    (
+        "phyphox host not IDNA",
+        "POST",
+        "/api/devices/phyphox",
+        {"content-type": "application/json"},
+        b'{"url": "http://xn--"}',
+    ),
 )
 
 
@@ -440,12 +479,18 @@ def send_hostile(base_url: str, cookies: dict[str, str] | None = None) -> list[O
         for name, method, path, headers, body in HOSTILE:
             stats = OperationStats(f"hostile: {name}")
             start = time.perf_counter()
-            response = client.request(method, path, headers=headers, content=body)
+            rows.append(stats)
+            try:
+                # A new connection each: one dropped does not drop the next request.
+                close = {**headers, "connection": "close"}
+                response = client.request(method, path, headers=close, content=body)
+            except httpx.TransportError as error:
+                _no_answer(stats, error, f"{method} {path}")
+                continue
             elapsed_s = time.perf_counter() - start
             _record(stats, response.status_code, response.content, elapsed_s, f"{method} {path}")
             if response.status_code < 400:
                 stats.failures.append(f"{stats.label}: answered {response.status_code}, not 4xx")
-            rows.append(stats)
     return rows
 
 

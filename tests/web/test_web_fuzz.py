@@ -37,8 +37,8 @@ from spinecoach.web.settings import Settings
 BENCH_FUZZ = Path(__file__).resolve().parents[2] / "bench" / "fuzz.py"
 #: Generated cases per operation (half fitting the schema, half breaking it), without
 #: sign-in (single-person mode, as the other feature tests) and signed in as a person.
-CASES_PER_OPERATION = 24
-CASES_PER_OPERATION_SIGNED_IN = 12
+CASES_PER_OPERATION = 20
+CASES_PER_OPERATION_SIGNED_IN = 10
 
 
 def _load_engine() -> ModuleType:

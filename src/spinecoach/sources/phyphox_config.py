@@ -73,12 +73,13 @@ def phyphox_url(address: str) -> str:
         text = "http://" + text
     try:
         url = httpx.URL(text)
-    except httpx.InvalidURL as exc:
+        host = url.host  # decoded here: a host that is not IDNA ("xn--") is a UnicodeError
+    except (httpx.InvalidURL, UnicodeError) as exc:
         raise ConfigurationError(
             f"phyphox address {address!r} is not a URL ({exc}); enter it as phyphox shows "
             "it, for example http://192.168.0.42:8080"
         ) from None
-    if url.scheme not in ("http", "https") or not url.host:
+    if url.scheme not in ("http", "https") or not host:
         raise ConfigurationError(
             f"phyphox address {address!r} is not an http address; enter it as phyphox "
             "shows it, for example http://192.168.0.42:8080"

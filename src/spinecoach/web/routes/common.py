@@ -8,8 +8,14 @@ number like ``1e400`` into infinity. Such a value then failed validation, FastAP
 carried it back as the input, and rendering it failed: 500 "internal server error". A
 router made with ``APIRouter(route_class=FiniteJsonRoute)`` reads its bodies with
 :func:`finite_json` instead, so such a body is what it is, invalid JSON: 422
-``json_invalid`` naming the number. It is a route class, not an app-wide handler, so each
-router with JSON bodies opts in.
+``json_invalid`` naming the number. The same for a string holding a lone UTF-16
+surrogate (``"\\ud800"``: valid JSON syntax, but not text; RFC 7493 forbids it): it could
+be neither stored nor sent back (500). It is a route class, not an app-wide handler, so
+each router with JSON bodies opts in.
+
+Days (:func:`check_day`, the same fuzz): a day named by a request is kept between
+:data:`FIRST_DAY` and :data:`LAST_DAY`, so a route's date arithmetic (a week back, a
+6-week program ahead, a day's end) never leaves Python's calendar (9999-12-31 gave 500).
 """
 
 from __future__ import annotations
@@ -17,10 +23,11 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import re
 from collections.abc import Callable, Coroutine
-from datetime import tzinfo
+from datetime import date, tzinfo
 from importlib import resources
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Final, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import HTTPException, Path, Query, Request, Response
@@ -93,16 +100,24 @@ def problem(status: int, problem: str, fix: str) -> HTTPException:
     return HTTPException(status_code=status, detail={"problem": problem, "fix": fix})
 
 
+#: A ``\\uD800``–``\\uDFFF`` escape (a UTF-16 surrogate) in JSON text.
+_SURROGATE_ESCAPE: Final = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
 def finite_json(body: bytes) -> Any:
     """``body`` parsed as JSON (RFC 8259), strictly: ``NaN``, ``Infinity``, ``-Infinity``
     and numbers beyond a float's range (``1e400``) raise :class:`json.JSONDecodeError`
-    naming the number and where it is, as any other invalid JSON does.
+    naming the number and where it is, as any other invalid JSON does; so does a string
+    (or key) holding a lone UTF-16 surrogate.
 
     >>> finite_json(b'{"vas_mm": 12.5}')
     {'vas_mm': 12.5}
     >>> finite_json(b'{"vas_mm": NaN}')  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     json.decoder.JSONDecodeError: NaN is not a JSON number; send a finite number: ...
+    >>> finite_json(b'["\\\\ud83d\\\\ude00", "\\\\ud800"]')  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    json.decoder.JSONDecodeError: a string holds a lone UTF-16 surrogate (\\ud800)...
     """
     text = body.decode("utf-8")  # a UnicodeDecodeError is a 400, as in Starlette
 
@@ -117,7 +132,34 @@ def finite_json(body: bytes) -> Any:
         value = float(literal)
         return value if math.isfinite(value) else refuse(literal)
 
-    return json.loads(text, parse_constant=refuse, parse_float=finite_float)
+    value = json.loads(text, parse_constant=refuse, parse_float=finite_float)
+    if _SURROGATE_ESCAPE.search(text):  # a pair is text, a lone one is not
+        try:
+            json.dumps(value, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError as error:
+            lone = error.object[error.start : error.end].encode("unicode_escape").decode()
+            where = max(text.lower().find(lone), 0)
+            message = f"a string holds a lone UTF-16 surrogate ({lone}), which is not text"
+            raise json.JSONDecodeError(f"{message}; send UTF-8 text", text, where) from None
+    return value
+
+
+#: The days a request may name (a posture day or week, a calendar's start); see the
+#: module docstring.
+FIRST_DAY: Final = date(1900, 1, 1)
+LAST_DAY: Final = date(2999, 12, 31)
+
+
+def check_day(day: date, name: str) -> date:
+    """``day`` when it is from :data:`FIRST_DAY` to :data:`LAST_DAY`, else a 422 naming
+    ``name`` (the parameter) and the range."""
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise problem(
+            422,
+            f"{name} {day.isoformat()} is outside the calendar this server keeps",
+            f"give a day from {FIRST_DAY.isoformat()} to {LAST_DAY.isoformat()}",
+        )
+    return day
 
 
 class FiniteJsonRequest(Request):

@@ -34,7 +34,7 @@ from spinecoach.errors import ConfigurationError
 from spinecoach.posture.deskbreak import DeskBreakSettings
 from spinecoach.services.posture import PostureService
 from spinecoach.web.deps import HistoryDep, PostureDep
-from spinecoach.web.routes.common import Body, FiniteJsonRoute, IdPath
+from spinecoach.web.routes.common import Body, FiniteJsonRoute, IdPath, check_day
 
 router = APIRouter(route_class=FiniteJsonRoute)  # NaN and 1e400 are not JSON: 422
 
@@ -55,6 +55,7 @@ def _local_day(text: str | None) -> tuple[date, datetime, datetime]:
         raise HTTPException(
             422, detail={"problem": f"date {text!r} is not YYYY-MM-DD", "fix": "e.g. 2026-11-25"}
         ) from None
+    check_day(day, "date")  # a week back or a day's end stays in the calendar
     start = datetime.combine(day, time(0), tzinfo=tz)
     return day, start, start + timedelta(days=1)
 

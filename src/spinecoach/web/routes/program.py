@@ -74,7 +74,7 @@ from spinecoach.program import onboarding as ob
 from spinecoach.services.enrolment import EnrolmentService, red_flag_questions
 from spinecoach.services.program_status import ProgramStoppedError
 from spinecoach.web.deps import HistoryDep
-from spinecoach.web.routes.common import Body, FiniteJsonRoute, run_service
+from spinecoach.web.routes.common import Body, FiniteJsonRoute, check_day, run_service
 
 Clock = Annotated[str, Field(pattern=ob.CLOCK_PATTERN, description="HH:MM, 24-hour clock")]
 
@@ -361,6 +361,8 @@ async def calendar(
     start: Annotated[date | None, Query(description="First day, the person's local date")] = None,
 ) -> Response:
     """The routine (morning session daily, desk breaks on weekdays) for 6 weeks."""
+    if start is not None:
+        check_day(start, "start")  # its 6 weeks stay in the calendar
     ics, enrolment_id = await run_service(service.calendar, start)
     return Response(
         ics.encode("utf-8"),
