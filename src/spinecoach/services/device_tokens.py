@@ -15,6 +15,7 @@ pushes five times a second).
 from __future__ import annotations
 
 import secrets
+import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Final
@@ -68,6 +69,8 @@ def create(engine: Engine, person_id: int, name: str) -> tuple[DeviceTokenInfo, 
     cleaned = name.strip()
     if not 1 <= len(cleaned) <= 100:
         raise AccountError("a device name must be 1 to 100 characters, e.g. 'my phone'")
+    if any(unicodedata.category(c) in ("Cc", "Cs") for c in cleaned):  # PostgreSQL: no NUL
+        raise AccountError("a device name must be text without control characters")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     with Session(engine) as db, db.begin():
         mine = select(DeviceToken.id).where(DeviceToken.person_id == person_id)
