@@ -101,7 +101,7 @@ def create_app(
         state.camera_source = camera_source
         state.hub, state.push_joiners, state.device_tasks = SourceHub(), {}, {}
         state.posture = None
-        state.token_attempts = AttemptLimiter()  # wrong ingest tokens back off
+        state.token_attempts = AttemptLimiter()  # wrong device tokens back off (authz)
         state.login_attempts = AttemptLimiter()  # wrong passwords, per client address
         state.login_user_attempts = AttemptLimiter()  # … and per user name
         posture_task = None
