@@ -40,3 +40,13 @@ def test_help_runs_and_names_every_command_group() -> None:
     ).stdout
     for command in ("serve", "coach", "analyze", "users", "sensors", "simulate"):
         assert command in out
+
+
+def test_the_server_app_loads_no_scipy_or_plotting_until_used() -> None:
+    """``serve`` starts without scipy (0.75 s of its start-up before, issue 17), the
+    plotting stack or the BLE stack: the simulator and the filters import them when a
+    session or a demonstration first needs them."""
+    loaded = loaded_after("import spinecoach.web.app\nspinecoach.web.app.create_app()")
+    assert "spinecoach.web.routes.live" in loaded
+    late = ("scipy", "matplotlib", "bleak", "spinecoach.sim.techniques")
+    assert not [name for name in late if name in loaded]

@@ -30,7 +30,6 @@ import logging
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from scipy.spatial.transform import Rotation
 from sqlalchemy.exc import SQLAlchemyError
 
 from spinecoach.coach.calibration_check import calibration_to_keep
@@ -43,8 +42,6 @@ from spinecoach.motion.stream import MotionTracker, SensorSample
 from spinecoach.recording import Recording
 from spinecoach.services.calibration import CalibrationKey, load_calibration, save_calibration
 from spinecoach.services.history import History
-from spinecoach.sim import simulate
-from spinecoach.sim.sensors import DEVICE as SIM_DEVICE
 from spinecoach.sources.simulated import SimulatedSource
 from spinecoach.store.live import without_samples
 
@@ -64,6 +61,8 @@ def _key(run: KeptRun) -> CalibrationKey:
     start, placements = run.start, run.session.placements
     devices = dict(getattr(start, "devices", None) or {})
     if start.source == "sim":  # the seed picks the simulated sensors and how they sit
+        from spinecoach.sim.sensors import DEVICE as SIM_DEVICE
+
         devices = {p: f"{SIM_DEVICE}:{start.seed}" for p in placements}
     return CalibrationKey(start.source, placements, devices)
 
@@ -111,6 +110,10 @@ def simulated_check_passes(recording: Recording, kept: PersonalCalibration) -> b
 def simulate_with_kept(start: Any, kept: PersonalCalibration) -> Recording:
     """The simulated session of ``start`` (a ``LiveStart``) for a person with ``kept``:
     the check, then the sets or, when the check fails, the whole protocol."""
+    from scipy.spatial.transform import Rotation
+
+    from spinecoach.sim import simulate
+
     dose = getattr(start, "dose", None)
     moved = getattr(start, "sim_moved_deg", None)
     common: dict[str, Any] = {

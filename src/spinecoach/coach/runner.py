@@ -56,7 +56,6 @@ from spinecoach.services.live import (
     store_loop,
 )
 from spinecoach.services.program import refuse_if_stopped
-from spinecoach.sim import simulate
 from spinecoach.sources.feed_source import FeedSource
 from spinecoach.sources.simulated import SimulatedSource
 from spinecoach.store.live import LiveRecorder, without_samples
@@ -131,6 +130,8 @@ def live_config(session: LiveSession, start: LiveStart) -> dict[str, Any]:
 
 def build_simulation(start: LiveStart) -> tuple[LiveSession, SimulatedSource, Recording]:
     """Simulate the recording and make its session (worker thread: ~0.1 s of work)."""
+    from spinecoach.sim import simulate
+
     dose = start.dose
     if dose is None:
         recording = simulate(

@@ -45,7 +45,6 @@ from dataclasses import dataclass
 from typing import Final
 
 import numpy as np
-from scipy import signal
 
 from spinecoach.errors import ConfigurationError
 from spinecoach.exercises.pacer import (
@@ -236,6 +235,8 @@ def _central_cycle(time_s: FloatArray, volume: FloatArray) -> FloatArray:
     the lowest volume between this peak and the neighbouring one). Without a clear peak
     the volume is returned unchanged.
     """
+    from scipy import signal
+
     known = np.isfinite(volume)
     if np.count_nonzero(known) < 3:
         return volume

@@ -25,7 +25,6 @@ from typing import Final
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.signal import butter, sosfilt, sosfilt_zi
 
 from spinecoach.exercises.reps import RepFrames
 
@@ -55,6 +54,8 @@ def _jerk_band(rate_hz: float) -> _Band:
     """The 1.5–5 Hz band-pass of :func:`jerk_ratio` at ``rate_hz``, designed once per rate
     (the design and its initial state cost more than the filtering, and a live rep needs
     the ratio at once)."""
+    from scipy.signal import butter, sosfilt_zi
+
     high = min(5.0, 0.45 * rate_hz)
     sos = np.asarray(butter(4, [1.5, high], btype="bandpass", fs=rate_hz, output="sos"))
     ntaps = 2 * sos.shape[0] + 1
@@ -65,6 +66,8 @@ def _jerk_band(rate_hz: float) -> _Band:
 def _filtfilt(band: _Band, x: FloatArray) -> FloatArray:
     """Zero-phase filtering exactly as ``scipy.signal.sosfiltfilt`` (odd padding, steady
     state start; a test checks they agree bit for bit), with the design cached."""
+    from scipy.signal import sosfilt
+
     n = band.padlen
     ext = np.concatenate((2.0 * x[0] - x[n:0:-1], x, 2.0 * x[-1] - x[-2 : -(n + 2) : -1]))
     y, _ = sosfilt(band.sos, ext, zi=band.zi * ext[0])

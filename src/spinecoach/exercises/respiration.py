@@ -14,7 +14,6 @@ from typing import Final
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import ndimage, signal
 
 from spinecoach.errors import ConfigurationError
 from spinecoach.exercises.series import as_1d, check_frames, check_time, refine_peak
@@ -76,6 +75,8 @@ def _unusable(reason: str) -> RespirationEstimate:
 
 def _per_cycle_volume(x: FloatArray, rate_hz: float, period_s: float) -> FloatArray:
     """Rescale an oscillation to 0–1 between envelopes through its troughs and peaks."""
+    from scipy import signal
+
     distance = max(1, int(0.6 * period_s * rate_hz))
     n = x.shape[0]
     index = np.arange(n, dtype=np.float64)
@@ -158,6 +159,7 @@ def estimate_respiration(
     >>> estimate_respiration(t, moving, sampling_rate_hz=rate_hz).reason
     'movement dominates the upper sensor; the pacer is the breath reference'
     """
+
     t = as_1d("time_s", time_s)
     upper = as_1d("upper_inclination_deg", upper_inclination_deg)
     check_time(t)
@@ -221,6 +223,8 @@ def _still_window(
 ) -> tuple[FloatArray, FloatArray, FloatArray] | str:
     """(known times, uniform grid, the inclination on it) of a window still enough to
     read the breath from, or the reason it is not."""
+    from scipy import ndimage
+
     high_hz = RESPIRATION_BAND_HZ[1]
     first, last = np.flatnonzero(known)[[0, -1]]
     missing = 1.0 - float(np.mean(known[int(first) : int(last) + 1]))
@@ -261,6 +265,8 @@ def _breath_rhythm(
     """(volume-like signal, band power, index of its peak, breaths per second): the
     band-passed, negated inclination and its rate, counted from the mid-inhale crossings
     (the spectral peak with fewer than three)."""
+    from scipy import signal
+
     low_hz, high_hz = RESPIRATION_BAND_HZ
     uniform = signal.detrend(uniform)
     sos = signal.butter(

@@ -51,7 +51,6 @@ import math
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import signal
 
 from spinecoach.conventions import STANDARD_GRAVITY_MPS2
 from spinecoach.errors import ConfigurationError
@@ -83,6 +82,8 @@ def height_sections(
     rate_hz: float, corner_hz: float = HEIGHT_CORNER_HZ, order: int = HEIGHT_ORDER
 ) -> FloatArray:
     """Second-order sections (k, 6) of the discrete ``s^(order-2) / B(s)`` filter."""
+    from scipy import signal
+
     if not (math.isfinite(rate_hz) and rate_hz > 0):
         raise ConfigurationError(f"sensor rate {rate_hz!r} Hz: give a positive rate")
     if not (0.0 < corner_hz < 0.25 * rate_hz) or order < 2:

@@ -71,14 +71,49 @@ the magnetometer setting, the sensors simulated or the sample rate.
 (['lower', 'upper'], 'quadruped')
 """
 
-from spinecoach.exercises.vocabulary import TECHNIQUE_FAULTS
-from spinecoach.sim.activities import simulate_activities
-from spinecoach.sim.day import simulate_day
-from spinecoach.sim.profiles import PROFILES, REAL_WORLD_PROFILES, PerformerProfile
-from spinecoach.sim.scenarios import SCENARIOS, Scenario
-from spinecoach.sim.sensors import SensorErrorModel
-from spinecoach.sim.suite import SuiteCase, protocol_free_suite
-from spinecoach.sim.techniques import simulate
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from spinecoach.exercises.vocabulary import TECHNIQUE_FAULTS
+    from spinecoach.sim.activities import simulate_activities
+    from spinecoach.sim.day import simulate_day
+    from spinecoach.sim.profiles import PROFILES, REAL_WORLD_PROFILES, PerformerProfile
+    from spinecoach.sim.scenarios import SCENARIOS, Scenario
+    from spinecoach.sim.sensors import SensorErrorModel
+    from spinecoach.sim.suite import SuiteCase, protocol_free_suite
+    from spinecoach.sim.techniques import simulate
+
+#: Where each name this package offers lives: its module is imported on first use (PEP 562),
+#: so importing the package (a server, the command line) does not load the body model and
+#: scipy until a simulation runs (issue 17: quick start).
+_WHERE = {
+    "TECHNIQUE_FAULTS": "spinecoach.exercises.vocabulary",
+    "simulate_activities": "spinecoach.sim.activities",
+    "simulate_day": "spinecoach.sim.day",
+    "PROFILES": "spinecoach.sim.profiles",
+    "REAL_WORLD_PROFILES": "spinecoach.sim.profiles",
+    "PerformerProfile": "spinecoach.sim.profiles",
+    "SCENARIOS": "spinecoach.sim.scenarios",
+    "Scenario": "spinecoach.sim.scenarios",
+    "SensorErrorModel": "spinecoach.sim.sensors",
+    "SuiteCase": "spinecoach.sim.suite",
+    "protocol_free_suite": "spinecoach.sim.suite",
+    "simulate": "spinecoach.sim.techniques",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """A name of :data:`__all__`, imported from its module on first use."""
+    where = _WHERE.get(name)
+    if where is None:
+        raise AttributeError(f"module 'spinecoach.sim' has no attribute {name!r}")
+    value = getattr(importlib.import_module(where), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "PROFILES",

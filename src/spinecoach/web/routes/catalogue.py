@@ -8,7 +8,7 @@ import asyncio
 import dataclasses
 import functools
 import logging
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Response
 from pydantic import BaseModel
@@ -18,9 +18,11 @@ from spinecoach.camera.setup import CAMERA_VIEWS
 from spinecoach.errors import ConfigurationError, SpinecoachError
 from spinecoach.exercises.catalogue import Catalogue, Technique
 from spinecoach.exercises.engine import SUPPORTED
-from spinecoach.sim.demo import Demo, technique_demo
 from spinecoach.web.deps import CameraSourceDep, CatalogueDep, ServerHistoryDep, SettingsDep
 from spinecoach.web.protocol import PROTOCOL_VERSION
+
+if TYPE_CHECKING:  # the simulator (and scipy) load with the first demonstration
+    from spinecoach.sim.demo import Demo
 
 router = APIRouter()
 log = logging.getLogger(__name__)
@@ -266,6 +268,8 @@ async def demo(name: str, catalogue: CatalogueDep, position: str | None = None) 
 @functools.lru_cache(maxsize=16)
 def _demo(name: str, position: str | None) -> Demo:
     """The demonstration (deterministic, so each is made once per process)."""
+    from spinecoach.sim.demo import technique_demo
+
     return technique_demo(name, position=position)
 
 
