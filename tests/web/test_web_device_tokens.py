@@ -500,3 +500,42 @@ def test_posture_monitoring_follows_its_persons_devices_only(tmp_path: Any) -> N
         assert asyncio.run(watch(history.person_id)) == ("lower", "upper")
     finally:
         history.close()
+
+
+def test_the_last_use_is_written_at_most_once_a_minute(tmp_path: Any) -> None:
+    """A phone pushes five times a second: the token's last use is brought up to date on
+    its first push and then only once ``LAST_USED_EVERY_S`` has passed (not a database
+    write per push); a revoked token has no principal."""
+    from datetime import UTC, datetime, timedelta
+
+    from spinecoach.store.models import DeviceToken
+
+    history = History.open(f"sqlite:///{tmp_path}/h.sqlite3")
+    try:
+        engine, person = history.engine, history.person_id
+        info, secret = device_tokens.create(engine, person, "busy phone")
+
+        def last_use() -> datetime | None:
+            return device_tokens.listed(engine, person)[0].last_used_utc
+
+        principal = device_tokens.device_principal(engine, secret)
+        assert principal is not None and principal.person_id == person
+        assert principal.role == "device"
+        first = last_use()
+        assert first is not None
+        assert device_tokens.device_principal(engine, secret) is not None
+        assert last_use() == first  # a push a moment later writes nothing
+        long_ago = datetime.now(UTC) - timedelta(seconds=device_tokens.LAST_USED_EVERY_S + 1)
+        with engine.begin() as db:
+            db.execute(
+                DeviceToken.__table__.update()
+                .where(DeviceToken.__table__.c.id == info.id)
+                .values(last_used_utc=long_ago)
+            )
+        assert device_tokens.device_principal(engine, secret) is not None
+        renewed = last_use()
+        assert renewed is not None and renewed.replace(tzinfo=None) > long_ago.replace(tzinfo=None)
+        assert device_tokens.revoke(engine, person, info.id)
+        assert device_tokens.device_principal(engine, secret) is None
+    finally:
+        history.close()
