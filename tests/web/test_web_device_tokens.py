@@ -539,3 +539,28 @@ def test_the_last_use_is_written_at_most_once_a_minute(tmp_path: Any) -> None:
         assert device_tokens.device_principal(engine, secret) is None
     finally:
         history.close()
+
+
+def test_one_persons_devices_cannot_fill_the_hub() -> None:
+    """With accounts a person holds at most ``max_per_owner`` devices of the hub: past it
+    their own idle device heard from longest ago goes (never another person's), and when
+    all of theirs are in use their new one is refused, while the others still get room."""
+    from spinecoach.sources.live import DeviceLimitError
+
+    now = [0.0]
+    hub = SourceHub(clock=lambda: now[0], max_devices=10, max_per_owner=3)
+    hub.device("phone:a-idle", kind="demo", name="a", owner=1)
+    for name in ("b-1", "b-2", "b-3"):
+        now[0] += 1.0
+        hub.device(f"phone:{name}", kind="demo", name=name, owner=2)
+    hub.device("phone:b-4", kind="demo", name="b-4", owner=2)  # b's oldest idle one goes
+    assert hub.get("phone:b-1", 2) is None and hub.get("phone:a-idle", 1) is not None
+    hub.assign("phone:b-2", "lower", 2)
+    hub.assign("phone:b-3", "upper", 2)
+    feed = hub.get("phone:b-4", 2)
+    assert feed is not None
+    feed.subscribe()  # read by a session: in use
+    with pytest.raises(DeviceLimitError, match="you already have 3 devices"):
+        hub.device("phone:b-5", kind="demo", name="b-5", owner=2)
+    assert hub.device("phone:a-2", kind="demo", name="a-2", owner=1).owner == 1
+    assert len(hub.statuses(2)) == 3 and len(hub.statuses(1)) == 2

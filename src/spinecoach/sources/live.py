@@ -33,11 +33,10 @@ Sessions read a feed with :meth:`DeviceFeed.subscribe`: an :class:`asyncio.Queue
 :class:`SampleBatch` (host times), starting with the buffered data from a given time.
 Everything runs on the server's event loop (sources are async); nothing here blocks.
 
-**Owners** (issue 16). With accounts each feed belongs to a person (``owner``: who pushed
-it with their device token, or started it); the hub's lookups take ``owner=`` and see
-that person's feeds only (keyed by owner and id, so equal ids never mix; a placement is
-unique per person). Without accounts (single-person mode, the terminal) feeds have no
-owner and every lookup sees them; ``owner=None`` looks at every feed.
+**Owners** (issue 16). With accounts a feed belongs to a person (``owner``: who pushed or
+started it); the hub's lookups take ``owner=`` and see that person's feeds only (keyed
+by owner and id; a placement is unique per person). Without accounts (single-person
+mode, the terminal) feeds have no owner and every lookup sees them.
 
 >>> feed = DeviceFeed("demo:1", kind="demo", name="Demo sensor")
 >>> t = np.arange(5) / 100.0
@@ -87,10 +86,11 @@ NO_DATA_AFTER_S: Final = 2.0
 #: Most samples kept queued for one subscriber that does not read (a stalled session):
 #: beyond it the oldest batches are dropped and the subscriber is told (``overflowed``).
 MAX_QUEUED_SAMPLES: Final = 200_000
-#: Most devices the hub keeps (a clinic's phones and sensors, with room to spare): a
-#: client inventing device ids cannot grow the server's memory (issue 16: 3,000 fake ids
-#: were kept for ever).
+#: Most devices the hub keeps (a clinic's phones and sensors, with room to spare): ids
+#: invented by a client cannot grow the memory (issue 16: 3,000 were kept for ever).
 MAX_DEVICES: Final = 64
+#: Most of them one person's devices may take (one person cannot fill the hub).
+MAX_DEVICES_PER_OWNER: Final = 16
 #: A device that sent nothing for this long (s), is not placed and feeds no session is
 #: forgotten (it comes back as new with its next data).
 PRUNE_AFTER_S: Final = 600.0
@@ -458,9 +458,8 @@ class DeviceFeed:
 
 
 class DeviceLimitError(SpinecoachError):
-    """The hub holds its most devices and none of them can be forgotten (each is placed,
-    feeds a session or is connecting): ``problem`` and ``fix`` say so (a face answers
-    503 or tells the person)."""
+    """The hub (or the owner's share) is full of devices in use: ``problem`` and ``fix``
+    say so (a face answers 503 or tells the person)."""
 
     def __init__(self, problem: str, *, fix: str) -> None:
         self.problem = problem
@@ -471,11 +470,11 @@ class DeviceLimitError(SpinecoachError):
 class SourceHub:
     """Every device the server has heard of, by id (made in the app's lifespan).
 
-    Bounded: at most ``max_devices`` feeds. A feed that is not placed, feeds no session
-    and sent nothing for ``prune_after_s`` is forgotten; when a new device comes while
-    the hub is full, the unplaced, unread feed heard from longest ago that is not
-    connecting goes first (a flood of invented ids evicts only itself), and when every
-    feed is in use the new device is refused with :class:`DeviceLimitError`.
+    Bounded: at most ``max_devices`` feeds, ``max_per_owner`` of one person's. A feed not
+    placed, read by no session and silent for ``prune_after_s`` is forgotten; a new device
+    in a full hub (or owner's share) evicts the unplaced, unread, not connecting feed (of
+    that owner) heard from longest ago (a flood of invented ids evicts only itself), or is
+    refused with :class:`DeviceLimitError` when every one is in use.
     """
 
     def __init__(
@@ -484,15 +483,15 @@ class SourceHub:
         clock: Callable[[], float] = time.monotonic,
         max_devices: int = MAX_DEVICES,
         prune_after_s: float = PRUNE_AFTER_S,
+        max_per_owner: int = MAX_DEVICES_PER_OWNER,
     ) -> None:
         if max_devices < 1:
             raise ValueError(f"max_devices must be at least 1, not {max_devices}")
         self._feeds: dict[str, DeviceFeed] = {}
         self._clock = clock
-        self.max_devices = max_devices
+        self.max_devices, self.max_per_owner = max_devices, max_per_owner
         self.prune_after_s = prune_after_s
-        #: Feeds forgotten so far (silent or evicted).
-        self.pruned = 0
+        self.pruned = 0  #: feeds forgotten so far (silent or evicted)
 
     def device(
         self, device_id: str, *, kind: str, name: str, owner: int | None = None
@@ -502,8 +501,11 @@ class SourceHub:
         feed = self._feeds.get(feed_key(device_id, owner))
         if feed is None:
             self.prune()
-            if len(self._feeds) >= self.max_devices:
-                self._evict_one(device_id)
+            owned = [k for k, f in self._feeds.items() if owner is not None and f.owner == owner]
+            if len(owned) >= self.max_per_owner:
+                self._evict_one(device_id, owned, "you already have")
+            elif len(self._feeds) >= self.max_devices:
+                self._evict_one(device_id, list(self._feeds), "the server already follows")
             feed = DeviceFeed(device_id, kind=kind, name=name, clock=self._clock, owner=owner)
             self._feeds[feed.key] = feed
         return feed
@@ -512,8 +514,7 @@ class SourceHub:
         return (f for f in self._feeds.values() if owner in (None, f.owner) or f.owner is None)
 
     def prune(self) -> int:
-        """Forget the feeds silent for ``prune_after_s`` that are neither placed nor read;
-        returns how many went."""
+        """Forget the feeds silent for ``prune_after_s``, neither placed nor read: how many."""
         now = self._clock()
         idle = {key: feed.idle_since_s() for key, feed in self._feeds.items()}
         silent = [k for k, t in idle.items() if t is not None and now - t >= self.prune_after_s]
@@ -522,23 +523,22 @@ class SourceHub:
         self.pruned += len(silent)
         return len(silent)
 
-    def _evict_one(self, device_id: str) -> None:
-        idle = {k: t for k, f in self._feeds.items() if (t := f.idle_since_s()) is not None}
+    def _evict_one(self, device_id: str, keys: list[str], whose: str) -> None:
+        """Forget the idle feed heard from longest ago among ``keys`` (else refuse)."""
+        idle = {k: t for k in keys if (t := self._feeds[k].idle_since_s()) is not None}
         if not idle:
             raise DeviceLimitError(
-                f"cannot add device {device_id[:60]!r}: the server already follows "
-                f"{len(self._feeds)} devices and each is placed, feeds a session or is "
-                "connecting",
+                f"cannot add device {device_id[:60]!r}: {whose} {len(keys)} devices and "
+                "each is placed, feeds a session or is connecting",
                 fix="remove a device you no longer use (DELETE /api/devices/<id>) or wait "
                 f"{self.prune_after_s:.0f} s for silent ones to be forgotten",
             )
         oldest = min(idle, key=idle.__getitem__)
         del self._feeds[oldest]
         self.pruned += 1
-        log.info("device %s forgotten: the hub holds %d devices", oldest, self.max_devices)
+        log.info("device %s forgotten: %s %d devices", oldest, whose, len(keys))
 
     def get(self, device_id: str, owner: int | None = None) -> DeviceFeed | None:
-        """``owner``'s device ``device_id`` (None: no such device of theirs)."""
         return next((f for f in self._mine(owner) if f.id == device_id), None)
 
     def __contains__(self, key: object) -> bool:  # a DeviceFeed.key
