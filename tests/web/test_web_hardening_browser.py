@@ -3,12 +3,20 @@
 socket nor post to the API (web/origin.py), and every page of the app works under its
 Content-Security-Policy (nothing blocked, no inline script).
 
+The socket-and-post check runs twice: against a server in single-person mode, and against
+one in accounts mode with a person signed in in the same browser. The other site's page is
+on 127.0.0.1 too (another port): the same *site* (a site ignores the port), so the
+SameSite=Strict rule does not hold the person's cookie back, and the server's Origin
+check is what stands in the way (a page of the app itself, in the same browser, opens the
+socket: the control).
+
 The other origin is a small HTTP server on another loopback port: a different origin,
 as a page on another site would be.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 from collections.abc import Iterator
@@ -20,6 +28,9 @@ import pytest
 from browser_support import csp_violation, launch, needs_chromium, open_page, playwright_api
 from web_client import LiveServer, serve
 
+from spinecoach.services import accounts
+from spinecoach.store.db import make_engine
+from spinecoach.web.authz import COOKIE
 from spinecoach.web.routes.pages import PAGES
 from spinecoach.web.settings import Settings
 
@@ -128,10 +139,35 @@ def test_every_page_works_under_the_policy(page: Any, server: LiveServer, path: 
     assert violations == []
 
 
+@pytest.fixture(scope="module")
+def accounts_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """A server in accounts mode with one person, ann."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('hardening-accounts')}/history.sqlite3"
+    settings = Settings(auth="accounts", database_url=url, sim_speed=10_000.0)
+    with contextlib.contextmanager(serve)(settings) as live:
+        engine = make_engine(url)
+        accounts.add_user(engine, "ann", ANN_PASSWORD, "person")
+        engine.dispose()
+        yield live
+
+
+ANN_PASSWORD = "ann pw 123"
+
+
 @pytest.fixture
 def attacking_site(server: LiveServer) -> Iterator[str]:
     """Another origin whose page, once opened, tries to open the live socket and to
     register a phone with a text/plain POST (no CORS permission needed for either)."""
+    yield from attacking_page(server)
+
+
+@pytest.fixture
+def attacking_site_accounts(accounts_server: LiveServer) -> Iterator[str]:
+    """The same attacking page, against the server in accounts mode."""
+    yield from attacking_page(accounts_server)
+
+
+def attacking_page(server: LiveServer) -> Iterator[str]:
     from test_web_origin import INGEST, push
 
     body = push("forged-in-chromium").decode()
@@ -173,3 +209,45 @@ def test_a_page_of_another_origin_can_neither_open_the_socket_nor_post(
     assert results["messages"] == [], results  # no hello: the handshake was refused
     listed = httpx.get(f"{server.http_url}/api/devices", timeout=10.0).json()["devices"]
     assert "sensor-logger:forged-in-chromium" not in {d["id"] for d in listed}
+
+
+def test_a_page_of_another_origin_can_do_neither_with_a_person_signed_in(
+    browser: Any, accounts_server: LiveServer, attacking_site_accounts: str
+) -> None:
+    """Accounts mode, ann signed in in this browser: her cookie goes along with the other
+    page's requests (same site), and still the socket says nothing and no phone is
+    registered for her."""
+    server = accounts_server
+    context = browser.new_context()
+    page = context.new_page()
+    try:
+        signed = context.request.post(
+            f"{server.http_url}/api/auth/login", data={"username": "ann", "password": ANN_PASSWORD}
+        )
+        assert signed.status == 200, signed.text()
+        assert COOKIE in {c["name"] for c in context.cookies()}
+        # The control: the app's own page in this browser opens the socket, signed in.
+        page.goto(f"{server.http_url}/history")
+        first = page.evaluate(
+            """(url) => new Promise((done) => {
+                const ws = new WebSocket(url);
+                ws.onmessage = (e) => { done(JSON.parse(e.data).type); ws.close(); };
+                ws.onclose = (e) => done(`closed ${e.code}`);
+            })""",
+            server.ws_url,
+        )
+        assert first == "hello", first
+        page.goto(attacking_site_accounts)
+        page.wait_for_function(
+            "() => window.results.closed !== null || window.results.messages.length > 0",
+            timeout=STEP_TIMEOUT_MS,
+        )
+        page.wait_for_function("() => window.results.posted !== null", timeout=STEP_TIMEOUT_MS)
+        results = page.evaluate("() => window.results")
+        listed = context.request.get(f"{server.http_url}/api/devices")
+        assert listed.status == 200, listed.text()  # still signed in: the list is ann's
+        devices = {d["id"] for d in listed.json()["devices"]}
+    finally:
+        context.close()
+    assert results["messages"] == [], results  # no hello: the handshake was refused
+    assert "sensor-logger:forged-in-chromium" not in devices

@@ -569,10 +569,15 @@ function interruptedNote(s, title) {
   return box;
 }
 
+// A link or image of the API: with ?person=ID when a clinician reads a person (auth.js).
+function personal(path) {
+  return window.spinecoachAuth ? window.spinecoachAuth.withPerson(path) : path;
+}
+
 function historyPlot(s, title, when) {
   // In the person's own time zone (the plot's title gives the session's start).
   const zone = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
-  const src = `/api/sessions/${s.id}/plot.png?tz=${encodeURIComponent(zone)}`;
+  const src = personal(`/api/sessions/${s.id}/plot.png?tz=${encodeURIComponent(zone)}`);
   const figure = document.createElement("figure");
   figure.className = "history-plot";
   const link = document.createElement("a");

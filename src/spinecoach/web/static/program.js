@@ -243,7 +243,8 @@
         return li;
       }));
       const start = localDay(new Date(status.started_utc));
-      $("calendar-link").href = `/api/program/calendar.ics?start=${start}`;
+      const link = `/api/program/calendar.ics?start=${start}`;  // ?person= for a clinician (auth.js)
+      $("calendar-link").href = window.spinecoachAuth ? window.spinecoachAuth.withPerson(link) : link;
       notifyOffer();
       if (!$("program-today")) {  // the way from the program to today's sessions
         const link = document.createElement("a");

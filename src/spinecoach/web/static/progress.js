@@ -321,10 +321,11 @@
     if ($("report-actions")) return;
     const tz = zone();
     const query = tz ? `?tz=${encodeURIComponent(tz)}` : "";
+    const personal = (path) => (window.spinecoachAuth ? window.spinecoachAuth.withPerson(path) : path);
     const box = el("div", { id: "report-actions", class: "report-actions" },
-      el("a", { class: "button", id: "report-pdf", href: `/api/program/report.pdf${query}`,
+      el("a", { class: "button", id: "report-pdf", href: personal(`/api/program/report.pdf${query}`),
         download: "spinecoach-report.pdf", text: "Download report (PDF)" }),
-      el("a", { class: "button", id: "report-html", href: `/api/program/report.html${query}`,
+      el("a", { class: "button", id: "report-html", href: personal(`/api/program/report.html${query}`),
         download: "spinecoach-report.html", text: "Share with my physiotherapist (HTML)" }));
     const hint = el("p", { class: "hint", id: "report-hint",
       text: "The HTML report is one file with your summary and charts: send it by e-mail or open it on any device. Nothing is sent from here." });
