@@ -22,13 +22,14 @@ session's compressed recording, deletes the blocks and stores the final result (
 replaces the reps and cues written live: the same engine made both), all in one
 transaction.
 
-Sample blocks are zlib-compressed little-endian float64 rows ``t, acc xyz, gyr xyz``
+Sample blocks are compressed (:mod:`spinecoach.store.block_codec`: shuffle + zstd; zlib
+in blocks of earlier versions, still read) little-endian float64 rows ``t, acc xyz, gyr xyz``
 (plus ``mag xyz`` when the sensor has a magnetometer), so the stored samples are
 bit-identical to the ones received.
 
 Camera sessions have no samples: the engine is fed angle frames
 (:meth:`LiveRecorder.add_angle_frames`), and each commit writes the new ones as one
-``angle_blocks`` row in the same transaction — zlib-compressed little-endian float64 rows
+``angle_blocks`` row in the same transaction — compressed the same way, float64 rows
 ``time_s, <angle columns>, flags`` whose column names the block stores with it, so NaN
 (not seen) and the flags come back bit-identical (:func:`stored_angle_frames`). There
 is no IMU recording to assemble them into, so they stay in their blocks when the
@@ -62,7 +63,6 @@ session completes (see :class:`~spinecoach.store.models.AngleBlock`).
 from __future__ import annotations
 
 import math
-import zlib
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
@@ -78,9 +78,10 @@ from spinecoach.motion.process import AngleFrames
 from spinecoach.motion.stream import SensorSample
 from spinecoach.recording import Event, Recording, SensorData
 from spinecoach.store import repository
-from spinecoach.store.live_buffer import ZLIB_LEVEL, PendingBlock, sample_rows
+from spinecoach.store.block_codec import BlockCodecError, decode_rows, encode_rows
 from spinecoach.store.live_buffer import LiveBatch as LiveBatch
 from spinecoach.store.live_buffer import LiveRecorder as LiveRecorder
+from spinecoach.store.live_buffer import PendingBlock, sample_rows
 from spinecoach.store.models import (
     ANGLE_BLOCK_FLAGS,
     ANGLE_BLOCK_TIME,
@@ -103,7 +104,7 @@ ANGLE_BLOCK_COLUMNS: Final[tuple[str, ...]] = (ANGLE_BLOCK_TIME, *ANGLE_COLUMNS,
 def encode_block(samples: Sequence[SensorSample]) -> tuple[bytes, int]:
     """Samples of one sensor as compressed float64 rows; ``(data, n_columns)``."""
     rows = sample_rows(samples)
-    return zlib.compress(rows.tobytes(), ZLIB_LEVEL), rows.shape[1]
+    return encode_rows(rows), rows.shape[1]
 
 
 def decode_block(block: SampleBlock) -> np.ndarray:
@@ -126,31 +127,24 @@ def decode_block(block: SampleBlock) -> np.ndarray:
 def _float_rows(
     data: bytes, n_rows: int, n_columns: int, *, source: str, what: str, unit: str, fix: str
 ) -> np.ndarray:
-    """The ``(n_rows, n_columns)`` float64 rows of a zlib-compressed block, its size
-    checked; for the messages, ``what`` the block holds and ``unit`` a row."""
+    """The ``(n_rows, n_columns)`` float64 rows of a stored block (``store.block_codec``:
+    shuffle + zstd, or the zlib of earlier versions), its size checked; for the messages,
+    ``what`` the block holds and ``unit`` a row."""
     try:
-        raw = zlib.decompress(data)
-    except zlib.error as exc:
+        return decode_rows(data, n_rows, n_columns)
+    except BlockCodecError as exc:
         raise InputFormatError(
             source,
-            f"expected zlib-compressed {what}: the stored block is corrupt",
+            f"expected {n_rows} {unit} × {n_columns} float64 columns of {what}, compressed "
+            "(shuffle + zstd, or zlib): the stored block is corrupt",
             found=str(exc),
             fix=fix,
         ) from exc
-    expected = n_rows * n_columns * 8
-    if len(raw) != expected:
-        raise InputFormatError(
-            source,
-            f"expected {expected} bytes ({n_rows} {unit} × {n_columns} float64 columns)",
-            found=f"{len(raw)} bytes",
-            fix=fix,
-        )
-    return np.frombuffer(raw, dtype="<f8").reshape(n_rows, n_columns)
 
 
 def encode_angle_rows(rows: np.ndarray) -> bytes:
     """Angle-frame rows ``(n, len(ANGLE_BLOCK_COLUMNS))`` as compressed float64 bytes."""
-    return zlib.compress(np.ascontiguousarray(rows, dtype="<f8").tobytes(), ZLIB_LEVEL)
+    return encode_rows(np.asarray(rows, dtype="<f8"))
 
 
 def decode_angle_block(block: AngleBlock) -> np.ndarray:

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import math
 import threading
-import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final
@@ -45,6 +44,7 @@ from spinecoach.errors import ConfigurationError
 from spinecoach.exercises.model import Cue, Rep
 from spinecoach.motion.stream import SensorSample
 from spinecoach.recording import Event
+from spinecoach.store.block_codec import encode_rows
 
 #: Most samples (all sensors together) kept unsaved while commits fail: 20 min of two
 #: sensors at 100 Hz, at most 19.2 MB as packed rows. Past it the newer samples are not
@@ -54,7 +54,6 @@ MAX_UNSAVED_SAMPLES: Final = 240_000
 MAX_UNSAVED_FRAMES: Final = 36_000
 #: Most annotations (calibration windows, breath phases) kept unsaved.
 MAX_UNSAVED_ANNOTATIONS: Final = 10_000
-ZLIB_LEVEL: Final = 1  # fast: a block is written every half second
 #: Columns of a packed sample row without / with a magnetometer: ``t, acc xyz, gyr xyz``
 #: (then ``mag xyz``; NaN for a sample without one).
 SAMPLE_COLUMNS: Final = 7
@@ -99,7 +98,8 @@ class UnsavedData:
 @dataclass(frozen=True)
 class PendingBlock:
     """Samples of one sensor whose commit failed, encoded as the block that stores them:
-    zlib-compressed float64 rows (``n_columns`` 7 or 10), ``first_t`` / ``last_t`` (s)."""
+    compressed float64 rows (``store.block_codec``; ``n_columns`` 7 or 10), ``first_t`` /
+    ``last_t`` (s)."""
 
     data: bytes
     n_samples: int
@@ -110,7 +110,7 @@ class PendingBlock:
     @classmethod
     def of(cls, samples: Sequence[SensorSample]) -> PendingBlock:
         rows = sample_rows(samples)
-        data = zlib.compress(rows.tobytes(), ZLIB_LEVEL)
+        data = encode_rows(rows)
         return cls(data, rows.shape[0], rows.shape[1], float(rows[0, 0]), float(rows[-1, 0]))
 
 
