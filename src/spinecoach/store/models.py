@@ -364,7 +364,8 @@ SAMPLE_BLOCK_COLUMNS: Final = (7, 10)
 class SampleBlock(Base):
     """Raw samples of one sensor during a live session, committed about every second.
 
-    ``data`` is zlib-compressed little-endian float64, ``n_samples`` rows of
+    ``data`` is compressed little-endian float64 (:mod:`spinecoach.store.block_codec`:
+    shuffle + zstd; zlib in blocks of earlier versions), ``n_samples`` rows of
     ``n_columns`` (7: ``t, acc_x..z, gyr_x..z``; 10: plus ``mag_x..z``), bit-exact.
     ``seq`` orders a sensor's blocks. When the session is completed the blocks are
     assembled into its :class:`RecordingBlob` and deleted in the same transaction.
@@ -402,7 +403,7 @@ ANGLE_BLOCK_FLAGS: Final = "flags"
 class AngleBlock(Base):
     """Angle frames of a camera session (no motion sensors), committed about every second.
 
-    ``data`` is zlib-compressed little-endian float64, ``n_frames`` rows of
+    ``data`` is compressed little-endian float64 (as a sample block), ``n_frames`` rows of
     ``len(columns)`` values; ``columns`` (JSON) names them: ``time_s`` (session clock),
     the angle columns of :data:`spinecoach.conventions.ANGLE_COLUMNS` (degrees, NaN where
     the camera could not see) and ``flags`` (the uint8 quality flags of
