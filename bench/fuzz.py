@@ -462,6 +462,20 @@ HOSTILE: tuple[tuple[str, str, str, dict[str, str], bytes], ...] = (
         b'{"red_flags": {"\\udc00": true}}',
     ),
     (
+        "NUL in a note",  # PostgreSQL's text cannot hold it (500 there, stored on SQLite)
+        "POST",
+        "/api/program/checkin",
+        {"content-type": "application/json"},
+        b'{"vas_mm": 10, "doses_per_day": 0, "note": "a\\u0000b"}',
+    ),
+    (
+        "NUL in a device description",
+        "POST",
+        "/api/devices/ble",
+        {"content-type": "application/json"},
+        b'{"address": "AA:BB", "name": "\\u0000"}',
+    ),
+    (
         "phyphox host not IDNA",
         "POST",
         "/api/devices/phyphox",

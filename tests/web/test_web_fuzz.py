@@ -193,6 +193,18 @@ def test_hostile_requests_beyond_the_schema_get_a_4xx_with_detail(fuzzed: LiveSe
     assert all(400 <= status < 500 for row in rows for status in row.statuses)
 
 
+def test_hostile_requests_on_postgresql_get_a_4xx_with_detail(empty_postgres_url: str) -> None:
+    """The hostile requests against a server keeping its history in PostgreSQL, which
+    refuses some text SQLite stores (a NUL character gave 500 there)."""
+    settings = Settings(sim_speed=10_000.0, database_url=empty_postgres_url)
+    with engine.offline_devices():
+        for server in serve(settings):
+            engine.prepare(server.http_url)
+            rows = engine.send_hostile(server.http_url)
+    assert _report(rows) == ""
+    assert all(400 <= status < 500 for row in rows for status in row.statuses)
+
+
 def test_hostile_requests_signed_in_get_a_4xx_with_detail(
     fuzzed_accounts: tuple[LiveServer, dict[str, str]],
 ) -> None:

@@ -33,7 +33,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from fastapi import HTTPException, Path, Query, Request, Response
 from fastapi.responses import FileResponse
 from fastapi.routing import APIRoute
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, model_validator
 
 from spinecoach.errors import ConfigurationError
 from spinecoach.store.program import EnrolmentStateError
@@ -72,9 +72,42 @@ def zone_of(name: str | None) -> tzinfo | None:
 
 
 class Body(BaseModel):
-    """A request body: unknown fields are refused (a 422 naming them)."""
+    """A request body: unknown fields are refused (a 422 naming them), and so is a NUL
+    character in any string or key of it (PostgreSQL's text cannot hold one: a note with
+    ``\\u0000`` gave 500 there and was stored on SQLite; found by the fuzz)."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nul(cls, data: Any) -> Any:
+        if holds_nul(data):
+            raise ValueError(
+                "a string holds a NUL character (\\u0000), which cannot be stored; remove it"
+            )
+        return data
+
+
+def holds_nul(data: Any) -> bool:
+    """Whether a string (or a key) anywhere in parsed JSON ``data`` holds ``"\\x00"``;
+    walked with a stack, not recursion (the body may be nested as deep as the parser
+    allows).
+
+    >>> holds_nul({"note": "fine", "list": [1, {"k": "a\\x00b"}]}), holds_nul(["ok"])
+    (True, False)
+    """
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 async def index_page() -> FileResponse:
