@@ -274,6 +274,11 @@ def test_a_clinician_reads_their_persons_progress(
     expect(page.locator("#view-checkin h1")).to_be_visible()
     expect(page.locator("#checkin-save")).to_be_hidden()
     expect(page.locator("#read-only-note")).to_be_visible()
+    page.goto(f"{server.http_url}/")  # the coach starts sessions: not for a reader
+    expect(page.locator("#recommended")).to_have_attribute("data-ready", "true")
+    expect(page.locator("#technique-list")).to_be_hidden()
+    expect(page.locator(".today-start").first).to_be_hidden()
+    screenshot(page, "accounts-clinician-home")
 
 
 def test_password_change_on_my_account(page: Any, server: LiveServer, engine: Engine) -> None:
@@ -388,6 +393,14 @@ def test_admin_manages_users_and_reads_the_audit_log(
     assert people == {"ann"}, people
     csv = page.request.get(f"{server.http_url}/api/admin/audit.csv").text()
     assert "assign ben" in csv
+    page.select_option("#reset-user", "ben")
+    page.fill("#reset-password", "ben's next words 7")
+    page.click("#reset-submit")
+    expect(page.locator("#admin-status")).to_contain_text("ben has a new password")
+    with httpx.Client(base_url=server.http_url, timeout=30.0) as ben:
+        new = {"username": "ben", "password": "ben's next words 7"}
+        assert ben.post("/api/auth/login", json=new).status_code == 200
+    accounts.set_password(engine, "ben", password("ben"))  # as the other tests know it
     views_are_accessible(page, "admin")
 
 
@@ -406,5 +419,6 @@ def test_single_person_mode_says_so_in_the_header(
         )
         expect(page.locator("#account-bar")).to_be_hidden()
         expect(page.locator("#view-history h1")).to_be_visible()
+        screenshot(page, "accounts-single-person")
         page.goto(f"{live.http_url}/login")
         expect(page.locator("#view-no-accounts")).to_be_visible()
