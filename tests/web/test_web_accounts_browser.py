@@ -44,6 +44,7 @@ from browser_support import (
 from sqlalchemy.engine import Engine
 from test_web_accounts_http import ONBOARDING
 from test_web_browser_a11y import assert_controls_named, assert_readable_contrast
+from test_web_origin import push
 from web_client import LiveServer, serve
 
 from spinecoach.services import accounts
@@ -313,9 +314,6 @@ def test_device_tokens_made_shown_once_and_revoked(
     page: Any, server: LiveServer, engine: Engine
 ) -> None:
     sign_in(page, server, "ben")
-    probe = page.request.get(f"{server.http_url}/api/devices/tokens")
-    if probe.status in (404, 405):
-        pytest.skip("device-token API not landed")
     page.goto(f"{server.http_url}/account")
     expect(page.locator("#tokens-box")).to_be_visible()
     expect(page.locator("#tokens-empty")).to_be_visible()
@@ -335,17 +333,23 @@ def test_device_tokens_made_shown_once_and_revoked(
     expect(row).to_have_count(1)
     expect(row.locator("td").nth(0)).to_have_text("my phone")
     expect(row.locator("td").nth(2)).to_have_text("never")
+    header = page.locator("#token-header").inner_text()
+    assert header == f"Bearer {secret.inner_text()}", header
     views_are_accessible(page, "account-token")
-    # The secret pushes as ben until revoked.
+    # What the page showed pushes as ben, until revoked on the page.
     shown = secret.inner_text()
     listed = page.request.get(f"{server.http_url}/api/devices/tokens").json()
     assert [t["name"] for t in listed] == ["my phone"]
     assert shown not in str(listed)  # listed without it
+    url = page.locator("#token-url").inner_text()
+    phone = {"Authorization": header, "Content-Type": "application/json"}
+    assert httpx.post(url, content=push("ben-phone"), headers=phone).status_code < 300
     page.click("#token-done")
     expect(page.locator("#token-new")).to_be_hidden()
     page.click("#token-table button.revoke")
     expect(row.locator("td").nth(3)).to_have_text("revoked")
     expect(page.locator("#tokens-status")).to_contain_text("can no longer send data")
+    assert httpx.post(url, content=push("ben-phone"), headers=phone).status_code == 401
 
 
 def test_admin_manages_users_and_reads_the_audit_log(
