@@ -43,7 +43,7 @@ from browser_support import (
 )
 from sqlalchemy.engine import Engine
 from test_web_accounts_http import ONBOARDING
-from test_web_browser_a11y import assert_controls_named, assert_readable_contrast
+from test_web_browser_a11y import assert_controls_named, assert_readable_contrast, tab_to
 from test_web_origin import push
 from web_client import LiveServer, serve
 
@@ -202,6 +202,27 @@ def test_sign_in_brings_back_the_page_and_sign_out_ends_it(
     assert me(page, server)["signed_in"] is False
     page.goto(f"{server.http_url}/progress")  # signed out: the pages are closed again
     page.wait_for_url(f"{server.http_url}/login?next=%2Fprogress")
+
+
+def test_sign_in_by_keyboard_alone(page: Any, server: LiveServer, engine: Engine) -> None:
+    """From the focused heading, Tab reaches the name, the password and Sign in in that
+    order, each with a visible focus; Enter signs in."""
+    page.goto(f"{server.http_url}/login")
+    expect(page.locator("#view-login h1")).to_be_focused()
+    tab_to(page, "#login-name", limit=1)
+    page.keyboard.type("ben")
+    tab_to(page, "#login-password", limit=1)
+    page.keyboard.type("not it")
+    tab_to(page, "#login-submit", limit=1)
+    page.keyboard.press("Enter")
+    expect(page.locator("#login-error")).to_have_text(
+        "The user name or the password is wrong. Type them again."
+    )
+    expect(page.locator("#login-password")).to_be_focused()  # back where to type again
+    page.keyboard.type(password("ben"))
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{server.http_url}/")
+    expect(page.locator("#account-who")).to_have_text("ben · person")
 
 
 def test_a_session_ended_on_the_server_leads_to_login_and_back(
