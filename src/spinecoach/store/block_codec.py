@@ -86,8 +86,7 @@ def decode_rows(data: bytes, n_rows: int, n_columns: int) -> np.ndarray:
     expected = n_rows * n_columns * 8
     if data[:4] != MAGIC:
         try:
-            decompressor = zlib.decompressobj()
-            raw = decompressor.decompress(data, expected + 1)
+            raw = zlib.decompressobj().decompress(data, expected + 1)
         except zlib.error as error:
             raise BlockCodecError(f"not a zlib stream nor a {MAGIC!r} block: {error}") from None
         return _rows(raw, n_rows, n_columns)
