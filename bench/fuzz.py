@@ -461,6 +461,9 @@ HOSTILE: tuple[tuple[str, str, str, dict[str, str], bytes], ...] = (
         {"content-type": "application/json"},
         b'{"red_flags": {"\\udc00": true}}',
     ),
+    # Ids that fit 64 bits but not PostgreSQL's 32-bit INTEGER ids (500 there).
+    ("id over 2^31 in the path", "POST", "/api/sessions/3000000000/close", {}, b""),
+    ("id over 2^31 in a filter", "GET", "/api/admin/audit?of_person=3000000000", {}, b""),
     (
         "NUL in a note",  # PostgreSQL's text cannot hold it (500 there, stored on SQLite)
         "POST",

@@ -28,7 +28,7 @@ from spinecoach.store.models import Person
 from spinecoach.web.attempts import AttemptLimiter
 from spinecoach.web.authz import COOKIE, principal_of
 from spinecoach.web.deps import ServerHistoryDep
-from spinecoach.web.routes.common import Body, FiniteJsonRoute, problem
+from spinecoach.web.routes.common import MAX_ID, Body, FiniteJsonRoute, problem
 
 router = APIRouter(route_class=FiniteJsonRoute)  # NaN and 1e400 are not JSON: 422
 
@@ -330,8 +330,8 @@ async def user_action(
 
 
 AuditLimit = Annotated[int, Query(ge=1, le=audit.MAX_LIST)]
-OfPerson = Annotated[int | None, Query(ge=1, le=2**63 - 1, description="Only this person.")]
-Before = Annotated[int | None, Query(ge=1, le=2**63 - 1, description="Older than this id.")]
+OfPerson = Annotated[int | None, Query(ge=1, le=MAX_ID, description="Only this person.")]
+Before = Annotated[int | None, Query(ge=1, le=MAX_ID, description="Older than this id.")]
 
 
 @router.get("/api/admin/audit", response_model=list[AuditOut])

@@ -47,14 +47,16 @@ TzQuery = Annotated[
 ]
 
 
-#: The largest id the store can hold (a signed 64-bit integer, as in SQLite and PostgreSQL's
-#: BIGINT); a larger one could never name a row.
-MAX_ID = 2**63 - 1
+#: The largest id the store can hold on every database it runs on: ids are INTEGER
+#: columns, 64-bit in SQLite but 32-bit in PostgreSQL (a signed 2^31 - 1); a larger one
+#: could never name a row. (It was 2^63 - 1: ids from 2^31 gave 500 on PostgreSQL, "integer
+#: out of range"; found by the fuzz of issue 16 run against PostgreSQL.)
+MAX_ID = 2**31 - 1
 
 #: A stored row's id in a path (a session, a prompt): 1 to :data:`MAX_ID`, else 422 naming
 #: the range (issue 16: ids over 2^63 overflowed the database driver into a 500).
 IdPath = Annotated[
-    int, Path(ge=1, le=MAX_ID, description="A stored id: a whole number from 1 to 2^63 - 1")
+    int, Path(ge=1, le=MAX_ID, description="A stored id: a whole number from 1 to 2^31 - 1")
 ]
 
 
