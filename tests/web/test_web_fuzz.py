@@ -10,10 +10,17 @@ derandomized, so a CI failure reproduces by rerunning. The server is uvicorn on 
 loopback port in this process (``web_client.serve``), so ``offline_devices`` keeps the
 phyphox and Bluetooth routes from reaching beyond this computer.
 
+Runs: single-person mode (the feature tests' mode) and accounts mode signed in as a
+person; the hostile requests in both and against PostgreSQL (which refuses what SQLite
+stores: NUL characters, ids beyond 32 bits). Known failures not in this change's files
+are strict xfails naming the file (the devices router's JSON, ``?person=`` over 2^31 on
+PostgreSQL), so fixing them fails the test until the mark goes.
+
 Not fuzzed here, and why: the live WebSocket (not an HTTP operation:
 ``test_web_limits_live.py`` sends it hostile messages); the HTML pages (not in the schema:
 ``test_web_routes.py``); ``GET /api/program/report.pdf`` gets 2 cases per mode, not the
-full budget (it renders charts with matplotlib, about a second each).
+full budget (it renders charts with matplotlib, about a second each); the schema fuzz on
+PostgreSQL (``bench/fuzz.py --database postgresql``: time).
 """
 
 from __future__ import annotations
