@@ -4,13 +4,15 @@ Schemathesis (``schemathesis.openapi.from_dict`` on the server's own ``/openapi.
 generates, per operation, cases that fit the schema (positive) and cases that break it
 (negative: wrong types, missing fields, values out of range), each sent over HTTP to
 uvicorn on a free 127.0.0.1 port. Then a fixed list of hostile requests beyond the schema
-(:data:`HOSTILE`: wrong content type, invalid JSON, huge numbers, ids over 2^63, NaN and
-Infinity literals, deeply nested JSON, an unknown method). Every answer must be:
+(:data:`HOSTILE`: wrong content type, invalid JSON, huge numbers, ids over 2^31 and
+2^63, NaN and Infinity literals, deeply nested JSON, lone surrogates, NUL characters,
+days at the ends of the calendar, an unknown method). Every answer must be:
 
-* never 5xx, except two designed answers: ``GET /api/health`` says 503 when the
-  database is not writable or the disk is full (``web/routes/catalogue.py``), and
-  ``POST /api/devices/phyphox`` says 502 "could not reach phyphox at …" for every phone
-  that cannot be reached (``web/outbound.py``: one answer for every failure);
+* never 5xx, except the designed answers of :data:`DESIGNED_5XX`: ``GET /api/health``
+  says 503 when the database is not writable or the disk is full, ``POST
+  /api/devices/phyphox`` says 502 "could not reach phyphox at …" for every phone that
+  cannot be reached (``web/outbound.py``: one answer for every failure), and a route
+  adding a device says 503 when the device hub is full;
 * a 4xx with a JSON body carrying ``detail`` (what is wrong and how to fix it).
 
 Design choices:
@@ -28,8 +30,13 @@ Design choices:
   check, the protocol description) but resolves no name, probes no address
   (every phone "cannot be reached": 502) and starts no radio (the Bluetooth source
   waits until stopped). The server runs in this process so the patch reaches it.
+* **Signed in, or not** (``--auth``): single-person mode (no sign-in) and accounts mode,
+  where :func:`sign_in` adds a person account and every case carries its cookie (sign-out
+  is left out: it would end the run's sign-in). ``--database postgresql`` runs against a
+  throwaway PostgreSQL cluster, which refuses what SQLite stores (NUL characters, ids
+  beyond 32 bits).
 * **Bounded.** Cases per operation are a budget; a wall-clock deadline stops the run
-  early (the table then says so). The PDF report renders the program's charts with
+  early (fewer cases in the table). The PDF report renders the program's charts with
   matplotlib (about a second each): it gets :data:`SLOW_CASES` cases only.
 * Not fuzzed here: the live WebSocket ``/ws/live`` (not an HTTP operation; its messages
   are checked by ``tests/web/test_web_limits_live.py``) and the HTML pages (not in the
