@@ -44,8 +44,8 @@ Design choices:
 
 Run: .venv/bin/python bench/fuzz.py [--cases 4000] [--max-seconds 600] [--seed N]
 [--auth both|single-person|accounts] [--database sqlite|postgresql]
-(the default, 4,000 cases per mode, both modes: about 3 minutes on SQLite, 3.5 on
-PostgreSQL, on 2 cores). Exit code 1 on any 5xx or a
+(the default, 4,000 cases per mode, both modes: 3 to 4 minutes on 2 cores, SQLite or
+PostgreSQL). Exit code 1 on any 5xx or a
 4xx without ``detail``.
 """
 
