@@ -62,6 +62,7 @@ from starlette.routing import BaseRoute
 
 from spinecoach.services import accounts, audit, device_tokens
 from spinecoach.services.accounts import Principal
+from spinecoach.web.routes.common import MAX_ID
 
 #: The sign-in cookie: HttpOnly, SameSite=Strict, Secure when the request came over TLS.
 COOKIE: Final = "spinecoach_session"
@@ -233,10 +234,13 @@ def _acting_person(connection: HTTPConnection, principal: Principal) -> int:
     # At most 19 ASCII digits: str.isdigit() also takes '²' (int() then fails: a 500)
     # and other scripts' digits ('١' would name person 1); int() refuses over 4,300 digits.
     if not (len(given) <= 19 and given.isascii() and given.isdigit()) or not (
-        1 <= int(given) < 2**63
+        1 <= int(given) <= MAX_ID
     ):
         raise _refuse(
-            connection, 422, f"?{PERSON_QUERY}= must be a person's id", "give a whole number"
+            connection,
+            422,
+            f"?{PERSON_QUERY}= must be a person's id",
+            f"give a whole number from 1 to {MAX_ID}",
         )
     return int(given)
 

@@ -84,12 +84,12 @@ from spinecoach.web.outbound import (
     answers_like_phyphox,
     phyphox_target,
 )
-from spinecoach.web.routes.common import Body, IdPath, problem
+from spinecoach.web.routes.common import Body, FiniteJsonRoute, IdPath, problem
 from spinecoach.web.settings import Settings
 
 log = logging.getLogger(__name__)
 
-router = APIRouter()
+router = APIRouter(route_class=FiniteJsonRoute)  # NaN and 1e400 are not JSON: 422
 
 KIND_SENSOR_LOGGER = "sensor-logger"
 
