@@ -134,9 +134,8 @@ def test_signed_in_as_a_person_no_operation_answers_a_server_error(
 
 
 def _json_body_operations() -> list[Any]:
-    """(method, path with its parameters filled) of every operation taking a JSON body;
-    the devices routes are expected to fail until their router uses ``FiniteJsonRoute``
-    (web/routes/devices.py is not this change's file)."""
+    """(method, path with its parameters filled) of every operation taking a JSON body
+    (a new router with JSON bodies fails here until it uses ``FiniteJsonRoute``)."""
     found = []
     for path, methods in create_app(Settings()).openapi()["paths"].items():
         for method, operation in methods.items():
