@@ -971,7 +971,7 @@ def test_cli_scan_table_and_json(monkeypatch: pytest.MonkeyPatch) -> None:
         assert timeout_s == 2.0
         return devices
 
-    monkeypatch.setattr(cli_sensors, "scan", fake_scan)
+    monkeypatch.setattr(ble_scan, "scan", fake_scan)  # the command imports it when it runs
     table = runner.invoke(cli_sensors.app, ["scan", "--timeout", "2"])
     assert table.exit_code == 0, table.output
     assert "Polar Sense B5A43E2F" in table.stdout and "polar-pmd" in table.stdout
