@@ -22,9 +22,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import socket
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -32,8 +30,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import uvicorn
 
+import _common
 from _common import console, machine, table
 from spinecoach.coach.session import LiveSession
 from spinecoach.exercises.engine import SUPPORTED
@@ -170,27 +168,9 @@ def in_process(seeds: list[int], reps: int) -> float:
 # -- 2. browser end to end -----------------------------------------------------------------
 @contextlib.contextmanager
 def serve(settings: Settings) -> Iterator[str]:
-    """A real uvicorn server on a free loopback port, in a thread; yields its URL."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        create_app(settings), ws="websockets-sansio", log_level="warning", lifespan="on"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10.0
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the benchmark server did not start")
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10.0)
-        sock.close()
+    """The app on a free 127.0.0.1 port in a thread of this process; yields its URL."""
+    with _common.loopback_server(create_app(settings), log_level="warning") as url:
+        yield url
 
 
 #: The baseline probe: a second socket to /ws/live sends a message the server answers at
@@ -228,7 +208,13 @@ def browser_end_to_end() -> float | None:
         return None
     with (
         tempfile.TemporaryDirectory() as tmp,
-        serve(Settings(sim_speed=1.0, database_url=f"sqlite:///{tmp}/history.sqlite3")) as url,
+        serve(
+            Settings(  # the page as make demo serves it: no sign-in, loopback only
+                sim_speed=1.0,
+                database_url=f"sqlite:///{tmp}/history.sqlite3",
+                auth="single-person",
+            )
+        ) as url,
         sync_playwright() as p,
     ):
         browser = p.chromium.launch(
