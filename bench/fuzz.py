@@ -55,21 +55,19 @@ import argparse
 import asyncio
 import contextlib
 import json
-import socket
 import sys
 import tempfile
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
 import hypothesis
 import requests
 import schemathesis
-import uvicorn
 from hypothesis import HealthCheck, Phase
 from schemathesis.generation.modes import GenerationMode
 from websockets.sync.client import connect
@@ -198,26 +196,12 @@ def offline_devices() -> Iterator[None]:
 @contextlib.contextmanager
 def loopback_server(settings: Settings) -> Iterator[str]:
     """The app on a free 127.0.0.1 port in a thread of this process; yields its URL."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        create_app(settings), ws="websockets-sansio", log_level="critical", lifespan="on"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10.0
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the fuzzed server did not start")
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10.0)
-        sock.close()
+    # bench/ on the path: the tests load this file by its path, not as a script.
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from _common import loopback_server as serve_app
+
+    with serve_app(create_app(settings), log_level="critical") as url:
+        yield url
 
 
 def sign_in(base_url: str, database_url: str) -> dict[str, str]:
