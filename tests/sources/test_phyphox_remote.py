@@ -99,6 +99,7 @@ class FakePhyphox:
         self.bad_answers: list[str] = []
         self.commands: list[str] = []
         self.gyr_served_until = -math.inf
+        self.reads = 0  # /get answers served, so a test can wait for the poller to look
         self.lock = threading.Lock()
         self.port = 0
         self._server: ThreadingHTTPServer | None = None
@@ -109,9 +110,11 @@ class FakePhyphox:
         return f"http://127.0.0.1:{self.port}"
 
     # -- the test's controls ---------------------------------------------------------------
-    def release(self, until_s: float) -> None:
+    def release(self, until_s: float) -> int:
+        """Make the data up to ``until_s`` visible; returns how many reads came before."""
         with self.lock:
             self.released_s = until_s
+            return self.reads
 
     def restart(self, run: Run, *, how: str) -> None:
         """The person clears the data and measures again: ``full`` (phyphox's forced full
@@ -172,6 +175,7 @@ class FakePhyphox:
         return columns
 
     def get(self, query: list[tuple[str, str]]) -> str:
+        self.reads += 1
         if self.bad_answers:
             kind = self.bad_answers.pop(0)
             if kind == "garbage":
@@ -313,12 +317,14 @@ async def _release(
     phone: FakePhyphox, until_s: float, *, from_s: float = 0.0, step_s: float = 2.0
 ) -> None:
     """Release the phone's data from ``from_s`` up to ``until_s`` (phone time) in steps,
-    20 ms apart."""
+    each one after the poller has read the one before (at least 20 ms apart), so a busy
+    machine cannot merge the steps into one read."""
     t = from_s
     while t < until_s:
         t = min(until_s, t + step_s)
-        phone.release(t)
+        before = phone.release(t)
         await asyncio.sleep(0.02)
+        await _until(lambda before=before: phone.reads > before)
 
 
 def _run(source: PhyphoxRemoteSource, scenario: Callable[[], Coroutine[Any, Any, None]]) -> None:

@@ -79,6 +79,14 @@ def csp_violation(message: Any) -> bool:
     return bool(message.type == "error" and "Content Security Policy" in message.text)
 
 
+def open_home(page: Any, base_url: str) -> None:
+    """Open the coach's home page and wait until it has stopped moving: the plan box and
+    the camera choice load after the page and shift the choices below them, so a click
+    made before that can land on the wrong control."""
+    page.goto(f"{base_url}/")
+    page.wait_for_selector("body[data-home-ready=true]", state="attached")
+
+
 def screenshot(page: Any, name: str) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)

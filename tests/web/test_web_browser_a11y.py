@@ -25,6 +25,7 @@ from browser_support import (
     assert_fits_the_phone,
     launch,
     needs_chromium,
+    open_home,
     open_page,
     playwright_api,
     screenshot,
@@ -552,7 +553,7 @@ def test_own_sensors_check_is_named_and_readable(
 ) -> None:
     """The sensor check for a phone or Bluetooth sensors, with every "Connect" panel open:
     its text fields (placeholders included), pickers and buttons."""
-    page.goto(f"{server.http_url}/")
+    open_home(page, server.http_url)
     playwright_api.expect(
         page.locator("#technique-list button[data-technique=pelvic-tilt]")
     ).to_be_visible()

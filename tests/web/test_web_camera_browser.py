@@ -16,6 +16,7 @@ from browser_support import (
     assert_fits_the_phone,
     launch,
     needs_chromium,
+    open_home,
     open_page,
     playwright_api,
     screenshot,
@@ -54,7 +55,7 @@ def page(browser: Any) -> Iterator[Any]:
 
 def test_a_camera_session_in_the_page(server: LiveServer, page: Any) -> None:
     expect = playwright_api.expect
-    page.goto(server.http_url)
+    open_home(page, server.http_url)
     page.check("#source-camera")
     page.click("[data-technique=hip-hinge]")
     set_slider(page, "#pain-before", 25)

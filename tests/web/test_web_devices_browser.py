@@ -22,6 +22,7 @@ from browser_support import (
     assert_fits_the_phone,
     launch,
     needs_chromium,
+    open_home,
     open_page,
     playwright_api,
     screenshot,
@@ -118,7 +119,7 @@ def test_a_session_with_two_phones_in_the_page(server: LiveServer, page: Any) ->
     phones = Phones(server.http_url)
     phones.start()
     try:
-        page.goto(server.http_url + "/")
+        open_home(page, server.http_url)
         page.check("#source-devices")
         page.click("[data-technique=pelvic-tilt]")
         set_slider(page, "#pain-before", 25)

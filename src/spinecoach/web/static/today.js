@@ -228,7 +228,10 @@
   markNav();
   registerServiceWorker();
   if (location.pathname === "/") {
-    loadToday();
-    hideCameraWithoutExtra();
+    // Both change the layout above the choices (the plan box, the camera choice); the
+    // marker says the home page has stopped moving (tests wait for it before clicking).
+    Promise.allSettled([loadToday(), hideCameraWithoutExtra()]).then(() => {
+      document.body.dataset.homeReady = "true";
+    });
   }
 })();
