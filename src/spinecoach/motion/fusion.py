@@ -427,6 +427,9 @@ class SensorFusion:
         self._segment_k = 0
         self._segment_last = 0
         self._segment_max = 0
+        #: Per-sample ``gap_before`` and ``settling`` of the last :meth:`update_block`.
+        self.last_gap_before: NDArray[np.bool_] = np.zeros(0, dtype=np.bool_)
+        self.last_settling: NDArray[np.bool_] = np.zeros(0, dtype=np.bool_)
 
     def update(
         self,
@@ -502,6 +505,44 @@ class SensorFusion:
         if periods != 1:
             self._ahrs.set_sample_period(1.0 / self.rate_hz)
         return np.asarray(self._ahrs.get_quaternion(), dtype=np.float64)
+
+    def update_block(
+        self,
+        time_s: FloatArray,
+        acc_mps2: FloatArray,
+        gyr_dps: FloatArray,
+        mag_ut: FloatArray | None = None,
+    ) -> FloatArray:
+        """Fuse a block of n samples; returns their (n, 4) quaternions (w, x, y, z).
+
+        Exactly what n calls of :meth:`update` give, and leaves the object in the same
+        state. Arrays: ``time_s`` (n,) s, ``acc_mps2`` (n, 3), ``gyr_dps`` (n, 3),
+        ``mag_ut`` (n, 3) or None. Per-sample results are stored as attributes:
+        ``last_gap_before`` (n,) bool — the sample follows an interval longer than
+        ``max_gap_s``; ``last_settling`` (n,) bool — the sample is in the settling time
+        after a gap (``FLAG_SETTLING``). ``gap_before`` and ``settling`` keep the last
+        sample's values, as after :meth:`update`.
+
+        >>> import numpy as np
+        >>> f = SensorFusion(rate_hz=100.0, settings=FusionSettings())
+        >>> q = f.update_block(np.arange(5) / 100.0, np.tile([0.0, 0.0, 9.80665], (5, 1)),
+        ...                    np.zeros((5, 3)))
+        >>> q.shape, f.last_gap_before.shape
+        ((5, 4), (5,))
+        """
+        t = np.asarray(time_s, dtype=np.float64)
+        n = t.shape[0]
+        out = np.empty((n, 4), dtype=np.float64)
+        gap = np.zeros(n, dtype=np.bool_)
+        settling = np.zeros(n, dtype=np.bool_)
+        for i in range(n):
+            m = None if mag_ut is None else mag_ut[i]
+            out[i] = self.update(float(t[i]), acc_mps2[i], gyr_dps[i], m)
+            gap[i] = self.gap_before
+            settling[i] = self.settling
+        self.last_gap_before = gap
+        self.last_settling = settling
+        return out
 
     def flags(self) -> imufusion.AhrsFlags:
         """Fusion's own flags (startup, recovery) for a user interface to explain."""
