@@ -206,7 +206,26 @@ class LiveSession:
     ) -> list[LiveEvent]:
         """One sensor's samples in time order (session seconds, m/s², deg/s, µT): a
         client's ``samples`` message or a live device's batch. Raises
-        :class:`~spinecoach.coach.events.LiveInputError` for data it cannot use."""
+        :class:`~spinecoach.coach.events.LiveInputError` for data it cannot use.
+        :meth:`receive_batch` then :meth:`process`."""
+        return self.process(
+            self.receive_batch(placement, rate_hz, time_s, acc_mps2, gyr_dps, mag_ut)
+        )
+
+    def receive_batch(
+        self,
+        placement: str,
+        rate_hz: float,
+        time_s: np.ndarray[Any, np.dtype[np.float64]],
+        acc_mps2: np.ndarray[Any, np.dtype[np.float64]],
+        gyr_dps: np.ndarray[Any, np.dtype[np.float64]],
+        mag_ut: np.ndarray[Any, np.dtype[np.float64]] | None = None,
+    ) -> list[Item]:
+        """Store first: check one sensor's batch (as :meth:`add_batch`) and hand it to
+        the :attr:`recorder` (:meth:`receive`), without processing it; returns its items
+        for :meth:`process`, which must get them in the order received. Cheap (no
+        tracker, no engine), so a face calls it on its event loop as each message
+        arrives and processes behind (``spinecoach.web.live``)."""
         if placement not in self.placements:
             raise LiveInputError(
                 "unknown-placement",
@@ -243,9 +262,8 @@ class LiveSession:
             self._rates[placement] = rate_hz
             if self.recorder is not None:
                 self.recorder.set_rate(placement, rate_hz)
-            if set(self._rates) == set(self.placements):
-                self._make_tracker()
-        return self.feed(items)
+        self.receive(items)
+        return items
 
     def annotate(self, window: Window) -> list[LiveEvent]:
         """A calibration window or pacer phase marked by the client (anything with a
@@ -257,8 +275,17 @@ class LiveSession:
         """Samples and annotations in time order → the messages to send.
 
         With a :attr:`recorder`, everything received and every rep and cue produced is
-        also handed to it, to be committed within the second.
+        also handed to it, to be committed within the second: :meth:`receive` (store
+        first), then :meth:`process`.
         """
+        self.receive(items)
+        return self.process(items)
+
+    def receive(self, items: Sequence[Item]) -> None:
+        """Store first: count ``items`` (the watchdog's counts) and hand them to the
+        :attr:`recorder` before anything is processed, so a session that falls behind
+        never loses what it received (``spinecoach.web.live``). Thread-safe against the
+        commit loop (the recorder locks); :meth:`process` must follow, in order."""
         counts = self.samples_by_placement
         for item in items:
             if not isinstance(item, Event):
@@ -266,7 +293,15 @@ class LiveSession:
         recorder = self.recorder
         if recorder is not None:
             recorder.add_items(items)
+
+    def process(self, items: Sequence[Item]) -> list[LiveEvent]:
+        """Run received ``items`` (:meth:`receive`) through the tracker and the engine
+        → the messages to send; the reps and cues produced go to the :attr:`recorder`.
+        The tracker is made once every declared sensor's rate is known."""
+        if self.tracker is None and self._rates and set(self._rates) == set(self.placements):
+            self._make_tracker()
         out = self._process(items)
+        recorder = self.recorder
         if recorder is not None:
             recorder.add_results(self.engine.reps, self.engine.cues.cues)
         return out

@@ -68,7 +68,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 import numpy as np
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from spinecoach.conventions import ANGLE_COLUMNS
@@ -87,6 +87,7 @@ from spinecoach.store.models import (
     ANGLE_BLOCK_TIME,
     AngleBlock,
     EventRecord,
+    RepRecord,
     SampleBlock,
     SessionRecord,
 )
@@ -215,70 +216,152 @@ def commit_batch(
     ``active`` again; a session that was closed meanwhile refuses the batch
     (:class:`~spinecoach.errors.ConfigurationError`).
     """
-    session_id = recorder.session_id
-    seqs = dict(recorder.next_seq)
+    refused = commit_batches(db, [(recorder, batch)], now=now)
+    if refused:
+        raise refused[recorder.session_id]
+
+
+def commit_batches(
+    db: Session,
+    batches: Sequence[tuple[LiveRecorder, LiveBatch]],
+    *,
+    now: datetime | None = None,
+) -> dict[int, ConfigurationError]:
+    """Store the batches of several live sessions and refresh their heartbeats, in ONE
+    transaction (the shared commit loop, :mod:`spinecoach.store.live_commits`): one
+    multi-row insert per table, one update of the heartbeats.
+
+    A session that is not in the database, was closed meanwhile, or whose batch names a
+    sensor without a known rate is refused: nothing of its batch is written, the others
+    are; returns the refused sessions' errors by session id (the caller gives their
+    batches back to their recorders). A failure of the transaction itself (a full disk,
+    a lock) raises and writes nothing; the caller gives every batch back.
+    """
+    stamp = now or datetime.now(UTC)
+    ids = sorted({recorder.session_id for recorder, _batch in batches})
+    refused: dict[int, ConfigurationError] = {}
+    written: list[tuple[LiveRecorder, LiveBatch, dict[str, int], int]] = []
     with db.begin():
-        record = db.get(SessionRecord, session_id, with_for_update=True)
-        if record is None:
-            raise ConfigurationError(f"live session {session_id} is not in the database")
-        if record.status == "completed":
-            raise ConfigurationError(
-                f"session {session_id} was closed while it was still running; start a new "
-                "session to go on"
-            )
-        for placement in batch.placements():
-            blocks = list(batch.pending.get(placement, []))  # failed commits' first
-            if batch.samples.get(placement):
-                blocks.append(PendingBlock.of(batch.samples[placement]))
-            if not blocks:
-                continue
-            rate = batch.rates_hz.get(placement)
-            if rate is None:
-                raise ConfigurationError(f"no rate known for the {placement} sensor")
-            for block in blocks:
-                seq = seqs.get(placement, 0)
-                seqs[placement] = seq + 1
-                db.add(
-                    SampleBlock(
-                        session_id=session_id,
-                        placement=placement,
-                        seq=seq,
-                        rate_hz=rate,
-                        n_samples=block.n_samples,
-                        n_columns=block.n_columns,
-                        first_t=block.first_t,
-                        last_t=block.last_t,
-                        data=block.data,
-                        created_utc=datetime.now(UTC),
-                    )
-                )
-        angle_seq = recorder.next_angle_seq
-        if batch.angle_rows:
-            rows = np.concatenate(batch.angle_rows)
-            db.add(
-                AngleBlock(
-                    session_id=session_id,
-                    seq=angle_seq,
-                    n_frames=rows.shape[0],
-                    first_t_s=float(rows[0, 0]),
-                    last_t_s=float(rows[-1, 0]),
-                    columns=list(ANGLE_BLOCK_COLUMNS),
-                    data=encode_angle_rows(rows),
-                    created_utc=datetime.now(UTC),
-                )
-            )
-            angle_seq += 1
-        record.reps.extend(repository.rep_record(rep) for rep in batch.reps)
-        record.events.extend(repository.cue_record(cue) for cue in batch.cues)
-        record.events.extend(
-            EventRecord(kind="annotation", start_s=e.start_s, end_s=e.end_s, label=e.kind)
-            for e in batch.annotations
+        if not ids:
+            return refused
+        found = db.execute(
+            select(SessionRecord.id, SessionRecord.status)
+            .where(SessionRecord.id.in_(ids))
+            .order_by(SessionRecord.id)
+            .with_for_update()
         )
-        record.status = "active"
-        record.heartbeat_utc = now or datetime.now(UTC)
-    recorder.next_seq = seqs
-    recorder.next_angle_seq = angle_seq
-    recorder.committed(batch)
+        status: dict[int, str] = {row[0]: row[1] for row in found}
+        block_rows: list[dict[str, Any]] = []
+        angle_rows: list[dict[str, Any]] = []
+        rows: list[RepRecord | EventRecord] = []
+        for recorder, batch in batches:
+            session_id = recorder.session_id
+            if session_id not in status:
+                refused[session_id] = ConfigurationError(
+                    f"live session {session_id} is not in the database"
+                )
+                continue
+            if status[session_id] == "completed":
+                refused[session_id] = ConfigurationError(
+                    f"session {session_id} was closed while it was still running; start a "
+                    "new session to go on"
+                )
+                continue
+            try:
+                blocks, seqs = _sample_block_rows(recorder, batch, stamp)
+            except ConfigurationError as error:
+                refused[session_id] = error
+                continue
+            block_rows.extend(blocks)
+            angle_seq = recorder.next_angle_seq
+            if batch.angle_rows:
+                frames = np.concatenate(batch.angle_rows)
+                angle_rows.append(
+                    {
+                        "session_id": session_id,
+                        "seq": angle_seq,
+                        "n_frames": frames.shape[0],
+                        "first_t_s": float(frames[0, 0]),
+                        "last_t_s": float(frames[-1, 0]),
+                        "columns": list(ANGLE_BLOCK_COLUMNS),
+                        "data": encode_angle_rows(frames),
+                        "created_utc": stamp,
+                    }
+                )
+                angle_seq += 1
+            for rep in batch.reps:
+                rep_row = repository.rep_record(rep)
+                rep_row.session_id = session_id
+                rows.append(rep_row)
+            for cue in batch.cues:
+                cue_row = repository.cue_record(cue)
+                cue_row.session_id = session_id
+                rows.append(cue_row)
+            rows.extend(
+                EventRecord(
+                    session_id=session_id,
+                    kind="annotation",
+                    start_s=e.start_s,
+                    end_s=e.end_s,
+                    label=e.kind,
+                )
+                for e in batch.annotations
+            )
+            written.append((recorder, batch, seqs, angle_seq))
+        if block_rows:
+            db.execute(insert(SampleBlock), block_rows)
+        if angle_rows:
+            db.execute(insert(AngleBlock), angle_rows)
+        db.add_all(rows)
+        kept = [recorder.session_id for recorder, *_rest in written]
+        if kept:
+            db.execute(
+                update(SessionRecord)
+                .where(SessionRecord.id.in_(kept))
+                .values(status="active", heartbeat_utc=stamp)
+                .execution_options(synchronize_session=False)
+            )
+    for recorder, batch, seqs, angle_seq in written:
+        recorder.next_seq = seqs
+        recorder.next_angle_seq = angle_seq
+        recorder.committed(batch)
+    return refused
+
+
+def _sample_block_rows(
+    recorder: LiveRecorder, batch: LiveBatch, stamp: datetime
+) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """The ``sample_blocks`` rows of ``batch`` (failed commits' blocks first) and the
+    sequence numbers after them; raises ConfigurationError for a sensor without a rate."""
+    seqs = dict(recorder.next_seq)
+    out: list[dict[str, Any]] = []
+    for placement in batch.placements():
+        blocks = list(batch.pending.get(placement, []))  # failed commits' first
+        if batch.samples.get(placement):
+            blocks.append(PendingBlock.of(batch.samples[placement]))
+        if not blocks:
+            continue
+        rate = batch.rates_hz.get(placement)
+        if rate is None:
+            raise ConfigurationError(f"no rate known for the {placement} sensor")
+        for block in blocks:
+            seq = seqs.get(placement, 0)
+            seqs[placement] = seq + 1
+            out.append(
+                {
+                    "session_id": recorder.session_id,
+                    "placement": placement,
+                    "seq": seq,
+                    "rate_hz": rate,
+                    "n_samples": block.n_samples,
+                    "n_columns": block.n_columns,
+                    "first_t": block.first_t,
+                    "last_t": block.last_t,
+                    "data": block.data,
+                    "created_utc": stamp,
+                }
+            )
+    return out, seqs
 
 
 def mark_stale_interrupted(

@@ -61,7 +61,7 @@ from spinecoach.camera.source import CameraSource
 from spinecoach.coach.camera import CameraPump
 from spinecoach.coach.devices import DevicePump, device_sources
 from spinecoach.coach.dose import LiveDose
-from spinecoach.coach.events import LiveEvent, LiveInputError, SummaryEvent, stamp_cues
+from spinecoach.coach.events import LiveEvent, LiveInputError, SummaryEvent
 from spinecoach.coach.runner import (
     LiveRun,
     LiveSource,
@@ -79,6 +79,7 @@ from spinecoach.services.history import History
 from spinecoach.services.program import ProgramStoppedError, refuse_if_stopped
 from spinecoach.sim import PROFILES
 from spinecoach.sources.live import DeviceFeed, SourceHub
+from spinecoach.web.live_backlog import Backlog, BehindMessage
 from spinecoach.web.live_limits import (
     CLOSE_POLICY_VIOLATION,
     FLUSH_ON_CLOSE_S,
@@ -131,6 +132,8 @@ class _Running:
     run: LiveRun
     task: asyncio.Task[None] | None = None
     helpers: list[asyncio.Task[None]] = field(default_factory=list)
+    #: A client-fed session's processing, behind its storing (:mod:`.live_backlog`).
+    backlog: Backlog | None = None
 
     @property
     def session(self) -> LiveSession:
@@ -235,7 +238,7 @@ class LiveConnection:
         self.camera_source = camera_source or (lambda: CameraSource(settings.camera))
         #: Told (technique, stored session id, reps) when a session ends with a result.
         self.on_finished = on_finished
-        self._outbox: asyncio.Queue[ServerMessage | None] = asyncio.Queue()
+        self._outbox: asyncio.Queue[ServerMessage | BehindMessage | None] = asyncio.Queue()
         self._running: _Running | None = None
         self._rate = MessageRate()
         #: Messages not sent because the client stopped reading (:mod:`.live_limits`).
@@ -295,7 +298,7 @@ class LiveConnection:
                         self.websocket.close(close_code, "too many messages"), FLUSH_ON_CLOSE_S
                     )
 
-    async def _send(self, *messages: ServerMessage) -> None:
+    async def _send(self, *messages: ServerMessage | BehindMessage) -> None:
         for message in messages:
             if self._outbox.qsize() >= MAX_OUTBOX_MESSAGES:  # the client does not read
                 if not self.dropped:
@@ -306,6 +309,22 @@ class LiveConnection:
 
     async def _send_events(self, events: Sequence[LiveEvent]) -> None:
         await self._send(*(to_message(event) for event in events))
+
+    async def _report(self, error: Exception) -> None:
+        """Tell the client why its data could not be processed (the session goes on)."""
+        if isinstance(error, LiveInputError):  # the client's data
+            await self._send(to_message(error.as_notice()))
+        elif isinstance(error, SpinecoachError):  # the pipeline refused the data
+            await self._send(
+                ProtocolError(
+                    "session-failed",
+                    str(error),
+                    "correct the data; send stop and start a new session if it persists",
+                ).as_message()
+            )
+        else:
+            log.error("processing a live session's data failed", exc_info=error)
+            await self._send(_SERVER_ERROR.as_message())
 
     async def _send_loop(self) -> None:
         while (message := await self._outbox.get()) is not None:
@@ -325,25 +344,20 @@ class LiveConnection:
                     f"{message.type} sent to a {running.source} session",
                     'start the session with "source": "external" to stream your own sensors',
                 )
+            # Store first (the recorder has them now), then process behind: live_backlog
             if isinstance(message, SamplesMessage):
-                received_ms = time.time() * 1e3
                 time_s, acc_mps2, gyr_dps = _samples_of(message)
                 mag_ut = (
                     None if message.mag_ut is None else np.asarray(message.mag_ut, dtype=np.float64)
                 )
-                out = await asyncio.to_thread(
-                    running.session.add_batch,
-                    message.placement,
-                    message.rate_hz,
-                    time_s,
-                    acc_mps2,
-                    gyr_dps,
-                    mag_ut,
+                items = running.session.receive_batch(
+                    message.placement, message.rate_hz, time_s, acc_mps2, gyr_dps, mag_ut
                 )
-                await self._send_events(stamp_cues(out, received_ms))
             else:
-                window = Event(message.kind, message.start_s, message.end_s)
-                await self._send_events(running.session.feed([window]))
+                items = [Event(message.kind, message.start_s, message.end_s)]
+                running.session.receive(items)
+            assert running.backlog is not None  # every external session has one
+            await running.backlog.put(items)
         elif isinstance(message, PauseMessage | ResumeMessage):
             await running.run.set_paused(isinstance(message, PauseMessage))
         elif isinstance(message, StopMessage):
@@ -392,6 +406,10 @@ class LiveConnection:
         )
         await run.begin()
         running = _Running(run)
+        if run.pump is None:  # the client sends the data: store first, process behind
+            running.backlog = Backlog(
+                run.session, emit=self._send_events, tell=self._send, report=self._report
+            )
         self._running = running
         running.helpers.append(asyncio.create_task(self._watchdog(running)))
         if run.pump is not None:
@@ -554,6 +572,10 @@ class LiveConnection:
     async def _finish(self, running: _Running, *, ended: str = "") -> None:
         """End the session: the runner saves its last data and result and sends its
         summary (:meth:`~spinecoach.coach.runner.LiveRun.finish`)."""
+        backlog, running.backlog = running.backlog, None
+        if backlog is not None:  # what was received is processed before the summary
+            await backlog.drain()
+            await backlog.close()
         await self._stop_helpers(running)
         events = await running.run.finish(ended=ended)
         summary = next((e for e in events if isinstance(e, SummaryEvent)), None)

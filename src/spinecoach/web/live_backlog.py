@@ -1,0 +1,219 @@
+"""Store first, then process: the backlog of one ``/ws/live`` session fed by its client.
+
+The connection's reader reads every ``samples`` and ``annotation`` message as it
+arrives, checks it and hands its samples to the session's recorder at once
+(:meth:`~spinecoach.coach.session.LiveSession.receive_batch`: queued for the shared
+commit loop, :mod:`spinecoach.store.live_commits`), then puts them in this backlog. A
+processing task runs behind: it takes what waits and runs it through the tracker and
+the engine in a worker thread (:meth:`~spinecoach.coach.session.LiveSession.process`).
+So an overloaded server never leaves samples unread in the socket and never loses a
+sample it received; it only shows the person their session later.
+
+Catching up. When more than one message waits, the task processes them together, up to
+:data:`MAX_BLOCK_SAMPLES` samples in one call (fewer thread hops, larger vectorised
+blocks), and sends only the newest ``frame`` of that block: frames to the client are
+dropped, never samples to the store; reps, cues, phases and states are always sent.
+
+Telling the client. When the oldest message of a block waited more than
+:data:`BEHIND_NOTICE_S`, the client gets a ``behind`` message (``behind_s``: how long
+it waited; ``queued_samples``: samples still waiting; ``frames_skipped``: frames not
+sent so far), at most every :data:`BEHIND_REPEAT_S`; once caught up (a block that
+waited less than half of :data:`BEHIND_NOTICE_S` and nothing queued) one more with
+``behind_s`` 0.
+
+Bounds. The backlog holds at most :data:`MAX_BACKLOG_SAMPLES` samples (30 s of two
+sensors at 100 Hz, a few MB). When it is full the reader waits for room before it reads
+the next message: the client's messages then wait in the network buffers and the
+client's own sending slows (TCP back-pressure) — nothing received is dropped and memory
+stays bounded. The store's own queue (the recorder) is bounded separately
+(:mod:`spinecoach.store.live_buffer`: when the database cannot be written for 20 min,
+the oldest unsaved samples are kept, the newer not, and the client is told
+``not-saved``).
+
+>>> BEHIND_NOTICE_S < BEHIND_REPEAT_S
+True
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Final, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from spinecoach.coach.events import FrameEvent, LiveEvent, stamp_cues
+from spinecoach.coach.session import LiveSession
+from spinecoach.recording import Event
+from spinecoach.sources.simulated import Item
+
+#: Most samples waiting to be processed per session; then the reader waits for room.
+MAX_BACKLOG_SAMPLES: Final = 6000
+#: Most samples processed in one worker-thread call while catching up.
+MAX_BLOCK_SAMPLES: Final = 1000
+#: A block whose oldest message waited longer than this (s) makes the session "behind".
+BEHIND_NOTICE_S: Final = 0.5
+#: Seconds between two ``behind`` messages while the session stays behind.
+BEHIND_REPEAT_S: Final = 1.0
+
+
+class BehindMessage(BaseModel):
+    """``behind``: the session's processing runs late (see the module docstring)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: Literal["behind"] = "behind"
+    behind_s: float
+    queued_samples: int
+    frames_skipped: int
+
+
+@dataclass(frozen=True)
+class _Work:
+    items: list[Item]
+    samples: int
+    received_s: float  # the loop's clock
+    received_ms: float  # Unix ms (cue stamps)
+
+
+Report = Callable[[Exception], Awaitable[None]]
+
+
+class Backlog:
+    """The processing queue of one client-fed session (see the module docstring).
+
+    ``emit`` gets the events to send, ``tell`` the ``behind`` messages, ``report`` an
+    error raised while processing (the session goes on with the next message)."""
+
+    def __init__(
+        self,
+        session: LiveSession,
+        *,
+        emit: Callable[[Sequence[LiveEvent]], Awaitable[None]],
+        tell: Callable[[BehindMessage], Awaitable[None]],
+        report: Report,
+        max_samples: int = MAX_BACKLOG_SAMPLES,
+        block_samples: int = MAX_BLOCK_SAMPLES,
+    ) -> None:
+        self.session = session
+        self.emit = emit
+        self.tell = tell
+        self.report = report
+        self.max_samples = max_samples
+        self.block_samples = block_samples
+        self._queue: collections.deque[_Work] = collections.deque()
+        self.queued_samples = 0
+        self.frames_skipped = 0
+        #: Times the reader waited for room (the backlog was full).
+        self.full_waits = 0
+        self._has_work = asyncio.Event()
+        self._room = asyncio.Event()
+        self._room.set()
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._behind = False
+        self._told_s = -float("inf")
+        self._clock = asyncio.get_running_loop().time
+        self._task = asyncio.create_task(self._run())
+
+    async def put(self, items: list[Item]) -> None:
+        """Queue ``items`` (received and handed to the recorder already) for processing;
+        waits first while the backlog is full."""
+        while self.queued_samples >= self.max_samples:
+            self.full_waits += 1
+            self._room.clear()
+            await self._room.wait()
+        samples = sum(1 for item in items if not isinstance(item, Event))
+        self._queue.append(_Work(items, samples, self._clock(), time.time() * 1e3))
+        self.queued_samples += samples
+        self._idle.clear()
+        self._has_work.set()
+
+    async def drain(self) -> None:
+        """Wait until everything queued is processed (before the session's summary)."""
+        if self._idle.is_set() or self._task.done():
+            return
+        idle = asyncio.ensure_future(self._idle.wait())
+        try:
+            await asyncio.wait({self._task, idle}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            idle.cancel()
+
+    async def close(self) -> None:
+        """Stop processing (what is queued is not processed; it is stored already)."""
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+
+    def _take(self) -> tuple[list[_Work], list[Item]]:
+        works: list[_Work] = []
+        items: list[Item] = []
+        n = 0
+        while self._queue and (not works or n + self._queue[0].samples <= self.block_samples):
+            work = self._queue.popleft()
+            works.append(work)
+            items.extend(work.items)
+            n += work.samples
+        self.queued_samples -= n
+        if self.queued_samples < self.max_samples:
+            self._room.set()
+        return works, items
+
+    async def _run(self) -> None:
+        while True:
+            if not self._queue:
+                self._idle.set()
+                self._has_work.clear()
+                await self._has_work.wait()
+                continue
+            works, items = self._take()
+            waited_s = self._clock() - works[0].received_s
+            try:
+                events = await asyncio.to_thread(self.session.process, items)
+            except Exception as error:  # the client is told; the next message goes on
+                await self.report(error)
+                continue
+            if len(works) > 1:
+                events = self._latest_frame_only(events)
+            await self.emit(stamp_cues(events, works[-1].received_ms))
+            await self._tell_behind(waited_s)
+
+    def _latest_frame_only(self, events: list[LiveEvent]) -> list[LiveEvent]:
+        """Catching up: every event but the frames, and the newest frame."""
+        frames = [i for i, e in enumerate(events) if isinstance(e, FrameEvent)]
+        if len(frames) < 2:
+            return events
+        self.frames_skipped += len(frames) - 1
+        drop = set(frames[:-1])
+        return [e for i, e in enumerate(events) if i not in drop]
+
+    async def _tell_behind(self, waited_s: float) -> None:
+        now = self._clock()
+        if waited_s > BEHIND_NOTICE_S:
+            if not self._behind or now - self._told_s >= BEHIND_REPEAT_S:
+                self._behind, self._told_s = True, now
+                await self.tell(self._message(waited_s))
+        elif self._behind and waited_s < BEHIND_NOTICE_S / 2 and not self._queue:
+            self._behind, self._told_s = False, now
+            await self.tell(self._message(0.0))
+
+    def _message(self, behind_s: float) -> BehindMessage:
+        return BehindMessage(
+            behind_s=round(behind_s, 3),
+            queued_samples=self.queued_samples,
+            frames_skipped=self.frames_skipped,
+        )
+
+
+__all__ = [
+    "BEHIND_NOTICE_S",
+    "BEHIND_REPEAT_S",
+    "MAX_BACKLOG_SAMPLES",
+    "MAX_BLOCK_SAMPLES",
+    "Backlog",
+    "BehindMessage",
+]
