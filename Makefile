@@ -12,7 +12,10 @@ DEMO_DIR ?= demo-output
 
 .PHONY: demo test lint typecheck unit camera-venv camera-test bench clean
 
-$(STAMP): pyproject.toml
+# setup.py builds the compiled Fusion loop (spinecoach.motion._cfusion): a change to it or
+# to its C sources reinstalls, which recompiles it.
+CFUSION_SOURCES := setup.py src/spinecoach/motion/_cfusion.c $(wildcard src/spinecoach/motion/_fusion_c/*.[ch])
+$(STAMP): pyproject.toml $(CFUSION_SOURCES)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'

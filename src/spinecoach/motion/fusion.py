@@ -52,14 +52,19 @@ magnetometer µT.
 
 from __future__ import annotations
 
+import importlib
 import itertools
+import logging
 from dataclasses import dataclass
+from types import ModuleType
+from typing import Protocol
 
 import imufusion
 import numpy as np
 from numpy.typing import NDArray
 
 from spinecoach.conventions import STANDARD_GRAVITY_MPS2
+from spinecoach.errors import ConfigurationError
 from spinecoach.motion.flags import (
     EARTH_FIELD_RANGE_UT,
     FLAG_ACCEL_ONLY,
@@ -149,33 +154,195 @@ class FusionResult:
     gap_before: NDArray[np.bool_]
 
 
-def _make_filters(
-    rate_hz: float, settings: FusionSettings
-) -> tuple[imufusion.Ahrs, imufusion.Bias]:
-    ahrs = imufusion.Ahrs()
-    ahrs.set_settings(
-        imufusion.AhrsSettings(
-            sample_rate=rate_hz,
-            convention=imufusion.CONVENTION_NWU,
-            gain=settings.gain,
-            gyroscope_range=settings.gyroscope_range_dps,
-            acceleration_rejection=settings.acceleration_rejection_deg,
-            magnetic_rejection=settings.magnetic_rejection_deg,
-            # Seconds from imufusion 1.3.2 on (it was samples before): at 100 Hz a sample
-            # count of 500 would delay the accelerometer recovery to 500 s.
-            rejection_timeout=settings.recovery_trigger_period_s,
+class FusionEngine(Protocol):
+    """One sensor's x-io Fusion AHRS (NWU) and gyroscope-bias estimator.
+
+    Two implementations give the same numbers: the compiled loop
+    ``spinecoach.motion._cfusion.Fusion`` (Fusion's own C sources, vendored) and
+    :class:`ImufusionEngine` (imufusion's objects, one Python call per sample), the
+    fallback for a build without a C compiler.
+    """
+
+    def run(
+        self,
+        gyr_dps: FloatArray,
+        acc: FloatArray,
+        acc_scale: float,
+        mag_ut: FloatArray | None,
+        periods: NDArray[np.int64] | None,
+        out: FloatArray,
+        start: int,
+        stop: int,
+    ) -> None:
+        """Fuse samples ``start..stop-1`` of (n, 3) float64 arrays (accelerometer in
+        ``acc_scale`` units per g; ``periods`` whole sample periods, None = all 1) and
+        write their quaternions (w, x, y, z) into rows ``start..stop-1`` of ``out``."""
+
+    def get_quaternion(self) -> tuple[float, float, float, float]: ...
+    def set_quaternion(self, w: float, x: float, y: float, z: float, /) -> None: ...
+    def restart(self) -> None: ...
+    def skip_startup(self) -> None: ...
+    def set_bias_offset(self, x: float, y: float, z: float, /) -> None: ...
+    def get_bias_offset(self) -> tuple[float, float, float]: ...
+    def flags(self) -> tuple[bool, bool, bool, bool]: ...
+    def internal_states(self) -> tuple[float, bool, float, float, bool, float]: ...
+
+
+class ImufusionEngine:
+    """:class:`FusionEngine` over ``imufusion``'s objects: the per-sample Python loop.
+
+    The fallback when the compiled ``_cfusion`` is missing, and the reference the tests
+    compare it with. Settings as :func:`new_engine` documents.
+    """
+
+    def __init__(self, *, rate_hz: float, settings: FusionSettings) -> None:
+        self._rate_hz = rate_hz
+        self._ahrs = imufusion.Ahrs()
+        self._ahrs.set_settings(
+            imufusion.AhrsSettings(
+                sample_rate=rate_hz,
+                convention=imufusion.CONVENTION_NWU,
+                gain=settings.gain,
+                gyroscope_range=settings.gyroscope_range_dps,
+                acceleration_rejection=settings.acceleration_rejection_deg,
+                magnetic_rejection=settings.magnetic_rejection_deg,
+                # Seconds from imufusion 1.3.2 on (it was samples before): at 100 Hz a
+                # sample count of 500 would delay the accelerometer recovery to 500 s.
+                rejection_timeout=settings.recovery_trigger_period_s,
+            )
         )
-    )
-    ahrs.set_sample_period(1.0 / rate_hz)
-    bias = imufusion.Bias()
-    bias.set_settings(
-        imufusion.BiasSettings(
-            sample_rate=rate_hz,
-            stationary_threshold=settings.bias_threshold_dps,
-            stationary_period=settings.bias_period_s,
+        self._ahrs.set_sample_period(1.0 / rate_hz)
+        self._bias = imufusion.Bias()
+        self._bias.set_settings(
+            imufusion.BiasSettings(
+                sample_rate=rate_hz,
+                stationary_threshold=settings.bias_threshold_dps,
+                stationary_period=settings.bias_period_s,
+            )
         )
+
+    def run(
+        self,
+        gyr_dps: FloatArray,
+        acc: FloatArray,
+        acc_scale: float,
+        mag_ut: FloatArray | None,
+        periods: NDArray[np.int64] | None,
+        out: FloatArray,
+        start: int,
+        stop: int,
+    ) -> None:
+        ahrs, bias_update, get_q = self._ahrs, self._bias.update, self._ahrs.get_quaternion
+        rate = self._rate_hz
+        acc_rows = list(acc[start:stop] / acc_scale)
+        gyr_rows = list(gyr_dps[start:stop])
+        steps = [1] * (stop - start) if periods is None else periods[start:stop].tolist()
+        mag_rows = None if mag_ut is None else list(mag_ut[start:stop])
+        quats = []
+        for i, (g, a, p) in enumerate(zip(gyr_rows, acc_rows, steps, strict=True)):
+            corrected = bias_update(g)
+            if p != 1:
+                ahrs.set_sample_period(p / rate)
+            if mag_rows is None:
+                ahrs.update_no_magnetometer(corrected, a)
+            else:
+                ahrs.update(corrected, a, mag_rows[i])
+            if p != 1:
+                ahrs.set_sample_period(1.0 / rate)
+            quats.append(get_q())
+        if quats:
+            out[start:stop] = quats
+
+    def get_quaternion(self) -> tuple[float, float, float, float]:
+        w, x, y, z = self._ahrs.get_quaternion().tolist()
+        return w, x, y, z
+
+    def set_quaternion(self, w: float, x: float, y: float, z: float, /) -> None:
+        self._ahrs.set_quaternion(np.array([w, x, y, z], dtype=np.float64))
+
+    def restart(self) -> None:
+        self._ahrs.restart()
+
+    def skip_startup(self) -> None:
+        self._ahrs.skip_startup()
+
+    def set_bias_offset(self, x: float, y: float, z: float, /) -> None:
+        self._bias.set_offset(np.array([x, y, z], dtype=np.float64))
+
+    def get_bias_offset(self) -> tuple[float, float, float]:
+        x, y, z = self._bias.get_offset().tolist()
+        return x, y, z
+
+    def flags(self) -> tuple[bool, bool, bool, bool]:
+        f = self._ahrs.get_flags()
+        return (
+            bool(f.startup),
+            bool(f.overrange_recovery),
+            bool(f.acceleration_recovery),
+            bool(f.magnetic_recovery),
+        )
+
+    def internal_states(self) -> tuple[float, bool, float, float, bool, float]:
+        s = self._ahrs.get_internal_states()
+        return (
+            float(s.acceleration_error),
+            bool(s.accelerometer_ignored),
+            float(s.acceleration_recovery_trigger),
+            float(s.magnetic_error),
+            bool(s.magnetometer_ignored),
+            float(s.magnetic_recovery_trigger),
+        )
+
+
+log = logging.getLogger(__name__)
+
+_CFUSION_UNSET = object()
+_cfusion_module: object = _CFUSION_UNSET
+
+
+def _compiled() -> ModuleType | None:
+    """The compiled ``_cfusion`` module, or None (once: a logged warning) without it."""
+    global _cfusion_module
+    if _cfusion_module is _CFUSION_UNSET:
+        try:
+            compiled = importlib.import_module("spinecoach.motion._cfusion")
+        except ImportError as exc:
+            log.warning(
+                "spinecoach.motion._cfusion is not built (%s): fusion runs imufusion's "
+                "per-sample loop, about 4x slower end to end. Install spinecoach with a C "
+                "compiler (pip install -e . with gcc or clang) to build it.",
+                exc,
+            )
+            _cfusion_module = None
+        else:
+            _cfusion_module = compiled
+    return _cfusion_module if isinstance(_cfusion_module, ModuleType) else None
+
+
+def compiled_fusion_available() -> bool:
+    """True when the compiled Fusion loop (``spinecoach.motion._cfusion``) is in use."""
+    return _compiled() is not None
+
+
+def new_engine(rate_hz: float, settings: FusionSettings) -> FusionEngine:
+    """A fresh :class:`FusionEngine`: Fusion with NWU axes, ``settings``' gain, ranges,
+    rejection and rejection timeout (seconds), a unit sample period of ``1 / rate_hz``,
+    and Fusion's gyroscope-bias estimator with ``settings``' threshold and period —
+    compiled when ``_cfusion`` is built, else imufusion's objects."""
+    compiled = _compiled()
+    if compiled is None:
+        return ImufusionEngine(rate_hz=rate_hz, settings=settings)
+    engine: FusionEngine = compiled.Fusion(
+        rate_hz=rate_hz,
+        gain=settings.gain,
+        gyroscope_range_dps=settings.gyroscope_range_dps,
+        acceleration_rejection_deg=settings.acceleration_rejection_deg,
+        magnetic_rejection_deg=settings.magnetic_rejection_deg,
+        rejection_timeout_s=settings.recovery_trigger_period_s,
+        bias_threshold_dps=settings.bias_threshold_dps,
+        bias_period_s=settings.bias_period_s,
     )
-    return ahrs, bias
+    return engine
 
 
 def sample_periods(
@@ -224,20 +391,22 @@ def settling_after_gaps(
     return np.asarray((last_gap >= 0) & (since_s < settle_s), dtype=np.bool_)
 
 
-def _start_from_gravity(ahrs: imufusion.Ahrs, acc: FloatArray) -> None:
+def _start_from_gravity(engine: FusionEngine, acc: FloatArray) -> None:
     """Start at the first accelerometer sample's inclination, without Fusion's start-up
     ramp (its high gain would follow the movement's own accelerations for 3 s)."""
     if np.isfinite(acc).all() and float(np.linalg.norm(acc)) > 1e-6:
-        ahrs.set_quaternion(quaternion_from_up(np.asarray(acc, dtype=np.float64)))
-        ahrs.skip_startup()
+        w, x, y, z = quaternion_from_up(np.asarray(acc, dtype=np.float64)).tolist()
+        engine.set_quaternion(w, x, y, z)
+        engine.skip_startup()
 
 
-def _restart_after_gap(ahrs: imufusion.Ahrs, acc_g: FloatArray) -> None:
+def _restart_after_gap(engine: FusionEngine, acc_g: FloatArray) -> None:
     """Forget the orientation's history at a gap and re-seed it (see the module notes)."""
-    seed = reseed_quaternion(np.asarray(ahrs.get_quaternion(), dtype=np.float64), acc_g)
-    ahrs.restart()
-    ahrs.set_quaternion(seed)
-    ahrs.skip_startup()
+    previous = np.array(engine.get_quaternion(), dtype=np.float64)
+    w, x, y, z = reseed_quaternion(previous, acc_g).tolist()
+    engine.restart()
+    engine.set_quaternion(w, x, y, z)
+    engine.skip_startup()
 
 
 def sample_flags(
@@ -326,10 +495,12 @@ def fusion_result(
 
 
 def fusion_quaternions(sensor: SensorData, settings: FusionSettings) -> FloatArray:
-    """(n, 4) sensor→earth quaternions of one sensor — the per-sample AHRS loop.
+    """(n, 4) sensor→earth quaternions of one sensor — Fusion over all samples.
 
-    The loop is the only per-sample Python in the batch pipeline, kept minimal: it
-    dominates the run time (about 1 µs per sample on this project's reference machine).
+    The per-sample loop runs compiled (:func:`new_engine`); Python only prepares its
+    inputs (whole-period sample periods, the initial bias seed, both vectorised) and steps
+    in at the few samples where something happens: where the initial bias estimate starts
+    and after a gap (re-seed).
     """
     rate = sensor.rate_hz
     n = sensor.n_samples
@@ -339,63 +510,64 @@ def fusion_quaternions(sensor: SensorData, settings: FusionSettings) -> FloatArr
         for i, (t, a) in enumerate(zip(sensor.time_s.tolist(), sensor.acc_mps2, strict=True)):
             out[i] = lowpass.update(t, a)
         return out
-    ahrs, bias = _make_filters(rate, settings)
-    if n:
-        _start_from_gravity(ahrs, sensor.acc_mps2[0])
+    out = np.empty((n, 4), dtype=np.float64)
+    if n == 0:
+        return out
+    engine = new_engine(rate, settings)
+    _start_from_gravity(engine, sensor.acc_mps2[0])
     periods = sample_periods(sensor.time_s, rate, settings.max_gap_s)
-    irregular = set(np.flatnonzero(periods != 1).tolist())
     gaps = set(np.flatnonzero(gaps_before(sensor.time_s, settings.max_gap_s)).tolist())
     seed = initial_bias(sensor.gyr_dps, sensor.acc_mps2, rate, settings)
-    seed_index = seed[0] if seed is not None else -1
-    gyr_rows = list(sensor.gyr_dps)
-    acc_rows = list(sensor.acc_mps2 / STANDARD_GRAVITY_MPS2)
+    seed_index = seed[0] if seed is not None and seed[0] < n else -1
     use_mag = settings.use_magnetometer and sensor.mag_ut is not None
-    mag_rows = list(sensor.mag_ut) if use_mag and sensor.mag_ut is not None else []
-    quats: list[FloatArray] = []
-    append = quats.append
-    get_q = ahrs.get_quaternion
-    bias_update = bias.update
-    # Process runs of regular samples without a per-sample branch; stop only where a
-    # sample was dropped (set the period), after a gap (re-seed, one nominal period) or
-    # where the initial bias estimate starts.
-    bounds = [*sorted(irregular | gaps | ({seed_index} if seed_index >= 0 else set())), n]
+    mag = sensor.mag_ut if use_mag else None
+    gyr = np.asarray(sensor.gyr_dps, dtype=np.float64)
+    acc = np.asarray(sensor.acc_mps2, dtype=np.float64)
     start = 0
-    for stop in bounds:
-        if use_mag:
-            step = ahrs.update
-            for g, a, m in zip(
-                gyr_rows[start:stop], acc_rows[start:stop], mag_rows[start:stop], strict=True
-            ):
-                step(bias_update(g), a, m)
-                append(get_q())
-        else:
-            step_nm = ahrs.update_no_magnetometer
-            for g, a in zip(gyr_rows[start:stop], acc_rows[start:stop], strict=True):
-                step_nm(bias_update(g), a)
-                append(get_q())
-        if stop < n:
-            if stop == seed_index and seed is not None:
-                bias.set_offset(seed[1])
-            irregular_here = stop in irregular and stop not in gaps
-            if stop in gaps:
-                _restart_after_gap(ahrs, acc_rows[stop])
-            if irregular_here:
-                ahrs.set_sample_period(int(periods[stop]) / rate)
-            if use_mag:
-                ahrs.update(bias_update(gyr_rows[stop]), acc_rows[stop], mag_rows[stop])
-            else:
-                ahrs.update_no_magnetometer(bias_update(gyr_rows[stop]), acc_rows[stop])
-            append(get_q())
-            if irregular_here:
-                ahrs.set_sample_period(1.0 / rate)
-            start = stop + 1
-    return np.array(quats, dtype=np.float64).reshape(n, 4)
+    for stop in [*sorted(gaps | ({seed_index} if seed_index >= 0 else set())), n]:
+        engine.run(gyr, acc, STANDARD_GRAVITY_MPS2, mag, periods, out, start, stop)
+        if stop == seed_index and seed is not None:
+            x, y, z = seed[1].tolist()
+            engine.set_bias_offset(x, y, z)
+        if stop in gaps:
+            _restart_after_gap(engine, acc[stop] / STANDARD_GRAVITY_MPS2)
+        start = stop
+    return out
+
+
+#: Blocks up to this many samples get their clock per sample on Python numbers (numpy's
+#: per-call overhead dominates below it); longer ones vectorised. Both are the same
+#: arithmetic as :func:`sample_periods`; the tests run both against the batch.
+_SCALAR_CLOCK_MAX = 32
+
+
+@dataclass(frozen=True)
+class FusionFlags:
+    """Fusion's own flags (``FusionAhrsFlags``), for a user interface to explain."""
+
+    startup: bool
+    overrange_recovery: bool
+    acceleration_recovery: bool
+    magnetic_recovery: bool
+
+
+@dataclass(frozen=True)
+class FusionInternalStates:
+    """Fusion's internal states (``FusionAhrsInternalStates``), for diagnostics:
+    errors in degrees, recovery triggers from 0 to 1."""
+
+    acceleration_error: float
+    accelerometer_ignored: bool
+    acceleration_recovery_trigger: float
+    magnetic_error: float
+    magnetometer_ignored: bool
+    magnetic_recovery_trigger: float
 
 
 class SensorFusion:
-    """Streaming orientation of one sensor: ``update()`` once per sample.
-
-    Gives the same quaternions as :func:`fusion_process` on the same samples.
+    """Streaming orientation of one sensor: ``update()`` per sample or ``update_block()``
+    per block of samples (a message); both give the quaternions :func:`fusion_process`
+    gives on the same samples, bit for bit, on the same compiled engine.
 
     >>> import numpy as np
     >>> f = SensorFusion(rate_hz=100.0, settings=FusionSettings())
@@ -407,28 +579,37 @@ class SensorFusion:
     def __init__(self, *, rate_hz: float, settings: FusionSettings) -> None:
         self.rate_hz = rate_hz
         self.settings = settings
-        self._ahrs, self._bias = _make_filters(rate_hz, settings)
+        self._engine = new_engine(rate_hz, settings)
         self._last_time_s: float | None = None
+        #: True when the last sample followed an interval longer than ``max_gap_s``.
         self.gap_before = False
         #: True while the orientation settles after a gap (``FLAG_SETTLING``).
         self.settling = False
-        self._last_gap_time_s: float | None = None
+        self._last_gap_time_s = np.nan
         self._block = max(12, round(settings.initial_bias_block_s * rate_hz))
         self._max_blocks = int(settings.initial_bias_search_s * rate_hz) // self._block
         self._blocks_seen = 0
-        self._bias_rows: list[FloatArray] | None = []
+        #: Rows of the initial-bias block being collected (None once it is decided).
+        self._bias_gyr: list[FloatArray] | None = []
         self._bias_acc: list[FloatArray] = []
+        self._bias_count = 0
         self.initial_bias_dps: FloatArray | None = None
         #: Set on the first sample without a gyroscope reading (NaN): from then on the
         #: orientation is the accelerometer's (:class:`AccelerometerUp`).
         self.accel_only: AccelerometerUp | None = None
         self._first_sample = True
-        self._segment_t0: float | None = None
+        # The nominal sample index (:func:`sample_periods`) of the current segment (the
+        # samples since the start or the last gap): its first time, the sample count, the
+        # last sample's nominal index and the running max of ``index - count``.
+        self._segment_t0 = 0.0
         self._segment_k = 0
         self._segment_last = 0
         self._segment_max = 0
-        #: Per-sample ``gap_before`` and ``settling`` of the last :meth:`update_block`.
+        #: Per-sample ``gap_before`` of the last :meth:`update_block` (n,) bool: the sample
+        #: follows an interval longer than ``max_gap_s`` (the AHRS was re-seeded at it).
         self.last_gap_before: NDArray[np.bool_] = np.zeros(0, dtype=np.bool_)
+        #: Per-sample ``settling`` of the last :meth:`update_block` (n,) bool: the sample
+        #: is less than ``settle_after_gap_s`` after a gap (``FLAG_SETTLING``).
         self.last_settling: NDArray[np.bool_] = np.zeros(0, dtype=np.bool_)
 
     def update(
@@ -438,73 +619,25 @@ class SensorFusion:
         gyr_dps: FloatArray,
         mag_ut: FloatArray | None = None,
     ) -> FloatArray:
-        """Fuse one sample; returns the quaternion (w, x, y, z) sensor→earth."""
-        periods = 1
-        self.gap_before = False
-        if self._last_time_s is not None:
-            interval = time_s - self._last_time_s
-            self.gap_before = bool(interval > self.settings.max_gap_s)
-            if not self.gap_before:
-                # The same nominal index as :func:`sample_periods` (jitter averages out).
-                assert self._segment_t0 is not None
-                idx = int(np.rint((time_s - self._segment_t0) * self.rate_hz))
-                k = self._segment_k + 1
-                last = k + max(self._segment_max, idx - k)
-                periods = last - self._segment_last
-                self._segment_k, self._segment_last = k, last
-                self._segment_max = max(self._segment_max, idx - k)
-        if self._last_time_s is None or self.gap_before:
-            self._segment_t0 = time_s
-            self._segment_k = 0
-            self._segment_last = 0
-            self._segment_max = 0
-        self._last_time_s = time_s
-        if self.gap_before:
-            periods = 1
-            self._last_gap_time_s = time_s
-        self.settling = self._last_gap_time_s is not None and bool(
-            time_s - self._last_gap_time_s < self.settings.settle_after_gap_s
+        """Fuse one sample; returns the quaternion (w, x, y, z) sensor→earth.
+
+        A block of one sample: see :meth:`update_block`.
+        """
+        acc = np.asarray(acc_mps2, dtype=np.float64).reshape(1, 3)
+        gyr = np.asarray(gyr_dps, dtype=np.float64).reshape(1, 3)
+        mag = None
+        if mag_ut is not None and self.settings.use_magnetometer:
+            mag = np.asarray(mag_ut, dtype=np.float64).reshape(1, 3)
+        period, gap, settling = self._advance_clock_one(float(time_s))
+        self.gap_before, self.settling = gap, settling
+        self.last_gap_before = np.array([gap], dtype=np.bool_)
+        self.last_settling = np.array([settling], dtype=np.bool_)
+        periods = None if period == 1 else np.array([period], dtype=np.int64)
+        out = self._fuse(
+            np.array([time_s], dtype=np.float64), acc, gyr, mag, periods, [0] if gap else []
         )
-        raw = np.asarray(gyr_dps, dtype=np.float64)
-        acc_raw = np.asarray(acc_mps2, dtype=np.float64)
-        if self._first_sample:
-            if not np.isfinite(raw).any():
-                self.accel_only = AccelerometerUp(rate_hz=self.rate_hz, settings=self.settings)
-            else:
-                _start_from_gravity(self._ahrs, acc_raw)
-        self._first_sample = False
-        if self.accel_only is not None:
-            return self.accel_only.update(time_s, acc_raw)
-        rows = self._bias_rows
-        if rows is not None and len(rows) == self._block:
-            estimate = _block_bias(
-                np.array(rows), np.array(self._bias_acc), self.rate_hz, self.settings
-            )
-            self._blocks_seen += 1
-            rows.clear()
-            self._bias_acc.clear()
-            if estimate is not None:
-                self._bias.set_offset(estimate)
-                self.initial_bias_dps = estimate
-                self._bias_rows = rows = None
-            elif self._blocks_seen >= self._max_blocks:
-                self._bias_rows = rows = None
-        if rows is not None:
-            rows.append(raw)
-            self._bias_acc.append(acc_raw)
-        gyr = self._bias.update(raw)
-        acc = acc_raw / STANDARD_GRAVITY_MPS2
-        if self.gap_before:
-            _restart_after_gap(self._ahrs, acc)
-        if periods != 1:
-            self._ahrs.set_sample_period(periods / self.rate_hz)
-        if self.settings.use_magnetometer and mag_ut is not None:
-            self._ahrs.update(gyr, acc, np.asarray(mag_ut, dtype=np.float64))
-        else:
-            self._ahrs.update_no_magnetometer(gyr, acc)
-        if periods != 1:
-            self._ahrs.set_sample_period(1.0 / self.rate_hz)
-        return np.asarray(self._ahrs.get_quaternion(), dtype=np.float64)
+        row: FloatArray = out[0]
+        return row
 
     def update_block(
         self,
@@ -516,12 +649,16 @@ class SensorFusion:
         """Fuse a block of n samples; returns their (n, 4) quaternions (w, x, y, z).
 
         Exactly what n calls of :meth:`update` give, and leaves the object in the same
-        state. Arrays: ``time_s`` (n,) s, ``acc_mps2`` (n, 3), ``gyr_dps`` (n, 3),
-        ``mag_ut`` (n, 3) or None. Per-sample results are stored as attributes:
-        ``last_gap_before`` (n,) bool — the sample follows an interval longer than
-        ``max_gap_s``; ``last_settling`` (n,) bool — the sample is in the settling time
-        after a gap (``FLAG_SETTLING``). ``gap_before`` and ``settling`` keep the last
-        sample's values, as after :meth:`update`.
+        state. Arrays: ``time_s`` (n,) s, strictly increasing and after the previous
+        block's; ``acc_mps2`` (n, 3) m/s²; ``gyr_dps`` (n, 3) deg/s; ``mag_ut`` (n, 3) µT
+        or None (used with ``settings.use_magnetometer``). Per-sample results are stored
+        as attributes: ``last_gap_before`` (n,) bool — the sample follows an interval
+        longer than ``max_gap_s``; ``last_settling`` (n,) bool — the sample is in the
+        settling time after a gap (``FLAG_SETTLING``). ``gap_before`` and ``settling``
+        hold the last sample's values, as after :meth:`update`.
+
+        The samples run through the compiled Fusion loop; Python steps in only where the
+        initial bias block is decided (the first ``initial_bias_search_s``) and at gaps.
 
         >>> import numpy as np
         >>> f = SensorFusion(rate_hz=100.0, settings=FusionSettings())
@@ -530,40 +667,193 @@ class SensorFusion:
         >>> q.shape, f.last_gap_before.shape
         ((5, 4), (5,))
         """
-        t = np.asarray(time_s, dtype=np.float64)
+        t = np.asarray(time_s, dtype=np.float64).reshape(-1)
+        n = t.shape[0]
+        acc = _rows(acc_mps2, n, "acc_mps2")
+        gyr = _rows(gyr_dps, n, "gyr_dps")
+        use_mag = mag_ut is not None and self.settings.use_magnetometer
+        mag = _rows(mag_ut, n, "mag_ut") if use_mag and mag_ut is not None else None
+        if n == 0:
+            self.last_gap_before = np.zeros(0, dtype=np.bool_)
+            self.last_settling = np.zeros(0, dtype=np.bool_)
+            return np.empty((0, 4), dtype=np.float64)
+        periods, gap, settling = self._advance_clock(t)
+        self.last_gap_before, self.last_settling = gap, settling
+        self.gap_before, self.settling = bool(gap[-1]), bool(settling[-1])
+        return self._fuse(t, acc, gyr, mag, periods, np.flatnonzero(gap).tolist())
+
+    def _fuse(
+        self,
+        t: FloatArray,
+        acc: FloatArray,
+        gyr: FloatArray,
+        mag: FloatArray | None,
+        periods: NDArray[np.int64] | None,
+        gap_at: list[int],
+    ) -> FloatArray:
+        """The quaternions of a block whose clock is done (``gap_at``: gap indices)."""
         n = t.shape[0]
         out = np.empty((n, 4), dtype=np.float64)
-        gap = np.zeros(n, dtype=np.bool_)
-        settling = np.zeros(n, dtype=np.bool_)
-        for i in range(n):
-            m = None if mag_ut is None else mag_ut[i]
-            out[i] = self.update(float(t[i]), acc_mps2[i], gyr_dps[i], m)
-            gap[i] = self.gap_before
-            settling[i] = self.settling
-        self.last_gap_before = gap
-        self.last_settling = settling
+        if self._first_sample:
+            self._first_sample = False
+            if not np.isfinite(gyr[0]).any():
+                self.accel_only = AccelerometerUp(rate_hz=self.rate_hz, settings=self.settings)
+            else:
+                _start_from_gravity(self._engine, acc[0])
+        if self.accel_only is not None:
+            for i, ti in enumerate(t.tolist()):
+                out[i] = self.accel_only.update(ti, acc[i])
+            return out
+        engine = self._engine
+        pos = 0
+        while pos < n:
+            if self._bias_gyr is not None and self._bias_count == self._block:
+                self._decide_bias_block()
+            if gap_at and gap_at[0] == pos:
+                _restart_after_gap(engine, acc[pos] / STANDARD_GRAVITY_MPS2)
+                gap_at = gap_at[1:]
+            stop = gap_at[0] if gap_at else n
+            if self._bias_gyr is not None:
+                stop = min(stop, pos + self._block - self._bias_count)
+                self._bias_gyr.append(gyr[pos:stop])
+                self._bias_acc.append(acc[pos:stop])
+                self._bias_count += stop - pos
+            engine.run(gyr, acc, STANDARD_GRAVITY_MPS2, mag, periods, out, pos, stop)
+            pos = stop
         return out
 
-    def flags(self) -> imufusion.AhrsFlags:
-        """Fusion's own flags (startup, recovery) for a user interface to explain."""
-        return self._ahrs.get_flags()
+    def _decide_bias_block(self) -> None:
+        """A full block collected: Fusion's bias tracker starts from its estimate when
+        the person held still in it (:func:`initial_bias`, block by block)."""
+        assert self._bias_gyr is not None
+        estimate = _block_bias(
+            np.concatenate(self._bias_gyr),
+            np.concatenate(self._bias_acc),
+            self.rate_hz,
+            self.settings,
+        )
+        self._blocks_seen += 1
+        self._bias_gyr, self._bias_acc, self._bias_count = [], [], 0
+        if estimate is not None:
+            x, y, z = estimate.tolist()
+            self._engine.set_bias_offset(x, y, z)
+            self.initial_bias_dps = estimate
+            self._bias_gyr = None
+        elif self._blocks_seen >= self._max_blocks:
+            self._bias_gyr = None
 
-    def internal_states(self) -> imufusion.AhrsInternalStates:
+    def _advance_clock(
+        self, t: FloatArray
+    ) -> tuple[NDArray[np.int64], NDArray[np.bool_], NDArray[np.bool_]]:
+        """Per-sample whole periods, gap and settling of a block, continuing the state:
+        the same numbers as :func:`sample_periods`, :func:`gaps_before` and
+        :func:`settling_after_gaps` on the whole recording."""
+        n = t.shape[0]
+        if n <= _SCALAR_CLOCK_MAX:  # a message's block: Python numbers cost less here
+            steps = [self._advance_clock_one(ti) for ti in t.tolist()]
+            p, g, s = zip(*steps, strict=True)
+            return (
+                np.array(p, dtype=np.int64),
+                np.array(g, dtype=np.bool_),
+                np.array(s, dtype=np.bool_),
+            )
+        max_gap_s = self.settings.max_gap_s
+        gap = np.zeros(n, dtype=np.bool_)
+        previous_s = self._last_time_s
+        first_ever = previous_s is None
+        if previous_s is None:
+            gap[1:] = np.diff(t) > max_gap_s
+        else:
+            gap[:] = np.diff(t, prepend=previous_s) > max_gap_s
+        self._last_time_s = float(t[-1])
+        periods = np.ones(n, dtype=np.int64)
+        starts = np.flatnonzero(gap).tolist()
+        if first_ever and (not starts or starts[0] != 0):
+            starts.insert(0, 0)
+        bounds = [0, *starts] if not starts or starts[0] != 0 else starts
+        for a, b in itertools.pairwise([*bounds, n]):
+            if a in starts:  # a new segment starts at a: nominal index 0
+                self._segment_t0 = float(t[a])
+                self._segment_k = self._segment_last = self._segment_max = 0
+                a += 1
+            if b <= a:
+                continue
+            k = self._segment_k + 1 + np.arange(b - a, dtype=np.int64)
+            idx = np.rint((t[a:b] - self._segment_t0) * self.rate_hz).astype(np.int64)
+            running = np.maximum(np.maximum.accumulate(idx - k), self._segment_max)
+            last = k + running
+            periods[a:b] = np.diff(last, prepend=self._segment_last)
+            self._segment_k = int(k[-1])
+            self._segment_last = int(last[-1])
+            self._segment_max = int(running[-1])
+        # Time of the last gap at or before each sample (NaN: none yet, not settling).
+        gap_time: FloatArray | float = self._last_gap_time_s
+        if gap.any():
+            index = np.maximum.accumulate(np.where(gap, np.arange(n), -1))
+            gap_time = np.where(index >= 0, t[np.maximum(index, 0)], self._last_gap_time_s)
+            self._last_gap_time_s = float(t[index[-1]])
+        settling = np.asarray(t - gap_time < self.settings.settle_after_gap_s)
+        return periods, gap, settling
+
+    def _advance_clock_one(self, time_s: float) -> tuple[int, bool, bool]:
+        """:meth:`_advance_clock` of one sample, on Python numbers (cheaper)."""
+        previous_s = self._last_time_s
+        self._last_time_s = time_s
+        gap = previous_s is not None and time_s - previous_s > self.settings.max_gap_s
+        period = 1
+        if previous_s is None or gap:
+            self._segment_t0 = time_s
+            self._segment_k = self._segment_last = self._segment_max = 0
+        else:
+            # round() is round-half-even like np.rint in sample_periods.
+            idx = round((time_s - self._segment_t0) * self.rate_hz)
+            k = self._segment_k + 1
+            self._segment_max = max(self._segment_max, idx - k)
+            last = k + self._segment_max
+            period = last - self._segment_last
+            self._segment_k, self._segment_last = k, last
+        if gap:
+            self._last_gap_time_s = time_s
+        settling = time_s - self._last_gap_time_s < self.settings.settle_after_gap_s
+        return period, gap, settling
+
+    def flags(self) -> FusionFlags:
+        """Fusion's own flags (startup, recovery) for a user interface to explain."""
+        return FusionFlags(*self._engine.flags())
+
+    def internal_states(self) -> FusionInternalStates:
         """Fusion's internal states (acceleration error, rejection) for diagnostics."""
-        return self._ahrs.get_internal_states()
+        return FusionInternalStates(*self._engine.internal_states())
+
+
+def _rows(values: FloatArray | None, n: int, name: str) -> FloatArray:
+    """``values`` as an (n, 3) float64 array, or a clear error naming the argument."""
+    array = np.asarray(values, dtype=np.float64)
+    if array.shape != (n, 3):
+        raise ConfigurationError(
+            f"{name} has shape {array.shape}; update_block needs ({n}, 3): one row of "
+            "x, y, z per timestamp in time_s"
+        )
+    return array
 
 
 __all__ = [
     "ACCEL_ONLY_CUTOFF_HZ",
     "AccelerometerUp",
+    "FusionEngine",
+    "FusionFlags",
+    "FusionInternalStates",
     "FusionResult",
     "FusionSettings",
+    "ImufusionEngine",
     "SensorFusion",
+    "compiled_fusion_available",
     "fusion_process",
     "fusion_quaternions",
     "fusion_result",
     "gaps_before",
     "initial_bias",
+    "new_engine",
     "quaternion_from_up",
     "reseed_quaternion",
     "sample_flags",

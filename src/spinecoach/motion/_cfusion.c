@@ -1,0 +1,336 @@
+/*
+ * spinecoach.motion._cfusion: x-io Fusion's AHRS and gyroscope-bias estimator in one
+ * object, with a loop over whole arrays of samples.
+ *
+ * Our own small binding (MIT, like spinecoach) around the unmodified Fusion C sources in
+ * _fusion_c/ (x-io Technologies, MIT; see _fusion_c/README.md). It makes exactly the calls
+ * spinecoach.motion.fusion made through imufusion for every sample, in the same order and
+ * with the same float32 conversions:
+ *
+ *     gyr = FusionBiasUpdate(bias, (float) gyr_dps)
+ *     if period != 1: FusionAhrsSetSamplePeriod(ahrs, (float) (period / rate))
+ *     FusionAhrsUpdate[NoMagnetometer](ahrs, gyr, (float) (acc / acc_scale)[, (float) mag])
+ *     if period != 1: FusionAhrsSetSamplePeriod(ahrs, (float) (1.0 / rate))
+ *     out = (double) FusionAhrsGetQuaternion(ahrs)
+ *
+ * so the quaternions are those of imufusion's per-sample loop, bit for bit. The rare
+ * events (start from gravity, the initial bias seed, the re-seed after a gap) stay in
+ * Python (spinecoach.motion.fusion), which calls the small setters below between runs.
+ *
+ * Arrays come in through the buffer protocol (any strides; float64, periods int64), so
+ * the module needs no numpy headers to build. The loop releases the GIL.
+ */
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "_fusion_c/FusionAhrs.h"
+#include "_fusion_c/FusionBias.h"
+
+typedef struct {
+    PyObject_HEAD
+    FusionAhrs ahrs;
+    FusionBias bias;
+    double rate_hz;
+    float unit_period;
+    int busy;
+} CFusion;
+
+/* ---- buffers --------------------------------------------------------------------- */
+
+typedef struct {
+    Py_buffer view;
+    int held;
+} Buf;
+
+static void buf_release(Buf *b) {
+    if (b->held) {
+        PyBuffer_Release(&b->view);
+        b->held = 0;
+    }
+}
+
+static int is_float64(const Py_buffer *v) {
+    const char *f = v->format == NULL ? "B" : v->format;
+    if (*f == '<' || *f == '=' || *f == '@') {
+        f++;
+    }
+    return v->itemsize == 8 && f[0] == 'd' && f[1] == '\0';
+}
+
+static int is_int64(const Py_buffer *v) {
+    const char *f = v->format == NULL ? "B" : v->format;
+    if (*f == '<' || *f == '=' || *f == '@') {
+        f++;
+    }
+    return v->itemsize == 8 && (f[0] == 'q' || f[0] == 'l') && f[1] == '\0';
+}
+
+/* A (n, cols) float64 array (cols > 0) or a (n,) int64 array (cols == 0). */
+static int get_array(PyObject *obj, Buf *b, const char *name, Py_ssize_t cols, int writable) {
+    int flags = PyBUF_STRIDES | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0);
+    if (PyObject_GetBuffer(obj, &b->view, flags) != 0) {
+        PyErr_Format(PyExc_TypeError,
+                     "%s must be a%s numpy array (got %.100s)",
+                     name, writable ? " writable" : "", Py_TYPE(obj)->tp_name);
+        return -1;
+    }
+    b->held = 1;
+    if (cols > 0) {
+        if (b->view.ndim != 2 || b->view.shape[1] != cols || !is_float64(&b->view)) {
+            PyErr_Format(PyExc_ValueError,
+                         "%s must be a float64 array of shape (n, %zd); convert it with "
+                         "np.asarray(..., dtype=np.float64)", name, cols);
+            buf_release(b);
+            return -1;
+        }
+    } else if (b->view.ndim != 1 || !is_int64(&b->view)) {
+        PyErr_Format(PyExc_ValueError, "%s must be an int64 array of shape (n,)", name);
+        buf_release(b);
+        return -1;
+    }
+    return 0;
+}
+
+#define AT(b, i, j) (*(const double *) ((const char *) (b).view.buf + (i) * (b).view.strides[0] + (j) * (b).view.strides[1]))
+
+/* ---- the object ------------------------------------------------------------------- */
+
+static int cfusion_init(CFusion *self, PyObject *args, PyObject *kwds) {
+    static char *kwlist[] = {
+        "rate_hz", "gain", "gyroscope_range_dps", "acceleration_rejection_deg",
+        "magnetic_rejection_deg", "rejection_timeout_s", "bias_threshold_dps",
+        "bias_period_s", NULL,
+    };
+    double rate_hz, gain, gyr_range, acc_rej, mag_rej, timeout_s, bias_threshold, bias_period;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "$dddddddd", kwlist, &rate_hz, &gain,
+                                     &gyr_range, &acc_rej, &mag_rej, &timeout_s,
+                                     &bias_threshold, &bias_period)) {
+        return -1;
+    }
+    if (!(rate_hz > 0.0)) {
+        PyErr_SetString(PyExc_ValueError, "rate_hz must be positive");
+        return -1;
+    }
+    /* As imufusion: its settings objects hold floats (Python floats cast to float). */
+    const FusionAhrsSettings settings = {
+        .sampleRate = (float) rate_hz,
+        .convention = FusionConventionNwu,
+        .gain = (float) gain,
+        .gyroscopeRange = (float) gyr_range,
+        .accelerationRejection = (float) acc_rej,
+        .magneticRejection = (float) mag_rej,
+        .rejectionTimeout = (float) timeout_s,
+    };
+    FusionAhrsInitialise(&self->ahrs);
+    FusionAhrsSetSettings(&self->ahrs, &settings);
+    self->rate_hz = rate_hz;
+    self->unit_period = (float) (1.0 / rate_hz);
+    FusionAhrsSetSamplePeriod(&self->ahrs, self->unit_period);
+    const FusionBiasSettings bias_settings = {
+        .sampleRate = (float) rate_hz,
+        .stationaryThreshold = (float) bias_threshold,
+        .stationaryPeriod = (float) bias_period,
+    };
+    FusionBiasInitialise(&self->bias);
+    FusionBiasSetSettings(&self->bias, &bias_settings);
+    self->busy = 0;
+    return 0;
+}
+
+static PyObject *cfusion_run(CFusion *self, PyObject *args, PyObject *kwds) {
+    static char *kwlist[] = {"gyr_dps", "acc", "acc_scale", "mag_ut", "periods", "out",
+                             "start", "stop", NULL};
+    PyObject *gyr_obj, *acc_obj, *mag_obj, *periods_obj, *out_obj;
+    double acc_scale;
+    Py_ssize_t start, stop;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOdOOOnn", kwlist, &gyr_obj, &acc_obj,
+                                     &acc_scale, &mag_obj, &periods_obj, &out_obj, &start,
+                                     &stop)) {
+        return NULL;
+    }
+    Buf gyr = {0}, acc = {0}, mag = {0}, periods = {0}, out = {0};
+    PyObject *result = NULL;
+    if (get_array(gyr_obj, &gyr, "gyr_dps", 3, 0) != 0 ||
+        get_array(acc_obj, &acc, "acc", 3, 0) != 0 ||
+        (mag_obj != Py_None && get_array(mag_obj, &mag, "mag_ut", 3, 0) != 0) ||
+        (periods_obj != Py_None && get_array(periods_obj, &periods, "periods", 0, 0) != 0) ||
+        get_array(out_obj, &out, "out", 4, 1) != 0) {
+        goto done;
+    }
+    const Py_ssize_t n = gyr.view.shape[0];
+    if (acc.view.shape[0] != n || out.view.shape[0] != n ||
+        (mag.held && mag.view.shape[0] != n) || (periods.held && periods.view.shape[0] != n)) {
+        PyErr_SetString(PyExc_ValueError,
+                        "gyr_dps, acc, mag_ut, periods and out must have the same length");
+        goto done;
+    }
+    if (start < 0 || stop > n || start > stop) {
+        PyErr_Format(PyExc_ValueError, "start/stop (%zd, %zd) outside 0..%zd", start, stop, n);
+        goto done;
+    }
+    if (self->busy) {
+        PyErr_SetString(PyExc_RuntimeError, "this fusion object is running in another thread");
+        goto done;
+    }
+    self->busy = 1;
+    const double rate = self->rate_hz;
+    const float unit = self->unit_period;
+    const int use_mag = mag.held;
+    const int has_periods = periods.held;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t i = start; i < stop; i++) {
+        FusionVector g = {.axis = {(float) AT(gyr, i, 0), (float) AT(gyr, i, 1), (float) AT(gyr, i, 2)}};
+        FusionVector a = {.axis = {(float) (AT(acc, i, 0) / acc_scale),
+                                   (float) (AT(acc, i, 1) / acc_scale),
+                                   (float) (AT(acc, i, 2) / acc_scale)}};
+        g = FusionBiasUpdate(&self->bias, g);
+        int64_t p = 1;
+        if (has_periods) {
+            p = *(const int64_t *) ((const char *) periods.view.buf + i * periods.view.strides[0]);
+        }
+        if (p != 1) {
+            FusionAhrsSetSamplePeriod(&self->ahrs, (float) ((double) p / rate));
+        }
+        if (use_mag) {
+            FusionVector m = {.axis = {(float) AT(mag, i, 0), (float) AT(mag, i, 1), (float) AT(mag, i, 2)}};
+            FusionAhrsUpdate(&self->ahrs, g, a, m);
+        } else {
+            FusionAhrsUpdateNoMagnetometer(&self->ahrs, g, a);
+        }
+        if (p != 1) {
+            FusionAhrsSetSamplePeriod(&self->ahrs, unit);
+        }
+        const FusionQuaternion q = FusionAhrsGetQuaternion(&self->ahrs);
+        char *row = (char *) out.view.buf + i * out.view.strides[0];
+        for (int j = 0; j < 4; j++) {
+            *(double *) (row + j * out.view.strides[1]) = (double) q.array[j];
+        }
+    }
+    Py_END_ALLOW_THREADS
+    self->busy = 0;
+    result = Py_NewRef(Py_None);
+done:
+    buf_release(&gyr);
+    buf_release(&acc);
+    buf_release(&mag);
+    buf_release(&periods);
+    buf_release(&out);
+    return result;
+}
+
+static PyObject *cfusion_get_quaternion(CFusion *self, PyObject *Py_UNUSED(ignored)) {
+    const FusionQuaternion q = FusionAhrsGetQuaternion(&self->ahrs);
+    return Py_BuildValue("(dddd)", (double) q.array[0], (double) q.array[1],
+                         (double) q.array[2], (double) q.array[3]);
+}
+
+static PyObject *cfusion_set_quaternion(CFusion *self, PyObject *args) {
+    double w, x, y, z;
+    if (!PyArg_ParseTuple(args, "dddd", &w, &x, &y, &z)) {
+        return NULL;
+    }
+    const FusionQuaternion q = {.array = {(float) w, (float) x, (float) y, (float) z}};
+    FusionAhrsSetQuaternion(&self->ahrs, q);
+    Py_RETURN_NONE;
+}
+
+static PyObject *cfusion_restart(CFusion *self, PyObject *Py_UNUSED(ignored)) {
+    FusionAhrsRestart(&self->ahrs);
+    Py_RETURN_NONE;
+}
+
+static PyObject *cfusion_skip_startup(CFusion *self, PyObject *Py_UNUSED(ignored)) {
+    FusionAhrsSkipStartup(&self->ahrs);
+    Py_RETURN_NONE;
+}
+
+static PyObject *cfusion_set_bias_offset(CFusion *self, PyObject *args) {
+    double x, y, z;
+    if (!PyArg_ParseTuple(args, "ddd", &x, &y, &z)) {
+        return NULL;
+    }
+    const FusionVector offset = {.axis = {(float) x, (float) y, (float) z}};
+    FusionBiasSetOffset(&self->bias, offset);
+    Py_RETURN_NONE;
+}
+
+static PyObject *cfusion_get_bias_offset(CFusion *self, PyObject *Py_UNUSED(ignored)) {
+    const FusionVector v = FusionBiasGetOffset(&self->bias);
+    return Py_BuildValue("(ddd)", (double) v.axis.x, (double) v.axis.y, (double) v.axis.z);
+}
+
+static PyObject *cfusion_flags(CFusion *self, PyObject *Py_UNUSED(ignored)) {
+    const FusionAhrsFlags f = FusionAhrsGetFlags(&self->ahrs);
+    return Py_BuildValue("(NNNN)", PyBool_FromLong(f.startup),
+                         PyBool_FromLong(f.overrangeRecovery),
+                         PyBool_FromLong(f.accelerationRecovery),
+                         PyBool_FromLong(f.magneticRecovery));
+}
+
+static PyObject *cfusion_internal_states(CFusion *self, PyObject *Py_UNUSED(ignored)) {
+    const FusionAhrsInternalStates s = FusionAhrsGetInternalStates(&self->ahrs);
+    return Py_BuildValue("(dNddNd)", (double) s.accelerationError,
+                         PyBool_FromLong(s.accelerometerIgnored),
+                         (double) s.accelerationRecoveryTrigger, (double) s.magneticError,
+                         PyBool_FromLong(s.magnetometerIgnored),
+                         (double) s.magneticRecoveryTrigger);
+}
+
+static PyMethodDef cfusion_methods[] = {
+    {"run", (PyCFunction) (void (*)(void)) cfusion_run, METH_VARARGS | METH_KEYWORDS,
+     "run(gyr_dps, acc, acc_scale, mag_ut, periods, out, start, stop): fuse samples "
+     "start..stop-1 and write their (w, x, y, z) quaternions into out."},
+    {"get_quaternion", (PyCFunction) cfusion_get_quaternion, METH_NOARGS, "(w, x, y, z)"},
+    {"set_quaternion", (PyCFunction) cfusion_set_quaternion, METH_VARARGS, "set_quaternion(w, x, y, z)"},
+    {"restart", (PyCFunction) cfusion_restart, METH_NOARGS, "FusionAhrsRestart"},
+    {"skip_startup", (PyCFunction) cfusion_skip_startup, METH_NOARGS, "FusionAhrsSkipStartup"},
+    {"set_bias_offset", (PyCFunction) cfusion_set_bias_offset, METH_VARARGS, "set_bias_offset(x, y, z) deg/s"},
+    {"get_bias_offset", (PyCFunction) cfusion_get_bias_offset, METH_NOARGS, "(x, y, z) deg/s"},
+    {"flags", (PyCFunction) cfusion_flags, METH_NOARGS,
+     "(startup, overrange_recovery, acceleration_recovery, magnetic_recovery)"},
+    {"internal_states", (PyCFunction) cfusion_internal_states, METH_NOARGS,
+     "(acceleration_error, accelerometer_ignored, acceleration_recovery_trigger, "
+     "magnetic_error, magnetometer_ignored, magnetic_recovery_trigger)"},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject CFusionType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "spinecoach.motion._cfusion.Fusion",
+    .tp_doc = "x-io Fusion AHRS (NWU) with its gyroscope-bias estimator.",
+    .tp_basicsize = sizeof(CFusion),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc) cfusion_init,
+    .tp_methods = cfusion_methods,
+};
+
+static struct PyModuleDef cfusion_module = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "spinecoach.motion._cfusion",
+    .m_doc = "x-io Fusion in a compiled loop (see spinecoach.motion.fusion).",
+    .m_size = -1,
+};
+
+PyMODINIT_FUNC PyInit__cfusion(void) {
+    if (PyType_Ready(&CFusionType) < 0) {
+        return NULL;
+    }
+    PyObject *m = PyModule_Create(&cfusion_module);
+    if (m == NULL) {
+        return NULL;
+    }
+    if (PyModule_AddObjectRef(m, "Fusion", (PyObject *) &CFusionType) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    if (PyModule_AddStringConstant(m, "FUSION_SOURCE", "imufusion 1.3.3 sdist") < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}
