@@ -8,7 +8,8 @@ the source to :func:`pump_for` (one path for every source: the simulator's
 e.g. a client's samples) and drives a :class:`LiveRun` with the pump it gets:
 
 1. :meth:`LiveRun.begin` stores the session from its first moment (when the face keeps a
-   history), emits its state and starts the save loop (a commit every half second);
+   history), emits its state and joins the process's one commit loop (every session's
+   data committed together every half second: :mod:`spinecoach.coach.commit_loop`);
 2. :meth:`LiveRun.run` runs the pump to its end, or until :meth:`LiveRun.stop`;
    :meth:`LiveRun.set_paused` pauses and resumes;
 3. :meth:`LiveRun.finish` ends the session: the save loop stops, the last data and the
@@ -31,7 +32,6 @@ why the source ended, :meth:`LiveRun.finish` the events it emitted (the summary 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -40,6 +40,7 @@ from typing import Any, Final, Literal, Protocol, TypeAlias
 from spinecoach.camera.live import CameraCoach
 from spinecoach.camera.source import CameraSource
 from spinecoach.coach.camera import CameraEnded, CameraPump
+from spinecoach.coach.commit_loop import Registration, commit_loop
 from spinecoach.coach.devices import DevicePump
 from spinecoach.coach.dose import LiveDose, LiveSlot
 from spinecoach.coach.events import LiveEvent, NoticeEvent, SummaryEvent
@@ -53,7 +54,6 @@ from spinecoach.services.live import (
     StoreNotice,
     begin_storing,
     finish_when_stored,
-    store_loop,
 )
 from spinecoach.services.program import refuse_if_stopped
 from spinecoach.sources.feed_source import FeedSource
@@ -257,7 +257,7 @@ class LiveRun:
         self.emit = emit
         self.history = history
         self.pump = pump
-        self._store: asyncio.Task[None] | None = None
+        self._store: Registration | None = None
         if start.dose is not None and session.dose != start.dose:
             session.apply_dose(start.dose)
 
@@ -287,10 +287,8 @@ class LiveRun:
                 await self.not_saved(failed)
         await self.emit([session.state_event()])
         recorder = session.recorder
-        if history is not None and recorder is not None:
-            self._store = asyncio.create_task(
-                store_loop(lambda: history.flush(recorder), self.tell, status=recorder.unsaved)
-            )
+        if history is not None and recorder is not None:  # the process's one commit loop
+            self._store = commit_loop().add(recorder, history, self.tell)
 
     async def not_saved(self, texts: tuple[str, str]) -> None:
         """Tell the person what was not saved: (what happened, what to do)."""
@@ -368,12 +366,10 @@ class LiveRun:
         return events
 
     async def stop_saving(self) -> None:
-        """Stop the save loop (the last data are saved by :meth:`finish`)."""
-        task, self._store = self._store, None
-        if task is not None and not task.done():
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        """Leave the shared commit loop (the last data are saved by :meth:`finish`)."""
+        entry, self._store = self._store, None
+        if entry is not None:
+            commit_loop().remove(entry)
 
 
 __all__ = [
