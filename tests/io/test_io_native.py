@@ -463,14 +463,12 @@ def _hour_long(n: int = 360_000) -> Recording:
     return Recording.create(sensors, start_utc=datetime(2026, 1, 1, tzinfo=UTC))
 
 
-def test_one_hour_two_sensor_recording_reads_in_under_0_2_s(tmp_path: Path) -> None:
+def test_one_hour_two_sensor_recording_reads_back_whole(tmp_path: Path) -> None:
+    """An hour of two 9-axis sensors reads back equal. Its read time is measured in
+    bench/compression.py (no timed unit tests); since issue 17 the datasets are
+    compressed, so the file is smaller than the raw float64 bytes."""
     rec = _hour_long()
     path = write_recording(rec, tmp_path / "hour.screc")
-    timings = []
-    for _ in range(3):
-        start = time.perf_counter()
-        back = read_recording(path)
-        timings.append(time.perf_counter() - start)
+    back = read_recording(path)
     assert back.equals(rec)
-    assert min(timings) < 0.2, f"read took {min(timings):.3f} s"
-    assert os.path.getsize(path) > 360_000 * 9 * 8 * 2
+    assert os.path.getsize(path) < 360_000 * 10 * 8 * 2
