@@ -20,16 +20,19 @@ Frames before the calibration is ready are NaN and flagged ``FLAG_NOT_CALIBRATED
 With one sensor only, the angles that need both are NaN and ``info["unavailable"]``
 says why.
 
-For long recordings the two sensors are fused in two processes (the AHRS loop is the
-only per-sample Python and dominates the run time); results are identical either way.
+Speed (issue 17). No step runs Python per sample: the AHRS loop is compiled
+(:mod:`.fusion`), the height filter runs as scipy's ``sosfilt`` over each stretch between
+gaps (:func:`pelvis_height_batch_m`, the same arithmetic as :class:`.height.HeightEstimator`
+and tested equal), the rest is numpy on whole arrays. For long recordings the sensors are
+fused in threads (the compiled loop releases the GIL); results are identical either way.
 """
 
 from __future__ import annotations
 
-import mmap
-import multiprocessing
+import itertools
 import os
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -89,11 +92,9 @@ from spinecoach.motion.fusion import (
     FusionResult,
     FusionSettings,
     fusion_process,
-    fusion_quaternions,
-    fusion_result,
 )
-from spinecoach.motion.height import pelvis_height_m
-from spinecoach.recording import Recording, SensorData
+from spinecoach.motion.height import height_sections, vertical_acceleration_mps2
+from spinecoach.recording import Recording
 
 FloatArray = NDArray[np.float64]
 
@@ -121,7 +122,7 @@ class MotionSettings:
         Which way the movement mostly goes (:class:`~.autocal.MovementPrior`); None = the
         position's prior.
     parallel
-        Fuse two sensors in two processes for long recordings (at least
+        Fuse the sensors in threads for long recordings (at least
         ``parallel_min_samples`` samples in all); the numbers are the same either way.
     """
 
@@ -296,16 +297,9 @@ def calibrate_recording(
     return found
 
 
-def _fuse_in_child(sensor: SensorData, settings: FusionSettings, out: mmap.mmap) -> None:
-    np.frombuffer(out, dtype=np.float64)[:] = fusion_quaternions(sensor, settings).ravel()
-
-
 def fuse_sensors(recording: Recording, settings: MotionSettings) -> dict[str, FusionResult]:
-    """Fuse every sensor; for long recordings the other sensors in forked processes.
-
-    The children write their quaternions straight into shared memory (nothing is pickled)
-    while this process fuses the first sensor. Same numbers as the serial path.
-    """
+    """Fuse every sensor; for long recordings the other sensors in worker threads (the
+    compiled Fusion loop releases the GIL). Same numbers as the serial path."""
     sensors = list(recording.sensors.items())
     total = sum(s.n_samples for _, s in sensors)
     fusion = settings.fusion
@@ -314,26 +308,12 @@ def fuse_sensors(recording: Recording, settings: MotionSettings) -> dict[str, Fu
         and len(sensors) > 1
         and total >= settings.parallel_min_samples
         and (os.cpu_count() or 1) > 1
-        and "fork" in multiprocessing.get_all_start_methods()
     ):
         return {p: fusion_process(s, fusion) for p, s in sensors}
-    context = multiprocessing.get_context("fork")
-    children = []
-    for placement, sensor in sensors[1:]:
-        buffer = mmap.mmap(-1, max(1, sensor.n_samples * 4 * 8))
-        child = context.Process(target=_fuse_in_child, args=(sensor, fusion, buffer), daemon=True)
-        child.start()
-        children.append((placement, sensor, buffer, child))
-    first_placement, first_sensor = sensors[0]
-    results = {first_placement: fusion_process(first_sensor, fusion)}
-    for placement, sensor, buffer, child in children:
-        child.join()
-        if child.exitcode == 0:
-            quats = np.frombuffer(buffer, dtype=np.float64)[: sensor.n_samples * 4].copy()
-            results[placement] = fusion_result(sensor, quats.reshape(-1, 4), fusion)
-        else:  # a child that died (out of memory, say): do its work here instead
-            results[placement] = fusion_process(sensor, fusion)
-        buffer.close()
+    with ThreadPoolExecutor(max_workers=len(sensors) - 1) as pool:
+        others = [(p, pool.submit(fusion_process, s, fusion)) for p, s in sensors[1:]]
+        results = {sensors[0][0]: fusion_process(sensors[0][1], fusion)}
+        results.update((p, future.result()) for p, future in others)
     return {p: results[p] for p, _ in sensors}
 
 
@@ -382,11 +362,14 @@ def motion_process(
     for placement, sensor in recording.sensors.items():
         fr = fused[placement]
         cal = calibrations[placement]
-        values = np.full((sensor.n_samples, 6), np.nan)
         sample_flags = fr.flags.copy()
         if cal is not None:
             ready = int(np.searchsorted(sensor.time_s, cal.ready_time_s, side="right"))
-            values[ready:] = sensor_values(fr.up[ready:], fr.quaternion[ready:], cal)
+            # Elementwise, so computing the rows before ``ready`` too changes no number.
+            values = sensor_values(fr.up, fr.quaternion, cal)
+            values[:ready] = np.nan
+        else:
+            values = np.full((sensor.n_samples, 6), np.nan)
         if not sensor.has_gyroscope:
             values[:, 2:] = np.nan  # no heading without a gyroscope: no axial rotation
         sample_flags |= np.where(np.isnan(values[:, 0]), FLAG_NOT_CALIBRATED, 0).astype(np.uint8)
@@ -427,7 +410,7 @@ def lower_height_frames(
     lower = recording.sensors.get(LOWER)
     if lower is None:
         return np.full(grid.shape[0], np.nan)
-    height = pelvis_height_m(
+    height = pelvis_height_batch_m(
         lower.time_s,
         lower.acc_mps2,
         fused[LOWER].quaternion,
@@ -442,6 +425,43 @@ def lower_height_frames(
         max_gap_s=settings.fusion.max_gap_s,
     )
     return np.asarray(at_frames[:, 0], dtype=np.float64)
+
+
+def pelvis_height_batch_m(
+    time_s: FloatArray,
+    acc_mps2: FloatArray,
+    quaternion: FloatArray,
+    *,
+    rate_hz: float,
+    max_gap_s: float,
+) -> FloatArray:
+    """(n,) vertical displacement (m) of a sensor: :func:`.height.pelvis_height_m`'s
+    numbers without its per-sample Python loop.
+
+    :class:`.height.HeightEstimator` runs its second-order sections in transposed direct
+    form II from rest, restarts from rest after a gap longer than ``max_gap_s``, and after
+    a non-finite sample (which gives NaN). ``scipy.signal.sosfilt`` computes the same
+    recurrences in the same order, so each stretch between such restarts is filtered in
+    one call (tested equal, bit for bit, in tests/motion).
+    """
+    from scipy import signal
+
+    vertical = vertical_acceleration_mps2(acc_mps2, quaternion)
+    n = vertical.shape[0]
+    out = np.full(n, np.nan)
+    if n == 0:
+        return out
+    sos = height_sections(rate_hz)
+    bad = ~np.isfinite(vertical)
+    restart = np.zeros(n, dtype=np.bool_)
+    restart[1:] = (np.diff(time_s) > max_gap_s) | bad[:-1]
+    bounds = [0, *np.flatnonzero(restart).tolist(), n]
+    for a, b in itertools.pairwise(bounds):
+        # Only a stretch's last sample can be non-finite (the next one restarts).
+        end = b - 1 if bad[b - 1] else b
+        if end > a:
+            out[a:end] = signal.sosfilt(sos, vertical[a:end])
+    return out
 
 
 def unavailable_reasons(
