@@ -1,10 +1,31 @@
-"""Per-sensor orientation with x-io Fusion (``imufusion`` 1.3), gyroscope bias estimation on.
+"""Per-sensor orientation with x-io Fusion (1.3), gyroscope bias estimation on.
 
 One IMU in, one orientation per sample out: the quaternion sensor→earth (NWU, scalar
 first) and the earth-up direction in the sensor frame. The batch function
-:func:`fusion_process` and the streaming :class:`SensorFusion` make the *same* calls on
-the *same* ``imufusion`` objects in the same order, so they give bit-identical
-quaternions; a test proves it.
+:func:`fusion_process` and the streaming :class:`SensorFusion` (``update`` per sample,
+``update_block`` per block) make the *same* calls on the *same* engine in the same order,
+so they give bit-identical quaternions; tests prove it.
+
+Compiled loop (issue 17). Fusion's own C is fast (about 0.05 µs a sample); calling it
+through ``imufusion`` once per sample from Python costs 1–2 µs (converting each numpy row
+to floats, the method calls), 80 % of the batch pipeline. So the per-sample loop runs in
+``spinecoach.motion._cfusion``: our small C binding around x-io's Fusion sources, vendored
+unmodified from the imufusion 1.3.3 sdist (``_fusion_c/``, MIT), built by the package's
+own ``setup.py``. It loops over whole arrays (any strides, no copies) and makes exactly the
+calls we made through imufusion — ``FusionBiasUpdate``, the whole-period sample period,
+``FusionAhrsUpdate[NoMagnetometer]``, the quaternion — with imufusion's float32
+conversions and build flags, so its quaternions are imufusion's bit for bit (tested on
+simulations at 25–100 Hz and real recordings with gaps, with and without magnetometer).
+The rare events stay in Python between runs: the start from gravity, the initial bias
+seed, the re-seed after a gap (:func:`reseed_quaternion`). Why C around Fusion's sources
+rather than a JIT (numba) over a port of the algorithm: the results are Fusion's by
+construction (a port must be re-verified against every Fusion release and would differ in
+float32 rounding), no new run-time dependency (numba pins numpy and LLVM versions and
+compiles for seconds at first use, which the server's start-up and the CLI cannot pay), and
+the same engine serves streaming, where per-call overhead matters as much as the loop.
+Without a C compiler the extension is skipped at install and :func:`new_engine` falls
+back to :class:`ImufusionEngine` (imufusion's objects, the same numbers, about 4× slower
+end to end) with one logged warning.
 
 Timing. ``imufusion`` integrates with a fixed sample period. Timestamps jitter and
 samples get dropped, so each update uses ``n / rate_hz`` where ``n`` is the interval
