@@ -5,12 +5,21 @@ loaded, not on a time (the time is printed by bench/startup.py)."""
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import json
+import socket
 import subprocess
 import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
 
+import httpx
 from typer.core import TyperGroup
+
+from spinecoach.errors import ConfigurationError
 
 HEAVY = ("numpy", "scipy", "matplotlib", "sqlalchemy", "bleak", "asyncio", "h5py", "fastapi")
 
@@ -115,3 +124,211 @@ def test_the_server_app_loads_no_scipy_or_plotting_until_used() -> None:
     assert "spinecoach.web.routes.live" in loaded
     late = ("scipy", "matplotlib", "bleak", "spinecoach.sim.techniques")
     assert not [name for name in late if name in loaded]
+
+
+# serve: the port opens before the app is built ------------------------------------------
+LATE_FOR_SERVE = (
+    "fastapi",
+    "sqlalchemy",
+    "alembic",
+    "numpy",
+    "scipy",
+    "h5py",
+    "spinecoach.web.app",
+    "spinecoach.store",
+    "spinecoach.services",
+)
+
+
+def test_serve_opens_its_port_before_loading_the_app_or_the_database() -> None:
+    """What ``serve`` runs before uvicorn binds the port: the settings and the starting
+    app; FastAPI, SQLAlchemy, numpy and the app's modules load behind the open port."""
+    loaded = loaded_after(
+        "from spinecoach.cli.serve import _settings\n"
+        "from spinecoach.cli.serve_start import starting_app\n"
+        "starting_app(_settings({'auth': 'single-person'}))\n"
+        "import uvicorn.main, uvicorn.lifespan.on\n"
+    )
+    assert not [name for name in LATE_FOR_SERVE if name in loaded]
+
+
+def test_the_early_pages_and_loopback_check_are_the_app_s_own() -> None:
+    from spinecoach.cli.serve_start import PAGE_PATHS, _is_loopback
+    from spinecoach.web.authz import is_loopback
+    from spinecoach.web.routes.pages import PAGES
+
+    assert set(PAGES) == PAGE_PATHS
+    for host in ("127.0.0.1", "127.5.0.1", "::1", "localhost", "0.0.0.0", "192.168.1.5", "::"):
+        assert _is_loopback(host) == is_loopback(host), host
+
+
+class _SlowApp:
+    """A stand-in for the real app: built when ``gate`` opens, notes whether its
+    start-up (lifespan) had completed when each request reached it."""
+
+    def __init__(self) -> None:
+        self.started = False
+        self.seen: list[tuple[str, bool]] = []
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            await receive()
+            await asyncio.sleep(0.05)  # migrations
+            self.started = True
+            await send({"type": "lifespan.startup.complete"})
+            await receive()
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+        self.seen.append((scope["path"], self.started))
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"real"})
+
+
+async def _get(
+    app: Any, path: str, host: bytes = b"127.0.0.1:8000"
+) -> tuple[int, dict[str, str], bytes]:
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "root_path": "",
+        "query_string": b"",
+        "headers": [(b"host", host)],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
+    }
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    await app(scope, receive, send)
+    headers = {k.decode().lower(): v.decode() for k, v in sent[0]["headers"]}
+    return sent[0]["status"], headers, b"".join(m.get("body", b"") for m in sent[1:])
+
+
+def _starting(build: Any) -> Any:
+    from spinecoach.cli.serve_start import StartingApp
+    from spinecoach.web.headers import allowed_hosts
+    from spinecoach.web.settings import Settings
+
+    return StartingApp(build, allowed=allowed_hosts(Settings(host="127.0.0.1")))
+
+
+def test_the_starting_app_answers_pages_at_once_and_holds_data_until_started() -> None:
+    """Before the real app has started: the page 200 (with the security headers), the
+    health 503 "starting", a wrong Host 400; a data request waits and is answered by the
+    real app only after its start-up (the migrations) completed."""
+    gate = threading.Event()
+    real = _SlowApp()
+
+    def build() -> _SlowApp:
+        gate.wait(10)
+        return real
+
+    starting = _starting(build)
+
+    async def run() -> None:
+        to_app: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        from_app: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        lifespan = asyncio.create_task(
+            starting({"type": "lifespan", "asgi": {"version": "3.0"}}, to_app.get, from_app.put)
+        )
+        await to_app.put({"type": "lifespan.startup"})
+        assert (await asyncio.wait_for(from_app.get(), 5))["type"] == "lifespan.startup.complete"
+        status, headers, body = await _get(starting, "/history")
+        assert status == 200 and body.startswith(b"<!doctype html>")
+        assert "default-src 'self'" in headers["content-security-policy"]
+        status, headers, body = await _get(starting, "/api/health")
+        assert status == 503 and json.loads(body)["status"] == "starting"
+        assert headers["retry-after"] == "1" and "content-security-policy" in headers
+        assert (await _get(starting, "/", host=b"evil.example"))[0] == 400
+        waiting = asyncio.create_task(_get(starting, "/api/techniques"))
+        await asyncio.sleep(0.2)
+        assert not waiting.done() and not starting.started
+        gate.set()
+        assert (await asyncio.wait_for(waiting, 10))[2] == b"real"
+        assert starting.started
+        assert (await _get(starting, "/api/health"))[2] == b"real"  # the real health now
+        await to_app.put({"type": "lifespan.shutdown"})
+        assert (await asyncio.wait_for(from_app.get(), 5))["type"] == "lifespan.shutdown.complete"
+        await lifespan
+
+    asyncio.run(run())
+    assert real.seen == [("/api/techniques", True), ("/api/health", True)]
+
+
+def test_an_app_that_cannot_start_is_named_in_every_answer() -> None:
+    def build() -> None:
+        raise ConfigurationError("the database cannot be opened: unable to open database file")
+
+    starting = _starting(build)
+
+    async def run() -> list[tuple[int, dict[str, str], bytes]]:
+        to_app: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        from_app: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        lifespan = asyncio.create_task(
+            starting({"type": "lifespan", "asgi": {"version": "3.0"}}, to_app.get, from_app.put)
+        )
+        await to_app.put({"type": "lifespan.startup"})
+        await from_app.get()
+        answers = [await _get(starting, path) for path in ("/api/techniques", "/", "/api/health")]
+        await to_app.put({"type": "lifespan.shutdown"})
+        await from_app.get()
+        await lifespan
+        return answers
+
+    for status, _headers, body in asyncio.run(run()):
+        assert status == 503
+        problem = json.loads(body)["detail"]["problem"]
+        assert problem == (
+            "the server could not start: the database cannot be opened: unable to open "
+            "database file"
+        )
+
+
+def test_serve_answers_the_page_then_its_health_once_migrated(tmp_path: Path) -> None:
+    """A real ``spinecoach serve``: the page first, the health 503 "starting" or 200,
+    then 200 "ok" with the schema current, and the data routes."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    base = f"http://127.0.0.1:{port}"
+    database = f"sqlite:///{tmp_path}/serve.sqlite3"
+    argv = [sys.executable, "-m", "spinecoach", "serve", "--port", str(port)]
+    argv += ["--auth", "single-person", "--database", database]
+    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        page = _poll(f"{base}/", process)
+        assert page.text.startswith("<!doctype html>")
+        assert "default-src 'self'" in page.headers["content-security-policy"]
+        health = _poll(f"{base}/api/health", process)
+        assert health.json()["status"] == "ok" and health.json()["writable"] is True
+        techniques = httpx.get(f"{base}/api/techniques", timeout=30)
+        assert techniques.status_code == 200 and "pelvic-tilt" in techniques.text
+    finally:
+        process.terminate()
+        process.wait(timeout=60)
+
+
+def _poll(url: str, process: subprocess.Popen[bytes]) -> httpx.Response:
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "the server exited"
+        try:
+            answer = httpx.get(url, timeout=30)
+        except httpx.TransportError:
+            time.sleep(0.05)
+            continue
+        if answer.status_code == 200:
+            return answer
+        assert answer.status_code == 503 and answer.json()["status"] == "starting"
+        time.sleep(0.05)
+    raise AssertionError(f"{url} did not answer 200 within 90 s")

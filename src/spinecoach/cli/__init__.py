@@ -36,7 +36,10 @@ Start-up (issue 17 item 5: ``--help`` under 0.15 s, ``serve`` answering within 1
   command runs or its help is asked; the top-level help uses Click's plain layout (Rich's
   would import ``rich`` and ``markdown_it``, 60 ms). Every command imports its heavy
   stacks (numpy, SQLAlchemy, h5py, the BLE stack, asyncio) inside its function.
-* ``spinecoach serve``: see :mod:`spinecoach.cli.serve`.
+* ``spinecoach serve`` opens its port before the app is built
+  (:mod:`spinecoach.cli.serve_start`): the pages answer at once and ``/api/health`` says
+  503 "starting"; every other request waits until the app has started (migrations
+  done), then the app serves it. docs/architecture.md, "Start-up", has the reasons.
 """
 
 from spinecoach.cli.root import COMMANDS, app

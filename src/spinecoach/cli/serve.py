@@ -95,7 +95,7 @@ def serve(
     """
     import uvicorn
 
-    from spinecoach.web.app import create_app
+    from spinecoach.cli.serve_start import starting_app
 
     given = {
         "host": host,
@@ -110,8 +110,8 @@ def serve(
         from_env = os.environ.get("SPINECOACH_ALLOWED_HOSTS", "")
         given["allowed_hosts"] = ",".join([from_env, *allowed_host])
     settings = _settings({k: v for k, v in given.items() if v is not None})
-    with reporting_errors():
-        made = create_app(settings)
+    with reporting_errors():  # the app is built behind the open port (cli.serve_start)
+        made = starting_app(settings)
     _announce(settings)
     uvicorn.run(
         made,
@@ -164,9 +164,9 @@ def _has_users(settings: Any) -> bool:
     from spinecoach.store import db as store_db
 
     try:
-        url = store_db.database_url(settings.database_url)
-        store_db.upgrade(url)
-        engine = store_db.make_engine(url)
+        # Read as it is: the server migrates it when it starts (a database not made yet
+        # has no account).
+        engine = store_db.make_engine(store_db.database_url(settings.database_url))
         try:
             return has_users(engine)
         finally:
