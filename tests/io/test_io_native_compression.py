@@ -18,7 +18,8 @@ from io_testdata import full_recording, sensor
 
 from spinecoach.errors import InputFormatError
 from spinecoach.io import load_recording, read_recording, write_recording
-from spinecoach.io.native import GZIP_LEVEL, STORAGE_CHUNK_ROWS, read_dataset
+from spinecoach.io.native import GZIP_LEVEL, STORAGE_CHUNK_ROWS
+from spinecoach.io.native_chunks import read_dataset
 from spinecoach.posture import posture_process
 from spinecoach.recording import Recording, SensorData
 

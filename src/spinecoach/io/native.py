@@ -21,21 +21,12 @@ milliseconds) and is readable without spinecoach from Python (h5py), MATLAB
 
 Choices:
 
-* Long datasets are compressed with HDF5's own byte-shuffle and deflate (gzip) level 1
-  filters, in chunks of :data:`STORAGE_CHUNK_ROWS` rows (issue 17 item 4): 0.78 of the
-  raw size on a simulated working day, read about as fast as the file comes off the
-  disk. Both filters are built into every HDF5 library, so plain h5py, MATLAB, R and
-  HDFView read the file without a plugin; lzf (h5py's own) was larger (0.83) and
-  slower to read, and MATLAB and R need a plugin for it; gzip levels 2-4 saved under
-  1 % more for 10-30 % more writing time (``bench/compression.py``). A dataset of at
-  most one chunk (sessions of a few minutes, events, metadata) stays contiguous:
-  compressing it would save at most a few hundred KB. Files written before (all
-  contiguous) read as before; the layout and format version are unchanged.
-* spinecoach decodes a compressed dataset itself, one chunk at a time
-  (:func:`read_dataset`): each chunk's stored size is checked before it is read and
-  its inflation is capped at the chunk's size, so a damaged or hostile chunk (a
-  "deflate bomb" HDF5 would expand in full) ends in a clear error at bounded memory.
-  Only the shuffle and deflate filters are read; another filter is refused naming it.
+* Datasets over :data:`STORAGE_CHUNK_ROWS` rows are stored in chunks of that many rows
+  with HDF5's byte-shuffle + deflate (gzip) level 1 filters (issue 17): 0.65 of the size
+  of a simulated 16-hour day, and built into every HDF5 library, so h5py, MATLAB and R
+  read it without a plugin (lzf: larger, slower to read, a plugin elsewhere; gzip 2-4:
+  under 1 % smaller). Shorter datasets stay contiguous; older files read as before.
+  Chunks are decoded by :mod:`spinecoach.io.native_chunks` at bounded memory.
 * Events are parallel 1-D datasets rather than one compound dataset, because MATLAB
   and R read plain string and float vectors directly.
 * The file uses the HDF5 1.8 object format (``libver="v108"``): its metadata carries
@@ -72,10 +63,8 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import zlib
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from itertools import product
 from pathlib import Path
 from typing import Any, Final
 
@@ -86,13 +75,13 @@ from numpy.typing import NDArray
 from spinecoach.conventions import PLACEMENTS
 from spinecoach.errors import ConfigurationError, InputFormatError, SpinecoachError
 from spinecoach.io.native_checks import (
-    DAMAGED_DATA_FIX,
     EVENT_TEXT_FIELDS,
     check_declared_sizes,
     check_writable,
     stamp_checksum,
     verify_checksum,
 )
+from spinecoach.io.native_chunks import read_dataset
 from spinecoach.recording import Event, FloatArray, GroundTruth, Recording, SensorData
 
 FORMAT_NAME: Final = "spinecoach-recording"
@@ -115,12 +104,6 @@ EVENT_NUMBER_FIELDS: Final = ("start_s", "end_s", "value")
 STORAGE_CHUNK_ROWS: Final = 16384
 #: The deflate (gzip) level: 1 compresses noisy float64 about as well as 4, faster.
 GZIP_LEVEL: Final = 1
-#: Most chunks one dataset may have (a dataset at the row limit in chunks of 305 rows):
-#: more would only make reading slow.
-MAX_CHUNKS: Final = 65536
-_SHUFFLE: Final = 2  # HDF5's filter ids (h5py.h5z.FILTER_SHUFFLE, FILTER_DEFLATE)
-_DEFLATE: Final = 1
-_FILTER_NAMES: Final = {3: "fletcher32", 4: "szip", 5: "nbit", 6: "scaleoffset", 32000: "lzf"}
 
 _UPGRADE_FIX: Final = "Upgrade spinecoach (pip install --upgrade spinecoach) to read it"
 _DAMAGED_FIX: Final = (
@@ -139,10 +122,8 @@ def write_recording(
 
     Whatever the file extension, the content is the native HDF5 format (``.screc`` by
     convention). The write is atomic: on any error the temporary file is removed and a
-    file already at ``path`` is left as it was. Datasets longer than
-    :data:`STORAGE_CHUNK_ROWS` rows are compressed (shuffle + gzip level 1);
-    ``compress=False`` stores every dataset contiguous, as files before issue 17 were
-    (larger, for tools that map the file's bytes directly).
+    file already at ``path`` is left as it was. ``compress=False``: every dataset
+    contiguous and uncompressed, as before issue 17 (larger; bytes mappable directly).
 
     Raises :class:`~spinecoach.errors.ConfigurationError` when a text field holds a NUL
     character or a ground-truth series name cannot be an HDF5 name (empty, ``.``, or
@@ -191,12 +172,9 @@ def _write_array(
     stored = np.ascontiguousarray(values, dtype="<f8")
     options: dict[str, Any] = {}
     if compress and stored.ndim and stored.shape[0] > STORAGE_CHUNK_ROWS:
-        options = {
-            "chunks": (STORAGE_CHUNK_ROWS, *stored.shape[1:]),
-            "shuffle": True,
-            "compression": "gzip",
-            "compression_opts": GZIP_LEVEL,
-        }
+        chunks = (STORAGE_CHUNK_ROWS, *stored.shape[1:])
+        options = {"chunks": chunks, "shuffle": True, "compression": "gzip"}
+        options["compression_opts"] = GZIP_LEVEL
     dataset = group.create_dataset(name, data=stored, track_times=False, **options)
     stamp_checksum(dataset, stored)
     if units is not None:
@@ -605,133 +583,6 @@ class _Reader:
         }
         events = self.events(self.group(group, "events"))
         return GroundTruth.create(time_s, series, events)
-
-
-# Chunked datasets -----------------------------------------------------------------------
-def read_dataset(dataset: h5py.Dataset, source: Path) -> np.ndarray[Any, Any]:
-    """The whole of ``dataset`` (whose declared size was checked), at bounded memory.
-
-    A contiguous dataset is read by HDF5. A chunked one is decoded here, chunk by chunk:
-    the stored bytes of a chunk are checked against its size before they are read, and
-    the shuffle and deflate filters are undone with the inflation capped at the chunk's
-    size, so a chunk that would expand beyond it (HDF5 would inflate it in full) is
-    refused naming the dataset. Other filters are refused too (spinecoach writes only
-    these two). Raises :class:`~spinecoach.errors.InputFormatError`.
-    """
-    if dataset.chunks is None:
-        return np.asarray(dataset[()])
-    where = dataset.name or "?"
-    shape = tuple(int(n) for n in dataset.shape)
-    chunks = tuple(int(n) for n in dataset.chunks)
-    dtype = dataset.dtype
-    filters = _filters(dataset, source)
-    grid = [range(0, n, c) for n, c in zip(shape, chunks, strict=True)]
-    count = int(np.prod([len(axis) for axis in grid], dtype=np.float64))
-    if count > MAX_CHUNKS:
-        raise InputFormatError(
-            source,
-            f"expected at most {MAX_CHUNKS:,} chunks in a dataset",
-            column=where,
-            found=f"{count:,} chunks of shape {chunks}",
-            fix=_DAMAGED_FIX,
-        )
-    size = dtype.itemsize
-    chunk_bytes = int(np.prod(chunks, dtype=np.float64)) * size
-    limit = chunk_bytes + chunk_bytes // 1000 + 64 if _DEFLATE in filters else chunk_bytes
-    fixed = dtype.kind != "O"  # variable-length text: checked here, read by HDF5
-    out = np.empty(shape, dtype=dtype) if fixed else np.empty(0)
-    # Chunks spanning whole rows fill a contiguous run of ``out``: unshuffled into it.
-    whole_rows = fixed and chunks[1:] == shape[1:]
-    flat = out.reshape(-1).view(np.uint8).reshape(-1, size) if whole_rows else None
-    row_values = int(np.prod(chunks[1:], dtype=np.float64))
-    for offset in product(*grid):
-        target = tuple(
-            slice(o, min(o + c, n)) for o, c, n in zip(offset, chunks, shape, strict=True)
-        )
-        info = dataset.id.get_chunk_info_by_coord(offset)
-        if info.byte_offset is None:  # never written: the fill value, as HDF5 reads it
-            if fixed:
-                out[target] = dataset.fillvalue
-            continue
-        if info.size > limit:
-            raise _bad_chunk(source, where, offset, f"{info.size:,} bytes stored", chunk_bytes)
-        mask, stored = dataset.id.read_direct_chunk(offset)
-        decoded = _decode_chunk(bytes(stored), int(mask), filters, chunk_bytes, size)
-        if decoded is None:
-            raise _bad_chunk(source, where, offset, "it does not decode to that", chunk_bytes)
-        data, shuffled = decoded
-        raw = np.frombuffer(data, np.uint8)
-        if flat is not None:
-            start, stop = target[0].start * row_values, target[0].stop * row_values
-            n = stop - start
-            flat[start:stop] = (
-                raw.reshape(size, -1)[:, :n].T if shuffled else raw[: n * size].reshape(n, size)
-            )
-        elif fixed:
-            values = raw.reshape(size, -1).T.copy() if shuffled else raw
-            piece = values.reshape(-1).view(dtype).reshape(chunks)
-            out[target] = piece[tuple(slice(0, t.stop - t.start) for t in target)]
-    return out if fixed else np.asarray(dataset[()])
-
-
-def _filters(dataset: h5py.Dataset, source: Path) -> list[int]:
-    """The dataset's filter pipeline (ids, in writing order), only shuffle and deflate."""
-    plist = dataset.id.get_create_plist()
-    ids = [int(plist.get_filter(i)[0]) for i in range(plist.get_nfilters())]
-    other = [i for i in ids if i not in (_SHUFFLE, _DEFLATE)]
-    if other:
-        name = _FILTER_NAMES.get(other[0], f"filter {other[0]}")
-        raise InputFormatError(
-            source,
-            "expected datasets stored contiguous or with HDF5's shuffle and deflate (gzip) "
-            "filters, as spinecoach writes them",
-            column=dataset.name,
-            found=f"the {name} filter",
-            fix="Write the recording again with spinecoach, or repack it with "
-            "`h5repack -f SHUF -f GZIP=1 IN.screc OUT.screc`",
-        )
-    return ids
-
-
-def _decode_chunk(
-    stored: bytes, mask: int, filters: list[int], chunk_bytes: int, itemsize: int
-) -> tuple[bytes, bool] | None:
-    """Undo ``filters`` in reverse order, skipping those the chunk's ``mask`` says were
-    not applied, and return the bytes with whether they are still byte-shuffled (the
-    caller undoes a last shuffle as it copies them out); None when the data is not
-    exactly ``chunk_bytes`` long (inflation stops there)."""
-    steps = [f for i, f in enumerate(filters) if not mask & (1 << i)]
-    data, shuffled = stored, False
-    for step in reversed(steps):
-        if shuffled:  # a shuffle before another filter: undone here
-            if len(data) != chunk_bytes:
-                return None
-            data = np.frombuffer(data, np.uint8).reshape(itemsize, -1).T.tobytes()
-            shuffled = False
-        if step == _DEFLATE:
-            inflater = zlib.decompressobj()
-            try:
-                data = inflater.decompress(data, chunk_bytes)  # never more than a chunk
-            except zlib.error:
-                return None
-            if inflater.unconsumed_tail or not inflater.eof:
-                return None  # more than a chunk, or cut short
-        else:
-            shuffled = True
-    return (data, shuffled) if len(data) == chunk_bytes else None
-
-
-def _bad_chunk(
-    source: Path, where: str, offset: tuple[int, ...], found: str, chunk_bytes: int
-) -> InputFormatError:
-    return InputFormatError(
-        source,
-        f"expected the chunk at row {offset[0]:,} of dataset {where} to hold "
-        f"{chunk_bytes:,} bytes of data",
-        column=where,
-        found=f"{found}: the chunk is damaged",
-        fix=DAMAGED_DATA_FIX,
-    )
 
 
 def _join(parent: str | None, name: str) -> str:
