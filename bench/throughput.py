@@ -37,7 +37,7 @@ from scipy.spatial.transform import Rotation
 
 from _common import console, machine, table
 from spinecoach.io import load_recording, write_recording
-from spinecoach.motion import fusion as fusion_module
+from spinecoach.motion import fusion_engine as engine_module
 from spinecoach.motion import motion_process
 from spinecoach.motion.fusion import FusionSettings, compiled_fusion_available, fusion_quaternions
 from spinecoach.recording import Recording
@@ -76,12 +76,12 @@ def madgwick(rec: Recording) -> None:
 @contextlib.contextmanager
 def imufusion_fallback() -> Iterator[None]:
     """Run as a build without the compiled extension would."""
-    saved = fusion_module._cfusion_module
-    fusion_module._cfusion_module = None
+    saved = engine_module._cfusion_module
+    engine_module._cfusion_module = None
     try:
         yield
     finally:
-        fusion_module._cfusion_module = saved
+        engine_module._cfusion_module = saved
 
 
 def measure(fn: Callable[[], object], runs: int) -> tuple[float, float]:

@@ -42,3 +42,48 @@ def test_batch_height_equals_the_per_sample_estimator_across_gaps_and_nan(rate_h
     np.testing.assert_array_equal(fast, reference)
     empty = np.zeros((0, 3))
     assert pelvis_height_batch_m(np.zeros(0), empty, np.zeros((0, 4)), **kwargs).shape == (0,)
+
+
+def test_compiled_angle_kernels_give_numpys_numbers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """sensor_values, interpolate_frames and combine_frames run compiled kernels when the
+    extension is built; the numpy fallback computes the same, bit for bit (also on NaN)."""
+    from scipy.spatial.transform import Rotation
+
+    from spinecoach.motion import angles
+    from spinecoach.motion.calibration import SegmentCalibration
+
+    assert angles.compiled_kernels() is not None
+    rng = np.random.default_rng(11)
+    n = 5000
+    up = rng.normal(size=(n, 3))
+    up /= np.linalg.norm(up, axis=1, keepdims=True)
+    q = rng.normal(size=(n, 4))
+    q[7] = np.nan
+    t = np.cumsum(rng.uniform(0.005, 0.015, n))
+    grid = np.linspace(t[0] + 1e-4, t[-1], n - 7)
+    flags = rng.integers(0, 4, n).astype(np.uint8)
+    cals = []
+    for placement, rotvec in (("lower", [0.3, -0.2, 0.5]), ("upper", [-0.1, 0.4, 0.2])):
+        cal = SegmentCalibration(
+            placement=placement,
+            axes=Rotation.from_rotvec(rotvec).as_matrix(),
+            nominal_inclination_deg=10.0,
+            functional_rotation_deg=30.0,
+            axis_tilt_deg=0.0,
+            ready_time_s=0.0,
+            neutral_heading_deg=30.0 * rotvec[0],
+        )
+        cals.append(cal)
+
+    def run() -> list[np.ndarray]:
+        values = [angles.sensor_values(up, q, c) for c in cals]
+        frames = [angles.interpolate_frames(grid, t, v, flags, max_gap_s=0.0145) for v in values]
+        combined = angles.combine_frames(frames[0][0], frames[1][0], cals[0], cals[1], 10.0)
+        return [*values, *(f[0] for f in frames), *(f[1] for f in frames), *combined.values()]
+
+    compiled = run()
+    monkeypatch.setattr(angles, "compiled_kernels", lambda: None)
+    reference = run()
+    assert np.isnan(compiled[2]).any()  # gaps made NaN frames
+    for a, b in zip(compiled, reference, strict=True):
+        np.testing.assert_array_equal(a, b)

@@ -20,7 +20,7 @@ import pytest
 from scipy.spatial.transform import Rotation
 
 from spinecoach.errors import ConfigurationError
-from spinecoach.motion import fusion as fusion_module
+from spinecoach.motion import fusion_engine as engine_module
 from spinecoach.motion.fusion import (
     FusionSettings,
     ImufusionEngine,
@@ -91,18 +91,12 @@ def _max_angle_deg(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.degrees((ra.inv() * rb).magnitude()).max())
 
 
-@pytest.fixture
-def imufusion_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Run as a build without the compiled extension would (the fallback)."""
-    monkeypatch.setattr(fusion_module, "_cfusion_module", None)
-
-
 def _both_paths(
     sensor: SensorData, settings: FusionSettings, monkeypatch: pytest.MonkeyPatch
 ) -> tuple[np.ndarray, np.ndarray]:
     compiled = fusion_quaternions(sensor, settings)
     with monkeypatch.context() as m:
-        m.setattr(fusion_module, "_cfusion_module", None)
+        m.setattr(engine_module, "_cfusion_module", None)
         reference = fusion_quaternions(sensor, settings)
     return compiled, reference
 
@@ -121,9 +115,9 @@ def test_the_compiled_fusion_is_built_and_used_in_this_project() -> None:
 def test_fallback_uses_imufusion_with_one_warning(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setattr(fusion_module, "_cfusion_module", fusion_module._CFUSION_UNSET)
+    monkeypatch.setattr(engine_module, "_cfusion_module", engine_module._CFUSION_UNSET)
     monkeypatch.setitem(sys.modules, "spinecoach.motion._cfusion", None)  # import fails
-    with caplog.at_level(logging.WARNING, logger="spinecoach.motion.fusion"):
+    with caplog.at_level(logging.WARNING, logger="spinecoach.motion.fusion_engine"):
         first = new_engine(100.0, FusionSettings())
         second = new_engine(50.0, FusionSettings())
     assert isinstance(first, ImufusionEngine) and isinstance(second, ImufusionEngine)

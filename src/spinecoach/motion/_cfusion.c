@@ -23,7 +23,17 @@
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+
+/* The array kernels below must compute what numpy's elementwise expressions compute, in
+ * the same order: no fused multiply-add (numpy never fuses). x86-64 has no FMA without
+ * -march flags; these pragmas keep other targets (aarch64) from contracting either. */
+#if defined(__clang__)
+#pragma clang fp contract(off)
+#elif defined(__GNUC__)
+#pragma GCC optimize("fp-contract=off")
+#endif
 #include <stdbool.h>
+#include <math.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -96,6 +106,181 @@ static int get_array(PyObject *obj, Buf *b, const char *name, Py_ssize_t cols, i
 }
 
 #define AT(b, i, j) (*(const double *) ((const char *) (b).view.buf + (i) * (b).view.strides[0] + (j) * (b).view.strides[1]))
+
+/* A float64 array of ndim dimensions; dim1 >= 0 checks the second dimension. */
+static int get_f64(PyObject *obj, Buf *b, const char *name, int ndim, Py_ssize_t dim1,
+                   int writable) {
+    int flags = PyBUF_STRIDES | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0);
+    if (PyObject_GetBuffer(obj, &b->view, flags) != 0) {
+        return -1;
+    }
+    b->held = 1;
+    if (b->view.ndim != ndim || !is_float64(&b->view) || (dim1 >= 0 && b->view.shape[1] != dim1)) {
+        PyErr_Format(PyExc_ValueError, "%s: float64 array of %d dimensions expected", name, ndim);
+        buf_release(b);
+        return -1;
+    }
+    return 0;
+}
+
+#define AT1(b, i) (*(const double *) ((const char *) (b).view.buf + (i) * (b).view.strides[0]))
+#define OUT1(b, i) (*(double *) ((char *) (b).view.buf + (i) * (b).view.strides[0]))
+#define OUT2(b, i, j) (*(double *) ((char *) (b).view.buf + (i) * (b).view.strides[0] + (j) * (b).view.strides[1]))
+
+/* lerp_rows(values (n, k), lo (m,) int64, frac (m,), out (m, k)) -> bool
+ * out[j] = values[lo[j]] + (values[lo[j] + 1] - values[lo[j]]) * frac[j]; False (nothing
+ * written) when an index is outside 0..n-2. */
+static PyObject *k_lerp_rows(PyObject *Py_UNUSED(module), PyObject *args) {
+    PyObject *v_obj, *lo_obj, *f_obj, *o_obj;
+    if (!PyArg_ParseTuple(args, "OOOO", &v_obj, &lo_obj, &f_obj, &o_obj)) {
+        return NULL;
+    }
+    Buf v = {0}, lo = {0}, f = {0}, o = {0};
+    PyObject *result = NULL;
+    if (get_f64(v_obj, &v, "values", 2, -1, 0) != 0 || get_array(lo_obj, &lo, "lo", 0, 0) != 0 ||
+        get_f64(f_obj, &f, "frac", 1, -1, 0) != 0 ||
+        get_f64(o_obj, &o, "out", 2, -1, 1) != 0) {
+        goto done;
+    }
+    const Py_ssize_t n = v.view.shape[0], k = v.view.shape[1], m = lo.view.shape[0];
+    if (f.view.shape[0] != m || o.view.shape[0] != m || o.view.shape[1] != k) {
+        PyErr_SetString(PyExc_ValueError, "lerp_rows: shapes do not match");
+        goto done;
+    }
+    int ok = 1;
+    for (Py_ssize_t j = 0; j < m; j++) {
+        const int64_t i = *(const int64_t *) ((const char *) lo.view.buf + j * lo.view.strides[0]);
+        if (i < 0 || i + 1 >= n) {
+            ok = 0;
+            break;
+        }
+    }
+    if (ok) {
+        for (Py_ssize_t j = 0; j < m; j++) {
+            const int64_t i = *(const int64_t *) ((const char *) lo.view.buf + j * lo.view.strides[0]);
+            const double fr = AT1(f, j);
+            for (Py_ssize_t c = 0; c < k; c++) {
+                const double v0 = AT(v, i, c);
+                OUT2(o, j, c) = v0 + (AT(v, i + 1, c) - v0) * fr;
+            }
+        }
+    }
+    result = PyBool_FromLong(ok);
+done:
+    buf_release(&v);
+    buf_release(&lo);
+    buf_release(&f);
+    buf_release(&o);
+    return result;
+}
+
+/* segment_terms(up (n, 3), q (n, 4), axes (3, 3), c (4,), u (3, n), out (n, 6)):
+ * u = axes @ up per sample (sum in index order), out[:, 2:] = q (x) c (Hamilton). */
+static PyObject *k_segment_terms(PyObject *Py_UNUSED(module), PyObject *args) {
+    PyObject *up_obj, *q_obj, *a_obj, *c_obj, *u_obj, *o_obj;
+    if (!PyArg_ParseTuple(args, "OOOOOO", &up_obj, &q_obj, &a_obj, &c_obj, &u_obj, &o_obj)) {
+        return NULL;
+    }
+    Buf up = {0}, q = {0}, a = {0}, c = {0}, u = {0}, o = {0};
+    PyObject *result = NULL;
+    if (get_f64(up_obj, &up, "up", 2, 3, 0) != 0 || get_f64(q_obj, &q, "q", 2, 4, 0) != 0 ||
+        get_f64(a_obj, &a, "axes", 2, 3, 0) != 0 || get_f64(c_obj, &c, "c", 1, -1, 0) != 0 ||
+        get_f64(u_obj, &u, "u", 2, -1, 1) != 0 || get_f64(o_obj, &o, "out", 2, 6, 1) != 0) {
+        goto done;
+    }
+    const Py_ssize_t n = up.view.shape[0];
+    if (q.view.shape[0] != n || o.view.shape[0] != n || a.view.shape[0] != 3 ||
+        c.view.shape[0] != 4 || u.view.shape[0] != 3 || u.view.shape[1] != n) {
+        PyErr_SetString(PyExc_ValueError, "segment_terms: shapes do not match");
+        goto done;
+    }
+    double m[3][3];
+    for (int r = 0; r < 3; r++) {
+        for (int k = 0; k < 3; k++) {
+            m[r][k] = AT(a, r, k);
+        }
+    }
+    const double bw = AT1(c, 0), bx = AT1(c, 1), by = AT1(c, 2), bz = AT1(c, 3);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        const double u0 = AT(up, i, 0), u1 = AT(up, i, 1), u2 = AT(up, i, 2);
+        for (int r = 0; r < 3; r++) {
+            OUT2(u, r, i) = u0 * m[r][0] + u1 * m[r][1] + u2 * m[r][2];
+        }
+        const double aw = AT(q, i, 0), ax = AT(q, i, 1), ay = AT(q, i, 2), az = AT(q, i, 3);
+        OUT2(o, i, 2) = aw * bw - ax * bx - ay * by - az * bz;
+        OUT2(o, i, 3) = aw * bx + ax * bw + ay * bz - az * by;
+        OUT2(o, i, 4) = aw * by - ax * bz + ay * bw + az * bx;
+        OUT2(o, i, 5) = aw * bz + ax * by - ay * bx + az * bw;
+    }
+    result = Py_NewRef(Py_None);
+done:
+    buf_release(&up);
+    buf_release(&q);
+    buf_release(&a);
+    buf_release(&c);
+    buf_release(&u);
+    buf_release(&o);
+    return result;
+}
+
+/* axial_terms(lower (m, 4), upper (m, 4), dw, dx, dy, dz, r20 (m,), r22 (m,)):
+ * M = conj(unit lower) (x) delta (x) unit upper; r20 = 2 (x z - w y), r22 = 1 - 2 (x^2 + y^2). */
+static PyObject *k_axial_terms(PyObject *Py_UNUSED(module), PyObject *args) {
+    PyObject *l_obj, *u_obj, *r20_obj, *r22_obj;
+    double bw, bx, by, bz;
+    if (!PyArg_ParseTuple(args, "OOddddOO", &l_obj, &u_obj, &bw, &bx, &by, &bz, &r20_obj,
+                          &r22_obj)) {
+        return NULL;
+    }
+    Buf l = {0}, u = {0}, r20 = {0}, r22 = {0};
+    PyObject *result = NULL;
+    if (get_f64(l_obj, &l, "lower", 2, 4, 0) != 0 || get_f64(u_obj, &u, "upper", 2, 4, 0) != 0 ||
+        get_f64(r20_obj, &r20, "r20", 1, -1, 1) != 0 ||
+        get_f64(r22_obj, &r22, "r22", 1, -1, 1) != 0) {
+        goto done;
+    }
+    const Py_ssize_t m = l.view.shape[0];
+    if (u.view.shape[0] != m || r20.view.shape[0] != m || r22.view.shape[0] != m) {
+        PyErr_SetString(PyExc_ValueError, "axial_terms: shapes do not match");
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < m; i++) {
+        const double lw = AT(l, i, 0), lx = AT(l, i, 1), ly = AT(l, i, 2), lz = AT(l, i, 3);
+        const double uw = AT(u, i, 0), ux = AT(u, i, 1), uy = AT(u, i, 2), uz = AT(u, i, 3);
+        const double nl = sqrt(lw * lw + lx * lx + ly * ly + lz * lz);
+        const double nu = sqrt(uw * uw + ux * ux + uy * uy + uz * uz);
+        const double qw = uw / nu, qx = ux / nu, qy = uy / nu, qz = uz / nu;
+        const double aw = lw / nl, ax = -(lx / nl), ay = -(ly / nl), az = -(lz / nl);
+        const double pw = aw * bw - ax * bx - ay * by - az * bz;
+        const double px = aw * bx + ax * bw + ay * bz - az * by;
+        const double py = aw * by - ax * bz + ay * bw + az * bx;
+        const double pz = aw * bz + ax * by - ay * bx + az * bw;
+        const double w = pw * qw - px * qx - py * qy - pz * qz;
+        const double x = pw * qx + px * qw + py * qz - pz * qy;
+        const double y = pw * qy - px * qz + py * qw + pz * qx;
+        const double z = pw * qz + px * qy - py * qx + pz * qw;
+        OUT1(r20, i) = 2.0 * (x * z - w * y);
+        OUT1(r22, i) = 1.0 - 2.0 * (x * x + y * y);
+    }
+    result = Py_NewRef(Py_None);
+done:
+    buf_release(&l);
+    buf_release(&u);
+    buf_release(&r20);
+    buf_release(&r22);
+    return result;
+}
+
+static PyMethodDef module_methods[] = {
+    {"lerp_rows", k_lerp_rows, METH_VARARGS,
+     "lerp_rows(values, lo, frac, out) -> bool: linear interpolation between rows lo, lo+1"},
+    {"segment_terms", k_segment_terms, METH_VARARGS,
+     "segment_terms(up, q, axes, c, u, out): up in segment axes, and q (x) c into out[:, 2:]"},
+    {"axial_terms", k_axial_terms, METH_VARARGS,
+     "axial_terms(lower, upper, dw, dx, dy, dz, r20, r22): rotation-matrix terms of "
+     "conj(lower) (x) delta (x) upper"},
+    {NULL, NULL, 0, NULL},
+};
 
 /* ---- the object ------------------------------------------------------------------- */
 
@@ -314,6 +499,7 @@ static struct PyModuleDef cfusion_module = {
     .m_name = "spinecoach.motion._cfusion",
     .m_doc = "x-io Fusion in a compiled loop (see spinecoach.motion.fusion).",
     .m_size = -1,
+    .m_methods = module_methods,
 };
 
 PyMODINIT_FUNC PyInit__cfusion(void) {

@@ -37,3 +37,31 @@ class Fusion:
     def get_bias_offset(self) -> tuple[float, float, float]: ...
     def flags(self) -> tuple[bool, bool, bool, bool]: ...
     def internal_states(self) -> tuple[float, bool, float, float, bool, float]: ...
+
+def lerp_rows(
+    values: NDArray[np.float64],
+    lo: NDArray[np.intp],
+    frac: NDArray[np.float64],
+    out: NDArray[np.float64],
+    /,
+) -> bool: ...
+def segment_terms(
+    up: NDArray[np.float64],
+    q: NDArray[np.float64],
+    axes: NDArray[np.float64],
+    c: NDArray[np.float64],
+    u: NDArray[np.float64],
+    out: NDArray[np.float64],
+    /,
+) -> None: ...
+def axial_terms(
+    lower: NDArray[np.float64],
+    upper: NDArray[np.float64],
+    dw: float,
+    dx: float,
+    dy: float,
+    dz: float,
+    r20: NDArray[np.float64],
+    r22: NDArray[np.float64],
+    /,
+) -> None: ...

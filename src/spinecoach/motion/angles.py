@@ -28,6 +28,7 @@ from spinecoach.conventions import (
 )
 from spinecoach.motion.calibration import SegmentCalibration
 from spinecoach.motion.flags import FLAG_GAP
+from spinecoach.motion.fusion_engine import compiled_kernels
 
 FloatArray = NDArray[np.float64]
 
@@ -93,18 +94,30 @@ def sensor_values(
     if calibration is None or n == 0:
         return np.full((n, N_VALUES), np.nan)
     out = np.empty((n, N_VALUES), dtype=np.float64)  # every column is written below
-    a = calibration.axes
-    u0, u1, u2 = (np.ascontiguousarray(up[:, i]) for i in range(3))
-    ux = u0 * a[0, 0] + u1 * a[0, 1] + u2 * a[0, 2]
-    uy = u0 * a[1, 0] + u1 * a[1, 1] + u2 * a[1, 2]
-    uz = u0 * a[2, 0] + u1 * a[2, 1] + u2 * a[2, 2]
+    a = np.asarray(calibration.axes, dtype=np.float64)
+    # segment→earth = sensor→earth ⊗ segment→sensor (the transpose of ``axes``).
+    c = _matrix_to_quaternion(a.T)
+    kernels = compiled_kernels()
+    if kernels is not None and _float64_2d(up, quaternion):
+        # One compiled pass, the same arithmetic in the same order as below.
+        u = np.empty((3, n), dtype=np.float64)
+        kernels.segment_terms(up, quaternion, a, c, u, out)
+        ux, uy, uz = u[0], u[1], u[2]
+    else:
+        u0, u1, u2 = (np.ascontiguousarray(up[:, i]) for i in range(3))
+        ux = u0 * a[0, 0] + u1 * a[0, 1] + u2 * a[0, 2]
+        uy = u0 * a[1, 0] + u1 * a[1, 1] + u2 * a[1, 2]
+        uz = u0 * a[2, 0] + u1 * a[2, 1] + u2 * a[2, 2]
+        for i, part in enumerate(_parts_multiply(_parts(quaternion), _parts(c))):
+            out[:, 2 + i] = part
     out[:, 0] = inclination_from_up_deg(ux, uy)
     out[:, 1] = frontal_inclination_from_up_deg(uz, uy)
-    # segment→earth = sensor→earth ⊗ segment→sensor (the transpose of ``axes``).
-    segment = _parts_multiply(_parts(quaternion), _parts(_matrix_to_quaternion(a.T)))
-    for i, part in enumerate(segment):
-        out[:, 2 + i] = part
     return out
+
+
+def _float64_2d(*arrays: FloatArray) -> bool:
+    """True when every array is a 2-D float64 numpy array (what the kernels take)."""
+    return all(isinstance(x, np.ndarray) and x.ndim == 2 and x.dtype == np.float64 for x in arrays)
 
 
 def interpolate_frames(
@@ -127,18 +140,31 @@ def interpolate_frames(
     t0 = time_s.take(lo)
     t1 = time_s.take(hi)
     frac = (grid_s - t0) / (t1 - t0)
-    # v0 + (v1 - v0) * frac, in place on one gathered copy (take: numpy's fast gather).
-    v0 = values.take(lo, axis=0)
-    out = values.take(hi, axis=0)
-    out -= v0
-    out *= frac[:, None]
-    out += v0
+    out = _lerp(values, lo, hi, frac)
     frame_flags = flags.take(lo) | flags.take(hi)
     gap = (t1 - t0) > max_gap_s
     if gap.any():
         out[gap] = np.nan
         frame_flags |= np.where(gap, FLAG_GAP, 0).astype(np.uint8)
     return out, frame_flags
+
+
+def _lerp(
+    values: FloatArray, lo: NDArray[np.intp], hi: NDArray[np.intp], frac: FloatArray
+) -> FloatArray:
+    """``v0 + (v1 - v0) * frac`` with v0, v1 the rows ``lo`` and ``hi`` (= lo + 1) of
+    ``values``: compiled in one pass when it can be, else in place on a gathered copy."""
+    kernels = compiled_kernels()
+    if kernels is not None and _float64_2d(values):
+        out = np.empty((lo.shape[0], values.shape[1]), dtype=np.float64)
+        if kernels.lerp_rows(values, lo, frac, out):
+            return out
+    v0 = values.take(lo, axis=0)
+    out = values.take(hi, axis=0)
+    out -= v0
+    out *= frac[:, None]
+    out += v0
+    return out
 
 
 def _axial_rotation_deg(
@@ -151,6 +177,15 @@ def _axial_rotation_deg(
     ``M = Rl^T · Rz(Δ) · Ru`` is decomposed as Rz·Rx·Ry (flexion, lateral bend, axial
     rotation: the ISB order) and the Y angle returned.
     """
+    half = np.radians(delta_deg) / 2.0
+    kernels = compiled_kernels()
+    if kernels is not None and np.ndim(half) == 0 and _float64_2d(lower_q, upper_q):
+        # One compiled pass, the same arithmetic in the same order as below.
+        r20 = np.empty(lower_q.shape[0], dtype=np.float64)
+        r22 = np.empty(lower_q.shape[0], dtype=np.float64)
+        cos_half, sin_half = float(np.cos(half)), float(np.sin(half))
+        kernels.axial_terms(lower_q, upper_q, cos_half, 0.0, 0.0, sin_half, r20, r22)
+        return np.asarray(np.degrees(np.arctan2(-r20, r22)), dtype=np.float64)
     lw, lx, ly, lz = _parts(lower_q)
     uw, ux, uy, uz = _parts(upper_q)
     # Unit quaternions; the norm summed per axis in np.linalg.norm's order.
@@ -158,7 +193,6 @@ def _axial_rotation_deg(
     norm_u = np.sqrt(uw * uw + ux * ux + uy * uy + uz * uz)
     qu = (uw / norm_u, ux / norm_u, uy / norm_u, uz / norm_u)
     conj_l = (lw / norm_l, -(lx / norm_l), -(ly / norm_l), -(lz / norm_l))
-    half = np.radians(delta_deg) / 2.0
     zero = np.zeros_like(half)
     q_delta = (np.cos(half), zero, zero, np.sin(half))
     w, x, y, z = _parts_multiply(_parts_multiply(conj_l, q_delta), qu)
