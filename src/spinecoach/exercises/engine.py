@@ -31,11 +31,12 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from spinecoach.conventions import (
     CAT_COW,
@@ -77,6 +78,8 @@ from spinecoach.exercises.model import Discarded, ExerciseResult, Rep, SetSummar
 from spinecoach.exercises.position import classify_position
 from spinecoach.motion.process import AngleFrames
 from spinecoach.recording import Event
+
+FloatArray = NDArray[np.float64]
 
 #: A rest at least this long (s) between two reps starts a new set.
 SET_BREAK_S = 12.0
@@ -170,6 +173,8 @@ class ExerciseEngine:
         self._cueing = LiveCueing(self.spec, self.cues, breath_led=self._breath_led)
         self.reps: list[Rep] = []
         self._annotations: list[Event] = list(annotations)
+        self._coach_seen = 0  # annotations looked at by _coached, and what they said
+        self._is_coached = False
         self._calibration_windows = [
             (e.start_s, e.end_s) for e in annotations if e.kind == EVENT_CALIBRATION_REP
         ]
@@ -223,7 +228,13 @@ class ExerciseEngine:
         """The recording was made with the coach: it logged a practice (calibration) rep
         or a breathing pacer. Calibration windows alone do not say so (they can be pasted
         in by hand or come from another tool)."""
-        return any(e.kind in COACH_EVENTS for e in self._annotations)
+        # Counted as annotations come (read every frame): the same as looking at them all.
+        if self._coach_seen < len(self._annotations):
+            self._is_coached = self._is_coached or any(
+                e.kind in COACH_EVENTS for e in self._annotations[self._coach_seen :]
+            )
+            self._coach_seen = len(self._annotations)
+        return self._is_coached
 
     @property
     def _movement_cycles(self) -> bool:
@@ -263,12 +274,49 @@ class ExerciseEngine:
 
         Cues said at this frame are appended to ``self.cues.cues``.
         """
+        return self._step(time_s, angles, self.signal.gauge.value(angles))
+
+    def update_block(
+        self,
+        time_s: FloatArray,
+        angles: Mapping[str, FloatArray],
+        after_frame: Callable[[float, Mapping[str, float], list[Rep]], None] | None = None,
+    ) -> list[Rep]:
+        """Feed a block of m angle frames: ``time_s`` (m,) s and ``angles`` by name, each
+        (m,); returns the reps they completed. The same reps, cues and state, frame by
+        frame, as m calls of :meth:`update`: the gauge's values are taken for the whole
+        block at once, the rep state machine steps through the frames (scalar Python, no
+        numpy per frame). ``after_frame(time_s, angles, reps)`` is called after each
+        frame (a live session's messages of that frame).
+        """
+        names = list(angles)
+        m = int(np.shape(time_s)[0])
+        gauge = self.signal.gauge
+        column = angles.get(gauge.angle)
+        values = (
+            [math.nan] * m
+            if column is None
+            else (np.asarray(column, dtype=np.float64) * gauge.direction).tolist()
+        )
+        rows = zip(*(np.asarray(angles[name]).tolist() for name in names), strict=True)
+        times = np.asarray(time_s, dtype=np.float64).tolist()
+        done: list[Rep] = []
+        for t, row, value in zip(times, rows, values, strict=True):
+            frame = dict(zip(names, row, strict=True))
+            reps = self._step(t, frame, value)
+            done += reps
+            if after_frame is not None:
+                after_frame(t, frame, reps)
+        return done
+
+    def _step(self, time_s: float, angles: Mapping[str, float], gauge_deg: float) -> list[Rep]:
+        """One frame, with its gauge value (deg) already taken."""
         self._track_position(time_s, angles)
         band = self.signal.working_band(self.gauge_bands())
         if band is not None:
             self.signal.band_known(time_s)
         in_rep = self._detector is not None and self._detector.segmenter.in_rep
-        self.signal.update(time_s, angles, band, in_rep=in_rep)
+        self.signal.update(time_s, angles, band, in_rep=in_rep, value_deg=gauge_deg)
         reps = self._update(time_s, angles)
         self._live_cues(time_s, angles, reps)
         return reps
@@ -543,9 +591,6 @@ def detect_exercise(
         calibrated_position=calibrated_position,
         breath_source=breath_source,
     )
-    names = list(frames.angles)
-    columns = [frames.angles[n].tolist() for n in names]
-    for k, t in enumerate(frames.time_s.tolist()):
-        engine.update(t, {n: columns[j][k] for j, n in enumerate(names)})
+    engine.update_block(frames.time_s, frames.angles)
     engine.finish()
     return engine.result()

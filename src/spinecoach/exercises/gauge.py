@@ -236,10 +236,17 @@ class LiveSignal:
         return bands[-1] if bands else None
 
     def update(
-        self, time_s: float, angles: Mapping[str, float], band: Band | None, *, in_rep: bool
+        self,
+        time_s: float,
+        angles: Mapping[str, float],
+        band: Band | None,
+        *,
+        in_rep: bool,
+        value_deg: float | None = None,
     ) -> None:
-        """One frame of angles; ``band``: the working band now (None: not known yet)."""
-        self.value_deg = self.gauge.value(angles)
+        """One frame of angles; ``band``: the working band now (None: not known yet);
+        ``value_deg``: the gauge's value of ``angles`` when already taken (a block's)."""
+        self.value_deg = self.gauge.value(angles) if value_deg is None else value_deg
         if self.meter is None:
             return
         self.hold = self.meter.update(
@@ -257,10 +264,13 @@ class LiveSignal:
             return None
         best: tuple[float, float] | None = None
         metered = False
-        for t, held in self._held:
-            if start_s - 1e-9 <= t <= end_s + 1e-9:
+        # From the newest frame back (the rep just ended): the earliest largest hold.
+        for t, held in reversed(self._held):
+            if t < start_s - 1e-9:
+                break
+            if t <= end_s + 1e-9:
                 metered = True
-                if best is None or held > best[1]:
+                if best is None or held >= best[1]:
                     best = (t, held)
         if not metered or best is None or not self._band_known_at(start_s):
             return None

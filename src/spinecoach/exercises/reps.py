@@ -137,6 +137,7 @@ class _State:
     active: bool = False
     frames_t: list[float] = field(default_factory=list)
     frames_x: list[float] = field(default_factory=list)
+    frames_max: float = -math.inf  # max(frames_x), kept as they come (read every frame)
     frames_other: list[list[float]] = field(default_factory=list)
     frames_lean: list[float] = field(default_factory=list)
     rest_since_s: float | None = None
@@ -243,12 +244,13 @@ class RepSegmenter:
         s = self._s
         if not s.active or not s.frames_x or s.baseline is None:
             return 0.0
-        return max(s.frames_x) - s.baseline
+        return s.frames_max - s.baseline
 
     def _reset_rep(self) -> None:
         s = self._s
         s.active = False
         s.frames_t, s.frames_x, s.frames_other, s.frames_lean = [], [], [], []
+        s.frames_max = -math.inf
         s.rest_since_s = None
         s.still_x, s.still_since_s = math.nan, None
         s.seen_opposite = False
@@ -316,6 +318,8 @@ class RepSegmenter:
             return None
         s.frames_t.append(time_s)
         s.frames_x.append(main_deg)
+        if main_deg > s.frames_max:
+            s.frames_max = main_deg
         s.frames_other.append(list(others))
         s.frames_lean.append(lean)
         if time_s - s.frames_t[0] > cfg.max_rep_s:
@@ -428,8 +432,9 @@ class RepSegmenter:
             s.frames_other.append(o_)
             s.frames_lean.append(l_)
         self._lead.clear()
+        s.frames_max = max(s.frames_x)
         s.start_x = s.frames_x[0] - baseline
-        s.peak_x = max(s.frames_x) - baseline
+        s.peak_x = s.frames_max - baseline
 
     def _in_rep(self, time_s: float, x: float, prev_x: float) -> RepFrames | None:
         cfg = self.settings

@@ -477,10 +477,9 @@ class MotionTracker:
         mag = None if mag_ut is None else _as_rows("mag_ut", mag_ut, n)
         if n == 0:
             return FrameBlock.empty()
-        previous = np.concatenate(([state.last_time_s], t[:-1]))
-        bad = np.flatnonzero(~(t > previous))
-        if bad.size:
-            i = int(bad[0])
+        if not (t[0] > state.last_time_s and (n == 1 or bool((t[1:] > t[:-1]).all()))):
+            previous = np.concatenate(([state.last_time_s], t[:-1]))
+            i = int(np.flatnonzero(~(t > previous))[0])
             raise ConfigurationError(
                 f"{placement} sample at {float(t[i])} s is not after the previous "
                 f"one ({float(previous[i])} s); feed samples in time order"
@@ -533,7 +532,9 @@ class MotionTracker:
         flags = sample_flags(acc, gyr, mag, self.settings.fusion)
         if state.accel_only:
             flags |= np.uint8(FLAG_ACCEL_ONLY)
-        flags |= np.where(state.fusion.last_settling, FLAG_SETTLING, 0).astype(np.uint8)
+        settling = state.fusion.last_settling
+        if settling.any():
+            flags |= np.where(settling, FLAG_SETTLING, 0).astype(np.uint8)
         if state.height is not None:
             vertical = vertical_acceleration_mps2(acc, q)
             step = state.height.update
@@ -661,7 +662,8 @@ class MotionTracker:
             values[:, 2:] = np.nan  # no heading without a gyroscope: no axial rotation
         out = flags.copy()
         missing = np.isnan(values[:, 0])
-        out[missing] |= np.uint8(FLAG_NOT_CALIBRATED)
+        if calibration is None or missing.any():
+            out[missing] |= np.uint8(FLAG_NOT_CALIBRATED)
         if calibration is not None and calibration.confidence < LOW_CONFIDENCE:
             out[~missing] |= np.uint8(FLAG_LOW_CONFIDENCE)
         return values, out
@@ -800,17 +802,24 @@ class MotionTracker:
         grid = self._grid_start + ks / self.rate_hz
         m = int(ks.shape[0])
         max_gap_s = self.settings.fusion.max_gap_s
-        all_gap = np.ones(m, dtype=np.bool_)
-        gap_end = np.full(m, np.inf)
         brackets: dict[str, NDArray[np.intp]] = {}
+        maybe_gap = True  # every sensor has an interval over max_gap_s among the brackets
         for placement, state in states.items():
             hi = np.searchsorted(state.recent_t, grid, side="left")
             brackets[placement] = hi
-            t_hi = state.recent_t[hi]
-            in_gap = t_hi - state.recent_t[hi - 1] > max_gap_s
-            all_gap &= in_gap
-            gap_end = np.minimum(gap_end, t_hi)
-        long_gap = np.flatnonzero(all_gap & (gap_end - grid > MAX_FILLED_GAP_S))
+            span = state.recent_t[hi[-1]] - state.recent_t[hi[0] - 1]
+            maybe_gap = maybe_gap and bool(span > max_gap_s)
+        long_gap: NDArray[np.intp] = np.zeros(0, dtype=np.intp)
+        gap_end = grid
+        if maybe_gap:
+            all_gap = np.ones(m, dtype=np.bool_)
+            gap_end = np.full(m, np.inf)
+            for placement, state in states.items():
+                hi = brackets[placement]
+                t_hi = state.recent_t[hi]
+                all_gap &= t_hi - state.recent_t[hi - 1] > max_gap_s
+                gap_end = np.minimum(gap_end, t_hi)
+            long_gap = np.flatnonzero(all_gap & (gap_end - grid > MAX_FILLED_GAP_S))
         skip_to: int | None = None
         if long_gap.size:
             j = int(long_gap[0])
