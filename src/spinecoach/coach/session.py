@@ -66,9 +66,9 @@ from spinecoach.errors import ConfigurationError
 from spinecoach.exercises.catalogue import default_catalogue
 from spinecoach.exercises.engine import ExerciseEngine
 from spinecoach.exercises.gauge import HoldReading
-from spinecoach.exercises.model import ExerciseResult
+from spinecoach.exercises.model import ExerciseResult, Rep
 from spinecoach.motion.calibration_store import NeutralCheck, PersonalCalibration
-from spinecoach.motion.stream import MotionTracker, SensorSample
+from spinecoach.motion.stream import FrameBlock, MotionTracker, SensorSample
 from spinecoach.recording import Event
 from spinecoach.sources.simulated import Item, SimulatedSource
 from spinecoach.store.live import LiveRecorder
@@ -149,6 +149,7 @@ class LiveSession:
         self._unsent: tuple[float, dict[str, float], int, float, HoldReading | None] | None = None
         self._held_before_s = 0.0
         self._state: StateEvent | None = None
+        self._state_key: tuple[Any, StateEvent | None] | None = None  # _state_after_frame
         self.user_paused = False
         #: Sensors that stopped sending (set by the connection's watchdog).
         self.silent_sensors: tuple[str, ...] = ()
@@ -315,18 +316,62 @@ class LiveSession:
             self._pending = []
         tracker = self.tracker
         out: list[LiveEvent] = []
+        run: list[SensorSample] = []  # the samples since the last annotation (a block)
         for item in items:
             if isinstance(item, Event):
+                self._samples(run, out)
+                run = []
                 if item.kind == EVENT_CALIBRATION_CHECK:
                     self.check_window = item
                 tracker.add_annotation(item)
                 self._annotation(item, out)
                 continue
-            if self.check_window is not None:
+            window = self.check_window
+            if window is not None and item.time_s > window.end_s:
+                # The neutral check sees the samples up to its window's end, as one by one.
+                self._samples(run, out)
+                run = []
                 out.extend(check_due(self, tracker, item.time_s))
-            for frame in tracker.update(item):
-                self._frame(frame.time_s, frame.angles, frame.flags, out)
+            run.append(item)
+        self._samples(run, out)
         return out
+
+    def _samples(self, run: Sequence[SensorSample], out: list[LiveEvent]) -> None:
+        """Samples in time order (no annotation between them) through the tracker, one
+        block per sensor (:meth:`MotionTracker.update_block`: the same frames as one
+        sample at a time), and their frames through the engine."""
+        if not run:
+            return
+        tracker = self.tracker
+        assert tracker is not None
+        # Each sensor's samples in order, cut where the magnetometer comes or goes.
+        groups: dict[str, list[list[SensorSample]]] = {}
+        for sample in run:
+            parts = groups.setdefault(sample.placement, [])
+            if not parts or (parts[-1][0].mag_ut is None) != (sample.mag_ut is None):
+                parts.append([])
+            parts[-1].append(sample)
+        for samples in (part for parts in groups.values() for part in parts):
+            no_mag = samples[0].mag_ut is None
+            block = tracker.update_block(
+                samples[0].placement,
+                np.array([s.time_s for s in samples], dtype=np.float64),
+                np.array([s.acc_mps2 for s in samples], dtype=np.float64),
+                np.array([s.gyr_dps for s in samples], dtype=np.float64),
+                None if no_mag else np.array([s.mag_ut for s in samples], dtype=np.float64),
+            )
+            self._frames(block, out)
+
+    def _frames(self, block: FrameBlock, out: list[LiveEvent]) -> None:
+        """A tracker's block of frames through the engine, in time order."""
+        if not len(block):
+            return
+        flags = iter(block.flags.tolist())
+
+        def messages(time_s: float, angles: Mapping[str, float], reps: list[Rep]) -> None:
+            self._frame_messages(time_s, angles, next(flags), reps, out)
+
+        self.engine.update_block(block.time_s, block.angles, after_frame=messages)
 
     def feed_frames(self, items: Sequence[AngleFrame | Event]) -> list[LiveEvent]:
         """A camera session's angle frames and windows in time order → the messages.
@@ -372,8 +417,18 @@ class LiveSession:
         self, time_s: float, angles: Mapping[str, float], flags: int, out: list[LiveEvent]
     ) -> None:
         """One frame of angles through the engine; its messages appended to ``out``."""
+        self._frame_messages(time_s, angles, flags, self.engine.update(time_s, angles), out)
+
+    def _frame_messages(
+        self,
+        time_s: float,
+        angles: Mapping[str, float],
+        flags: int,
+        reps: list[Rep],
+        out: list[LiveEvent],
+    ) -> None:
+        """The messages of a frame the engine has just taken (``reps``: those it completed)."""
         engine = self.engine
-        reps = engine.update(time_s, angles)
         hold = engine.hold_reading
         held_s = hold.held_s if hold is not None else 0.0
         if held_s < self._held_before_s and self._unsent is not None:
@@ -394,7 +449,31 @@ class LiveSession:
             out.append(
                 CueEvent(t=round(cue.time_s, 4), key=cue.key, text=cue.text, reason=cue.reason)
             )
-        out.extend(self._state_if_changed())
+        out.extend(self._state_after_frame())
+
+    def _state_after_frame(self) -> list[LiveEvent]:
+        """:meth:`_state_if_changed`, skipped when nothing a state event shows changed
+        since the last one this made (building a state per frame cost more than the
+        engine's step): the key holds everything :meth:`state_event` reads."""
+        engine = self.engine
+        tracker = self.tracker
+        key = (
+            engine,
+            engine.position,
+            len(engine.reps),
+            engine.gauge_bands(),
+            tracker is not None and tracker.calibrated,
+            self.camera_calibrated,
+            self.user_paused,
+            self.silent_sensors,
+            self.out_of_frame,
+            self.session_id,
+        )
+        if self._state is not None and self._state_key == (key, self._state):
+            return []
+        events = self._state_if_changed()
+        self._state_key = (key, self._state)
+        return events
 
     # -- state ---------------------------------------------------------------------------
     def state_event(self) -> StateEvent:
