@@ -123,54 +123,95 @@ static int get_f64(PyObject *obj, Buf *b, const char *name, int ndim, Py_ssize_t
     return 0;
 }
 
+/* A (n,) uint8 array. */
+static int get_u8(PyObject *obj, Buf *b, const char *name, int writable) {
+    int flags = PyBUF_STRIDES | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0);
+    if (PyObject_GetBuffer(obj, &b->view, flags) != 0) {
+        return -1;
+    }
+    b->held = 1;
+    const char *fmt = b->view.format == NULL ? "B" : b->view.format;
+    if (b->view.ndim != 1 || b->view.itemsize != 1 || (fmt[0] != 'B' && fmt[0] != 'b')) {
+        PyErr_Format(PyExc_ValueError, "%s: uint8 array of one dimension expected", name);
+        buf_release(b);
+        return -1;
+    }
+    return 0;
+}
+
 #define AT1(b, i) (*(const double *) ((const char *) (b).view.buf + (i) * (b).view.strides[0]))
 #define OUT1(b, i) (*(double *) ((char *) (b).view.buf + (i) * (b).view.strides[0]))
 #define OUT2(b, i, j) (*(double *) ((char *) (b).view.buf + (i) * (b).view.strides[0] + (j) * (b).view.strides[1]))
 
-/* lerp_rows(values (n, k), lo (m,) int64, frac (m,), out (m, k)) -> bool
- * out[j] = values[lo[j]] + (values[lo[j] + 1] - values[lo[j]]) * frac[j]; False (nothing
- * written) when an index is outside 0..n-2. */
-static PyObject *k_lerp_rows(PyObject *Py_UNUSED(module), PyObject *args) {
-    PyObject *v_obj, *lo_obj, *f_obj, *o_obj;
-    if (!PyArg_ParseTuple(args, "OOOO", &v_obj, &lo_obj, &f_obj, &o_obj)) {
+/* interpolate_rows(grid (m,), time (n,), values (n, k), flags (n,) uint8, max_gap, gap_flag,
+ * out (m, k), out_flags (m,) uint8) -> bool
+ * For each grid time g the bracket hi = the first sample with time >= g (numpy's
+ * searchsorted side="left", found by one merge pass), lo = hi - 1; out = v0 + (v1 - v0) *
+ * frac with frac = (g - t0) / (t1 - t0), NaN across a gap (t1 - t0 > max_gap), flags OR-ed
+ * over the bracket plus gap_flag. False (fall back to numpy) when time or grid is not
+ * non-decreasing or a grid time is outside (time[0], time[-1]]. */
+static PyObject *k_interpolate_rows(PyObject *Py_UNUSED(module), PyObject *args) {
+    PyObject *g_obj, *t_obj, *v_obj, *f_obj, *o_obj, *of_obj;
+    double max_gap;
+    unsigned char gap_flag;
+    if (!PyArg_ParseTuple(args, "OOOOdbOO", &g_obj, &t_obj, &v_obj, &f_obj, &max_gap, &gap_flag,
+                          &o_obj, &of_obj)) {
         return NULL;
     }
-    Buf v = {0}, lo = {0}, f = {0}, o = {0};
+    Buf g = {0}, t = {0}, v = {0}, f = {0}, o = {0}, of = {0};
     PyObject *result = NULL;
-    if (get_f64(v_obj, &v, "values", 2, -1, 0) != 0 || get_array(lo_obj, &lo, "lo", 0, 0) != 0 ||
-        get_f64(f_obj, &f, "frac", 1, -1, 0) != 0 ||
-        get_f64(o_obj, &o, "out", 2, -1, 1) != 0) {
+    if (get_f64(g_obj, &g, "grid", 1, -1, 0) != 0 || get_f64(t_obj, &t, "time", 1, -1, 0) != 0 ||
+        get_f64(v_obj, &v, "values", 2, -1, 0) != 0 || get_u8(f_obj, &f, "flags", 0) != 0 ||
+        get_f64(o_obj, &o, "out", 2, -1, 1) != 0 || get_u8(of_obj, &of, "out_flags", 1) != 0) {
         goto done;
     }
-    const Py_ssize_t n = v.view.shape[0], k = v.view.shape[1], m = lo.view.shape[0];
-    if (f.view.shape[0] != m || o.view.shape[0] != m || o.view.shape[1] != k) {
-        PyErr_SetString(PyExc_ValueError, "lerp_rows: shapes do not match");
+    const Py_ssize_t m = g.view.shape[0], n = t.view.shape[0], k = v.view.shape[1];
+    if (v.view.shape[0] != n || f.view.shape[0] != n || o.view.shape[0] != m ||
+        o.view.shape[1] != k || of.view.shape[0] != m) {
+        PyErr_SetString(PyExc_ValueError, "interpolate_rows: shapes do not match");
         goto done;
     }
     int ok = 1;
-    for (Py_ssize_t j = 0; j < m; j++) {
-        const int64_t i = *(const int64_t *) ((const char *) lo.view.buf + j * lo.view.strides[0]);
-        if (i < 0 || i + 1 >= n) {
+    for (Py_ssize_t i = 1; i < n && ok; i++) {
+        ok = AT1(t, i) >= AT1(t, i - 1);
+    }
+    Py_ssize_t i = 0;
+    for (Py_ssize_t j = 0; j < m && ok; j++) {
+        const double gj = AT1(g, j);
+        if (j > 0 && !(gj >= AT1(g, j - 1))) {
             ok = 0;
             break;
         }
-    }
-    if (ok) {
-        for (Py_ssize_t j = 0; j < m; j++) {
-            const int64_t i = *(const int64_t *) ((const char *) lo.view.buf + j * lo.view.strides[0]);
-            const double fr = AT1(f, j);
-            for (Py_ssize_t c = 0; c < k; c++) {
-                const double v0 = AT(v, i, c);
-                OUT2(o, j, c) = v0 + (AT(v, i + 1, c) - v0) * fr;
-            }
+        while (i < n && AT1(t, i) < gj) {
+            i++;
         }
+        if (i == 0 || i == n) {
+            ok = 0;
+            break;
+        }
+        const Py_ssize_t lo = i - 1;
+        const double t0 = AT1(t, lo), t1 = AT1(t, i);
+        const double frac = (gj - t0) / (t1 - t0);
+        const int gap = (t1 - t0) > max_gap;
+        for (Py_ssize_t c = 0; c < k; c++) {
+            const double v0 = AT(v, lo, c);
+            OUT2(o, j, c) = gap ? NAN : v0 + (AT(v, i, c) - v0) * frac;
+        }
+        const unsigned char *fb = (const unsigned char *) f.view.buf;
+        unsigned char bits = fb[lo * f.view.strides[0]] | fb[i * f.view.strides[0]];
+        if (gap) {
+            bits |= gap_flag;
+        }
+        *((unsigned char *) of.view.buf + j * of.view.strides[0]) = bits;
     }
     result = PyBool_FromLong(ok);
 done:
+    buf_release(&g);
+    buf_release(&t);
     buf_release(&v);
-    buf_release(&lo);
     buf_release(&f);
     buf_release(&o);
+    buf_release(&of);
     return result;
 }
 
@@ -272,8 +313,9 @@ done:
 }
 
 static PyMethodDef module_methods[] = {
-    {"lerp_rows", k_lerp_rows, METH_VARARGS,
-     "lerp_rows(values, lo, frac, out) -> bool: linear interpolation between rows lo, lo+1"},
+    {"interpolate_rows", k_interpolate_rows, METH_VARARGS,
+     "interpolate_rows(grid, time, values, flags, max_gap, gap_flag, out, out_flags) -> "
+     "bool: rows of values at the grid times (see spinecoach.motion.angles)"},
     {"segment_terms", k_segment_terms, METH_VARARGS,
      "segment_terms(up, q, axes, c, u, out): up in segment axes, and q (x) c into out[:, 2:]"},
     {"axial_terms", k_axial_terms, METH_VARARGS,

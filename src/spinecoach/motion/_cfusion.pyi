@@ -38,11 +38,15 @@ class Fusion:
     def flags(self) -> tuple[bool, bool, bool, bool]: ...
     def internal_states(self) -> tuple[float, bool, float, float, bool, float]: ...
 
-def lerp_rows(
+def interpolate_rows(
+    grid: NDArray[np.float64],
+    time: NDArray[np.float64],
     values: NDArray[np.float64],
-    lo: NDArray[np.intp],
-    frac: NDArray[np.float64],
+    flags: NDArray[np.uint8],
+    max_gap: float,
+    gap_flag: int,
     out: NDArray[np.float64],
+    out_flags: NDArray[np.uint8],
     /,
 ) -> bool: ...
 def segment_terms(

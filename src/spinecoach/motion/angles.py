@@ -135,36 +135,31 @@ def interpolate_frames(
     ``max_gap_s`` the values are NaN and the frame carries ``FLAG_GAP``. ``flags`` are
     per-sample flags, OR-ed over the bracket.
     """
+    kernels = compiled_kernels()
+    if kernels is not None and _float64_2d(values) and flags.dtype == np.uint8:
+        # One compiled merge pass: the same brackets and arithmetic as below.
+        out = np.empty((grid_s.shape[0], values.shape[1]), dtype=np.float64)
+        frame_flags = np.empty(grid_s.shape[0], dtype=np.uint8)
+        args = (np.asarray(grid_s, dtype=np.float64), np.asarray(time_s, dtype=np.float64))
+        if kernels.interpolate_rows(*args, values, flags, max_gap_s, FLAG_GAP, out, frame_flags):
+            return out, frame_flags
     hi = np.searchsorted(time_s, grid_s, side="left")
     lo = hi - 1
     t0 = time_s.take(lo)
     t1 = time_s.take(hi)
     frac = (grid_s - t0) / (t1 - t0)
-    out = _lerp(values, lo, hi, frac)
+    # v0 + (v1 - v0) * frac, in place on one gathered copy (take: numpy's fast gather).
+    v0 = values.take(lo, axis=0)
+    out = values.take(hi, axis=0)
+    out -= v0
+    out *= frac[:, None]
+    out += v0
     frame_flags = flags.take(lo) | flags.take(hi)
     gap = (t1 - t0) > max_gap_s
     if gap.any():
         out[gap] = np.nan
         frame_flags |= np.where(gap, FLAG_GAP, 0).astype(np.uint8)
     return out, frame_flags
-
-
-def _lerp(
-    values: FloatArray, lo: NDArray[np.intp], hi: NDArray[np.intp], frac: FloatArray
-) -> FloatArray:
-    """``v0 + (v1 - v0) * frac`` with v0, v1 the rows ``lo`` and ``hi`` (= lo + 1) of
-    ``values``: compiled in one pass when it can be, else in place on a gathered copy."""
-    kernels = compiled_kernels()
-    if kernels is not None and _float64_2d(values):
-        out = np.empty((lo.shape[0], values.shape[1]), dtype=np.float64)
-        if kernels.lerp_rows(values, lo, frac, out):
-            return out
-    v0 = values.take(lo, axis=0)
-    out = values.take(hi, axis=0)
-    out -= v0
-    out *= frac[:, None]
-    out += v0
-    return out
 
 
 def _axial_rotation_deg(
