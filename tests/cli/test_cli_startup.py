@@ -332,3 +332,33 @@ def _poll(url: str, process: subprocess.Popen[bytes]) -> httpx.Response:
         assert answer.status_code == 503 and answer.json()["status"] == "starting"
         time.sleep(0.05)
     raise AssertionError(f"{url} did not answer 200 within 90 s")
+
+
+# Packages load their modules on first use (PEP 562) -------------------------------------
+def test_the_native_format_loads_no_csv_or_phone_reader() -> None:
+    """The store and the server import ``spinecoach.io.native``: the package's CSV and
+    phone readers load only when one of them is used."""
+    loaded = loaded_after("import spinecoach.io.native\n")
+    readers = ("csv_generic", "csv_table", "formats", "phyphox", "sensor_logger", "guess")
+    assert not [name for name in readers if f"spinecoach.io.{name}" in loaded]
+
+
+def test_the_catalogue_loads_no_engine_numpy_or_scipy() -> None:
+    loaded = loaded_after("import spinecoach.exercises.catalogue\n")
+    late = ("spinecoach.exercises.engine", "spinecoach.motion", "numpy", "scipy")
+    assert not [name for name in late if name in loaded]
+
+
+def test_the_lazy_packages_still_offer_every_name() -> None:
+    import spinecoach.exercises
+    import spinecoach.io
+
+    for package in (spinecoach.io, spinecoach.exercises):
+        for name in package.__all__:
+            assert getattr(package, name) is not None, (package.__name__, name)
+        try:
+            package.no_such_name  # noqa: B018
+        except AttributeError as error:
+            assert "no_such_name" in str(error)
+        else:
+            raise AssertionError("an unknown name must raise AttributeError")

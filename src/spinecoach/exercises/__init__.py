@@ -6,22 +6,66 @@ target bands, fault thresholds and cues are data: :func:`load_catalogue` /
 :func:`default_catalogue` (``spinecoach/data/techniques.toml``).
 """
 
-from spinecoach.exercises.catalogue import (
-    CATALOGUE_VERSION,
-    MEASURES,
-    Breathing,
-    Catalogue,
-    Dose,
-    FaultRule,
-    Measure,
-    TargetBand,
-    Technique,
-    default_catalogue,
-    load_catalogue,
-    packaged_catalogue_text,
-)
-from spinecoach.exercises.engine import SUPPORTED, ExerciseEngine, detect_exercise
-from spinecoach.exercises.model import Cue, Discarded, ExerciseResult, Fault, Rep, SetSummary
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from spinecoach.exercises.catalogue import (
+        CATALOGUE_VERSION,
+        MEASURES,
+        Breathing,
+        Catalogue,
+        Dose,
+        FaultRule,
+        Measure,
+        TargetBand,
+        Technique,
+        default_catalogue,
+        load_catalogue,
+        packaged_catalogue_text,
+    )
+    from spinecoach.exercises.engine import SUPPORTED, ExerciseEngine, detect_exercise
+    from spinecoach.exercises.model import Cue, Discarded, ExerciseResult, Fault, Rep, SetSummary
+
+#: Where each name this package offers lives: its module is imported on first use (PEP 562),
+#: so the catalogue alone does not load the engine, motion and scipy (issue 17:
+#: quick start).
+_WHERE = {
+    "CATALOGUE_VERSION": "spinecoach.exercises.catalogue",
+    "MEASURES": "spinecoach.exercises.catalogue",
+    "Breathing": "spinecoach.exercises.catalogue",
+    "Catalogue": "spinecoach.exercises.catalogue",
+    "Dose": "spinecoach.exercises.catalogue",
+    "FaultRule": "spinecoach.exercises.catalogue",
+    "Measure": "spinecoach.exercises.catalogue",
+    "TargetBand": "spinecoach.exercises.catalogue",
+    "Technique": "spinecoach.exercises.catalogue",
+    "default_catalogue": "spinecoach.exercises.catalogue",
+    "load_catalogue": "spinecoach.exercises.catalogue",
+    "packaged_catalogue_text": "spinecoach.exercises.catalogue",
+    "SUPPORTED": "spinecoach.exercises.engine",
+    "ExerciseEngine": "spinecoach.exercises.engine",
+    "detect_exercise": "spinecoach.exercises.engine",
+    "Cue": "spinecoach.exercises.model",
+    "Discarded": "spinecoach.exercises.model",
+    "ExerciseResult": "spinecoach.exercises.model",
+    "Fault": "spinecoach.exercises.model",
+    "Rep": "spinecoach.exercises.model",
+    "SetSummary": "spinecoach.exercises.model",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """A name of :data:`__all__`, imported from its module on first use."""
+    where = _WHERE.get(name)
+    if where is None:
+        raise AttributeError(f"module 'spinecoach.exercises' has no attribute {name!r}")
+    value = getattr(importlib.import_module(where), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "CATALOGUE_VERSION",

@@ -57,32 +57,77 @@ with messages that name the file, line, column and the fix. Importing this packa
 does no I/O.
 """
 
-from spinecoach.io.cleaning import cleaning_report
-from spinecoach.io.csv_generic import read_csv
-from spinecoach.io.csv_mapping import (
-    CsvMapping,
-    SensorColumns,
-    default_mapping,
-    parse_mapping,
-)
-from spinecoach.io.formats import (
-    FORMATS,
-    FormatInfo,
-    describe_formats,
-    detect_format,
-    load_recording,
-    load_recordings,
-)
-from spinecoach.io.fusion_csv import read_fusion_csv
-from spinecoach.io.native import (
-    FILE_EXTENSION,
-    FORMAT_VERSION,
-    read_recording,
-    write_recording,
-)
-from spinecoach.io.phyphox import read_phyphox
-from spinecoach.io.presets import CSV_PRESETS, CsvPreset, preset_mapping
-from spinecoach.io.sensor_logger import read_sensor_logger
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from spinecoach.io.cleaning import cleaning_report
+    from spinecoach.io.csv_generic import read_csv
+    from spinecoach.io.csv_mapping import (
+        CsvMapping,
+        SensorColumns,
+        default_mapping,
+        parse_mapping,
+    )
+    from spinecoach.io.formats import (
+        FORMATS,
+        FormatInfo,
+        describe_formats,
+        detect_format,
+        load_recording,
+        load_recordings,
+    )
+    from spinecoach.io.fusion_csv import read_fusion_csv
+    from spinecoach.io.native import (
+        FILE_EXTENSION,
+        FORMAT_VERSION,
+        read_recording,
+        write_recording,
+    )
+    from spinecoach.io.phyphox import read_phyphox
+    from spinecoach.io.presets import CSV_PRESETS, CsvPreset, preset_mapping
+    from spinecoach.io.sensor_logger import read_sensor_logger
+
+#: Where each name this package offers lives: its module is imported on first use (PEP 562),
+#: so ``spinecoach.io.native`` (the store, the server) does not load every CSV and
+#: phone reader (issue 17: quick start). Importing this package does no I/O.
+_WHERE = {
+    "cleaning_report": "spinecoach.io.cleaning",
+    "read_csv": "spinecoach.io.csv_generic",
+    "CsvMapping": "spinecoach.io.csv_mapping",
+    "SensorColumns": "spinecoach.io.csv_mapping",
+    "default_mapping": "spinecoach.io.csv_mapping",
+    "parse_mapping": "spinecoach.io.csv_mapping",
+    "FORMATS": "spinecoach.io.formats",
+    "FormatInfo": "spinecoach.io.formats",
+    "describe_formats": "spinecoach.io.formats",
+    "detect_format": "spinecoach.io.formats",
+    "load_recording": "spinecoach.io.formats",
+    "load_recordings": "spinecoach.io.formats",
+    "read_fusion_csv": "spinecoach.io.fusion_csv",
+    "FILE_EXTENSION": "spinecoach.io.native",
+    "FORMAT_VERSION": "spinecoach.io.native",
+    "read_recording": "spinecoach.io.native",
+    "write_recording": "spinecoach.io.native",
+    "read_phyphox": "spinecoach.io.phyphox",
+    "CSV_PRESETS": "spinecoach.io.presets",
+    "CsvPreset": "spinecoach.io.presets",
+    "preset_mapping": "spinecoach.io.presets",
+    "read_sensor_logger": "spinecoach.io.sensor_logger",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """A name of :data:`__all__`, imported from its module on first use."""
+    where = _WHERE.get(name)
+    if where is None:
+        raise AttributeError(f"module 'spinecoach.io' has no attribute {name!r}")
+    value = getattr(importlib.import_module(where), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "CSV_PRESETS",
