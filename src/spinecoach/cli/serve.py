@@ -1,4 +1,12 @@
-"""``spinecoach serve``: the live coaching server (web API and the live WebSocket)."""
+"""``spinecoach serve``: the live coaching server (web API and the live WebSocket).
+
+``--workers N`` runs N server processes on one port (default: the number of cores;
+``--workers 1`` is one process). A live session stays in the process that holds its
+WebSocket and everything is stored in the database, so any process answers the rest
+(:mod:`spinecoach.web.workers`). Some features keep state in one process and therefore
+run with one process only; the default is then 1 and ``--workers`` above 1 is refused
+naming them (:func:`one_process_needed`; docs/architecture.md, "Several processes").
+"""
 
 from __future__ import annotations
 
@@ -20,6 +28,11 @@ from spinecoach.errors import SpinecoachError
 #: Seconds ``serve`` gives open connections after SIGTERM or Ctrl+C before it stops them
 #: (a session waiting for a full disk may hold its connection up to 120 s: services.live).
 SHUTDOWN_GRACE_S: Final = 30
+#: Most server processes ``--workers`` takes.
+MAX_WORKERS: Final = 64
+#: Seconds a worker may not answer uvicorn's health ping before it is restarted (a
+#: worker busy with many sessions answers late, not never).
+WORKER_HEALTHCHECK_S: Final = 30
 
 
 #: ``--allowed-host``, repeatable.
@@ -42,6 +55,20 @@ AuthOption = Annotated[
         "users add or at /setup on this computer. single-person: no password, one local "
         "person, this computer only (make demo); refused with a --host beyond loopback. "
         "Or SPINECOACH_AUTH."
+    ),
+]
+
+
+#: ``--workers``: server processes sharing the port.
+WorkersOption = Annotated[
+    int | None,
+    typer.Option(
+        min=1,
+        max=MAX_WORKERS,
+        help="Server processes sharing the port (default: the number of cores, or 1 "
+        "when a feature needs one process: single-person mode, --posture, --source "
+        "devices). Live sessions stay in the process holding their "
+        "WebSocket; all state is in the database. Or SPINECOACH_WORKERS.",
     ),
 ]
 
@@ -86,6 +113,7 @@ def serve(
     allowed_host: AllowedHostOption = None,
     auth: AuthOption = None,
     database: DatabaseOption = None,
+    workers: WorkersOption = None,
 ) -> None:
     """Start the live coaching server (web API and the live WebSocket protocol, see
     docs/live-protocol.md) and print its address; Ctrl+C stops it.
@@ -112,7 +140,11 @@ def serve(
     settings = _settings({k: v for k, v in given.items() if v is not None})
     with reporting_errors():  # the app is built behind the open port (cli.serve_start)
         made = starting_app(settings)
+    n_workers = _workers(settings, workers)
     _announce(settings)
+    if n_workers > 1:
+        _serve_workers(settings, n_workers)
+        return
     uvicorn.run(
         made,
         host=settings.host,
@@ -120,6 +152,63 @@ def serve(
         ws="websockets-sansio",
         log_level="info",
         timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
+    )
+
+
+def one_process_needed(settings: Any) -> str | None:
+    """Why this server must run as one process (None: it can run several): what the
+    feature keeps in one process's memory (docs/architecture.md, "Several processes")."""
+    if settings.auth == "single-person":
+        return "single-person mode (one person on this computer; their phones and sensors)"
+    if settings.posture != "off":
+        return f"--posture {settings.posture} (the posture monitor runs in one process)"
+    if settings.source == "devices":
+        return "--source devices (live devices connect to one process)"
+    return None
+
+
+def _workers(settings: Any, asked: int | None) -> int:
+    """The number of server processes: ``--workers``, SPINECOACH_WORKERS, or the number
+    of cores (1 when a feature needs one process; more is then refused)."""
+    if asked is None and os.environ.get("SPINECOACH_WORKERS"):
+        raw = os.environ["SPINECOACH_WORKERS"]
+        if not raw.isdigit() or not 1 <= int(raw) <= MAX_WORKERS:
+            fail(f"SPINECOACH_WORKERS={raw!r}: give a whole number from 1 to {MAX_WORKERS}")
+        asked = int(raw)
+    reason = one_process_needed(settings)
+    if asked is None:
+        return 1 if reason else max(1, min(MAX_WORKERS, os.cpu_count() or 1))
+    if asked > 1 and reason:
+        fail(
+            f"--workers {asked}: {reason} needs one server process; use --workers 1 "
+            "(see docs/architecture.md, Several processes)"
+        )
+    return asked
+
+
+def _serve_workers(settings: Any, n_workers: int) -> None:
+    """Run ``n_workers`` processes on one port (uvicorn's multi-process mode with
+    :func:`spinecoach.web.workers.worker_app`); the database is prepared once first."""
+    import uvicorn
+
+    from spinecoach.services.history import History
+    from spinecoach.web.workers import SETTINGS_ENV, WORKERS_ENV
+
+    with reporting_errors():  # migrations and the local person: once, not N times at once
+        History.open(settings.database_url).close()
+    os.environ[SETTINGS_ENV] = settings.model_dump_json()
+    os.environ[WORKERS_ENV] = str(n_workers)
+    out_console.print(f"{n_workers} server processes", highlight=False)
+    uvicorn.run(
+        "spinecoach.web.workers:worker_app",
+        factory=True,
+        workers=n_workers,
+        host=settings.host,
+        port=settings.port,
+        ws="websockets-sansio",
+        log_level="info",
+        timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_S,
     )
 
 

@@ -273,40 +273,7 @@ def commit_batches(
                 refused[session_id] = error
                 continue
             block_rows.extend(blocks)
-            angle_seq = recorder.next_angle_seq
-            if batch.angle_rows:
-                frames = np.concatenate(batch.angle_rows)
-                angle_rows.append(
-                    {
-                        "session_id": session_id,
-                        "seq": angle_seq,
-                        "n_frames": frames.shape[0],
-                        "first_t_s": float(frames[0, 0]),
-                        "last_t_s": float(frames[-1, 0]),
-                        "columns": list(ANGLE_BLOCK_COLUMNS),
-                        "data": encode_angle_rows(frames),
-                        "created_utc": stamp,
-                    }
-                )
-                angle_seq += 1
-            for rep in batch.reps:
-                rep_row = repository.rep_record(rep)
-                rep_row.session_id = session_id
-                rows.append(rep_row)
-            for cue in batch.cues:
-                cue_row = repository.cue_record(cue)
-                cue_row.session_id = session_id
-                rows.append(cue_row)
-            rows.extend(
-                EventRecord(
-                    session_id=session_id,
-                    kind="annotation",
-                    start_s=e.start_s,
-                    end_s=e.end_s,
-                    label=e.kind,
-                )
-                for e in batch.annotations
-            )
+            angle_seq = _add_session_rows(recorder, batch, stamp, angle_rows, rows)
             written.append((recorder, batch, seqs, angle_seq))
         if block_rows:
             db.execute(insert(SampleBlock), block_rows)
@@ -326,6 +293,49 @@ def commit_batches(
         recorder.next_angle_seq = angle_seq
         recorder.committed(batch)
     return refused
+
+
+def _add_session_rows(
+    recorder: LiveRecorder,
+    batch: LiveBatch,
+    stamp: datetime,
+    angle_rows: list[dict[str, Any]],
+    rows: list[RepRecord | EventRecord],
+) -> int:
+    """Append ``batch``'s angle block, reps, cues and annotations to the rows to write;
+    returns the angle block ``seq`` after it."""
+    session_id = recorder.session_id
+    angle_seq = recorder.next_angle_seq
+    if batch.angle_rows:
+        frames = np.concatenate(batch.angle_rows)
+        angle_rows.append(
+            {
+                "session_id": session_id,
+                "seq": angle_seq,
+                "n_frames": frames.shape[0],
+                "first_t_s": float(frames[0, 0]),
+                "last_t_s": float(frames[-1, 0]),
+                "columns": list(ANGLE_BLOCK_COLUMNS),
+                "data": encode_angle_rows(frames),
+                "created_utc": stamp,
+            }
+        )
+        angle_seq += 1
+    for rep in batch.reps:
+        rep_row = repository.rep_record(rep)
+        rep_row.session_id = session_id
+        rows.append(rep_row)
+    for cue in batch.cues:
+        cue_row = repository.cue_record(cue)
+        cue_row.session_id = session_id
+        rows.append(cue_row)
+    rows.extend(
+        EventRecord(
+            session_id=session_id, kind="annotation", start_s=e.start_s, end_s=e.end_s, label=e.kind
+        )
+        for e in batch.annotations
+    )
+    return angle_seq
 
 
 def _sample_block_rows(

@@ -99,7 +99,9 @@ def create_app(
         state = app.state
         state.settings, state.catalogue, state.history = settings, default_catalogue(), history
         state.camera_source = camera_source
-        state.hub, state.push_joiners, state.device_tasks = SourceHub(), {}, {}
+        # serve --workers N: a hub that takes no device (web.workers.WorkerHub)
+        hub = getattr(state, "hub_type", SourceHub)()
+        state.hub, state.push_joiners, state.device_tasks = hub, {}, {}
         state.posture = None
         state.token_attempts = AttemptLimiter()  # wrong device tokens back off (authz)
         state.login_attempts = AttemptLimiter()  # wrong passwords, per client address

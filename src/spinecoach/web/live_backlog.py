@@ -22,13 +22,22 @@ waited less than half of :data:`BEHIND_NOTICE_S` and nothing queued) one more wi
 ``behind_s`` 0.
 
 Bounds. The backlog holds at most :data:`MAX_BACKLOG_SAMPLES` samples (30 s of two
-sensors at 100 Hz, a few MB). When it is full the reader waits for room before it reads
-the next message: the client's messages then wait in the network buffers and the
-client's own sending slows (TCP back-pressure) — nothing received is dropped and memory
-stays bounded. The store's own queue (the recorder) is bounded separately
-(:mod:`spinecoach.store.live_buffer`: when the database cannot be written for 20 min,
-the oldest unsaved samples are kept, the newer not, and the client is told
-``not-saved``).
+sensors at 100 Hz, about 2 MB). When a new message would pass it, the reader waits for
+room (TCP back-pressure: a client replaying a recording as fast as it can is slowed
+down, and everything is processed), but for at most :data:`MAX_WAIT_S` over a run of
+full backlogs: a client that outpaces the processing for that long has its oldest
+waiting messages skipped instead, until a message finds room again. Skipped messages
+are not processed (their annotations are: calibration windows stay known), the session
+jumps ahead to what is recent, and ``behind`` says so (``skipped_samples``, and
+``skipped_to_s``: the session time up to which it skipped). Those samples are stored
+like every other (they went to the recorder when they arrived), so the stored recording
+is complete; only the live coaching over that span is missing (its reps are not in the
+live result; the stored samples can be analysed again). The reader never waits longer:
+waiting leaves the client's messages, and its keepalive answers, unread in the socket,
+and a client or server closes a connection whose pings go unanswered for 20 s. The store's
+own queue (the recorder) is bounded separately (:mod:`spinecoach.store.live_buffer`:
+when the database cannot be written for 20 min, the oldest unsaved samples are kept,
+the newer not, and the client is told ``not-saved``).
 
 >>> BEHIND_NOTICE_S < BEHIND_REPEAT_S
 True
@@ -38,6 +47,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import concurrent.futures
 import contextlib
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -51,8 +61,11 @@ from spinecoach.coach.session import LiveSession
 from spinecoach.recording import Event
 from spinecoach.sources.simulated import Item
 
-#: Most samples waiting to be processed per session; then the reader waits for room.
+#: Most samples waiting to be processed per session; past it the oldest are skipped.
 MAX_BACKLOG_SAMPLES: Final = 6000
+#: Longest the reader waits for room (s) over a run of full backlogs; then it skips:
+#: well within the 20 s after which unanswered pings close a socket.
+MAX_WAIT_S: Final = 3.0
 #: Most samples processed in one worker-thread call while catching up.
 MAX_BLOCK_SAMPLES: Final = 1000
 #: A block whose oldest message waited longer than this (s) makes the session "behind".
@@ -70,6 +83,23 @@ class BehindMessage(BaseModel):
     behind_s: float
     queued_samples: int
     frames_skipped: int
+    skipped_samples: int = 0
+    skipped_to_s: float | None = None
+
+
+_EXECUTOR: list[concurrent.futures.ThreadPoolExecutor] = []
+
+
+def _processing() -> concurrent.futures.ThreadPoolExecutor:
+    """The one thread of this process that processes client-fed sessions: one, not the
+    default pool's six, so the event loop (reading every message, answering pings) is
+    not starved of the interpreter lock by many processing threads; the work is
+    Python-bound, a second thread would not make it faster."""
+    if not _EXECUTOR:
+        _EXECUTOR.append(
+            concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="live-processing")
+        )
+    return _EXECUTOR[0]
 
 
 @dataclass(frozen=True)
@@ -108,11 +138,14 @@ class Backlog:
         self._queue: collections.deque[_Work] = collections.deque()
         self.queued_samples = 0
         self.frames_skipped = 0
-        #: Times the reader waited for room (the backlog was full).
-        self.full_waits = 0
+        #: Samples not processed (stored all the same) because the backlog was full, and
+        #: the session time (s) of the newest of them.
+        self.skipped_samples = 0
+        self.skipped_to_s: float | None = None
         self._has_work = asyncio.Event()
         self._room = asyncio.Event()
-        self._room.set()
+        self._waited_s = 0.0  # waited for room in this run of full backlogs
+        self._skipping = False
         self._idle = asyncio.Event()
         self._idle.set()
         self._behind = False
@@ -121,17 +154,56 @@ class Backlog:
         self._task = asyncio.create_task(self._run())
 
     async def put(self, items: list[Item]) -> None:
-        """Queue ``items`` (received and handed to the recorder already) for processing;
-        waits first while the backlog is full."""
-        while self.queued_samples >= self.max_samples:
-            self.full_waits += 1
-            self._room.clear()
-            await self._room.wait()
+        """Queue ``items`` (received and handed to the recorder already) for processing.
+        While the backlog is full the reader waits for room — until it has waited
+        :data:`MAX_WAIT_S` in a row of full backlogs: from then on the oldest waiting
+        messages are skipped instead, until a message finds room (see the module
+        docstring)."""
         samples = sum(1 for item in items if not isinstance(item, Event))
+        skipped = 0
+        found_room = True
+        while self._queue and self.queued_samples + samples > self.max_samples:
+            found_room = False
+            if self._skipping or self._waited_s >= MAX_WAIT_S:
+                self._skipping = True
+                skipped += self._skip_oldest()
+                continue
+            began = self._clock()
+            self._room.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._room.wait(), MAX_WAIT_S - self._waited_s)
+            self._waited_s += self._clock() - began
+        if found_room:  # the client does not outpace the processing (now)
+            self._waited_s, self._skipping = 0.0, False
         self._queue.append(_Work(items, samples, self._clock(), time.time() * 1e3))
         self.queued_samples += samples
         self._idle.clear()
         self._has_work.set()
+        if skipped:
+            self.skipped_samples += skipped
+            now = self._clock()
+            if not self._behind or now - self._told_s >= BEHIND_REPEAT_S:
+                self._behind, self._told_s = True, now
+                await self.tell(self._message(now - self._queue[0].received_s))
+
+    def _skip_oldest(self) -> int:
+        """Skip the oldest waiting message's samples, keeping its annotations (they go
+        with the next message); how many samples were skipped."""
+        oldest = self._queue.popleft()
+        self.queued_samples -= oldest.samples
+        kept: list[Item] = [item for item in oldest.items if isinstance(item, Event)]
+        times = [item.time_s for item in oldest.items if not isinstance(item, Event)]
+        if times:
+            self.skipped_to_s = max(self.skipped_to_s or times[-1], max(times))
+        if kept:
+            if self._queue:
+                following = self._queue[0]
+                self._queue[0] = _Work(
+                    kept + following.items, following.samples, oldest.received_s, oldest.received_ms
+                )
+            else:
+                self._queue.append(_Work(kept, 0, oldest.received_s, oldest.received_ms))
+        return oldest.samples
 
     async def drain(self) -> None:
         """Wait until everything queued is processed (before the session's summary)."""
@@ -159,8 +231,7 @@ class Backlog:
             items.extend(work.items)
             n += work.samples
         self.queued_samples -= n
-        if self.queued_samples < self.max_samples:
-            self._room.set()
+        self._room.set()
         return works, items
 
     async def _run(self) -> None:
@@ -173,7 +244,9 @@ class Backlog:
             works, items = self._take()
             waited_s = self._clock() - works[0].received_s
             try:
-                events = await asyncio.to_thread(self.session.process, items)
+                events = await asyncio.get_running_loop().run_in_executor(
+                    _processing(), self.session.process, items
+                )
             except Exception as error:  # the client is told; the next message goes on
                 await self.report(error)
                 continue
@@ -206,6 +279,8 @@ class Backlog:
             behind_s=round(behind_s, 3),
             queued_samples=self.queued_samples,
             frames_skipped=self.frames_skipped,
+            skipped_samples=self.skipped_samples,
+            skipped_to_s=None if self.skipped_to_s is None else round(self.skipped_to_s, 4),
         )
 
 
@@ -214,6 +289,7 @@ __all__ = [
     "BEHIND_REPEAT_S",
     "MAX_BACKLOG_SAMPLES",
     "MAX_BLOCK_SAMPLES",
+    "MAX_WAIT_S",
     "Backlog",
     "BehindMessage",
 ]
