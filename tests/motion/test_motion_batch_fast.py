@@ -87,3 +87,30 @@ def test_compiled_angle_kernels_give_numpys_numbers(monkeypatch: pytest.MonkeyPa
     assert np.isnan(compiled[2]).any()  # gaps made NaN frames
     for a, b in zip(compiled, reference, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_compiled_up_and_flag_kernels_give_numpys_numbers(monkeypatch: pytest.MonkeyPatch) -> None:
+    from spinecoach.motion import fusion_engine
+    from spinecoach.motion.fusion import sample_flags
+    from spinecoach.motion.gravity import up_from_quaternion
+
+    rng = np.random.default_rng(12)
+    n = 4000
+    q = rng.normal(size=(n, 4))
+    q[3] = np.nan
+    acc = rng.normal(size=(n, 3)) * 80.0
+    gyr = rng.normal(size=(n, 3)) * 900.0
+    mag = rng.normal(size=(n, 3)) * 40.0
+    acc[5, 1] = np.nan
+    gyr[6] = [-2000.0, 0.0, 0.0]
+    settings = FusionSettings()
+
+    def run() -> list[np.ndarray]:
+        return [up_from_quaternion(q), sample_flags(acc, gyr, mag, settings)]
+
+    compiled = run()
+    monkeypatch.setattr(fusion_engine, "_cfusion_module", None)
+    reference = run()
+    assert 0 < np.count_nonzero(compiled[1]) < n
+    for a, b in zip(compiled, reference, strict=True):
+        np.testing.assert_array_equal(a, b)

@@ -312,7 +312,78 @@ done:
     return result;
 }
 
+/* up_rows(q (n, 4), out (n, 3)): earth-up in the sensor frame, the third row of the
+ * rotation matrix normalised (spinecoach.motion.gravity.up_from_quaternion). */
+static PyObject *k_up_rows(PyObject *Py_UNUSED(module), PyObject *args) {
+    PyObject *q_obj, *o_obj;
+    if (!PyArg_ParseTuple(args, "OO", &q_obj, &o_obj)) {
+        return NULL;
+    }
+    Buf q = {0}, o = {0};
+    PyObject *result = NULL;
+    if (get_f64(q_obj, &q, "q", 2, 4, 0) != 0 || get_f64(o_obj, &o, "out", 2, 3, 1) != 0) {
+        goto done;
+    }
+    const Py_ssize_t n = q.view.shape[0];
+    if (o.view.shape[0] != n) {
+        PyErr_SetString(PyExc_ValueError, "up_rows: shapes do not match");
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        const double w = AT(q, i, 0), x = AT(q, i, 1), y = AT(q, i, 2), z = AT(q, i, 3);
+        const double ux = 2.0 * (x * z - w * y);
+        const double uy = 2.0 * (y * z + w * x);
+        const double uz = w * w - x * x - y * y + z * z;
+        const double norm = sqrt(ux * ux + uy * uy + uz * uz);
+        OUT2(o, i, 0) = ux / norm;
+        OUT2(o, i, 1) = uy / norm;
+        OUT2(o, i, 2) = uz / norm;
+    }
+    result = Py_NewRef(Py_None);
+done:
+    buf_release(&q);
+    buf_release(&o);
+    return result;
+}
+
+static inline double nan_max(const double a, const double b) {
+    /* numpy.maximum: NaN if either is NaN */
+    if (isnan(a) || isnan(b)) {
+        return NAN;
+    }
+    return a >= b ? a : b;
+}
+
+/* abs_max_rows(values (n, 3), out (n,)): the largest |x|, |y|, |z| of each row. */
+static PyObject *k_abs_max_rows(PyObject *Py_UNUSED(module), PyObject *args) {
+    PyObject *v_obj, *o_obj;
+    if (!PyArg_ParseTuple(args, "OO", &v_obj, &o_obj)) {
+        return NULL;
+    }
+    Buf v = {0}, o = {0};
+    PyObject *result = NULL;
+    if (get_f64(v_obj, &v, "values", 2, 3, 0) != 0 || get_f64(o_obj, &o, "out", 1, -1, 1) != 0) {
+        goto done;
+    }
+    const Py_ssize_t n = v.view.shape[0];
+    if (o.view.shape[0] != n) {
+        PyErr_SetString(PyExc_ValueError, "abs_max_rows: shapes do not match");
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        OUT1(o, i) = nan_max(nan_max(fabs(AT(v, i, 0)), fabs(AT(v, i, 1))), fabs(AT(v, i, 2)));
+    }
+    result = Py_NewRef(Py_None);
+done:
+    buf_release(&v);
+    buf_release(&o);
+    return result;
+}
+
 static PyMethodDef module_methods[] = {
+    {"up_rows", k_up_rows, METH_VARARGS, "up_rows(q, out): earth-up in the sensor frame"},
+    {"abs_max_rows", k_abs_max_rows, METH_VARARGS,
+     "abs_max_rows(values, out): largest absolute x, y, z of each row (NaN propagates)"},
     {"interpolate_rows", k_interpolate_rows, METH_VARARGS,
      "interpolate_rows(grid, time, values, flags, max_gap, gap_flag, out, out_flags) -> "
      "bool: rows of values at the grid times (see spinecoach.motion.angles)"},

@@ -18,7 +18,7 @@ from spinecoach.motion.flags import (
     FLAG_MAG_DISTURBANCE,
     FLAG_SATURATED,
 )
-from spinecoach.motion.fusion_engine import FusionSettings
+from spinecoach.motion.fusion_engine import FusionSettings, compiled_kernels
 
 FloatArray = NDArray[np.float64]
 
@@ -71,7 +71,13 @@ def settling_after_gaps(
 
 def _abs_max_xyz(values: FloatArray) -> FloatArray:
     """Largest absolute value of x, y, z of each row (3,) or (n, 3); NaN propagates."""
-    a = np.abs(np.asarray(values, dtype=np.float64))
+    v = np.asarray(values, dtype=np.float64)
+    kernels = compiled_kernels()
+    if kernels is not None and v.ndim == 2 and v.shape[1] == 3:
+        out = np.empty(v.shape[0], dtype=np.float64)
+        kernels.abs_max_rows(v, out)  # one compiled pass, numpy.maximum's NaN rule
+        return out
+    a = np.abs(v)
     return np.asarray(np.maximum(np.maximum(a[..., 0], a[..., 1]), a[..., 2]))
 
 

@@ -8,6 +8,7 @@ NWU z in the sensor frame.
 
 from __future__ import annotations
 
+from types import ModuleType
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -68,6 +69,11 @@ def up_from_quaternion(q: FloatArray) -> FloatArray:
 
     Works on one quaternion (4,) or many (n, 4): the third row of the rotation matrix.
     """
+    kernels = _compiled_kernels()
+    if kernels is not None and isinstance(q, np.ndarray) and q.ndim == 2 and q.dtype == np.float64:
+        out = np.empty((q.shape[0], 3), dtype=np.float64)
+        kernels.up_rows(q, out)  # one compiled pass, the arithmetic below in its order
+        return out
     w, x, y, z = q[..., 0], q[..., 1], q[..., 2], q[..., 3]
     up = np.empty((*q.shape[:-1], 3), dtype=np.float64)
     ux, uy, uz = up[..., 0], up[..., 1], up[..., 2]
@@ -79,6 +85,13 @@ def up_from_quaternion(q: FloatArray) -> FloatArray:
     norm = np.sqrt(ux * ux + uy * uy + uz * uz)
     up /= norm[..., None]
     return up
+
+
+def _compiled_kernels() -> ModuleType | None:
+    # Imported here: fusion_engine imports this module.
+    from spinecoach.motion.fusion_engine import compiled_kernels
+
+    return compiled_kernels()
 
 
 def quaternion_from_up(up: FloatArray) -> FloatArray:
