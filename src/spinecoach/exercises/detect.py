@@ -27,6 +27,7 @@ callers) are counted exactly as before.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -291,6 +292,12 @@ def analyse_rep(spec: TechniqueSpec, frames: RepFrames, index: int) -> HoldRep:
     return HoldRep(technique=spec.name, index=index, main=ex, frames=frames, opposite=opposite)
 
 
+@functools.cache
+def _nominals(positions: tuple[str, ...]) -> tuple[float, ...]:
+    """The nominal trunk inclinations (deg) of ``positions`` (looked up once)."""
+    return tuple(POSITION_NOMINAL_INCLINATION_DEG[p] for p in positions)
+
+
 class HoldRepDetector:
     """Streaming reps of one hold technique from angle frames.
 
@@ -367,8 +374,8 @@ class HoldRepDetector:
             trunk = angles.get(LOWER_INCLINATION, nan)
             if self._lower is None:
                 self._lower = self._segmenter(spec)
-        nominals = [POSITION_NOMINAL_INCLINATION_DEG[p] for p in spec.positions]
-        near = math.isfinite(trunk) and min(abs(trunk - n) for n in nominals) <= 35.0
+        nominals = _nominals(spec.positions)
+        near = math.isfinite(trunk) and min([abs(trunk - n) for n in nominals]) <= 35.0
         strange = beyond_human_range(angles, near_neutral=near)
         if strange is not None:
             self.segmenter.interrupt(
@@ -377,9 +384,8 @@ class HoldRepDetector:
             )
             return None
         main = spec.direction * angles[spec.main_signal]
-        done = self.segmenter.update(
-            time_s, main, trunk, tuple(angles.get(name, nan) for name in REP_SIGNALS)
-        )
+        get = angles.get
+        done = self.segmenter.update(time_s, main, trunk, tuple([get(n, nan) for n in REP_SIGNALS]))
         return self._done(done, spec)
 
     def finish(self) -> HoldRep | None:
