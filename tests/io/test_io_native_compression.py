@@ -19,7 +19,7 @@ from io_testdata import full_recording, sensor
 from spinecoach.errors import InputFormatError
 from spinecoach.io import load_recording, read_recording, write_recording
 from spinecoach.io.native import GZIP_LEVEL, STORAGE_CHUNK_ROWS
-from spinecoach.io.native_chunks import read_dataset
+from spinecoach.io.native_chunks import read_dataset, read_rows
 from spinecoach.posture import posture_process
 from spinecoach.recording import Recording, SensorData
 
@@ -163,6 +163,24 @@ def test_chunks_that_skipped_a_filter_are_read_as_their_mask_says(tmp_path: Path
         assert read_dataset(f["x"], path).tobytes() == values.tobytes()
 
 
+@pytest.mark.parametrize("chunks", [(4096, 3), (4096, 1), (1000, 2)])
+def test_row_slices_read_only_their_chunks_and_equal_h5py(
+    tmp_path: Path, chunks: tuple[int, int]
+) -> None:
+    """``read_rows`` (for readers that go a slice at a time) gives what h5py's slicing
+    gives, for chunks spanning whole rows or not, at any start and stop."""
+    values = np.random.default_rng(5).normal(size=(10_007, 3))
+    path = tmp_path / "slices.h5"
+    with h5py.File(path, "w") as f:
+        f.create_dataset("x", data=values, chunks=chunks, compression="gzip", shuffle=True)
+        f.create_dataset("t", data=values[:, 0], chunks=(chunks[0],), compression="gzip")
+    with h5py.File(path, "r") as f:
+        for start, stop in ((0, 10_007), (0, 1), (4095, 4097), (5000, 9999), (9000, 20_000)):
+            assert read_rows(f["x"], path, start, stop).tobytes() == f["x"][start:stop].tobytes()
+            assert read_rows(f["t"], path, start, stop).tobytes() == f["t"][start:stop].tobytes()
+        assert read_rows(f["x"], path, 7, 3).shape == (0, 3)
+
+
 # Damaged and hostile chunks ------------------------------------------------------------
 def _chunk_of(path: Path, name: str, row: int = 0) -> tuple[int, int]:
     """(file offset, stored size) of the chunk of ``name`` that starts at ``row``."""
@@ -268,3 +286,8 @@ def test_a_deflate_bomb_chunk_is_refused_at_bounded_memory(tmp_path: Path) -> No
     assert "of dataset /sensors/lower/acc_mps2" in result["message"]
     assert "it does not decode to that: the chunk is damaged" in result["message"]
     assert result["growth_mib"] < 50, result
+    with h5py.File(path, "r") as f:  # a slice reads only its own chunks
+        after = read_rows(f["sensors/lower/acc_mps2"], path, STORAGE_CHUNK_ROWS, ROWS)
+        assert after.shape == (ROWS - STORAGE_CHUNK_ROWS, 3)
+        with pytest.raises(InputFormatError, match="the chunk at row 0 of dataset"):
+            read_rows(f["sensors/lower/acc_mps2"], path, 10, 20)

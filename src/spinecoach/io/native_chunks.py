@@ -50,15 +50,27 @@ def read_dataset(dataset: h5py.Dataset, source: Path) -> np.ndarray[Any, Any]:
     refused naming the dataset. Other filters are refused too (spinecoach writes only
     these two). Raises :class:`~spinecoach.errors.InputFormatError`.
     """
-    if dataset.chunks is None:
+    return read_rows(dataset, source)
+
+
+def read_rows(
+    dataset: h5py.Dataset, source: Path, start: int = 0, stop: int | None = None
+) -> np.ndarray[Any, Any]:
+    """Rows ``start:stop`` of ``dataset`` as :func:`read_dataset` reads them (only the
+    chunks that hold them are decoded): for readers that go through a long recording a
+    slice at a time, such as the posture batch path."""
+    if not dataset.shape:
         return np.asarray(dataset[()])
-    where = dataset.name or "?"
     shape = tuple(int(n) for n in dataset.shape)
+    stop = shape[0] if stop is None else max(0, min(stop, shape[0]))
+    start = max(0, min(start, stop))
+    if dataset.chunks is None:
+        return np.asarray(dataset[start:stop])
+    where = dataset.name or "?"
     chunks = tuple(int(n) for n in dataset.chunks)
     dtype = dataset.dtype
     filters = _filters(dataset, source)
-    grid = [range(0, n, c) for n, c in zip(shape, chunks, strict=True)]
-    count = int(np.prod([len(axis) for axis in grid], dtype=np.float64))
+    count = int(np.prod([-(-n // c) for n, c in zip(shape, chunks, strict=True)], dtype=float))
     if count > MAX_CHUNKS:
         raise InputFormatError(
             source,
@@ -71,15 +83,19 @@ def read_dataset(dataset: h5py.Dataset, source: Path) -> np.ndarray[Any, Any]:
     chunk_bytes = int(np.prod(chunks, dtype=np.float64)) * size
     limit = chunk_bytes + chunk_bytes // 1000 + 64 if _DEFLATE in filters else chunk_bytes
     fixed = dtype.kind != "O"  # variable-length text: checked here, read by HDF5
-    out = np.empty(shape, dtype=dtype) if fixed else np.empty(0)
+    out = np.empty((stop - start, *shape[1:]), dtype=dtype) if fixed else np.empty(0)
     # Chunks spanning whole rows fill a contiguous run of ``out``: unshuffled into it.
     whole_rows = fixed and chunks[1:] == shape[1:]
     flat = out.reshape(-1).view(np.uint8).reshape(-1, size) if whole_rows else None
     row_values = int(np.prod(chunks[1:], dtype=np.float64))
+    first = start // chunks[0] * chunks[0]
+    grid = [range(first, stop, chunks[0])]
+    grid += [range(0, n, c) for n, c in zip(shape[1:], chunks[1:], strict=True)]
     for offset in product(*grid):
-        target = tuple(
-            slice(o, min(o + c, n)) for o, c, n in zip(offset, chunks, shape, strict=True)
-        )
+        lo, hi = max(offset[0], start), min(offset[0] + chunks[0], stop)
+        spans = zip(offset[1:], chunks[1:], shape[1:], strict=True)
+        others = [slice(o, min(o + c, n)) for o, c, n in spans]
+        target = (slice(lo - start, hi - start), *others)
         info = dataset.id.get_chunk_info_by_coord(offset)
         if info.byte_offset is None:  # never written: the fill value, as HDF5 reads it
             if fixed:
@@ -93,17 +109,19 @@ def read_dataset(dataset: h5py.Dataset, source: Path) -> np.ndarray[Any, Any]:
             raise _bad_chunk(source, where, offset, "it does not decode to that", chunk_bytes)
         data, shuffled = decoded
         raw = np.frombuffer(data, np.uint8)
+        a, b = (lo - offset[0]) * row_values, (hi - offset[0]) * row_values
         if flat is not None:
-            start, stop = target[0].start * row_values, target[0].stop * row_values
-            n = stop - start
-            flat[start:stop] = (
-                raw.reshape(size, -1)[:, :n].T if shuffled else raw[: n * size].reshape(n, size)
-            )
+            into = slice((lo - start) * row_values, (hi - start) * row_values)
+            flat[into] = raw.reshape(size, -1)[:, a:b].T if shuffled else raw.reshape(-1, size)[a:b]
         elif fixed:
             values = raw.reshape(size, -1).T.copy() if shuffled else raw
             piece = values.reshape(-1).view(dtype).reshape(chunks)
-            out[target] = piece[tuple(slice(0, t.stop - t.start) for t in target)]
-    return out if fixed else np.asarray(dataset[()])
+            inner = (
+                slice(lo - offset[0], hi - offset[0]),
+                *(slice(0, t.stop - t.start) for t in others),
+            )
+            out[target] = piece[inner]
+    return out if fixed else np.asarray(dataset[start:stop])
 
 
 def _filters(dataset: h5py.Dataset, source: Path) -> list[int]:
