@@ -90,7 +90,9 @@ def test_overload_loses_nothing_tells_behind_and_recovers(
     # ... and every client was told it ran behind.
     behind = [got for got in results if any(m["behind_s"] > 0 for m in got.of_type("behind"))]
     assert len(behind) == N_SESSIONS
-    assert max(health_s) < 5.0, health_s  # the server kept answering
+    # The server kept answering meanwhile (a bound generous enough for a machine shared
+    # with other test runs; a server whose loop waited for the backlog would not answer).
+    assert len(health_s) >= OVERLOAD_S / 4 and max(health_s) < 15.0, health_s
     # Recovered: a new session at real time is processed on time (not behind).
     assert recovered.session_id is not None  # type: ignore[attr-defined]
     assert not [m for m in recovered.of_type("behind") if m["behind_s"] > 0]  # type: ignore[attr-defined]
