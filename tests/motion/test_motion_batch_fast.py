@@ -114,3 +114,23 @@ def test_compiled_up_and_flag_kernels_give_numpys_numbers(monkeypatch: pytest.Mo
     assert 0 < np.count_nonzero(compiled[1]) < n
     for a, b in zip(compiled, reference, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_compiled_sample_periods_give_numpys_numbers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Jittered timestamps, dropped samples, a gap, a time far off the grid."""
+    from spinecoach.motion import fusion_engine
+    from spinecoach.motion.fusion import sample_periods
+
+    rng = np.random.default_rng(13)
+    k = np.arange(20_000, dtype=np.float64)
+    k[5000:] += 1.0
+    k[9000:] += 3.0
+    k[12_000:] += 200.0  # a 2-s gap at 100 Hz
+    t = k / 100.0 + rng.normal(0.0, 0.002, k.size)
+    t = np.maximum.accumulate(t + np.arange(k.size) * 1e-9)
+    t[15_000:] += 0.0149  # one long interval under the gap threshold
+    compiled = sample_periods(t, 100.0, 0.25)
+    monkeypatch.setattr(fusion_engine, "_cfusion_module", None)
+    reference = sample_periods(t, 100.0, 0.25)
+    assert compiled.max() >= 4 and (compiled == 2).sum() >= 1
+    np.testing.assert_array_equal(compiled, reference)

@@ -380,7 +380,54 @@ done:
     return result;
 }
 
+/* whole_periods(time (n,), rate, start, stop, out (n,) int64) -> bool
+ * spinecoach.motion.fusion_steps.sample_periods for the samples start..stop-1 of one
+ * segment: idx = rint((t - t[start]) * rate), last_k = k + running max(idx - k),
+ * out[k] = last_k - last_{k-1}. False (nothing trustworthy written) on a non-finite index. */
+static PyObject *k_whole_periods(PyObject *Py_UNUSED(module), PyObject *args) {
+    PyObject *t_obj, *o_obj;
+    double rate;
+    Py_ssize_t start, stop;
+    if (!PyArg_ParseTuple(args, "OdnnO", &t_obj, &rate, &start, &stop, &o_obj)) {
+        return NULL;
+    }
+    Buf t = {0}, o = {0};
+    PyObject *result = NULL;
+    if (get_f64(t_obj, &t, "time", 1, -1, 0) != 0 || get_array(o_obj, &o, "out", 0, 1) != 0) {
+        goto done;
+    }
+    const Py_ssize_t n = t.view.shape[0];
+    if (o.view.shape[0] != n || start < 0 || stop > n || start > stop) {
+        PyErr_SetString(PyExc_ValueError, "whole_periods: shapes or bounds do not match");
+        goto done;
+    }
+    int ok = 1;
+    if (stop - start >= 2) {
+        const double t0 = AT1(t, start);
+        int64_t running = 0, last_prev = 0;  /* sample start: idx 0, k 0 */
+        for (Py_ssize_t k = 1; k < stop - start; k++) {
+            const double x = nearbyint((AT1(t, start + k) - t0) * rate);
+            if (!(fabs(x) < 9.0e18)) {
+                ok = 0;
+                break;
+            }
+            const int64_t d = (int64_t) x - (int64_t) k;
+            running = d > running ? d : running;
+            const int64_t last = (int64_t) k + running;
+            *(int64_t *) ((char *) o.view.buf + (start + k) * o.view.strides[0]) = last - last_prev;
+            last_prev = last;
+        }
+    }
+    result = PyBool_FromLong(ok);
+done:
+    buf_release(&t);
+    buf_release(&o);
+    return result;
+}
+
 static PyMethodDef module_methods[] = {
+    {"whole_periods", k_whole_periods, METH_VARARGS,
+     "whole_periods(time, rate, start, stop, out) -> bool: whole sample periods of a segment"},
     {"up_rows", k_up_rows, METH_VARARGS, "up_rows(q, out): earth-up in the sensor frame"},
     {"abs_max_rows", k_abs_max_rows, METH_VARARGS,
      "abs_max_rows(values, out): largest absolute x, y, z of each row (NaN propagates)"},

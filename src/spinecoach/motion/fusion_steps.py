@@ -41,9 +41,12 @@ def sample_periods(
         return periods
     starts = [0, *(np.flatnonzero(np.diff(time_s) > max_gap_s) + 1).tolist()]
     bounds = [*starts, n]
+    kernels = compiled_kernels() if time_s.dtype == np.float64 else None
     for a, b in itertools.pairwise(bounds):
         if b - a < 2:
             continue
+        if kernels is not None and kernels.whole_periods(time_s, rate_hz, a, b, periods):
+            continue  # one compiled pass of the arithmetic below
         idx = np.rint((time_s[a:b] - time_s[a]) * rate_hz).astype(np.int64)
         k = np.arange(b - a, dtype=np.int64)
         last = k + np.maximum.accumulate(idx - k)
