@@ -425,7 +425,44 @@ done:
     return result;
 }
 
+/* vertical_rows(acc (n, 3), q (n, 4), gravity, out (n,)): the earth-vertical component of
+ * the specific force minus gravity (spinecoach.motion.height.vertical_acceleration_mps2). */
+static PyObject *k_vertical_rows(PyObject *Py_UNUSED(module), PyObject *args) {
+    PyObject *a_obj, *q_obj, *o_obj;
+    double gravity;
+    if (!PyArg_ParseTuple(args, "OOdO", &a_obj, &q_obj, &gravity, &o_obj)) {
+        return NULL;
+    }
+    Buf a = {0}, q = {0}, o = {0};
+    PyObject *result = NULL;
+    if (get_f64(a_obj, &a, "acc", 2, 3, 0) != 0 || get_f64(q_obj, &q, "q", 2, 4, 0) != 0 ||
+        get_f64(o_obj, &o, "out", 1, -1, 1) != 0) {
+        goto done;
+    }
+    const Py_ssize_t n = a.view.shape[0];
+    if (q.view.shape[0] != n || o.view.shape[0] != n) {
+        PyErr_SetString(PyExc_ValueError, "vertical_rows: shapes do not match");
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        const double w = AT(q, i, 0), x = AT(q, i, 1), y = AT(q, i, 2), z = AT(q, i, 3);
+        const double r20 = 2.0 * (x * z - w * y);
+        const double r21 = 2.0 * (y * z + w * x);
+        const double r22 = 1.0 - 2.0 * (x * x + y * y);
+        const double up = r20 * AT(a, i, 0) + r21 * AT(a, i, 1) + r22 * AT(a, i, 2);
+        OUT1(o, i) = up - gravity;
+    }
+    result = Py_NewRef(Py_None);
+done:
+    buf_release(&a);
+    buf_release(&q);
+    buf_release(&o);
+    return result;
+}
+
 static PyMethodDef module_methods[] = {
+    {"vertical_rows", k_vertical_rows, METH_VARARGS,
+     "vertical_rows(acc, q, gravity, out): earth-vertical acceleration minus gravity"},
     {"whole_periods", k_whole_periods, METH_VARARGS,
      "whole_periods(time, rate, start, stop, out) -> bool: whole sample periods of a segment"},
     {"up_rows", k_up_rows, METH_VARARGS, "up_rows(q, out): earth-up in the sensor frame"},

@@ -74,3 +74,6 @@ def abs_max_rows(values: NDArray[np.float64], out: NDArray[np.float64], /) -> No
 def whole_periods(
     time: NDArray[np.float64], rate: float, start: int, stop: int, out: NDArray[np.int64], /
 ) -> bool: ...
+def vertical_rows(
+    acc: NDArray[np.float64], q: NDArray[np.float64], gravity: float, out: NDArray[np.float64], /
+) -> None: ...

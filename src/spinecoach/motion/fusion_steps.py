@@ -66,6 +66,8 @@ def settling_after_gaps(
     time_s: FloatArray, gap_before: NDArray[np.bool_], settle_s: float
 ) -> NDArray[np.bool_]:
     """True for each sample less than ``settle_s`` after the first sample after a gap."""
+    if not gap_before.any():  # the usual case: nothing settles
+        return np.zeros(time_s.shape[0], dtype=np.bool_)
     index = np.where(gap_before, np.arange(time_s.shape[0]), -1)
     last_gap = np.maximum.accumulate(index) if index.size else index
     since_s = time_s - time_s[np.maximum(last_gap, 0)]

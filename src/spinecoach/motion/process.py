@@ -49,6 +49,7 @@ from spinecoach.conventions import (
     PELVIC_TILT_DEG,
     PELVIS_HEIGHT_M,
     POSITION_NOMINAL_INCLINATION_DEG,
+    STANDARD_GRAVITY_MPS2,
     TRUNK_INCLINATION,
     UPPER,
     UPPER_INCLINATION,
@@ -91,6 +92,7 @@ from spinecoach.motion.flags import (
 from spinecoach.motion.fusion import (
     FusionResult,
     FusionSettings,
+    compiled_kernels,
     fusion_process,
 )
 from spinecoach.motion.height import height_sections, vertical_acceleration_mps2
@@ -446,7 +448,13 @@ def pelvis_height_batch_m(
     """
     from scipy import signal
 
-    vertical = vertical_acceleration_mps2(acc_mps2, quaternion)
+    kernels = compiled_kernels()
+    if kernels is not None and _float64_2d(acc_mps2, quaternion):
+        # One compiled pass of vertical_acceleration_mps2's arithmetic, in its order.
+        vertical = np.empty(acc_mps2.shape[0], dtype=np.float64)
+        kernels.vertical_rows(acc_mps2, quaternion, STANDARD_GRAVITY_MPS2, vertical)
+    else:
+        vertical = vertical_acceleration_mps2(acc_mps2, quaternion)
     n = vertical.shape[0]
     out = np.full(n, np.nan)
     if n == 0:
@@ -462,6 +470,10 @@ def pelvis_height_batch_m(
         if end > a:
             out[a:end] = signal.sosfilt(sos, vertical[a:end])
     return out
+
+
+def _float64_2d(*arrays: FloatArray) -> bool:
+    return all(isinstance(x, np.ndarray) and x.ndim == 2 and x.dtype == np.float64 for x in arrays)
 
 
 def unavailable_reasons(
