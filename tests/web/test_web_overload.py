@@ -45,15 +45,15 @@ def test_overload_loses_nothing_tells_behind_and_recovers(
     texts = session_messages(recording)
     url = f"sqlite:///{tmp_path}/overload.sqlite3"
     server = start_serve(url, tmp_path / "server.log", "--source", "external")
-    health_s: list[float] = []
+    answer_s: list[float] = []
 
     async def probe(until_s: float) -> None:
         loop = asyncio.get_running_loop()
         async with httpx.AsyncClient(base_url=server.http_url, timeout=30.0) as http:
             while loop.time() < until_s:
                 began = time.perf_counter()
-                assert (await http.get("/api/health")).status_code in (200, 503)
-                health_s.append(time.perf_counter() - began)
+                assert (await http.get("/api/techniques")).status_code == 200
+                answer_s.append(time.perf_counter() - began)
                 await asyncio.sleep(1.0)
 
     async def overload() -> list:  # type: ignore[type-arg]
@@ -92,7 +92,7 @@ def test_overload_loses_nothing_tells_behind_and_recovers(
     assert len(behind) == N_SESSIONS
     # The server kept answering meanwhile (a bound generous enough for a machine shared
     # with other test runs; a server whose loop waited for the backlog would not answer).
-    assert len(health_s) >= OVERLOAD_S / 4 and max(health_s) < 15.0, health_s
+    assert len(answer_s) >= 3 and max(answer_s) < 15.0, answer_s
     # Recovered: a new session at real time is processed on time (not behind).
     assert recovered.session_id is not None  # type: ignore[attr-defined]
     assert not [m for m in recovered.of_type("behind") if m["behind_s"] > 0]  # type: ignore[attr-defined]
@@ -144,15 +144,15 @@ def test_a_full_backlog_waits_then_skips_the_oldest_keeping_annotations(
             emit=emit,
             tell=tell,
             report=report,
-            max_samples=50,
-            block_samples=10,
+            max_samples=150,
+            block_samples=30,
         )
         loop = asyncio.get_running_loop()
         began = loop.time()
-        for k in range(100):  # 1000 samples at once; about 200 can be processed in 1 s
-            items: list[SensorSample | Event] = [
-                SensorSample("lower", (10 * k + i) / 100, (0.0, 0.0, 9.81), (0.0, 0.0, 0.0))
-                for i in range(10)
+        for k in range(40):  # 1200 samples at once; about 600 can be processed in 1 s
+            items: list[SensorSample | Event] = [  # more than processed on the loop
+                SensorSample("lower", (30 * k + i) / 100, (0.0, 0.0, 9.81), (0.0, 0.0, 0.0))
+                for i in range(30)
             ]
             if k == 3:
                 items.insert(0, Event("calibration-neutral", 0.0, 0.3))
@@ -166,11 +166,11 @@ def test_a_full_backlog_waits_then_skips_the_oldest_keeping_annotations(
     backlog = asyncio.run(asyncio.wait_for(main(), 30.0))
     samples = [i for i in session.processed if isinstance(i, SensorSample)]
     events = [i for i in session.processed if isinstance(i, Event)]
-    assert most_queued <= 50
+    assert most_queued <= 150
     assert backlog.skipped_samples > 0
-    assert len(samples) + backlog.skipped_samples == 1000  # processed or skipped, once
+    assert len(samples) + backlog.skipped_samples == 1200  # processed or skipped, once
     assert [e.kind for e in events] == ["calibration-neutral"]  # kept although skipped
     assert told and told[0].skipped_samples > 0 and told[0].skipped_to_s is not None
     times = [s.time_s for s in samples]
     assert times == sorted(times)  # in order, the newest kept
-    assert samples[-1].time_s == 9.99
+    assert samples[-1].time_s == 11.99
