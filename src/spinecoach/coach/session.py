@@ -9,13 +9,10 @@ return the events to show. :func:`replay_simulation` drives a session from a
 :class:`ReplayPump` runs that replay as a pump of the one runner
 (:mod:`spinecoach.coach.runner`).
 
-Keeping the event loop free: a sample costs about 0.15 ms (fusion, calibration, angles,
-rep detection), so the work is done in ``asyncio.to_thread`` per batch, and batches are
-kept small (at most :data:`MAX_REPLAY_CHUNK_S` of simulated data, or one ``samples``
-message of at most 1000 samples). The loop is never blocked for more than a few
-milliseconds, so pause, stop and other connections stay responsive even at a high
-replay speed. A session is only ever touched by one thread at a time: each call is
-awaited before the next.
+Store first, then process: :meth:`LiveSession.receive_batch` / :meth:`~LiveSession.receive`
+check what came and hand it to the recorder (cheap: on the event loop, as it arrives);
+:meth:`~LiveSession.process` runs it through tracker and engine behind, one call at a
+time: a message's worth on the loop, larger blocks in a thread (``web.live_backlog``).
 
 Frames are emitted decimated to :data:`UI_FRAME_RATE_HZ` (every frame is still used by
 the engine), each with the gauge's value and the measured hold; the last frame of a hold
@@ -207,8 +204,7 @@ class LiveSession:
     ) -> list[LiveEvent]:
         """One sensor's samples in time order (session seconds, m/s², deg/s, µT): a
         client's ``samples`` message or a live device's batch. Raises
-        :class:`~spinecoach.coach.events.LiveInputError` for data it cannot use.
-        :meth:`receive_batch` then :meth:`process`."""
+        :class:`~spinecoach.coach.events.LiveInputError` for data it cannot use."""
         return self.process(
             self.receive_batch(placement, rate_hz, time_s, acc_mps2, gyr_dps, mag_ut)
         )
@@ -222,11 +218,8 @@ class LiveSession:
         gyr_dps: np.ndarray[Any, np.dtype[np.float64]],
         mag_ut: np.ndarray[Any, np.dtype[np.float64]] | None = None,
     ) -> list[Item]:
-        """Store first: check one sensor's batch (as :meth:`add_batch`) and hand it to
-        the :attr:`recorder` (:meth:`receive`), without processing it; returns its items
-        for :meth:`process`, which must get them in the order received. Cheap (no
-        tracker, no engine), so a face calls it on its event loop as each message
-        arrives and processes behind (``spinecoach.web.live``)."""
+        """:meth:`add_batch` without processing: checked and handed to the recorder
+        (:meth:`receive`); its items, for :meth:`process` in the order received."""
         if placement not in self.placements:
             raise LiveInputError(
                 "unknown-placement",
@@ -273,20 +266,14 @@ class LiveSession:
         return self.feed([Event(window.kind, window.start_s, window.end_s)])
 
     def feed(self, items: Sequence[Item]) -> list[LiveEvent]:
-        """Samples and annotations in time order → the messages to send.
-
-        With a :attr:`recorder`, everything received and every rep and cue produced is
-        also handed to it, to be committed within the second: :meth:`receive` (store
-        first), then :meth:`process`.
-        """
+        """Samples and annotations in time order → the messages to send; with a
+        :attr:`recorder` all of it, reps and cues too, is committed within the second."""
         self.receive(items)
         return self.process(items)
 
     def receive(self, items: Sequence[Item]) -> None:
-        """Store first: count ``items`` (the watchdog's counts) and hand them to the
-        :attr:`recorder` before anything is processed, so a session that falls behind
-        never loses what it received (``spinecoach.web.live``). Thread-safe against the
-        commit loop (the recorder locks); :meth:`process` must follow, in order."""
+        """Store first: count ``items`` (the watchdog's) and hand them to the
+        :attr:`recorder` before any processing (:meth:`process` follows, in order)."""
         counts = self.samples_by_placement
         for item in items:
             if not isinstance(item, Event):
@@ -296,9 +283,8 @@ class LiveSession:
             recorder.add_items(items)
 
     def process(self, items: Sequence[Item]) -> list[LiveEvent]:
-        """Run received ``items`` (:meth:`receive`) through the tracker and the engine
-        → the messages to send; the reps and cues produced go to the :attr:`recorder`.
-        The tracker is made once every declared sensor's rate is known."""
+        """Received ``items`` through tracker and engine → the messages to send (the
+        tracker is made once every sensor's rate is known)."""
         if self.tracker is None and self._rates and set(self._rates) == set(self.placements):
             self._make_tracker()
         out = self._process(items)
