@@ -253,9 +253,12 @@ import json, resource, sys
 limit = 3 << 30
 resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 from spinecoach.io import read_recording
+from spinecoach.posture import posture_process
 start = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 try:
-    read_recording(sys.argv[1])
+    {"read_recording": read_recording, "posture_process": posture_process}[sys.argv[2]](
+        sys.argv[1]
+    )
     out = {"type": None, "message": ""}
 except BaseException as exc:
     out = {"type": type(exc).__name__, "message": str(exc)[:3000]}
@@ -264,9 +267,11 @@ print(json.dumps(out))
 """
 
 
-def test_a_deflate_bomb_chunk_is_refused_at_bounded_memory(tmp_path: Path) -> None:
+@pytest.mark.parametrize("reader", ["read_recording", "posture_process"])
+def test_a_deflate_bomb_chunk_is_refused_at_bounded_memory(tmp_path: Path, reader: str) -> None:
     """A chunk of under 300 KB that inflates to 300 MB (HDF5 itself would inflate it all:
-    600 MB measured) is refused once it passes the chunk's size."""
+    600 MB measured) is refused once it passes the chunk's size, by the reader and by the
+    posture batch path (which goes through a long recording in row slices)."""
     path = write_recording(_long_recording(), tmp_path / "bomb.screc")
     deflater = zlib.compressobj(9)
     zeros = bytes(MIB)
@@ -274,7 +279,7 @@ def test_a_deflate_bomb_chunk_is_refused_at_bounded_memory(tmp_path: Path) -> No
     assert len(bomb) < STORAGE_CHUNK_ROWS * 3 * 8  # smaller than an honest chunk
     _put_chunk(path, "sensors/lower/acc_mps2", bomb)
     done = subprocess.run(
-        [sys.executable, "-c", _BOMB_CHILD, str(path)],
+        [sys.executable, "-c", _BOMB_CHILD, str(path), reader],
         capture_output=True,
         text=True,
         timeout=120,
