@@ -18,9 +18,9 @@ Target (issue 17): per-sample CPU p99 <= 50 µs through the full live path.
 
 Measured (7 Dec 2026, this 2-core machine busy with other work: load average 5-6.5, so
 even the bare imufusion update read 0.8-1.3 µs at the median; default doses, 85,538
-samples): full live path p50 28-40 µs, p99 74-129 µs (before issue 17: about 229 µs
-mean); MotionTracker.update_block p50 12-14 µs, p99 34-56 µs; one sample at a time
-(``update``, the old way of feeding) p50 95-119 µs. The p99 messages are the frame-
+samples): full live path p50 26-40 µs, p99 74-129 µs (before issue 17: about 229 µs
+mean); MotionTracker.update_block p50 11-14 µs, p99 34-56 µs; one sample at a time
+(``update``, the old way of feeding) p50 83-119 µs. The p99 messages are the frame-
 carrying ones (half the messages complete the other sensor's frames) and those with a
 rep; the cost is Python overhead spread over tracker, engine and the messages (about a
 third each), so the target is not met on this machine yet (see docs/architecture.md,
