@@ -395,9 +395,13 @@ def add_pain(
 
 # Recordings ---------------------------------------------------------------------------------
 def recording_to_bytes(recording: Recording) -> bytes:
-    """The native ``.screc`` file of ``recording`` as bytes (deterministic)."""
+    """The native ``.screc`` file of ``recording`` as bytes (deterministic).
+
+    Written with uncompressed datasets: :func:`attach_recording` compresses the whole
+    file (zlib or lzma), and gzip inside it would cost the CPU twice for nothing.
+    """
     with tempfile.TemporaryDirectory(prefix="spinecoach-") as folder:
-        path = write_recording(recording, Path(folder) / "recording.screc")
+        path = write_recording(recording, Path(folder) / "recording.screc", compress=False)
         return path.read_bytes()
 
 
