@@ -9,8 +9,8 @@ Measured in the same run, on the same samples, in CPU time of this process (all 
 threads; ``time.process_time``) so a busy machine does not decide it — wall time beside it:
 - a bare ``imufusion`` per-sample loop (``Ahrs.update_no_magnetometer`` only, no bias
   estimation, no angles), both sensors one after the other: the baseline of the ratio;
-- spinecoach without its compiled Fusion loop (the imufusion fallback of a build without
-  a C compiler);
+- spinecoach without its compiled extension (the fallback of a build without a C
+  compiler: imufusion's per-sample loop, the numpy code of the array kernels);
 - the fusion step alone (``fusion_quaternions``, both sensors, compiled);
 - ``ahrs`` Madgwick (the popular pure-Python AHRS package) on both sensors.
 And the agreement of the compiled loop with imufusion on this recording: the largest
@@ -75,7 +75,7 @@ def madgwick(rec: Recording) -> None:
 
 @contextlib.contextmanager
 def imufusion_fallback() -> Iterator[None]:
-    """Run as a build without the compiled extension would."""
+    """Run as a build without the compiled extension would (imufusion, numpy kernels)."""
     saved = engine_module._cfusion_module
     engine_module._cfusion_module = None
     try:
@@ -128,7 +128,7 @@ def main() -> None:
     rows = [
         ("spinecoach end to end (read + fuse + calibrate + angles + height)", *ours),
         ("  the same file with the simulator's ground truth stored", *truth),
-        ("  without the compiled Fusion loop (imufusion fallback)", *fallback),
+        ("  without the compiled extension (imufusion + numpy fallback)", *fallback),
         ("  fusion step alone (compiled, both sensors)", *fusion_only),
         ("bare imufusion per-sample loop", *bare),
         ("ahrs Madgwick", *mad),

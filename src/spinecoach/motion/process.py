@@ -23,8 +23,11 @@ says why.
 Speed (issue 17). No step runs Python per sample: the AHRS loop is compiled
 (:mod:`.fusion`), the height filter runs as scipy's ``sosfilt`` over each stretch between
 gaps (:func:`pelvis_height_batch_m`, the same arithmetic as :class:`.height.HeightEstimator`
-and tested equal), the rest is numpy on whole arrays. For long recordings the sensors are
-fused in threads (the compiled loop releases the GIL); results are identical either way.
+and tested equal), and the per-sample arithmetic (earth-up, flags, segment values, the
+interpolation onto the frames, the axial rotation, the vertical acceleration) runs in
+one-pass compiled kernels that compute numpy's expressions in numpy's order (their numpy
+code is the fallback, tested equal). For long recordings the sensors are fused in threads
+(the compiled loop releases the GIL); results are identical either way.
 """
 
 from __future__ import annotations
