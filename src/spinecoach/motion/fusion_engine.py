@@ -288,7 +288,8 @@ def start_from_gravity(engine: FusionEngine, acc: FloatArray) -> None:
 
 
 def restart_after_gap(engine: FusionEngine, acc_g: FloatArray) -> None:
-    """Forget the orientation's history at a gap and re-seed it (see the module notes)."""
+    """Forget the orientation's history at a gap and re-seed it (see "Gaps" in
+    :mod:`spinecoach.motion.fusion`)."""
     previous = np.array(engine.get_quaternion(), dtype=np.float64)
     w, x, y, z = reseed_quaternion(previous, acc_g).tolist()
     engine.restart()
