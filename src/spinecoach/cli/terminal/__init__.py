@@ -27,7 +27,8 @@ Choices:
   coach (pelvic tilts), the coach stops before the session with the fix.
 - **Display.** When stdout is a terminal, a Rich ``Live`` panel redraws at most
   :data:`~spinecoach.cli.terminal.output.REFRESH_HZ` times a second (the session
-  sends frames at 25 Hz of session time):
+  sends frames at 25 Hz of session time), and at once for a state change, a breathing
+  phase, a cue or a rep:
   the technique's title and step (calibration 1–3: bends, neutral hold with its
   countdown, the practice rep; then set and rep of the planned dose), a horizontal gauge
   of the technique's main signal in its working direction (the sign used by the browser

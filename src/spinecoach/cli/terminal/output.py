@@ -20,11 +20,13 @@ from rich.console import Console
 from rich.live import Live
 
 from spinecoach.cli.terminal.display import CoachView, progress_line, render_view
-from spinecoach.coach.events import LiveEvent, StateEvent
+from spinecoach.coach.events import CueEvent, LiveEvent, PhaseEvent, RepEvent, StateEvent
 from spinecoach.coach.session import ReplayControl
 
 #: Most redraws of the live display per second (wall clock).
 REFRESH_HZ: Final = 20.0
+#: Messages drawn as soon as they come, whatever the redraw rate.
+_DRAWN_AT_ONCE: Final = (StateEvent, PhaseEvent, CueEvent, RepEvent)
 
 
 class TerminalOutput:
@@ -60,8 +62,10 @@ class TerminalOutput:
                 if line is not None:
                     self.console.print(line, highlight=False, markup=False, soft_wrap=True)
             self.view.apply(message)
-        # A state change (pause above all: the replay then waits) is drawn at once.
-        self.draw(force=any(isinstance(m, StateEvent) for m in messages))
+        # A state change (pause above all: the replay then waits), a breathing phase, a
+        # cue or a rep is drawn at once: a few a minute, and each is something the person
+        # must see even when the session runs faster than the redraw rate.
+        self.draw(force=any(isinstance(m, _DRAWN_AT_ONCE) for m in messages))
 
     def draw(self, *, force: bool = False) -> None:
         now = time.monotonic()
