@@ -18,33 +18,8 @@ bounded whatever the jump. The streamed frames are then the batch's frames witho
 inside of such a gap (equal wherever both have a frame); shorter gaps are filled exactly
 as the batch fills them.
 
-Block processing (issue 17). A sample costs what the library costs only when Python does
-not run per sample; so a block of one sensor's samples goes through each step at once:
-
-* fusion: :meth:`~spinecoach.motion.fusion.SensorFusion.update_block` (n quaternions, with
-  the per-sample gap and settling flags), exactly n calls of ``update``;
-* per-sample work: earth-up, quality flags, segment values (:func:`.angles.sensor_values`)
-  and the vertical acceleration are numpy over the block, with the very functions batch
-  runs over the whole recording (element by element, so one row and many give the same
-  bits);
-* frames: the grid times every sensor has reached are interpolated together
-  (:func:`.angles.interpolate_frames`, :func:`.angles.combine_frames`, batch's functions),
-  at most :data:`EMIT_CHUNK` at a time so a jump stays bounded, and come out as a
-  :class:`FrameBlock` of columns; ``update`` returns them as :class:`AngleFrame` objects.
-  The recent samples each sensor keeps for the interpolation are arrays (a block is
-  appended, the samples no future frame brackets are cut off).
-
-What stays per sample, and why: the pelvis-height filter (a recursive filter, 3 sections
-of scalar arithmetic per sample, the same object batch runs); the live calibration detector
-(:class:`~.calibration.AutoCalibrationDetector`, a state machine) while it looks for the
-windows; and the protocol-free calibration's schedule, whose check times are compared
-per sample (a float comparison) so a decision sees exactly the samples it saw when fed one
-by one. The rest of the calibration logic is per block: a block is split where a sensor
-becomes calibrated (the first sample after the windows are ready) and the part before is
-remembered as a whole for the calibration (the history is kept as a list of blocks).
-Emitting a block's frames after all of its samples rather than after each one changes
-nothing: a frame depends only on the samples bracketing it and on the calibrations, and a
-sample's values are fixed when it comes in.
+Block processing (issue 17): what a block goes through at once and what stays per sample
+is written in :mod:`.stream_blocks`, with the block types and the frame grid.
 
 Cost (``bench/streaming.py``): per sample a few microseconds of CPU in 10-sample blocks,
 against about 140 µs one sample at a time before (issue 17).
@@ -63,7 +38,6 @@ against about 140 µs one sample at a time before (issue 17).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -71,16 +45,12 @@ from numpy.typing import NDArray
 
 from spinecoach.conventions import (
     LOWER,
-    PELVIS_HEIGHT_M,
     PLACEMENTS,
     POSITION_NOMINAL_INCLINATION_DEG,
     UPPER,
 )
 from spinecoach.errors import ConfigurationError
 from spinecoach.motion.angles import (
-    N_VALUES,
-    combine_frames,
-    interpolate_frames,
     sensor_values,
 )
 from spinecoach.motion.autocal import SensorStream, movement_prior
@@ -108,6 +78,17 @@ from spinecoach.motion.flags import (
 from spinecoach.motion.fusion import SensorFusion, sample_flags, up_from_quaternion
 from spinecoach.motion.height import HeightEstimator, vertical_acceleration_mps2
 from spinecoach.motion.process import MotionSettings
+from spinecoach.motion.stream_blocks import (
+    EMIT_CHUNK,
+    MAX_FILLED_GAP_S,
+    AngleFrame,
+    FrameBlock,
+    FrameGrid,
+    FusedBlock,
+    SensorSample,
+    SensorState,
+    as_rows,
+)
 from spinecoach.recording import Event
 
 FloatArray = NDArray[np.float64]
@@ -115,182 +96,6 @@ FlagArray = NDArray[np.uint8]
 
 #: Seconds of recent samples kept for a calibration window announced after the fact.
 CALIBRATION_BUFFER_S = 660.0
-#: A gap in every sensor's data longer than this (s) is not filled frame by frame: its
-#: first and last frames come out (NaN angles, ``FLAG_GAP``) and the frames between them,
-#: all the same, are left out. Shorter gaps (a Bluetooth link lost for a few seconds) are
-#: filled as the batch does (the watchdog's rehearsed 8-s drop-out shows frame by frame), so
-#: streaming equals batch on them.
-MAX_FILLED_GAP_S = 10.0
-#: Most frames interpolated at once (a bound on the work past the start of a long gap).
-EMIT_CHUNK = 512
-
-_EMPTY_T = np.zeros(0, dtype=np.float64)
-
-
-@dataclass(frozen=True)
-class SensorSample:
-    """One sample of one sensor, in project units (s, m/s², deg/s, µT)."""
-
-    placement: str
-    time_s: float
-    acc_mps2: FloatArray
-    gyr_dps: FloatArray
-    mag_ut: FloatArray | None = None
-
-
-@dataclass(frozen=True)
-class AngleFrame:
-    """Clinical angles (deg) at one output time, with the quality flags (bit mask);
-    ``angles`` also holds the non-angle ``pelvis_height_m`` (m, :mod:`.height`), as the
-    batch frames do."""
-
-    time_s: float
-    angles: Mapping[str, float]
-    flags: int
-
-
-@dataclass(frozen=True)
-class FrameBlock:
-    """Consecutive angle frames as columns: ``time_s`` (m,) s, ``angles`` by name (each
-    (m,), deg; ``pelvis_height_m`` in m) and ``flags`` (m,) bit masks."""
-
-    time_s: FloatArray
-    angles: Mapping[str, FloatArray]
-    flags: FlagArray
-
-    def __len__(self) -> int:
-        return int(self.time_s.shape[0])
-
-    def frames(self) -> list[AngleFrame]:
-        """The same frames as :class:`AngleFrame` objects (what ``update`` returns)."""
-        names = list(self.angles)
-        columns = [self.angles[name].tolist() for name in names]
-        rows = zip(*columns, strict=True) if columns else ([] for _ in self.time_s)
-        return [
-            AngleFrame(t, dict(zip(names, row, strict=True)), f)
-            for t, row, f in zip(self.time_s.tolist(), rows, self.flags.tolist(), strict=True)
-        ]
-
-    @staticmethod
-    def empty() -> FrameBlock:
-        return FrameBlock(_EMPTY_T, {}, np.zeros(0, dtype=np.uint8))
-
-    @staticmethod
-    def concat(blocks: Sequence[FrameBlock]) -> FrameBlock:
-        """One block of ``blocks`` in order (the empty ones left out)."""
-        kept = [b for b in blocks if len(b)]
-        if not kept:
-            return FrameBlock.empty()
-        if len(kept) == 1:
-            return kept[0]
-        return FrameBlock(
-            np.concatenate([b.time_s for b in kept]),
-            {name: np.concatenate([b.angles[name] for b in kept]) for name in kept[0].angles},
-            np.concatenate([b.flags for b in kept]),
-        )
-
-
-class _History:
-    """One sensor's remembered samples for the calibration, kept as a list of blocks:
-    times (s), earth-up (n, 3), quaternion (n, 4), accelerometer (n, 3), gyroscope (n, 3),
-    flags and pelvis height (m)."""
-
-    def __init__(self) -> None:
-        self._blocks: list[tuple[NDArray[Any], ...]] = []
-        self.n = 0
-
-    def append(self, *columns: NDArray[Any]) -> None:
-        if columns[0].shape[0]:
-            self._blocks.append(columns)
-            self.n += int(columns[0].shape[0])
-
-    def arrays(self) -> tuple[NDArray[Any], ...]:
-        """(time, up, q, acc, gyr, flag, height) of every remembered sample."""
-        if not self._blocks:
-            return (
-                _EMPTY_T,
-                np.zeros((0, 3)),
-                np.zeros((0, 4)),
-                np.zeros((0, 3)),
-                np.zeros((0, 3)),
-                np.zeros(0, dtype=np.uint8),
-                _EMPTY_T,
-            )
-        if len(self._blocks) > 1:
-            joined = tuple(np.concatenate(parts) for parts in zip(*self._blocks, strict=True))
-            self._blocks = [joined]
-        return self._blocks[0]
-
-    def first_time_s(self) -> float:
-        return float(self._blocks[0][0][0])
-
-    def drop_before(self, time_s: float) -> None:
-        """Forget the samples before ``time_s`` (s)."""
-        columns = self.arrays()
-        cut = int(np.searchsorted(columns[0], time_s))
-        self._blocks = [tuple(c[cut:] for c in columns)]
-        self.n -= cut
-
-    def clear(self) -> None:
-        self._blocks.clear()
-        self.n = 0
-
-
-@dataclass
-class _SensorState:
-    fusion: SensorFusion
-    device: str = "unknown"
-    calibration: SegmentCalibration | None = None
-    first_time_s: float | None = None
-    last_time_s: float = -np.inf
-    history: _History = field(default_factory=_History)
-    height: HeightEstimator | None = None
-    accel_only: bool = False
-    # The samples future frames may bracket: times (s), values (m, 7) and flags.
-    recent_t: FloatArray = field(default_factory=lambda: _EMPTY_T)
-    recent_v: FloatArray = field(default_factory=lambda: np.zeros((0, N_VALUES + 1)))
-    recent_f: FlagArray = field(default_factory=lambda: np.zeros(0, dtype=np.uint8))
-
-    def add_recent(self, time_s: FloatArray, values: FloatArray, flags: FlagArray) -> None:
-        if self.recent_t.shape[0] == 0:
-            self.recent_t, self.recent_v, self.recent_f = time_s, values, flags
-            return
-        self.recent_t = np.concatenate((self.recent_t, time_s))
-        self.recent_v = np.concatenate((self.recent_v, values))
-        self.recent_f = np.concatenate((self.recent_f, flags))
-
-
-@dataclass(frozen=True)
-class _Block:
-    """One sensor's block after fusion: everything but the calibration-dependent values."""
-
-    time_s: FloatArray
-    up: FloatArray
-    q: FloatArray
-    acc: FloatArray
-    gyr: FloatArray
-    flags: FlagArray
-    height: FloatArray
-
-    def history(self, a: int, b: int) -> tuple[NDArray[Any], ...]:
-        return (
-            self.time_s[a:b],
-            self.up[a:b],
-            self.q[a:b],
-            self.acc[a:b],
-            self.gyr[a:b],
-            self.flags[a:b],
-            self.height[a:b],
-        )
-
-
-def _as_rows(name: str, values: Any, n: int) -> FloatArray:
-    array = np.asarray(values, dtype=np.float64)
-    if array.shape != (n, 3):
-        raise ConfigurationError(
-            f"{name} has shape {array.shape}; pass one row of 3 axes per sample, ({n}, 3)"
-        )
-    return array
 
 
 class MotionTracker:
@@ -335,7 +140,7 @@ class MotionTracker:
         self.nominal_inclination_deg = POSITION_NOMINAL_INCLINATION_DEG[self.position]
         self.rate_hz = max(rates_hz.values())
         self._sensors = {
-            p: _SensorState(
+            p: SensorState(
                 SensorFusion(rate_hz=r, settings=self.settings.fusion),
                 device=(devices or {}).get(p, "unknown"),
                 height=(
@@ -364,8 +169,11 @@ class MotionTracker:
         self._pending = mode in ("movement", "neutral-only")
         self._t0: float | None = None
         self._check_k = 1
-        self._grid_start: float | None = None
-        self._next_k = 1
+        self._grid = FrameGrid(
+            rate_hz=self.rate_hz,
+            max_gap_s=self.settings.fusion.max_gap_s,
+            nominal_inclination_deg=self.nominal_inclination_deg,
+        )
         self.calibration_errors: dict[str, str] = {}
         #: ``info["calibration"]`` as :func:`~spinecoach.motion.motion_process` gives it,
         #: once decided.
@@ -472,9 +280,9 @@ class MotionTracker:
                 f"time_s has shape {t.shape}; pass one time (s) per sample, a 1-D array"
             )
         n = int(t.shape[0])
-        acc = _as_rows("acc_mps2", acc_mps2, n)
-        gyr = _as_rows("gyr_dps", gyr_dps, n)
-        mag = None if mag_ut is None else _as_rows("mag_ut", mag_ut, n)
+        acc = as_rows("acc_mps2", acc_mps2, n)
+        gyr = as_rows("gyr_dps", gyr_dps, n)
+        mag = None if mag_ut is None else as_rows("mag_ut", mag_ut, n)
         if n == 0:
             return FrameBlock.empty()
         if not (t[0] > state.last_time_s and (n == 1 or bool((t[1:] > t[:-1]).all()))):
@@ -495,7 +303,7 @@ class MotionTracker:
             self._calibration_part(placement, state, block, start)
         if self._pending:
             return FrameBlock.empty()
-        return self._emit()
+        return self._grid.emit(self._sensors)
 
     def finish(self) -> list[AngleFrame]:
         """The stream has ended: decide a pending calibration with what came, and emit the
@@ -514,17 +322,17 @@ class MotionTracker:
             **self._decide_args(),
         )
         self._apply(outcome)
-        return self._emit()
+        return self._grid.emit(self._sensors)
 
     # -- internals ---------------------------------------------------------------------
     def _fuse(
         self,
-        state: _SensorState,
+        state: SensorState,
         t: FloatArray,
         acc: FloatArray,
         gyr: FloatArray,
         mag: FloatArray | None,
-    ) -> _Block:
+    ) -> FusedBlock:
         """Orientation, earth-up, quality flags and pelvis height of a block's samples."""
         q = state.fusion.update_block(t, acc, gyr, mag)
         state.accel_only = state.fusion.accel_only is not None
@@ -544,9 +352,9 @@ class MotionTracker:
             )
         else:
             height = np.full(t.shape[0], np.nan)
-        return _Block(t, up, q, acc, gyr, flags, height)
+        return FusedBlock(t, up, q, acc, gyr, flags, height)
 
-    def _pending_part(self, state: _SensorState, block: _Block) -> int:
+    def _pending_part(self, state: SensorState, block: FusedBlock) -> int:
         """Remember the block while the protocol-free calibration is undecided, deciding on
         its schedule; returns the index of the first sample after the decision (the
         block's length when still undecided)."""
@@ -580,7 +388,7 @@ class MotionTracker:
         return all(s.last_time_s >= t_k for s in states)
 
     def _calibration_part(
-        self, placement: str, state: _SensorState, block: _Block, start: int
+        self, placement: str, state: SensorState, block: FusedBlock, start: int
     ) -> None:
         """The samples ``start:`` of a block, not pending: remembered and calibrated when
         the sensor is not yet, then their values go to the frames' queue."""
@@ -617,7 +425,7 @@ class MotionTracker:
         if i < n:
             self._queue(state, block, i, n)
 
-    def _remember(self, state: _SensorState, block: _Block, a: int, b: int) -> None:
+    def _remember(self, state: SensorState, block: FusedBlock, a: int, b: int) -> None:
         """Remember samples ``a:b`` for a calibration, keeping the last
         :data:`CALIBRATION_BUFFER_S` (cut, as one sample at a time would, when the history
         grows past 1.5 times that)."""
@@ -637,7 +445,7 @@ class MotionTracker:
             history.drop_before(float(t[at]) - CALIBRATION_BUFFER_S)
             a = at + 1
 
-    def _queue(self, state: _SensorState, block: _Block, a: int, b: int) -> None:
+    def _queue(self, state: SensorState, block: FusedBlock, a: int, b: int) -> None:
         """Values and flags of samples ``a:b`` with the sensor's calibration now, into the
         frames' queue."""
         if b <= a:
@@ -649,7 +457,7 @@ class MotionTracker:
 
     def _valued(
         self,
-        state: _SensorState,
+        state: SensorState,
         up: FloatArray,
         q: FloatArray,
         flags: FlagArray,
@@ -738,7 +546,7 @@ class MotionTracker:
             if calibrated:
                 state.history.clear()
 
-    def _calibrate(self, placement: str, state: _SensorState, plan: CalibrationPlan) -> None:
+    def _calibrate(self, placement: str, state: SensorState, plan: CalibrationPlan) -> None:
         streams = {placement: self._streams()[placement]}
         note = (
             "calibration windows from the recording's annotations"
@@ -763,92 +571,13 @@ class MotionTracker:
         self.calibration_info = info
         state.history.clear()
 
-    def _emit(self) -> FrameBlock:
-        """Every frame on the grid that every sensor has reached and that is not out yet."""
-        states = self._sensors
-        if self._grid_start is None:
-            firsts = [s.first_time_s for s in states.values()]
-            if any(f is None for f in firsts):
-                return FrameBlock.empty()
-            self._grid_start = max(f for f in firsts if f is not None)
-        blocks: list[FrameBlock] = []
-        while True:
-            reached = min(s.last_time_s for s in states.values())
-            k_last = min(self._last_k_at_or_before(reached), self._next_k + EMIT_CHUNK - 1)
-            if k_last < self._next_k:
-                return FrameBlock.concat(blocks)
-            block, skip_to = self._frames(np.arange(self._next_k, k_last + 1))
-            blocks.append(block)
-            self._next_k = k_last + 1 if skip_to is None else skip_to
 
-    def _last_k_at_or_before(self, time_s: float) -> int:
-        """The grid index of the last frame at or before ``time_s`` (s)."""
-        assert self._grid_start is not None
-        k = int(np.floor((time_s - self._grid_start) * self.rate_hz))
-        while k > 0 and self._grid_start + k / self.rate_hz > time_s:
-            k -= 1
-        while self._grid_start + (k + 1) / self.rate_hz <= time_s:
-            k += 1
-        return k
-
-    def _frames(self, ks: NDArray[np.int64]) -> tuple[FrameBlock, int | None]:
-        """The frames of grid indices ``ks`` (every sensor has reached them), and, when
-        one of them starts a long gap in every sensor (:data:`MAX_FILLED_GAP_S`), the
-        block ends there and the grid index to go on from is returned: the last frame at
-        or before the first sensor's data resumes (every frame up to it is the same NaN
-        gap frame)."""
-        assert self._grid_start is not None
-        states = self._sensors
-        grid = self._grid_start + ks / self.rate_hz
-        m = int(ks.shape[0])
-        max_gap_s = self.settings.fusion.max_gap_s
-        brackets: dict[str, NDArray[np.intp]] = {}
-        maybe_gap = True  # every sensor has an interval over max_gap_s among the brackets
-        for placement, state in states.items():
-            hi = np.searchsorted(state.recent_t, grid, side="left")
-            brackets[placement] = hi
-            span = state.recent_t[hi[-1]] - state.recent_t[hi[0] - 1]
-            maybe_gap = maybe_gap and bool(span > max_gap_s)
-        long_gap: NDArray[np.intp] = np.zeros(0, dtype=np.intp)
-        gap_end = grid
-        if maybe_gap:
-            all_gap = np.ones(m, dtype=np.bool_)
-            gap_end = np.full(m, np.inf)
-            for placement, state in states.items():
-                hi = brackets[placement]
-                t_hi = state.recent_t[hi]
-                all_gap &= t_hi - state.recent_t[hi - 1] > max_gap_s
-                gap_end = np.minimum(gap_end, t_hi)
-            long_gap = np.flatnonzero(all_gap & (gap_end - grid > MAX_FILLED_GAP_S))
-        skip_to: int | None = None
-        if long_gap.size:
-            j = int(long_gap[0])
-            m = j + 1
-            grid = grid[:m]
-            skip_to = max(int(ks[j]) + 1, self._last_k_at_or_before(float(gap_end[j])))
-        per_sensor: dict[str, FloatArray] = {}
-        height = np.full(m, np.nan)
-        flags = np.zeros(m, dtype=np.uint8)
-        for placement, state in states.items():
-            values, frame_flags = interpolate_frames(
-                grid, state.recent_t, state.recent_v, state.recent_f, max_gap_s=max_gap_s
-            )
-            per_sensor[placement] = values[:, :-1]
-            if placement == LOWER:
-                height = values[:, -1]
-            flags |= frame_flags
-            # Keep from the sample before the last frame: the next frames are later.
-            keep = int(brackets[placement][m - 1]) - 1
-            if keep > 0:
-                state.recent_t = state.recent_t[keep:]
-                state.recent_v = state.recent_v[keep:]
-                state.recent_f = state.recent_f[keep:]
-        angles = combine_frames(
-            per_sensor.get(LOWER),
-            per_sensor.get(UPPER),
-            states[LOWER].calibration if LOWER in states else None,
-            states[UPPER].calibration if UPPER in states else None,
-            self.nominal_inclination_deg,
-        )
-        angles[PELVIS_HEIGHT_M] = np.asarray(height, dtype=np.float64)
-        return FrameBlock(grid, angles, flags), skip_to
+__all__ = [
+    "CALIBRATION_BUFFER_S",
+    "EMIT_CHUNK",
+    "MAX_FILLED_GAP_S",
+    "AngleFrame",
+    "FrameBlock",
+    "MotionTracker",
+    "SensorSample",
+]
