@@ -28,6 +28,10 @@ from spinecoach.errors import SpinecoachError
 #: Seconds ``serve`` gives open connections after SIGTERM or Ctrl+C before it stops them
 #: (a session waiting for a full disk may hold its connection up to 120 s: services.live).
 SHUTDOWN_GRACE_S: Final = 30
+#: Compress each WebSocket message (permessage-deflate)? No: the live protocol's messages
+#: are small and many (20 a second per session each way); compressing them cost more CPU
+#: than processing their samples (bench/capacity.py), for little on a local network.
+WS_DEFLATE: Final = False
 #: Most server processes ``--workers`` takes.
 MAX_WORKERS: Final = 64
 #: Seconds a worker may not answer uvicorn's health ping before it is restarted (a
@@ -150,6 +154,7 @@ def serve(
         host=settings.host,
         port=settings.port,
         ws="websockets-sansio",
+        ws_per_message_deflate=WS_DEFLATE,
         log_level="info",
         timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
     )
@@ -206,6 +211,7 @@ def _serve_workers(settings: Any, n_workers: int) -> None:
         host=settings.host,
         port=settings.port,
         ws="websockets-sansio",
+        ws_per_message_deflate=WS_DEFLATE,
         log_level="info",
         timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
         timeout_worker_healthcheck=WORKER_HEALTHCHECK_S,

@@ -77,6 +77,10 @@ MAX_WAIT_S: Final = 3.0
 #: processed on the event loop: about 0.2 ms, less than handing it to the thread and
 #: back (two switches of the interpreter lock, up to 5 ms each when the thread is busy).
 INLINE_MAX_ITEMS: Final = 24
+#: A merged block whose oldest message waited longer than this (s) is catching up: only
+#: its newest frame is sent. (Both sensors' messages of one moment are merged too, and
+#: keep all their frames.)
+CATCH_UP_S: Final = 0.2
 #: Most samples processed in one worker-thread call while catching up.
 MAX_BLOCK_SAMPLES: Final = 1000
 #: A block whose oldest message waited longer than this (s) makes the session "behind".
@@ -252,6 +256,7 @@ class Backlog:
                 self._has_work.clear()
                 await self._has_work.wait()
                 continue
+            await asyncio.sleep(0)  # the other sensor's message, read in the same turn
             works, items = self._take()
             waited_s = self._clock() - works[0].received_s
             try:
@@ -264,7 +269,7 @@ class Backlog:
             except Exception as error:  # the client is told; the next message goes on
                 await self.report(error)
                 continue
-            if len(works) > 1:
+            if len(works) > 1 and waited_s > CATCH_UP_S:
                 events = self._latest_frame_only(events)
             await self.emit(stamp_cues(events, works[-1].received_ms))
             await self._tell_behind(waited_s)
@@ -326,6 +331,7 @@ def samples_of(message: SamplesMessage) -> tuple[np.ndarray, ...]:
 __all__ = [
     "BEHIND_NOTICE_S",
     "BEHIND_REPEAT_S",
+    "CATCH_UP_S",
     "INLINE_MAX_ITEMS",
     "MAX_BACKLOG_SAMPLES",
     "MAX_BLOCK_SAMPLES",
