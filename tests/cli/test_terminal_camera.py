@@ -31,7 +31,7 @@ from spinecoach.cli.terminal import CoachError, CoachSettings, CoachView, coach,
 from spinecoach.cli.terminal.display import progress_line, render_view
 from spinecoach.coach.camera import MAX_BATCH
 from spinecoach.coach.events import CameraEvent, StateEvent
-from spinecoach.coach.session import ReplayControl
+from spinecoach.coach.replay_pump import ReplayControl
 from spinecoach.exercises.catalogue import default_catalogue
 from spinecoach.store import db as store_db
 from spinecoach.store.models import PainEntry, SessionRecord

@@ -17,7 +17,7 @@ from rich.console import Console
 
 from spinecoach.cli.terminal import CoachError, CoachSettings, run_session
 from spinecoach.cli.terminal.devices import DeviceSourceError, parse_device_source
-from spinecoach.coach.session import ReplayControl
+from spinecoach.coach.replay_pump import ReplayControl
 from spinecoach.sim import simulate
 from spinecoach.sources.sensor_logger_push import push_messages
 

@@ -12,8 +12,9 @@ import pytest
 
 from spinecoach.coach.devices import DevicePump, device_sources
 from spinecoach.coach.events import LiveEvent, PhaseEvent
+from spinecoach.coach.replay_pump import ReplayPump
 from spinecoach.coach.runner import LiveStart, build_simulation, pump_for
-from spinecoach.coach.session import LiveSession, ReplayPump
+from spinecoach.coach.session import LiveSession
 from spinecoach.conventions import EVENT_CALIBRATION_FUNCTIONAL
 from spinecoach.errors import ConfigurationError
 from spinecoach.sources.feed_source import FeedSource

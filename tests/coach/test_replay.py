@@ -10,8 +10,8 @@ import time
 import pytest
 
 from spinecoach.coach.events import LiveEvent
+from spinecoach.coach.replay_pump import ReplayControl, replay_simulation
 from spinecoach.coach.runner import LiveStart, build_simulation
-from spinecoach.coach.session import ReplayControl, replay_simulation
 from spinecoach.motion.stream import SensorSample
 
 SPEED = 50.0

@@ -34,7 +34,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from spinecoach.coach.calibration_check import calibration_to_keep
 from spinecoach.coach.devices import DevicePump
-from spinecoach.coach.session import LiveSession, ReplayPump
+from spinecoach.coach.replay_pump import ReplayPump
+from spinecoach.coach.session import LiveSession
 from spinecoach.conventions import EVENT_CALIBRATION_CHECK
 from spinecoach.errors import SpinecoachError
 from spinecoach.motion.calibration_store import PersonalCalibration, check_tracker

@@ -45,7 +45,8 @@ from spinecoach.coach.devices import DevicePump
 from spinecoach.coach.dose import LiveDose, LiveSlot
 from spinecoach.coach.events import LiveEvent, NoticeEvent, SummaryEvent
 from spinecoach.coach.kept import keep_calibration, use_kept_calibration
-from spinecoach.coach.session import Emit, LiveSession, ReplayControl, ReplayPump
+from spinecoach.coach.replay_pump import ReplayControl, ReplayPump
+from spinecoach.coach.session import Emit, LiveSession
 from spinecoach.conventions import PLACEMENTS
 from spinecoach.errors import ConfigurationError
 from spinecoach.exercises.model import ExerciseResult

@@ -16,7 +16,7 @@ iteration within :data:`TICK_S`.
 Design choice: the reader is given, not imported: ``sources`` does not import ``io``,
 which reads camera files (``io → camera → sources``: the import would close a cycle).
 The source paces the items and nothing more; the coach's
-:func:`~spinecoach.coach.session.replay_simulation` (a simulated session, with pause,
+:func:`~spinecoach.coach.replay_pump.replay_simulation` (a simulated session, with pause,
 resume and the cue times the page shows) keeps its own pacing of a
 :class:`~spinecoach.sources.simulated.SimulatedSource`.
 

@@ -4,7 +4,7 @@ time order (:class:`SimulatedSource`).
 A hole in the recording (a simulated drop-out) is passed on as the jump in the items'
 times; items out of order or without a time are refused (:class:`ConfigurationError`).
 The replay's pacing (``speed`` × real time, pauses, silences) is the coach's
-(:func:`spinecoach.coach.session.replay_simulation`); this source only orders the items
+(:func:`spinecoach.coach.replay_pump.replay_simulation`); this source only orders the items
 and satisfies the :class:`~spinecoach.sources.base.Source` protocol (its async
 iteration gives them all at once, unpaced).
 

@@ -62,6 +62,7 @@ from spinecoach.coach.camera import CameraPump
 from spinecoach.coach.devices import DevicePump, device_sources
 from spinecoach.coach.dose import LiveDose
 from spinecoach.coach.events import LiveEvent, LiveInputError, SummaryEvent
+from spinecoach.coach.replay_pump import ReplayPump
 from spinecoach.coach.runner import (
     LiveRun,
     LiveSource,
@@ -70,7 +71,7 @@ from spinecoach.coach.runner import (
     build_simulation,
     pump_for,
 )
-from spinecoach.coach.session import LiveSession, ReplayPump
+from spinecoach.coach.session import LiveSession
 from spinecoach.conventions import PLACEMENTS
 from spinecoach.errors import ConfigurationError, SpinecoachError
 from spinecoach.exercises.engine import SUPPORTED

@@ -3,7 +3,7 @@ Rich display, for people without a browser.
 
 The session is the live coach's own :class:`~spinecoach.coach.session.LiveSession`, run by
 the same :class:`~spinecoach.coach.runner.LiveRun` as the web socket (storing, the save
-loop, the summary) and stopped through a :class:`~spinecoach.coach.session.ReplayControl`;
+loop, the summary) and stopped through a :class:`~spinecoach.coach.replay_pump.ReplayControl`;
 this package only turns the session's events into a terminal display
 (:mod:`~spinecoach.cli.terminal.display`), reads the keys
 (:mod:`~spinecoach.cli.terminal.output`), asks for pain
@@ -80,6 +80,7 @@ from spinecoach.cli.terminal.settings import (
     open_camera,
 )
 from spinecoach.coach.events import LiveEvent, SummaryEvent
+from spinecoach.coach.replay_pump import ReplayControl
 from spinecoach.coach.runner import (
     LiveRun,
     LiveSource,
@@ -87,7 +88,7 @@ from spinecoach.coach.runner import (
     build_simulation,
     pump_for,
 )
-from spinecoach.coach.session import LiveSession, ReplayControl
+from spinecoach.coach.session import LiveSession
 from spinecoach.errors import SpinecoachError
 
 if TYPE_CHECKING:

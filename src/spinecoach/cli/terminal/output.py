@@ -21,7 +21,7 @@ from rich.live import Live
 
 from spinecoach.cli.terminal.display import CoachView, progress_line, render_view
 from spinecoach.coach.events import CueEvent, LiveEvent, PhaseEvent, RepEvent, StateEvent
-from spinecoach.coach.session import ReplayControl
+from spinecoach.coach.replay_pump import ReplayControl
 
 #: Most redraws of the live display per second (wall clock).
 REFRESH_HZ: Final = 20.0
