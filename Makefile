@@ -17,6 +17,7 @@ DEMO_DIR ?= demo-output
 CFUSION_SOURCES := setup.py src/spinecoach/motion/_cfusion.c $(wildcard src/spinecoach/motion/_fusion_c/*.[ch])
 $(STAMP): pyproject.toml $(CFUSION_SOURCES)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@bash scripts/ensure-compiler.sh
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
