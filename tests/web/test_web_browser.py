@@ -456,6 +456,45 @@ def test_sensor_that_stops_sending_is_reported_within_two_seconds(
     playwright_api.expect(page.locator("#saved")).to_have_text("Saved to your history")
 
 
+def test_a_session_behind_says_so_and_the_note_goes_when_caught_up(
+    server: LiveServer, page: playwright_api.Page
+) -> None:
+    """The server's ``behind`` message (docs/live-protocol.md: it stores every sample as
+    it comes and coaches behind when busy) reaches the person as a note, and the note goes
+    with the ``behind_s: 0`` that says it caught up. The messages are the server's shape,
+    added on their way to the page at the first and the second rep."""
+    reps: list[int] = []
+
+    def route(ws: playwright_api.WebSocketRoute) -> None:
+        upstream = ws.connect_to_server()
+
+        def to_page(message: str | bytes) -> None:
+            data = json.loads(message)
+            ws.send(message)
+            if data.get("type") == "rep":
+                reps.append(1)
+                late = 2.36 if len(reps) == 1 else 0.0
+                ws.send(json.dumps({"type": "behind", "behind_s": late, "queued_samples": 0}))
+
+        ws.on_message(upstream.send)
+        upstream.on_message(to_page)
+
+    page.route_web_socket(re.compile(r".*/ws/live$"), route)
+    choose_and_calibrate(page, f"{server.http_url}/?reps=4", "pelvic-tilt", "behind")
+    note = page.locator("#behind-note")
+    playwright_api.expect(note).to_be_visible(timeout=STEP_TIMEOUT_MS * 3)
+    playwright_api.expect(note).to_have_text(
+        "The coach is 2.4 s behind your movement and is catching up. "
+        "Everything your sensors send is saved."
+    )
+    assert_readable_contrast(page, ("#behind-note",))
+    shot(page, "behind-1-note")
+    playwright_api.expect(note).to_be_hidden(timeout=STEP_TIMEOUT_MS * 3)
+    assert len(reps) >= 2
+    page.click("#stop")
+    playwright_api.expect(page.locator("#view-pain-after")).to_be_visible()
+
+
 def test_interrupted_session_is_closed_from_the_history_page(
     server: LiveServer, page: playwright_api.Page, database_url: str
 ) -> None:

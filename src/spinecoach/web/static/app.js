@@ -231,6 +231,7 @@ function connect() {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
   const ws = new WebSocket(`${scheme}://${location.host}/ws/live`);
   app.ws = ws;
+  onBehind({ behind_s: 0 });  // a new connection starts caught up
   ws.addEventListener("message", (event) => { if (app.ws === ws) handle(JSON.parse(event.data)); });
   ws.addEventListener("close", () => {
     if (app.ws === ws && app.stage === "sensor") {
@@ -299,8 +300,20 @@ function handle(message) {
     case "summary": onSummary(message); break;
     case "error": onError(message); break;
     case "calibration-check": onCalibrationCheck(message); break;
+    case "behind": onBehind(message); break;
     default: break;
   }
+}
+
+// The server stores every sample as it comes and coaches behind when it is busy: say so
+// while it catches up (nothing recorded is lost), and take the note away once it has.
+function onBehind(message) {
+  const note = $("behind-note");
+  const late = typeof message.behind_s === "number" ? message.behind_s : 0;
+  note.hidden = late <= 0;
+  note.textContent = late > 0
+    ? `The coach is ${late.toFixed(1)} s behind your movement and is catching up. Everything your sensors send is saved.`
+    : "";
 }
 
 function onError(message) {
