@@ -19,7 +19,7 @@ from io_testdata import full_recording, sensor
 from spinecoach.errors import InputFormatError
 from spinecoach.io import load_recording, read_recording, write_recording
 from spinecoach.io.native import GZIP_LEVEL, STORAGE_CHUNK_ROWS
-from spinecoach.io.native_chunks import read_dataset, read_rows
+from spinecoach.io.native_chunks import read_dataset, read_rows, read_rows_crc
 from spinecoach.posture import posture_process
 from spinecoach.recording import Recording, SensorData
 
@@ -179,6 +179,56 @@ def test_row_slices_read_only_their_chunks_and_equal_h5py(
             assert read_rows(f["x"], path, start, stop).tobytes() == f["x"][start:stop].tobytes()
             assert read_rows(f["t"], path, start, stop).tobytes() == f["t"][start:stop].tobytes()
         assert read_rows(f["x"], path, 7, 3).shape == (0, 3)
+
+
+@pytest.mark.parametrize(
+    ("chunks", "layout"),
+    [((4096, 3), "whole rows"), ((1000, 2), "row parts"), (None, "contiguous")],
+)
+def test_the_crc_computed_while_decoding_is_the_crc_of_the_data(
+    tmp_path: Path, chunks: tuple[int, int] | None, layout: str
+) -> None:
+    """The CRC-32 computed chunk by chunk as rows are decoded (carried across uneven row
+    slices, unwritten chunks read as the fill value) equals zlib's CRC-32 of the whole
+    dataset's bytes, so ``read_dataset`` accepts the stored checksum and refuses another."""
+    values = np.random.default_rng(6).normal(size=(10_007, 3))
+    path = tmp_path / f"crc-{layout.replace(' ', '-')}.h5"
+    options = {} if chunks is None else {"chunks": chunks, "compression": "gzip", "shuffle": True}
+    with h5py.File(path, "w") as f:
+        dataset = f.create_dataset("x", shape=values.shape, dtype="<f8", fillvalue=2.5, **options)
+        dataset[:3000] = values[:3000]  # with chunks, those of rows 4096-8191 unwritten
+        dataset[9000:] = values[9000:]
+        expected = dataset[()]
+        if chunks is not None:  # some chunks were never written
+            grid = -(-10_007 // chunks[0]) * -(-3 // chunks[1])
+            assert dataset.id.get_num_chunks() < grid
+        dataset.attrs["crc32"] = np.uint32(zlib.crc32(expected.tobytes()))
+        f.create_dataset("y", data=values, **options).attrs["crc32"] = np.uint32(
+            zlib.crc32(values.tobytes()) ^ 1
+        )
+    with h5py.File(path, "r") as f:
+        crc = 0
+        for start, stop in ((0, 1), (1, 4097), (4097, 9001), (9001, 10_007)):
+            rows, crc = read_rows_crc(f["x"], path, start, stop, crc)
+            assert rows.tobytes() == expected[start:stop].tobytes()
+        assert crc == zlib.crc32(expected.tobytes())
+        assert read_dataset(f["x"], path).tobytes() == expected.tobytes()
+        with pytest.raises(InputFormatError, match="expected the data of dataset /y to match"):
+            read_dataset(f["y"], path)
+
+
+def test_values_wider_than_a_float_are_unshuffled_like_hdf5(tmp_path: Path) -> None:
+    """Text of 24 bytes a value (unshuffled by one transposing copy, not byte plane by
+    byte plane) and 2-byte integers read as h5py reads them."""
+    words = np.array([f"value {i:>17}".encode() for i in range(5000)], dtype="S24")
+    small = np.arange(5000, dtype="<i2")
+    path = tmp_path / "wide.h5"
+    with h5py.File(path, "w") as f:
+        f.create_dataset("s", data=words, chunks=(1024,), compression="gzip", shuffle=True)
+        f.create_dataset("i", data=small, chunks=(1024,), compression="gzip", shuffle=True)
+    with h5py.File(path, "r") as f:
+        assert read_dataset(f["s"], path).tobytes() == words.tobytes()
+        assert read_rows(f["i"], path, 1000, 3000).tobytes() == small[1000:3000].tobytes()
 
 
 # Damaged and hostile chunks ------------------------------------------------------------

@@ -79,7 +79,6 @@ from spinecoach.io.native_checks import (
     check_declared_sizes,
     check_writable,
     stamp_checksum,
-    verify_checksum,
 )
 from spinecoach.io.native_chunks import read_dataset
 from spinecoach.recording import Event, FloatArray, GroundTruth, Recording, SensorData
@@ -361,11 +360,10 @@ class _Reader:
             if rows is not None:
                 expected += f", one row per time_s sample ({rows} rows)"
             raise self.fail(where, expected, found=f"shape {shape}")
-        # One read of the whole dataset (sizes were checked first); the array is ours,
-        # so it is frozen in place instead of copied (SensorData.from_arrays would).
-        raw = read_dataset(dataset, self.source)
-        verify_checksum(dataset, raw, self.source)
-        values = np.ascontiguousarray(raw, dtype=np.float64)
+        # One read of the whole dataset, its checksum computed as it is decoded (sizes
+        # were checked first); the array is ours, so it is frozen in place instead of
+        # copied (SensorData.from_arrays would; float64 as stored is not converted).
+        values = np.ascontiguousarray(read_dataset(dataset, self.source), dtype=np.float64)
         values.setflags(write=False)
         return values
 
@@ -385,7 +383,6 @@ class _Reader:
                 found=f"{dataset.shape[0]} values",
             )
         raw = read_dataset(dataset, self.source)
-        verify_checksum(dataset, raw, self.source)
         try:
             return [v.decode("utf-8") if isinstance(v, bytes) else str(v) for v in raw]
         except UnicodeDecodeError as exc:

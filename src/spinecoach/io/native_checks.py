@@ -119,21 +119,22 @@ def verify_checksum(dataset: h5py.Dataset, values: np.ndarray[Any, Any], source:
 def verify_in_chunks(dataset: h5py.Dataset, source: Path) -> None:
     """Check a dataset's CRC-32 reading :data:`CHUNK_ROWS` rows at a time (bounded memory).
 
-    The rows are decoded by :func:`~spinecoach.io.native_chunks.read_rows`, not by HDF5:
-    HDF5 inflates a compressed chunk in full whatever it claims, so a hostile chunk of a
-    few hundred kilobytes could cost hundreds of megabytes before the checksum refused it.
+    The rows are decoded by :func:`~spinecoach.io.native_chunks.read_rows_crc`, not by
+    HDF5: HDF5 inflates a compressed chunk in full whatever it claims, so a hostile chunk
+    of a few hundred kilobytes could cost hundreds of megabytes before the checksum
+    refused it.
     """
-    from spinecoach.io.native_chunks import read_rows  # native_chunks imports this module
+    from spinecoach.io.native_chunks import read_rows_crc  # it imports this module
 
     stored = stored_checksum(dataset, source)
     if stored is None:
         return
-    crc = 0
-    rows = dataset.shape[0] if dataset.shape else 0
     if not dataset.shape:
-        crc = crc32_of(dataset[()])
-    for lo in range(0, rows, CHUNK_ROWS):
-        crc = crc32_of(read_rows(dataset, source, lo, lo + CHUNK_ROWS), crc)
+        checksum_mismatch(dataset, source, stored, crc32_of(dataset[()]))
+        return
+    crc = 0
+    for lo in range(0, dataset.shape[0], CHUNK_ROWS):
+        crc = read_rows_crc(dataset, source, lo, lo + CHUNK_ROWS, crc)[1]
     checksum_mismatch(dataset, source, stored, crc)
 
 
