@@ -60,6 +60,27 @@ def test_sensor_without_samples_and_truth_without_series_round_trip(tmp_path: Pa
     assert back.equals(rec)
 
 
+def test_a_gyroscope_that_starts_with_missing_rows_is_still_read_as_a_gyroscope(
+    tmp_path: Path,
+) -> None:
+    """``has_gyroscope`` answers from the first row when it can; a gyroscope whose first
+    rows are missing (NaN) is still one, an all-NaN one is not, and an empty sensor
+    has none."""
+    gyr = np.full((50, 3), np.nan)
+    gyr[30:, 1] = 0.5
+    t = np.arange(50) / 100.0
+    late = SensorData.from_arrays("lower", t, np.ones((50, 3)), gyr, rate_hz=100.0)
+    none = SensorData.from_arrays(
+        "upper", t, np.ones((50, 3)), np.full((50, 3), np.nan), rate_hz=100.0
+    )
+    back = read_recording(
+        write_recording(Recording.create({"lower": late, "upper": none}), tmp_path / "g.screc")
+    )
+    assert back.sensors["lower"].has_gyroscope and not back.sensors["upper"].has_gyroscope
+    empty = SensorData.from_arrays("lower", [], np.zeros((0, 3)), np.zeros((0, 3)), rate_hz=50.0)
+    assert not empty.has_gyroscope
+
+
 def test_read_arrays_are_read_only_float64(tmp_path: Path) -> None:
     back = read_recording(write_recording(full_recording(), tmp_path / "a.screc"))
     lower = back.sensors["lower"]
