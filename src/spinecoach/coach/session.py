@@ -61,7 +61,17 @@ from spinecoach.exercises.engine import ExerciseEngine
 from spinecoach.exercises.gauge import HoldReading
 from spinecoach.exercises.model import ExerciseResult, Rep
 from spinecoach.motion.calibration_store import NeutralCheck, PersonalCalibration
-from spinecoach.motion.stream import FrameBlock, MotionTracker, SensorSample
+from spinecoach.motion.stream import FrameBlock, MotionTracker
+from spinecoach.motion.stream_blocks import (
+    BlockSample,
+    Piece,
+    SampleBlock,
+    cut_piece,
+    piece_arrays,
+    piece_first_time,
+    piece_last_time,
+    piece_no_mag,
+)
 from spinecoach.recording import Event
 from spinecoach.sources.simulated import Item
 from spinecoach.store.live import LiveRecorder
@@ -233,12 +243,15 @@ class LiveSession:
             )
         check_batch_span(placement, time_s, last, max([rate_hz, *self._rates.values()]))
         self._last_t[placement] = float(time_s[-1])
-        items: list[Item] = [
-            SensorSample(
-                placement, float(t), acc_mps2[i], gyr_dps[i], None if mag_ut is None else mag_ut[i]
-            )
-            for i, t in enumerate(time_s)
-        ]
+        items: list[Item] = list(
+            SampleBlock(
+                placement,
+                np.asarray(time_s, dtype=np.float64),
+                np.asarray(acc_mps2, dtype=np.float64),
+                np.asarray(gyr_dps, dtype=np.float64),
+                None if mag_ut is None else np.asarray(mag_ut, dtype=np.float64),
+            ).samples
+        )
         if known is None:
             self._rates[placement] = rate_hz
             if self.recorder is not None:
@@ -289,8 +302,10 @@ class LiveSession:
             self._pending = []
         tracker = self.tracker
         out: list[LiveEvent] = []
-        run: list[SensorSample] = []  # the samples since the last annotation (a block)
-        for item in items:
+        run: list[Piece] = []  # the samples since the last annotation (a block)
+        i, n = 0, len(items)
+        while i < n:
+            item = items[i]
             if isinstance(item, Event):
                 self._samples(run, out)
                 run = []
@@ -298,18 +313,35 @@ class LiveSession:
                     self.check_window = item
                 tracker.add_annotation(item)
                 self._annotation(item, out)
+                i += 1
                 continue
+            piece: Piece = item
+            stop = i + 1
+            if isinstance(item, BlockSample) and item.block is not None:
+                # The rest of its message, as it came: one slice of the block's arrays.
+                block, first = item.block, item.index
+                end = first + 1
+                for mine, given in zip(block.samples[end:], items[stop:], strict=False):
+                    if mine is not given:
+                        break
+                    end += 1
+                piece, stop = (block, first, end), i + end - first
             window = self.check_window
-            if window is not None and item.time_s > window.end_s:
+            if window is not None and piece_last_time(piece) > window.end_s:
                 # The neutral check sees the samples up to its window's end, as one by one.
+                cut = cut_piece(piece, window.end_s)
+                if cut is not None:
+                    run.append(cut[0])
+                    piece = cut[1]
                 self._samples(run, out)
                 run = []
-                out.extend(check_due(self, tracker, item.time_s))
-            run.append(item)
+                out.extend(check_due(self, tracker, piece_first_time(piece)))
+            run.append(piece)
+            i = stop
         self._samples(run, out)
         return out
 
-    def _samples(self, run: Sequence[SensorSample], out: list[LiveEvent]) -> None:
+    def _samples(self, run: Sequence[Piece], out: list[LiveEvent]) -> None:
         """Samples in time order (no annotation between them) through the tracker, one
         block per sensor (:meth:`MotionTracker.update_block`: the same frames as one
         sample at a time), and their frames through the engine."""
@@ -318,21 +350,18 @@ class LiveSession:
         tracker = self.tracker
         assert tracker is not None
         # Each sensor's samples in order, cut where the magnetometer comes or goes.
-        groups: dict[str, list[list[SensorSample]]] = {}
-        for sample in run:
-            parts = groups.setdefault(sample.placement, [])
-            if not parts or (parts[-1][0].mag_ut is None) != (sample.mag_ut is None):
+        groups: dict[str, list[list[Piece]]] = {}
+        for piece in run:
+            if isinstance(piece, tuple):
+                placement, no_mag = piece[0].placement, piece[0].mag_ut is None
+            else:
+                placement, no_mag = piece.placement, piece.mag_ut is None
+            parts = groups.setdefault(placement, [])
+            if not parts or piece_no_mag(parts[-1][0]) != no_mag:
                 parts.append([])
-            parts[-1].append(sample)
-        for samples in (part for parts in groups.values() for part in parts):
-            no_mag = samples[0].mag_ut is None
-            block = tracker.update_block(
-                samples[0].placement,
-                np.array([s.time_s for s in samples], dtype=np.float64),
-                np.array([s.acc_mps2 for s in samples], dtype=np.float64),
-                np.array([s.gyr_dps for s in samples], dtype=np.float64),
-                None if no_mag else np.array([s.mag_ut for s in samples], dtype=np.float64),
-            )
+            parts[-1].append(piece)
+        for part in (part for parts in groups.values() for part in parts):
+            block = tracker.update_block(*piece_arrays(part))
             self._frames(block, out)
 
     def _frames(self, block: FrameBlock, out: list[LiveEvent]) -> None:

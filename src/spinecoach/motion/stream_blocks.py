@@ -77,6 +77,125 @@ class SensorSample:
     mag_ut: FloatArray | None = None
 
 
+class SampleBlock:
+    """One sensor's message of n samples as arrays (``time_s`` (n,), ``acc_mps2``,
+    ``gyr_dps``, ``mag_ut`` (n, 3) or None) with its per-sample :class:`BlockSample`
+    items: a live session hands the items on (the web backlog counts and skips them one
+    by one) and the tracker takes the arrays back by slicing instead of re-stacking the
+    items (which cost more than the tracker's own work on a 10-sample message)."""
+
+    __slots__ = ("acc_mps2", "gyr_dps", "mag_ut", "placement", "samples", "time_s")
+
+    def __init__(
+        self,
+        placement: str,
+        time_s: FloatArray,
+        acc_mps2: FloatArray,
+        gyr_dps: FloatArray,
+        mag_ut: FloatArray | None = None,
+    ) -> None:
+        self.placement = placement
+        self.time_s = time_s
+        self.acc_mps2 = acc_mps2
+        self.gyr_dps = gyr_dps
+        self.mag_ut = mag_ut
+        new, block = object.__new__, BlockSample
+        samples: list[BlockSample] = []
+        for i, t in enumerate(time_s.tolist()):
+            sample = new(block)
+            sample.__dict__.update(placement=placement, time_s=t, block=self, index=i)
+            samples.append(sample)
+        #: The block's samples, in order (sample ``i`` is ``samples[i]``).
+        self.samples = samples
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+
+class BlockSample(SensorSample):
+    """A :class:`SensorSample` of a :class:`SampleBlock` (``block.samples[index]``),
+    made by the block: its ``placement`` and ``time_s`` set directly, its rows read from
+    the block's arrays when asked (a dataclass ``__init__`` and three row views per
+    sample cost more than the tracker's work on it)."""
+
+    block: SampleBlock
+    index: int
+
+    @property
+    def acc_mps2(self) -> FloatArray:
+        row: FloatArray = self.block.acc_mps2[self.index]
+        return row
+
+    @property
+    def gyr_dps(self) -> FloatArray:
+        row: FloatArray = self.block.gyr_dps[self.index]
+        return row
+
+    @property
+    def mag_ut(self) -> FloatArray | None:
+        mag = self.block.mag_ut
+        return None if mag is None else mag[self.index]
+
+
+#: Samples on their way to the tracker: one sample, or ``(block, a, b)``: the samples
+#: ``a:b`` of a message's :class:`~spinecoach.motion.stream_blocks.SampleBlock`.
+Piece = SensorSample | tuple[SampleBlock, int, int]
+
+
+def piece_first_time(piece: Piece) -> float:
+    return float(piece[0].time_s[piece[1]]) if isinstance(piece, tuple) else piece.time_s
+
+
+def piece_last_time(piece: Piece) -> float:
+    return float(piece[0].time_s[piece[2] - 1]) if isinstance(piece, tuple) else piece.time_s
+
+
+def piece_no_mag(piece: Piece) -> bool:
+    return (piece[0] if isinstance(piece, tuple) else piece).mag_ut is None
+
+
+def cut_piece(piece: Piece, end_s: float) -> tuple[Piece, Piece] | None:
+    """``piece`` cut after its last sample at or before ``end_s`` (None: none is)."""
+    if not isinstance(piece, tuple):
+        return None
+    block, a, b = piece
+    at = a + int(np.searchsorted(block.time_s[a:b], end_s, side="right"))
+    return None if at == a else ((block, a, at), (block, at, b))
+
+
+def piece_arrays(
+    part: Sequence[Piece],
+) -> tuple[str, FloatArray, FloatArray, FloatArray, FloatArray | None]:
+    """One sensor's pieces (all with or all without the magnetometer) as the arrays of
+    :meth:`MotionTracker.update_block`: a whole piece's are slices of its message."""
+    first = part[0]
+    if len(part) == 1 and isinstance(first, tuple):
+        block, a, b = first
+        mag = block.mag_ut
+        return (
+            block.placement,
+            block.time_s[a:b],
+            block.acc_mps2[a:b],
+            block.gyr_dps[a:b],
+            None if mag is None else mag[a:b],
+        )
+    samples = [
+        sample
+        for piece in part
+        for sample in (
+            piece[0].samples[piece[1] : piece[2]] if isinstance(piece, tuple) else [piece]
+        )
+    ]
+    no_mag = samples[0].mag_ut is None
+    return (
+        samples[0].placement,
+        np.array([s.time_s for s in samples], dtype=np.float64),
+        np.array([s.acc_mps2 for s in samples], dtype=np.float64),
+        np.array([s.gyr_dps for s in samples], dtype=np.float64),
+        None if no_mag else np.array([s.mag_ut for s in samples], dtype=np.float64),
+    )
+
+
 @dataclass(frozen=True)
 class AngleFrame:
     """Clinical angles (deg) at one output time, with the quality flags (bit mask);
