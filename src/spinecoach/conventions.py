@@ -172,16 +172,30 @@ def inclination_from_up_deg(up_x: ArrayLike, up_y: ArrayLike) -> NDArray[np.floa
     >>> round(float(inclination_from_up_deg(1.0, 0.0)), 6)  # lying on the back
     -90.0
     """
-    import numpy as np
-
-    return np.asarray(np.degrees(np.arctan2(-np.asarray(up_x), np.asarray(up_y))), dtype=np.float64)
+    return _degrees_atan2_minus(up_x, up_y)
 
 
 def frontal_inclination_from_up_deg(up_z: ArrayLike, up_y: ArrayLike) -> NDArray[np.float64]:
     """Frontal-plane inclination (deg, bending to the right positive), see above."""
+    return _degrees_atan2_minus(up_z, up_y)
+
+
+def _degrees_atan2_minus(a: ArrayLike, b: ArrayLike) -> NDArray[np.float64]:
+    """``degrees(arctan2(-a, b))`` as float64, computed in one new array when ``a`` has
+    the result's shape (the batch path's arrays: each temporary of an hour at 100 Hz cost
+    about 1 ms); the same numbers as the plain expression."""
     import numpy as np
 
-    return np.asarray(np.degrees(np.arctan2(-np.asarray(up_z), np.asarray(up_y))), dtype=np.float64)
+    first, other = np.asarray(a), np.asarray(b)
+    if (
+        first.dtype != np.float64
+        or first.ndim == 0
+        or first.shape != np.broadcast_shapes(first.shape, other.shape)
+    ):
+        return np.asarray(np.degrees(np.arctan2(-first, other)), dtype=np.float64)
+    angle = np.negative(first)
+    np.arctan2(angle, other, out=angle)
+    return np.degrees(angle, out=angle)
 
 
 def finite_or_none(value: Any) -> Any:

@@ -180,7 +180,9 @@ def _axial_rotation_deg(
         r22 = np.empty(lower_q.shape[0], dtype=np.float64)
         cos_half, sin_half = float(np.cos(half)), float(np.sin(half))
         kernels.axial_terms(lower_q, upper_q, cos_half, 0.0, 0.0, sin_half, r20, r22)
-        return np.asarray(np.degrees(np.arctan2(-r20, r22)), dtype=np.float64)
+        # degrees(arctan2(-r20, r22)) in r22 (no temporaries: the same numbers).
+        np.arctan2(np.negative(r20, out=r20), r22, out=r22)
+        return np.degrees(r22, out=r22)
     lw, lx, ly, lz = _parts(lower_q)
     uw, ux, uy, uz = _parts(upper_q)
     # Unit quaternions; the norm summed per axis in np.linalg.norm's order.
