@@ -193,9 +193,10 @@ def _degrees_atan2_minus(a: ArrayLike, b: ArrayLike) -> NDArray[np.float64]:
         or first.shape != np.broadcast_shapes(first.shape, other.shape)
     ):
         return np.asarray(np.degrees(np.arctan2(-first, other)), dtype=np.float64)
-    angle = np.negative(first)
+    angle: NDArray[np.float64] = np.negative(first)
     np.arctan2(angle, other, out=angle)
-    return np.degrees(angle, out=angle)
+    np.degrees(angle, out=angle)
+    return angle
 
 
 def finite_or_none(value: Any) -> Any:
