@@ -145,7 +145,7 @@ def fusion_result(
     if not sensor.has_gyroscope:
         flags |= np.uint8(FLAG_ACCEL_ONLY)
     settling = settling_after_gaps(sensor.time_s, gap, settings.settle_after_gap_s)
-    flags |= np.where(settling, FLAG_SETTLING, 0).astype(np.uint8)
+    flags |= np.where(settling, np.uint8(FLAG_SETTLING), np.uint8(0))
     return FusionResult(
         quaternion=quaternion, up=up_from_quaternion(quaternion), flags=flags, gap_before=gap
     )

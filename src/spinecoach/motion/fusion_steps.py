@@ -97,7 +97,7 @@ def sample_flags(
     the Earth's range)."""
     acc_hit = _abs_max_xyz(acc_mps2) >= 0.98 * settings.accelerometer_range_mps2
     gyr_hit = _abs_max_xyz(gyr_dps) >= 0.98 * settings.gyroscope_range_dps
-    flags = np.where(acc_hit | gyr_hit, FLAG_SATURATED, 0).astype(np.uint8)
+    flags = np.where(acc_hit | gyr_hit, np.uint8(FLAG_SATURATED), np.uint8(0))
     if mag_ut is not None:
         m = np.asarray(mag_ut, dtype=np.float64)
         # np.linalg.norm's sum, written out per axis (a reduction over a short last axis
@@ -105,7 +105,7 @@ def sample_flags(
         strength = np.sqrt(m[..., 0] * m[..., 0] + m[..., 1] * m[..., 1] + m[..., 2] * m[..., 2])
         low, high = EARTH_FIELD_RANGE_UT
         disturbed = ~((strength >= low) & (strength <= high))
-        flags |= np.where(disturbed, FLAG_MAG_DISTURBANCE, 0).astype(np.uint8)
+        flags |= np.where(disturbed, np.uint8(FLAG_MAG_DISTURBANCE), np.uint8(0))
     return flags
 
 

@@ -377,7 +377,7 @@ def motion_process(
             values = np.full((sensor.n_samples, 6), np.nan)
         if not sensor.has_gyroscope:
             values[:, 2:] = np.nan  # no heading without a gyroscope: no axial rotation
-        sample_flags |= np.where(np.isnan(values[:, 0]), FLAG_NOT_CALIBRATED, 0).astype(np.uint8)
+        sample_flags |= np.where(np.isnan(values[:, 0]), np.uint8(FLAG_NOT_CALIBRATED), np.uint8(0))
         sample_flags |= sample_confidence_flags(cal, sensor.n_samples, FLAG_LOW_CONFIDENCE)
         per_sensor[placement], frame_flags = interpolate_frames(
             grid, sensor.time_s, values, sample_flags, max_gap_s=settings.fusion.max_gap_s
