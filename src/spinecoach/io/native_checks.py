@@ -10,7 +10,7 @@ in row-major order. A reader computes it again on the bytes it read and refuses 
 mismatch, naming the dataset. Why CRC-32: HDF5's own checksums cover only the file's
 metadata, not the data, so 4 KiB of random bytes in an array used to be read as
 valid numbers; CRC-32 detects every burst of up to 32 bits and any random damage
-with probability 1 - 2^-32, at over 1 GB/s (an hour of two sensors adds about 30 ms
+with probability 1 - 2^-32, at about 4 GB/s (an hour of two sensors adds about 10 ms
 to a read). It guards against accidental damage (disk, copy, transfer), not against
 a deliberate edit: whoever changes the data can also write a new CRC.
 
