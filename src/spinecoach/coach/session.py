@@ -256,7 +256,10 @@ class LiveSession:
             self._rates[placement] = rate_hz
             if self.recorder is not None:
                 self.recorder.set_rate(placement, rate_hz)
-        self.receive(items)
+        counts = self.samples_by_placement  # receive(items), counted at once
+        counts[placement] = counts.get(placement, 0) + len(items)
+        if self.recorder is not None:
+            self.recorder.add_items(items)
         return items
 
     def annotate(self, window: Window) -> list[LiveEvent]:
@@ -443,7 +446,8 @@ class LiveSession:
             out.append(frame_event(time_s, angles, flags, gauge_deg, hold))
         elif engine.signal.has_hold:
             self._unsent = (time_s, dict(angles), flags, gauge_deg, hold)
-        out.extend(RepEvent(rep=finite_or_none(rep.as_dict())) for rep in reps)
+        if reps:
+            out.extend(RepEvent(rep=finite_or_none(rep.as_dict())) for rep in reps)
         cues = engine.cues.cues
         while self._cues_sent < len(cues):
             cue = cues[self._cues_sent]

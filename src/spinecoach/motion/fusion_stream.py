@@ -241,13 +241,7 @@ class SensorFusion:
         :func:`settling_after_gaps` on the whole recording."""
         n = t.shape[0]
         if n <= _SCALAR_CLOCK_MAX:  # a message's block: Python numbers cost less here
-            steps = [self._advance_clock_one(ti) for ti in t.tolist()]
-            p, g, s = zip(*steps, strict=True)
-            return (
-                np.array(p, dtype=np.int64),
-                np.array(g, dtype=np.bool_),
-                np.array(s, dtype=np.bool_),
-            )
+            return self._advance_clock_scalar(t.tolist())
         max_gap_s = self.settings.max_gap_s
         gap = np.zeros(n, dtype=np.bool_)
         previous_s = self._last_time_s
@@ -285,6 +279,44 @@ class SensorFusion:
             self._last_gap_time_s = float(t[index[-1]])
         settling = np.asarray(t - gap_time < self.settings.settle_after_gap_s)
         return periods, gap, settling
+
+    def _advance_clock_scalar(
+        self, times: list[float]
+    ) -> tuple[NDArray[np.int64], NDArray[np.bool_], NDArray[np.bool_]]:
+        """:meth:`_advance_clock_one` of each of ``times`` in one loop (its state in
+        locals; the same numbers)."""
+        previous_s = self._last_time_s
+        max_gap_s, settle_s, rate_hz = (
+            self.settings.max_gap_s,
+            self.settings.settle_after_gap_s,
+            self.rate_hz,
+        )
+        t0, k, last, most = self._segment_t0, self._segment_k, self._segment_last, self._segment_max
+        gap_time = self._last_gap_time_s
+        periods, gaps, settling = [], [], []
+        for time_s in times:
+            gap = previous_s is not None and time_s - previous_s > max_gap_s
+            period = 1
+            if previous_s is None or gap:
+                t0, k, last, most = time_s, 0, 0, 0
+            else:
+                k += 1
+                most = max(most, round((time_s - t0) * rate_hz) - k)
+                period, last = k + most - last, k + most
+            if gap:
+                gap_time = time_s
+            previous_s = time_s
+            periods.append(period)
+            gaps.append(gap)
+            settling.append(time_s - gap_time < settle_s)
+        self._last_time_s = previous_s
+        self._segment_t0, self._segment_k, self._segment_last, self._segment_max = t0, k, last, most
+        self._last_gap_time_s = gap_time
+        return (
+            np.array(periods, dtype=np.int64),
+            np.array(gaps, dtype=np.bool_),
+            np.array(settling, dtype=np.bool_),
+        )
 
     def _advance_clock_one(self, time_s: float) -> tuple[int, bool, bool]:
         """:meth:`_advance_clock` of one sample, on Python numbers (cheaper)."""
