@@ -16,15 +16,18 @@ p50 / p99 / max are taken over the messages, through
 
 Target (issue 17): per-sample CPU p99 <= 50 µs through the full live path.
 
-Measured (7 Dec 2026, this 2-core machine busy with other work: load average 5-6.5, so
-even the bare imufusion update read 0.8-1.3 µs at the median; default doses, 85,538
-samples): full live path p50 26-40 µs, p99 74-129 µs (before issue 17: about 229 µs
-mean); MotionTracker.update_block p50 11-14 µs, p99 34-56 µs; one sample at a time
-(``update``, the old way of feeding) p50 83-119 µs. The p99 messages are the frame-
-carrying ones (half the messages complete the other sensor's frames) and those with a
-rep; the cost is Python overhead spread over tracker, engine and the messages (about a
-third each), so the target is not met on this machine yet (see docs/architecture.md,
-Block processing). ``max`` is a garbage collection of the whole heap (a few ms).
+Measured (7 Dec 2026, 85,538 samples, default doses). Before the message stayed one
+block of arrays (items re-stacked per message), load average 0.9: full live path p50
+23.6, p99 51.6, mean 26.7 µs; ``update_block`` p50 9.6, p99 19.2; bare imufusion 0.8.
+After (``SampleBlock``, the message's clock in one loop), load average 1.1: p50 22.6,
+p99 53.2, mean 25.0 µs; at load 1.7-1.9 (other work on the 2 cores; the bare update's
+p99 then reads 1.6-3.7 instead of 1.0) p50 22.7-23.7, p99 57-77, mean 26-27 µs. The p99
+messages are the frame-carrying ones of the hold techniques (pelvic tilt: the rep
+detector and segmenter per frame), those that complete a rep, and the 1-2 sample
+messages cut at an annotation (a whole message's overhead over one sample); the cost is
+Python spread over tracker, engine and messages, so the target is not met with margin
+yet (see docs/architecture.md, Block processing). ``max`` is a garbage collection of
+the whole heap (a few ms; gc.freeze after start-up did not change p99 here).
 
 Run: .venv/bin/python bench/streaming.py [--reps N]
 """
