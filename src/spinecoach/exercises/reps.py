@@ -411,7 +411,7 @@ class RepSegmenter:
         lo = hi = value
         for item in reversed(lead):
             v = float(item[column])  # type: ignore[arg-type]
-            lo, hi = min(lo, v), max(hi, v)
+            lo, hi = (v if v < lo else lo), (v if v > hi else hi)  # min/max, cheaper per frame
             if hi - lo > width:
                 return False
             if item[0] <= time_s - cfg.settle_s:
