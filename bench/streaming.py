@@ -27,7 +27,7 @@ detector and segmenter per frame), those that complete a rep, and the 1-2 sample
 messages cut at an annotation (a whole message's overhead over one sample); the cost is
 Python spread over tracker, engine and messages, so the target is not met with margin
 yet (see docs/architecture.md, Block processing). ``max`` is a garbage collection of
-the whole heap (a few ms; gc.freeze after start-up did not change p99 here).
+the whole heap (a few ms; gc.freeze after start-up did not change the p99).
 
 Run: .venv/bin/python bench/streaming.py [--reps N]
 """
