@@ -113,15 +113,7 @@ def _read(
     chunks = tuple(int(n) for n in dataset.chunks)
     dtype = dataset.dtype
     filters = _filters(dataset, source)
-    count = int(np.prod([-(-n // c) for n, c in zip(shape, chunks, strict=True)], dtype=float))
-    if count > MAX_CHUNKS:
-        raise InputFormatError(
-            source,
-            f"expected at most {MAX_CHUNKS:,} chunks in a dataset",
-            column=where,
-            found=f"{count:,} chunks of shape {chunks}",
-            fix=_REWRITE_FIX,
-        )
+    _check_chunk_count(source, where, shape, chunks)
     size = dtype.itemsize
     chunk_bytes = int(np.prod(chunks, dtype=np.float64)) * size
     limit = chunk_bytes + chunk_bytes // 1000 + 64 if _DEFLATE in filters else chunk_bytes
@@ -179,6 +171,21 @@ def _read(
     if crc is None:
         return out, 0
     return out, crc if flat is not None else crc32_of(out, crc)
+
+
+def _check_chunk_count(
+    source: Path, where: str, shape: tuple[int, ...], chunks: tuple[int, ...]
+) -> None:
+    """Refuse a dataset split into more than :data:`MAX_CHUNKS` chunks."""
+    count = int(np.prod([-(-n // c) for n, c in zip(shape, chunks, strict=True)], dtype=float))
+    if count > MAX_CHUNKS:
+        raise InputFormatError(
+            source,
+            f"expected at most {MAX_CHUNKS:,} chunks in a dataset",
+            column=where,
+            found=f"{count:,} chunks of shape {chunks}",
+            fix=_REWRITE_FIX,
+        )
 
 
 def _unshuffle_into(dest: np.ndarray[Any, Any], planes: np.ndarray[Any, Any]) -> None:
