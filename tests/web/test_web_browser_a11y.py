@@ -375,7 +375,7 @@ def test_contrast_check_catches_low_contrast_on_the_coach_page(
     server: LiveServer, page: playwright_api.Page
 ) -> None:
     """The real page passes; the same page with one injected pale hint does not."""
-    page.goto(f"{server.http_url}/")
+    open_home(page, server.http_url)
     playwright_api.expect(
         page.locator("#technique-list button[data-technique=pelvic-tilt]")
     ).to_be_visible()
@@ -573,7 +573,7 @@ def test_own_sensors_check_is_named_and_readable(
 
 
 def test_technique_cards_are_named_buttons(server: LiveServer, page: playwright_api.Page) -> None:
-    page.goto(f"{server.http_url}/")
+    open_home(page, server.http_url)
     playwright_api.expect(
         page.locator("#technique-list button[data-technique=pelvic-tilt]")
     ).to_be_visible()
@@ -587,7 +587,7 @@ def test_technique_cards_are_named_buttons(server: LiveServer, page: playwright_
 
 def test_alerts_and_reminders_are_readable(server: LiveServer, page: playwright_api.Page) -> None:
     """The alert and the reminders shown over the coach page, each with its buttons."""
-    page.goto(f"{server.http_url}/")
+    open_home(page, server.http_url)
     playwright_api.expect(
         page.locator("#technique-list button[data-technique=pelvic-tilt]")
     ).to_be_visible()

@@ -414,7 +414,9 @@ def test_dark_mode_keeps_a_session_readable(page: playwright_api.Page, server: L
     """A free-choice session in dark mode: the pain question, the sets (paused, so the
     check sees them), the pain after and the summary keep every text readable."""
     page.emulate_media(color_scheme="dark")
-    page.goto(f"{server.http_url}/?reps=2")
+    # Ten reps: at 50x the session lasts a few seconds of wall time, so the pause below
+    # lands inside it (with two, a quick server had finished before the click).
+    page.goto(f"{server.http_url}/?reps=10")
     page.click("#technique-list button[data-technique=pelvic-tilt]")
     expect(page.locator("#view-pain-before")).to_be_visible()
     set_slider(page, "#pain-before", 10)
