@@ -36,6 +36,9 @@ cfusion = Extension(
         )
     ],
     define_macros=[("FUSION_USE_NORMAL_SQRT", None)],
+    # No fused multiply-add (GCC contracts a*b+c by default where the CPU has FMA, e.g.
+    # on ARM): the array kernels must give numpy's bits, their tested fallback.
+    extra_compile_args=[] if sys.platform == "win32" else ["-ffp-contract=off"],
     libraries=["m"] if sys.platform.startswith("linux") else [],
     optional=True,
 )
