@@ -50,6 +50,7 @@ from spinecoach.sim import simulate
 from spinecoach.store import repository
 from spinecoach.store.db import make_engine
 from spinecoach.web.authz import COOKIE
+from spinecoach.web.client_messages import client_messages
 
 TARGET_P99_MS = 100.0
 STEPS = (10, 25, 50, 75, 100, 125, 150, 200, 250, 300)
@@ -72,33 +73,15 @@ def _streams(n: int) -> list[Stream]:
     base: list[Recording] = [simulate("pelvic-tilt", seed=s, reps=12) for s in range(4)]
     for k in range(n):
         recording = base[k % len(base)]
-        items: list[tuple[float, str, str, float, int]] = []
-        for placement, sensor in recording.sensors.items():
-            for i in range(0, sensor.n_samples, BATCH):
-                t = sensor.time_s[i : i + BATCH]
-                text = json.dumps(
-                    {
-                        "type": "samples",
-                        "placement": placement,
-                        "rate_hz": sensor.rate_hz,
-                        "t": t.tolist(),
-                        "acc_mps2": sensor.acc_mps2[i : i + BATCH].tolist(),
-                        "gyr_dps": sensor.gyr_dps[i : i + BATCH].tolist(),
-                    }
-                )
-                items.append((float(t[0]), placement, text, float(t[-1]), len(t)))
-        for event in recording.events:
-            text = json.dumps(
-                {
-                    "type": "annotation",
-                    "kind": event.kind,
-                    "start_s": event.start_s,
-                    "end_s": event.end_s,
-                }
-            )
-            items.append((event.start_s - 1e-6, "", text, event.start_s, 0))
-        items.sort(key=lambda x: (x[0], x[1]))
-        out.append(Stream([(text, p, last, n) for _t, p, text, last, n in items]))
+        texts = []
+        for message in client_messages(recording, batch=BATCH):
+            text = json.dumps(message)
+            if message["type"] == "samples":
+                t = message["t"]
+                texts.append((text, message["placement"], float(t[-1]), len(t)))
+            else:
+                texts.append((text, "", float(message["start_s"]), 0))
+        out.append(Stream(texts))
     return out
 
 

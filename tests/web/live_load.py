@@ -9,60 +9,25 @@ import json
 import os
 import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
 import numpy as np
 from sqlalchemy.orm import Session
-from web_client import free_port
+from web_client import free_port, wait_until_healthy
 from websockets.asyncio.client import ClientConnection, connect
 
 from spinecoach.recording import Recording
 from spinecoach.store import repository
 from spinecoach.store.db import make_engine
-
-BATCH = 10
+from spinecoach.web.client_messages import client_messages
 
 
 def session_messages(recording: Recording) -> list[str]:
-    """The JSON texts a client sends for ``recording``: 10-sample batches per sensor in
-    time order, each annotation when the stream reaches its start."""
-    batches: list[tuple[float, str, str]] = []
-    for placement, sensor in recording.sensors.items():
-        for i in range(0, sensor.n_samples, BATCH):
-            t = sensor.time_s[i : i + BATCH]
-            text = json.dumps(
-                {
-                    "type": "samples",
-                    "placement": placement,
-                    "rate_hz": sensor.rate_hz,
-                    "t": t.tolist(),
-                    "acc_mps2": sensor.acc_mps2[i : i + BATCH].tolist(),
-                    "gyr_dps": sensor.gyr_dps[i : i + BATCH].tolist(),
-                }
-            )
-            batches.append((float(t[0]), placement, text))
-    batches.sort(key=lambda b: (b[0], b[1]))
-    events = sorted(recording.events, key=lambda e: e.start_s)
-    out: list[str] = []
-    for start_s, _placement, text in batches:
-        while events and events[0].start_s <= start_s:
-            event = events.pop(0)
-            out.append(
-                json.dumps(
-                    {
-                        "type": "annotation",
-                        "kind": event.kind,
-                        "start_s": event.start_s,
-                        "end_s": event.end_s,
-                    }
-                )
-            )
-        out.append(text)
-    return out
+    """The JSON texts a client sends for ``recording``
+    (:func:`~spinecoach.web.client_messages.client_messages`)."""
+    return [json.dumps(message) for message in client_messages(recording)]
 
 
 def _samples_in(text: str) -> tuple[str, int]:
@@ -188,19 +153,7 @@ def start_serve(
             stderr=subprocess.STDOUT,
         )
     http_url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60.0
-    while True:
-        if process.poll() is not None:
-            raise RuntimeError(f"the server exited: {log.read_text()}")
-        try:
-            if httpx.get(f"{http_url}/api/health", timeout=1.0).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        if time.monotonic() > deadline:
-            process.kill()
-            raise RuntimeError(f"the server did not start: {log.read_text()}")
-        time.sleep(0.1)
+    wait_until_healthy(process, http_url, log, timeout_s=60.0)
     return ServeProcess(process, http_url, f"ws://127.0.0.1:{port}/ws/live")
 
 

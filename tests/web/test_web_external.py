@@ -2,56 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from web_client import LiveServer, collect_until, receive, send
 from websockets.sync.client import connect
 
 from spinecoach.exercises import detect_exercise
 from spinecoach.motion import motion_process
-from spinecoach.recording import Recording
 from spinecoach.sim import simulate
-
-BATCH = 10
-
-
-def _messages(recording: Recording) -> list[dict[str, Any]]:
-    """Batches of 10 samples per sensor in time order, each annotation sent when the
-    stream reaches its start (as a coach marking the windows live would)."""
-    batches: list[tuple[float, str, dict[str, Any]]] = []
-    for placement, sensor in recording.sensors.items():
-        for i in range(0, sensor.n_samples, BATCH):
-            t = sensor.time_s[i : i + BATCH]
-            batches.append(
-                (
-                    float(t[0]),
-                    placement,
-                    {
-                        "type": "samples",
-                        "placement": placement,
-                        "rate_hz": sensor.rate_hz,
-                        "t": t.tolist(),
-                        "acc_mps2": sensor.acc_mps2[i : i + BATCH].tolist(),
-                        "gyr_dps": sensor.gyr_dps[i : i + BATCH].tolist(),
-                    },
-                )
-            )
-    batches.sort(key=lambda b: (b[0], b[1]))
-    events = sorted(recording.events, key=lambda e: e.start_s)
-    out: list[dict[str, Any]] = []
-    for start_s, _, message in batches:
-        while events and events[0].start_s <= start_s:
-            event = events.pop(0)
-            out.append(
-                {
-                    "type": "annotation",
-                    "kind": event.kind,
-                    "start_s": event.start_s,
-                    "end_s": event.end_s,
-                }
-            )
-        out.append(message)
-    return out
+from spinecoach.web.client_messages import client_messages
 
 
 def test_streamed_samples_give_the_batch_engines_reps(live_server: LiveServer) -> None:
@@ -64,7 +21,7 @@ def test_streamed_samples_give_the_batch_engines_reps(live_server: LiveServer) -
     with connect(live_server.ws_url, max_size=None) as ws:
         receive(ws)
         send(ws, type="start", technique="pelvic-tilt", source="external")
-        for message in _messages(recording):
+        for message in client_messages(recording):
             send(ws, **message)
         send(ws, type="stop")
         messages = collect_until(ws, "summary", timeout_s=60.0)
@@ -81,7 +38,7 @@ def test_streamed_samples_give_the_batch_engines_reps(live_server: LiveServer) -
 
 def test_external_session_errors_keep_the_session(live_server: LiveServer) -> None:
     recording = simulate("pelvic-tilt", seed=6, reps=1)
-    messages = [m for m in _messages(recording) if m["type"] == "samples"][:4]
+    messages = [m for m in client_messages(recording) if m["type"] == "samples"][:4]
     with connect(live_server.ws_url) as ws:
         receive(ws)
         send(ws, type="start", technique="pelvic-tilt", source="external", placements=["lower"])

@@ -105,6 +105,26 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def wait_until_healthy(
+    process: subprocess.Popen[bytes], http_url: str, log: Path, *, timeout_s: float
+) -> None:
+    """Wait until a ``spinecoach serve`` child answers ``/api/health`` with 200 (its log
+    in the error when it exits or does not start within ``timeout_s``)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server exited: {log.read_text()}")
+        try:
+            if httpx.get(f"{http_url}/api/health", timeout=1.0).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError(f"the server did not start: {log.read_text()}")
+        time.sleep(0.1)
+
+
 def start_server_process(database_url: str, speed: float, log: Path) -> ServerProcess:
     """``spinecoach serve`` in its own process (so it can be killed), on a free loopback
     port, logging to ``log``; returns when its health check answers."""
@@ -120,17 +140,5 @@ def start_server_process(database_url: str, speed: float, log: Path) -> ServerPr
             stderr=subprocess.STDOUT,
         )
     http_url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30.0
-    while True:
-        if process.poll() is not None:
-            raise RuntimeError(f"the server exited: {log.read_text()}")
-        try:
-            if httpx.get(f"{http_url}/api/health", timeout=1.0).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        if time.monotonic() > deadline:
-            process.kill()
-            raise RuntimeError(f"the server did not start: {log.read_text()}")
-        time.sleep(0.1)
+    wait_until_healthy(process, http_url, log, timeout_s=30.0)
     return ServerProcess(process, http_url, f"ws://127.0.0.1:{port}/ws/live")
