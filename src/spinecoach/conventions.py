@@ -43,7 +43,9 @@ hertz (``_hz``). Convert once, in the adapter that reads the outside world.
 
 from __future__ import annotations
 
+import importlib
 import math
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 if TYPE_CHECKING:  # numpy is imported where used: the command line starts without it
@@ -213,3 +215,26 @@ def finite_or_none(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [finite_or_none(v) for v in value]
     return value
+
+
+def lazy_exports(
+    package: str, where: Mapping[str, str], namespace: dict[str, Any]
+) -> Callable[[str], Any]:
+    """A package's module ``__getattr__`` (PEP 562) that imports each exported name from
+    its module (``where``: name → module) on first use and keeps it in the package's
+    ``namespace`` (its ``globals()``), so importing the package stays cheap.
+
+    >>> getattr_ = lazy_exports("pkg", {"sqrt": "math"}, namespace := {})
+    >>> getattr_("sqrt")(4.0), "sqrt" in namespace
+    (2.0, True)
+    """
+
+    def __getattr__(name: str) -> Any:
+        module = where.get(name)
+        if module is None:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        value = getattr(importlib.import_module(module), name)
+        namespace[name] = value
+        return value
+
+    return __getattr__

@@ -8,8 +8,9 @@ target bands, fault thresholds and cues are data: :func:`load_catalogue` /
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from spinecoach.conventions import lazy_exports
 
 if TYPE_CHECKING:
     from spinecoach.exercises.catalogue import (
@@ -57,14 +58,8 @@ _WHERE = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    """A name of :data:`__all__`, imported from its module on first use."""
-    where = _WHERE.get(name)
-    if where is None:
-        raise AttributeError(f"module 'spinecoach.exercises' has no attribute {name!r}")
-    value = getattr(importlib.import_module(where), name)
-    globals()[name] = value
-    return value
+#: A name of :data:`__all__`, imported from its module on first use.
+__getattr__ = lazy_exports("spinecoach.exercises", _WHERE, globals())
 
 
 __all__ = [

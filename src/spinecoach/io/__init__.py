@@ -59,8 +59,9 @@ does no I/O.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from spinecoach.conventions import lazy_exports
 
 if TYPE_CHECKING:
     from spinecoach.io.cleaning import cleaning_report
@@ -119,14 +120,8 @@ _WHERE = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    """A name of :data:`__all__`, imported from its module on first use."""
-    where = _WHERE.get(name)
-    if where is None:
-        raise AttributeError(f"module 'spinecoach.io' has no attribute {name!r}")
-    value = getattr(importlib.import_module(where), name)
-    globals()[name] = value
-    return value
+#: A name of :data:`__all__`, imported from its module on first use.
+__getattr__ = lazy_exports("spinecoach.io", _WHERE, globals())
 
 
 __all__ = [
